@@ -1,0 +1,1 @@
+"""rollback-plan: safe database rollbacks for GitOps."""

@@ -1,0 +1,1 @@
+"""The pure schema engine: SQL text in, values out. No I/O."""

@@ -1,0 +1,1 @@
+"""Scratch database engines for proving SQL: SQLite, PostgreSQL, MariaDB."""
