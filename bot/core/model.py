@@ -1,0 +1,220 @@
+"""The schema model: frozen values describing what a database contains."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+
+class Dialect(StrEnum):
+    POSTGRES = "postgres"
+    MYSQL = "mysql"
+    SQLITE = "sqlite"
+
+    @classmethod
+    def parse(cls, value: str) -> Dialect:
+        """Accept the names users type; raise ValueError with the choices otherwise."""
+        aliases = {"postgresql": "postgres", "pg": "postgres", "mariadb": "mysql", "maria": "mysql",
+                   "sqlite3": "sqlite"}
+        key = aliases.get(value.strip().lower(), value.strip().lower())
+        try:
+            return cls(key)
+        except ValueError:
+            raise ValueError(
+                f"unknown dialect {value!r}: expected one of postgres, mysql, sqlite"
+            ) from None
+
+
+@dataclass(frozen=True, order=True)
+class QName:
+    """A schema-qualified name; schema None means the connection's default schema."""
+
+    name: str
+    schema: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.name}" if self.schema else self.name
+
+
+def fold(name: str, dialect: Dialect) -> str:
+    """The lookup key of an already-normalized identifier.
+
+    PostgreSQL names are folded when parsed (unquoted to lower case) and then compared
+    exactly; MySQL column/index names and SQLite names compare case-insensitively.
+    """
+    return name if dialect is Dialect.POSTGRES else name.lower()
+
+
+def qkey(name: QName, dialect: Dialect) -> tuple[str, str]:
+    return (fold(name.schema or "", dialect), fold(name.name, dialect))
+
+
+class AutoKind(StrEnum):
+    """How a column generates its own values."""
+
+    SERIAL = "serial"
+    BIGSERIAL = "bigserial"
+    SMALLSERIAL = "smallserial"
+    IDENTITY_ALWAYS = "identity always"
+    IDENTITY_BY_DEFAULT = "identity by default"
+    AUTO_INCREMENT = "auto_increment"  # MySQL
+    AUTOINCREMENT = "autoincrement"  # SQLite INTEGER PRIMARY KEY AUTOINCREMENT
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool = True
+    default: str | None = None
+    auto: AutoKind | None = None
+    generated: str | None = None
+    generated_stored: bool = True
+    collation: str | None = None
+    comment: str | None = None
+    on_update: str | None = None  # MySQL ON UPDATE CURRENT_TIMESTAMP
+
+
+@dataclass(frozen=True)
+class PrimaryKey:
+    name: str | None
+    columns: tuple[str, ...]
+
+    kind = "primary key"
+
+
+@dataclass(frozen=True)
+class Unique:
+    name: str | None
+    columns: tuple[str, ...]
+    nulls_not_distinct: bool = False
+
+    kind = "unique"
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    name: str | None
+    columns: tuple[str, ...]
+    ref_table: QName
+    ref_columns: tuple[str, ...]
+    on_delete: str | None = None
+    on_update: str | None = None
+    deferrable: str | None = None  # "DEFERRABLE INITIALLY DEFERRED" etc.
+
+    kind = "foreign key"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str | None
+    expression: str
+
+    kind = "check"
+
+
+Constraint = PrimaryKey | Unique | ForeignKey | Check
+
+
+@dataclass(frozen=True)
+class IndexPart:
+    expression: str  # a column name, or an expression's source text
+    is_column: bool = True
+    desc: bool = False
+    nulls: str | None = None  # "FIRST" | "LAST"
+    length: int | None = None  # MySQL prefix length
+    opclass: str | None = None
+    collation: str | None = None
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    table: QName
+    parts: tuple[IndexPart, ...]
+    unique: bool = False
+    where: str | None = None
+    method: str | None = None
+    include: tuple[str, ...] = ()
+    kind: str | None = None  # MySQL FULLTEXT / SPATIAL
+
+
+@dataclass(frozen=True)
+class Table:
+    name: QName
+    columns: tuple[Column, ...] = ()
+    primary_key: PrimaryKey | None = None
+    uniques: tuple[Unique, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    checks: tuple[Check, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    comment: str | None = None
+    options: str | None = None  # verbatim table options worth keeping (SQLite WITHOUT ROWID, STRICT)
+
+    def column(self, name: str, dialect: Dialect) -> Column | None:
+        key = name.lower() if dialect is not Dialect.POSTGRES else name
+        for col in self.columns:
+            if (col.name.lower() if dialect is not Dialect.POSTGRES else col.name) == key:
+                return col
+        return None
+
+    def constraints(self) -> tuple[Constraint, ...]:
+        pk: tuple[Constraint, ...] = (self.primary_key,) if self.primary_key else ()
+        return pk + self.uniques + self.checks + self.foreign_keys
+
+    def with_columns(self, columns: tuple[Column, ...]) -> Table:
+        return replace(self, columns=columns)
+
+
+@dataclass(frozen=True)
+class View:
+    name: QName
+    definition: str  # the SELECT, as written
+    materialized: bool = False
+    columns: tuple[str, ...] = ()  # explicit column list, if any
+    options: str | None = None  # e.g. "WITH (security_barrier)" / MySQL ALGORITHM
+
+
+@dataclass(frozen=True)
+class EnumType:
+    name: QName
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Sequence:
+    name: QName
+    definition: str  # options after the name, as written ("START WITH 10 INCREMENT BY 2")
+    owned_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """An object we identify but do not analyse: kept verbatim so a down can restore it.
+
+    `identity` distinguishes overloads (function argument types) and table-scoped objects
+    (triggers, policies, rules are named per table).
+    """
+
+    kind: str  # "function", "procedure", "trigger", "extension", "domain", "policy", ...
+    identity: str
+    definition: str  # the full CREATE statement as written
+    drop: str  # the statement that removes it in this dialect
+    table: QName | None = None  # for table-scoped objects: removed with their table
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A whole database schema: what replaying a migration history produces."""
+
+    dialect: Dialect
+    namespaces: tuple[str, ...] = ()
+    tables: Mapping[tuple[str, str], Table] = field(default_factory=dict)
+    views: Mapping[tuple[str, str], View] = field(default_factory=dict)
+    enums: Mapping[tuple[str, str], EnumType] = field(default_factory=dict)
+    sequences: Mapping[tuple[str, str], Sequence] = field(default_factory=dict)
+    opaque: Mapping[tuple[str, str], Opaque] = field(default_factory=dict)
+
+    def table(self, name: QName) -> Table | None:
+        return self.tables.get(qkey(name, self.dialect))

@@ -1,0 +1,335 @@
+"""A working copy of a schema that changes are applied to, one at a time."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.core import changes as ch
+from bot.core.model import (
+    Check,
+    Column,
+    Constraint,
+    Dialect,
+    ForeignKey,
+    Index,
+    PrimaryKey,
+    QName,
+    Schema,
+    Table,
+    Unique,
+    fold,
+    qkey,
+)
+
+
+class StateError(ValueError):
+    """A change does not fit the schema it is applied to (e.g. dropping a missing column)."""
+
+
+class State:
+    """Mutable schema under replay; `snapshot()` freezes it into a `Schema`."""
+
+    def __init__(self, dialect: Dialect, schema: Schema | None = None) -> None:
+        self.dialect = dialect
+        base = schema or Schema(dialect)
+        self.namespaces: list[str] = list(base.namespaces)
+        self.tables = dict(base.tables)
+        self.views = dict(base.views)
+        self.enums = dict(base.enums)
+        self.sequences = dict(base.sequences)
+        self.opaque = dict(base.opaque)
+
+    def snapshot(self) -> Schema:
+        return Schema(
+            self.dialect,
+            tuple(self.namespaces),
+            dict(self.tables),
+            dict(self.views),
+            dict(self.enums),
+            dict(self.sequences),
+            dict(self.opaque),
+        )
+
+    # -- lookups -----------------------------------------------------------------
+
+    def key(self, name: QName) -> tuple[str, str]:
+        return qkey(name, self.dialect)
+
+    def same(self, a: str, b: str) -> bool:
+        return fold(a, self.dialect) == fold(b, self.dialect)
+
+    def table(self, name: QName) -> Table | None:
+        return self.tables.get(self.key(name))
+
+    def require_table(self, name: QName) -> Table:
+        table = self.table(name)
+        if table is None:
+            raise StateError(f"table {name} does not exist")
+        return table
+
+    def column(self, table: QName, name: str) -> Column:
+        col = self.require_table(table).column(name, self.dialect)
+        if col is None:
+            raise StateError(f"column {table}.{name} does not exist")
+        return col
+
+    def find_index(self, name: str, schema: str | None = None) -> Index | None:
+        for table in self.tables.values():
+            if schema is not None and not self.same(table.name.schema or "", schema):
+                continue
+            for idx in table.indexes:
+                if self.same(idx.name, name):
+                    return idx
+        return None
+
+    def find_constraint(self, table: QName, name: str) -> Constraint | None:
+        for con in self.require_table(table).constraints():
+            if con.name is not None and self.same(con.name, name):
+                return con
+        return None
+
+    def referencing(self, target: QName) -> list[tuple[Table, ForeignKey]]:
+        """Foreign keys in any table that point at `target`."""
+        key = self.key(target)
+        return [
+            (t, fk)
+            for t in self.tables.values()
+            for fk in t.foreign_keys
+            if self.key(fk.ref_table) == key
+        ]
+
+    def _put(self, table: Table) -> None:
+        self.tables[self.key(table.name)] = table
+
+    # -- apply -------------------------------------------------------------------
+
+    def apply_all(self, changes: list[ch.Change]) -> None:
+        for change in changes:
+            self.apply(change)
+
+    def apply(self, change: ch.Change) -> None:  # noqa: C901 - one arm per change kind
+        match change:
+            case ch.CreateNamespace(name):
+                if name not in self.namespaces:
+                    self.namespaces.append(name)
+            case ch.DropNamespace(name):
+                self.namespaces = [n for n in self.namespaces if not self.same(n, name)]
+            case ch.CreateTable(table):
+                if self.table(table.name) is not None:
+                    raise StateError(f"table {table.name} already exists")
+                self._put(table)
+            case ch.DropTable(table):
+                self.require_table(table.name)
+                del self.tables[self.key(table.name)]
+            case ch.RenameTable(old, new):
+                self._rename_table(old, new)
+            case ch.AddColumn(tname, column, after, first):
+                table = self.require_table(tname)
+                if table.column(column.name, self.dialect) is not None:
+                    raise StateError(f"column {tname}.{column.name} already exists")
+                cols = list(table.columns)
+                pos = len(cols)
+                if first:
+                    pos = 0
+                elif after is not None:
+                    pos = next(
+                        (i + 1 for i, c in enumerate(cols) if self.same(c.name, after)), len(cols)
+                    )
+                cols.insert(pos, column)
+                self._put(replace(table, columns=tuple(cols)))
+            case ch.DropColumn(tname, column):
+                table = self.require_table(tname)
+                self.column(tname, column.name)
+                self._put(
+                    replace(
+                        table,
+                        columns=tuple(c for c in table.columns if not self.same(c.name, column.name)),
+                    )
+                )
+            case ch.RenameColumn(tname, old, new):
+                self._rename_column(tname, old, new)
+            case ch.AlterColumn(tname, before, after):
+                table = self.require_table(tname)
+                self.column(tname, before.name)
+                self._put(
+                    replace(
+                        table,
+                        columns=tuple(
+                            after if self.same(c.name, before.name) else c for c in table.columns
+                        ),
+                    )
+                )
+            case ch.AddConstraint(tname, con):
+                self._put(_with_constraint(self.require_table(tname), con))
+            case ch.DropConstraint(tname, con):
+                self._put(self._without_constraint(self.require_table(tname), con))
+            case ch.CreateIndex(index):
+                table = self.require_table(index.table)
+                self._put(replace(table, indexes=(*table.indexes, index)))
+            case ch.DropIndex(index):
+                table = self.require_table(index.table)
+                kept = tuple(i for i in table.indexes if not self.same(i.name, index.name))
+                if len(kept) == len(table.indexes):
+                    raise StateError(f"index {index.name} does not exist")
+                self._put(replace(table, indexes=kept))
+            case ch.RenameIndex(tname, old, new):
+                table = self.require_table(tname)
+                self._put(
+                    replace(
+                        table,
+                        indexes=tuple(
+                            replace(i, name=new) if self.same(i.name, old) else i
+                            for i in table.indexes
+                        ),
+                    )
+                )
+            case ch.SetTableComment(tname, _, after):
+                self._put(replace(self.require_table(tname), comment=after))
+            case ch.CreateView(view):
+                self.views[self.key(view.name)] = view
+            case ch.DropView(view):
+                self.views.pop(self.key(view.name), None)
+            case ch.ReplaceView(_, after):
+                self.views[self.key(after.name)] = after
+            case ch.CreateEnum(enum):
+                self.enums[self.key(enum.name)] = enum
+            case ch.DropEnum(enum):
+                self.enums.pop(self.key(enum.name), None)
+            case ch.AlterEnum(_, after):
+                self.enums[self.key(after.name)] = after
+            case ch.RenameEnum(old, new):
+                enum = self.enums.pop(self.key(old))
+                self.enums[self.key(new)] = replace(enum, name=new)
+                self._retype(old.name, new.name)
+            case ch.CreateSequence(seq):
+                self.sequences[self.key(seq.name)] = seq
+            case ch.DropSequence(seq):
+                self.sequences.pop(self.key(seq.name), None)
+            case ch.AlterSequence(_, after):
+                self.sequences[self.key(after.name)] = after
+            case ch.CreateOpaque(obj) | ch.ReplaceOpaque(_, obj):
+                self.opaque[(obj.kind, obj.identity)] = obj
+            case ch.DropOpaque(obj):
+                self.opaque.pop((obj.kind, obj.identity), None)
+            case _:
+                raise TypeError(f"not a change: {change!r}")
+
+    def _rename_table(self, old: QName, new: QName) -> None:
+        table = self.require_table(old)
+        if self.table(new) is not None and self.key(new) != self.key(old):
+            raise StateError(f"table {new} already exists")
+        del self.tables[self.key(old)]
+        self._put(
+            replace(table, name=new, indexes=tuple(replace(i, table=new) for i in table.indexes))
+        )
+        # Engines follow the rename in foreign keys and triggers that point at the table.
+        for other in list(self.tables.values()):
+            fks = tuple(
+                replace(fk, ref_table=new) if self.key(fk.ref_table) == self.key(old) else fk
+                for fk in other.foreign_keys
+            )
+            if fks != other.foreign_keys:
+                self._put(replace(other, foreign_keys=fks))
+        for k, obj in list(self.opaque.items()):
+            if obj.table is not None and self.key(obj.table) == self.key(old):
+                self.opaque[k] = replace(obj, table=new)
+
+    def _rename_column(self, tname: QName, old: str, new: str) -> None:
+        table = self.require_table(tname)
+        self.column(tname, old)
+        if table.column(new, self.dialect) is not None and not self.same(old, new):
+            raise StateError(f"column {tname}.{new} already exists")
+
+        def ren(names: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(new if self.same(n, old) else n for n in names)
+
+        pk = table.primary_key
+        self._put(
+            replace(
+                table,
+                columns=tuple(
+                    replace(c, name=new) if self.same(c.name, old) else c for c in table.columns
+                ),
+                primary_key=replace(pk, columns=ren(pk.columns)) if pk else None,
+                uniques=tuple(replace(u, columns=ren(u.columns)) for u in table.uniques),
+                foreign_keys=tuple(replace(f, columns=ren(f.columns)) for f in table.foreign_keys),
+                indexes=tuple(
+                    replace(
+                        i,
+                        parts=tuple(
+                            replace(p, expression=new)
+                            if p.is_column and self.same(p.expression, old)
+                            else p
+                            for p in i.parts
+                        ),
+                        include=ren(i.include),
+                    )
+                    for i in table.indexes
+                ),
+            )
+        )
+        for other in list(self.tables.values()):
+            fks = tuple(
+                replace(fk, ref_columns=ren(fk.ref_columns))
+                if self.key(fk.ref_table) == self.key(tname)
+                else fk
+                for fk in other.foreign_keys
+            )
+            if fks != other.foreign_keys:
+                self._put(replace(other, foreign_keys=fks))
+
+    def _retype(self, old: str, new: str) -> None:
+        for table in list(self.tables.values()):
+            cols = tuple(
+                replace(c, type=new) if self.same(c.type, old) else c for c in table.columns
+            )
+            if cols != table.columns:
+                self._put(replace(table, columns=cols))
+
+    def _without_constraint(self, table: Table, con: Constraint) -> Table:
+        def keep(c: Constraint) -> bool:
+            if con.name is not None and c.name is not None:
+                return not self.same(c.name, con.name)
+            return c != con
+
+        match con:
+            case PrimaryKey():
+                if table.primary_key is None:
+                    raise StateError(f"table {table.name} has no primary key")
+                return replace(table, primary_key=None)
+            case Unique():
+                kept_u = tuple(u for u in table.uniques if keep(u))
+                if len(kept_u) == len(table.uniques):
+                    raise StateError(f"constraint {con.name} does not exist on {table.name}")
+                return replace(table, uniques=kept_u)
+            case ForeignKey():
+                kept_f = tuple(f for f in table.foreign_keys if keep(f))
+                if len(kept_f) == len(table.foreign_keys):
+                    raise StateError(f"constraint {con.name} does not exist on {table.name}")
+                return replace(table, foreign_keys=kept_f)
+            case Check():
+                kept_c = tuple(c for c in table.checks if keep(c))
+                if len(kept_c) == len(table.checks):
+                    raise StateError(f"constraint {con.name} does not exist on {table.name}")
+                return replace(table, checks=kept_c)
+
+
+def _with_constraint(table: Table, con: Constraint) -> Table:
+    match con:
+        case PrimaryKey():
+            if table.primary_key is not None:
+                raise StateError(f"table {table.name} already has a primary key")
+            return replace(table, primary_key=con)
+        case Unique():
+            return replace(table, uniques=(*table.uniques, con))
+        case ForeignKey():
+            return replace(table, foreign_keys=(*table.foreign_keys, con))
+        case Check():
+            return replace(table, checks=(*table.checks, con))
+
+
+def apply_changes(schema: Schema, changes: list[ch.Change]) -> Schema:
+    """The schema after `changes`; raises StateError when one does not fit."""
+    state = State(schema.dialect, schema)
+    state.apply_all(changes)
+    return state.snapshot()
