@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from bot.core import changes as ch
@@ -230,9 +231,18 @@ class State:
             )
             if fks != other.foreign_keys:
                 self._put(replace(other, foreign_keys=fks))
+        # PostgreSQL and SQLite follow a rename in dependent views and triggers; the text we
+        # keep must say the new name too, or re-creating them from it would fail.
         for k, obj in list(self.opaque.items()):
             if obj.table is not None and self.key(obj.table) == self.key(old):
-                self.opaque[k] = replace(obj, table=new)
+                self.opaque[k] = replace(
+                    obj,
+                    table=new,
+                    definition=rename_word(obj.definition, old.name, new.name),
+                    drop=rename_word(obj.drop, old.name, new.name),
+                )
+        for k, view in list(self.views.items()):
+            self.views[k] = replace(view, definition=rename_word(view.definition, old.name, new.name))
 
     def _rename_column(self, tname: QName, old: str, new: str) -> None:
         table = self.require_table(tname)
@@ -243,13 +253,22 @@ class State:
         def ren(names: tuple[str, ...]) -> tuple[str, ...]:
             return tuple(new if self.same(n, old) else n for n in names)
 
+        def fix(text: str | None) -> str | None:
+            return rename_word(text, old, new) if text is not None else None
+
         pk = table.primary_key
         self._put(
             replace(
                 table,
                 columns=tuple(
-                    replace(c, name=new) if self.same(c.name, old) else c for c in table.columns
+                    replace(
+                        c,
+                        name=new if self.same(c.name, old) else c.name,
+                        generated=fix(c.generated),
+                    )
+                    for c in table.columns
                 ),
+                checks=tuple(replace(k, expression=rename_word(k.expression, old, new)) for k in table.checks),
                 primary_key=replace(pk, columns=ren(pk.columns)) if pk else None,
                 uniques=tuple(replace(u, columns=ren(u.columns)) for u in table.uniques),
                 foreign_keys=tuple(replace(f, columns=ren(f.columns)) for f in table.foreign_keys),
@@ -259,10 +278,13 @@ class State:
                         parts=tuple(
                             replace(p, expression=new)
                             if p.is_column and self.same(p.expression, old)
+                            else replace(p, expression=rename_word(p.expression, old, new))
+                            if not p.is_column
                             else p
                             for p in i.parts
                         ),
                         include=ren(i.include),
+                        where=fix(i.where),
                     )
                     for i in table.indexes
                 ),
@@ -312,6 +334,12 @@ class State:
                 if len(kept_c) == len(table.checks):
                     raise StateError(f"constraint {con.name} does not exist on {table.name}")
                 return replace(table, checks=kept_c)
+
+
+def rename_word(text: str, old: str, new: str) -> str:
+    """Replace `old` as a whole identifier (bare or double-quoted) outside string literals."""
+    pattern = re.compile(rf"'(?:[^']|'')*'|(?<![\w$])\"?{re.escape(old)}\"?(?![\w$])", re.IGNORECASE)
+    return pattern.sub(lambda m: m.group(0) if m.group(0).startswith("'") else new, text)
 
 
 def _with_constraint(table: Table, con: Constraint) -> Table:

@@ -1,0 +1,246 @@
+"""Replay migration SQL into the schema model, statement by statement.
+
+Each statement becomes zero or more `Change`s applied to a `State`. Changes an engine makes
+implicitly (PostgreSQL dropping the indexes of a dropped column, MySQL creating an index for a
+foreign key, CASCADE removing dependent objects) are emitted explicitly, so the list of changes
+a migration made is complete and its reverse restores everything. What can't be modelled is
+recorded as `Unmodelled` with file, line and reason, never skipped in silence.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+import sqlglot
+from sqlglot import exp
+
+from bot.core import changes as ch
+from bot.core import ddl
+from bot.core.model import Dialect, Schema
+from bot.core.split import SplitError, Statement, split_statements
+from bot.core.sqltext import ParsedStatement
+from bot.core.state import State, StateError
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One migration's forward SQL, as read from a file."""
+
+    path: str
+    sql: str
+
+
+@dataclass(frozen=True)
+class Unmodelled:
+    """A statement whose effect on the schema is unknown to us."""
+
+    file: str
+    line: int
+    sql: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DataStatement:
+    """A statement that changes rows, not the schema (INSERT, UPDATE, DELETE, ...)."""
+
+    file: str
+    line: int
+    sql: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """What replaying one migration did."""
+
+    path: str
+    changes: tuple[ch.Change, ...]
+    unmodelled: tuple[Unmodelled, ...] = ()
+    data: tuple[DataStatement, ...] = ()
+
+
+@dataclass(frozen=True)
+class History:
+    """The schema a sequence of migrations produces, and what each step did."""
+
+    schema: Schema
+    steps: tuple[Step, ...] = ()
+
+    @property
+    def unmodelled(self) -> tuple[Unmodelled, ...]:
+        return tuple(u for s in self.steps for u in s.unmodelled)
+
+
+@dataclass
+class ParseCache:
+    """Parsed statements by content hash: the same file is parsed once per process."""
+
+    entries: dict[tuple[str, str], list[tuple[Statement, ParsedStatement | str]]] = field(
+        default_factory=dict
+    )
+    hits: int = 0
+
+    def get(
+        self, sql: str, dialect: Dialect
+    ) -> list[tuple[Statement, ParsedStatement | str]] | None:
+        found = self.entries.get((dialect.value, _digest(sql)))
+        if found is not None:
+            self.hits += 1
+        return found
+
+    def put(
+        self, sql: str, dialect: Dialect, parsed: list[tuple[Statement, ParsedStatement | str]]
+    ) -> None:
+        self.entries[(dialect.value, _digest(sql))] = parsed
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+# Statements recognised by their first words without parsing: cheap on 50 MB seed files.
+_DATA = re.compile(
+    r"(?is)\s*(insert|update|delete|replace|merge|copy|truncate|call|load\s+data|select|with|values)\b"
+)
+_SESSION = re.compile(
+    r"(?is)\s*(begin|commit|end|start\s+transaction|rollback|savepoint|release|set|reset|use|"
+    r"pragma|analyze|analyse|vacuum|lock|unlock|checkpoint|discard|listen|notify|show|explain|"
+    r"flush|optimize|\\)\b"
+)
+_ANONYMOUS = re.compile(r"(?is)\s*do\b")
+# Procedural bodies: sqlglot splits or rejects them; they are identified by their header alone.
+_PROCEDURAL = re.compile(
+    r"(?is)\s*create\s+(or\s+replace\s+)?(definer\s*=\s*\S+\s+)?(aggregate\s+)?"
+    r"(constraint\s+)?(temp(orary)?\s+)?(function|procedure|trigger|event)\b"
+)
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+def parse_migration(
+    sql: str, dialect: Dialect, cache: ParseCache | None = None
+) -> list[tuple[Statement, ParsedStatement | str]]:
+    """Split and parse a file. Each statement comes with its tree, or a string: the reason
+    it could not be parsed (``"data"`` and ``"session"`` mark statements that need no tree).
+
+    Raises SplitError for text that cannot be split (an unterminated quote or comment).
+    """
+    if cache is not None:
+        found = cache.get(sql, dialect)
+        if found is not None:
+            return found
+    out: list[tuple[Statement, ParsedStatement | str]] = []
+    # Parsing allocates many small objects that live until the file is done: pausing the
+    # collector avoids repeated full scans of them (bench/replay.py measures the effect).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for stmt in split_statements(sql, dialect.value):
+            out.append((stmt, _parse_one(stmt, dialect)))
+    finally:
+        if was_enabled:
+            gc.enable()
+    if cache is not None:
+        cache.put(sql, dialect, out)
+    return out
+
+
+def _parse_one(stmt: Statement, dialect: Dialect) -> ParsedStatement | str:
+    text = stmt.text
+    if _DATA.match(text):
+        return "data"
+    if _SESSION.match(text) and not re.match(r"(?is)\s*set\s+(schema|search_path)\b", text):
+        return "session"
+    if _ANONYMOUS.match(text):
+        return "anonymous code block (DO): its effect on the schema is unknown"
+    if _PROCEDURAL.match(text):
+        return ParsedStatement(text, dialect, parse=False)
+    try:
+        return ParsedStatement(text, dialect)
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as err:
+        return f"syntax error: {_first_line(str(err))}"
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "unknown error"
+    return re.sub(r"\x1b\[[0-9;]*m", "", line)[:200]
+
+
+def replay(
+    migrations: Iterable[Migration],
+    dialect: Dialect,
+    base: Schema | None = None,
+    cache: ParseCache | None = None,
+) -> History:
+    """Replay migrations in order, starting from `base` (an empty database by default)."""
+    state = State(dialect, base)
+    steps = [replay_one(m, state, cache) for m in migrations]
+    return History(state.snapshot(), tuple(steps))
+
+
+def replay_one(migration: Migration, state: State, cache: ParseCache | None = None) -> Step:
+    """Replay one migration into `state` (mutated) and report what it did."""
+    dialect = state.dialect
+    if len(migration.sql) > MAX_FILE_BYTES:
+        size = len(migration.sql) / 1024 / 1024
+        return Step(
+            migration.path,
+            (),
+            (Unmodelled(migration.path, 1, "", f"file too large to analyse ({size:.0f} MB)"),),
+        )
+    try:
+        parsed = parse_migration(migration.sql, dialect, cache)
+    except SplitError as err:
+        return Step(
+            migration.path,
+            (),
+            (Unmodelled(migration.path, err.line, "", f"cannot split statements: {err.message}"),),
+        )
+    changes: list[ch.Change] = []
+    unmodelled: list[Unmodelled] = []
+    data: list[DataStatement] = []
+    for stmt, tree in parsed:
+        if tree == "data":
+            data.append(DataStatement(migration.path, stmt.line, stmt.text))
+            continue
+        if tree == "session":
+            continue
+        if isinstance(tree, str):
+            unmodelled.append(Unmodelled(migration.path, stmt.line, stmt.text, tree))
+            continue
+        translator = ddl.Translator(state, tree)
+        try:
+            made = translator.translate()
+        except (StateError, ddl.Unsupported) as err:
+            unmodelled.append(Unmodelled(migration.path, stmt.line, stmt.text, str(err)))
+            made = translator.applied
+        changes.extend(made)
+        unmodelled.extend(
+            Unmodelled(migration.path, stmt.line, stmt.text, reason)
+            for reason in translator.unmodelled
+        )
+    return Step(migration.path, tuple(changes), tuple(unmodelled), tuple(data))
+
+
+def replay_sql(sql: str, dialect: Dialect, base: Schema | None = None, path: str = "<sql>") -> History:
+    """Convenience for tests and the CLI: replay one SQL text."""
+    return replay([Migration(path, sql)], dialect, base)
+
+
+def changes_of(steps: Sequence[Step]) -> list[ch.Change]:
+    return [c for s in steps for c in s.changes]
+
+
+def without_position(schema: Schema) -> Schema:
+    """The schema with every table's columns sorted by name: for order-blind comparison."""
+    return replace(
+        schema,
+        tables={
+            k: replace(t, columns=tuple(sorted(t.columns, key=lambda c: c.name.lower())))
+            for k, t in schema.tables.items()
+        },
+    )

@@ -1,0 +1,140 @@
+"""Parsed statements that remember their source text.
+
+sqlglot regenerates SQL in its own canonical form (`now()` becomes CURRENT_TIMESTAMP, `serial`
+becomes an identity column). A down-migration must restore what the author wrote, or the
+catalog differs, so expressions are cut from the original text by token positions and only
+fall back to sqlglot's rendering when the cut text does not parse back to the same tree.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect as SqlglotDialect
+from sqlglot.tokens import Token, TokenType
+
+from bot.core.model import Dialect
+
+_PREFIX_OPS = {TokenType.DASH, TokenType.PLUS, TokenType.NOT, TokenType.TILDE}
+_VALUE_END = {
+    TokenType.VAR,
+    TokenType.NUMBER,
+    TokenType.STRING,
+    TokenType.R_PAREN,
+    TokenType.R_BRACKET,
+    TokenType.IDENTIFIER,
+}
+
+
+def sqlglot_dialect(dialect: Dialect) -> SqlglotDialect:
+    return SqlglotDialect.get_or_raise(dialect.value)
+
+
+class ParsedStatement:
+    """One statement's text, tokens and sqlglot tree."""
+
+    def __init__(self, text: str, dialect: Dialect, parse: bool = True) -> None:
+        self.text = text
+        self.dialect = dialect
+        self.tokens: list[Token] = []
+        self.tree: exp.Expr | None = None
+        if parse:
+            sg = sqlglot_dialect(dialect)
+            self.tokens = sg.tokenize(text)
+            trees = sg.parser().parse(self.tokens, text)
+            self.tree = next((t for t in trees if t is not None), None)
+        self._starts = [t.start for t in self.tokens]
+        self._ends = [t.end for t in self.tokens]
+
+    def token_range(self, node: exp.Expr) -> tuple[int, int] | None:
+        """Indexes of the first and last token a node was parsed from, widened to balance."""
+        lo = hi = -1
+        for sub in node.walk():
+            meta: dict[str, Any] = sub.meta if sub._meta is not None else {}
+            start, end = meta.get("start"), meta.get("end")
+            if start is None or end is None:
+                continue
+            lo = start if lo < 0 else min(lo, start)
+            hi = max(hi, end)
+        if lo < 0:
+            return None
+        i = bisect_left(self._starts, lo)
+        j = bisect_left(self._ends, hi)
+        if i >= len(self.tokens) or j >= len(self.tokens):
+            return None
+        toks = self.tokens
+        # Unary operators carry no position of their own.
+        while i > 0 and toks[i - 1].token_type in _PREFIX_OPS and (
+            i < 2 or toks[i - 2].token_type not in _VALUE_END
+        ):
+            i -= 1
+        # Close whatever the span opened, then swallow call parentheses and `::type` casts.
+        depth = sum(_paren(t) for t in toks[i : j + 1])
+        while depth < 0 and i > 0:
+            i -= 1
+            depth += _paren(toks[i])
+        while True:
+            while depth > 0 and j + 1 < len(toks):
+                j += 1
+                depth += _paren(toks[j])
+            if j + 1 < len(toks) and toks[j + 1].token_type == TokenType.L_PAREN and (
+                toks[j].token_type not in {TokenType.COMMA, TokenType.L_PAREN}
+            ):
+                j += 1
+                depth = 1
+                continue
+            if j + 2 < len(toks) and toks[j + 1].token_type == TokenType.DCOLON:
+                j += 2
+                if j + 1 < len(toks) and toks[j + 1].token_type == TokenType.L_PAREN:
+                    j += 1
+                    depth = 1
+                    continue
+                while (
+                    j + 2 < len(toks)
+                    and toks[j + 1].token_type == TokenType.L_BRACKET
+                    and toks[j + 2].token_type == TokenType.R_BRACKET
+                ):
+                    j += 2
+                continue
+            break
+        return i, j
+
+    def raw(self, node: exp.Expr) -> str:
+        """The text the author wrote for `node`, or sqlglot's rendering when that can't be cut."""
+        span = self.token_range(node)
+        if span is not None:
+            text = self.text[self.tokens[span[0]].start : self.tokens[span[1]].end + 1]
+            if _same_tree(text, node, self.dialect):
+                return text
+        return node.sql(self.dialect.value)
+
+    def slice(self, first: int, last: int) -> str:
+        """Source text from token `first` through token `last`."""
+        return self.text[self.tokens[first].start : self.tokens[last].end + 1]
+
+    def rest_after(self, token_index: int) -> str:
+        """Source text after a token, to the end of the statement."""
+        return self.text[self.tokens[token_index].end + 1 :].strip()
+
+
+def _paren(token: Token) -> int:
+    if token.token_type == TokenType.L_PAREN:
+        return 1
+    if token.token_type == TokenType.R_PAREN:
+        return -1
+    return 0
+
+
+def _same_tree(text: str, node: exp.Expr, dialect: Dialect) -> bool:
+    try:
+        again = sqlglot.parse_one(text, read=dialect.value)
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError):
+        return False
+    if isinstance(node, exp.Paren) and not isinstance(again, exp.Paren):
+        node = node.this
+    if isinstance(again, exp.Paren) and not isinstance(node, exp.Paren):
+        again = again.this
+    return bool(again == node)
