@@ -291,7 +291,7 @@ class Translator:
             t = toks[j]
             if depth == 0 and (
                 t.token_type in {TokenType.COMMA, TokenType.R_PAREN}
-                or t.text.upper() in _CONSTRAINT_WORDS
+                or (t.text.upper().split() or [''])[0] in _CONSTRAINT_WORDS
             ):
                 break
             if t.token_type == TokenType.L_PAREN:

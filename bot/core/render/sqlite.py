@@ -1,0 +1,515 @@
+"""SQLite DDL for changes, with the documented table rebuild where ALTER TABLE can't.
+
+SQLite's ALTER TABLE only renames tables and columns, appends some columns and drops some
+columns. Anything else is done with the twelve-step procedure of
+https://www.sqlite.org/lang_altertable.html#otheralter: create the new shape under a
+temporary name, copy the rows, drop the old table, rename the new one, re-create what
+the drop took with it. A run of consecutive changes to one table shares one rebuild.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from bot.core import changes as ch
+from bot.core.model import (
+    AutoKind,
+    Check,
+    Column,
+    Constraint,
+    Dialect,
+    ForeignKey,
+    Index,
+    IndexPart,
+    Opaque,
+    PrimaryKey,
+    QName,
+    Schema,
+    Table,
+    Unique,
+    View,
+    fold,
+)
+from bot.core.render import Rendered
+from bot.core.render.names import ident, idents, literal, qname
+from bot.core.state import State
+
+_D = Dialect.SQLITE
+_NEW_PREFIX = "_rp_new_"
+
+# Changes that alter one table's own definition: these are what a rebuild carries out.
+_TableChange = (
+    ch.AddColumn
+    | ch.DropColumn
+    | ch.RenameColumn
+    | ch.AlterColumn
+    | ch.AddConstraint
+    | ch.DropConstraint
+    | ch.SetTableComment
+)
+
+
+def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
+    """SQLite statements taking a database at `before` through `changes`, in order.
+
+    A run of consecutive changes to the same table is rendered in place while ALTER TABLE
+    can do them; from the first one it can't, the rest of the run becomes one rebuild,
+    attributed to that change.
+    """
+    if before.dialect is not _D:
+        raise ValueError(f"the SQLite renderer got a {before.dialect} schema")
+    state = State(_D, before)
+    out: list[Rendered] = []
+    i = 0
+    while i < len(changes):
+        change = changes[i]
+        if not isinstance(change, _TableChange):
+            out.extend(Rendered.of(sql, change) for sql in _render_other(change, state))
+            state.apply(change)
+            i += 1
+            continue
+        end = i + 1
+        while end < len(changes) and _same_table(changes[end], change.table, state):
+            end += 1
+        for j in range(i, end):
+            in_place = _in_place(changes[j], state)
+            if in_place is None:
+                rebuild = _rebuild(change.table, changes[j:end], state)
+                out.extend(Rendered.of(sql, changes[j]) for sql in rebuild)
+                break
+            out.extend(Rendered.of(sql, changes[j]) for sql in in_place)
+            state.apply(changes[j])
+        i = end
+    return out
+
+
+def _same_table(change: ch.Change, table: QName, state: State) -> bool:
+    return isinstance(change, _TableChange) and state.key(change.table) == state.key(table)
+
+
+# -- changes that never rebuild -----------------------------------------------------------
+
+
+def _render_other(change: ch.Change, state: State) -> list[str]:
+    match change:
+        case ch.CreateTable(table):
+            return [create_table(table), *(create_index(i) for i in table.indexes)]
+        case ch.DropTable(table):
+            return [f"DROP TABLE {qname(table.name, _D)}"]
+        case ch.RenameTable(old, new):
+            if fold(old.schema or "", _D) != fold(new.schema or "", _D):
+                raise ValueError(f"SQLite cannot move table {old} to another database ({new})")
+            # RENAME TO takes a bare name: the table stays in its database
+            return [f"ALTER TABLE {qname(old, _D)} RENAME TO {ident(new.name, _D)}"]
+        case ch.CreateIndex(index):
+            return [create_index(index)]
+        case ch.DropIndex(index):
+            return [f"DROP INDEX {_index_name(index)}"]
+        case ch.RenameIndex(table, old, new):
+            index = _find_index(state.require_table(table), old)
+            # SQLite has no ALTER INDEX: an index is renamed by building it again
+            return [f"DROP INDEX {_index_name(index)}", create_index(replace(index, name=new))]
+        case ch.CreateView(view):
+            return [create_view(view)]
+        case ch.DropView(view):
+            return [f"DROP VIEW {qname(view.name, _D)}"]
+        case ch.ReplaceView(before, after):
+            return [f"DROP VIEW {qname(before.name, _D)}", create_view(after)]
+        case ch.CreateOpaque(obj):
+            return [obj.definition.strip()]
+        case ch.DropOpaque(obj):
+            return [obj.drop.strip()]
+        case ch.ReplaceOpaque(before, after):
+            # SQLite has no CREATE OR REPLACE for anything
+            return [before.drop.strip(), after.definition.strip()]
+        case ch.CreateNamespace(name) | ch.DropNamespace(name):
+            raise ValueError(
+                f"SQLite has no schemas to create or drop ({name}); attach a database instead"
+            )
+        case ch.CreateEnum() | ch.DropEnum() | ch.AlterEnum() | ch.RenameEnum():
+            raise ValueError(f"SQLite has no enum types ({ch.change_object(change)})")
+        case ch.CreateSequence() | ch.DropSequence() | ch.AlterSequence():
+            raise ValueError(f"SQLite has no sequences ({ch.change_object(change)})")
+    raise TypeError(f"not a change the SQLite renderer handles here: {change!r}")
+
+
+# -- changes ALTER TABLE can do in place ----------------------------------------------------
+
+
+def _in_place(change: ch.Change, state: State) -> list[str] | None:
+    """The statements doing `change` without a rebuild, or None when it needs one."""
+    match change:
+        case ch.RenameColumn(table, old, new):
+            return [
+                f"ALTER TABLE {qname(table, _D)} RENAME COLUMN {ident(old, _D)} TO {ident(new, _D)}"
+            ]
+        case ch.AddColumn(table, column, after, first):
+            current = state.require_table(table)
+            at_end = not first and (after is None or state.same(after, current.columns[-1].name))
+            if at_end and _can_add_column(column):
+                return [f"ALTER TABLE {qname(table, _D)} ADD COLUMN {_column_sql(column)}"]
+            return None
+        case ch.DropColumn(table, column):
+            if _can_drop_column(state, state.require_table(table), column.name):
+                return [f"ALTER TABLE {qname(table, _D)} DROP COLUMN {ident(column.name, _D)}"]
+            return None
+        case ch.AlterColumn(_, before, after):
+            _column_sql(after)  # refuse what SQLite can't express even when nothing else changes
+            # SQLite keeps no comments: a comment-only change leaves the database as it is
+            return [] if replace(after, comment=before.comment) == before else None
+        case ch.SetTableComment():
+            return []
+    return None
+
+
+def _can_add_column(column: Column) -> bool:
+    """Whether ALTER TABLE ADD COLUMN accepts this column (lang_altertable.html#altertabaddcol)."""
+    if column.auto is not None or (column.generated is not None and column.generated_stored):
+        return False
+    default = None if column.default is None else _default_sql(column.default)
+    if default is not None and (
+        default.startswith("(")
+        or default.upper() in ("CURRENT_TIME", "CURRENT_DATE", "CURRENT_TIMESTAMP")
+    ):
+        return False
+    has_value = default is not None and default.upper() != "NULL"
+    return column.nullable or (has_value and column.generated is None)
+
+
+def _can_drop_column(state: State, table: Table, name: str) -> bool:
+    """Whether ALTER TABLE DROP COLUMN accepts this column (lang_altertable.html#altertabdropcol)."""
+    key = fold(name, _D)
+    pk = table.primary_key.columns if table.primary_key else ()
+    keyed = [*pk, *(c for u in table.uniques for c in u.columns)]
+    keyed += [c for fk in table.foreign_keys for c in fk.columns]
+    if any(fold(c, _D) == key for c in keyed):
+        return False
+    texts = [c.expression for c in table.checks]
+    texts += [c.generated for c in table.columns if c.generated is not None]
+    for index in table.indexes:
+        texts += [p.expression for p in index.parts]
+        texts += [index.where] if index.where else []
+    # SQLite refuses the drop when a view or trigger names the column; a word match
+    # errs on the side of a rebuild, which is always correct
+    dependents = _dependents(state, table.name)
+    texts += [v.definition for v in dependents.views] + [t.definition for t in dependents.triggers]
+    return not any(_mentions(text, name) for text in texts)
+
+
+# -- the rebuild -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Dependents:
+    """Views and triggers that must be dropped around a rebuild and made again after it.
+
+    The rename at the end of a rebuild re-checks the whole schema and fails on any view or
+    trigger naming a table that doesn't exist at that moment, so everything naming the
+    table (and, transitively, those views) goes first. Both in creation order.
+    """
+
+    views: tuple[View, ...]
+    triggers: tuple[Opaque, ...]
+
+
+def _dependents(state: State, table: QName) -> _Dependents:
+    names = [table.name]
+    views: list[View] = []
+    grew = True
+    while grew:
+        grew = False
+        for view in state.views.values():
+            if view not in views and any(_mentions(view.definition, n) for n in names):
+                views.append(view)
+                names.append(view.name.name)
+                grew = True
+    name_keys = {fold(n, _D) for n in names}
+    triggers = tuple(
+        obj
+        for obj in state.opaque.values()
+        if obj.kind.lower() == "trigger"
+        and (
+            (obj.table is not None and fold(obj.table.name, _D) in name_keys)
+            or any(_mentions(obj.definition, n) for n in names)
+        )
+    )
+    # creation order, so a view is made again after the views it reads
+    return _Dependents(tuple(v for v in state.views.values() if v in views), triggers)
+
+
+def _rebuild(name: QName, run: list[ch.Change], state: State) -> list[str]:
+    """The twelve-step rebuild carrying out `run` (changes to table `name`); applies them to `state`."""
+    source = state.require_table(name)
+    dependents = _dependents(state, name)
+    origin = {fold(c.name, _D): c.name for c in source.columns}  # new column -> old column
+    for change in run:
+        match change:
+            case ch.RenameColumn(_, old, new):
+                moved = origin.pop(fold(old, _D), None)
+                if moved is not None:
+                    origin[fold(new, _D)] = moved
+            case ch.AlterColumn(_, before, after) if fold(before.name, _D) != fold(after.name, _D):
+                moved = origin.pop(fold(before.name, _D), None)
+                if moved is not None:
+                    origin[fold(after.name, _D)] = moved
+            case ch.DropColumn(_, column) | ch.AddColumn(_, column):
+                origin.pop(fold(column.name, _D), None)
+        state.apply(change)
+    target = state.require_table(name)
+    temp = QName(_NEW_PREFIX + name.name, name.schema)
+    if state.table(temp) is not None:
+        raise ValueError(f"cannot rebuild {name}: a table named {temp} already exists")
+
+    into: list[str] = []
+    values: list[str] = []
+    for column in target.columns:
+        copied = origin.get(fold(column.name, _D))
+        if copied is None or column.generated is not None:
+            continue
+        was = source.column(copied, _D)
+        value = ident(copied, _D)
+        if was is not None and was.nullable and not column.nullable and column.default is not None:
+            # a column becoming NOT NULL takes its default where it was NULL; without a
+            # default the copy fails on the NULLs, as the ALTER would on other engines
+            value = f"COALESCE({value}, {_default_value_sql(column.default)})"
+        into.append(ident(column.name, _D))
+        values.append(value)
+
+    sql = ["PRAGMA foreign_keys=OFF", "BEGIN"]
+    sql += [t.drop.strip() for t in dependents.triggers]
+    sql += [f"DROP VIEW {qname(v.name, _D)}" for v in reversed(dependents.views)]
+    sql.append(create_table(replace(target, name=temp, indexes=())))
+    if _autoincrement(source) and _autoincrement(target):
+        # DROP TABLE forgets the table's sqlite_sequence row: carry the high-water mark
+        # over, so AUTOINCREMENT never hands out an id of a row deleted before
+        seq = qname(QName("sqlite_sequence", name.schema), _D)
+        sql.append(
+            f"INSERT INTO {seq} (name, seq) SELECT {literal(temp.name, _D)}, seq FROM {seq}"
+            f" WHERE name = {literal(name.name, _D)} COLLATE NOCASE"
+        )
+    if into:
+        sql.append(
+            f"INSERT INTO {qname(temp, _D)} ({', '.join(into)})"
+            f" SELECT {', '.join(values)} FROM {qname(name, _D)}"
+        )
+    sql.append(f"DROP TABLE {qname(name, _D)}")
+    sql.append(f"ALTER TABLE {qname(temp, _D)} RENAME TO {ident(name.name, _D)}")
+    sql += [create_index(i) for i in target.indexes]
+    sql += [create_view(v) for v in dependents.views]
+    sql += [t.definition.strip() for t in dependents.triggers]
+    sql += ["PRAGMA foreign_key_check", "COMMIT", "PRAGMA foreign_keys=ON"]
+    return sql
+
+
+def _autoincrement(table: Table) -> bool:
+    return any(c.auto is AutoKind.AUTOINCREMENT for c in table.columns)
+
+
+# -- definitions -----------------------------------------------------------------------------
+
+
+def create_table(table: Table) -> str:
+    """CREATE TABLE with inline columns and table constraints (indexes are separate)."""
+    inline_pk = _inline_primary_key(table)
+    items = [
+        _column_sql(c, inline_pk[0] if inline_pk and c.name == inline_pk[1] else None)
+        for c in table.columns
+    ]
+    items += [
+        _constraint_sql(con)
+        for con in table.constraints()
+        if not (inline_pk and con is inline_pk[0])
+    ]
+    body = ",\n  ".join(items)
+    options = f" {table.options}" if table.options else ""
+    return f"CREATE TABLE {qname(table.name, _D)} (\n  {body}\n){options}"
+
+
+def _inline_primary_key(table: Table) -> tuple[PrimaryKey, str] | None:
+    """The AUTOINCREMENT column, which carries the primary key inline (SQLite requires it)."""
+    auto = [c for c in table.columns if c.auto is AutoKind.AUTOINCREMENT]
+    if not auto:
+        return None
+    column = auto[0]
+    pk = table.primary_key
+    if len(auto) > 1 or pk is None or [fold(c, _D) for c in pk.columns] != [fold(column.name, _D)]:
+        raise ValueError(
+            f"{table.name}.{column.name}: AUTOINCREMENT needs the column to be the whole primary key"
+        )
+    return pk, column.name
+
+
+def _column_sql(column: Column, inline_pk: PrimaryKey | None = None) -> str:
+    if column.auto not in (None, AutoKind.AUTOINCREMENT):
+        raise ValueError(f"column {column.name}: SQLite has no {column.auto} columns")
+    if column.on_update is not None:
+        raise ValueError(f"column {column.name}: SQLite has no ON UPDATE for columns")
+    parts = [ident(column.name, _D)]
+    if column.type:
+        parts.append(column.type)
+    if column.auto is AutoKind.AUTOINCREMENT:
+        if inline_pk is None:
+            raise ValueError(f"column {column.name}: AUTOINCREMENT needs its table's primary key")
+        if inline_pk.name is not None:
+            parts.append(f"CONSTRAINT {ident(inline_pk.name, _D)}")
+        parts.append("PRIMARY KEY AUTOINCREMENT")
+    if not column.nullable:
+        parts.append("NOT NULL")
+    if column.default is not None:
+        parts.append(f"DEFAULT {_default_sql(column.default)}")
+    if column.collation:
+        parts.append(f"COLLATE {_collation(column.collation)}")
+    if column.generated is not None:
+        kind = "STORED" if column.generated_stored else "VIRTUAL"
+        parts.append(f"GENERATED ALWAYS AS ({column.generated}) {kind}")
+    return " ".join(parts)
+
+
+def _constraint_sql(con: Constraint) -> str:
+    prefix = f"CONSTRAINT {ident(con.name, _D)} " if con.name is not None else ""
+    match con:
+        case PrimaryKey(_, columns):
+            return f"{prefix}PRIMARY KEY {idents(columns, _D)}"
+        case Unique(_, columns, nulls_not_distinct):
+            if nulls_not_distinct:
+                raise ValueError(f"SQLite has no UNIQUE NULLS NOT DISTINCT ({con.name or columns})")
+            return f"{prefix}UNIQUE {idents(columns, _D)}"
+        case Check(_, expression):
+            return f"{prefix}CHECK ({expression})"
+        case ForeignKey(_, columns, ref_table, ref_columns, on_delete, on_update, deferrable):
+            # REFERENCES takes a bare name: SQLite keys only point inside their own database
+            sql = (
+                f"{prefix}FOREIGN KEY {idents(columns, _D)} REFERENCES {ident(ref_table.name, _D)}"
+            )
+            if ref_columns:
+                sql += f" {idents(ref_columns, _D)}"
+            if on_delete:
+                sql += f" ON DELETE {on_delete}"
+            if on_update:
+                sql += f" ON UPDATE {on_update}"
+            if deferrable:
+                sql += f" {deferrable}"
+            return sql
+
+
+def create_index(index: Index) -> str:
+    """CREATE [UNIQUE] INDEX, partial and expression indexes included."""
+    unsupported = {
+        "index methods": index.method,
+        "INCLUDE": index.include,
+        "index kinds": index.kind,
+    }
+    for what, value in unsupported.items():
+        if value:
+            raise ValueError(f"index {index.name}: SQLite has no {what} ({value})")
+    unique = "UNIQUE " if index.unique else ""
+    parts = ", ".join(_index_part(index, p) for p in index.parts)
+    sql = f"CREATE {unique}INDEX {_index_name(index)} ON {ident(index.table.name, _D)} ({parts})"
+    if index.where:
+        sql += f" WHERE {index.where}"
+    return sql
+
+
+def _index_part(index: Index, part: IndexPart) -> str:
+    if part.nulls or part.length or part.opclass:
+        raise ValueError(
+            f"index {index.name}: SQLite index columns have no NULLS order, prefix length or opclass"
+        )
+    sql = ident(part.expression, _D) if part.is_column else part.expression
+    if part.collation:
+        sql += f" COLLATE {_collation(part.collation)}"
+    if part.desc:
+        sql += " DESC"
+    return sql
+
+
+def _index_name(index: Index) -> str:
+    # the database goes on the index name; the table in ON must be bare
+    return qname(QName(index.name, index.table.schema), _D)
+
+
+def _find_index(table: Table, name: str) -> Index:
+    for index in table.indexes:
+        if fold(index.name, _D) == fold(name, _D):
+            return index
+    raise ValueError(f"index {name} does not exist on {table.name}")
+
+
+def create_view(view: View) -> str:
+    if view.materialized:
+        raise ValueError(f"SQLite has no materialized views ({view.name})")
+    if view.options:
+        raise ValueError(f"view {view.name}: SQLite views take no options ({view.options})")
+    columns = f" {idents(view.columns, _D)}" if view.columns else ""
+    return f"CREATE VIEW {qname(view.name, _D)}{columns} AS {view.definition.strip()}"
+
+
+# -- SQL text helpers ------------------------------------------------------------------------
+
+# What SQLite's DEFAULT takes without parentheses: numbers, strings, blobs, and bare words
+# (NULL, TRUE, CURRENT_TIMESTAMP...; any other word or "quoted" word means its own text).
+_BARE_DEFAULT = re.compile(
+    r"""(?:
+        [+-]?\s*(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?
+      | [+-]?\s*0[xX][0-9A-Fa-f]+
+      | '(?:[^']|'')*'
+      | [xX]'[0-9A-Fa-f]*'
+      | "(?:[^"]|"")*"
+      | [A-Za-z_][A-Za-z0-9_]*
+    )\Z""",
+    re.VERBOSE,
+)
+_DEFAULT_KEYWORDS = frozenset(
+    {"NULL", "TRUE", "FALSE", "CURRENT_TIME", "CURRENT_DATE", "CURRENT_TIMESTAMP"}
+)
+_BARE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _default_sql(text: str) -> str:
+    """A DEFAULT value as SQLite takes it: literals as written, expressions in parentheses."""
+    text = text.strip()
+    if _BARE_DEFAULT.match(text) or _parenthesized(text):
+        return text
+    return f"({text})"
+
+
+def _default_value_sql(text: str) -> str:
+    """A default as an expression usable in a SELECT (a bare word there is a column)."""
+    value = _default_sql(text)
+    if _BARE_NAME.match(value) and value.upper() not in _DEFAULT_KEYWORDS:
+        return literal(value, _D)
+    if value.startswith('"'):
+        return literal(value[1:-1].replace('""', '"'), _D)
+    return value
+
+
+def _parenthesized(text: str) -> bool:
+    """Whether one pair of parentheses encloses the whole text (quotes respected)."""
+    if not text.startswith("("):
+        return False
+    depth = 0
+    quote: str | None = None
+    for i, char in enumerate(text):
+        if quote is not None:
+            if char == quote:
+                quote = None  # a doubled quote closes and reopens: same effect
+        elif char in "'\"`[":
+            quote = "]" if char == "[" else char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return i == len(text) - 1
+    return False
+
+
+def _collation(name: str) -> str:
+    # collation names are case-insensitive words; quoting BINARY would only look odd
+    return name if _BARE_NAME.match(name) else ident(name, _D)
+
+
+def _mentions(text: str, name: str) -> bool:
+    """Whether `name` occurs in SQL text as a whole word (quoted or not), ignoring case."""
+    return re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", text, re.IGNORECASE) is not None
