@@ -1,0 +1,447 @@
+"""MySQL 8 / MariaDB 10.11 DDL for schema changes.
+
+MySQL changes a column by restating it whole (`MODIFY COLUMN` with the full definition), so
+every change is rendered against the state it applies to. An AUTO_INCREMENT column must lead
+some key; when a change would leave it without one (its key dropped first, or the column
+added before its key), the renderer takes AUTO_INCREMENT off for that stretch and puts it back,
+in the same statement, once a key for it exists again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.core import changes as ch
+from bot.core.model import (
+    AutoKind,
+    Check,
+    Column,
+    Constraint,
+    Dialect,
+    ForeignKey,
+    Index,
+    IndexPart,
+    PrimaryKey,
+    QName,
+    Schema,
+    Table,
+    Unique,
+    View,
+    fold,
+)
+from bot.core.render import Rendered
+from bot.core.render.common import (
+    alter_sequence,
+    check_body,
+    create_sequence,
+    create_view,
+    drop_view,
+    foreign_key_body,
+    named,
+    opaque_statements,
+    with_column_renamed,
+)
+from bot.core.render.names import ident, idents, literal, qname
+from bot.core.state import State
+
+MY = Dialect.MYSQL
+
+
+def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
+    """MySQL/MariaDB statements taking a database at `before` through `changes`, in order."""
+    renderer = _Renderer(State(before.dialect, before))
+    out: list[Rendered] = []
+    for change in changes:
+        out.extend(Rendered.of(sql, change) for sql in renderer.statements(change))
+    return out
+
+
+class _Renderer:
+    def __init__(self, state: State) -> None:
+        self.state = state
+        # AUTO_INCREMENT columns the database currently has without it: (table key, column)
+        self.suspended: set[tuple[tuple[str, str], str]] = set()
+        # a model may hold what MySQL can't: an AUTO_INCREMENT column with no key. The database
+        # then has the column without it (this renderer left it so, earlier in the plan).
+        for table in state.tables.values():
+            for col in table.columns:
+                if col.auto is AutoKind.AUTO_INCREMENT and not _keyed(table, col.name):
+                    self.suspended.add((state.key(table.name), fold(col.name, MY)))
+
+    def statements(self, change: ch.Change) -> list[str]:
+        """The statements for `change`; applies it to the state."""
+        out = self._render(change)
+        self._track(change)
+        self.state.apply(change)
+        return out
+
+    def _render(self, change: ch.Change) -> list[str]:
+        match change:
+            case ch.CreateNamespace(name):
+                return [f"CREATE SCHEMA {ident(name, MY)}"]
+            case ch.DropNamespace(name):
+                return [f"DROP SCHEMA {ident(name, MY)}"]
+            case ch.CreateTable(table):
+                return [self._create_table(table)]
+            case ch.DropTable(table):
+                return [f"DROP TABLE {qname(table.name, MY)}"]
+            case ch.RenameTable(old, new):
+                return [f"RENAME TABLE {qname(old, MY)} TO {qname(new, MY)}"]
+            case ch.AddColumn(tname, column, after, first):
+                sql = (
+                    f"ALTER TABLE {qname(tname, MY)} ADD COLUMN {self._column(tname, column, None)}"
+                )
+                if first:
+                    sql += " FIRST"
+                elif after is not None:
+                    sql += f" AFTER {ident(after, MY)}"
+                return [sql]
+            case ch.DropColumn(tname, column):
+                return [f"ALTER TABLE {qname(tname, MY)} DROP COLUMN {ident(column.name, MY)}"]
+            case ch.RenameColumn(tname, old, new):
+                return [
+                    f"ALTER TABLE {qname(tname, MY)} RENAME COLUMN {ident(old, MY)} TO {ident(new, MY)}"
+                ]
+            case ch.AlterColumn(tname, before, after):
+                return self._alter_column(tname, before, after)
+            case ch.AddConstraint(tname, con):
+                return self._alter_keys(tname, change, f"ADD {constraint_definition(con)}")
+            case ch.DropConstraint(tname, con):
+                return self._drop_constraint(tname, con, change)
+            case ch.CreateIndex(index):
+                if self._needs_alter(index.table, change):
+                    return self._alter_keys(index.table, change, f"ADD {index_definition(index)}")
+                return [create_index(index)]
+            case ch.DropIndex(index):
+                if self._needs_alter(index.table, change):
+                    return self._alter_keys(
+                        index.table, change, f"DROP INDEX {ident(index.name, MY)}"
+                    )
+                return [f"DROP INDEX {ident(index.name, MY)} ON {qname(index.table, MY)}"]
+            case ch.RenameIndex(tname, old, new):
+                return [
+                    f"ALTER TABLE {qname(tname, MY)} RENAME INDEX {ident(old, MY)} TO {ident(new, MY)}"
+                ]
+            case ch.SetTableComment(tname, _, after):
+                return [f"ALTER TABLE {qname(tname, MY)} COMMENT = {literal(after or '', MY)}"]
+            case ch.CreateView(view):
+                return [_create_view(view)]
+            case ch.DropView(view):
+                return [drop_view(view, MY)]
+            case ch.ReplaceView(_, after_view):
+                return [_create_view(after_view, or_replace=True)]
+            case ch.CreateEnum() | ch.DropEnum() | ch.AlterEnum() | ch.RenameEnum():
+                raise ValueError(
+                    f"MySQL has no enum types ({ch.change_kind(change)} "
+                    f"{ch.change_object(change)}); its enums are column types (ENUM('a', 'b'))"
+                )
+            case ch.CreateSequence(seq):
+                return [create_sequence(seq, MY)]
+            case ch.DropSequence(seq):
+                return [f"DROP SEQUENCE {qname(seq.name, MY)}"]
+            case ch.AlterSequence(before_seq, after_seq):
+                return alter_sequence(before_seq, after_seq, MY)
+            case ch.CreateOpaque() | ch.DropOpaque() | ch.ReplaceOpaque():
+                return opaque_statements(change)
+        raise TypeError(f"not a change: {change!r}")
+
+    # -- AUTO_INCREMENT bookkeeping ------------------------------------------------------
+
+    def _column(self, tname: QName, col: Column, table: Table | None) -> str:
+        """A column definition; AUTO_INCREMENT only when `table` (the table as it will be)
+        has a key led by the column, otherwise the column is marked suspended."""
+        entry = (self.state.key(tname), fold(col.name, MY))
+        if col.auto is AutoKind.AUTO_INCREMENT and (table is None or not _keyed(table, col.name)):
+            self.suspended.add(entry)
+            col = replace(col, auto=None)
+        else:
+            self.suspended.discard(entry)
+        return column_definition(col)
+
+    def _probe(self, tname: QName, change: ch.Change) -> tuple[Table, Table]:
+        """The table before and after `change`, without touching the state."""
+        probe = State(self.state.dialect, self.state.snapshot())
+        probe.apply(change)
+        return self.state.require_table(tname), probe.require_table(tname)
+
+    def _auto_fixes(self, tname: QName, change: ch.Change) -> list[tuple[Column, bool]]:
+        """AUTO_INCREMENT columns whose key situation `change` alters: (column, True) when a
+        suspended column gets a key back, (column, False) when a live one loses its last."""
+        before, after = self._probe(tname, change)
+        key = self.state.key(tname)
+        fixes = []
+        for col in before.columns:
+            if col.auto is not AutoKind.AUTO_INCREMENT:
+                continue
+            suspended = (key, fold(col.name, MY)) in self.suspended
+            if suspended == _keyed(after, col.name):
+                fixes.append((col, suspended))
+        return fixes
+
+    def _foreign_key_fixes(self, tname: QName, change: ch.Change) -> list[ForeignKey]:
+        """Foreign keys left without an index they can use once `change` drops a key.
+
+        The engine refuses to drop the last index a foreign key can use. When the foreign key
+        was created it made its own index, named after it, and dropped that one silently when
+        a better index came along; re-adding the foreign key makes the engine create that
+        index again (an index we added ourselves would not be dropped silently later).
+        """
+        before, after = self._probe(tname, change)
+        return [
+            fk
+            for fk in after.foreign_keys
+            if _indexed(before, fk.columns) and not _indexed(after, fk.columns)
+        ]
+
+    def _needs_alter(self, tname: QName, change: ch.Change) -> bool:
+        return bool(self._auto_fixes(tname, change) or self._foreign_key_fixes(tname, change))
+
+    def _alter_keys(self, tname: QName, change: ch.Change, action: str) -> list[str]:
+        """One ALTER TABLE: a key change plus what it makes necessary. A MODIFY that removes
+        AUTO_INCREMENT goes first (the key it needs is about to go); one that restores it goes
+        last (after the key it needs exists), as do foreign keys that needed the dropped key
+        (dropped just before, in their own statement: MariaDB can't drop and re-add a foreign
+        key of the same name in one)."""
+        t = qname(tname, MY)
+        removing, restoring = [], []
+        for col, restore in self._auto_fixes(tname, change):
+            entry = (self.state.key(tname), fold(col.name, MY))
+            if restore:
+                restoring.append(f"MODIFY COLUMN {column_definition(col)}")
+                self.suspended.discard(entry)
+            else:
+                removing.append(f"MODIFY COLUMN {column_definition(replace(col, auto=None))}")
+                self.suspended.add(entry)
+        out = []
+        for fk in self._foreign_key_fixes(tname, change):
+            out.append(f"ALTER TABLE {t} DROP FOREIGN KEY {_name(fk.name, fk, tname)}")
+            restoring.append(f"ADD {constraint_definition(fk)}")
+        return [*out, f"ALTER TABLE {t} " + ", ".join([*removing, action, *restoring])]
+
+    def _track(self, change: ch.Change) -> None:
+        """Keep `suspended` in step with what columns and tables are called."""
+        match change:
+            case ch.DropTable(table):
+                key = self.state.key(table.name)
+                self.suspended = {e for e in self.suspended if e[0] != key}
+            case ch.RenameTable(old, new):
+                old_key, new_key = self.state.key(old), self.state.key(new)
+                self.suspended = {(new_key if k == old_key else k, c) for k, c in self.suspended}
+            case ch.DropColumn(tname, column):
+                self.suspended.discard((self.state.key(tname), fold(column.name, MY)))
+            case ch.RenameColumn(tname, old, new):
+                entry = (self.state.key(tname), fold(old, MY))
+                if entry in self.suspended:
+                    self.suspended.remove(entry)
+                    self.suspended.add((entry[0], fold(new, MY)))
+
+    # -- statements ------------------------------------------------------------------------
+
+    def _alter_column(self, tname: QName, before: Column, after: Column) -> list[str]:
+        """MODIFY with the whole new definition, which keeps the column where it is."""
+        table = self.state.require_table(tname)
+        t = qname(tname, MY)
+        out = []
+        if not self.state.same(before.name, after.name):
+            table = with_column_renamed(table, before.name, after.name, MY)
+            if _must_recreate(before, after):
+                out.append(
+                    f"ALTER TABLE {t} RENAME COLUMN {ident(before.name, MY)} TO {ident(after.name, MY)}"
+                )
+                before = replace(before, name=after.name)
+        if _must_recreate(before, after):
+            return out + _recreate_column(table, before, after)
+        changed = replace(
+            table,
+            columns=tuple(
+                after if self.state.same(c.name, after.name) else c for c in table.columns
+            ),
+        )
+        definition = self._column(tname, after, changed)
+        if before.name == after.name:
+            return [f"ALTER TABLE {t} MODIFY COLUMN {definition}"]
+        return [f"ALTER TABLE {t} CHANGE COLUMN {ident(before.name, MY)} {definition}"]
+
+    def _create_table(self, table: Table) -> str:
+        """CREATE TABLE with keys inline: an AUTO_INCREMENT column may be keyed only by an index."""
+        elements = [self._column(table.name, c, table) for c in table.columns]
+        elements += [constraint_definition(c) for c in table.constraints()]
+        elements += [index_definition(i) for i in table.indexes]
+        sql = f"CREATE TABLE {qname(table.name, MY)} (\n  " + ",\n  ".join(elements) + "\n)"
+        if table.comment is not None:
+            sql += f" COMMENT={literal(table.comment, MY)}"
+        if table.options:
+            sql += f" {table.options}"
+        return sql
+
+    def _drop_constraint(self, tname: QName, con: Constraint, change: ch.Change) -> list[str]:
+        match con:
+            case PrimaryKey():
+                return self._alter_keys(tname, change, "DROP PRIMARY KEY")
+            case Unique(name):
+                return self._alter_keys(tname, change, f"DROP INDEX {_name(name, con, tname)}")
+            case ForeignKey(name):
+                sql = f"ALTER TABLE {qname(tname, MY)} DROP FOREIGN KEY {_name(name, con, tname)}"
+                if not _indexed(self.state.require_table(tname), con.columns):
+                    # The engine made an index named after the key to back it, and leaves it
+                    # behind when the key goes.
+                    sql += f", DROP INDEX {_name(name, con, tname)}"
+                return [sql]
+            case Check(name):
+                return [f"ALTER TABLE {qname(tname, MY)} DROP CONSTRAINT {_name(name, con, tname)}"]
+
+
+def _must_recreate(before: Column, after: Column) -> bool:
+    """MySQL and MariaDB can MODIFY a column into or out of STORED generation, but not into
+    or out of VIRTUAL ("not yet supported for generated columns")."""
+    return _virtual(before) != _virtual(after)
+
+
+def _virtual(col: Column) -> bool:
+    return col.generated is not None and not col.generated_stored
+
+
+def _recreate_column(table: Table, before: Column, after: Column) -> list[str]:
+    """Drop and re-add the column at its place, with the keys that name it (DROP COLUMN
+    would shrink or drop them). A plain column gets the old values copied over first."""
+    t = qname(table.name, MY)
+    c = ident(after.name, MY)
+    names = [col.name for col in table.columns]
+    at = next(i for i, n in enumerate(names) if fold(n, MY) == fold(after.name, MY))
+    place = f"AFTER {ident(names[at - 1], MY)}" if at else "FIRST"
+    drops: list[str] = []
+    adds: list[str] = []
+    pk = table.primary_key
+    if pk is not None and _names(pk.columns, after.name):
+        drops.append("DROP PRIMARY KEY")
+        adds.append(f"ADD {constraint_definition(pk)}")
+    for unique in table.uniques:
+        if _names(unique.columns, after.name):
+            drops.append(f"DROP INDEX {ident(unique.name or '', MY)}")
+            adds.append(f"ADD {constraint_definition(unique)}")
+    for index in table.indexes:
+        if _names(tuple(p.expression for p in index.parts if p.is_column), after.name):
+            drops.append(f"DROP INDEX {ident(index.name, MY)}")
+            adds.append(f"ADD {index_definition(index)}")
+    how = "recomputed" if after.generated is not None else "copied"
+    note = (
+        f"-- {table.name}.{after.name}: MySQL cannot change a column into or out of VIRTUAL "
+        f"in place; it is re-created (values {how})\n"
+    )
+    if after.generated is not None:
+        actions = [
+            *drops,
+            f"DROP COLUMN {c}",
+            f"ADD COLUMN {column_definition(after)} {place}",
+            *adds,
+        ]
+        return [f"{note}ALTER TABLE {t} " + ", ".join(actions)]
+    temp = ident(f"{after.name}__new", MY)
+    temp_definition = column_definition(replace(after, name=f"{after.name}__new"))
+    actions = [*drops, f"DROP COLUMN {c}", f"RENAME COLUMN {temp} TO {c}", *adds]
+    return [
+        f"{note}ALTER TABLE {t} ADD COLUMN {temp_definition} AFTER {c}",
+        f"UPDATE {t} SET {temp} = {c}",
+        f"ALTER TABLE {t} " + ", ".join(actions),
+    ]
+
+
+def _names(columns: tuple[str, ...], column: str) -> bool:
+    return any(fold(n, MY) == fold(column, MY) for n in columns)
+
+
+def _name(name: str | None, con: Constraint, table: QName) -> str:
+    if name is None:
+        raise ValueError(f"cannot drop an unnamed {con.kind} constraint on {table}")
+    return ident(name, MY)
+
+
+def _keyed(table: Table, column: str) -> bool:
+    """Whether some key of `table` starts with `column` (what AUTO_INCREMENT requires)."""
+    leads = [c.columns[0] for c in (table.primary_key, *table.uniques) if c and c.columns]
+    leads += [i.parts[0].expression for i in table.indexes if i.parts and i.parts[0].is_column]
+    return any(fold(lead, MY) == fold(column, MY) for lead in leads)
+
+
+def _indexed(table: Table, columns: tuple[str, ...]) -> bool:
+    """Whether an explicit key starts with `columns`, so a foreign key needs no index of its own."""
+    wanted = [fold(c, MY) for c in columns]
+    keys = [list(c.columns) for c in (table.primary_key, *table.uniques) if c]
+    keys += [[p.expression if p.is_column else "" for p in i.parts] for i in table.indexes]
+    return any([fold(c, MY) for c in key[: len(wanted)]] == wanted for key in keys)
+
+
+def column_definition(col: Column) -> str:
+    """A column as CREATE TABLE / ADD / MODIFY spell it, comment included."""
+    parts = [ident(col.name, MY), col.type]
+    if col.collation:
+        parts.append(f"COLLATE {col.collation}")
+    if col.generated is not None:
+        kind = "STORED" if col.generated_stored else "VIRTUAL"
+        parts.append(f"GENERATED ALWAYS AS ({col.generated}) {kind}")
+    if not col.nullable:
+        parts.append("NOT NULL")
+    if col.default is not None:
+        parts.append(f"DEFAULT {col.default}")
+    if col.on_update:
+        parts.append(f"ON UPDATE {col.on_update}")
+    if col.auto is AutoKind.AUTO_INCREMENT:
+        parts.append("AUTO_INCREMENT")
+    if col.comment is not None:
+        parts.append(f"COMMENT {literal(col.comment, MY)}")
+    return " ".join(parts)
+
+
+def constraint_definition(con: Constraint) -> str:
+    """A key or constraint as CREATE TABLE and ALTER TABLE ADD spell it."""
+    match con:
+        case PrimaryKey(_, cols):
+            return f"PRIMARY KEY {idents(cols, MY)}"  # always named PRIMARY
+        case Unique(name, cols):
+            key = f"UNIQUE KEY {ident(name, MY)}" if name else "UNIQUE KEY"
+            return f"{key} {idents(cols, MY)}"
+        case ForeignKey(name):
+            return named(name, foreign_key_body(con, MY), MY)
+        case Check(name):
+            return named(name, check_body(con), MY)
+
+
+def _index_head(index: Index) -> str:
+    if index.where or index.include:
+        raise ValueError(f"MySQL has no partial or covering indexes ({index.name})")
+    kind = "UNIQUE" if index.unique else (index.kind or "").upper()
+    return f"{kind} " if kind else ""
+
+
+def _index_columns(index: Index) -> str:
+    sql = "(" + ", ".join(_index_part(p) for p in index.parts) + ")"
+    if index.method:
+        sql += f" USING {index.method.upper()}"
+    return sql
+
+
+def index_definition(index: Index) -> str:
+    """An index as a CREATE TABLE element / ALTER TABLE ADD action."""
+    return f"{_index_head(index)}KEY {ident(index.name, MY)} {_index_columns(index)}"
+
+
+def create_index(index: Index) -> str:
+    return (
+        f"CREATE {_index_head(index)}INDEX {ident(index.name, MY)} "
+        f"ON {qname(index.table, MY)} {_index_columns(index)}"
+    )
+
+
+def _index_part(part: IndexPart) -> str:
+    sql = ident(part.expression, MY) if part.is_column else f"({part.expression})"
+    if part.length is not None:
+        sql += f"({part.length})"
+    if part.desc:
+        sql += " DESC"
+    return sql
+
+
+def _create_view(view: View, *, or_replace: bool = False) -> str:
+    if view.materialized:
+        raise ValueError(f"MySQL has no materialized views ({view.name})")
+    return create_view(view, MY, or_replace=or_replace)

@@ -1,0 +1,571 @@
+"""PostgreSQL DDL for schema changes.
+
+Every change is rendered against the state it applies to, so statements that need more than
+the change itself (an enum re-created for every column that uses it, the sequence behind a
+serial column) can find what they touch.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from bot.core import changes as ch
+from bot.core.model import (
+    AutoKind,
+    Check,
+    Column,
+    Constraint,
+    Dialect,
+    EnumType,
+    ForeignKey,
+    Index,
+    IndexPart,
+    PrimaryKey,
+    QName,
+    Schema,
+    Table,
+    Unique,
+)
+from bot.core.render import Rendered
+from bot.core.render.common import (
+    alter_sequence,
+    check_body,
+    create_sequence,
+    create_view,
+    drop_view,
+    foreign_key_body,
+    named,
+    opaque_statements,
+    with_column_renamed,
+)
+from bot.core.render.names import ident, idents, literal, qname
+from bot.core.state import State
+
+PG = Dialect.POSTGRES
+
+_SERIAL_TYPE = {
+    AutoKind.SERIAL: "integer",
+    AutoKind.BIGSERIAL: "bigint",
+    AutoKind.SMALLSERIAL: "smallint",
+}
+_IDENTITY = {
+    AutoKind.IDENTITY_ALWAYS: "ALWAYS",
+    AutoKind.IDENTITY_BY_DEFAULT: "BY DEFAULT",
+}
+# Spellings of one type, so a serial's implicit `integer` doesn't look like a change from `INT`.
+_TYPE_ALIASES = {
+    "INT": "INTEGER",
+    "INT4": "INTEGER",
+    "SERIAL": "INTEGER",
+    "SERIAL4": "INTEGER",
+    "INT8": "BIGINT",
+    "BIGSERIAL": "BIGINT",
+    "SERIAL8": "BIGINT",
+    "INT2": "SMALLINT",
+    "SMALLSERIAL": "SMALLINT",
+    "SERIAL2": "SMALLINT",
+    "BOOL": "BOOLEAN",
+    "FLOAT8": "DOUBLE PRECISION",
+    "FLOAT4": "REAL",
+    "TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE",
+    "TIMETZ": "TIME WITH TIME ZONE",
+}
+_NAMEDATALEN = 63  # bytes PostgreSQL keeps of an identifier
+
+
+def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
+    """PostgreSQL statements taking a database at `before` through `changes`, in order."""
+    state = State(before.dialect, before)
+    out: list[Rendered] = []
+    for change in changes:
+        out.extend(Rendered.of(sql, change) for sql in _statements(change, state))
+        state.apply(change)
+    return out
+
+
+def _statements(change: ch.Change, state: State) -> list[str]:
+    match change:
+        case ch.CreateNamespace(name):
+            return [f"CREATE SCHEMA {ident(name, PG)}"]
+        case ch.DropNamespace(name):
+            return [f"DROP SCHEMA {ident(name, PG)}"]
+        case ch.CreateTable(table):
+            return create_table(table)
+        case ch.DropTable(table):
+            return [f"DROP TABLE {qname(table.name, PG)}"]
+        case ch.RenameTable(old, new):
+            return _rename(old, new, "TABLE")
+        case ch.AddColumn(tname, column):
+            out = [f"ALTER TABLE {qname(tname, PG)} ADD COLUMN {column_definition(column)}"]
+            if column.comment is not None:
+                out.append(_column_comment(tname, column.name, column.comment))
+            return out
+        case ch.DropColumn(tname, column):
+            return [f"ALTER TABLE {qname(tname, PG)} DROP COLUMN {ident(column.name, PG)}"]
+        case ch.RenameColumn(tname, old, new):
+            return [
+                f"ALTER TABLE {qname(tname, PG)} RENAME COLUMN {ident(old, PG)} TO {ident(new, PG)}"
+            ]
+        case ch.AlterColumn(tname, before, after):
+            return _alter_column(state.require_table(tname), before, after)
+        case ch.AddConstraint(tname, con):
+            return [f"ALTER TABLE {qname(tname, PG)} ADD {constraint_definition(con)}"]
+        case ch.DropConstraint(tname, con):
+            if con.name is None:
+                raise ValueError(f"cannot drop an unnamed {con.kind} constraint on {tname}")
+            return [f"ALTER TABLE {qname(tname, PG)} DROP CONSTRAINT {ident(con.name, PG)}"]
+        case ch.CreateIndex(index):
+            return [create_index(index)]
+        case ch.DropIndex(index):
+            return [f"DROP INDEX {_index_name(index.table, index.name)}"]
+        case ch.RenameIndex(tname, old, new):
+            return [f"ALTER INDEX {_index_name(tname, old)} RENAME TO {ident(new, PG)}"]
+        case ch.SetTableComment(tname, _, after):
+            return [f"COMMENT ON TABLE {qname(tname, PG)} IS {_comment_text(after)}"]
+        case ch.CreateView(view):
+            return [create_view(view, PG)]
+        case ch.DropView(view):
+            return [drop_view(view, PG)]
+        case ch.ReplaceView(before_view, after_view):
+            # CREATE OR REPLACE VIEW cannot drop, rename or retype columns; re-creating always can.
+            return [drop_view(before_view, PG), create_view(after_view, PG)]
+        case ch.CreateEnum(enum):
+            return [create_enum(enum)]
+        case ch.DropEnum(enum):
+            return [f"DROP TYPE {qname(enum.name, PG)}"]
+        case ch.AlterEnum(before_enum, after_enum):
+            return _alter_enum(before_enum, after_enum, state)
+        case ch.RenameEnum(old, new):
+            return _rename(old, new, "TYPE")
+        case ch.CreateSequence(seq):
+            return [create_sequence(seq, PG)]
+        case ch.DropSequence(seq):
+            return [f"DROP SEQUENCE {qname(seq.name, PG)}"]
+        case ch.AlterSequence(before_seq, after_seq):
+            return alter_sequence(before_seq, after_seq, PG)
+        case ch.CreateOpaque() | ch.DropOpaque() | ch.ReplaceOpaque():
+            return opaque_statements(change)
+    raise TypeError(f"not a change: {change!r}")
+
+
+# -- tables and columns ------------------------------------------------------------------
+
+
+def create_table(table: Table) -> list[str]:
+    """CREATE TABLE with its constraints, then its indexes and comments."""
+    elements = [column_definition(c) for c in table.columns]
+    elements += [constraint_definition(c) for c in table.constraints()]
+    sql = f"CREATE TABLE {qname(table.name, PG)} (\n  " + ",\n  ".join(elements) + "\n)"
+    if table.options:
+        sql += f" {table.options}"
+    out = [sql]
+    out += [create_index(i) for i in table.indexes]
+    if table.comment is not None:
+        out.append(f"COMMENT ON TABLE {qname(table.name, PG)} IS {_comment_text(table.comment)}")
+    out += [
+        _column_comment(table.name, c.name, c.comment)
+        for c in table.columns
+        if c.comment is not None
+    ]
+    return out
+
+
+def column_definition(col: Column) -> str:
+    """A column as CREATE TABLE / ADD COLUMN spell it (comments are separate statements)."""
+    parts = [ident(col.name, PG), col.auto.value if col.auto in _SERIAL_TYPE else col.type]
+    if col.collation:
+        parts.append(f"COLLATE {_collation(col.collation)}")
+    if col.generated is not None:
+        kind = "STORED" if col.generated_stored else "VIRTUAL"
+        parts.append(f"GENERATED ALWAYS AS ({col.generated}) {kind}")
+    if col.auto in _IDENTITY:
+        parts.append(f"GENERATED {_IDENTITY[col.auto]} AS IDENTITY")
+    if col.default is not None:
+        parts.append(f"DEFAULT {col.default}")
+    if not col.nullable:
+        parts.append("NOT NULL")
+    return " ".join(parts)
+
+
+def _collation(name: str) -> str:
+    """Collation names are case-sensitive ("C", "en_US"), so quote each part exactly."""
+    if '"' in name:
+        return name
+    return ".".join('"' + part + '"' for part in name.split("."))
+
+
+def _comment_text(text: str | None) -> str:
+    return "NULL" if text is None else literal(text, PG)
+
+
+def _column_comment(table: QName, column: str, text: str | None) -> str:
+    return f"COMMENT ON COLUMN {qname(table, PG)}.{ident(column, PG)} IS {_comment_text(text)}"
+
+
+def _rename(old: QName, new: QName, kind: str) -> list[str]:
+    """RENAME TO takes a bare name; moving to another schema is a separate SET SCHEMA."""
+    out = []
+    current = old
+    if old.name != new.name:
+        out.append(f"ALTER {kind} {qname(old, PG)} RENAME TO {ident(new.name, PG)}")
+        current = QName(new.name, old.schema)
+    if (old.schema or "public") != (new.schema or "public"):
+        out.append(
+            f"ALTER {kind} {qname(current, PG)} SET SCHEMA {ident(new.schema or 'public', PG)}"
+        )
+    return out
+
+
+def _effective_type(col: Column) -> str:
+    return _serial_type(col) or col.type
+
+
+def _same_type(a: str, b: str) -> bool:
+    def norm(t: str) -> str:
+        t = " ".join(t.upper().split())
+        return _TYPE_ALIASES.get(t, t)
+
+    return norm(a) == norm(b)
+
+
+def _not_null(col: Column) -> bool:
+    """Serial and identity columns are NOT NULL whatever the model's flag says."""
+    return not col.nullable or col.auto in _SERIAL_TYPE or col.auto in _IDENTITY
+
+
+def object_name(name1: str, name2: str, label: str) -> str:
+    """The name PostgreSQL derives for an implicit object (`<table>_<column>_seq`): like its
+    makeObjectName, it trims the longer part until the whole fits in 63 bytes."""
+    avail = _NAMEDATALEN - len(label.encode()) - 2
+    b1, b2 = name1.encode(), name2.encode()
+    n1, n2 = len(b1), len(b2)
+    while n1 + n2 > avail:
+        if n1 > n2:
+            n1 -= 1
+        else:
+            n2 -= 1
+    part1 = b1[:n1].decode(errors="ignore")
+    part2 = b2[:n2].decode(errors="ignore")
+    return f"{part1}_{part2}_{label}"
+
+
+def serial_sequence(table: QName, column: str) -> QName:
+    """The sequence PostgreSQL creates for a serial column."""
+    return QName(object_name(table.name, column, "seq"), table.schema)
+
+
+def _serial_type(col: Column) -> str | None:
+    return _SERIAL_TYPE.get(col.auto) if col.auto else None
+
+
+def _identity_kind(col: Column) -> str | None:
+    return _IDENTITY.get(col.auto) if col.auto else None
+
+
+def _alter_column(table: Table, before: Column, after: Column) -> list[str]:
+    """Only the parts that differ, in as few ALTER TABLE statements as the engine allows.
+
+    Actions come in waves: removals of identity/serial first (so a sequence of the same name
+    can be dropped or created next), then type, nullability and default together (PostgreSQL
+    runs DROP DEFAULT, TYPE, SET DEFAULT in that order within one statement), then what needs
+    NOT NULL already in place (ADD ... AS IDENTITY) or the new type (SET EXPRESSION).
+    """
+    t = qname(table.name, PG)
+    out: list[str] = []
+    if before.name != after.name:
+        out.append(
+            f"ALTER TABLE {t} RENAME COLUMN {ident(before.name, PG)} TO {ident(after.name, PG)}"
+        )
+        table = with_column_renamed(table, before.name, after.name, PG)
+        before = replace(before, name=after.name)
+    if _must_recreate(before, after):
+        return out + _recreate_column(table, before, after)
+
+    c = ident(after.name, PG)
+    col = f"ALTER COLUMN {c}"
+    first: list[str] = []
+    sequences: list[str] = []
+    main: list[str] = []
+    then: list[str] = []
+    last: list[str] = []
+    default = before.default  # the column's default as the actions so far leave it
+    seq = qname(serial_sequence(table.name, after.name), PG)
+    b_serial, a_serial = _serial_type(before), _serial_type(after)
+    b_ident, a_ident = _identity_kind(before), _identity_kind(after)
+    b_type, a_type = _effective_type(before), _effective_type(after)
+
+    if b_serial and not a_serial:
+        first.append(f"{col} DROP DEFAULT")
+        sequences.append(f"DROP SEQUENCE {seq}")
+    if b_ident and not a_ident:
+        first.append(f"{col} DROP IDENTITY")
+    if b_ident and a_ident and b_ident != a_ident:
+        main.append(f"{col} SET GENERATED {a_ident}")
+    if before.generated is not None and after.generated is None:
+        first.append(f"{col} DROP EXPRESSION")  # the stored values stay, as plain data
+
+    changes_type = not _same_type(b_type, a_type)
+    if changes_type or before.collation != after.collation:
+        if default is not None and changes_type:
+            main.append(f"{col} DROP DEFAULT")  # it may not cast to the new type; set below
+            default = None
+        action = f"{col} TYPE {a_type}"
+        if after.collation or not changes_type:
+            action += f" COLLATE {_collation(after.collation or 'default')}"
+        if changes_type and after.generated is None:
+            action += f" USING {c}::{a_type}"
+        main.append(action)
+    if b_serial and a_serial and b_serial != a_serial:
+        last.append(f"ALTER SEQUENCE {seq} AS {a_serial}")
+
+    if _not_null(before) != _not_null(after):
+        main.append(f"{col} {'SET' if _not_null(after) else 'DROP'} NOT NULL")
+
+    if a_serial and not b_serial:
+        sequences.append(f"CREATE SEQUENCE {seq} AS {a_serial}")
+        main.append(f"{col} SET DEFAULT nextval({literal(seq, PG)}::regclass)")
+        last.append(f"ALTER SEQUENCE {seq} OWNED BY {t}.{c}")
+        last.append(_restart(literal(seq, PG), t, c))
+    elif a_ident and not b_ident:
+        if default is not None:
+            main.append(f"{col} DROP DEFAULT")
+        then.append(f"{col} ADD GENERATED {a_ident} AS IDENTITY")
+        table_text, column_text = literal(qname(table.name, PG), PG), literal(after.name, PG)
+        last.append(_restart(f"pg_get_serial_sequence({table_text}, {column_text})", t, c))
+    elif not a_serial and not a_ident and not b_serial and after.default != default:
+        main.append(
+            f"{col} SET DEFAULT {after.default}" if after.default else f"{col} DROP DEFAULT"
+        )
+    elif b_serial and not a_serial and after.default is not None:
+        main.append(f"{col} SET DEFAULT {after.default}")
+
+    recomputes = (
+        before.generated is not None
+        and after.generated is not None
+        and before.generated != after.generated
+    )
+    if recomputes:
+        then.append(f"{col} SET EXPRESSION AS ({after.generated})")
+
+    if first:
+        out.append(f"ALTER TABLE {t} " + ", ".join(first))
+    out += sequences
+    if main:
+        out.append(f"ALTER TABLE {t} " + ", ".join(main))
+    if then:
+        out.append(f"ALTER TABLE {t} " + ", ".join(then))
+    out += last
+    if before.comment != after.comment:
+        out.append(_column_comment(table.name, after.name, after.comment))
+    if recomputes and after.generated_stored:
+        out[0] = f"-- {table.name}.{after.name}: the stored values are recomputed\n{out[0]}"
+    return out
+
+
+def _restart(sequence: str, table: str, column: str) -> str:
+    """Move a new sequence past the values already in the column, so inserts don't collide."""
+    return f"SELECT setval({sequence}, coalesce(max({column}), 0) + 1, false) FROM {table}"
+
+
+def _must_recreate(before: Column, after: Column) -> bool:
+    """PostgreSQL cannot make a plain column generated, switch STORED/VIRTUAL, or turn a
+    VIRTUAL column into a plain one in place."""
+    if before.generated is None:
+        return after.generated is not None
+    if after.generated is None:
+        return not before.generated_stored
+    return before.generated_stored != after.generated_stored
+
+
+def _recreate_column(table: Table, before: Column, after: Column) -> list[str]:
+    """Add the new column beside the old one, copy values across when it is plain, drop the
+    old one and take its name; then re-create what DROP COLUMN took with it."""
+    t = qname(table.name, PG)
+    c = ident(after.name, PG)
+    temp_name = f"{after.name}__new"
+    temp = replace(after, name=temp_name, nullable=True, comment=None)
+    how = "recomputed" if after.generated is not None else "copied"
+    out = [
+        f"-- {table.name}.{after.name}: PostgreSQL cannot change this column's generation in "
+        f"place; it is re-created (values {how}, the column moves to the end)\n"
+        f"ALTER TABLE {t} ADD COLUMN {column_definition(temp)}"
+    ]
+    if after.generated is None:
+        out.append(f"UPDATE {t} SET {ident(temp_name, PG)} = {c}")
+    out.append(f"ALTER TABLE {t} DROP COLUMN {c}")
+    out.append(f"ALTER TABLE {t} RENAME COLUMN {ident(temp_name, PG)} TO {c}")
+    if not after.nullable:  # only now, so the constraint gets the column's own name
+        out.append(f"ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL")
+    for con in table.constraints():
+        if _constraint_uses(con, after.name):
+            out.append(f"ALTER TABLE {t} ADD {constraint_definition(con)}")
+    out += [create_index(i) for i in table.indexes if _index_uses(i, after.name)]
+    if after.comment is not None:
+        out.append(_column_comment(table.name, after.name, after.comment))
+    return out
+
+
+def _mentions(sql: str, name: str) -> bool:
+    return (
+        re.search(rf'(?<![\w$"]){re.escape(name)}(?![\w$"])|"{re.escape(name)}"', sql) is not None
+    )
+
+
+def _constraint_uses(con: Constraint, column: str) -> bool:
+    match con:
+        case PrimaryKey(_, cols) | Unique(_, cols) | ForeignKey(_, cols):
+            return column in cols
+        case Check(_, expression):
+            return _mentions(expression, column)
+
+
+def _index_uses(index: Index, column: str) -> bool:
+    return (
+        any(
+            p.expression == column if p.is_column else _mentions(p.expression, column)
+            for p in index.parts
+        )
+        or column in index.include
+        or (index.where is not None and _mentions(index.where, column))
+    )
+
+
+# -- constraints and indexes -------------------------------------------------------------
+
+
+def constraint_definition(con: Constraint) -> str:
+    """A table constraint as CREATE TABLE and ADD CONSTRAINT spell it."""
+    match con:
+        case PrimaryKey(name, cols):
+            body = f"PRIMARY KEY {idents(cols, PG)}"
+        case Unique(name, cols, nulls_not_distinct):
+            nulls = " NULLS NOT DISTINCT" if nulls_not_distinct else ""
+            body = f"UNIQUE{nulls} {idents(cols, PG)}"
+        case ForeignKey(name):
+            body = foreign_key_body(con, PG)
+        case Check(name):
+            body = check_body(con)
+    return named(name, body, PG)
+
+
+def create_index(index: Index) -> str:
+    unique = "UNIQUE " if index.unique else ""
+    sql = f"CREATE {unique}INDEX {ident(index.name, PG)} ON {qname(index.table, PG)}"
+    if index.method:
+        sql += f" USING {index.method}"
+    sql += " (" + ", ".join(_index_part(p) for p in index.parts) + ")"
+    if index.include:
+        sql += f" INCLUDE {idents(index.include, PG)}"
+    if index.where:
+        sql += f" WHERE {index.where}"
+    return sql
+
+
+def _index_part(part: IndexPart) -> str:
+    sql = ident(part.expression, PG) if part.is_column else f"({part.expression})"
+    if part.collation:
+        sql += f" COLLATE {_collation(part.collation)}"
+    if part.opclass:
+        sql += f" {part.opclass}"
+    if part.desc:
+        sql += " DESC"
+    if part.nulls:
+        sql += f" NULLS {part.nulls.upper()}"
+    return sql
+
+
+def _index_name(table: QName, name: str) -> str:
+    """Indexes live in their table's schema; DROP/ALTER INDEX find them by that schema."""
+    return qname(QName(name, table.schema), PG)
+
+
+# -- enums -------------------------------------------------------------------------------
+
+
+def create_enum(enum: EnumType) -> str:
+    values = ", ".join(literal(v, PG) for v in enum.values)
+    return f"CREATE TYPE {qname(enum.name, PG)} AS ENUM ({values})"
+
+
+def _alter_enum(before: EnumType, after: EnumType, state: State) -> list[str]:
+    """Renames and additions in place; anything else (removal, reorder) re-creates the type.
+
+    Values at the same position with labels new on one side and gone on the other are renames
+    (when both lists are equally long). Added values are positioned with BEFORE/AFTER so the
+    type ends up in exactly the target order.
+    """
+    name = qname(after.name, PG)
+    out: list[str] = []
+    current = list(before.values)
+    if len(before.values) == len(after.values):
+        for i, (old, new) in enumerate(zip(before.values, after.values, strict=True)):
+            if old != new and old not in after.values and new not in before.values:
+                out.append(
+                    f"ALTER TYPE {name} RENAME VALUE {literal(old, PG)} TO {literal(new, PG)}"
+                )
+                current[i] = new
+    kept_in_order = [v for v in after.values if v in current] == current
+    if not kept_in_order:
+        return out + _recreate_enum(after, state)
+    for i, value in enumerate(after.values):
+        if value in current:
+            continue
+        if i > 0:
+            where = f" AFTER {literal(after.values[i - 1], PG)}"
+            current.insert(current.index(after.values[i - 1]) + 1, value)
+        elif current:
+            where = f" BEFORE {literal(current[0], PG)}"
+            current.insert(0, value)
+        else:
+            where = ""
+            current.append(value)
+        out.append(f"ALTER TYPE {name} ADD VALUE {literal(value, PG)}{where}")
+    return out
+
+
+def _recreate_enum(enum: EnumType, state: State) -> list[str]:
+    """Rename the old type away, create the new one, move every column over through text,
+    then drop the old type. A row holding a removed value makes the column's cast fail."""
+    name = qname(enum.name, PG)
+    old = QName(f"{enum.name.name}__old", enum.name.schema)
+    out = [
+        f"ALTER TYPE {name} RENAME TO {ident(old.name, PG)}",
+        create_enum(enum),
+    ]
+    for table in state.tables.values():
+        actions: list[str] = []
+        for column in table.columns:
+            array = _enum_column(column.type, enum.name)
+            if array is None:
+                continue
+            c = ident(column.name, PG)
+            target = name + "[]" * array
+            if column.default is not None:
+                actions.append(f"ALTER COLUMN {c} DROP DEFAULT")
+            actions.append(
+                f"ALTER COLUMN {c} TYPE {target} USING {c}::text{'[]' * array}::{target}"
+            )
+            if column.default is not None:
+                actions.append(f"ALTER COLUMN {c} SET DEFAULT {column.default}")
+        if actions:
+            out.append(f"ALTER TABLE {qname(table.name, PG)} " + ", ".join(actions))
+    out.append(f"DROP TYPE {qname(old, PG)}")
+    return out
+
+
+def _enum_column(type_text: str, enum: QName) -> int | None:
+    """How many array levels deep a column of this type holds `enum` (0 for the enum itself),
+    or None when it holds something else."""
+    base, depth = type_text.strip(), 0
+    while base.endswith("[]"):
+        base, depth = base[:-2].rstrip(), depth + 1
+    parts = [
+        p[1:-1].replace('""', '"') if p.startswith('"') else p.lower()
+        for p in re.findall(r'"(?:[^"]|"")*"|[^."]+', base)
+    ]
+    if not parts or len(parts) > 2 or parts[-1] != enum.name:
+        return None
+    if len(parts) == 2 and parts[0] != (enum.schema or "public"):
+        return None
+    return depth
