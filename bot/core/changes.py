@@ -307,8 +307,19 @@ Change = (
 
 
 def reverse_all(changes: list[Change]) -> list[Change]:
-    """The inverse of a sequence of changes: each reversed, in reverse order."""
-    return [c.reverse() for c in reversed(changes)]
+    """The inverse of a sequence of changes: each reversed, in reverse order.
+
+    A change immediately followed by its own reverse (an object created and dropped again)
+    cancels out, so the down doesn't create something only to drop it.
+    """
+    out: list[Change] = []
+    for change in reversed(changes):
+        inverse = change.reverse()
+        if out and out[-1].reverse() == inverse:
+            out.pop()
+        else:
+            out.append(inverse)
+    return out
 
 
 def change_kind(change: Change) -> str:

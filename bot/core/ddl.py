@@ -7,10 +7,11 @@ ADD CONSTRAINT ... (a)), so every change is applied to the state the moment it i
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 
 from sqlglot import exp
-from sqlglot.tokens import TokenType
+from sqlglot.tokenizer_core import TokenType
 
 from bot.core import changes as ch
 from bot.core import naming
@@ -40,6 +41,7 @@ class Unsupported(Exception):
     """A statement (or part of one) we recognise but cannot model; the message says why."""
 
 
+_SERIAL_KINDS = {AutoKind.SERIAL, AutoKind.BIGSERIAL, AutoKind.SMALLSERIAL}
 _SERIAL = {
     exp.DataType.Type.SERIAL: (AutoKind.SERIAL, "INT"),
     exp.DataType.Type.BIGSERIAL: (AutoKind.BIGSERIAL, "BIGINT"),
@@ -69,6 +71,8 @@ class Translator:
         self.dialect = state.dialect
         self.applied: list[ch.Change] = []
         self.unmodelled: list[str] = []
+        # Constraint names the author wrote (as opposed to ones we derived as the engine would).
+        self.given_names: set[str] = set()
 
     # -- plumbing ------------------------------------------------------------------
 
@@ -84,11 +88,12 @@ class Translator:
             self.drop(tree)
         elif isinstance(tree, exp.Alter):
             self.alter(tree)
-        elif isinstance(tree, exp.Comment):
-            self.comment(tree)
-        elif isinstance(tree, exp.Command) or tree is None:
-            self.command()
-        elif isinstance(tree, (exp.Grant, exp.Revoke)) or type(tree).__name__ in {"Grant", "Revoke"}:
+        elif (
+            isinstance(tree, exp.Command)
+            or tree is None
+            or isinstance(tree, (exp.Grant, exp.Revoke))
+            or type(tree).__name__ in {"Grant", "Revoke"}
+        ):
             self.command()
         else:
             raise Unsupported(f"{type(tree).__name__} statement is not modelled")
@@ -124,17 +129,15 @@ class Translator:
         db = table.args.get("db")
         schema = self.name(db) if db is not None else None
         # The default schema is spelled out in some migrations and not in others.
-        if schema is not None and (
-            self.dialect is not Dialect.POSTGRES or schema == "public"
-        ):
+        if schema is not None and (self.dialect is not Dialect.POSTGRES or schema == "public"):
             schema = None
         return QName(name, schema)
 
     def raw(self, node: exp.Expr) -> str:
         return self.p.raw(node)
 
-    def _taken(self) -> set[str]:
-        return naming.taken_names(self.state.tables.values())
+    def _taken(self) -> naming.Names:
+        return naming.Names(self.state.names_in_use())
 
     # -- CREATE --------------------------------------------------------------------
 
@@ -156,7 +159,11 @@ class Translator:
             self.create_type(tree)
         elif kind == "SCHEMA" or kind == "DATABASE":
             table = tree.this
-            name = self.name(table.args.get("db") or table.this) if isinstance(table, exp.Table) else None
+            name = (
+                self.name(table.args.get("db") or table.this)
+                if isinstance(table, exp.Table)
+                else None
+            )
             if name is None:
                 raise Unsupported("CREATE SCHEMA without a name")
             if self.dialect is Dialect.MYSQL:
@@ -202,7 +209,10 @@ class Translator:
         if comment is not None:
             table = replace(table, comment=self.name(comment))
         if self.dialect is Dialect.SQLITE:
-            opts = re.search(r"(?is)\)\s*((?:without\s+rowid|strict)(?:\s*,\s*(?:without\s+rowid|strict))*)\s*$", self.p.text)
+            opts = re.search(
+                r"(?is)\)\s*((?:without\s+rowid|strict)(?:\s*,\s*(?:without\s+rowid|strict))*)\s*$",
+                self.p.text,
+            )
             if opts:
                 table = replace(table, options=" ".join(opts.group(1).split()).upper())
         # Build the table with its constraints in one CreateTable, naming them as the engine would.
@@ -229,22 +239,37 @@ class Translator:
         elif self.dialect is Dialect.SQLITE:
             type_text = self._verbatim_type(cd)
         else:
-            type_text = dtype.sql(self.dialect.value)
-        col = Column(name, type_text, auto=auto, nullable=auto is None or auto is AutoKind.AUTOINCREMENT)
-        if auto is not None and self.dialect is Dialect.POSTGRES:
-            col = replace(col, nullable=False)
+            type_text = _type_sql(dtype, self._verbatim_type(cd), self.dialect)
+        col = Column(
+            name,
+            type_text,
+            auto=auto,
+            nullable=auto is None
+            or auto is AutoKind.AUTOINCREMENT
+            or self.dialect is not Dialect.POSTGRES,
+        )
         extra: list[exp.ColumnConstraint] = []
-        for cc in cd.args.get("constraints") or []:
+        constraints = cd.args.get("constraints") or []
+        if not constraints:
+            return col, extra
+        for cc in constraints:
             kind = cc.args.get("kind")
             if isinstance(kind, exp.NotNullColumnConstraint):
                 col = replace(col, nullable=bool(kind.args.get("allow_null")))
             elif isinstance(kind, exp.DefaultColumnConstraint):
                 value = kind.this
-                col = replace(col, default=None if _is_null(value) and self.dialect is not Dialect.SQLITE else self.raw(value))
+                col = replace(
+                    col,
+                    default=None
+                    if _is_null(value) and self.dialect is not Dialect.SQLITE
+                    else self.raw(value),
+                )
             elif isinstance(kind, exp.AutoIncrementColumnConstraint):
                 col = replace(
                     col,
-                    auto=AutoKind.AUTOINCREMENT if self.dialect is Dialect.SQLITE else AutoKind.AUTO_INCREMENT,
+                    auto=AutoKind.AUTOINCREMENT
+                    if self.dialect is Dialect.SQLITE
+                    else AutoKind.AUTO_INCREMENT,
                 )
                 if self.dialect is Dialect.MYSQL:
                     col = replace(col, nullable=False)
@@ -263,10 +288,17 @@ class Translator:
             elif isinstance(kind, exp.OnUpdateColumnConstraint):
                 col = replace(col, on_update=self.raw(kind.this))
             elif isinstance(kind, exp.CharacterSetColumnConstraint):
-                col = replace(col, type=f"{col.type} CHARACTER SET {kind.this.sql(self.dialect.value)}")
+                col = replace(
+                    col, type=f"{col.type} CHARACTER SET {kind.this.sql(self.dialect.value)}"
+                )
             elif isinstance(
                 kind,
-                (exp.PrimaryKeyColumnConstraint, exp.UniqueColumnConstraint, exp.Reference, exp.CheckColumnConstraint),
+                (
+                    exp.PrimaryKeyColumnConstraint,
+                    exp.UniqueColumnConstraint,
+                    exp.Reference,
+                    exp.CheckColumnConstraint,
+                ),
             ):
                 extra.append(cc)
             elif kind is None:
@@ -291,7 +323,7 @@ class Translator:
             t = toks[j]
             if depth == 0 and (
                 t.token_type in {TokenType.COMMA, TokenType.R_PAREN}
-                or (t.text.upper().split() or [''])[0] in _CONSTRAINT_WORDS
+                or (t.text.upper().split() or [""])[0] in _CONSTRAINT_WORDS
             ):
                 break
             if t.token_type == TokenType.L_PAREN:
@@ -313,22 +345,31 @@ class Translator:
         return False
 
     def _add_inline(
-        self, table: Table, colname: str, cc: exp.ColumnConstraint, taken: set[str]
+        self, table: Table, colname: str, cc: exp.ColumnConstraint, taken: naming.Names
     ) -> Table:
         kind = cc.args.get("kind")
         given = self.name(cc.this) if cc.this is not None else None
         cols = (colname,)
         con: Constraint
         if isinstance(kind, exp.PrimaryKeyColumnConstraint):
-            con = PrimaryKey(given or naming.constraint_name(self.dialect, table, "primary key", cols, taken), cols)
+            con = PrimaryKey(
+                given or naming.constraint_name(self.dialect, table, "primary key", cols, taken),
+                cols,
+            )
             if table.primary_key is not None:
                 raise StateError(f"table {table.name} has two primary keys")
             table = replace(table, primary_key=con)
             col = table.column(colname, self.dialect)
-            if self.dialect is Dialect.SQLITE and col is not None and col.auto is AutoKind.AUTOINCREMENT:
+            if (
+                self.dialect is Dialect.SQLITE
+                and col is not None
+                and col.auto is AutoKind.AUTOINCREMENT
+            ):
                 pass
         elif isinstance(kind, exp.UniqueColumnConstraint):
-            con = Unique(given or naming.constraint_name(self.dialect, table, "unique", cols, taken), cols)
+            con = Unique(
+                given or naming.constraint_name(self.dialect, table, "unique", cols, taken), cols
+            )
             table = replace(table, uniques=(*table.uniques, con))
         elif isinstance(kind, exp.Reference):
             con = self._foreign_key(table, cols, kind, given, taken)
@@ -336,7 +377,10 @@ class Translator:
         elif isinstance(kind, exp.CheckColumnConstraint):
             expr = self.raw(_unparen(kind.this))
             con = Check(
-                given or naming.constraint_name(self.dialect, table, "check", cols, taken, column_level=True),
+                given
+                or naming.constraint_name(
+                    self.dialect, table, "check", cols, taken, column_level=True
+                ),
                 expr,
             )
             table = replace(table, checks=(*table.checks, con))
@@ -352,7 +396,7 @@ class Translator:
         cols: tuple[str, ...],
         ref: exp.Reference,
         given: str | None,
-        taken: set[str],
+        taken: naming.Names,
     ) -> ForeignKey:
         target = ref.this
         ref_table = self.qname(target)
@@ -365,15 +409,17 @@ class Translator:
             else:
                 pk = self.state.require_table(ref_table).primary_key
             if pk is None:
-                raise Unsupported(f"REFERENCES {ref_table} without columns, and its primary key is unknown")
+                raise Unsupported(
+                    f"REFERENCES {ref_table} without columns, and its primary key is unknown"
+                )
             ref_cols = pk.columns
         on_delete = on_update = deferrable = None
         for opt in ref.args.get("options") or []:
             text = " ".join(str(opt).split()).upper()
             if text.startswith("ON DELETE "):
-                on_delete = text[len("ON DELETE "):]
+                on_delete = text[len("ON DELETE ") :]
             elif text.startswith("ON UPDATE "):
-                on_update = text[len("ON UPDATE "):]
+                on_update = text[len("ON UPDATE ") :]
             elif "DEFERRABLE" in text or text.startswith("INITIALLY"):
                 deferrable = f"{deferrable} {text}".strip() if deferrable else text
         for key in ("delete", "update"):
@@ -387,12 +433,18 @@ class Translator:
             on_delete = None
         if on_update in {"NO ACTION"} and self.dialect is not Dialect.SQLITE:
             on_update = None
-        if deferrable in {"NOT DEFERRABLE", "NOT DEFERRABLE INITIALLY IMMEDIATE", "INITIALLY IMMEDIATE"}:
+        if deferrable in {
+            "NOT DEFERRABLE",
+            "NOT DEFERRABLE INITIALLY IMMEDIATE",
+            "INITIALLY IMMEDIATE",
+        }:
             deferrable = None
+        if given:
+            self.given_names.add(given)
         name = given or naming.constraint_name(self.dialect, table, "foreign key", cols, taken)
         return ForeignKey(name, cols, ref_table, ref_cols, on_delete, on_update, deferrable)
 
-    def _add_table_element(self, table: Table, element: exp.Expr, taken: set[str]) -> Table:
+    def _add_table_element(self, table: Table, element: exp.Expr, taken: naming.Names) -> Table:
         given: str | None = None
         if isinstance(element, exp.Constraint):
             given = self.name(element.this)
@@ -404,13 +456,30 @@ class Translator:
             cols = tuple(self._index_column(e) for e in element.expressions)
             if table.primary_key is not None:
                 raise StateError(f"table {table.name} has two primary keys")
-            pk = PrimaryKey(given or naming.constraint_name(self.dialect, table, "primary key", cols, taken), cols)
+            pk = PrimaryKey(
+                given or naming.constraint_name(self.dialect, table, "primary key", cols, taken),
+                cols,
+            )
             table = replace(table, primary_key=pk)
             if pk.name:
                 taken.add(pk.name)
             return table
         if isinstance(element, exp.UniqueColumnConstraint):
             schema = element.this
+            if isinstance(schema, exp.Schema) and any(
+                isinstance(e, exp.ColumnPrefix) for e in schema.expressions
+            ):
+                # A unique key over column prefixes has no constraint form: model the index.
+                parts = tuple(self._index_part(e) for e in schema.expressions)
+                idx_name = given or (self.name(schema.this) if schema.this is not None else None)
+                idx_name = idx_name or naming.constraint_name(
+                    self.dialect, table, "index", tuple(p.expression for p in parts), taken
+                )
+                assert idx_name is not None
+                taken.add(idx_name)
+                return replace(
+                    table, indexes=(*table.indexes, Index(idx_name, table.name, parts, unique=True))
+                )
             if isinstance(schema, exp.Schema):
                 if schema.this is not None and given is None:
                     given = self.name(schema.this)
@@ -466,13 +535,23 @@ class Translator:
                 fk = replace(fk, on_update=text[10:])
         return fk
 
-    def _inline_index(self, table: Table, element: exp.IndexColumnConstraint, taken: set[str]) -> Index:
+    def _inline_index(
+        self, table: Table, element: exp.IndexColumnConstraint, taken: naming.Names
+    ) -> Index:
         parts = tuple(self._index_part(e) for e in element.expressions)
         kind = element.args.get("kind")
         kind_text = str(kind).upper() if kind else None
+        method = element.args.get("index_type")
+        for opt in element.args.get("options") or []:
+            method = opt.args.get("using") or method
+        method_text = (
+            str(method.name if isinstance(method, exp.Expr) else method).lower() if method else None
+        )
         cols = tuple(p.expression for p in parts if p.is_column)
-        name = self.name(element.this) if element.this is not None else naming.constraint_name(
-            self.dialect, table, "index", cols, taken
+        name = (
+            self.name(element.this)
+            if element.this is not None
+            else naming.constraint_name(self.dialect, table, "index", cols, taken)
         )
         if name is None:
             raise Unsupported("unnamed index")
@@ -483,6 +562,7 @@ class Translator:
             parts,
             unique=kind_text == "UNIQUE",
             kind=kind_text if kind_text in {"FULLTEXT", "SPATIAL"} else None,
+            method=method_text,
         )
 
     def _index_column(self, node: exp.Expr) -> str:
@@ -518,6 +598,16 @@ class Translator:
         if isinstance(inner, exp.ColumnPrefix):
             length = int(inner.expression.this)
             inner = inner.this
+        elif (
+            self.dialect is Dialect.MYSQL
+            and isinstance(inner, exp.Anonymous)
+            and len(inner.expressions) == 1
+            and isinstance(inner.expressions[0], exp.Literal)
+            and not inner.expressions[0].is_string
+        ):
+            # `path(191)` in CREATE INDEX is a prefix length, not a call.
+            length = int(inner.expressions[0].this)
+            inner = exp.column(str(inner.this), quoted=False)
         if isinstance(inner, (exp.Column, exp.Identifier)) and not isinstance(inner, exp.Paren):
             return IndexPart(self.name(inner), True, desc, nulls, length, opclass, collation)
         return IndexPart(self.raw(_unparen(inner)), False, desc, nulls, length, opclass, collation)
@@ -527,13 +617,18 @@ class Translator:
         for fk in table.foreign_keys:
             if _has_index_prefix(table, fk.columns, self.state):
                 continue
-            name = fk.name if fk.name and not re.fullmatch(r".+_ibfk_\d+", fk.name) else None
+            name = fk.name if fk.name in self.given_names else None
             if name is None:
-                name = naming.constraint_name(self.dialect, table, "index", fk.columns, set())
+                name = naming.constraint_name(
+                    self.dialect, table, "index", fk.columns, naming.Names()
+                )
             assert name is not None
             table = replace(
                 table,
-                indexes=(*table.indexes, Index(name, table.name, tuple(IndexPart(c) for c in fk.columns))),
+                indexes=(
+                    *table.indexes,
+                    Index(name, table.name, tuple(IndexPart(c) for c in fk.columns)),
+                ),
             )
         return table
 
@@ -553,8 +648,10 @@ class Translator:
             cols = tuple(p.expression if p.is_column else _expr_label(p.expression) for p in parts)
             name = naming.constraint_name(self.dialect, table, "index", cols, self._taken()) or ""
         schema = tname.schema
-        existing = self.state.find_index(name, schema) if self.dialect is not Dialect.MYSQL else next(
-            (i for i in table.indexes if self.state.same(i.name, name)), None
+        existing = (
+            self.state.find_index(name, schema)
+            if self.dialect is not Dialect.MYSQL
+            else next((i for i in table.indexes if self.state.same(i.name, name)), None)
         )
         if existing is not None:
             if tree.args.get("exists"):
@@ -641,7 +738,10 @@ class Translator:
             if tree.args.get("exists"):
                 return
             raise StateError(f"sequence {name} already exists")
-        m = re.match(r"(?is)\s*create\s+(?:temp(?:orary)?\s+|unlogged\s+)?sequence\s+(?:if\s+not\s+exists\s+)?(?:\"[^\"]+\"|[\w$.`\"]+)\s*(.*)$", self.p.text)
+        m = re.match(
+            r"(?is)\s*create\s+(?:temp(?:orary)?\s+|unlogged\s+)?sequence\s+(?:if\s+not\s+exists\s+)?(?:\"[^\"]+\"|[\w$.`\"]+)\s*(.*)$",
+            self.p.text,
+        )
         definition = " ".join(m.group(1).split()) if m else ""
         self.emit(ch.CreateSequence(Sequence(name, definition)))
 
@@ -680,14 +780,16 @@ class Translator:
                 raise Unsupported("DROP DATABASE: other databases are outside this schema")
             for t in targets:
                 node = t.args.get("db") or t.this if isinstance(t, exp.Table) else t
-                name = self.name(node)
+                schema_name = self.name(node)
                 if cascade:
-                    raise Unsupported(f"DROP SCHEMA {name} CASCADE: drops every object in it")
-                if not any(self.state.same(n, name) for n in self.state.namespaces):
+                    raise Unsupported(
+                        f"DROP SCHEMA {schema_name} CASCADE: drops every object in it"
+                    )
+                if not any(self.state.same(n, schema_name) for n in self.state.namespaces):
                     if exists:
                         continue
-                    raise StateError(f"schema {name} does not exist")
-                self.emit(ch.DropNamespace(name))
+                    raise StateError(f"schema {schema_name} does not exist")
+                self.emit(ch.DropNamespace(schema_name))
         elif kind == "SEQUENCE":
             for t in targets:
                 name = self.qname(t)
@@ -726,7 +828,9 @@ class Translator:
             table = self.state.require_table(self.qname(on.this))
             idx = next((i for i in table.indexes if self.state.same(i.name, name)), None)
             if idx is None:
-                uq = next((u for u in table.uniques if u.name and self.state.same(u.name, name)), None)
+                uq = next(
+                    (u for u in table.uniques if u.name and self.state.same(u.name, name)), None
+                )
                 if uq is not None:
                     self.emit(ch.DropConstraint(table.name, uq))
                     return
@@ -752,7 +856,9 @@ class Translator:
                 return
             raise StateError(f"table {name} does not exist")
         actions = tree.args.get("actions") or []
-        if not actions:
+        # sqlglot reads `RENAME c TO d` (COLUMN omitted) as a table rename with leftovers in
+        # `options`; a parse with leftovers is not trusted, the text is read action by action.
+        if not actions or tree.args.get("options"):
             self.alter_table_text(name, self._alter_actions_text())
             return
         for action in actions:
@@ -776,7 +882,9 @@ class Translator:
                 continue
             if self._alter_fallback(name, action):
                 continue
-            sub = ParsedStatement(f"ALTER TABLE {_quote_q(name, self.dialect)} {action}", self.dialect)
+            sub = ParsedStatement(
+                f"ALTER TABLE {_quote_q(name, self.dialect)} {action}", self.dialect
+            )
             if not isinstance(sub.tree, exp.Alter) or not sub.tree.args.get("actions"):
                 self.unmodelled.append(f"ALTER TABLE action not modelled: {action.strip()[:120]}")
                 continue
@@ -789,8 +897,12 @@ class Translator:
     def _alter_fallback(self, name: QName, action: str) -> bool:
         """ALTER TABLE actions sqlglot does not parse, recognised by shape."""
         a = " ".join(action.split())
-        m = re.match(r"(?i)add\s+(check|unique|primary\s+key|foreign\s+key)\b(.*)$", a)
-        if m and self.dialect is Dialect.POSTGRES:
+        m = (
+            re.match(r"(?i)add\s+(check)\b(.*)$", a)
+            if self.dialect is Dialect.MYSQL
+            else re.match(r"(?i)add\s+(check|unique|primary\s+key|foreign\s+key)\b(.*)$", a)
+        )
+        if m:
             # sqlglot needs a name here; parse with a placeholder and name it as PostgreSQL would.
             sub = ParsedStatement(
                 f"ALTER TABLE {_quote_q(name, self.dialect)} ADD CONSTRAINT rp__unnamed {m.group(1)}{m.group(2)}",
@@ -803,10 +915,17 @@ class Translator:
                 self.applied.extend(inner.applied)
                 return True
             return False
-        m = re.match(r"(?i)alter\s+(?:column\s+)?(\S+)\s+add\s+generated\s+(always|by\s+default)\s+as\s+identity\b", a)
+        m = re.match(
+            r"(?i)alter\s+(?:column\s+)?(\S+)\s+add\s+generated\s+(always|by\s+default)\s+as\s+identity\b",
+            a,
+        )
         if m:
             col = self.state.column(name, self.name(_ident_text(m.group(1))))
-            auto = AutoKind.IDENTITY_ALWAYS if m.group(2).lower() == "always" else AutoKind.IDENTITY_BY_DEFAULT
+            auto = (
+                AutoKind.IDENTITY_ALWAYS
+                if m.group(2).lower() == "always"
+                else AutoKind.IDENTITY_BY_DEFAULT
+            )
             self.emit(ch.AlterColumn(name, col, replace(col, auto=auto, nullable=False)))
             return True
         m = re.match(r"(?i)alter\s+(?:column\s+)?(\S+)\s+drop\s+identity\b", a)
@@ -824,14 +943,62 @@ class Translator:
             col = self.state.column(name, self.name(_ident_text(m.group(1))))
             self.emit(ch.AlterColumn(name, col, replace(col, generated=None)))
             return True
+        m = re.match(r"(?i)rename\s+(?:column\s+)?(?!to\b|constraint\b)(\S+)\s+to\s+(\S+)$", a)
+        # MySQL spells a column rename only with COLUMN; `RENAME x TO y` there is a table rename.
+        if m and (self.dialect is not Dialect.MYSQL or a.lower().startswith("rename column")):
+            old, new = self.name(_ident_text(m.group(1))), self.name(_ident_text(m.group(2)))
+            self.state.column(name, old)
+            self.emit(ch.RenameColumn(name, old, new))
+            return True
+        m = re.match(
+            r"(?i)alter\s+(?:column\s+)?(\S+)\s+set\s+generated\s+(always|by\s+default)$", a
+        )
+        if m:
+            col = self.state.column(name, self.name(_ident_text(m.group(1))))
+            if col.auto not in {AutoKind.IDENTITY_ALWAYS, AutoKind.IDENTITY_BY_DEFAULT}:
+                raise StateError(f"column {name}.{col.name} is not an identity column")
+            auto = (
+                AutoKind.IDENTITY_ALWAYS
+                if m.group(2).lower() == "always"
+                else AutoKind.IDENTITY_BY_DEFAULT
+            )
+            self.emit(ch.AlterColumn(name, col, replace(col, auto=auto)))
+            return True
+        m = re.match(r"(?i)set\s+schema\s+(\S+)$", a)
+        if m and self.dialect is Dialect.POSTGRES:
+            schema: str | None = self.name(_ident_text(m.group(1)))
+            if schema == "public":
+                schema = None
+            self.emit(ch.RenameTable(name, QName(name.name, schema)))
+            return True
+        m = re.match(
+            r"(?i)add\s+constraint\s+(\S+)\s+(unique|primary\s+key)\s+using\s+index\s+(\S+)"
+            r"(?:\s+(?:deferrable|not\s+deferrable|initially\s+\w+))*$",
+            a,
+        )
+        if m and self.dialect is Dialect.POSTGRES:
+            # The index becomes the constraint's (and takes its name).
+            idx = self.state.find_index(self.name(_ident_text(m.group(3))), name.schema)
+            if idx is None or not all(p.is_column for p in idx.parts):
+                raise StateError(f"index {m.group(3)} does not exist or is not on plain columns")
+            cols = tuple(p.expression for p in idx.parts)
+            con_name = self.name(_ident_text(m.group(1)))
+            con: Constraint = (
+                PrimaryKey(con_name, cols)
+                if m.group(2).lower().startswith("primary")
+                else Unique(con_name, cols)
+            )
+            self.emit(ch.DropIndex(idx))
+            self._emit_constraint(name, con)
+            return True
         m = re.match(r"(?i)rename\s+constraint\s+(\S+)\s+to\s+(\S+)$", a)
         if m:
             old, new = self.name(_ident_text(m.group(1))), self.name(_ident_text(m.group(2)))
-            con = self.state.find_constraint(name, old)
-            if con is None:
+            found = self.state.find_constraint(name, old)
+            if found is None:
                 raise StateError(f"constraint {old} does not exist on {name}")
-            self.emit(ch.DropConstraint(name, con))
-            self.emit(ch.AddConstraint(name, replace(con, name=new)))
+            self.emit(ch.DropConstraint(name, found))
+            self.emit(ch.AddConstraint(name, replace(found, name=new)))
             return True
         m = re.match(r"(?i)(enable|disable|force|no\s+force)\s+row\s+level\s+security$", a)
         if m:
@@ -850,7 +1017,9 @@ class Translator:
         m = re.match(r"(?i)comment\s*=?\s*'((?:[^']|'')*)'$", a)
         if m and self.dialect is Dialect.MYSQL:
             table = self.state.require_table(name)
-            self.emit(ch.SetTableComment(name, table.comment, m.group(1).replace("''", "'") or None))
+            self.emit(
+                ch.SetTableComment(name, table.comment, m.group(1).replace("''", "'") or None)
+            )
             return True
         m = re.match(r"(?i)add\s+(?:column\s+)?\((.*)\)$", a)
         if m and self.dialect is Dialect.MYSQL:
@@ -877,11 +1046,11 @@ class Translator:
             self.state.column(name, old)
             self.emit(ch.RenameColumn(name, old, new))
         elif isinstance(action, exp.AlterRename):
-            new = self.qname(action.this)
-            if new.schema is None and name.schema is not None:
-                new = QName(new.name, name.schema)
-            self.emit(ch.RenameTable(name, new))
-            return new
+            renamed = self.qname(action.this)
+            if renamed.schema is None and name.schema is not None:
+                renamed = QName(renamed.name, name.schema)
+            self.emit(ch.RenameTable(name, renamed))
+            return renamed
         elif isinstance(action, exp.AddConstraint):
             for con in action.expressions:
                 self.add_constraint(name, con)
@@ -895,7 +1064,9 @@ class Translator:
             new = self.name(action.args.get("to"))
             table = self.state.require_table(name)
             if not any(self.state.same(i.name, old) for i in table.indexes):
-                uq = next((u for u in table.uniques if u.name and self.state.same(u.name, old)), None)
+                uq = next(
+                    (u for u in table.uniques if u.name and self.state.same(u.name, old)), None
+                )
                 if uq is None:
                     raise StateError(f"index {old} does not exist on {name}")
                 self.emit(ch.DropConstraint(name, uq))
@@ -926,9 +1097,10 @@ class Translator:
                 after = self.name(pos.this)
         if after is None and not first and table.columns:
             after = table.columns[-1].name
-        if any(isinstance(c.args.get("kind"), exp.PrimaryKeyColumnConstraint) for c in extra):
-            if self.dialect is not Dialect.SQLITE:
-                col = replace(col, nullable=False)
+        if self.dialect is not Dialect.SQLITE and any(
+            isinstance(c.args.get("kind"), exp.PrimaryKeyColumnConstraint) for c in extra
+        ):
+            col = replace(col, nullable=False)
         self.emit(ch.AddColumn(name, col, after, first))
         taken = self._taken()
         for cc in extra:
@@ -941,10 +1113,14 @@ class Translator:
         if isinstance(con, ForeignKey) and self.dialect is Dialect.MYSQL:
             table = self.state.require_table(name)
             if not _has_index_prefix(table, con.columns, self.state):
-                idx_name = con.name if con.name and not re.fullmatch(r".+_ibfk_\d+", con.name) else None
-                idx_name = idx_name or naming.constraint_name(self.dialect, table, "index", con.columns, set())
+                idx_name = con.name if con.name in self.given_names else None
+                idx_name = idx_name or naming.constraint_name(
+                    self.dialect, table, "index", con.columns, naming.Names()
+                )
                 assert idx_name is not None
-                self.emit(ch.CreateIndex(Index(idx_name, name, tuple(IndexPart(c) for c in con.columns))))
+                self.emit(
+                    ch.CreateIndex(Index(idx_name, name, tuple(IndexPart(c) for c in con.columns)))
+                )
         if isinstance(con, PrimaryKey) and self.dialect is not Dialect.SQLITE:
             # Making a column part of the primary key makes it NOT NULL.
             for colname in con.columns:
@@ -965,7 +1141,7 @@ class Translator:
         updated = self._add_table_element(table, node, taken)
         for con in _new_constraints(table, updated):
             self._emit_constraint(name, con)
-        for idx in updated.indexes[len(table.indexes):]:
+        for idx in updated.indexes[len(table.indexes) :]:
             self.emit(ch.CreateIndex(idx))
 
     def alter_drop(self, name: QName, node: exp.Drop) -> None:
@@ -981,6 +1157,12 @@ class Translator:
                     if exists:
                         continue
                     raise StateError(f"column {name}.{what} does not exist")
+                if node.args.get("cascade") and self.dialect is Dialect.POSTGRES:
+                    for view in list(self.state.views.values()):
+                        if _mentions(view.definition, name.name) and _mentions(
+                            view.definition, col.name
+                        ):
+                            self.emit(ch.DropView(view))
                 self.drop_column(table, col)
             elif kind in {"CONSTRAINT", "FOREIGN KEY", "CHECK"}:
                 con = self.state.find_constraint(name, what)
@@ -1013,11 +1195,15 @@ class Translator:
         same = self.state.same
         if self.dialect is Dialect.POSTGRES:
             for idx in table.indexes:
-                if any(
-                    (p.is_column and same(p.expression, col.name))
-                    or (not p.is_column and _mentions(p.expression, col.name))
-                    for p in idx.parts
-                ) or (idx.where and _mentions(idx.where, col.name)) or any(same(c, col.name) for c in idx.include):
+                if (
+                    any(
+                        (p.is_column and same(p.expression, col.name))
+                        or (not p.is_column and _mentions(p.expression, col.name))
+                        for p in idx.parts
+                    )
+                    or (idx.where and _mentions(idx.where, col.name))
+                    or any(same(c, col.name) for c in idx.include)
+                ):
                     self.emit(ch.DropIndex(idx))
             for con in table.constraints():
                 uses = (
@@ -1036,7 +1222,9 @@ class Translator:
             for idx in table.indexes:
                 if any(p.is_column and same(p.expression, col.name) for p in idx.parts):
                     self.emit(ch.DropIndex(idx))
-                    rest = tuple(p for p in idx.parts if not (p.is_column and same(p.expression, col.name)))
+                    rest = tuple(
+                        p for p in idx.parts if not (p.is_column and same(p.expression, col.name))
+                    )
                     if rest:
                         self.emit(ch.CreateIndex(replace(idx, parts=rest)))
             for con in table.constraints():
@@ -1071,26 +1259,61 @@ class Translator:
             if isinstance(collate, exp.Expr):
                 new = replace(new, collation=self.name(collate))
         elif "default" in node.args and node.args.get("default") is not None:
-            new = replace(new, default=self.raw(node.args["default"]))
+            self._unserial(name, col)
+            col = self.state.column(name, colname)
+            new = replace(col, default=self.raw(node.args["default"]))
         elif node.args.get("allow_null") is not None:
             new = replace(new, nullable=bool(node.args.get("drop")))
         elif node.args.get("drop"):
+            if self._unserial(name, col):
+                return
             new = replace(new, default=None)
         elif node.args.get("comment") is not None:
             new = replace(new, comment=self.name(node.args["comment"]))
         else:
-            self.unmodelled.append(f"ALTER COLUMN not modelled: {node.sql(self.dialect.value)[:120]}")
+            self.unmodelled.append(
+                f"ALTER COLUMN not modelled: {node.sql(self.dialect.value)[:120]}"
+            )
             return
         if new != col:
             self.emit(ch.AlterColumn(name, col, new))
+
+    def _unserial(self, name: QName, col: Column) -> bool:
+        """A serial whose default is dropped or replaced is a plain column from then on, and
+        its sequence (`<table>_<column>_seq`, still there) becomes an object of its own."""
+        if self.dialect is not Dialect.POSTGRES or col.auto not in _SERIAL_KINDS:
+            return False
+        seq_type = {
+            AutoKind.SERIAL: "integer",
+            AutoKind.BIGSERIAL: "bigint",
+            AutoKind.SMALLSERIAL: "smallint",
+        }[col.auto]
+        seq = naming.serial_sequence(name.name, col.name)
+        self.emit(ch.AlterColumn(name, col, replace(col, auto=None, default=None)))
+        self.emit(
+            ch.CreateSequence(
+                Sequence(QName(seq, name.schema), f"AS {seq_type}", f"{name.name}.{col.name}")
+            )
+        )
+        return True
 
     def modify_column(self, name: QName, node: exp.Expr) -> None:
         cd = node.this
         if not isinstance(cd, exp.ColumnDef):
             raise Unsupported("MODIFY without a column definition")
-        old_name = self.name(node.args["rename_from"]) if node.args.get("rename_from") is not None else self.name(cd.this)
+        old_name = (
+            self.name(node.args["rename_from"])
+            if node.args.get("rename_from") is not None
+            else self.name(cd.this)
+        )
         col = self.state.column(name, old_name)
         new, extra = self.column(cd)
+        if self.dialect is Dialect.MYSQL:
+            # MariaDB keeps a column-level CHECK inside the column definition, named after the
+            # column: restating the column without it removes it.
+            own = self.state.find_constraint(name, col.name)
+            if isinstance(own, Check):
+                self.emit(ch.DropConstraint(name, own))
         if not self.state.same(col.name, new.name) or col.name != new.name:
             self.emit(ch.RenameColumn(name, col.name, new.name))
             col = self.state.column(name, new.name)
@@ -1102,32 +1325,6 @@ class Translator:
             updated = self._add_inline(before, new.name, cc, taken)
             for con in _new_constraints(before, updated):
                 self._emit_constraint(name, con)
-
-    # -- COMMENT -------------------------------------------------------------------
-
-    def comment(self, tree: exp.Comment) -> None:
-        kind = str(tree.args.get("kind") or "").upper()
-        value_node = tree.args.get("expression")
-        value = None if value_node is None or isinstance(value_node, exp.Null) else self.name(value_node)
-        target = tree.this
-        if kind == "TABLE":
-            tname = self.qname(target)
-            table = self.state.require_table(tname)
-            if table.comment != value:
-                self.emit(ch.SetTableComment(tname, table.comment, value))
-        elif kind == "COLUMN":
-            parts = [p for p in target.parts] if isinstance(target, (exp.Column, exp.Dot)) else []
-            if len(parts) < 2:
-                raise Unsupported("COMMENT ON COLUMN needs table.column")
-            colname = self.name(parts[-1])
-            tname = QName(self.name(parts[-2]), self.name(parts[-3]) if len(parts) > 2 else None)
-            if tname.schema == "public":
-                tname = QName(tname.name)
-            col = self.state.column(tname, colname)
-            if col.comment != value:
-                self.emit(ch.AlterColumn(tname, col, replace(col, comment=value)))
-        else:
-            self.command()
 
     # -- everything sqlglot hands us as text -----------------------------------------
 
@@ -1149,7 +1346,9 @@ class Translator:
             raise StateError(f"{kind} {ident} does not exist")
         self.emit(ch.DropOpaque(self.state.opaque[key]))
 
-    def _find_opaque(self, kind: str, ident: str, table: QName | None = None) -> tuple[str, str] | None:
+    def _find_opaque(
+        self, kind: str, ident: str, table: QName | None = None
+    ) -> tuple[str, str] | None:
         if (kind, ident) in self.state.opaque:
             return (kind, ident)
         # DROP FUNCTION f without arguments: the only overload of that name.
@@ -1157,8 +1356,11 @@ class Translator:
         found = [
             k
             for k, o in self.state.opaque.items()
-            if o.kind == kind and o.identity.split("(")[0].split(" on ")[0] == base
-            and (table is None or o.table is None or self.state.key(o.table) == self.state.key(table))
+            if o.kind == kind
+            and o.identity.split("(")[0].split(" on ")[0] == base
+            and (
+                table is None or o.table is None or self.state.key(o.table) == self.state.key(table)
+            )
         ]
         return found[0] if len(found) == 1 else None
 
@@ -1197,7 +1399,7 @@ def _split_dotted(text: str) -> list[str]:
             cur += c
             if c == quote:
                 quote = ""
-        elif c in "`\"":
+        elif c in '`"':
             quote = c
             cur += c
         elif c == ".":
@@ -1211,7 +1413,7 @@ def _split_dotted(text: str) -> list[str]:
 
 def _ident_text(text: str) -> exp.Identifier:
     text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "`\"":
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in '`"':
         return exp.Identifier(this=text[1:-1], quoted=True)
     return exp.Identifier(this=text, quoted=False)
 
@@ -1221,7 +1423,9 @@ def _function(t: Translator, m: re.Match[str], text: str) -> None:
     name = _qn(t, m.group(3))
     args = _function_args(text, t.dialect) if t.dialect is Dialect.POSTGRES else ""
     ident = f"{name}({args})" if t.dialect is Dialect.POSTGRES else str(name)
-    drop = f"DROP {kind.upper()} {_quote_q(name, t.dialect)}" + (f"({args})" if t.dialect is Dialect.POSTGRES else "")
+    drop = f"DROP {kind.upper()} {_quote_q(name, t.dialect)}" + (
+        f"({args})" if t.dialect is Dialect.POSTGRES else ""
+    )
     t.put_opaque(Opaque(kind, ident, text, drop), replaceable=bool(m.group(1)))
 
 
@@ -1253,8 +1457,15 @@ def _function_args(text: str, dialect: Dialect) -> str:
     return ", ".join(types)
 
 
-_MULTIWORD_TYPES = ("double precision", "character varying", "timestamp with", "timestamp without",
-                    "time with", "time without", "bit varying")
+_MULTIWORD_TYPES = (
+    "double precision",
+    "character varying",
+    "timestamp with",
+    "timestamp without",
+    "time with",
+    "time without",
+    "bit varying",
+)
 
 
 def _starts_type(words: list[str]) -> bool:
@@ -1264,7 +1475,7 @@ def _starts_type(words: list[str]) -> bool:
 
 def _trigger(t: Translator, m: re.Match[str], text: str) -> None:
     name_text = m.group(2)
-    on = re.search(r"(?is)\bon\s+" + _NAME, " ".join(text.split())[m.end(2):])
+    on = re.search(r"(?is)\bon\s+" + _NAME, " ".join(text.split())[m.end(2) :])
     if not on:
         raise Unsupported("CREATE TRIGGER without ON table")
     table = _qn(t, on.group(1))
@@ -1278,7 +1489,7 @@ def _trigger(t: Translator, m: re.Match[str], text: str) -> None:
     t.put_opaque(Opaque("trigger", ident, text, drop, table), replaceable=bool(m.group(1)))
 
 
-def _simple_opaque(kind: str, drop_word: str) -> object:
+def _simple_opaque(kind: str, drop_word: str) -> Handler:
     def handler(t: Translator, m: re.Match[str], text: str) -> None:
         name = _qn(t, m.group(2))
         exists = bool(m.group(1))
@@ -1290,7 +1501,7 @@ def _simple_opaque(kind: str, drop_word: str) -> object:
     return handler
 
 
-def _scoped_opaque(kind: str, drop_word: str) -> object:
+def _scoped_opaque(kind: str, drop_word: str) -> Handler:
     def handler(t: Translator, m: re.Match[str], text: str) -> None:
         name = t.name(_ident_text(m.group(2)))
         table = _qn(t, m.group(3))
@@ -1330,7 +1541,7 @@ def _drop_trigger(t: Translator, m: re.Match[str], text: str) -> None:
     t._drop_opaque("trigger", ident, exists, table)
 
 
-def _drop_scoped(kind: str) -> object:
+def _drop_scoped(kind: str) -> Handler:
     def handler(t: Translator, m: re.Match[str], text: str) -> None:
         name = t.name(_ident_text(m.group(2)))
         table = _qn(t, m.group(3))
@@ -1339,7 +1550,7 @@ def _drop_scoped(kind: str) -> object:
     return handler
 
 
-def _drop_simple(kind: str) -> object:
+def _drop_simple(kind: str) -> Handler:
     def handler(t: Translator, m: re.Match[str], text: str) -> None:
         for part in _split_top_level(re.sub(r"(?i)\s+(cascade|restrict)\s*$", "", m.group(2))):
             t._drop_opaque(kind, str(_qn(t, part.strip())), bool(m.group(1)))
@@ -1355,7 +1566,10 @@ def _alter_type(t: Translator, m: re.Match[str], text: str) -> None:
         if re.match(r"(?i)owner\s+to\b", rest):
             return
         raise Unsupported(f"ALTER TYPE {name}: not an enum this history created")
-    add = re.match(r"(?i)add\s+value\s+(if\s+not\s+exists\s+)?'((?:[^']|'')*)'(?:\s+(before|after)\s+'((?:[^']|'')*)')?$", rest)
+    add = re.match(
+        r"(?i)add\s+value\s+(if\s+not\s+exists\s+)?'((?:[^']|'')*)'(?:\s+(before|after)\s+'((?:[^']|'')*)')?$",
+        rest,
+    )
     if add:
         value = add.group(2).replace("''", "'")
         if value in enum.values:
@@ -1378,7 +1592,11 @@ def _alter_type(t: Translator, m: re.Match[str], text: str) -> None:
         old, new = ren.group(1).replace("''", "'"), ren.group(2).replace("''", "'")
         if old not in enum.values:
             raise StateError(f"enum {name} has no value {old!r}")
-        t.emit(ch.AlterEnum(enum, replace(enum, values=tuple(new if v == old else v for v in enum.values))))
+        t.emit(
+            ch.AlterEnum(
+                enum, replace(enum, values=tuple(new if v == old else v for v in enum.values))
+            )
+        )
         return
     rename = re.match(r"(?i)rename\s+to\s+" + _NAME + "$", rest)
     if rename:
@@ -1407,7 +1625,32 @@ def _alter_sequence(t: Translator, m: re.Match[str], text: str) -> None:
         if re.match(r"(?i)owner\s+to\b", rest):
             return
         raise Unsupported(f"ALTER SEQUENCE {name} {rest[:40]} is not modelled")
-    t.emit(ch.AlterSequence(seq, replace(seq, definition=f"{seq.definition} {rest}".strip())))
+    t.emit(
+        ch.AlterSequence(seq, replace(seq, definition=merge_sequence_options(seq.definition, rest)))
+    )
+
+
+_SEQ_OPTION = re.compile(
+    r"(?i)\b(as\s+\w+|increment\s+(?:by\s+)?-?\d+|no\s*minvalue|minvalue\s+-?\d+|no\s*maxvalue|"
+    r"maxvalue\s+-?\d+|start\s+(?:with\s+)?-?\d+|restart(?:\s+(?:with\s+)?-?\d+)?|no\s*cache|"
+    r"cache\s+\d+|no\s*cycle|cycle)\b"
+)
+
+
+def merge_sequence_options(definition: str, change: str) -> str:
+    """Sequence options after ALTER SEQUENCE: a restated option replaces the earlier one.
+
+    RESTART moves the current value only; it is not part of the definition.
+    """
+    merged: dict[str, str] = {}
+    for text in (definition, change):
+        for m in _SEQ_OPTION.finditer(text):
+            clause = " ".join(m.group(1).split())
+            word = clause.lower().replace("no ", "no").split()[0]
+            key = word[2:] if word.startswith("no") and word != "no" else word
+            if key != "restart":
+                merged[key] = clause
+    return " ".join(merged.values())
 
 
 def _alter_index(t: Translator, m: re.Match[str], text: str) -> None:
@@ -1475,23 +1718,77 @@ def _grant(t: Translator, m: re.Match[str], text: str) -> None:
 
 def _revoke(t: Translator, m: re.Match[str], text: str) -> None:
     flat = " ".join(text.split())
-    for key, obj in list(t.state.opaque.items()):
+    for _key, obj in list(t.state.opaque.items()):
         if obj.kind == "grant" and " ".join(obj.drop.split()).lower() == flat.lower():
             t.emit(ch.DropOpaque(obj))
             return
     raise Unsupported("REVOKE of a privilege not granted by these migrations")
 
 
-def _comment_other(t: Translator, m: re.Match[str], text: str) -> None:
-    target = m.group(1)
-    value = m.group(2)
-    ident = " ".join(target.split()).lower()
-    obj = Opaque("comment", ident, text, f"COMMENT ON {target} IS NULL")
+_VIEW_CMD = re.compile(
+    r"(?is)\s*(create(?:\s+or\s+replace)?|alter)\s+((?:(?:algorithm\s*=\s*\w+|definer\s*=\s*\S+|"
+    r"sql\s+security\s+\w+)\s+)*)(materialized\s+)?view\s+(if\s+not\s+exists\s+)?"
+    + _NAME
+    + r"\s*(\([^)]*\))?\s+as\s+(.*?)(\s+with\s+(?:(?:cascaded|local)\s+)?check\s+option)?\s*$"
+)
+
+
+def _view(t: Translator, m: re.Match[str], text: str) -> None:
+    vm = _VIEW_CMD.match(text)
+    if not vm:
+        raise Unsupported("cannot read this view definition")
+    verb = " ".join(vm.group(1).lower().split())
+    # DEFINER names an account of one server: not part of the schema.
+    options = " ".join(
+        o for o in re.findall(r"(?i)algorithm\s*=\s*\w+|sql\s+security\s+\w+", vm.group(2) or "")
+    )
+    options = " ".join(options.upper().replace(" = ", "=").split())
+    if vm.group(8):
+        options = f"{options} {' '.join(vm.group(8).upper().split())}".strip()
+    name = _qn(t, vm.group(5))
+    columns = (
+        tuple(t.name(_ident_text(c)) for c in _split_top_level(vm.group(6)[1:-1]))
+        if vm.group(6)
+        else ()
+    )
+    view = View(name, vm.group(7).strip(), bool(vm.group(3)), columns, options or None)
+    existing = t.state.views.get(t.state.key(name))
+    if existing is None:
+        if verb == "alter":
+            raise StateError(f"view {name} does not exist")
+        t.emit(ch.CreateView(view))
+    elif verb == "create" and not vm.group(4):
+        raise StateError(f"view {name} already exists")
+    elif verb != "create":
+        t.emit(ch.ReplaceView(existing, view))
+
+
+def _comment(t: Translator, m: re.Match[str], text: str) -> None:
+    kind, target, value_text = m.group(1).lower(), m.group(2), m.group(3)
+    value = None if value_text.upper() == "NULL" else value_text[1:-1].replace("''", "'")
+    if kind == "table":
+        tname = _qn(t, target)
+        table = t.state.require_table(tname)
+        if table.comment != value:
+            t.emit(ch.SetTableComment(tname, table.comment, value))
+        return
+    if kind == "column":
+        parts = _split_dotted(target)
+        if len(parts) < 2:
+            raise Unsupported("COMMENT ON COLUMN needs table.column")
+        tname = _qn(t, ".".join(parts[:-1]))
+        col = t.state.column(tname, t.name(_ident_text(parts[-1])))
+        if col.comment != value:
+            t.emit(ch.AlterColumn(tname, col, replace(col, comment=value)))
+        return
+    # Comments on other objects are kept verbatim, keyed by what they are on.
+    ident = f"{kind} {' '.join(target.split()).lower()}"
     existing = t.state.opaque.get(("comment", ident))
-    if value.upper() == "NULL":
+    if value is None:
         if existing is not None:
             t.emit(ch.DropOpaque(existing))
         return
+    obj = Opaque("comment", ident, text, f"COMMENT ON {m.group(1).upper()} {target} IS NULL")
     t.put_opaque(obj, replaceable=True)
 
 
@@ -1499,32 +1796,104 @@ def _ignore(t: Translator, m: re.Match[str], text: str) -> None:
     return None
 
 
-_COMMANDS: list[tuple[re.Pattern[str], object]] = [
-    (re.compile(r"(?is)create\s+(or\s+replace\s+)?(?:definer\s*=\s*\S+\s+)?(function|procedure)\s+" + _NAME), _function),
-    (re.compile(r"(?is)create\s+(or\s+replace\s+)?(?:definer\s*=\s*\S+\s+)?(?:constraint\s+)?(?:temp(?:orary)?\s+)?trigger\s+(?:if\s+not\s+exists\s+)?" + _NAME), _trigger),
-    (re.compile(r"(?is)create\s+extension\s+(if\s+not\s+exists\s+)?" + _NAME), _simple_opaque("extension", "EXTENSION")),
+Handler = Callable[[Translator, re.Match[str], str], None]
+
+_COMMANDS: list[tuple[re.Pattern[str], Handler]] = [
+    (
+        re.compile(
+            r"(?is)(create(\s+or\s+replace)?|alter)\s+((algorithm|definer|sql\s+security)\b.*?\s+)?(materialized\s+)?view\b"
+        ),
+        _view,
+    ),
+    (
+        re.compile(
+            r"(?is)create\s+(or\s+replace\s+)?(?:definer\s*=\s*\S+\s+)?(function|procedure)\s+"
+            + _NAME
+        ),
+        _function,
+    ),
+    (
+        re.compile(
+            r"(?is)create\s+(or\s+replace\s+)?(?:definer\s*=\s*\S+\s+)?(?:constraint\s+)?(?:temp(?:orary)?\s+)?trigger\s+(?:if\s+not\s+exists\s+)?"
+            + _NAME
+        ),
+        _trigger,
+    ),
+    (
+        re.compile(r"(?is)create\s+extension\s+(if\s+not\s+exists\s+)?" + _NAME),
+        _simple_opaque("extension", "EXTENSION"),
+    ),
     (re.compile(r"(?is)create\s+domain\s+()" + _NAME), _simple_opaque("domain", "DOMAIN")),
     (re.compile(r"(?is)create\s+type\s+()" + _NAME), _simple_opaque("type", "TYPE")),
-    (re.compile(r"(?is)create\s+(?:definer\s*=\s*\S+\s+)?event\s+(if\s+not\s+exists\s+)?" + _NAME), _simple_opaque("event", "EVENT")),
-    (re.compile(r"(?is)create\s+()policy\s+" + _NAME + r"\s+on\s+" + _NAME), _scoped_opaque("policy", "POLICY")),
-    (re.compile(r"(?is)create\s+(or\s+replace\s+)?rule\s+" + _NAME + r"\s+as\s+on\s+\w+\s+to\s+" + _NAME), _scoped_opaque("rule", "RULE")),
+    (
+        re.compile(
+            r"(?is)create\s+(?:definer\s*=\s*\S+\s+)?event\s+(if\s+not\s+exists\s+)?" + _NAME
+        ),
+        _simple_opaque("event", "EVENT"),
+    ),
+    (
+        re.compile(r"(?is)create\s+()policy\s+" + _NAME + r"\s+on\s+" + _NAME),
+        _scoped_opaque("policy", "POLICY"),
+    ),
+    (
+        re.compile(
+            r"(?is)create\s+(or\s+replace\s+)?rule\s+" + _NAME + r"\s+as\s+on\s+\w+\s+to\s+" + _NAME
+        ),
+        _scoped_opaque("rule", "RULE"),
+    ),
     (re.compile(r"(?is)drop\s+(function|procedure)\s+(if\s+exists\s+)?(.+)$"), _drop_function),
-    (re.compile(r"(?is)drop\s+trigger\s+(if\s+exists\s+)?" + _NAME + r"(?:\s+on\s+" + _NAME + r")?(?:\s+(?:cascade|restrict))?$"), _drop_trigger),
+    (
+        re.compile(
+            r"(?is)drop\s+trigger\s+(if\s+exists\s+)?"
+            + _NAME
+            + r"(?:\s+on\s+"
+            + _NAME
+            + r")?(?:\s+(?:cascade|restrict))?$"
+        ),
+        _drop_trigger,
+    ),
     (re.compile(r"(?is)drop\s+extension\s+(if\s+exists\s+)?(.+)$"), _drop_simple("extension")),
     (re.compile(r"(?is)drop\s+domain\s+(if\s+exists\s+)?(.+)$"), _drop_simple("domain")),
     (re.compile(r"(?is)drop\s+event\s+(if\s+exists\s+)?(.+)$"), _drop_simple("event")),
-    (re.compile(r"(?is)drop\s+policy\s+(if\s+exists\s+)?" + _NAME + r"\s+on\s+" + _NAME), _drop_scoped("policy")),
-    (re.compile(r"(?is)drop\s+rule\s+(if\s+exists\s+)?" + _NAME + r"\s+on\s+" + _NAME), _drop_scoped("rule")),
+    (
+        re.compile(r"(?is)drop\s+policy\s+(if\s+exists\s+)?" + _NAME + r"\s+on\s+" + _NAME),
+        _drop_scoped("policy"),
+    ),
+    (
+        re.compile(r"(?is)drop\s+rule\s+(if\s+exists\s+)?" + _NAME + r"\s+on\s+" + _NAME),
+        _drop_scoped("rule"),
+    ),
     (re.compile(r"(?is)alter\s+type\s+" + _NAME + r"\s+(.+)$"), _alter_type),
-    (re.compile(r"(?is)alter\s+sequence\s+(if\s+exists\s+)?" + _NAME + r"\s+(.+)$"), _alter_sequence),
+    (
+        re.compile(r"(?is)alter\s+sequence\s+(if\s+exists\s+)?" + _NAME + r"\s+(.+)$"),
+        _alter_sequence,
+    ),
     (re.compile(r"(?is)alter\s+index\s+(if\s+exists\s+)?" + _NAME + r"\s+(.+)$"), _alter_index),
-    (re.compile(r"(?is)alter\s+(?:materialized\s+)?view\s+(if\s+exists\s+)?" + _NAME + r"\s+(.+)$"), _alter_view),
-    (re.compile(r"(?is)alter\s+table\s+(if\s+exists\s+)?(?:only\s+)?" + _NAME + r"\s+.+$"), _alter_table_cmd),
+    (
+        re.compile(
+            r"(?is)alter\s+(?:materialized\s+)?view\s+(if\s+exists\s+)?" + _NAME + r"\s+(.+)$"
+        ),
+        _alter_view,
+    ),
+    (
+        re.compile(r"(?is)alter\s+table\s+(if\s+exists\s+)?(?:only\s+)?" + _NAME + r"\s+.+$"),
+        _alter_table_cmd,
+    ),
     (re.compile(r"(?is)rename\s+tables?\s+(.+)$"), _rename_tables),
     (re.compile(r"(?is)grant\s+.+$"), _grant),
     (re.compile(r"(?is)revoke\s+.+$"), _revoke),
-    (re.compile(r"(?is)comment\s+on\s+(.+?)\s+is\s+('(?:[^']|'')*'|null)\s*$"), _comment_other),
-    (re.compile(r"(?is)alter\s+(function|procedure|schema|extension|domain|database|role|user|default\s+privileges|publication|subscription)\b.*\bowner\s+to\b"), _ignore),
+    (
+        re.compile(
+            r"(?is)comment\s+on\s+(table|column|index|view|materialized\s+view|type|sequence|function|procedure|trigger|schema|extension|constraint|domain|policy)\s+(.+?)\s+is\s+('(?:[^']|'')*'|null)\s*$"
+        ),
+        _comment,
+    ),
+    (
+        re.compile(
+            r"(?is)alter\s+(function|procedure|schema|extension|domain|database|role|user|default\s+privileges|publication|subscription)\b.*\bowner\s+to\b"
+        ),
+        _ignore,
+    ),
     (re.compile(r"(?is)(create|alter|drop)\s+(role|user)\b"), _ignore),
 ]
 
@@ -1535,6 +1904,19 @@ def _what(flat: str) -> str:
 
 
 # -- helpers ----------------------------------------------------------------------
+
+_TYPE_SQL: dict[tuple[str, str], str] = {}
+
+
+def _type_sql(dtype: exp.DataType, written: str, dialect: Dialect) -> str:
+    """A type in sqlglot's canonical spelling, memoised by how it was written (hot in replay)."""
+    key = (dialect.value, written)
+    found = _TYPE_SQL.get(key) if written else None
+    if found is None:
+        found = dtype.sql(dialect.value)
+        if written and len(_TYPE_SQL) < 10_000:
+            _TYPE_SQL[key] = found
+    return found
 
 
 def _unparen(node: exp.Expr) -> exp.Expr:
@@ -1558,7 +1940,9 @@ def _property(tree: exp.Create, kind: type[exp.Expr]) -> exp.Expr | None:
 
 
 def _single_column(node: exp.Expr, t: Translator) -> tuple[str, ...]:
-    names = {t.name(c.this) for c in node.find_all(exp.Column) if isinstance(c.this, exp.Identifier)}
+    names = {
+        t.name(c.this) for c in node.find_all(exp.Column) if isinstance(c.this, exp.Identifier)
+    }
     return tuple(names) if len(names) == 1 else ()
 
 
@@ -1588,7 +1972,9 @@ def _pk_not_null(table: Table, state: State) -> Table:
     pk = {c.lower() for c in table.primary_key.columns}
     return replace(
         table,
-        columns=tuple(replace(c, nullable=False) if c.name.lower() in pk else c for c in table.columns),
+        columns=tuple(
+            replace(c, nullable=False) if c.name.lower() in pk else c for c in table.columns
+        ),
     )
 
 
@@ -1647,4 +2033,6 @@ def _quote_q(name: QName, dialect: Dialect) -> str:
 
 
 def _undo_rls(verb: str) -> str:
-    return {"ENABLE": "DISABLE", "DISABLE": "ENABLE", "FORCE": "NO FORCE", "NO FORCE": "FORCE"}[verb]
+    return {"ENABLE": "DISABLE", "DISABLE": "ENABLE", "FORCE": "NO FORCE", "NO FORCE": "FORCE"}[
+        verb
+    ]

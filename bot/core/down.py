@@ -9,15 +9,26 @@ must give the older one. When it doesn't, the diff is used and the reason is kep
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from bot.core.changes import Change, reverse_all
+import sqlglot
+
+from bot.core.changes import (
+    Change,
+    CreateTable,
+    CreateView,
+    DropTable,
+    DropView,
+    RenameTable,
+    ReplaceView,
+    reverse_all,
+)
 from bot.core.diff import diff
-from bot.core.model import Schema
+from bot.core.model import Dialect, Schema
 from bot.core.render import Rendered, render
-from bot.core.replay import Step, Unmodelled
-from bot.core.state import StateError, apply_changes
+from bot.core.replay import History, Migration, ParseCache, Step, Unmodelled, replay
+from bot.core.state import State, StateError, apply_changes
 
 
 class Method(StrEnum):
@@ -45,16 +56,116 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
     """The down taking a database at `newer` to `older`; `undone` are the steps between them."""
     unmodelled = tuple(u for s in undone or () for u in s.unmodelled)
     if undone is not None:
-        inverse = reverse_all([c for s in undone for c in s.changes])
+        inverse = views_last(reverse_all([c for s in undone for c in s.changes]))
         try:
             reached = apply_changes(newer, inverse)
         except StateError as err:
             note = f"inverting the migration failed ({err}); used the schema diff"
         else:
-            if reached == older:
-                return Down(tuple(inverse), tuple(render(inverse, newer)), Method.INVERSION, unmodelled)
-            note = "inverting the migration did not reach the older schema; used the schema diff"
+            lost = tables_emptied(newer, inverse, older)
+            if lost:
+                note = (
+                    "inverting the migration would re-create "
+                    + ", ".join(sorted(lost))
+                    + " empty and drop the table holding its rows; used the schema diff"
+                )
+            elif _canonical(reached) == _canonical(older):
+                return Down(
+                    tuple(inverse), tuple(render(inverse, newer)), Method.INVERSION, unmodelled
+                )
+            else:
+                note = (
+                    "inverting the migration did not reach the older schema; used the schema diff"
+                )
     else:
         note = None
     changes = diff(newer, older)
     return Down(tuple(changes), tuple(render(changes, newer)), Method.DIFF, unmodelled, note)
+
+
+def down_between(
+    newer: Sequence[Migration],
+    older: Sequence[Migration],
+    dialect: Dialect,
+    cache: ParseCache | None = None,
+) -> Down:
+    """The down from `newer`'s schema to `older`'s.
+
+    When `older` is a prefix of `newer` (same files, same content) the extra migrations are
+    inverted; otherwise the two schemas are diffed.
+    """
+    cache = cache if cache is not None else ParseCache()
+    prefix = len(older) <= len(newer) and all(
+        a.path == b.path and a.sql == b.sql for a, b in zip(older, newer, strict=False)
+    )
+    base = replay(older, dialect, cache=cache)
+    if prefix:
+        rest = replay(newer[len(older) :], dialect, base.schema, cache)
+        down = compute_down(rest.schema, base.schema, rest.steps)
+        unknown = base.unmodelled + down.unmodelled
+    else:
+        full: History = replay(newer, dialect, cache=cache)
+        down = compute_down(full.schema, base.schema)
+        unknown = full.unmodelled + base.unmodelled
+    # What either history couldn't model makes the result uncertain too.
+    return Down(
+        down.changes, down.statements, down.method, tuple(dict.fromkeys(unknown)), down.note
+    )
+
+
+def views_last(changes: list[Change]) -> list[Change]:
+    """Views dropped first and (re)created last, keeping their relative order.
+
+    Engines bind a view to the columns it reads when it is created, so a view restored before
+    the rename or column it needs is back fails (MySQL) or binds to the wrong thing.
+    """
+    drops = [c for c in changes if isinstance(c, DropView)]
+    creates = [c for c in changes if isinstance(c, (CreateView, ReplaceView))]
+    rest = [c for c in changes if not isinstance(c, (DropView, CreateView, ReplaceView))]
+    return [*drops, *rest, *creates]
+
+
+def tables_emptied(newer: Schema, changes: list[Change], older: Schema) -> set[str]:
+    """Tables of `older` that `changes` would rebuild empty while dropping the rows' table.
+
+    Follows each table through renames: a name that ends up on a freshly created table, while
+    the table that held it in `newer` is dropped, means an inversion that loses every row (as
+    inverting a shadow-table swap does), where the diff would alter the table in place.
+    """
+    origin = {key: key for key in newer.tables}  # current key -> the `newer` table it is
+    state = State(newer.dialect, newer)
+    dropped: set[tuple[str, str]] = set()
+    for change in changes:
+        if isinstance(change, RenameTable):
+            src = origin.pop(state.key(change.old), None)
+            if src is not None:
+                origin[state.key(change.new)] = src
+        elif isinstance(change, CreateTable):
+            origin.pop(state.key(change.table.name), None)
+        elif isinstance(change, DropTable):
+            src = origin.pop(state.key(change.table.name), None)
+            if src is not None:
+                dropped.add(src)
+    return {
+        str(older.tables[key].name)
+        for key in older.tables
+        if key in newer.tables and key not in origin and key in dropped
+    }
+
+
+def _canonical(schema: Schema) -> Schema:
+    """The schema with view definitions in one spelling, for comparing states.
+
+    A view re-bound through a rename and back reads the same but is spelled by sqlglot, not
+    by its author; the engine stores its own form anyway.
+    """
+    views = {}
+    for key, view in schema.views.items():
+        try:
+            text = sqlglot.parse_one(view.definition, read=schema.dialect.value).sql(
+                schema.dialect.value
+            )
+        except sqlglot.errors.ParseError:
+            text = view.definition
+        views[key] = replace(view, definition=text)
+    return replace(schema, views=views)

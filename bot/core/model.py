@@ -15,8 +15,13 @@ class Dialect(StrEnum):
     @classmethod
     def parse(cls, value: str) -> Dialect:
         """Accept the names users type; raise ValueError with the choices otherwise."""
-        aliases = {"postgresql": "postgres", "pg": "postgres", "mariadb": "mysql", "maria": "mysql",
-                   "sqlite3": "sqlite"}
+        aliases = {
+            "postgresql": "postgres",
+            "pg": "postgres",
+            "mariadb": "mysql",
+            "maria": "mysql",
+            "sqlite3": "sqlite",
+        }
         key = aliases.get(value.strip().lower(), value.strip().lower())
         try:
             return cls(key)
@@ -150,7 +155,9 @@ class Table:
     checks: tuple[Check, ...] = ()
     indexes: tuple[Index, ...] = ()
     comment: str | None = None
-    options: str | None = None  # verbatim table options worth keeping (SQLite WITHOUT ROWID, STRICT)
+    options: str | None = (
+        None  # verbatim table options worth keeping (SQLite WITHOUT ROWID, STRICT)
+    )
 
     def column(self, name: str, dialect: Dialect) -> Column | None:
         key = name.lower() if dialect is not Dialect.POSTGRES else name

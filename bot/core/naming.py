@@ -9,14 +9,28 @@ appended on collision), MariaDB/MySQL's first-column names, `<table>_ibfk_<n>` f
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Container
 
 from bot.core.model import Dialect, Table
 
 PG_MAX = 63
 
 
-def _pg_name(parts: list[str], suffix: str, taken: set[str]) -> str:
+class Names:
+    """Names in use: a live view of the schema's plus the ones given during one statement."""
+
+    def __init__(self, base: Container[str] = frozenset()) -> None:
+        self.base = base
+        self.added: set[str] = set()
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.added or name in self.base
+
+    def add(self, name: str) -> None:
+        self.added.add(name)
+
+
+def _pg_name(parts: list[str], suffix: str, taken: Names) -> str:
     label = suffix
     n = 0
     while True:
@@ -33,21 +47,12 @@ def _pg_name(parts: list[str], suffix: str, taken: set[str]) -> str:
         label = f"{suffix}{n}"
 
 
-def taken_names(tables: Iterable[Table]) -> set[str]:
-    """Constraint and index names in use (PostgreSQL needs them unique per schema)."""
-    names: set[str] = set()
-    for t in tables:
-        names.update(c.name for c in t.constraints() if c.name)
-        names.update(i.name for i in t.indexes)
-    return names
-
-
 def constraint_name(
     dialect: Dialect,
     table: Table,
     kind: str,
     columns: tuple[str, ...],
-    taken: set[str],
+    taken: Names,
     column_level: bool = False,
 ) -> str | None:
     """The name the engine gives an unnamed constraint of `kind` on `columns`."""
@@ -89,3 +94,8 @@ def constraint_name(
     while f"{first}_{n}".lower() in local:
         n += 1
     return f"{first}_{n}"
+
+
+def serial_sequence(table: str, column: str) -> str:
+    """The sequence PostgreSQL creates for a serial column: `<table>_<column>_seq`, shortened."""
+    return _pg_name([table, column], "seq", Names())

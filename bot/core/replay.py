@@ -16,7 +16,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import sqlglot
-from sqlglot import exp
 
 from bot.core import changes as ch
 from bot.core import ddl
@@ -112,6 +111,8 @@ _SESSION = re.compile(
     r"flush|optimize|\\)\b"
 )
 _ANONYMOUS = re.compile(r"(?is)\s*do\b")
+# COMMENT ON ... IS NULL is not parsed by sqlglot; all COMMENT statements are read by pattern.
+_COMMENT = re.compile(r"(?is)\s*comment\s+on\b")
 # Procedural bodies: sqlglot splits or rejects them; they are identified by their header alone.
 _PROCEDURAL = re.compile(
     r"(?is)\s*create\s+(or\s+replace\s+)?(definer\s*=\s*\S+\s+)?(aggregate\s+)?"
@@ -134,13 +135,11 @@ def parse_migration(
         if found is not None:
             return found
     out: list[tuple[Statement, ParsedStatement | str]] = []
-    # Parsing allocates many small objects that live until the file is done: pausing the
-    # collector avoids repeated full scans of them (bench/replay.py measures the effect).
     was_enabled = gc.isenabled()
-    gc.disable()
+    gc.disable()  # see replay(): the parsed trees live as long as the cache
     try:
         for stmt in split_statements(sql, dialect.value):
-            out.append((stmt, _parse_one(stmt, dialect)))
+            out.extend((piece, _parse_one(piece, dialect)) for piece in _one_object_each(stmt))
     finally:
         if was_enabled:
             gc.enable()
@@ -149,18 +148,76 @@ def parse_migration(
     return out
 
 
+_DROP_LIST = re.compile(
+    r"(?is)\s*drop\s+(index|table|view|materialized\s+view|type|sequence)\s+"
+    r"((?:concurrently\s+)?(?:if\s+exists\s+)?)(.+?)(\s+(?:cascade|restrict))?\s*$"
+)
+
+
+def _one_object_each(stmt: Statement) -> list[Statement]:
+    """`DROP INDEX a, b` as two statements: sqlglot accepts a list only for some kinds."""
+    m = _DROP_LIST.match(stmt.text)
+    if not m or "," not in m.group(3) or "(" in m.group(3):
+        return [stmt]
+    names = [n.strip() for n in m.group(3).split(",")]
+    head = f"DROP {m.group(1).upper()} {m.group(2)}"
+    tail = m.group(4) or ""
+    return [Statement(f"{head}{n}{tail}", stmt.line, stmt.comments) for n in names]
+
+
+# SQLite table options sqlglot does not parse; cut before parsing, read back by the translator.
+_SQLITE_TABLE_OPTIONS = re.compile(
+    r"(?is)\)\s*((?:without\s+rowid|strict)(?:\s*,\s*(?:without\s+rowid|strict))*)\s*$"
+)
+
+
+# MySQL CREATE INDEX forms sqlglot rejects (FULLTEXT/SPATIAL, USING before ON or after the
+# columns) are parsed in their equivalent ALTER TABLE ... ADD INDEX spelling.
+_MYSQL_CREATE_INDEX = re.compile(
+    r"(?is)\s*create\s+(unique\s+|fulltext\s+|spatial\s+)?index\s+(\S+)\s+"
+    r"(?:using\s+(\w+)\s+)?on\s+(\S+)\s*(\(.*\))\s*(?:using\s+(\w+))?\s*"
+    r"((?:algorithm|lock)\s*=?\s*\w+\s*)*$"
+)
+# Views are read by pattern in MySQL (ALGORITHM / SQL SECURITY / CHECK OPTION are lost or
+# rejected by sqlglot) and wherever a CHECK OPTION is present.
+_VIEW = re.compile(
+    r"(?is)\s*(create(\s+or\s+replace)?|alter)\s+((algorithm|definer|sql\s+security)\b.*?\s+)?view\b"
+)
+
+
 def _parse_one(stmt: Statement, dialect: Dialect) -> ParsedStatement | str:
     text = stmt.text
+    m = _MYSQL_CREATE_INDEX.match(text) if dialect is Dialect.MYSQL else None
+    if m and (
+        (m.group(1) or "").strip().lower() in {"fulltext", "spatial"} or m.group(3) or m.group(6)
+    ):
+        kind = (m.group(1) or "").strip().upper()
+        using = m.group(3) or m.group(6)
+        text = (
+            f"ALTER TABLE {m.group(4)} ADD {kind + ' ' if kind else ''}INDEX {m.group(2)} "
+            f"{m.group(5)}{' USING ' + using if using else ''}"
+        )
+        stmt = Statement(text, stmt.line, stmt.comments)
     if _DATA.match(text):
         return "data"
     if _SESSION.match(text) and not re.match(r"(?is)\s*set\s+(schema|search_path)\b", text):
         return "session"
     if _ANONYMOUS.match(text):
         return "anonymous code block (DO): its effect on the schema is unknown"
-    if _PROCEDURAL.match(text):
+    view = _VIEW.match(text)
+    if view and (
+        dialect is Dialect.MYSQL
+        or view.group(1).lower() == "alter"
+        or re.search(r"(?i)\bcheck\s+option\s*$", text)
+    ):
         return ParsedStatement(text, dialect, parse=False)
+    if _PROCEDURAL.match(text) or _COMMENT.match(text):
+        return ParsedStatement(text, dialect, parse=False)
+    parse_text = text
+    if dialect is Dialect.SQLITE and (m := _SQLITE_TABLE_OPTIONS.search(text)):
+        parse_text = text[: m.start() + 1]
     try:
-        return ParsedStatement(text, dialect)
+        return ParsedStatement(text, dialect, parse_text=parse_text)
     except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as err:
         return f"syntax error: {_first_line(str(err))}"
 
@@ -178,7 +235,15 @@ def replay(
 ) -> History:
     """Replay migrations in order, starting from `base` (an empty database by default)."""
     state = State(dialect, base)
-    steps = [replay_one(m, state, cache) for m in migrations]
+    # Replay allocates many small objects that live until it ends: pausing the collector
+    # avoids repeated full scans of them (bench/replay.py measures the effect).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        steps = [replay_one(m, state, cache) for m in migrations]
+    finally:
+        if was_enabled:
+            gc.enable()
     return History(state.snapshot(), tuple(steps))
 
 
@@ -226,7 +291,9 @@ def replay_one(migration: Migration, state: State, cache: ParseCache | None = No
     return Step(migration.path, tuple(changes), tuple(unmodelled), tuple(data))
 
 
-def replay_sql(sql: str, dialect: Dialect, base: Schema | None = None, path: str = "<sql>") -> History:
+def replay_sql(
+    sql: str, dialect: Dialect, base: Schema | None = None, path: str = "<sql>"
+) -> History:
     """Convenience for tests and the CLI: replay one SQL text."""
     return replay([Migration(path, sql)], dialect, base)
 

@@ -9,12 +9,13 @@ fall back to sqlglot's rendering when the cut text does not parse back to the sa
 from __future__ import annotations
 
 from bisect import bisect_left
+from functools import cache
 from typing import Any
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect as SqlglotDialect
-from sqlglot.tokens import Token, TokenType
+from sqlglot.tokenizer_core import Token, TokenType
 
 from bot.core.model import Dialect
 
@@ -29,22 +30,35 @@ _VALUE_END = {
 }
 
 
+@cache
 def sqlglot_dialect(dialect: Dialect) -> SqlglotDialect:
     return SqlglotDialect.get_or_raise(dialect.value)
+
+
+_SELF_EVIDENT = [
+    [TokenType.STRING],
+    [TokenType.NUMBER],
+    [TokenType.VAR, TokenType.L_PAREN, TokenType.R_PAREN],
+    [TokenType.DASH, TokenType.NUMBER],
+]
 
 
 class ParsedStatement:
     """One statement's text, tokens and sqlglot tree."""
 
-    def __init__(self, text: str, dialect: Dialect, parse: bool = True) -> None:
+    def __init__(
+        self, text: str, dialect: Dialect, parse: bool = True, parse_text: str | None = None
+    ) -> None:
+        """`parse_text`, when given, is a prefix of `text` to parse (positions stay valid)."""
         self.text = text
         self.dialect = dialect
         self.tokens: list[Token] = []
         self.tree: exp.Expr | None = None
         if parse:
             sg = sqlglot_dialect(dialect)
-            self.tokens = sg.tokenize(text)
-            trees = sg.parser().parse(self.tokens, text)
+            source = text if parse_text is None else parse_text
+            self.tokens = sg.tokenize(source)
+            trees = sg.parser().parse(self.tokens, source)
             self.tree = next((t for t in trees if t is not None), None)
         self._starts = [t.start for t in self.tokens]
         self._ends = [t.end for t in self.tokens]
@@ -67,8 +81,10 @@ class ParsedStatement:
             return None
         toks = self.tokens
         # Unary operators carry no position of their own.
-        while i > 0 and toks[i - 1].token_type in _PREFIX_OPS and (
-            i < 2 or toks[i - 2].token_type not in _VALUE_END
+        while (
+            i > 0
+            and toks[i - 1].token_type in _PREFIX_OPS
+            and (i < 2 or toks[i - 2].token_type not in _VALUE_END)
         ):
             i -= 1
         # Close whatever the span opened, then swallow call parentheses and `::type` casts.
@@ -80,8 +96,10 @@ class ParsedStatement:
             while depth > 0 and j + 1 < len(toks):
                 j += 1
                 depth += _paren(toks[j])
-            if j + 1 < len(toks) and toks[j + 1].token_type == TokenType.L_PAREN and (
-                toks[j].token_type not in {TokenType.COMMA, TokenType.L_PAREN}
+            if (
+                j + 1 < len(toks)
+                and toks[j + 1].token_type == TokenType.L_PAREN
+                and (toks[j].token_type not in {TokenType.COMMA, TokenType.L_PAREN})
             ):
                 j += 1
                 depth = 1
@@ -107,9 +125,28 @@ class ParsedStatement:
         span = self.token_range(node)
         if span is not None:
             text = self.text[self.tokens[span[0]].start : self.tokens[span[1]].end + 1]
-            if _same_tree(text, node, self.dialect):
+            # A lone literal or a bare call like now() is its own text; anything longer is
+            # checked by parsing it back, since operators and keywords carry no positions.
+            kinds = [t.token_type for t in self.tokens[span[0] : span[1] + 1]]
+            self_evident = kinds in _SELF_EVIDENT and sum(1 for _ in node.walk()) <= 2
+            if self_evident or _same_tree(text, node, self.dialect):
                 return text
+            # Keywords like IS NOT NULL or a leading NOT have no positions: widen the span a
+            # few tokens at a time and keep the first cut that parses back to the same tree.
+            for i, j in self._widenings(*span):
+                text = self.text[self.tokens[i].start : self.tokens[j].end + 1]
+                if _same_tree(text, node, self.dialect):
+                    return text
         return node.sql(self.dialect.value)
+
+    def _widenings(self, i: int, j: int) -> list[tuple[int, int]]:
+        last = len(self.tokens) - 1
+        out = []
+        for back in range(0, 4):
+            for ahead in range(0, 9):
+                if (back or ahead) and i - back >= 0 and j + ahead <= last:
+                    out.append((i - back, j + ahead))
+        return sorted(out, key=lambda p: (p[1] - p[0], -p[0]))
 
     def slice(self, first: int, last: int) -> str:
         """Source text from token `first` through token `last`."""
@@ -133,8 +170,8 @@ def _same_tree(text: str, node: exp.Expr, dialect: Dialect) -> bool:
         again = sqlglot.parse_one(text, read=dialect.value)
     except (sqlglot.errors.ParseError, sqlglot.errors.TokenError):
         return False
-    if isinstance(node, exp.Paren) and not isinstance(again, exp.Paren):
-        node = node.this
+    # Parentheses the author wrote around the whole node are kept (a MySQL expression default
+    # needs them); extra ones around a node that had none are harmless.
     if isinstance(again, exp.Paren) and not isinstance(node, exp.Paren):
         again = again.this
     return bool(again == node)

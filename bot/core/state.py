@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import replace
+
+import sqlglot
+from sqlglot import exp
 
 from bot.core import changes as ch
 from bot.core.model import (
@@ -39,6 +43,12 @@ class State:
         self.enums = dict(base.enums)
         self.sequences = dict(base.sequences)
         self.opaque = dict(base.opaque)
+        # Constraint and index names in use, and which table owns each index: kept up to date
+        # by _put/_remove so lookups don't scan every table (replay of long histories).
+        self._names: dict[str, int] = {}
+        self._index_owner: dict[str, tuple[str, str]] = {}
+        for table in self.tables.values():
+            self._register(table)
 
     def snapshot(self) -> Schema:
         return Schema(
@@ -75,13 +85,13 @@ class State:
         return col
 
     def find_index(self, name: str, schema: str | None = None) -> Index | None:
-        for table in self.tables.values():
-            if schema is not None and not self.same(table.name.schema or "", schema):
-                continue
-            for idx in table.indexes:
-                if self.same(idx.name, name):
-                    return idx
-        return None
+        owner = self._index_owner.get(fold(name, self.dialect))
+        table = self.tables.get(owner) if owner is not None else None
+        if table is None:
+            return None
+        if schema is not None and not self.same(table.name.schema or "", schema):
+            return None
+        return next((i for i in table.indexes if self.same(i.name, name)), None)
 
     def find_constraint(self, table: QName, name: str) -> Constraint | None:
         for con in self.require_table(table).constraints():
@@ -100,7 +110,37 @@ class State:
         ]
 
     def _put(self, table: Table) -> None:
-        self.tables[self.key(table.name)] = table
+        key = self.key(table.name)
+        old = self.tables.get(key)
+        if old is not None:
+            self._unregister(old)
+        self.tables[key] = table
+        self._register(table)
+
+    def _remove(self, name: QName) -> None:
+        table = self.tables.pop(self.key(name))
+        self._unregister(table)
+
+    def _register(self, table: Table) -> None:
+        key = self.key(table.name)
+        for n in _names_of(table):
+            self._names[n] = self._names.get(n, 0) + 1
+        for idx in table.indexes:
+            self._index_owner[fold(idx.name, self.dialect)] = key
+
+    def _unregister(self, table: Table) -> None:
+        for n in _names_of(table):
+            left = self._names.get(n, 0) - 1
+            if left > 0:
+                self._names[n] = left
+            else:
+                self._names.pop(n, None)
+        for idx in table.indexes:
+            self._index_owner.pop(fold(idx.name, self.dialect), None)
+
+    def names_in_use(self) -> Container[str]:
+        """Constraint and index names in use in the whole schema (a live view)."""
+        return self._names.keys()
 
     # -- apply -------------------------------------------------------------------
 
@@ -108,7 +148,7 @@ class State:
         for change in changes:
             self.apply(change)
 
-    def apply(self, change: ch.Change) -> None:  # noqa: C901 - one arm per change kind
+    def apply(self, change: ch.Change) -> None:
         match change:
             case ch.CreateNamespace(name):
                 if name not in self.namespaces:
@@ -121,7 +161,7 @@ class State:
                 self._put(table)
             case ch.DropTable(table):
                 self.require_table(table.name)
-                del self.tables[self.key(table.name)]
+                self._remove(table.name)
             case ch.RenameTable(old, new):
                 self._rename_table(old, new)
             case ch.AddColumn(tname, column, after, first):
@@ -144,11 +184,14 @@ class State:
                 self._put(
                     replace(
                         table,
-                        columns=tuple(c for c in table.columns if not self.same(c.name, column.name)),
+                        columns=tuple(
+                            c for c in table.columns if not self.same(c.name, column.name)
+                        ),
                     )
                 )
             case ch.RenameColumn(tname, old, new):
                 self._rename_column(tname, old, new)
+                self._follow_column_rename(tname, old, new)
             case ch.AlterColumn(tname, before, after):
                 table = self.require_table(tname)
                 self.column(tname, before.name)
@@ -219,12 +262,14 @@ class State:
         table = self.require_table(old)
         if self.table(new) is not None and self.key(new) != self.key(old):
             raise StateError(f"table {new} already exists")
-        del self.tables[self.key(old)]
+        self._remove(old)
         self._put(
             replace(table, name=new, indexes=tuple(replace(i, table=new) for i in table.indexes))
         )
         # Engines follow the rename in foreign keys and triggers that point at the table.
         for other in list(self.tables.values()):
+            if not other.foreign_keys:
+                continue
             fks = tuple(
                 replace(fk, ref_table=new) if self.key(fk.ref_table) == self.key(old) else fk
                 for fk in other.foreign_keys
@@ -242,7 +287,9 @@ class State:
                     drop=rename_word(obj.drop, old.name, new.name),
                 )
         for k, view in list(self.views.items()):
-            self.views[k] = replace(view, definition=rename_word(view.definition, old.name, new.name))
+            self.views[k] = replace(
+                view, definition=rename_word(view.definition, old.name, new.name)
+            )
 
     def _rename_column(self, tname: QName, old: str, new: str) -> None:
         table = self.require_table(tname)
@@ -268,7 +315,9 @@ class State:
                     )
                     for c in table.columns
                 ),
-                checks=tuple(replace(k, expression=rename_word(k.expression, old, new)) for k in table.checks),
+                checks=tuple(
+                    replace(k, expression=rename_word(k.expression, old, new)) for k in table.checks
+                ),
                 primary_key=replace(pk, columns=ren(pk.columns)) if pk else None,
                 uniques=tuple(replace(u, columns=ren(u.columns)) for u in table.uniques),
                 foreign_keys=tuple(replace(f, columns=ren(f.columns)) for f in table.foreign_keys),
@@ -290,15 +339,38 @@ class State:
                 ),
             )
         )
+        tkey = self.key(tname)
         for other in list(self.tables.values()):
+            if not any(self.key(fk.ref_table) == tkey for fk in other.foreign_keys):
+                continue
             fks = tuple(
                 replace(fk, ref_columns=ren(fk.ref_columns))
-                if self.key(fk.ref_table) == self.key(tname)
+                if self.key(fk.ref_table) == tkey
                 else fk
                 for fk in other.foreign_keys
             )
             if fks != other.foreign_keys:
                 self._put(replace(other, foreign_keys=fks))
+
+    def _follow_column_rename(self, table: QName, old: str, new: str) -> None:
+        # SQLite rewrites the text of views and of the table's triggers on RENAME COLUMN;
+        # PostgreSQL keeps views bound to the column, so the view now reads the new name
+        # under its old output name (`new AS old`), which is how it shows the definition.
+        if self.dialect is Dialect.POSTGRES:
+            for k, view in list(self.views.items()):
+                if re.search(rf"(?<![\w$]){re.escape(table.name)}(?![\w$])", view.definition):
+                    self.views[k] = replace(
+                        view, definition=_pg_view_rename(view.definition, old, new)
+                    )
+            return
+        if self.dialect is not Dialect.SQLITE:
+            return
+        for k, view in list(self.views.items()):
+            if re.search(rf"(?i)(?<![\w$]){re.escape(table.name)}(?![\w$])", view.definition):
+                self.views[k] = replace(view, definition=rename_word(view.definition, old, new))
+        for k, obj in list(self.opaque.items()):
+            if obj.table is not None and self.key(obj.table) == self.key(table):
+                self.opaque[k] = replace(obj, definition=rename_word(obj.definition, old, new))
 
     def _retype(self, old: str, new: str) -> None:
         for table in list(self.tables.values()):
@@ -336,9 +408,42 @@ class State:
                 return replace(table, checks=kept_c)
 
 
+def _pg_view_rename(definition: str, old: str, new: str) -> str:
+    """A view's SELECT after a column it reads was renamed (PostgreSQL semantics)."""
+    try:
+        tree = sqlglot.parse_one(definition, read="postgres")
+    except sqlglot.errors.ParseError:
+        return rename_word(definition, old, new)
+    if not isinstance(tree, exp.Select):
+        return rename_word(definition, old, new)
+    items: list[exp.Expr] = []
+    for item in tree.expressions:
+        if (
+            isinstance(item, exp.Alias)
+            and isinstance(item.this, exp.Column)
+            and (item.this.name == old and item.alias == new)
+        ):
+            items.append(exp.column(new, table=item.this.table or None))
+        elif isinstance(item, exp.Column) and item.name == old:
+            items.append(exp.alias_(exp.column(new, table=item.table or None), old))
+        else:
+            items.append(item)
+    tree.set("expressions", items)
+    for col in tree.find_all(exp.Column):
+        if col.name == old:
+            col.set("this", exp.to_identifier(new))
+    return tree.sql("postgres")
+
+
+def _names_of(table: Table) -> list[str]:
+    return [c.name for c in table.constraints() if c.name] + [i.name for i in table.indexes]
+
+
 def rename_word(text: str, old: str, new: str) -> str:
     """Replace `old` as a whole identifier (bare or double-quoted) outside string literals."""
-    pattern = re.compile(rf"'(?:[^']|'')*'|(?<![\w$])\"?{re.escape(old)}\"?(?![\w$])", re.IGNORECASE)
+    pattern = re.compile(
+        rf"'(?:[^']|'')*'|(?<![\w$])\"?{re.escape(old)}\"?(?![\w$])", re.IGNORECASE
+    )
     return pattern.sub(lambda m: m.group(0) if m.group(0).startswith("'") else new, text)
 
 

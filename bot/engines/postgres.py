@@ -179,7 +179,7 @@ WITH rels AS (
 
 _QUERIES: dict[str, str] = {
     "schemas": f"""
-SELECT n.nspname, obj_description(n.oid, 'pg_namespace'), n.nspacl::text[]
+SELECT n.nspname, obj_description(n.oid, 'pg_namespace'), coalesce(n.nspacl, acldefault('n', n.nspowner))::text[]
 FROM pg_namespace n WHERE {_USER_SCHEMA} AND {_not_from_extension("pg_namespace", "n.oid")}
 """,
     "relations": _RELATIONS
@@ -193,7 +193,7 @@ SELECT r.name, r.relkind, c.relpersistence = 'u', c.relrowsecurity, c.relforcero
   ARRAY(SELECT pn.nspname || '.' || p.relname FROM pg_inherits i
         JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace
         WHERE i.inhrelid = c.oid ORDER BY i.inhseqno),
-  c.relacl::text[],
+  coalesce(c.relacl, acldefault((CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END)::"char", c.relowner))::text[],
   CASE WHEN r.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END,
   c.relispopulated
 FROM rels r JOIN pg_class c ON c.oid = r.oid
@@ -242,7 +242,7 @@ SELECT schemaname || '.' || tablename, rulename, definition FROM pg_rules
     "sequences": f"""
 SELECT n.nspname || '.' || c.relname, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement,
   s.seqmin, s.seqmax, s.seqcache, s.seqcycle, c.relpersistence = 'u',
-  obj_description(c.oid, 'pg_class'), c.relacl::text[],
+  obj_description(c.oid, 'pg_class'), coalesce(c.relacl, acldefault('s', c.relowner))::text[],
   (SELECT rn.nspname || '.' || rc.relname || '.' || ra.attname
    FROM pg_depend d JOIN pg_class rc ON rc.oid = d.refobjid
    JOIN pg_namespace rn ON rn.oid = rc.relnamespace
@@ -274,7 +274,7 @@ WHERE {_USER_SCHEMA} AND {_not_from_extension("pg_type", "t.oid")}
     "functions": f"""
 SELECT n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
   p.prokind, CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END,
-  obj_description(p.oid, 'pg_proc'), p.proacl::text[],
+  obj_description(p.oid, 'pg_proc'), coalesce(p.proacl, acldefault('f', p.proowner))::text[],
   ag.aggtransfn::text, NULLIF(ag.aggfinalfn::text, '-'), format_type(ag.aggtranstype, NULL),
   ag.agginitval
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

@@ -75,8 +75,9 @@ def drop_view(view: View, dialect: Dialect) -> str:
 
 def create_sequence(seq: Sequence, dialect: Dialect) -> str:
     sql = f"CREATE SEQUENCE {qname(seq.name, dialect)}"
-    if seq.definition.strip():
-        sql += f" {seq.definition.strip()}"
+    definition = _creatable(seq.definition)
+    if definition:
+        sql += f" {definition}"
     if (
         seq.owned_by
         and dialect is Dialect.POSTGRES
@@ -108,11 +109,85 @@ def _sequence_options(text: str) -> set[str]:
     return {key for key, pattern, _ in _SEQUENCE_OPTIONS if re.search(pattern, text, re.I)}
 
 
+# One sequence option as written, keyed like _SEQUENCE_OPTIONS ("restart" only moves the value).
+_SEQUENCE_OPTION = re.compile(
+    r"""\s*(?:
+      (?P<as>AS\s+\w+(?:\s+PRECISION)?)
+    | (?P<increment>INCREMENT(?:\s+BY)?\s+[-+]?\d+)
+    | (?P<minvalue>NO\s*MINVALUE|MINVALUE(?:\s*=)?\s*[-+]?\d+)
+    | (?P<maxvalue>NO\s*MAXVALUE|MAXVALUE(?:\s*=)?\s*[-+]?\d+)
+    | (?P<start>START(?:\s+WITH)?(?:\s*=)?\s*[-+]?\d+)
+    | (?P<restart>RESTART(?:(?:\s+WITH)?(?:\s*=)?\s*[-+]?\d+)?)
+    | (?P<cache>NO\s*CACHE|CACHE(?:\s*=)?\s*\d+)
+    | (?P<cycle>NO\s*CYCLE|CYCLE)
+    | (?P<owned>OWNED\s+BY\s+\S+)
+    )(?=\s|\Z)""",
+    re.I | re.X,
+)
+
+
+def _parse_sequence_options(text: str) -> dict[str, str] | None:
+    """Each option's text by key, a later mention replacing an earlier one (the model appends
+    what ALTER SEQUENCE says to the options CREATE SEQUENCE gave); None when some part is
+    not a sequence option we know."""
+    options: dict[str, str] = {}
+    pos, text = 0, text.strip()
+    while pos < len(text):
+        match = _SEQUENCE_OPTION.match(text, pos)
+        if match is None or match.end() == pos:
+            return None
+        key = match.lastgroup or ""
+        options.pop(key, None)
+        options[key] = " ".join(match.group(key).split())
+        pos = match.end()
+    return options
+
+
+def _creatable(definition: str) -> str:
+    """Options for CREATE SEQUENCE: each once (the engines refuse repeats), no RESTART."""
+    options = _parse_sequence_options(definition)
+    words = re.findall(r"[A-Za-z]+", definition.upper())
+    if options is None or ("RESTART" not in words and len(options) == _mentions(words)):
+        return definition.strip()
+    return " ".join(text for key, text in options.items() if key != "restart")
+
+
+def _mentions(words: list[str]) -> int:
+    """How many options a definition mentions, repeats included (NO/BY/WITH are not options)."""
+    keys = {
+        "AS",
+        "INCREMENT",
+        "MINVALUE",
+        "NOMINVALUE",
+        "MAXVALUE",
+        "NOMAXVALUE",
+        "START",
+        "RESTART",
+        "CACHE",
+        "NOCACHE",
+        "CYCLE",
+        "NOCYCLE",
+        "OWNED",
+    }
+    return sum(word in keys for word in words)
+
+
 def alter_sequence(before: Sequence, after: Sequence, dialect: Dialect) -> list[str]:
     """ALTER SEQUENCE to `after`'s options; an option only `before` set goes back to its default,
-    since ALTER SEQUENCE leaves unmentioned options as they are."""
-    parts = [after.definition.strip()] if after.definition.strip() else []
-    dropped = _sequence_options(before.definition) - _sequence_options(after.definition)
+    since ALTER SEQUENCE leaves unmentioned options as they are. Options both set alike are
+    not repeated."""
+    old = _parse_sequence_options(before.definition)
+    new = _parse_sequence_options(after.definition)
+    if old is not None and new is not None:
+        parts = [
+            text
+            for key, text in new.items()
+            if key != "restart" and text.upper() != old.get(key, "").upper()
+        ]
+        dropped = set(old) - set(new) - {"restart"}
+    else:
+        parts = [after.definition.strip()] if after.definition.strip() else []
+        dropped = _sequence_options(before.definition) - _sequence_options(after.definition)
     for key, _, defaults in _SEQUENCE_OPTIONS:
         if key in dropped and dialect in defaults:
             parts.append(defaults[dialect])

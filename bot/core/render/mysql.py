@@ -5,6 +5,14 @@ every change is rendered against the state it applies to. An AUTO_INCREMENT colu
 some key; when a change would leave it without one (its key dropped first, or the column
 added before its key), the renderer takes AUTO_INCREMENT off for that stretch and puts it back,
 in the same statement, once a key for it exists again.
+
+MariaDB keeps a column-level CHECK in the column's definition, named after the column: DROP
+CONSTRAINT can't remove it, and a MODIFY that leaves it out drops it. So a check named after a
+column of its table is rendered inline, and every restatement of that column carries it.
+
+Consecutive changes to one column (a type change, its check dropped and re-added, a rename) are
+one restatement: they become a single MODIFY / CHANGE (each is a table rebuild), and changes to
+a column that the run then drops become just the DROP COLUMN.
 """
 
 from __future__ import annotations
@@ -51,9 +59,30 @@ def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
     """MySQL/MariaDB statements taking a database at `before` through `changes`, in order."""
     renderer = _Renderer(State(before.dialect, before))
     out: list[Rendered] = []
-    for change in changes:
-        out.extend(Rendered.of(sql, change) for sql in renderer.statements(change))
+    i = 0
+    while i < len(changes):
+        run = renderer.column_run(changes, i)
+        if len(run) > 1:
+            main = next((c for c in run if isinstance(c, ch.AlterColumn)), run[-1])
+            out.extend(Rendered.of(sql, main) for sql in renderer.restatement(run))
+            i += len(run)
+        else:
+            out.extend(Rendered.of(sql, changes[i]) for sql in renderer.statements(changes[i]))
+            i += 1
     return out
+
+
+def _column_step(change: ch.Change) -> tuple[QName, str, str] | None:
+    """(table, column name before, after) when `change` restates one column in place:
+    MODIFY/CHANGE, RENAME COLUMN, or its column-level check added or dropped."""
+    match change:
+        case ch.AlterColumn(tname, before, after) if not _must_recreate(before, after):
+            return tname, before.name, after.name
+        case ch.RenameColumn(tname, old, new):
+            return tname, old, new
+        case ch.AddConstraint(tname, Check(name)) | ch.DropConstraint(tname, Check(name)) if name:
+            return tname, name, name
+    return None
 
 
 class _Renderer:
@@ -67,6 +96,79 @@ class _Renderer:
             for col in table.columns:
                 if col.auto is AutoKind.AUTO_INCREMENT and not _keyed(table, col.name):
                     self.suspended.add((state.key(table.name), fold(col.name, MY)))
+
+    def column_run(self, changes: list[ch.Change], start: int) -> list[ch.Change]:
+        """The changes from `start` that make one restatement of one column (see the module
+        docstring); a single change when there is nothing to merge."""
+        first = changes[start]
+        adding = isinstance(first, ch.AddColumn)
+        if isinstance(first, ch.AddColumn):
+            tname, current = first.table, first.column.name
+        elif (step := _column_step(first)) is not None:
+            tname, name, current = step
+            if isinstance(first, ch.AddConstraint | ch.DropConstraint) and not self._is_column(
+                tname, name
+            ):
+                return [first]
+        else:
+            return [first]
+        run = [first]
+        for change in changes[start + 1 :]:
+            if isinstance(change, ch.DropColumn) and not adding:
+                if self._same_column(change.table, change.column.name, tname, current):
+                    run.append(change)
+                break
+            step = _column_step(change)
+            if step is None or not self._same_column(step[0], step[1], tname, current):
+                break
+            if adding and isinstance(change, ch.RenameColumn):
+                break
+            run.append(change)
+            current = step[2]
+        if all(isinstance(c, ch.RenameColumn) for c in run):
+            return [first]  # RENAME COLUMN needs no restatement
+        return run
+
+    def _is_column(self, tname: QName, name: str) -> bool:
+        table = self.state.table(tname)
+        return table is not None and table.column(name, MY) is not None
+
+    def _same_column(self, tname: QName, name: str, run_table: QName, current: str) -> bool:
+        return self.state.key(tname) == self.state.key(run_table) and self.state.same(name, current)
+
+    def restatement(self, run: list[ch.Change]) -> list[str]:
+        """One statement for a run of changes to one column; applies them to the state."""
+        first = run[0]
+        if isinstance(first, ch.AddColumn):
+            tname, start = first.table, first.column.name
+        else:
+            step = _column_step(first)
+            assert step is not None  # column_run only starts runs with these
+            tname, start, _ = step
+        current = start
+        for change in run:
+            step = _column_step(change)
+            current = step[2] if step is not None else current
+            self._track(change)
+            self.state.apply(change)
+        t = qname(tname, MY)
+        if isinstance(run[-1], ch.DropColumn):
+            return [f"ALTER TABLE {t} DROP COLUMN {ident(start, MY)}"]
+        table = self.state.require_table(tname)
+        col = table.column(current, MY)
+        assert col is not None
+        check = column_check(table, col.name)
+        if isinstance(first, ch.AddColumn):
+            sql = f"ALTER TABLE {t} ADD COLUMN {self._column(tname, col, None, check)}"
+            if first.first:
+                sql += " FIRST"
+            elif first.after is not None:
+                sql += f" AFTER {ident(first.after, MY)}"
+            return [sql]
+        definition = self._column(tname, col, table, check)
+        if start == col.name:
+            return [f"ALTER TABLE {t} MODIFY COLUMN {definition}"]
+        return [f"ALTER TABLE {t} CHANGE COLUMN {ident(start, MY)} {definition}"]
 
     def statements(self, change: ch.Change) -> list[str]:
         """The statements for `change`; applies it to the state."""
@@ -104,6 +206,8 @@ class _Renderer:
                 ]
             case ch.AlterColumn(tname, before, after):
                 return self._alter_column(tname, before, after)
+            case ch.AddConstraint(tname, Check() as con) if self._column_level(tname, con):
+                return [self._restate_column(tname, con.name or "", con)]
             case ch.AddConstraint(tname, con):
                 return self._alter_keys(tname, change, f"ADD {constraint_definition(con)}")
             case ch.DropConstraint(tname, con):
@@ -147,16 +251,19 @@ class _Renderer:
 
     # -- AUTO_INCREMENT bookkeeping ------------------------------------------------------
 
-    def _column(self, tname: QName, col: Column, table: Table | None) -> str:
+    def _column(
+        self, tname: QName, col: Column, table: Table | None, check: Check | None = None
+    ) -> str:
         """A column definition; AUTO_INCREMENT only when `table` (the table as it will be)
-        has a key led by the column, otherwise the column is marked suspended."""
+        has a key led by the column, otherwise the column is marked suspended. `check` is
+        the column's own CHECK, which the definition must restate to keep."""
         entry = (self.state.key(tname), fold(col.name, MY))
         if col.auto is AutoKind.AUTO_INCREMENT and (table is None or not _keyed(table, col.name)):
             self.suspended.add(entry)
             col = replace(col, auto=None)
         else:
             self.suspended.discard(entry)
-        return column_definition(col)
+        return column_definition(col, check)
 
     def _probe(self, tname: QName, change: ch.Change) -> tuple[Table, Table]:
         """The table before and after `change`, without touching the state."""
@@ -203,14 +310,18 @@ class _Renderer:
         (dropped just before, in their own statement: MariaDB can't drop and re-add a foreign
         key of the same name in one)."""
         t = qname(tname, MY)
+        table = self.state.require_table(tname)
         removing, restoring = [], []
         for col, restore in self._auto_fixes(tname, change):
             entry = (self.state.key(tname), fold(col.name, MY))
+            check = column_check(table, col.name)
             if restore:
-                restoring.append(f"MODIFY COLUMN {column_definition(col)}")
+                restoring.append(f"MODIFY COLUMN {column_definition(col, check)}")
                 self.suspended.discard(entry)
             else:
-                removing.append(f"MODIFY COLUMN {column_definition(replace(col, auto=None))}")
+                removing.append(
+                    f"MODIFY COLUMN {column_definition(replace(col, auto=None), check)}"
+                )
                 self.suspended.add(entry)
         out = []
         for fk in self._foreign_key_fixes(tname, change):
@@ -250,22 +361,29 @@ class _Renderer:
                 )
                 before = replace(before, name=after.name)
         if _must_recreate(before, after):
-            return out + _recreate_column(table, before, after)
+            return out + _recreate_column(table, before, after, column_check(table, after.name))
         changed = replace(
             table,
             columns=tuple(
                 after if self.state.same(c.name, after.name) else c for c in table.columns
             ),
         )
-        definition = self._column(tname, after, changed)
+        check = column_check(table, before.name) or column_check(table, after.name)
+        definition = self._column(tname, after, changed, check)
         if before.name == after.name:
             return [f"ALTER TABLE {t} MODIFY COLUMN {definition}"]
         return [f"ALTER TABLE {t} CHANGE COLUMN {ident(before.name, MY)} {definition}"]
 
     def _create_table(self, table: Table) -> str:
         """CREATE TABLE with keys inline: an AUTO_INCREMENT column may be keyed only by an index."""
-        elements = [self._column(table.name, c, table) for c in table.columns]
-        elements += [constraint_definition(c) for c in table.constraints()]
+        elements = [
+            self._column(table.name, c, table, column_check(table, c.name)) for c in table.columns
+        ]
+        elements += [
+            constraint_definition(c)
+            for c in table.constraints()
+            if not (isinstance(c, Check) and _is_column_check(table, c))
+        ]
         elements += [index_definition(i) for i in table.indexes]
         sql = f"CREATE TABLE {qname(table.name, MY)} (\n  " + ",\n  ".join(elements) + "\n)"
         if table.comment is not None:
@@ -273,6 +391,16 @@ class _Renderer:
         if table.options:
             sql += f" {table.options}"
         return sql
+
+    def _column_level(self, tname: QName, check: Check) -> bool:
+        return _is_column_check(self.state.require_table(tname), check)
+
+    def _restate_column(self, tname: QName, column: str, check: Check | None) -> str:
+        """MODIFY a column as it is, with `check` as its own CHECK (None removes it)."""
+        table = self.state.require_table(tname)
+        col = table.column(column, MY)
+        assert col is not None  # _is_column_check found it
+        return f"ALTER TABLE {qname(tname, MY)} MODIFY COLUMN {self._column(tname, col, table, check)}"
 
     def _drop_constraint(self, tname: QName, con: Constraint, change: ch.Change) -> list[str]:
         match con:
@@ -287,6 +415,8 @@ class _Renderer:
                     # behind when the key goes.
                     sql += f", DROP INDEX {_name(name, con, tname)}"
                 return [sql]
+            case Check(name) if self._column_level(tname, con):
+                return [self._restate_column(tname, name or "", None)]
             case Check(name):
                 return [f"ALTER TABLE {qname(tname, MY)} DROP CONSTRAINT {_name(name, con, tname)}"]
 
@@ -301,7 +431,9 @@ def _virtual(col: Column) -> bool:
     return col.generated is not None and not col.generated_stored
 
 
-def _recreate_column(table: Table, before: Column, after: Column) -> list[str]:
+def _recreate_column(
+    table: Table, before: Column, after: Column, check: Check | None = None
+) -> list[str]:
     """Drop and re-add the column at its place, with the keys that name it (DROP COLUMN
     would shrink or drop them). A plain column gets the old values copied over first."""
     t = qname(table.name, MY)
@@ -332,12 +464,12 @@ def _recreate_column(table: Table, before: Column, after: Column) -> list[str]:
         actions = [
             *drops,
             f"DROP COLUMN {c}",
-            f"ADD COLUMN {column_definition(after)} {place}",
+            f"ADD COLUMN {column_definition(after, check)} {place}",
             *adds,
         ]
         return [f"{note}ALTER TABLE {t} " + ", ".join(actions)]
     temp = ident(f"{after.name}__new", MY)
-    temp_definition = column_definition(replace(after, name=f"{after.name}__new"))
+    temp_definition = column_definition(replace(after, name=f"{after.name}__new"), check)
     actions = [*drops, f"DROP COLUMN {c}", f"RENAME COLUMN {temp} TO {c}", *adds]
     return [
         f"{note}ALTER TABLE {t} ADD COLUMN {temp_definition} AFTER {c}",
@@ -371,8 +503,21 @@ def _indexed(table: Table, columns: tuple[str, ...]) -> bool:
     return any([fold(c, MY) for c in key[: len(wanted)]] == wanted for key in keys)
 
 
-def column_definition(col: Column) -> str:
-    """A column as CREATE TABLE / ADD / MODIFY spell it, comment included."""
+def _is_column_check(table: Table, check: Check) -> bool:
+    """Whether `check` is a column's own CHECK: MariaDB names those after the column."""
+    return check.name is not None and table.column(check.name, MY) is not None
+
+
+def column_check(table: Table, column: str) -> Check | None:
+    """The column-level CHECK of `column` in `table`, if it has one."""
+    return next(
+        (c for c in table.checks if c.name is not None and fold(c.name, MY) == fold(column, MY)),
+        None,
+    )
+
+
+def column_definition(col: Column, check: Check | None = None) -> str:
+    """A column as CREATE TABLE / ADD / MODIFY spell it, comment and own CHECK included."""
     parts = [ident(col.name, MY), col.type]
     if col.collation:
         parts.append(f"COLLATE {col.collation}")
@@ -389,6 +534,8 @@ def column_definition(col: Column) -> str:
         parts.append("AUTO_INCREMENT")
     if col.comment is not None:
         parts.append(f"COMMENT {literal(col.comment, MY)}")
+    if check is not None:
+        parts.append(check_body(check))  # MariaDB wants it last
     return " ".join(parts)
 
 

@@ -26,6 +26,7 @@ from bot.core.model import (
     Schema,
     Table,
     Unique,
+    qkey,
 )
 from bot.core.render import Rendered
 from bot.core.render.common import (
@@ -75,13 +76,149 @@ _NAMEDATALEN = 63  # bytes PostgreSQL keeps of an identifier
 
 
 def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
-    """PostgreSQL statements taking a database at `before` through `changes`, in order."""
+    """PostgreSQL statements taking a database at `before` through `changes`, in order.
+
+    Changes that a later DROP TABLE / DROP COLUMN makes anyway (an index or comment of a table
+    about to go, the foreign key of a column about to go) are applied to the working state but
+    not written out: PostgreSQL drops them with their table or column.
+    """
+    changes = _merge_steps(changes)
+    skipped = _subsumed(changes)
     state = State(before.dialect, before)
     out: list[Rendered] = []
-    for change in changes:
-        out.extend(Rendered.of(sql, change) for sql in _statements(change, state))
+    for i, change in enumerate(changes):
+        if i not in skipped:
+            out.extend(Rendered.of(sql, change) for sql in _statements(change, state))
         state.apply(change)
     return out
+
+
+def _merge_steps(changes: list[ch.Change]) -> list[ch.Change]:
+    """Consecutive changes of one enum or one column as one: removing three added values
+    re-creates the type once, and a column's type, default and nullability change in one
+    ALTER TABLE (one table rewrite at most)."""
+    out: list[ch.Change] = []
+    for change in changes:
+        last = out[-1] if out else None
+        if (
+            isinstance(change, ch.AlterEnum)
+            and isinstance(last, ch.AlterEnum)
+            and last.after == change.before
+        ):
+            out[-1] = ch.AlterEnum(last.before, change.after)
+        elif (
+            isinstance(change, ch.AlterColumn)
+            and isinstance(last, ch.AlterColumn)
+            and qkey(last.table, PG) == qkey(change.table, PG)
+            and last.after == change.before
+        ):
+            out[-1] = ch.AlterColumn(change.table, last.before, change.after)
+        else:
+            out.append(change)
+    return out
+
+
+def _table_of(change: ch.Change) -> QName | None:
+    """The one table a change is confined to, or None when it reaches beyond one table."""
+    match change:
+        case (
+            ch.AddColumn(t)
+            | ch.DropColumn(t)
+            | ch.RenameColumn(t)
+            | ch.AlterColumn(t)
+            | ch.AddConstraint(t)
+            | ch.DropConstraint(t)
+            | ch.RenameIndex(t)
+            | ch.SetTableComment(t)
+        ):
+            return t
+        case ch.CreateIndex(index) | ch.DropIndex(index):
+            return index.table
+        case ch.DropTable(table):
+            return table.name
+    return None
+
+
+def _subsumed(changes: list[ch.Change]) -> set[int]:
+    """Positions of changes whose effect a later DROP TABLE or DROP COLUMN has anyway.
+
+    Walks backwards remembering the tables and columns dropped later. Indexes and comments go
+    whatever lies between; anything else only when everything in between removes something
+    from the same table (a foreign key may have to go before another table does, a primary key
+    before its replacement is added).
+    """
+    tables: dict[tuple[str, str], bool] = {}  # table -> only its own changes since its drop
+    columns: dict[tuple[tuple[str, str], str], bool] = {}
+    skipped: set[int] = set()
+    for i in range(len(changes) - 1, -1, -1):
+        change = changes[i]
+        table = _table_of(change)
+        key = qkey(table, PG) if table is not None else None
+        if (
+            key is not None
+            and key in tables
+            and (_always_goes(change) or (tables[key] and not isinstance(change, ch.DropTable)))
+        ):
+            skipped.add(i)
+            continue
+        if key is not None and _goes_with_column(change, key, columns):
+            skipped.add(i)
+            continue
+        match change:
+            case ch.DropTable(t):
+                tables[qkey(t.name, PG)] = True
+            case ch.RenameTable(old, new) if qkey(new, PG) in tables:
+                tables[qkey(old, PG)] = tables.pop(qkey(new, PG))
+                for tk, col in [c for c in columns if c[0] == qkey(new, PG)]:
+                    columns[(qkey(old, PG), col)] = columns.pop((tk, col))
+            case ch.DropColumn(t, col):
+                columns[(qkey(t, PG), col.name)] = True
+            case ch.RenameColumn(t, old, new) if (qkey(t, PG), new) in columns:
+                columns[(qkey(t, PG), old)] = columns.pop((qkey(t, PG), new))
+            case ch.AddColumn(t, col):
+                columns.pop((qkey(t, PG), col.name), None)
+        removes = isinstance(
+            change,
+            ch.DropTable | ch.DropConstraint | ch.DropIndex | ch.DropColumn | ch.SetTableComment,
+        )
+        for name in tables:
+            tables[name] = tables[name] and removes and name == key
+        for column in columns:
+            columns[column] = columns[column] and removes and column[0] == key
+    return skipped
+
+
+def _always_goes(change: ch.Change) -> bool:
+    """Index drops and comments: removing them first never matters to anything else."""
+    match change:
+        case ch.DropIndex() | ch.SetTableComment():
+            return True
+        case ch.AlterColumn(_, before, after):
+            return replace(after, comment=before.comment) == before
+    return False
+
+
+def _goes_with_column(
+    change: ch.Change, table: tuple[str, str], columns: dict[tuple[tuple[str, str], str], bool]
+) -> bool:
+    """Whether DROP COLUMN of a column dropped later removes what `change` removes."""
+    match change:
+        case ch.DropIndex(index):
+            return any((table, p.expression) in columns for p in index.parts if p.is_column) or any(
+                (table, c) in columns for c in index.include
+            )
+        case ch.DropConstraint(_, PrimaryKey(_, cols) | Unique(_, cols) | ForeignKey(_, cols)):
+            return any(columns.get((table, c), False) for c in cols)
+        case ch.DropConstraint(_, Check(_, expression)):
+            return any(
+                dropped and t == table and _references(expression, c)
+                for (t, c), dropped in columns.items()
+            )
+        case ch.AlterColumn(_, before, after) if (table, after.name) in columns:
+            return before.name == after.name and (
+                columns[(table, after.name)] or _always_goes(change)
+            )
+    return False
 
 
 def _statements(change: ch.Change, state: State) -> list[str]:
@@ -98,6 +235,7 @@ def _statements(change: ch.Change, state: State) -> list[str]:
             return _rename(old, new, "TABLE")
         case ch.AddColumn(tname, column):
             out = [f"ALTER TABLE {qname(tname, PG)} ADD COLUMN {column_definition(column)}"]
+            out += _retyped_serial(tname, column)
             if column.comment is not None:
                 out.append(_column_comment(tname, column.name, column.comment))
             return out
@@ -160,6 +298,8 @@ def create_table(table: Table) -> list[str]:
     if table.options:
         sql += f" {table.options}"
     out = [sql]
+    for column in table.columns:
+        out += _retyped_serial(table.name, column)
     out += [create_index(i) for i in table.indexes]
     if table.comment is not None:
         out.append(f"COMMENT ON TABLE {qname(table.name, PG)} IS {_comment_text(table.comment)}")
@@ -173,7 +313,7 @@ def create_table(table: Table) -> list[str]:
 
 def column_definition(col: Column) -> str:
     """A column as CREATE TABLE / ADD COLUMN spell it (comments are separate statements)."""
-    parts = [ident(col.name, PG), col.auto.value if col.auto in _SERIAL_TYPE else col.type]
+    parts = [ident(col.name, PG), col.auto.value if col.auto in _SERIAL_TYPE else pg_type(col.type)]
     if col.collation:
         parts.append(f"COLLATE {_collation(col.collation)}")
     if col.generated is not None:
@@ -218,7 +358,74 @@ def _rename(old: QName, new: QName, kind: str) -> list[str]:
 
 
 def _effective_type(col: Column) -> str:
-    return _serial_type(col) or col.type
+    """The column's own type; a serial's type text may still be the pseudo-type's name."""
+    serial = _serial_type(col)
+    if serial and _same_type(col.type, col.auto.value if col.auto else serial):
+        return serial
+    return col.type
+
+
+def _retyped_serial(table: QName, col: Column) -> list[str]:
+    """A serial column whose type was changed afterwards (`id serial` later made bigint): the
+    sequence keeps the serial's type, the column gets its own."""
+    serial = _serial_type(col)
+    if serial is None or _same_type(_effective_type(col), serial):
+        return []
+    return [
+        f"ALTER TABLE {qname(table, PG)} ALTER COLUMN {ident(col.name, PG)} "
+        f"TYPE {pg_type(col.type)}"
+    ]
+
+
+_WORD = re.compile(r'"(?:[^"]|"")*"|\b[A-Za-z_][A-Za-z0-9_]*\b|\(\s*\d+\s*,\s*\d+\s*\)')
+_PG_SPELLING = {"int": "integer", "decimal": "numeric"}
+
+
+def pg_type(text: str) -> str:
+    """A type as PostgreSQL users write it: `integer`, `numeric(10,2)`, `timestamptz`.
+
+    The model keeps types as the parser printed them (`INT`, `DECIMAL(10, 2)`); unquoted names
+    fold to lower case in PostgreSQL anyway, so only quoted parts keep their case.
+    """
+
+    def spell(m: re.Match[str]) -> str:
+        word = m.group(0)
+        if word.startswith('"'):
+            return word
+        if word.startswith("("):
+            return "(" + ",".join(p.strip() for p in word[1:-1].split(",")) + ")"
+        return _PG_SPELLING.get(word.lower(), word.lower())
+
+    return _WORD.sub(spell, text.strip())
+
+
+# Types between which ALTER COLUMN ... TYPE needs no USING and keeps the default: PostgreSQL
+# converts with an assignment cast, which exists within each family.
+_FAMILIES = (
+    frozenset(
+        [
+            *"SMALLINT INTEGER BIGINT INT INT2 INT4 INT8 NUMERIC DECIMAL REAL FLOAT".split(),
+            *["FLOAT4", "FLOAT8", "DOUBLE PRECISION"],
+        ]
+    ),
+    frozenset(["TEXT", "VARCHAR", "CHARACTER VARYING", "CHAR", "CHARACTER", "BPCHAR"]),
+    frozenset(
+        ["TIMESTAMP", "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP WITHOUT TIME ZONE"]
+    ),
+)
+
+
+def _family(type_text: str) -> frozenset[str] | None:
+    base = " ".join(re.sub(r"\(.*?\)", " ", type_text).upper().split())
+    if base.endswith("]"):
+        return None
+    return next((f for f in _FAMILIES if base in f), None)
+
+
+def _assignable(a: str, b: str) -> bool:
+    """Whether a column of type `a` converts to `b` (values and default) without a USING."""
+    family = _family(a)
+    return family is not None and family is _family(b)
 
 
 def _same_type(a: str, b: str) -> bool:
@@ -307,14 +514,15 @@ def _alter_column(table: Table, before: Column, after: Column) -> list[str]:
 
     changes_type = not _same_type(b_type, a_type)
     if changes_type or before.collation != after.collation:
-        if default is not None and changes_type:
+        assignable = _assignable(b_type, a_type)
+        if default is not None and changes_type and not assignable:
             main.append(f"{col} DROP DEFAULT")  # it may not cast to the new type; set below
             default = None
-        action = f"{col} TYPE {a_type}"
+        action = f"{col} TYPE {pg_type(a_type)}"
         if after.collation or not changes_type:
             action += f" COLLATE {_collation(after.collation or 'default')}"
-        if changes_type and after.generated is None:
-            action += f" USING {c}::{a_type}"
+        if changes_type and after.generated is None and not assignable:
+            action += f" USING {c}::{pg_type(a_type)}"
         main.append(action)
     if b_serial and a_serial and b_serial != a_serial:
         last.append(f"ALTER SEQUENCE {seq} AS {a_serial}")
@@ -412,6 +620,22 @@ def _mentions(sql: str, name: str) -> bool:
     )
 
 
+def _references(expression: str, column: str) -> bool:
+    """Whether an expression surely reads `column`: named outside string literals, not as a
+    function (`length(...)`), a cast's type (`::date`) or a qualified name's part."""
+    code = re.sub(r"'(?:[^']|'')*'", "''", expression)
+    name = re.escape(column)
+    bare = (
+        rf'(?<![\w$".:]){name}(?![\w$"(.])(?!\s*\()'
+        if re.fullmatch(r"[a-z_][a-z0-9_$]*", column)
+        else None
+    )
+    quoted = rf'(?<![.:])"{re.escape(column.replace(chr(34), chr(34) * 2))}"(?![.(])'
+    return re.search(quoted, code) is not None or (
+        bare is not None and re.search(bare, code) is not None
+    )
+
+
 def _constraint_uses(con: Constraint, column: str) -> bool:
     match con:
         case PrimaryKey(_, cols) | Unique(_, cols) | ForeignKey(_, cols):
@@ -463,7 +687,12 @@ def create_index(index: Index) -> str:
 
 
 def _index_part(part: IndexPart) -> str:
-    sql = ident(part.expression, PG) if part.is_column else f"({part.expression})"
+    if part.is_column:
+        sql = ident(part.expression, PG)
+    elif _is_call(part.expression):
+        sql = part.expression.strip()
+    else:
+        sql = f"({part.expression})"
     if part.collation:
         sql += f" COLLATE {_collation(part.collation)}"
     if part.opclass:
@@ -473,6 +702,28 @@ def _index_part(part: IndexPart) -> str:
     if part.nulls:
         sql += f" NULLS {part.nulls.upper()}"
     return sql
+
+
+def _is_call(expression: str) -> bool:
+    """`lower(email)`: a function call, which an index may list without extra parentheses."""
+    text = expression.strip()
+    head = re.match(r"[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)?\s*\(", text)
+    if head is None:
+        return False
+    depth, quote = 0, ""
+    for i in range(head.end() - 1, len(text)):
+        char = text[i]
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return i == len(text) - 1
+    return False
 
 
 def _index_name(table: QName, name: str) -> str:

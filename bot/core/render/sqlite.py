@@ -30,6 +30,7 @@ from bot.core.model import (
     Unique,
     View,
     fold,
+    qkey,
 )
 from bot.core.render import Rendered
 from bot.core.render.names import ident, idents, literal, qname
@@ -61,9 +62,20 @@ def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
         raise ValueError(f"the SQLite renderer got a {before.dialect} schema")
     state = State(_D, before)
     out: list[Rendered] = []
+    swaps = _table_swaps(changes)
+    skipped = {k for swap in swaps.values() for k in (swap.rename, swap.drop)}
     i = 0
     while i < len(changes):
         change = changes[i]
+        if i in skipped:
+            i += 1
+            continue
+        if i in swaps:
+            swap = swaps[i]
+            rebuild = _swap_rebuild(changes[swap.rename], changes[i], changes[swap.drop], state)
+            out.extend(Rendered.of(sql, change) for sql in rebuild)
+            i += 1
+            continue
         if not isinstance(change, _TableChange):
             out.extend(Rendered.of(sql, change) for sql in _render_other(change, state))
             state.apply(change)
@@ -197,6 +209,97 @@ def _can_drop_column(state: State, table: Table, name: str) -> bool:
     return not any(_mentions(text, name) for text in texts)
 
 
+# -- a table swapped for a new one --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Swap:
+    """Positions of the rename and the drop that, with a CreateTable, swap a table's shape."""
+
+    rename: int
+    drop: int
+
+
+def _table_swaps(changes: list[ch.Change]) -> dict[int, _Swap]:
+    """Rename A to B, create A, drop B: the inverse of a hand-written twelve-step rebuild.
+
+    Rendered as written it would lose every row and re-point foreign keys at B, so it is
+    rendered as one rebuild of A instead, keyed by the position of the CreateTable. Only
+    when nothing else in between touches B, and nothing before the CreateTable touches A.
+    """
+    swaps: dict[int, _Swap] = {}
+    for i, change in enumerate(changes):
+        if not isinstance(change, ch.RenameTable):
+            continue
+        a, b = qkey(change.old, _D), qkey(change.new, _D)
+        create = next(
+            (
+                j
+                for j in range(i + 1, len(changes))
+                if _touches(changes[j], a) or _touches(changes[j], b)
+            ),
+            None,
+        )
+        if create is None or not _is_create(changes[create], a):
+            continue
+        drop = next((k for k in range(create + 1, len(changes)) if _touches(changes[k], b)), None)
+        if drop is None or not isinstance(changes[drop], ch.DropTable):
+            continue
+        swaps[create] = _Swap(i, drop)
+    return swaps
+
+
+def _is_create(change: ch.Change, key: tuple[str, str]) -> bool:
+    return isinstance(change, ch.CreateTable) and qkey(change.table.name, _D) == key
+
+
+def _touches(change: ch.Change, key: tuple[str, str]) -> bool:
+    """Whether `change` is about the table with this key (its indexes and triggers included)."""
+    match change:
+        case ch.CreateTable(table) | ch.DropTable(table):
+            names = [table.name]
+        case ch.RenameTable(old, new):
+            names = [old, new]
+        case ch.CreateIndex(index) | ch.DropIndex(index):
+            names = [index.table]
+        case ch.CreateOpaque(obj) | ch.DropOpaque(obj) | ch.ReplaceOpaque(obj, _):
+            names = [obj.table] if obj.table is not None else []
+        case (
+            ch.AddColumn(table=name)
+            | ch.DropColumn(table=name)
+            | ch.RenameColumn(table=name)
+            | ch.AlterColumn(table=name)
+            | ch.AddConstraint(table=name)
+            | ch.DropConstraint(table=name)
+            | ch.SetTableComment(table=name)
+            | ch.RenameIndex(table=name)
+        ):
+            names = [name]
+        case _:
+            names = []
+    return any(qkey(n, _D) == key for n in names)
+
+
+def _swap_rebuild(
+    rename: ch.Change, create: ch.Change, drop: ch.Change, state: State
+) -> list[str]:
+    """One rebuild giving table A the shape of the CreateTable; applies all three to `state`."""
+    assert isinstance(rename, ch.RenameTable) and isinstance(create, ch.CreateTable)
+    source = state.require_table(rename.old)
+    dependents = _dependents(state, source.name)
+    for change in (rename, create, drop):
+        state.apply(change)
+    # what the swap removed with B stays removed; the rest comes back as it was
+    kept = _Dependents(
+        tuple(v for v in dependents.views if state.views.get(qkey(v.name, _D)) is not None),
+        tuple(t for t in dependents.triggers if t in state.opaque.values()),
+    )
+    origin = {fold(c.name, _D): c.name for c in source.columns}
+    target = replace(create.table, name=source.name)
+    _check_temp_free(state, source.name)
+    return _rebuild_sql(source, target, origin, dependents, kept)
+
+
 # -- the rebuild -----------------------------------------------------------------------------
 
 
@@ -257,10 +360,27 @@ def _rebuild(name: QName, run: list[ch.Change], state: State) -> list[str]:
                 origin.pop(fold(column.name, _D), None)
         state.apply(change)
     target = state.require_table(name)
+    _check_temp_free(state, name)
+    return _rebuild_sql(source, target, origin, dependents, dependents)
+
+
+def _check_temp_free(state: State, name: QName) -> None:
     temp = QName(_NEW_PREFIX + name.name, name.schema)
     if state.table(temp) is not None:
         raise ValueError(f"cannot rebuild {name}: a table named {temp} already exists")
 
+
+def _rebuild_sql(
+    source: Table,
+    target: Table,
+    origin: dict[str, str],
+    dropped: _Dependents,
+    restored: _Dependents,
+) -> list[str]:
+    """The statements turning `source` into `target`, copying each column from `origin`
+    (new column -> old column); `dropped` views and triggers go first, `restored` come back."""
+    name = source.name
+    temp = QName(_NEW_PREFIX + name.name, name.schema)
     into: list[str] = []
     values: list[str] = []
     for column in target.columns:
@@ -277,8 +397,8 @@ def _rebuild(name: QName, run: list[ch.Change], state: State) -> list[str]:
         values.append(value)
 
     sql = ["PRAGMA foreign_keys=OFF", "BEGIN"]
-    sql += [t.drop.strip() for t in dependents.triggers]
-    sql += [f"DROP VIEW {qname(v.name, _D)}" for v in reversed(dependents.views)]
+    sql += [t.drop.strip() for t in dropped.triggers]
+    sql += [f"DROP VIEW {qname(v.name, _D)}" for v in reversed(dropped.views)]
     sql.append(create_table(replace(target, name=temp, indexes=())))
     if _autoincrement(source) and _autoincrement(target):
         # DROP TABLE forgets the table's sqlite_sequence row: carry the high-water mark
@@ -296,8 +416,8 @@ def _rebuild(name: QName, run: list[ch.Change], state: State) -> list[str]:
     sql.append(f"DROP TABLE {qname(name, _D)}")
     sql.append(f"ALTER TABLE {qname(temp, _D)} RENAME TO {ident(name.name, _D)}")
     sql += [create_index(i) for i in target.indexes]
-    sql += [create_view(v) for v in dependents.views]
-    sql += [t.definition.strip() for t in dependents.triggers]
+    sql += [create_view(v) for v in restored.views]
+    sql += [t.definition.strip() for t in restored.triggers]
     sql += ["PRAGMA foreign_key_check", "COMMIT", "PRAGMA foreign_keys=ON"]
     return sql
 
@@ -327,9 +447,14 @@ def create_table(table: Table) -> str:
 
 
 def _inline_primary_key(table: Table) -> tuple[PrimaryKey, str] | None:
-    """The AUTOINCREMENT column, which carries the primary key inline (SQLite requires it)."""
+    """The column carrying the primary key inline: the AUTOINCREMENT one (SQLite requires
+    it), or the only column of a one-column key, as people write `id INTEGER PRIMARY KEY`."""
     auto = [c for c in table.columns if c.auto is AutoKind.AUTOINCREMENT]
     if not auto:
+        pk = table.primary_key
+        if pk is not None and len(pk.columns) == 1:
+            column = table.column(pk.columns[0], _D)
+            return (pk, column.name) if column is not None else None
         return None
     column = auto[0]
     pk = table.primary_key
@@ -348,12 +473,13 @@ def _column_sql(column: Column, inline_pk: PrimaryKey | None = None) -> str:
     parts = [ident(column.name, _D)]
     if column.type:
         parts.append(column.type)
-    if column.auto is AutoKind.AUTOINCREMENT:
-        if inline_pk is None:
-            raise ValueError(f"column {column.name}: AUTOINCREMENT needs its table's primary key")
+    if column.auto is AutoKind.AUTOINCREMENT and inline_pk is None:
+        raise ValueError(f"column {column.name}: AUTOINCREMENT needs its table's primary key")
+    if inline_pk is not None:
         if inline_pk.name is not None:
             parts.append(f"CONSTRAINT {ident(inline_pk.name, _D)}")
-        parts.append("PRIMARY KEY AUTOINCREMENT")
+        auto = " AUTOINCREMENT" if column.auto is AutoKind.AUTOINCREMENT else ""
+        parts.append(f"PRIMARY KEY{auto}")
     if not column.nullable:
         parts.append("NOT NULL")
     if column.default is not None:

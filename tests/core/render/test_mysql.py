@@ -203,6 +203,8 @@ BASE = Table(
     ),
 )
 BASE_ROWS = "INSERT INTO t VALUES (1, 'a', 5), (2, 'b', NULL)"
+CHECKED_SQL = BASE_SQL.replace("score INT DEFAULT 0", "score INT DEFAULT 0 CHECK (score >= 0)")
+CHECKED = replace(BASE, checks=(Check("score", "score >= 0"),))
 
 KEYED_SQL = "CREATE TABLE t (id INT NOT NULL AUTO_INCREMENT, name VARCHAR(50), KEY t_id (id))"
 KEYED = Table(
@@ -544,6 +546,31 @@ CASES: dict[str, Case] = {
         ],
         ["CREATE SEQUENCE ticket INCREMENT BY 3"],
     ),
+    # MariaDB keeps a column-level CHECK (named after the column) in the column definition:
+    # DROP CONSTRAINT can't remove it, and a MODIFY without it drops it.
+    "column-level check dropped by restating the column": Case(
+        [CHECKED_SQL],
+        schema(CHECKED),
+        [ch.DropConstraint(T, Check("score", "score >= 0"))],
+        [BASE_SQL],
+        data=[BASE_ROWS],
+        rows={"SELECT * FROM t": [(1, "a", 5), (2, "b", None)]},
+    ),
+    "column-level check kept by a MODIFY of its column": Case(
+        [CHECKED_SQL],
+        schema(CHECKED),
+        [alter(CHECKED, "score", type="BIGINT", default="1")],
+        [BASE_SQL.replace("score INT DEFAULT 0", "score BIGINT DEFAULT 1 CHECK (score >= 0)")],
+        data=[BASE_ROWS],
+        rows={"SELECT * FROM t": [(1, "a", 5), (2, "b", None)]},
+    ),
+    "column-level check added to its column": Case(
+        [BASE_SQL],
+        schema(BASE),
+        [ch.AddConstraint(T, Check("score", "score >= 0"))],
+        [CHECKED_SQL],
+        data=[BASE_ROWS],
+    ),
     "function created and replaced": Case(
         [],
         schema(),
@@ -668,6 +695,69 @@ def test_rename_inside_alter_column_uses_change_column() -> None:
     before = Column("score", "INT", default="0")
     (stmt,) = render([ch.AlterColumn(T, before, replace(before, name="points"))], schema(BASE))
     assert stmt.sql == "ALTER TABLE t CHANGE COLUMN score points INT DEFAULT 0"
+
+
+def test_column_level_check_is_written_inline_and_restated() -> None:
+    """CREATE TABLE puts a check named after its column into the column (CHECK goes last,
+    after COMMENT); changes to the column restate it."""
+    table = replace(
+        CHECKED,
+        columns=(*BASE.columns[:2], replace(BASE.columns[2], comment="pts")),
+        checks=(*CHECKED.checks, Check("t_name", "name <> ''")),
+    )
+    create, modify = render(
+        [ch.CreateTable(table), alter(table, "score", nullable=False)], schema()
+    )
+    assert "score INT DEFAULT 0 COMMENT 'pts' CHECK (score >= 0)," in create.sql
+    assert "CONSTRAINT t_name CHECK (name <> '')" in create.sql
+    assert "CONSTRAINT score" not in create.sql
+    assert modify.sql == (
+        "ALTER TABLE t MODIFY COLUMN score INT NOT NULL DEFAULT 0 COMMENT 'pts' CHECK (score >= 0)"
+    )
+
+
+def test_changes_to_one_column_are_one_restatement(engine_db: MakeDb) -> None:
+    """A type change, a rename and a check on the same column are one CHANGE (each MODIFY is a
+    table rebuild); the rows survive."""
+    statements = prove(
+        engine_db,
+        Case(
+            [CHECKED_SQL],
+            schema(CHECKED),
+            [
+                ch.DropConstraint(T, Check("score", "score >= 0")),
+                alter(CHECKED, "score", type="BIGINT"),
+                ch.RenameColumn(T, "score", "points"),
+                ch.AddConstraint(T, Check("points", "points >= 0")),
+            ],
+            [BASE_SQL.replace("score INT DEFAULT 0", "points BIGINT DEFAULT 0 CHECK (points >= 0)")],
+            data=[BASE_ROWS],
+            rows={"SELECT * FROM t": [(1, "a", 5), (2, "b", None)]},
+        ),
+    )
+    assert [(s.sql, s.change) for s in statements] == [
+        (
+            "ALTER TABLE t CHANGE COLUMN score points BIGINT DEFAULT 0 CHECK (points >= 0)",
+            "alter_column",
+        )
+    ]
+
+
+def test_changes_to_a_column_that_is_then_dropped_are_skipped() -> None:
+    (stmt,) = render(
+        [
+            alter(CHECKED, "score", nullable=False),
+            ch.DropConstraint(T, Check("score", "score >= 0")),
+            ch.DropColumn(T, replace(BASE.columns[2], nullable=False)),
+        ],
+        schema(CHECKED),
+    )
+    assert stmt.sql == "ALTER TABLE t DROP COLUMN score"
+
+
+def test_a_lone_rename_stays_a_rename() -> None:
+    (stmt,) = render([ch.RenameColumn(T, "score", "points")], schema(BASE))
+    assert stmt.sql == "ALTER TABLE t RENAME COLUMN score TO points"
 
 
 def test_namespace_is_a_database() -> None:

@@ -35,7 +35,7 @@ from bot.core.model import (
     qkey,
 )
 from bot.core.render import Rendered, to_script
-from bot.core.render.postgres import object_name, render, serial_sequence
+from bot.core.render.postgres import object_name, pg_type, render, serial_sequence
 from bot.core.state import apply_changes
 from bot.engines import Catalog, EngineError, ScratchDatabase
 from bot.engines.scratch import sort_rows
@@ -232,6 +232,7 @@ BASE = Table(
     primary_key=PrimaryKey("t_pkey", ("id",)),
 )
 BASE_ROWS = "INSERT INTO t VALUES (1, 'a', 5), (2, 'b', NULL)"
+T_SCORE = Index("t_score", T, (IndexPart("score"), IndexPart("name")))
 
 MOOD = EnumType(QName("mood"), ("sad", "happy"))
 MOOD_SQL = "CREATE TYPE mood AS ENUM ('sad', 'happy')"
@@ -699,6 +700,32 @@ CASES: dict[str, Case] = {
         ],
         ["CREATE SEQUENCE ticket INCREMENT BY 3"],
     ),
+    "serial column made bigint keeps its integer sequence": Case(
+        [BASE_SQL],
+        schema(BASE),
+        [ch.AddColumn(T, Column("seq", "BIGINT", nullable=False, auto=AutoKind.SERIAL))],
+        [BASE_SQL.replace(")", ", seq serial)"), "ALTER TABLE t ALTER COLUMN seq TYPE bigint"],
+        data=[BASE_ROWS],
+        rows={"SELECT seq FROM t": [(1,), (2,)]},
+    ),
+    "column and table drops take their indexes, keys and comments along": Case(
+        [PARENT_SQL, *ORDERS_SQL, BASE_SQL, "CREATE INDEX t_score ON t (score, name)"],
+        schema(PARENT, ORDERS, replace(BASE, indexes=(T_SCORE,))),
+        [
+            ch.SetTableComment(QName("orders"), "all orders", None),
+            ch.DropIndex(ORDERS.indexes[0]),
+            ch.DropConstraint(QName("orders"), ORDERS.foreign_keys[0]),
+            ch.DropTable(
+                replace(ORDERS, comment=None, indexes=ORDERS.indexes[1:], foreign_keys=())
+            ),
+            ch.DropIndex(T_SCORE),
+            ch.AlterColumn(T, BASE.columns[2], replace(BASE.columns[2], default=None)),
+            ch.DropColumn(T, replace(BASE.columns[2], default=None)),
+        ],
+        [PARENT_SQL, BASE_SQL.replace(", score int DEFAULT 0", "")],
+        data=[BASE_ROWS],
+        rows={"SELECT * FROM t": [(1, "a"), (2, "b")]},
+    ),
     "function created and replaced": Case(
         [],
         schema(),
@@ -784,8 +811,8 @@ def test_reserved_and_mixed_case_names_are_quoted() -> None:
     )
     sql = to_script(render([ch.CreateTable(table)], schema()))
     assert 'CREATE TABLE "Sales"."Order"' in sql
-    assert '"user" TEXT' in sql and '"order" INT' in sql and '"CamelCase" INT' in sql
-    assert "plain INT" in sql
+    assert '"user" text' in sql and '"order" integer' in sql and '"CamelCase" integer' in sql
+    assert "plain integer" in sql
     assert 'CONSTRAINT "Order_pkey" PRIMARY KEY ("order")' in sql
 
 
@@ -800,8 +827,8 @@ def test_unchanged_column_renders_nothing() -> None:
 
 def test_type_change_of_generated_column_has_no_using() -> None:
     """PostgreSQL rejects USING on a generated column; the expression gives the values."""
-    (stmt,) = render([alter(GEN, "b", type="BIGINT")], schema(GEN))
-    assert stmt.sql == "ALTER TABLE g ALTER COLUMN b TYPE BIGINT"
+    (stmt,) = render([alter(GEN, "b", type="TEXT")], schema(GEN))
+    assert stmt.sql == "ALTER TABLE g ALTER COLUMN b TYPE text"
 
 
 def test_serial_sequence_names_follow_postgres() -> None:
@@ -813,3 +840,66 @@ def test_serial_sequence_names_follow_postgres() -> None:
 def test_unnamed_constraint_cannot_be_dropped() -> None:
     with pytest.raises(ValueError, match="unnamed check"):
         render([ch.DropConstraint(T, Check(None, "score > 0"))], schema(BASE))
+
+
+def test_types_are_spelled_as_postgres_users_write_them() -> None:
+    assert pg_type("INT") == "integer"
+    assert pg_type("DECIMAL(10, 2)[]") == "numeric(10,2)[]"
+    assert pg_type("TIMESTAMPTZ") == "timestamptz"
+    assert pg_type('app."Mood"') == 'app."Mood"'
+
+
+def test_same_family_type_change_needs_no_using_nor_default_dance() -> None:
+    (stmt,) = render([alter(BASE, "score", type="BIGINT")], schema(BASE))
+    assert stmt.sql == "ALTER TABLE t ALTER COLUMN score TYPE bigint"
+    (stmt,) = render([alter(BASE, "score", type="TEXT")], schema(BASE))
+    assert stmt.sql == (
+        "ALTER TABLE t ALTER COLUMN score DROP DEFAULT, ALTER COLUMN score TYPE text USING "
+        "score::text, ALTER COLUMN score SET DEFAULT 0"
+    )
+
+
+def test_drops_a_later_drop_makes_anyway_are_not_written() -> None:
+    child = Table(
+        QName("child"),
+        (Column("id", "INT", nullable=False), Column("parent_id", "INT")),
+        foreign_keys=(
+            ForeignKey("child_parent_id_fkey", ("parent_id",), QName("parent"), ("id",)),
+        ),
+        indexes=(Index("child_parent_idx", QName("child"), (IndexPart("parent_id"),)),),
+    )
+    changes: list[ch.Change] = [
+        ch.DropIndex(child.indexes[0]),
+        ch.DropConstraint(child.name, child.foreign_keys[0]),
+        ch.DropColumn(child.name, child.columns[1]),
+    ]
+    sql = [s.sql for s in render(changes, schema(PARENT, child))]
+    assert sql == ["ALTER TABLE child DROP COLUMN parent_id"]
+    # dropping the parent in between needs the foreign key gone first
+    changes.insert(2, ch.DropTable(PARENT))
+    sql = [s.sql for s in render(changes, schema(PARENT, child))]
+    assert sql == [
+        "ALTER TABLE child DROP CONSTRAINT child_parent_id_fkey",
+        "DROP TABLE parent",
+        "ALTER TABLE child DROP COLUMN parent_id",
+    ]
+
+
+def test_consecutive_enum_changes_recreate_the_type_once() -> None:
+    wide = replace(MOOD, values=("sad", "meh", "happy", "ecstatic"))
+    middle = replace(MOOD, values=("sad", "happy", "ecstatic"))
+    statements = render(
+        [ch.AlterEnum(wide, middle), ch.AlterEnum(middle, MOOD)],
+        schema(FEELINGS, enums=(wide,)),
+    )
+    assert sum(s.sql.startswith("CREATE TYPE") for s in statements) == 1
+
+
+def test_sequence_options_merge_and_alter_names_only_what_differs() -> None:
+    grown = Sequence(QName("n"), "AS integer START WITH 100 CACHE 1 INCREMENT BY 10 MAXVALUE 500")
+    made = Sequence(QName("n"), "AS integer START WITH 100 INCREMENT BY 1 CACHE 1")
+    appended = replace(grown, definition=made.definition + " INCREMENT BY 10 MAXVALUE 500")
+    (create,) = render([ch.CreateSequence(appended)], schema())
+    assert create.sql == f"CREATE SEQUENCE n {grown.definition}"
+    (alter_,) = render([ch.AlterSequence(grown, made)], schema(sequences=(grown,)))
+    assert alter_.sql == "ALTER SEQUENCE n INCREMENT BY 1 NO MAXVALUE"

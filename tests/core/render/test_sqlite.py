@@ -771,8 +771,8 @@ def test_rebuild_statements_in_documented_order() -> None:
         "BEGIN",
         "DROP TRIGGER t_ins",
         "DROP VIEW names",
-        "CREATE TABLE _rp_new_t (\n  id INTEGER,\n  name TEXT NOT NULL,\n  score INT DEFAULT 0,"
-        "\n  note BLOB,\n  PRIMARY KEY (id)\n)",
+        "CREATE TABLE _rp_new_t (\n  id INTEGER PRIMARY KEY,\n  name TEXT NOT NULL,"
+        "\n  score INT DEFAULT 0,\n  note BLOB\n)",
         "INSERT INTO _rp_new_t (id, name, score, note) SELECT id, name, score, note FROM t",
         "DROP TABLE t",
         "ALTER TABLE _rp_new_t RENAME TO t",
@@ -815,3 +815,52 @@ def test_generated_columns_are_computed_not_copied(sqlite_server: ScratchServer)
 def test_what_sqlite_lacks_is_refused(change: ch.Change, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         render([change], schema(BASE))
+
+
+def test_undone_hand_rebuild_keeps_rows(sqlite_server: ScratchServer) -> None:
+    """Rename A to B, create A, drop B (the inverse of a hand-written rebuild) copies the rows
+    into the new shape, where the literal statements would lose them all."""
+    table_sql = "CREATE TABLE p (id INTEGER PRIMARY KEY, amount NUMERIC(12, 2) NOT NULL)"
+    newer = Table(
+        QName("p"),
+        (Column("id", "INTEGER"), Column("amount", "NUMERIC(12, 2)", nullable=False)),
+        PrimaryKey(None, ("id",)),
+    )
+    older = replace(
+        newer,
+        columns=(newer.columns[0], Column("amount", "INTEGER", nullable=False)),
+        indexes=(Index("p_amount", QName("p"), (IndexPart("amount"),)),),
+    )
+    changes: list[ch.Change] = [
+        ch.RenameTable(QName("p"), QName("p_new")),
+        ch.CreateTable(older),
+        ch.DropTable(replace(newer, name=QName("p_new"))),
+    ]
+    case = Case(
+        [table_sql],
+        schema(newer),
+        changes,
+        [
+            "CREATE TABLE p (id INTEGER PRIMARY KEY, amount INTEGER NOT NULL)",
+            "CREATE INDEX p_amount ON p (amount)",
+        ],
+        data=["INSERT INTO p VALUES (1, 100), (2, 250)"],
+        rows={"SELECT * FROM p": [(1, 100), (2, 250)]},
+        rebuilds=1,
+    )
+    statements = prove(sqlite_server, case)
+    assert {s.change for s in statements} == {"create_table"}
+
+
+def test_rename_create_without_drop_is_not_a_rebuild() -> None:
+    """Moving a table aside for a new one keeps the old one: nothing to copy, no rebuild."""
+    table = Table(QName("p"), (Column("id", "INTEGER"),), PrimaryKey(None, ("id",)))
+    changes: list[ch.Change] = [
+        ch.RenameTable(QName("p"), QName("p_archive")),
+        ch.CreateTable(table),
+    ]
+    out = [s.sql for s in render(changes, schema(table))]
+    assert out == [
+        "ALTER TABLE p RENAME TO p_archive",
+        "CREATE TABLE p (\n  id INTEGER PRIMARY KEY\n)",
+    ]

@@ -1,0 +1,147 @@
+"""`rollback-plan` command line: thin, calls the same functions the bot calls.
+
+Exit codes: 0 success, 2 bad input (one line on stderr naming the file, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.core.diff import create_all
+from bot.core.down import Down, down_between
+from bot.core.model import Dialect, Schema
+from bot.core.render import render, to_script
+from bot.core.replay import Unmodelled, replay
+from bot.sources.dirs import Layout, MigrationFile, SourceError, read_dir
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(ValueError):
+    """Bad arguments or input; printed as one line."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    # sqlglot logs each statement it can't parse; we report those ourselves as unmodelled.
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    try:
+        return int(args.func(args))
+    except (UsageError, SourceError, ValueError) as err:
+        print(f"rollback-plan: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rollback-plan",
+        description="Compute, prove and gate the database side of a rollback.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    schema = sub.add_parser("schema", help="print the schema a migration directory produces")
+    schema.add_argument("--dir", required=True, type=Path, help="migration directory")
+    _common(schema)
+    schema.set_defaults(func=cmd_schema)
+
+    diff = sub.add_parser(
+        "diff", help="print the down-migration from one directory's schema to another's"
+    )
+    diff.add_argument(
+        "--from-dir", required=True, type=Path, help="the newer state (what is deployed)"
+    )
+    diff.add_argument("--to-dir", required=True, type=Path, help="the older state to go back to")
+    diff.add_argument("--format", choices=["sql", "json"], default="sql")
+    _common(diff)
+    diff.set_defaults(func=cmd_diff)
+    return parser
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dialect", required=True, help="postgres, mysql (MySQL 8 / MariaDB) or sqlite")
+    p.add_argument("--layout", choices=[layout.value for layout in Layout], help="default: detect")
+
+
+def _load(directory: Path, layout: str | None) -> list[MigrationFile]:
+    _, files = read_dir(directory, Layout(layout) if layout else None)
+    return files
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    dialect = Dialect.parse(args.dialect)
+    files = _load(args.dir, args.layout)
+    history = replay([f.migration() for f in files], dialect)
+    _warn_unmodelled(history.unmodelled)
+    sys.stdout.write(_header(history.unmodelled))
+    sys.stdout.write(to_script(render(create_all(history.schema), Schema(dialect))))
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    dialect = Dialect.parse(args.dialect)
+    newer_files = _load(args.from_dir, args.layout)
+    older_files = _load(args.to_dir, args.layout)
+    down = down_between(
+        [f.migration() for f in newer_files], [f.migration() for f in older_files], dialect
+    )
+    _warn_unmodelled(down.unmodelled)
+    if args.format == "json":
+        json.dump(down_json(down, dialect), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(_header(down.unmodelled, down.note))
+        sys.stdout.write(
+            to_script(list(down.statements)) or "-- nothing to undo: the schemas are equal\n"
+        )
+    return EXIT_OK
+
+
+def down_json(down: Down, dialect: Dialect) -> dict[str, Any]:
+    return {
+        "dialect": dialect.value,
+        "method": down.method.value,
+        "complete": down.complete,
+        "statements": [
+            {"sql": s.sql, "change": s.change, "object": s.object} for s in down.statements
+        ],
+        "unmodelled": [
+            {"file": u.file, "line": u.line, "sql": u.sql, "reason": u.reason}
+            for u in down.unmodelled
+        ],
+    }
+
+
+def _header(unmodelled: tuple[Unmodelled, ...], note: str | None = None) -> str:
+    lines = []
+    if note:
+        lines.append(f"-- note: {note}")
+    if unmodelled:
+        lines.append(
+            f"-- INCOMPLETE: {len(unmodelled)} statement(s) could not be modelled; "
+            "their effect is not in this script:"
+        )
+        lines += [f"--   {u.file}:{u.line}: {u.reason}" for u in unmodelled]
+    return "".join(f"{line}\n" for line in lines) + ("\n" if lines else "")
+
+
+def _warn_unmodelled(unmodelled: tuple[Unmodelled, ...]) -> None:
+    if unmodelled:
+        print(
+            f"rollback-plan: warning: {len(unmodelled)} statement(s) could not be modelled; "
+            "the output is incomplete (see its header)",
+            file=sys.stderr,
+        )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Schema sources: migration directories and manifests, read from disk or git."""

@@ -1,0 +1,2 @@
+DROP TABLE loyalty_tiers;
+ALTER TABLE customers DROP COLUMN phone;

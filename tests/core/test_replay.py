@@ -1,0 +1,114 @@
+"""Replay: what a user relies on beyond the golden cases — nothing is dropped silently."""
+
+from __future__ import annotations
+
+from bot.core import changes as ch
+from bot.core.down import Method, down_between
+from bot.core.model import AutoKind, Dialect, QName
+from bot.core.replay import Migration, replay_sql
+
+
+def test_unparseable_and_procedural_statements_are_reported_with_file_and_line() -> None:
+    sql = (
+        "CREATE TABLE a (id int PRIMARY KEY);\n"
+        "DO $$ BEGIN RAISE NOTICE 'hi'; END $$;\n"
+        "CREATE TABLE (;\n"
+        "ALTER TABLE a ADD COLUMN b int;\n"
+    )
+    history = replay_sql(sql, Dialect.POSTGRES, path="001_init.sql")
+    reasons = [(u.file, u.line, u.reason.split(":")[0]) for u in history.unmodelled]
+    assert reasons == [
+        ("001_init.sql", 2, "anonymous code block (DO)"),
+        ("001_init.sql", 3, "syntax error"),
+    ]
+    # The statements around them are still modelled.
+    table = history.schema.table(QName("a"))
+    assert table is not None and [c.name for c in table.columns] == ["id", "b"]
+
+
+def test_statement_on_missing_table_is_unmodelled_not_a_crash() -> None:
+    history = replay_sql("ALTER TABLE ghost ADD COLUMN x int;", Dialect.POSTGRES)
+    assert [u.reason for u in history.unmodelled] == ["table ghost does not exist"]
+
+
+def test_data_statements_are_recorded_not_replayed() -> None:
+    history = replay_sql(
+        "CREATE TABLE t (id int);\nINSERT INTO t VALUES (1);\nUPDATE t SET id = 2;",
+        Dialect.SQLITE,
+    )
+    assert [d.line for d in history.steps[0].data] == [2, 3]
+    assert history.unmodelled == ()
+
+
+def test_postgres_folds_unquoted_names_and_keeps_quoted_ones() -> None:
+    history = replay_sql('CREATE TABLE Users ("Email" text, Name text);', Dialect.POSTGRES)
+    table = history.schema.table(QName("users"))
+    assert table is not None
+    assert [c.name for c in table.columns] == ["Email", "name"]
+
+
+def test_mysql_names_compare_case_insensitively() -> None:
+    history = replay_sql(
+        "CREATE TABLE Users (Email varchar(10));\nALTER TABLE users MODIFY COLUMN EMAIL varchar(20);",
+        Dialect.MYSQL,
+    )
+    assert history.unmodelled == ()
+    table = history.schema.table(QName("users"))
+    assert table is not None and table.columns[0].type == "VARCHAR(20)"
+
+
+def test_serial_is_kept_as_serial_not_identity() -> None:
+    # sqlglot rewrites serial to an identity column; PostgreSQL treats them differently.
+    history = replay_sql("CREATE TABLE t (id serial PRIMARY KEY);", Dialect.POSTGRES)
+    table = history.schema.table(QName("t"))
+    assert table is not None and table.columns[0].auto is AutoKind.SERIAL
+
+
+def test_defaults_keep_the_authors_text() -> None:
+    history = replay_sql(
+        "CREATE TABLE t (a timestamptz DEFAULT now(), b text DEFAULT 'x'::text, c int DEFAULT -1);",
+        Dialect.POSTGRES,
+    )
+    table = history.schema.table(QName("t"))
+    assert table is not None
+    assert [c.default for c in table.columns] == ["now()", "'x'::text", "-1"]
+
+
+def test_rename_is_inverted_as_a_rename() -> None:
+    base = [Migration("1.sql", "CREATE TABLE t (a int);")]
+    newer = [*base, Migration("2.sql", "ALTER TABLE t RENAME COLUMN a TO b;")]
+    down = down_between(newer, base, Dialect.POSTGRES)
+    assert down.method is Method.INVERSION
+    assert [s.sql for s in down.statements] == ["ALTER TABLE t RENAME COLUMN b TO a"]
+
+
+def test_dropped_column_comes_back_with_its_definition() -> None:
+    base = [Migration("1.sql", "CREATE TABLE t (id int, note varchar(40) NOT NULL DEFAULT 'n/a');")]
+    newer = [*base, Migration("2.sql", "ALTER TABLE t DROP COLUMN note;")]
+    down = down_between(newer, base, Dialect.POSTGRES)
+    (change,) = down.changes
+    assert isinstance(change, ch.AddColumn)
+    assert change.column.type == "VARCHAR(40)" and not change.column.nullable
+    assert change.column.default == "'n/a'"
+
+
+def test_incomplete_down_says_so() -> None:
+    base = [Migration("1.sql", "CREATE TABLE t (id int);")]
+    newer = [*base, Migration("2.sql", "DO $$ BEGIN EXECUTE 'DROP TABLE t'; END $$;")]
+    down = down_between(newer, base, Dialect.POSTGRES)
+    assert not down.complete
+    assert down.unmodelled[0].file == "2.sql"
+
+
+def test_postgres_drop_column_also_drops_its_indexes_and_the_down_restores_them() -> None:
+    base = [
+        Migration(
+            "1.sql",
+            "CREATE TABLE t (id int PRIMARY KEY, a int, b int);\n"
+            "CREATE INDEX t_ab ON t (a, b);\nALTER TABLE t ADD CONSTRAINT t_b_pos CHECK (b > 0);",
+        )
+    ]
+    newer = [*base, Migration("2.sql", "ALTER TABLE t DROP COLUMN b;")]
+    down = down_between(newer, base, Dialect.POSTGRES)
+    kinds = [type(c).__name__ for c in down.changes]
+    assert kinds == ["AddColumn", "AddConstraint", "CreateIndex"]
