@@ -232,7 +232,15 @@ class Translator:
         name = self.name(cd.this)
         dtype = cd.args.get("kind")
         auto: AutoKind | None = None
-        if isinstance(dtype, exp.DataType) and dtype.this in _SERIAL:
+        mysql_serial = (
+            self.dialect is Dialect.MYSQL
+            and isinstance(dtype, exp.DataType)
+            and dtype.this == exp.DataType.Type.SERIAL
+        )
+        if mysql_serial:
+            # MySQL's SERIAL: BIGINT UNSIGNED NOT NULL AUTO_INCREMENT UNIQUE.
+            type_text = "BIGINT UNSIGNED"
+        elif isinstance(dtype, exp.DataType) and dtype.this in _SERIAL:
             auto, type_text = _SERIAL[dtype.this]
         elif dtype is None:
             type_text = ""
@@ -249,6 +257,9 @@ class Translator:
             or self.dialect is not Dialect.POSTGRES,
         )
         extra: list[exp.ColumnConstraint] = []
+        if mysql_serial:
+            col = replace(col, nullable=False, auto=AutoKind.AUTO_INCREMENT)
+            extra.append(exp.ColumnConstraint(kind=exp.UniqueColumnConstraint()))
         constraints = cd.args.get("constraints") or []
         if not constraints:
             return col, extra

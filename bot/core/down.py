@@ -15,9 +15,15 @@ from enum import StrEnum
 import sqlglot
 
 from bot.core.changes import (
+    AddConstraint,
+    AlterColumn,
     Change,
+    CreateIndex,
     CreateTable,
     CreateView,
+    DropColumn,
+    DropConstraint,
+    DropIndex,
     DropTable,
     DropView,
     RenameTable,
@@ -25,7 +31,7 @@ from bot.core.changes import (
     reverse_all,
 )
 from bot.core.diff import diff
-from bot.core.model import Dialect, Schema
+from bot.core.model import Dialect, Schema, Unique
 from bot.core.render import Rendered, render
 from bot.core.replay import History, Migration, ParseCache, Step, Unmodelled, replay
 from bot.core.state import State, StateError, apply_changes
@@ -70,6 +76,7 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
                     + " empty and drop the table holding its rows; used the schema diff"
                 )
             elif _canonical(reached) == _canonical(older):
+                inverse = implied_by_drops(inverse, newer.dialect)
                 return Down(
                     tuple(inverse), tuple(render(inverse, newer)), Method.INVERSION, unmodelled
                 )
@@ -111,6 +118,45 @@ def down_between(
     return Down(
         down.changes, down.statements, down.method, tuple(dict.fromkeys(unknown)), down.note
     )
+
+
+def implied_by_drops(changes: list[Change], dialect: Dialect) -> list[Change]:
+    """Leave out changes to a column that the same down drops afterwards.
+
+    PostgreSQL and MySQL drop a column's own indexes and constraints with it, so altering it or
+    dropping them first only costs table rebuilds. SQLite refuses to drop an indexed column,
+    so there the explicit steps stay.
+    """
+    if dialect is Dialect.SQLITE:
+        return changes
+    dropped = {
+        (str(c.table), c.column.name.lower()): i
+        for i, c in enumerate(changes)
+        if isinstance(c, DropColumn)
+    }
+
+    recreated = {c.index.name for c in changes if isinstance(c, CreateIndex)} | {
+        c.constraint.name for c in changes if isinstance(c, AddConstraint)
+    }
+
+    def only_column(i: int, c: Change) -> bool:
+        def later_drop(table: str, cols: tuple[str, ...]) -> bool:
+            return len(cols) == 1 and dropped.get((table, cols[0].lower()), -1) > i
+
+        if isinstance(c, AlterColumn):
+            return later_drop(str(c.table), (c.before.name,)) and c.before.name == c.after.name
+        # A primary key or a name that comes back later in the down must be dropped explicitly.
+        if isinstance(c, DropConstraint) and isinstance(c.constraint, Unique):
+            return c.constraint.name not in recreated and later_drop(
+                str(c.table), c.constraint.columns
+            )
+        if isinstance(c, DropIndex) and all(p.is_column for p in c.index.parts):
+            return c.index.name not in recreated and later_drop(
+                str(c.index.table), tuple(p.expression for p in c.index.parts)
+            )
+        return False
+
+    return [c for i, c in enumerate(changes) if not only_column(i, c)]
 
 
 def views_last(changes: list[Change]) -> list[Change]:
