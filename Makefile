@@ -12,8 +12,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+DEMO_DIR := $(shell mktemp -u /tmp/rollback-plan-demo.XXXXXX)
+
 demo: $(STAMP)
-	$(BIN)/rollback-plan diff --from-dir examples/shop/after --to-dir examples/shop/before --dialect postgres
+	@$(BIN)/python examples/demo_repo.py $(DEMO_DIR) >/dev/null
+	@echo "Built an example app repository in $(DEMO_DIR) and reverted a schema change:"
+	@git -C $(DEMO_DIR) log --oneline | sed 's/^/    /'
+	@echo
+	$(BIN)/rollback-plan plan --repo $(DEMO_DIR) --commit HEAD
 
 test: $(STAMP)
 	$(BIN)/ruff check bot tests bench

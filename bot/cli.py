@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,19 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--format", choices=["sql", "json"], default="sql")
     _common(diff)
     diff.set_defaults(func=cmd_diff)
+
+    plan = sub.add_parser(
+        "plan",
+        help="plan the database side of rolling back a commit, or of going from one ref to another",
+    )
+    plan.add_argument("--repo", type=Path, default=Path("."), help="git repository (default: .)")
+    what = plan.add_mutually_exclusive_group(required=True)
+    what.add_argument("--commit", help="a (revert) commit: plan from its parent to it")
+    what.add_argument("--from", dest="from_ref", help="the deployed ref (where the database is)")
+    plan.add_argument("--to", dest="to_ref", help="the ref to go back to (with --from)")
+    plan.add_argument("--dialect", help="override the detected dialect of every source")
+    plan.add_argument("--format", choices=["md", "json"], default="md")
+    plan.set_defaults(func=cmd_plan)
     return parser
 
 
@@ -103,6 +117,36 @@ def cmd_diff(args: argparse.Namespace) -> int:
         sys.stdout.write(
             to_script(list(down.statements)) or "-- nothing to undo: the schemas are equal\n"
         )
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    # Imported here: the git and YAML stack is only needed by this command.
+    from bot.core.plan import plan_json
+    from bot.planner import plan_commit, plan_refs
+    from bot.render import plan_markdown
+    from bot.sources.git import open_repo
+
+    if args.from_ref and not args.to_ref:
+        raise UsageError("--from needs --to")
+    if args.to_ref and not args.from_ref:
+        raise UsageError("--to needs --from")
+    dialect = Dialect.parse(args.dialect) if args.dialect else None
+    repo = open_repo(args.repo)
+    now = datetime.now(UTC)
+    if args.commit:
+        plan = plan_commit(repo, args.commit, dialect=dialect, now=now)
+    else:
+        plan = plan_refs(repo, args.from_ref, args.to_ref, dialect=dialect, now=now)
+    if not plan.plannable:
+        for problem in plan.problems:
+            print(f"rollback-plan: {problem}", file=sys.stderr)
+        raise UsageError("nothing could be planned")
+    if args.format == "json":
+        json.dump(plan_json(plan), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(plan_markdown(plan))
     return EXIT_OK
 
 

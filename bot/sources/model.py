@@ -84,6 +84,7 @@ class SchemaSource:
     manifest: str | None = None  # the manifest that names this source, if any
     name: str | None = None  # e.g. the AtlasMigration's metadata.name
     problems: tuple[str, ...] = ()  # what could not be read, and why (file: reason)
+    notes: tuple[str, ...] = ()  # worth saying, not a problem (e.g. a guessed dialect)
 
     @property
     def key(self) -> str:

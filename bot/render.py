@@ -1,0 +1,78 @@
+"""Plans as Markdown, from the Jinja templates in templates/ (the text the bot posts)."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+from bot.core.plan import Plan, SourcePlan
+from bot.core.render import to_script
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#])")
+
+
+def md(text: object) -> str:
+    """Text from a repository or a user, safe inside Markdown: no markup, no HTML."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+class _View:
+    """Small formatting helpers the template calls."""
+
+    @staticmethod
+    def script(source: SourcePlan) -> str:
+        return to_script(list(source.down.statements)) if source.down else ""
+
+    @staticmethod
+    def shas(shas: tuple[str, ...]) -> str:
+        return ", ".join(f"`{s[:12]}`" for s in shas) or "an earlier change"
+
+    @staticmethod
+    def paths(paths: tuple[str, ...]) -> str:
+        return ", ".join(f"`{p}`" for p in paths)
+
+    @staticmethod
+    def describe(source: SourcePlan) -> str:
+        kind = source.kind.replace("-", " ")
+        what = f"{kind}, {source.dialect}" if source.dialect else kind
+        named = f" `{md(source.name)}`" if source.name else ""
+        where = f", declared in `{source.manifest}`" if source.manifest else ""
+        return f"*{what}*{named}{where}"
+
+    @staticmethod
+    def handwritten(source: SourcePlan) -> str:
+        h = source.handwritten
+        if not h.present:
+            return "none"
+        if h.restores is None:
+            return "could not be judged"
+        return "restores" if h.restores else f"does not restore ({len(h.differences)})"
+
+    @staticmethod
+    def status(source: SourcePlan) -> str:
+        if source.down is None:
+            return "not planned"
+        return "complete" if source.complete else "incomplete: needs a person"
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=False,  # Markdown, not HTML: user text goes through `md` instead
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["md"] = md
+    return env
+
+
+def plan_markdown(plan: Plan) -> str:
+    text = _environment().get_template("plan.md.j2").render(plan=plan, view=_View)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

@@ -1,0 +1,187 @@
+"""Find the schema sources of a repository tree: configured ones, or detected.
+
+Reads blobs in a few batches; decides nothing about plans. Everything it could not read is
+returned as a problem ("path: why"), and the rest is still found.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from posixpath import dirname
+
+from bot.core.model import Dialect
+from bot.sources.config import CONFIG_PATH, ConfigError, RepoConfig, load_config
+from bot.sources.formats import detect_format, parse_migrations
+from bot.sources.git import GitSnapshot
+from bot.sources.manifests import find_manifest_sources
+from bot.sources.model import FileEntry, Format, SchemaSource, SourceKind
+
+MANIFEST_MAX_BYTES = 1024 * 1024
+_MANIFEST = re.compile(r"\.(ya?ml)$")
+# A directory of plain *.sql files counts as migrations only when it says so by its name or
+# numbers its files; otherwise every folder of test fixtures would be a "source".
+_MIGRATIONS_DIR = re.compile(r"(?i)(migrat|schema|(^|/)db(/|$)|(^|/)sql(/|$)|ddl|changelog)")
+_NUMBERED = re.compile(r"^\d")
+
+
+@dataclass(frozen=True)
+class Discovery:
+    sources: tuple[SchemaSource, ...]
+    config: RepoConfig
+    problems: tuple[str, ...] = ()
+
+
+def discover(snapshot: GitSnapshot, dialect: Dialect | None = None) -> Discovery:
+    """The schema sources in `snapshot`; `dialect` overrides every source's dialect."""
+    problems: list[str] = []
+    config = RepoConfig()
+    entries = {e.path: e for e in snapshot.entries()}
+    if CONFIG_PATH in entries:
+        read = snapshot.read_text([CONFIG_PATH])
+        problems += read.problems
+        try:
+            config = load_config(read.texts.get(CONFIG_PATH, ""), CONFIG_PATH)
+        except ConfigError as err:
+            problems.append(str(err))
+    symlinks = [p for p, e in entries.items() if e.symlink and p.endswith(".sql")]
+    problems += [f"{p}: symbolic link, not followed" for p in symlinks]
+    files = [p for p, e in entries.items() if not e.symlink]
+
+    if config.sources:
+        dirs = {s.path: s for s in config.sources}
+        found = _directories(
+            snapshot, files, list(dirs), problems, forced={p: s.format for p, s in dirs.items()}
+        )
+        by_path = {s.path: s for s in found}
+        sources = []
+        for path, conf in dirs.items():
+            src = by_path.get(path)
+            if src is None:
+                if not any(f.startswith(path + "/") for f in files) and path not in entries:
+                    problems.append(f"{config.path}: sources: {path} is not in the repository")
+                continue
+            sources.append(replace(src, dialect=conf.dialect or src.dialect, name=conf.name))
+    else:
+        candidates = _candidate_dirs(files)
+        sources = _directories(snapshot, files, candidates, problems)
+    manifests, manifest_problems = _manifests(snapshot, files, entries)
+    sources += manifests
+    problems += manifest_problems
+    if dialect is not None:
+        sources = [replace(s, dialect=dialect) for s in sources]
+    else:
+        sources = [s if s.dialect else _guess_dialect(s) for s in sources]
+    return Discovery(tuple(sources), config, tuple(dict.fromkeys(problems)))
+
+
+def _candidate_dirs(files: Iterable[str]) -> list[str]:
+    """Directories that may hold migrations, outermost form (Diesel/sqitch folders fold up)."""
+    dirs: set[str] = set()
+    for path in files:
+        name = path.rsplit("/", 1)[-1]
+        if name in {"atlas.sum", "sqitch.plan"}:
+            dirs.add(dirname(path))
+        elif path.endswith(".sql"):
+            d = dirname(path)
+            if name in {"up.sql", "down.sql"} and d:
+                d = dirname(d)  # Diesel: <dir>/<version>_<name>/up.sql
+            dirs.add(d)
+    # sqitch keeps deploy/revert/verify below the plan: those are not sources of their own.
+    plans = {d for d in dirs if f"{d}/sqitch.plan".lstrip("/") in set(files)}
+    return sorted(
+        d for d in dirs if not any(d.startswith(p + "/" if p else "") and d != p for p in plans)
+    )
+
+
+def _directories(
+    snapshot: GitSnapshot,
+    files: list[str],
+    dirs: list[str],
+    problems: list[str],
+    forced: dict[str, Format | None] | None = None,
+) -> list[SchemaSource]:
+    under: dict[str, list[str]] = defaultdict(list)
+    for path in files:
+        for d in dirs:
+            prefix = f"{d}/" if d else ""
+            if path.startswith(prefix) and (
+                path.endswith(".sql") or path.endswith(("atlas.sum", "sqitch.plan"))
+            ):
+                rel = path[len(prefix) :]
+                if rel.count("/") <= 1:  # the directory and one level below (Diesel, sqitch)
+                    under[d].append(path)
+    read = snapshot.read_text([p for paths in under.values() for p in paths])
+    problems += read.problems
+    sources = []
+    for d, paths in sorted(under.items()):
+        prefix = f"{d}/" if d else ""
+        texts = {p[len(prefix) :]: read.texts[p] for p in paths if p in read.texts}
+        fmt = (forced or {}).get(d) or detect_format(texts)
+        if fmt is None:
+            continue
+        if (
+            fmt is Format.PLAIN
+            and forced is None
+            and not (_MIGRATIONS_DIR.search(d) or all(_NUMBERED.match(n) for n in texts))
+        ):
+            continue
+        migrations, bad = parse_migrations(fmt, texts, d)
+        if not migrations and not bad:
+            continue
+        sources.append(
+            SchemaSource(
+                SourceKind.DIRECTORY,
+                d or ".",
+                None,
+                format=fmt,
+                migrations=tuple(migrations),
+                problems=tuple(bad),
+            )
+        )
+    return sources
+
+
+def _manifests(
+    snapshot: GitSnapshot, files: list[str], entries: Mapping[str, FileEntry]
+) -> tuple[list[SchemaSource], list[str]]:
+    paths = [p for p in files if _MANIFEST.search(p) and p != CONFIG_PATH]
+    small = [p for p in paths if entries[p].size <= MANIFEST_MAX_BYTES]
+    problems = [f"{p}: manifest larger than 1 MiB, not read" for p in paths if p not in small]
+    read = snapshot.read_text(small)
+    problems += read.problems
+    sources, more = find_manifest_sources(read.texts, files)
+    return list(sources), problems + list(more)
+
+
+# Strong hints only: a wrong dialect would render SQL that does not run.
+_HINTS = (
+    (Dialect.MYSQL, re.compile(r"(?i)\bauto_increment\b|\bengine\s*=|`\w+`|\bunsigned\b")),
+    (Dialect.SQLITE, re.compile(r"(?i)\bautoincrement\b|\bwithout\s+rowid\b|\bpragma\b")),
+    (
+        Dialect.POSTGRES,
+        re.compile(
+            r"(?i)\b(big)?serial\b|\$\$|::\w|\btimestamptz\b|\bjsonb\b|\bcreate\s+extension\b"
+        ),
+    ),
+)
+
+
+def _guess_dialect(source: SchemaSource) -> SchemaSource:
+    text = "\n".join(m.up for m in source.migrations) + (source.schema_sql or "")
+    votes = [d for d, pattern in _HINTS if pattern.search(text)]
+    if len(votes) == 1:
+        return replace(
+            source,
+            dialect=votes[0],
+            # the guess answers the "dialect unknown" a manifest may have reported
+            problems=tuple(p for p in source.problems if "dialect unknown" not in p),
+            notes=(
+                *source.notes,
+                f"{source.path}: dialect guessed from the SQL as {votes[0].value}; "
+                "set it in .rollback-plan.yml or pass --dialect to be sure",
+            ),
+        )
+    return source
