@@ -235,7 +235,7 @@ def _companion_files(
     else:
         # Files held in a manifest (ConfigMap data): the parsed migration is the file.
         out += [CompanionFile(m.up_path, m.up, readded) for m in undone]
-    prefix = "" if older.path in {"", "."} else f"{older.path}/"
+    prefix = _directory_prefix(older, undone)
     existing = [*older.migrations, *undone]
     dir_files = {f.path[len(prefix) :]: f.content for f in out}
     for m in older.migrations:
@@ -270,6 +270,17 @@ def _companion_files(
     if older.kind is SourceKind.ATLAS_MIGRATION and older.manifest:
         out = _into_configmap(older, out, snapshot, problems)
     return tuple(out)
+
+
+def _directory_prefix(source: SchemaSource, undone: Sequence[VersionedMigration]) -> str:
+    """Where the source's files live: its directory, or for a ConfigMap built from a
+    directory (kustomize, Helm .Files) the directory the files come from."""
+    if source.kind is SourceKind.DIRECTORY:
+        return "" if source.path in {"", "."} else f"{source.path}/"
+    paths = [m.up_path for m in (*source.migrations, *undone)]
+    if paths and "#" not in paths[0]:
+        return paths[0].rsplit("/", 1)[0] + "/" if "/" in paths[0] else ""
+    return f"{source.path}/"
 
 
 def _into_configmap(

@@ -152,7 +152,8 @@ def _manifests(
     problems = [f"{p}: manifest larger than 1 MiB, not read" for p in paths if p not in small]
     read = snapshot.read_text(small)
     problems += read.problems
-    sources, more = find_manifest_sources(read.texts, files)
+    # kustomize and Helm .Files inputs are plain files: the scanner reads them in one batch.
+    sources, more = find_manifest_sources(read.texts, files, read=snapshot.read)
     return list(sources), problems + list(more)
 
 
