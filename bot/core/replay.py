@@ -81,6 +81,11 @@ class ParseCache:
     entries: dict[tuple[str, str], list[tuple[Statement, ParsedStatement | str]]] = field(
         default_factory=dict
     )
+    # Whole histories replayed from an empty database, by their files' names and contents:
+    # planning again on the same history replays nothing.
+    histories: dict[tuple[str, tuple[tuple[str, str], ...]], History] = field(
+        default_factory=dict
+    )
     hits: int = 0
 
     def get(
@@ -234,6 +239,14 @@ def replay(
     cache: ParseCache | None = None,
 ) -> History:
     """Replay migrations in order, starting from `base` (an empty database by default)."""
+    migrations = list(migrations)
+    key = None
+    if cache is not None and base is None:
+        key = (dialect.value, tuple((m.path, _digest(m.sql)) for m in migrations))
+        found = cache.histories.get(key)
+        if found is not None:
+            cache.hits += 1
+            return found
     state = State(dialect, base)
     # Replay allocates many small objects that live until it ends: pausing the collector
     # avoids repeated full scans of them (bench/replay.py measures the effect).
@@ -244,7 +257,10 @@ def replay(
     finally:
         if was_enabled:
             gc.enable()
-    return History(state.snapshot(), tuple(steps))
+    history = History(state.snapshot(), tuple(steps))
+    if key is not None and cache is not None:
+        cache.histories[key] = history
+    return history
 
 
 def replay_one(migration: Migration, state: State, cache: ParseCache | None = None) -> Step:
