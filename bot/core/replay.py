@@ -53,6 +53,18 @@ class DataStatement:
 
 
 @dataclass(frozen=True)
+class Allow:
+    """`-- rollback-plan: allow <rule-id> <reason>` written on a migration statement: the
+    rule is allowed for the objects that statement touches."""
+
+    rule: str
+    reason: str
+    objects: tuple[str, ...]
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
 class Step:
     """What replaying one migration did."""
 
@@ -60,6 +72,7 @@ class Step:
     changes: tuple[ch.Change, ...]
     unmodelled: tuple[Unmodelled, ...] = ()
     data: tuple[DataStatement, ...] = ()
+    allows: tuple[Allow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,6 +138,7 @@ _PROCEDURAL = re.compile(
 )
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
+_ALLOW = re.compile(r"(?i)\s*rollback-plan:\s*allow\s+([a-z0-9-]+)\s*(.*)$")
 
 
 def parse_migration(
@@ -284,6 +298,7 @@ def replay_one(migration: Migration, state: State, cache: ParseCache | None = No
     changes: list[ch.Change] = []
     unmodelled: list[Unmodelled] = []
     data: list[DataStatement] = []
+    allows: list[Allow] = []
     for stmt, tree in parsed:
         if tree == "data":
             data.append(DataStatement(migration.path, stmt.line, stmt.text))
@@ -300,11 +315,17 @@ def replay_one(migration: Migration, state: State, cache: ParseCache | None = No
             unmodelled.append(Unmodelled(migration.path, stmt.line, stmt.text, str(err)))
             made = translator.applied
         changes.extend(made)
+        for comment in stmt.comments:
+            if m := _ALLOW.match(comment):
+                objects = tuple(dict.fromkeys(ch.change_object(c) for c in made))
+                allows.append(
+                    Allow(m.group(1), m.group(2).strip(), objects, migration.path, stmt.line)
+                )
         unmodelled.extend(
             Unmodelled(migration.path, stmt.line, stmt.text, reason)
             for reason in translator.unmodelled
         )
-    return Step(migration.path, tuple(changes), tuple(unmodelled), tuple(data))
+    return Step(migration.path, tuple(changes), tuple(unmodelled), tuple(data), tuple(allows))
 
 
 def replay_sql(
