@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.history import migrations  # noqa: E402
+from bench.history import migrations
 
 ENV = {
     **os.environ,
