@@ -781,6 +781,8 @@ class Translator:
         elif kind == "TYPE":
             for t in targets:
                 name = self.qname(t)
+                if cascade:
+                    self._drop_columns_of_type(name.name)
                 enum = self.state.enums.get(self.state.key(name))
                 if enum is not None:
                     self.emit(ch.DropEnum(enum))
@@ -812,6 +814,14 @@ class Translator:
                 self.emit(ch.DropSequence(seq))
         else:
             self.command()
+
+    def _drop_columns_of_type(self, type_name: str) -> None:
+        """DROP TYPE ... CASCADE drops every column of that type (or an array of it)."""
+        for table in list(self.state.tables.values()):
+            for col in table.columns:
+                base = col.type.removesuffix("[]").strip('"')
+                if self.state.same(base, type_name):
+                    self.drop_column(self.state.require_table(table.name), col)
 
     def drop_table(self, name: QName, exists: bool, cascade: bool) -> None:
         table = self.state.table(name)
@@ -1541,6 +1551,12 @@ def _drop_function(t: Translator, m: re.Match[str], text: str) -> None:
             ident = f"{name}({_function_args(nm.group(2), t.dialect)})"
         else:
             ident = str(name)
+        if re.search(r"(?i)\bcascade\s*$", text):
+            # The triggers that call it go with it.
+            calls = re.compile(rf"(?i)\bexecute\s+(function|procedure)\s+{re.escape(name.name)}\s*\(")
+            for obj in list(t.state.opaque.values()):
+                if obj.kind == "trigger" and calls.search(obj.definition):
+                    t.emit(ch.DropOpaque(obj))
         t._drop_opaque(kind, ident, exists)
 
 

@@ -134,10 +134,20 @@ class ParsedStatement:
             # Keywords like IS NOT NULL or a leading NOT have no positions: widen the span a
             # few tokens at a time and keep the first cut that parses back to the same tree.
             for i, j in self._widenings(*span):
+                # sqlglot accepts some unbalanced text (`['a']::text[`): never cut mid-bracket.
+                if not _balanced(self.tokens[i : j + 1]) or self._cut_from_its_word(i):
+                    continue
                 text = self.text[self.tokens[i].start : self.tokens[j].end + 1]
                 if _same_tree(text, node, self.dialect):
                     return text
         return node.sql(self.dialect.value)
+
+    def _cut_from_its_word(self, i: int) -> bool:
+        """`[` or `(` written right after a word (ARRAY[...], f(...)) belongs with it."""
+        if i == 0 or self.tokens[i].token_type not in (TokenType.L_BRACKET, TokenType.L_PAREN):
+            return False
+        before = self.tokens[i - 1]
+        return before.end + 1 == self.tokens[i].start and before.text[-1:].isalnum()
 
     def _widenings(self, i: int, j: int) -> list[tuple[int, int]]:
         last = len(self.tokens) - 1
@@ -155,6 +165,18 @@ class ParsedStatement:
     def rest_after(self, token_index: int) -> str:
         """Source text after a token, to the end of the statement."""
         return self.text[self.tokens[token_index].end + 1 :].strip()
+
+
+def _balanced(tokens: list[Token]) -> bool:
+    depth = {"(": 0, "[": 0}
+    for t in tokens:
+        if t.token_type in (TokenType.L_PAREN, TokenType.R_PAREN):
+            depth["("] += 1 if t.token_type == TokenType.L_PAREN else -1
+        elif t.token_type in (TokenType.L_BRACKET, TokenType.R_BRACKET):
+            depth["["] += 1 if t.token_type == TokenType.L_BRACKET else -1
+        if min(depth.values()) < 0:
+            return False
+    return not any(depth.values())
 
 
 def _paren(token: Token) -> int:
