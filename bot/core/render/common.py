@@ -202,15 +202,28 @@ def alter_sequence(before: Sequence, after: Sequence, dialect: Dialect) -> list[
     return [f"ALTER SEQUENCE {qname(after.name, dialect)} {' '.join(parts)}"]
 
 
-def opaque_statements(change: ch.CreateOpaque | ch.DropOpaque | ch.ReplaceOpaque) -> list[str]:
-    """Functions, triggers, extensions...: their own statements, verbatim."""
+_CREATE_ROUTINE = re.compile(r"\s*CREATE\s+(?=(?:FUNCTION|PROCEDURE)\b)", re.I)
+
+
+def opaque_statements(
+    change: ch.CreateOpaque | ch.DropOpaque | ch.ReplaceOpaque, *, or_replace: bool = False
+) -> list[str]:
+    """Functions, triggers, extensions...: their own statements, verbatim.
+
+    With `or_replace` (PostgreSQL), a function or procedure written as plain CREATE is put back
+    with CREATE OR REPLACE: dropping it first would fail while a trigger uses it, and would
+    lose its grants. A replace keeps the signature and return type, so this always applies.
+    """
     match change:
         case ch.CreateOpaque(obj):
             return [obj.definition.strip()]
         case ch.DropOpaque(obj):
             return [obj.drop.strip()]
         case ch.ReplaceOpaque(before, after):
+            routine = after.kind in ("function", "procedure")
             replaces = re.match(r"\s*CREATE\s+OR\s+REPLACE\b", after.definition, re.I)
-            if replaces and after.kind in ("function", "procedure"):
+            if replaces and routine:
                 return [after.definition.strip()]
+            if or_replace and routine and _CREATE_ROUTINE.match(after.definition):
+                return [_CREATE_ROUTINE.sub("CREATE OR REPLACE ", after.definition, 1).strip()]
             return [before.drop.strip(), after.definition.strip()]

@@ -84,13 +84,54 @@ def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
     """
     changes = _merge_steps(changes)
     skipped = _subsumed(changes)
+    kept = _kept_sequences(changes)
+    skipped |= {i + 1 if isinstance(changes[i], ch.AlterColumn) else i for i in kept}
     state = State(before.dialect, before)
     out: list[Rendered] = []
     for i, change in enumerate(changes):
-        if i not in skipped:
+        if i in skipped:
+            pass
+        elif isinstance(change, ch.AlterColumn) and (i in kept or i - 1 in kept):
+            table = state.require_table(change.table)
+            sql = _alter_column(table, change.before, change.after, keep_sequence=True)
+            out.extend(Rendered.of(s, change) for s in sql)
+        else:
             out.extend(Rendered.of(sql, change) for sql in _statements(change, state))
         state.apply(change)
     return out
+
+
+def _kept_sequences(changes: list[ch.Change]) -> set[int]:
+    """Where a serial column and its sequence part or join, and the sequence stays.
+
+    `ALTER COLUMN id DROP DEFAULT` on a serial leaves its sequence (owned by the column, still
+    counting); replay models that as the column ceasing to be serial and a sequence appearing.
+    Going back, the sequence is there: SET DEFAULT nextval(...) is all it takes, and keeps the
+    sequence's position (a fresh one moved to max(id) + 1 could hand out ids of deleted rows).
+    Returns the position of the first change of each such pair.
+    """
+    pairs: set[int] = set()
+    for i in range(len(changes) - 1):
+        first, second = changes[i], changes[i + 1]
+        match first, second:
+            case ch.AlterColumn(t, before, after), ch.CreateSequence(seq) if _serial_type(
+                before
+            ) and not _serial_type(after):
+                column = before
+            case ch.DropSequence(seq), ch.AlterColumn(t, before, after) if _serial_type(
+                after
+            ) and not _serial_type(before):
+                column = after
+            case _:
+                continue
+        serial = _serial_type(column)
+        if (
+            qkey(seq.name, PG) == qkey(serial_sequence(t, column.name), PG)
+            and seq.owned_by is not None
+            and " ".join(seq.definition.split()).lower() == f"as {serial}"
+        ):
+            pairs.add(i)
+    return pairs
 
 
 def _merge_steps(changes: list[ch.Change]) -> list[ch.Change]:
@@ -142,10 +183,11 @@ def _table_of(change: ch.Change) -> QName | None:
 def _subsumed(changes: list[ch.Change]) -> set[int]:
     """Positions of changes whose effect a later DROP TABLE or DROP COLUMN has anyway.
 
-    Walks backwards remembering the tables and columns dropped later. Indexes and comments go
-    whatever lies between; anything else only when everything in between removes something
-    from the same table (a foreign key may have to go before another table does, a primary key
-    before its replacement is added).
+    Walks backwards remembering the tables and columns dropped later. Comments go whatever lies
+    between; anything else only when everything in between removes something from the same
+    table (a foreign key may have to go before another table does, a primary key before its
+    replacement is added, an index before another takes its name), and for a column only when
+    what lies between is nothing another constraint could depend on.
     """
     tables: dict[tuple[str, str], bool] = {}  # table -> only its own changes since its drop
     columns: dict[tuple[tuple[str, str], str], bool] = {}
@@ -164,6 +206,24 @@ def _subsumed(changes: list[ch.Change]) -> set[int]:
         if key is not None and _goes_with_column(change, key, columns):
             skipped.add(i)
             continue
+        removes = isinstance(
+            change,
+            ch.DropTable | ch.DropConstraint | ch.DropIndex | ch.DropColumn | ch.SetTableComment,
+        )
+        # A DROP COLUMN doesn't drop the keys a constraint of its own table may reference
+        # (a self-reference to the primary key): only what nothing can depend on may lie between.
+        harmless = (
+            _always_goes(change)
+            or (
+                isinstance(change, ch.DropConstraint)
+                and isinstance(change.constraint, Check | ForeignKey)
+            )
+            or (isinstance(change, ch.DropIndex) and not change.index.unique)
+        )
+        for name in tables:
+            tables[name] = tables[name] and removes and name == key
+        for column in columns:
+            columns[column] = columns[column] and harmless and column[0] == key
         match change:
             case ch.DropTable(t):
                 tables[qkey(t.name, PG)] = True
@@ -177,21 +237,14 @@ def _subsumed(changes: list[ch.Change]) -> set[int]:
                 columns[(qkey(t, PG), old)] = columns.pop((qkey(t, PG), new))
             case ch.AddColumn(t, col):
                 columns.pop((qkey(t, PG), col.name), None)
-        removes = isinstance(
-            change,
-            ch.DropTable | ch.DropConstraint | ch.DropIndex | ch.DropColumn | ch.SetTableComment,
-        )
-        for name in tables:
-            tables[name] = tables[name] and removes and name == key
-        for column in columns:
-            columns[column] = columns[column] and removes and column[0] == key
     return skipped
 
 
 def _always_goes(change: ch.Change) -> bool:
-    """Index drops and comments: removing them first never matters to anything else."""
+    """Comments: removing them first never matters to anything else. (Not even an index drop
+    is like that: a later change may create another index of the same name.)"""
     match change:
-        case ch.DropIndex() | ch.SetTableComment():
+        case ch.SetTableComment():
             return True
         case ch.AlterColumn(_, before, after):
             return replace(after, comment=before.comment) == before
@@ -204,9 +257,8 @@ def _goes_with_column(
     """Whether DROP COLUMN of a column dropped later removes what `change` removes."""
     match change:
         case ch.DropIndex(index):
-            return any((table, p.expression) in columns for p in index.parts if p.is_column) or any(
-                (table, c) in columns for c in index.include
-            )
+            used = [p.expression for p in index.parts if p.is_column] + list(index.include)
+            return any(columns.get((table, c), False) for c in used)
         case ch.DropConstraint(_, PrimaryKey(_, cols) | Unique(_, cols) | ForeignKey(_, cols)):
             return any(columns.get((table, c), False) for c in cols)
         case ch.DropConstraint(_, Check(_, expression)):
@@ -283,7 +335,7 @@ def _statements(change: ch.Change, state: State) -> list[str]:
         case ch.AlterSequence(before_seq, after_seq):
             return alter_sequence(before_seq, after_seq, PG)
         case ch.CreateOpaque() | ch.DropOpaque() | ch.ReplaceOpaque():
-            return opaque_statements(change)
+            return opaque_statements(change, or_replace=True)
     raise TypeError(f"not a change: {change!r}")
 
 
@@ -323,8 +375,8 @@ def column_definition(col: Column) -> str:
         parts.append(f"GENERATED {_IDENTITY[col.auto]} AS IDENTITY")
     if col.default is not None:
         parts.append(f"DEFAULT {col.default}")
-    if not col.nullable:
-        parts.append("NOT NULL")
+    if not col.nullable and col.auto not in _SERIAL_TYPE and col.auto not in _IDENTITY:
+        parts.append("NOT NULL")  # serial and identity columns are NOT NULL by themselves
     return " ".join(parts)
 
 
@@ -470,7 +522,9 @@ def _identity_kind(col: Column) -> str | None:
     return _IDENTITY.get(col.auto) if col.auto else None
 
 
-def _alter_column(table: Table, before: Column, after: Column) -> list[str]:
+def _alter_column(
+    table: Table, before: Column, after: Column, *, keep_sequence: bool = False
+) -> list[str]:
     """Only the parts that differ, in as few ALTER TABLE statements as the engine allows.
 
     Actions come in waves: removals of identity/serial first (so a sequence of the same name
@@ -504,7 +558,8 @@ def _alter_column(table: Table, before: Column, after: Column) -> list[str]:
 
     if b_serial and not a_serial:
         first.append(f"{col} DROP DEFAULT")
-        sequences.append(f"DROP SEQUENCE {seq}")
+        if not keep_sequence:
+            sequences.append(f"DROP SEQUENCE {seq}")
     if b_ident and not a_ident:
         first.append(f"{col} DROP IDENTITY")
     if b_ident and a_ident and b_ident != a_ident:
@@ -531,10 +586,11 @@ def _alter_column(table: Table, before: Column, after: Column) -> list[str]:
         main.append(f"{col} {'SET' if _not_null(after) else 'DROP'} NOT NULL")
 
     if a_serial and not b_serial:
-        sequences.append(f"CREATE SEQUENCE {seq} AS {a_serial}")
         main.append(f"{col} SET DEFAULT nextval({literal(seq, PG)}::regclass)")
-        last.append(f"ALTER SEQUENCE {seq} OWNED BY {t}.{c}")
-        last.append(_restart(literal(seq, PG), t, c))
+        if not keep_sequence:
+            sequences.append(f"CREATE SEQUENCE {seq} AS {a_serial}")
+            last.append(f"ALTER SEQUENCE {seq} OWNED BY {t}.{c}")
+            last.append(_restart(literal(seq, PG), t, c))
     elif a_ident and not b_ident:
         if default is not None:
             main.append(f"{col} DROP DEFAULT")
@@ -704,11 +760,15 @@ def _index_part(part: IndexPart) -> str:
     return sql
 
 
+# Keywords that can stand before a parenthesis without being a function call.
+_NOT_CALLS = frozenset("not row exists any all some array distinct values select interval".split())
+
+
 def _is_call(expression: str) -> bool:
     """`lower(email)`: a function call, which an index may list without extra parentheses."""
     text = expression.strip()
     head = re.match(r"[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)?\s*\(", text)
-    if head is None:
+    if head is None or head.group(0).rstrip("( \t\n").lower() in _NOT_CALLS:
         return False
     depth, quote = 0, ""
     for i in range(head.end() - 1, len(text)):

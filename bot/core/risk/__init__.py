@@ -68,7 +68,8 @@ class Policy:
         }
     )
     # rule id -> verdict, overriding its category's (e.g. {"index-without-concurrently": "safe"})
-    rules: Mapping[str, Verdict] = field(default_factory=dict)
+    # DROP INDEX's lock is brief: shown, but undoing an index does not wait for approval.
+    rules: Mapping[str, Verdict] = field(default_factory=lambda: {"drop-index-locks": Verdict.SAFE})
     # rule ids allowed everywhere in this source (with a reason), like an allow comment
     allow: Mapping[str, str] = field(default_factory=dict)
 

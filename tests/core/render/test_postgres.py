@@ -879,6 +879,7 @@ def test_drops_a_later_drop_makes_anyway_are_not_written() -> None:
     changes.insert(2, ch.DropTable(PARENT))
     sql = [s.sql for s in render(changes, schema(PARENT, child))]
     assert sql == [
+        "DROP INDEX child_parent_idx",
         "ALTER TABLE child DROP CONSTRAINT child_parent_id_fkey",
         "DROP TABLE parent",
         "ALTER TABLE child DROP COLUMN parent_id",
@@ -903,3 +904,67 @@ def test_sequence_options_merge_and_alter_names_only_what_differs() -> None:
     assert create.sql == f"CREATE SEQUENCE n {grown.definition}"
     (alter_,) = render([ch.AlterSequence(grown, made)], schema(sequences=(grown,)))
     assert alter_.sql == "ALTER SEQUENCE n INCREMENT BY 1 NO MAXVALUE"
+
+
+def test_function_a_trigger_uses_is_replaced_in_place(engine_db: MakeDb) -> None:
+    """A function first written as plain CREATE comes back with CREATE OR REPLACE: DROP
+    FUNCTION would fail while the trigger depends on it."""
+    old = Opaque(
+        "function",
+        "stamp()",
+        "CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+        "DROP FUNCTION stamp()",
+    )
+    new = replace(
+        old,
+        definition="CREATE OR REPLACE " + old.definition[len("CREATE ") :].replace("NEW", "OLD"),
+    )
+    trigger = "CREATE TRIGGER stamp BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION stamp()"
+    db = fresh(engine_db, [BASE_SQL, new.definition, trigger])
+    statements = render([ch.ReplaceOpaque(new, old)], schema(BASE, opaque=(new,)))
+    assert [s.sql for s in statements] == ["CREATE OR REPLACE " + old.definition[len("CREATE ") :]]
+    run(db, statements)
+    want = fresh(engine_db, [BASE_SQL, old.definition, trigger])
+    assert db.catalog().diff(want.catalog()) == []
+
+
+def test_serial_default_dropped_and_restored_keeps_the_sequence() -> None:
+    """DROP DEFAULT leaves a serial's sequence in place (replay: the column stops being serial,
+    the sequence appears); going either way touches only the default, never the sequence."""
+    before = SERIALS.columns[0]
+    plain = replace(before, auto=None)
+    seq = Sequence(QName("s_a_seq"), "AS integer", owned_by="s.a")
+    forward = render(
+        [ch.AlterColumn(SERIALS.name, before, plain), ch.CreateSequence(seq)], schema(SERIALS)
+    )
+    assert [s.sql for s in forward] == ["ALTER TABLE s ALTER COLUMN a DROP DEFAULT"]
+    after = schema(replace(SERIALS, columns=(plain, *SERIALS.columns[1:])), sequences=(seq,))
+    back = render([ch.DropSequence(seq), ch.AlterColumn(SERIALS.name, plain, before)], after)
+    assert [s.sql for s in back] == [
+        "ALTER TABLE s ALTER COLUMN a SET DEFAULT nextval('s_a_seq'::regclass)"
+    ]
+
+
+def test_foreign_key_goes_before_the_key_it_references_even_if_its_column_goes_later(
+    engine_db: MakeDb,
+) -> None:
+    prior = (
+        "CREATE TABLE u (id int CONSTRAINT u_pk PRIMARY KEY, ref int CONSTRAINT u_ref REFERENCES u)"
+    )
+    table = Table(
+        QName("u"),
+        (Column("id", "INT", nullable=False), Column("ref", "INT")),
+        primary_key=PrimaryKey("u_pk", ("id",)),
+        foreign_keys=(ForeignKey("u_ref", ("ref",), QName("u"), ("id",)),),
+    )
+    changes: list[ch.Change] = [
+        ch.DropConstraint(table.name, table.foreign_keys[0]),
+        ch.DropConstraint(table.name, table.primary_key or PrimaryKey(None, ())),
+        ch.DropColumn(table.name, table.columns[1]),
+    ]
+    statements = render(changes, schema(table))
+    assert [s.change for s in statements] == ["drop_constraint", "drop_constraint", "drop_column"]
+    db = fresh(engine_db, [prior])
+    run(db, statements)
+    want = fresh(engine_db, ["CREATE TABLE u (id int NOT NULL)"])
+    assert unnamed_not_null(db.catalog()).diff(unnamed_not_null(want.catalog())) == []

@@ -1,0 +1,74 @@
+"""What a rule is: a small pure function with a stable id, a category and a level."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from bot.core.changes import Change, change_object
+from bot.core.model import Dialect, QName
+from bot.core.risk import Category, Finding, Level
+from bot.core.state import State
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A rule firing: what to tell the reviewer, and about which object when it isn't the
+    change's own (`change_object`)."""
+
+    message: str
+    object: str | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a rule knows besides the change: the schema just before it.
+
+    `state` must not be changed by rules. `fresh` holds the tables this down created itself
+    before this step: they are empty, so checks about existing rows and long locks don't
+    apply to them.
+    """
+
+    state: State
+    fresh: frozenset[tuple[str, str]] = frozenset()
+
+    @property
+    def dialect(self) -> Dialect:
+        return self.state.dialect
+
+    def has_rows(self, table: QName) -> bool:
+        """Whether the table may hold rows (we never know it is non-empty, only when it's new)."""
+        return self.state.key(table) not in self.fresh
+
+
+Check = Callable[[Change, Context], Iterable[Hit]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str  # stable, kebab-case: allow comments and policies name it
+    category: Category
+    level: Level
+    reason: str  # one line, for docs/rules.md and reviewers
+    check: Check
+
+    def run(self, change: Change, ctx: Context) -> list[Finding]:
+        return [
+            Finding(
+                self.id,
+                self.category,
+                self.level,
+                hit.message,
+                hit.object if hit.object is not None else change_object(change),
+            )
+            for hit in self.check(change, ctx)
+        ]
+
+
+def rule(rule_id: str, category: Category, level: Level, reason: str) -> Callable[[Check], Rule]:
+    """Declare a rule: `@rule("drop-column", Category.DATA_LOSS, Level.DANGER, "...")`."""
+
+    def wrap(check: Check) -> Rule:
+        return Rule(rule_id, category, level, reason, check)
+
+    return wrap
