@@ -1,6 +1,7 @@
 """`rollback-plan` command line: thin, calls the same functions the bot calls.
 
-Exit codes: 0 success, 2 bad input (one line on stderr naming the file, never a traceback).
+Exit codes: 0 success, 1 the plan needs approval or is refused, 2 bad input (one line on
+stderr naming the file, never a traceback).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -22,6 +24,7 @@ from bot.core.replay import Unmodelled, replay
 from bot.sources.dirs import Layout, MigrationFile, SourceError, read_dir
 
 EXIT_OK = 0
+EXIT_GATE = 1  # plan: the verdict is needs-approval or refused
 EXIT_BAD_INPUT = 2
 
 
@@ -77,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--to", dest="to_ref", help="the ref to go back to (with --from)")
     plan.add_argument("--dialect", help="override the detected dialect of every source")
     plan.add_argument("--format", choices=["md", "json"], default="md")
+    plan.add_argument(
+        "--verify",
+        action="store_true",
+        help="prove each down on a scratch engine: SQLite in-process, the embedded PostgreSQL, "
+        "MySQL/MariaDB via $ROLLBACK_PLAN_MYSQL_SCRATCH_URL (never an application database)",
+    )
     plan.set_defaults(func=cmd_plan)
     return parser
 
@@ -123,7 +132,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     # Imported here: the git and YAML stack is only needed by this command.
     from bot.core.plan import plan_json
-    from bot.planner import plan_commit, plan_refs
+    from bot.core.risk import Verdict
+    from bot.planner import PlanOptions, plan_commit, plan_refs
+    from bot.verify import MYSQL_SCRATCH_ENV
     from bot.render import plan_markdown
     from bot.sources.git import open_repo
 
@@ -134,10 +145,18 @@ def cmd_plan(args: argparse.Namespace) -> int:
     dialect = Dialect.parse(args.dialect) if args.dialect else None
     repo = open_repo(args.repo)
     now = datetime.now(UTC)
+    options = PlanOptions(
+        dialect=dialect,
+        verify=args.verify,
+        mysql_url=os.environ.get(MYSQL_SCRATCH_ENV) or None,
+        env=dict(os.environ),
+    )
     if args.commit:
-        plan = plan_commit(repo, args.commit, dialect=dialect, now=now)
+        plan = plan_commit(repo, args.commit, dialect=dialect, now=now, options=options)
     else:
-        plan = plan_refs(repo, args.from_ref, args.to_ref, dialect=dialect, now=now)
+        plan = plan_refs(
+            repo, args.from_ref, args.to_ref, dialect=dialect, now=now, options=options
+        )
     if not plan.plannable:
         for problem in plan.problems:
             print(f"rollback-plan: {problem}", file=sys.stderr)
@@ -147,7 +166,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(plan_markdown(plan))
-    return EXIT_OK
+    # CI jobs gate on this: anything but a safe plan needs a person.
+    return EXIT_OK if plan.verdict is Verdict.SAFE else EXIT_GATE
 
 
 def down_json(down: Down, dialect: Dialect) -> dict[str, Any]:

@@ -6,7 +6,8 @@ verdict). The bot's jobs and the CLI both call `plan_commit` / `plan_refs`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -14,16 +15,31 @@ import git
 import yaml
 
 from bot.core.down import Down, compute_down
-from bot.core.model import Dialect
-from bot.core.plan import CompanionFile, Plan, RevertSummary, SourcePlan
+from bot.core.model import Dialect, Schema
+from bot.core.plan import CompanionFile, LiveFacts, Plan, RevertSummary, SourcePlan
 from bot.core.render import to_script
-from bot.core.replay import Migration, ParseCache, replay
+from bot.core.replay import Allow, Migration, ParseCache, replay
 from bot.core.revert import detect_revert
+from bot.core.risk import Policy, Verdict
+from bot.core.risk.analyse import policy_from_config
 from bot.core.verdict import HandwrittenDown, judge_downs
+from bot.gate import gate, live_url, prove
+from bot.sources.config import RepoConfig
 from bot.sources.discover import Discovery, discover
 from bot.sources.formats import render_migration
 from bot.sources.git import BlobCache, GitSnapshot, commit_info, recent_commits, resolve
-from bot.sources.model import SchemaSource, SourceKind, VersionedMigration
+from bot.sources.model import Format, SchemaSource, SourceKind, VersionedMigration
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """How far to go beyond computing the plan."""
+
+    dialect: Dialect | None = None  # overrides every source's dialect
+    verify: bool = False  # prove each down on a scratch engine (never a configured database)
+    postgres: bool = True  # allow the embedded PostgreSQL for --verify
+    mysql_url: str | None = None  # a scratch MySQL/MariaDB server for --verify
+    env: Mapping[str, str] = field(default_factory=dict)  # where live database URLs are read
 
 
 @dataclass
@@ -41,13 +57,15 @@ def plan_commit(
     dialect: Dialect | None = None,
     cache: PlanCache | None = None,
     now: datetime,
+    options: PlanOptions | None = None,
 ) -> Plan:
     """The plan for a (revert) commit: from its parent, where the database is, to it."""
     sha = resolve(repo, commit)
     meta = commit_info(repo, sha)
     if not meta.parents:
         raise ValueError(f"commit {sha[:12]} has no parent: there is nothing to roll back from")
-    candidates = recent_commits(repo, meta.parents[0], [c.path for c in meta.changed])
+    # Ancestors of the commit itself: its parent is often the very commit it reverts.
+    candidates = recent_commits(repo, sha, [c.path for c in meta.changed])
     info = detect_revert(meta, candidates=candidates)
     summary = None
     if info is not None:
@@ -58,7 +76,9 @@ def plan_commit(
             info.reapply,
             info.subject,
         )
-    plan = plan_refs(repo, meta.parents[0], sha, dialect=dialect, cache=cache, now=now)
+    plan = plan_refs(
+        repo, meta.parents[0], sha, dialect=dialect, cache=cache, now=now, options=options
+    )
     return Plan(plan.from_ref, plan.to_ref, summary, plan.sources, plan.problems)
 
 
@@ -70,18 +90,23 @@ def plan_refs(
     dialect: Dialect | None = None,
     cache: PlanCache | None = None,
     now: datetime,
+    options: PlanOptions | None = None,
 ) -> Plan:
     """The plan taking a database at `from_ref`'s schema to `to_ref`'s."""
     cache = cache or PlanCache()
+    options = options or PlanOptions(dialect=dialect)
+    dialect = dialect or options.dialect
     newer = GitSnapshot(repo, resolve(repo, from_ref), cache.blobs)
     older = GitSnapshot(repo, resolve(repo, to_ref), cache.blobs)
     found_newer = discover(newer, dialect)
     found_older = discover(older, dialect)
     problems = list(dict.fromkeys(found_newer.problems + found_older.problems))
+    # The deployed commit's config decides the policy: a revert can't loosen its own gate.
+    run = _Run(newer, older.sha, cache, now, options, found_newer.config, problems)
     plans = [
-        _plan_source(a, b, newer, older.sha, cache, now)
+        _plan_source(a, b, run)
         for a, b in _pairs(found_newer, found_older)
-        if _touched(a, b)
+        if _touched(a, b) or _job_changed(a, b, newer, older)
     ]
     problems += [p for p in newer.problems + older.problems if p not in problems]
     return Plan(newer.sha, older.sha, None, tuple(plans), tuple(problems))
@@ -104,14 +129,28 @@ def _touched(a: SchemaSource | None, b: SchemaSource | None) -> bool:
     return (a.migrations, a.schema_sql, a.dialect) != (b.migrations, b.schema_sql, b.dialect)
 
 
-def _plan_source(
-    newer: SchemaSource | None,
-    older: SchemaSource | None,
-    snapshot: GitSnapshot,
-    target: str,
-    cache: PlanCache,
-    now: datetime,
-) -> SourcePlan:
+def _job_changed(
+    a: SchemaSource | None, b: SchemaSource | None, newer: GitSnapshot, older: GitSnapshot
+) -> bool:
+    """A migration Job carries no SQL: it matters when its manifest changed."""
+    if a is None or b is None or a.kind is not SourceKind.MIGRATION_JOB:
+        return False
+    x, y = newer.entry(a.path), older.entry(b.path)
+    return (x.sha if x else None) != (y.sha if y else None)
+
+
+@dataclass
+class _Run:
+    snapshot: GitSnapshot  # the deployed commit
+    target: str  # the commit to go back to
+    cache: PlanCache
+    now: datetime
+    options: PlanOptions
+    config: RepoConfig
+    problems: list[str]
+
+
+def _plan_source(newer: SchemaSource | None, older: SchemaSource | None, run: _Run) -> SourcePlan:
     src = newer or older
     assert src is not None
     problems = list(
@@ -128,6 +167,14 @@ def _plan_source(
         name=src.name,
         notes=notes,
     )
+    if src.kind is SourceKind.MIGRATION_JOB:
+        # Which migrations run depends on the image; reading them at the tag's git ref
+        # (config `tags:`) is not done yet, so say so instead of planning nothing.
+        problems.append(
+            f"{src.path}: migration Job {src.name or ''} changed; the migrations it runs come "
+            "from its image, which this plan does not read: check them by hand"
+        )
+        return _with(base, problems=problems)
     if src.dialect is None:
         problems.append(
             f"{src.path}: cannot tell which database this is; "
@@ -135,8 +182,8 @@ def _plan_source(
         )
         return _with(base, problems=problems)
     if src.kind is SourceKind.ATLAS_SCHEMA or src.schema_sql is not None:
-        return _declarative(base, newer, older, src.dialect, cache, problems)
-    return _versioned(base, newer, older, src.dialect, snapshot, target, cache, now, problems)
+        return _declarative(base, newer, older, src.dialect, run, problems)
+    return _versioned(base, newer, older, src.dialect, run, problems)
 
 
 def _declarative(
@@ -144,9 +191,10 @@ def _declarative(
     newer: SchemaSource | None,
     older: SchemaSource | None,
     dialect: Dialect,
-    cache: PlanCache,
+    run: _Run,
     problems: list[str],
 ) -> SourcePlan:
+    cache = run.cache
     a = replay(
         [Migration(base.manifest or base.path, newer.schema_sql or "")] if newer else [],
         dialect,
@@ -160,7 +208,17 @@ def _declarative(
     down = compute_down(a.schema, b.schema)
     unknown = tuple(dict.fromkeys(a.unmodelled + b.unmodelled + down.unmodelled))
     down = Down(down.changes, down.statements, down.method, unknown, None)
-    return _with(base, down=down, problems=problems)
+    plan = _with(base, down=down, problems=problems)
+    plan = _gate(plan, a.schema, [], run)
+    if run.options.verify:
+        plan = prove(
+            plan,
+            [newer.schema_sql or ""] if newer else [],
+            [older.schema_sql or ""] if older else [],
+            mysql_url=run.options.mysql_url,
+            postgres=run.options.postgres,
+        )
+    return plan
 
 
 def _versioned(
@@ -168,12 +226,10 @@ def _versioned(
     newer: SchemaSource | None,
     older: SchemaSource | None,
     dialect: Dialect,
-    snapshot: GitSnapshot,
-    target: str,
-    cache: PlanCache,
-    now: datetime,
+    run: _Run,
     problems: list[str],
 ) -> SourcePlan:
+    cache, snapshot, target, now = run.cache, run.snapshot, run.target, run.now
     new_migs = [m for m in (newer.migrations if newer else ()) if not m.repeatable]
     old_migs = [m for m in (older.migrations if older else ()) if not m.repeatable]
     keep = _common_prefix(new_migs, old_migs)
@@ -192,28 +248,107 @@ def _versioned(
             for m in reversed(undone)
         ]
         handwritten = judge_downs(at_newer.schema, at_older.schema, downs)
-    files: tuple[CompanionFile, ...] = ()
-    if newer is not None and older is not None and newer.format is not None and down.statements:
-        files = _companion_files(older, undone, forward, down, snapshot, target, now, problems)
-    return _with(
+    plan = _with(
         base,
         down=down,
         handwritten=handwritten,
-        files=files,
         undone=tuple(m.up_path for m in undone),
         problems=problems,
     )
+    plan = _live(plan, at_newer.schema, at_older.schema, run)
+    plan = _gate(plan, at_newer.schema, [a for st in at_newer.steps for a in st.allows], run)
+    # A refused plan's companion change carries the way back that keeps the data.
+    variant = plan.safe_variant if plan.verdict is Verdict.REFUSED else None
+    script = (
+        "".join(f"{sql};\n" for sql in variant.statements)
+        if variant
+        else to_script(list(plan.down.statements if plan.down else ()))
+    )
+    problems = list(plan.problems)
+    files: tuple[CompanionFile, ...] = ()
+    if newer is not None and older is not None and newer.format is not None and script:
+        files = _companion_files(
+            older, undone, forward, script, snapshot, target, now, problems, variant is not None
+        )
+        if variant and variant.restore:
+            files += (_restore_file(plan, variant.restore, target),)
+    plan = _with(plan, files=files, problems=problems)
+    if run.options.verify:
+        plan = prove(
+            plan,
+            [m.up for m in new_migs],
+            [m.up for m in old_migs],
+            mysql_url=run.options.mysql_url,
+            postgres=run.options.postgres,
+        )
+    return plan
+
+
+def _gate(plan: SourcePlan, before: Schema, allows: list[Allow], run: _Run) -> SourcePlan:
+    """Risks and verdict under the deployed config's policy (repo-wide, then the source's)."""
+    try:
+        policy = policy_from_config(run.config.policy)
+        own = next((s for s in run.config.sources if s.path == plan.path), None)
+        if own is not None and own.policy:
+            policy = policy_from_config(
+                own.policy, base=policy, where=f"sources[{plan.path}].policy"
+            )
+    except ValueError as err:
+        # A broken policy never loosens the gate: plan under the default one and say why.
+        run.problems.append(f"{run.config.path}: {err}; the default policy was used")
+        policy = Policy()
+    return gate(plan, before, policy=policy, allows=allows, label=run.target[:8])
+
+
+def _restore_file(plan: SourcePlan, restore: tuple[str, ...], target: str) -> CompanionFile:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", plan.name or plan.path).strip("-") or "schema"
+    header = (
+        f"-- Restore script from rollback-plan for {plan.path}: run it after the reverted change\n"
+        f"-- is applied again, to bring back the data the rollback archived or set aside.\n"
+    )
+    return CompanionFile(
+        f".rollback-plan/restore/{target[:12]}-{slug}.sql",
+        header + "".join(f"{sql};\n" for sql in restore),
+        "restore script: brings the archived data back when the change is re-applied",
+    )
+
+
+def _live(plan: SourcePlan, expected: Schema, older: Schema, run: _Run) -> SourcePlan:
+    """Opt-in, read-only facts from the source's configured database; with drift, the plan
+    starts from the live schema instead of the history's."""
+    url, problem = live_url(plan, run.config.databases, run.options.env)
+    if problem:
+        return replace(plan, live=LiveFacts(problems=(problem,)))
+    if url is None or plan.down is None or plan.dialect is None:
+        return plan
+    from bot.inspect import inspect_live
+
+    report = inspect_live(Dialect(plan.dialect), url, plan.down.changes, expected)
+    facts = LiveFacts(
+        tuple((a.object, a.count, a.message) for a in report.at_risk),
+        tuple(report.drift),
+        False,
+        tuple(report.problems),
+    )
+    if report.drift and report.live_schema_sql:
+        live = replay([Migration("live database", report.live_schema_sql)], Dialect(plan.dialect))
+        if not live.unmodelled:
+            down = compute_down(live.schema, older)
+            facts = replace(facts, planned_from_live=True)
+            return replace(plan, down=down, live=facts)
+    return replace(plan, live=facts)
 
 
 def _companion_files(
     older: SchemaSource,
     undone: Sequence[VersionedMigration],
     forward: Sequence[VersionedMigration],
-    down: Down,
+    script: str,
     snapshot: GitSnapshot,
     target: str,
     now: datetime,
     problems: list[str],
+    variant: bool = False,
 ) -> tuple[CompanionFile, ...]:
     """Re-add what the revert removed (the database has it applied), then a migration that
     takes the database back, in the directory's own format."""
@@ -227,33 +362,39 @@ def _companion_files(
     assert older.format is not None
     out: list[CompanionFile] = []
     readded = "re-added: the database has this migration applied"
+    prefix = _directory_prefix(older, undone)
+    # A ConfigMap generated from a directory (kustomize, Helm .Files): its files are real files.
+    prefix_is_dir = all("#" not in m.up_path for m in undone) and older.path != older.manifest
+    dir_files: dict[str, str] = {}
     if older.kind is SourceKind.DIRECTORY:
-        paths = sorted({p for m in undone for p in (m.up_path, m.down_path) if p})
-        read = snapshot.read_text(paths)
+        # The deployed directory is the target's plus the undone migrations: the new
+        # migration goes after it, and its sqitch.plan / atlas.sum already list them.
+        read = snapshot.read_text(_directory_files(snapshot, prefix))
         problems += read.problems
+        dir_files = {p[len(prefix) :]: t for p, t in read.texts.items()}
+        paths = sorted({p for m in undone for p in _own_files(m, older, prefix)})
         out += [CompanionFile(p, read.texts[p], readded) for p in paths if p in read.texts]
     else:
         # Files held in a manifest (ConfigMap data): the parsed migration is the file.
         out += [CompanionFile(m.up_path, m.up, readded) for m in undone]
-    prefix = _directory_prefix(older, undone)
+        for m in [*older.migrations, *undone]:
+            dir_files[m.up_path[len(prefix) :]] = m.up
+            if m.down is not None and m.down_path and m.down_path != m.up_path:
+                dir_files[m.down_path[len(prefix) :]] = m.down
     existing = [*older.migrations, *undone]
-    dir_files = {f.path[len(prefix) :]: f.content for f in out}
-    for m in older.migrations:
-        dir_files.setdefault(m.up_path[len(prefix) :], m.up)
     name = f"rollback_{target[:7]}"
-    reapply = "\n".join(m.up.strip() for m in undone)
+    # Its own down re-applies the reverted change; after a data-preserving variant that is not
+    # a plain re-apply (the kept column is still there), so then it ships without a down.
+    reapply = None if variant else "\n".join(m.up.strip() for m in undone)
     undoes = ", ".join(m.up_path.rsplit("/", 1)[-1] for m in undone)
-    note = (
-        f"takes the database back to the schema of "
-        f"{target[:12]} (undoes {undoes})"
-    )
+    note = f"takes the database back to the schema of {target[:12]} (undoes {undoes})"
     try:
         added = render_migration(
             older.format,
             existing,
             dir_files,
             name,
-            to_script(list(down.statements)),
+            script,
             reapply,
             now,
             note=note,
@@ -267,9 +408,29 @@ def _companion_files(
             "compensating migration: takes the database back" if rel.endswith(".sql") else "updated"
         )
         out.append(CompanionFile(prefix + rel, content, reason))
-    if older.kind is SourceKind.ATLAS_MIGRATION and older.manifest:
-        out = _into_configmap(older, out, snapshot, problems)
+    if older.kind is SourceKind.ATLAS_MIGRATION and older.manifest and not prefix_is_dir:
+        out = _into_manifest(older, out, snapshot, problems)
     return tuple(out)
+
+
+def _directory_files(snapshot: GitSnapshot, prefix: str) -> list[str]:
+    """The migration directory's own files (one folder level down: Diesel, sqitch)."""
+    return [
+        e.path
+        for e in snapshot.entries()
+        if e.path.startswith(prefix)
+        and not e.symlink
+        and e.path[len(prefix) :].count("/") <= 1
+        and e.path.endswith((".sql", "atlas.sum", "sqitch.plan"))
+    ]
+
+
+def _own_files(m: VersionedMigration, source: SchemaSource, prefix: str) -> list[str]:
+    """The files a migration consists of: its up, its down and, for sqitch, its verify."""
+    paths = [m.up_path, *([m.down_path] if m.down_path else [])]
+    if source.format is Format.SQITCH and m.up_path.startswith(prefix + "deploy/"):
+        paths.append(prefix + "verify/" + m.up_path[len(prefix + "deploy/") :])
+    return paths
 
 
 def _directory_prefix(source: SchemaSource, undone: Sequence[VersionedMigration]) -> str:
@@ -283,36 +444,70 @@ def _directory_prefix(source: SchemaSource, undone: Sequence[VersionedMigration]
     return f"{source.path}/"
 
 
-def _into_configmap(
+def _into_manifest(
     source: SchemaSource, files: list[CompanionFile], snapshot: GitSnapshot, problems: list[str]
 ) -> list[CompanionFile]:
-    """An AtlasMigration's directory lives in a ConfigMap: the files go into its `data`."""
+    """An AtlasMigration's directory lives in a manifest: a ConfigMap's `data`, or its own
+    `spec.dir.local`. The files go there, and the manifest is the companion file."""
     manifest_path, _, ref = source.path.partition("#configmap/")
     read = snapshot.read_text([manifest_path])
     text = read.texts.get(manifest_path)
+    what = f"ConfigMap {ref}" if ref else f"AtlasMigration {source.name}"
     if text is None:
-        problems.append(f"{manifest_path}: cannot read the ConfigMap to update it")
+        problems.append(f"{manifest_path}: cannot read the {what} to update it")
         return files
-    docs = list(yaml.safe_load_all(text))
+    try:
+        docs = list(yaml.safe_load_all(text))
+    except yaml.YAMLError:
+        problems.append(f"{manifest_path}: not valid YAML; cannot update the {what}")
+        return files
     for doc in docs:
-        if (
-            isinstance(doc, dict)
-            and doc.get("kind") == "ConfigMap"
-            and (doc.get("metadata", {}).get("name") == ref)
-        ):
-            data = doc.setdefault("data", {})
-            for f in files:
-                data[f.path.rsplit("/", 1)[-1]] = f.content
-            content = yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False)
-            return [
-                CompanionFile(
-                    manifest_path,
-                    content,
-                    f"ConfigMap {ref}: migration files re-added and the compensating migration added",
-                )
-            ]
-    problems.append(f"{manifest_path}: ConfigMap {ref} not found to update")
+        data = _manifest_dir(doc, ref, source.name)
+        if data is None:
+            continue
+        for f in files:
+            data[f.path.rsplit("/", 1)[-1]] = f.content
+        content = yaml.dump_all(docs, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True)
+        return [
+            CompanionFile(
+                manifest_path,
+                content,
+                f"{what}: migration files re-added and the compensating migration added",
+            )
+        ]
+    problems.append(f"{manifest_path}: {what} not found to update")
     return files
+
+
+def _manifest_dir(doc: object, configmap: str, name: str | None) -> dict[str, object] | None:
+    """The mapping holding the migration files in this YAML document, if it is the one."""
+    if not isinstance(doc, dict):
+        return None
+    meta = doc.get("metadata")
+    doc_name = meta.get("name") if isinstance(meta, dict) else None
+    if configmap:
+        if doc.get("kind") != "ConfigMap" or doc_name != configmap:
+            return None
+        data = doc.setdefault("data", {})
+        return data if isinstance(data, dict) else None
+    if doc.get("kind") != "AtlasMigration" or doc_name != name:
+        return None
+    spec = doc.get("spec")
+    d = spec.get("dir") if isinstance(spec, dict) else None
+    local = d.get("local") if isinstance(d, dict) else None
+    return local if isinstance(local, dict) else None
+
+
+class _BlockDumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML ships no types
+    """Multi-line strings as `|` blocks: the files stay readable in the manifest."""
+
+
+def _str_block(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value and not any(c in value for c in "\t\r") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _str_block)
 
 
 def _common_prefix(a: Sequence[VersionedMigration], b: Sequence[VersionedMigration]) -> int:

@@ -8,8 +8,12 @@ from pathlib import Path
 
 import jinja2
 
-from bot.core.plan import Plan, SourcePlan
+from bot.core.alternatives import Alternative
+from bot.core.changes import change_object
+from bot.core.plan import Plan, SafeVariant, SourcePlan
 from bot.core.render import to_script
+from bot.core.risk import Finding, Verdict
+from bot.core.risk.analyse import statement_findings
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#])")
@@ -26,6 +30,37 @@ class _View:
     @staticmethod
     def script(source: SourcePlan) -> str:
         return to_script(list(source.down.statements)) if source.down else ""
+
+    @staticmethod
+    def verdict(v: Verdict) -> str:
+        return {
+            Verdict.SAFE: "safe",
+            Verdict.NEEDS_APPROVAL: "needs approval (`/rollback-plan approve`)",
+            Verdict.REFUSED: "refused: it loses data (`/rollback-plan approve data-loss` to accept)",
+        }[v]
+
+    @staticmethod
+    def risks(source: SourcePlan) -> list[tuple[str, tuple[Finding, ...]]]:
+        if source.down is None or source.assessment is None:
+            return []
+        pairs = statement_findings(source.assessment, source.down.statements)
+        out = [(r.sql, f) for r, f in pairs if f]
+        if source.assessment.unmodelled:
+            out.append(("(statements that could not be modelled)", source.assessment.unmodelled))
+        return out
+
+    @staticmethod
+    def lines(statements: tuple[str, ...]) -> str:
+        return "".join(f"{s};\n" for s in statements)
+
+    @staticmethod
+    def strategies(variant: SafeVariant) -> str:
+        kinds = sorted({a.strategy.value for a in variant.chosen})
+        return " and ".join(f"**{k}**" for k in kinds)
+
+    @staticmethod
+    def object(alt: Alternative) -> str:
+        return f"`{change_object(alt.replaces)}`"
 
     @staticmethod
     def shas(shas: tuple[str, ...]) -> str:

@@ -9,7 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core.alternatives import Alternative
+from bot.core.changes import change_object
 from bot.core.down import Down
+from bot.core.render import Rendered
+from bot.core.risk import Finding, Verdict, strictest
+from bot.core.risk.analyse import Assessment, policy_as_config, statement_findings
 from bot.core.verdict import HandwrittenDown
 
 SCHEMA_VERSION = 1
@@ -36,6 +41,36 @@ class RevertSummary:
 
 
 @dataclass(frozen=True)
+class Proof:
+    """What `--verify` found: the plan run on a scratch engine, or why it was not."""
+
+    engine: str | None
+    verified: bool
+    reason: str
+    differences: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class LiveFacts:
+    """What read-only inspection of the configured database said."""
+
+    at_risk: tuple[tuple[str, int | None, str], ...] = ()  # (object, count, message)
+    drift: tuple[str, ...] = ()
+    planned_from_live: bool = False
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SafeVariant:
+    """The down with each data-loss step replaced by its safest data-preserving alternative."""
+
+    statements: tuple[str, ...]
+    restore: tuple[str, ...]  # for the day the change is re-applied
+    chosen: tuple[Alternative, ...]
+
+
+@dataclass(frozen=True)
 class SourcePlan:
     """The rollback of one schema source."""
 
@@ -50,10 +85,27 @@ class SourcePlan:
     problems: tuple[str, ...] = ()
     name: str | None = None
     notes: tuple[str, ...] = ()
+    assessment: Assessment | None = None
+    alternatives: tuple[Alternative, ...] = ()  # every alternative offered, per data-loss step
+    safe_variant: SafeVariant | None = None
+    proof: Proof | None = None
+    live: LiveFacts | None = None
 
     @property
     def complete(self) -> bool:
         return self.down is not None and self.down.complete and not self.problems
+
+    @property
+    def verdict(self) -> Verdict:
+        """Safe only when assessed, complete and proven where proof was asked for."""
+        if self.down is None or self.assessment is None:
+            return Verdict.NEEDS_APPROVAL
+        verdicts = [self.assessment.verdict]
+        if not self.complete:
+            verdicts.append(Verdict.NEEDS_APPROVAL)  # missing information never relaxes it
+        if self.proof is not None and not self.proof.verified and self.proof.engine:
+            verdicts.append(Verdict.NEEDS_APPROVAL)
+        return strictest(verdicts)
 
 
 @dataclass(frozen=True)
@@ -63,6 +115,10 @@ class Plan:
     revert: RevertSummary | None
     sources: tuple[SourcePlan, ...]
     problems: tuple[str, ...] = ()  # repository-level: unreadable config, unreadable files
+
+    @property
+    def verdict(self) -> Verdict:
+        return strictest([s.verdict for s in self.sources])
 
     @property
     def plannable(self) -> bool:
@@ -86,6 +142,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
             "reapply": revert.reapply,
             "title": revert.title,
         },
+        "verdict": plan.verdict.value,
         "sources": [_source_json(s) for s in plan.sources],
         "problems": list(plan.problems),
     }
@@ -102,9 +159,16 @@ def _source_json(s: SourcePlan) -> dict[str, Any]:
         "method": down.method.value if down else None,
         "complete": s.complete,
         "undone": list(s.undone),
+        "verdict": s.verdict.value,
+        "policy": policy_as_config(s.assessment.policy) if s.assessment else None,
         "statements": [
-            {"sql": st.sql, "change": st.change, "object": st.object}
-            for st in (down.statements if down else ())
+            {
+                "sql": st.sql,
+                "change": st.change,
+                "object": st.object,
+                "risks": [_finding_json(f) for f in findings],
+            }
+            for st, findings in _statements_with_risks(s)
         ],
         "unmodelled": [
             {"file": u.file, "line": u.line, "sql": u.sql, "reason": u.reason}
@@ -118,4 +182,54 @@ def _source_json(s: SourcePlan) -> dict[str, Any]:
         "files": [{"path": f.path, "content": f.content, "reason": f.reason} for f in s.files],
         "problems": list(s.problems),
         "notes": list(s.notes),
+        "alternatives": [
+            {
+                "strategy": a.strategy.value,
+                "replaces": change_object(a.replaces),
+                "statements": list(a.statements),
+                "restore": list(a.restore),
+                "explanation": a.explanation,
+                "keeps_older_app_working": a.keeps_older_app_working,
+            }
+            for a in s.alternatives
+        ],
+        "safe_variant": None
+        if s.safe_variant is None
+        else {
+            "statements": list(s.safe_variant.statements),
+            "restore": list(s.safe_variant.restore),
+            "strategies": [a.strategy.value for a in s.safe_variant.chosen],
+        },
+        "verification": None
+        if s.proof is None
+        else {
+            "engine": s.proof.engine,
+            "verified": s.proof.verified,
+            "reason": s.proof.reason,
+            "differences": list(s.proof.differences),
+            "seconds": round(s.proof.seconds, 3),
+        },
+        "data_at_risk": [
+            {"object": o, "count": c, "message": m} for o, c, m in (s.live.at_risk if s.live else ())
+        ],
+        "drift": list(s.live.drift) if s.live else [],
     }
+
+
+def _finding_json(f: Finding) -> dict[str, Any]:
+    return {
+        "rule": f.rule,
+        "category": f.category.value,
+        "level": f.level.value,
+        "message": f.message,
+        "object": f.object,
+        "suppressed": f.suppressed,
+    }
+
+
+def _statements_with_risks(s: SourcePlan) -> list[tuple[Rendered, tuple[Finding, ...]]]:
+    if s.down is None:
+        return []
+    if s.assessment is None:
+        return [(r, ()) for r in s.down.statements]
+    return statement_findings(s.assessment, s.down.statements)

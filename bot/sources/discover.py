@@ -68,6 +68,13 @@ def discover(snapshot: GitSnapshot, dialect: Dialect | None = None) -> Discovery
         candidates = _candidate_dirs(files)
         sources = _directories(snapshot, files, candidates, problems)
     manifests, manifest_problems = _manifests(snapshot, files, entries)
+    if not config.sources:
+        # A directory a manifest builds its ConfigMap from (kustomize, Helm .Files) is that
+        # manifest's source, which knows the database; not a second, dialect-less one.
+        covered = {
+            dirname(m.up_path) for s in manifests for m in s.migrations if "#" not in m.up_path
+        }
+        sources = [s for s in sources if s.path not in covered]
     sources += manifests
     problems += manifest_problems
     if dialect is not None:
