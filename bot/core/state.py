@@ -43,12 +43,11 @@ class State:
         self.enums = dict(base.enums)
         self.sequences = dict(base.sequences)
         self.opaque = dict(base.opaque)
-        # Constraint and index names in use, and which table owns each index: kept up to date
-        # by _put/_remove so lookups don't scan every table (replay of long histories).
-        self._names: dict[str, int] = {}
+        # Constraint and index names in use, and which table owns each index: built on first
+        # use, then kept up to date by _put/_remove so lookups don't scan every table (replay
+        # of long histories), while the many short-lived States never pay for it.
+        self._names: dict[str, int] | None = None
         self._index_owner: dict[str, tuple[str, str]] = {}
-        for table in self.tables.values():
-            self._register(table)
 
     def snapshot(self) -> Schema:
         return Schema(
@@ -85,6 +84,7 @@ class State:
         return col
 
     def find_index(self, name: str, schema: str | None = None) -> Index | None:
+        self._registry()
         owner = self._index_owner.get(fold(name, self.dialect))
         table = self.tables.get(owner) if owner is not None else None
         if table is None:
@@ -121,7 +121,16 @@ class State:
         table = self.tables.pop(self.key(name))
         self._unregister(table)
 
+    def _registry(self) -> dict[str, int]:
+        if self._names is None:
+            self._names = {}
+            for table in self.tables.values():
+                self._register(table)
+        return self._names
+
     def _register(self, table: Table) -> None:
+        if self._names is None:
+            return
         key = self.key(table.name)
         for n in _names_of(table):
             self._names[n] = self._names.get(n, 0) + 1
@@ -129,6 +138,8 @@ class State:
             self._index_owner[fold(idx.name, self.dialect)] = key
 
     def _unregister(self, table: Table) -> None:
+        if self._names is None:
+            return
         for n in _names_of(table):
             left = self._names.get(n, 0) - 1
             if left > 0:
@@ -140,7 +151,7 @@ class State:
 
     def names_in_use(self) -> Container[str]:
         """Constraint and index names in use in the whole schema (a live view)."""
-        return self._names.keys()
+        return self._registry().keys()
 
     # -- apply -------------------------------------------------------------------
 
