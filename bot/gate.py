@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from bot.core.alternatives import Alternative, alternatives, apply_alternatives
 from bot.core.model import Schema
-from bot.core.plan import LiveFacts, Proof, SafeVariant, SourcePlan
+from bot.core.plan import Proof, SafeVariant, SourcePlan
 from bot.core.replay import Allow
 from bot.core.risk import Category, Policy
 from bot.core.risk.analyse import assess
@@ -68,27 +68,6 @@ def prove(
     )
     proof = Proof(result.engine, result.verified, result.reason, result.differences, result.seconds)
     return replace(source, proof=proof)
-
-
-def observe(
-    source: SourcePlan, url: str, expected: Schema, *, timeout_s: float = 5.0
-) -> SourcePlan:
-    """Read-only facts from the live database: data at risk and drift from `expected`."""
-    from bot.core.model import Dialect
-    from bot.inspect import inspect_live
-
-    if source.down is None or source.dialect is None:
-        return source
-    report = inspect_live(
-        Dialect(source.dialect), url, source.down.changes, expected, timeout_s=timeout_s
-    )
-    facts = LiveFacts(
-        tuple((a.object, a.count, a.message) for a in report.at_risk),
-        tuple(report.drift),
-        False,
-        tuple(report.problems),
-    )
-    return replace(source, live=facts)
 
 
 def live_url(

@@ -255,8 +255,8 @@ def _versioned(
         undone=tuple(m.up_path for m in undone),
         problems=problems,
     )
-    plan = _live(plan, at_newer.schema, at_older.schema, run)
-    plan = _gate(plan, at_newer.schema, [a for st in at_newer.steps for a in st.allows], run)
+    plan, start = _live(plan, at_newer.schema, at_older.schema, run)
+    plan = _gate(plan, start, [a for st in at_newer.steps for a in st.allows], run)
     # A refused plan's companion change carries the way back that keeps the data.
     variant = plan.safe_variant if plan.verdict is Verdict.REFUSED else None
     script = (
@@ -266,7 +266,7 @@ def _versioned(
     )
     problems = list(plan.problems)
     files: tuple[CompanionFile, ...] = ()
-    if newer is not None and older is not None and newer.format is not None and script:
+    if newer is not None and older is not None and newer.format is not None and (script or variant):
         files = _companion_files(
             older, undone, forward, script, snapshot, target, now, problems, variant is not None
         )
@@ -286,17 +286,22 @@ def _versioned(
 
 def _gate(plan: SourcePlan, before: Schema, allows: list[Allow], run: _Run) -> SourcePlan:
     """Risks and verdict under the deployed config's policy (repo-wide, then the source's)."""
+    # A broken policy never loosens the gate: the last valid layer stays, and we say why.
     try:
         policy = policy_from_config(run.config.policy)
-        own = next((s for s in run.config.sources if s.path == plan.path), None)
-        if own is not None and own.policy:
+    except ValueError as err:
+        run.problems.append(f"{run.config.path}: {err}; the default policy was used")
+        policy = Policy()
+    own = next((s for s in run.config.sources if s.path == plan.path), None)
+    if own is not None and own.policy:
+        try:
             policy = policy_from_config(
                 own.policy, base=policy, where=f"sources[{plan.path}].policy"
             )
-    except ValueError as err:
-        # A broken policy never loosens the gate: plan under the default one and say why.
-        run.problems.append(f"{run.config.path}: {err}; the default policy was used")
-        policy = Policy()
+        except ValueError as err:
+            run.problems.append(
+                f"{run.config.path}: {err}; the repository's policy was used for {plan.path}"
+            )
     return gate(plan, before, policy=policy, allows=allows, label=run.target[:8])
 
 
@@ -313,14 +318,16 @@ def _restore_file(plan: SourcePlan, restore: tuple[str, ...], target: str) -> Co
     )
 
 
-def _live(plan: SourcePlan, expected: Schema, older: Schema, run: _Run) -> SourcePlan:
+def _live(
+    plan: SourcePlan, expected: Schema, older: Schema, run: _Run
+) -> tuple[SourcePlan, Schema]:
     """Opt-in, read-only facts from the source's configured database; with drift, the plan
-    starts from the live schema instead of the history's."""
+    starts from the live schema instead of the history's. Returns the schema it starts from."""
     url, problem = live_url(plan, run.config.databases, run.options.env)
     if problem:
-        return replace(plan, live=LiveFacts(problems=(problem,)))
+        return replace(plan, live=LiveFacts(problems=(problem,))), expected
     if url is None or plan.down is None or plan.dialect is None:
-        return plan
+        return plan, expected
     from bot.inspect import inspect_live
 
     report = inspect_live(Dialect(plan.dialect), url, plan.down.changes, expected)
@@ -335,8 +342,8 @@ def _live(plan: SourcePlan, expected: Schema, older: Schema, run: _Run) -> Sourc
         if not live.unmodelled:
             down = compute_down(live.schema, older)
             facts = replace(facts, planned_from_live=True)
-            return replace(plan, down=down, live=facts)
-    return replace(plan, live=facts)
+            return replace(plan, down=down, live=facts), live.schema
+    return replace(plan, live=facts), expected
 
 
 def _companion_files(
@@ -381,6 +388,9 @@ def _companion_files(
             dir_files[m.up_path[len(prefix) :]] = m.up
             if m.down is not None and m.down_path and m.down_path != m.up_path:
                 dir_files[m.down_path[len(prefix) :]] = m.down
+    if not script.strip():
+        # Nothing to run (the data-losing steps are kept): only the re-added files.
+        return tuple(out)
     existing = [*older.migrations, *undone]
     name = f"rollback_{target[:7]}"
     # Its own down re-applies the reverted change; after a data-preserving variant that is not

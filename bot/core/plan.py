@@ -213,6 +213,8 @@ def _source_json(s: SourcePlan) -> dict[str, Any]:
             {"object": o, "count": c, "message": m} for o, c, m in (s.live.at_risk if s.live else ())
         ],
         "drift": list(s.live.drift) if s.live else [],
+        "planned_from_live": bool(s.live and s.live.planned_from_live),
+        "live_problems": list(s.live.problems) if s.live else [],
     }
 
 

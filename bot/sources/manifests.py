@@ -826,6 +826,8 @@ class _Scanner:
         fmt: Format | None = detect_format(files)
         if fmt is None:
             where = f"{manifest}: {name!r}" if manifest else path
+            # Say why the files were unusable (e.g. a path outside the repository) too.
+            self.problems.extend(notes)
             self.problems.append(f"{where}: no migration files recognised in {path}")
             return
         migrations, problems = parse_migrations(fmt, files, base)

@@ -11,13 +11,19 @@ from pathlib import Path
 import git
 
 from bot.core.model import Dialect
-from bot.core.plan import Plan, SourcePlan
+from bot.core.plan import CompanionFile, Plan, SourcePlan
 from bot.core.split import split_statements
-from bot.engines import Catalog, ScratchServer
+from bot.engines import Catalog, ScratchDatabase, ScratchServer
 from bot.planner import plan_commit, plan_refs
 from bot.sources.formats import detect_format, parse_migrations
+from bot.sources.model import VersionedMigration
 
 NOW = datetime(2026, 11, 3, 12, 0, 0, tzinfo=UTC)
+
+# A repository policy under which losing data needs approval instead of being refused: the
+# companion change then carries the plain down, so it must reach the reverted-to schema exactly.
+APPROVE_DATA_LOSS = "policy:\n  data_loss: needs-approval\n"
+RESTORE_DIR = ".rollback-plan/restore/"
 
 ENV = {
     "GIT_CONFIG_GLOBAL": os.devnull,
@@ -102,28 +108,73 @@ def sqls(source: SourcePlan) -> list[str]:
 
 
 def with_companion(files: Mapping[str, str], source: SourcePlan, directory: str) -> dict[str, str]:
-    """The directory's files once the companion change is applied on top of them."""
+    """The directory's files once the companion change is applied on top of them (restore
+    scripts live outside the directory and are left out)."""
     prefix = f"{directory}/"
     out = dict(files)
     for f in source.files:
+        if f.path.startswith(RESTORE_DIR):
+            continue
         assert f.path.startswith(prefix), f"{f.path} is outside {directory}"
         out[f.path[len(prefix) :]] = f.content
     return out
 
 
-def apply_directory(server: ScratchServer, files: Mapping[str, str], dialect: str) -> Catalog:
-    """Apply every migration of a directory, in the tool's order, on a fresh database."""
+def migrations_of(files: Mapping[str, str]) -> list[VersionedMigration]:
+    """A directory's migrations in the tool's order."""
     fmt = detect_format(files)
     assert fmt is not None, sorted(files)
     migrations, problems = parse_migrations(fmt, files)
     assert not problems, problems
+    return list(migrations)
+
+
+def run_sql(db: ScratchDatabase, sql: str, dialect: str) -> None:
+    db.execute([st.text for st in split_statements(sql, dialect)])
+
+
+def apply_directory(server: ScratchServer, files: Mapping[str, str], dialect: str) -> Catalog:
+    """Apply every migration of a directory, in the tool's order, on a fresh database."""
     db = server.new_database()
     try:
-        for m in migrations:
-            db.execute([st.text for st in split_statements(m.up, dialect)])
+        for m in migrations_of(files):
+            run_sql(db, m.up, dialect)
         return db.catalog()
     finally:
         db.close()
+
+
+def apply_companion_on_data(
+    db: ScratchDatabase,
+    repo: Repo,
+    source: SourcePlan,
+    directory: str,
+    dialect: str,
+    rows: str,
+    *,
+    deployed: str = "HEAD~1",
+    target: str = "HEAD",
+) -> list[str]:
+    """On `db`: the deployed migrations, then `rows` (the data written since), then what the
+    companion change adds on top of the deployed state. Returns the up paths it ran last."""
+    deployed_files = repo.tree(deployed, directory)
+    applied = migrations_of(deployed_files)
+    for m in applied:
+        run_sql(db, m.up, dialect)
+    run_sql(db, rows, dialect)
+    done = {(m.up_path, m.version) for m in applied}
+    after = with_companion(repo.tree(target, directory), source, directory)
+    new = [m for m in migrations_of(after) if (m.up_path, m.version) not in done]
+    for m in new:
+        run_sql(db, m.up, dialect)
+    return [m.up_path for m in new]
+
+
+def restore_file(source: SourcePlan) -> CompanionFile | None:
+    """The companion change's restore script, if it carries one."""
+    found = [f for f in source.files if f.path.startswith(RESTORE_DIR)]
+    assert len(found) <= 1, [f.path for f in found]
+    return found[0] if found else None
 
 
 def assert_proven(

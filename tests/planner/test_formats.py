@@ -2,7 +2,10 @@
 
 Each case asserts the down statements, the verdict on the author's own down, the companion
 files (re-added with identical content, a compensating migration in the tool's own naming),
-and proves on SQLite that the companion change reaches the reverted-to schema.
+and proves on SQLite that the companion change reaches the reverted-to schema. Dropping the
+column loses data: under a policy that lets that be approved, the companion change carries
+the plain down; under the default policy the plan is refused and it carries the way back that
+keeps the data, proven to keep it.
 """
 
 from __future__ import annotations
@@ -14,9 +17,20 @@ from pathlib import Path
 import pytest
 
 from bot.core.model import Dialect
+from bot.core.risk import Verdict
 from bot.engines import ScratchServer
 from bot.sources.atlas_sum import atlas_sum, verify_atlas_sum
-from tests.planner.repo import Repo, assert_proven, only_source, sqls, with_companion
+from tests.planner.repo import (
+    APPROVE_DATA_LOSS,
+    Repo,
+    apply_companion_on_data,
+    apply_directory,
+    assert_proven,
+    only_source,
+    restore_file,
+    sqls,
+    with_companion,
+)
 
 USERS = "CREATE TABLE users (id integer PRIMARY KEY, name text NOT NULL);\n"
 POSTS = (
@@ -141,10 +155,12 @@ def tree(layout: Layout, migrations: list[tuple[str, str, str | None]]) -> Files
     return {f"{layout.directory}/{k}": v for k, v in files.items()}
 
 
-def build(tmp: Path, layout: Layout, down: str) -> Repo:
-    """Migrations 1-2, then 3 (add column + index, with `down`), then `git revert HEAD`."""
+def build(tmp: Path, layout: Layout, down: str, *, policy: str | None = APPROVE_DATA_LOSS) -> Repo:
+    """Migrations 1-2, then 3 (add column + index, with `down`), then `git revert HEAD`.
+    `policy` is the repository's `.rollback-plan.yml` (None: none, the default policy)."""
     repo = Repo(tmp / "app")
-    repo.commit("Initial schema", {"README.md": "app\n", **tree(layout, list(BASE))})
+    config: dict[str, str | bytes | None] = {".rollback-plan.yml": policy} if policy else {}
+    repo.commit("Initial schema", {"README.md": "app\n", **config, **tree(layout, list(BASE))})
     third = [*BASE, ("add_email", ADD_EMAIL, down)]
     repo.commit("Add email to users", tree(layout, third))
     repo.revert("HEAD")
@@ -183,6 +199,9 @@ def test_revert_of_a_migration_is_planned_and_proven(
     assert sqls(source) == ["DROP INDEX users_name_idx", "ALTER TABLE users DROP COLUMN email"]
     assert source.complete
     assert len(source.undone) == 1 and "add_email" in source.undone[0]
+    # Data loss under a policy that lets a person approve it: the plain down is carried.
+    assert source.verdict is Verdict.NEEDS_APPROVAL and plan.verdict is Verdict.NEEDS_APPROVAL
+    assert restore_file(source) is None
 
     h = source.handwritten
     if not layout.has_down:
@@ -224,5 +243,62 @@ def test_companion_change_is_proven_on_postgres(
     repo = build(tmp_path, layout, WRONG_DOWN)
     source = only_source(repo.plan(dialect=Dialect.POSTGRES))
     assert source.dialect == "postgres" and source.complete
+    assert source.verdict is Verdict.NEEDS_APPROVAL
     assert sqls(source) == ["DROP INDEX users_name_idx", "ALTER TABLE users DROP COLUMN email"]
     assert_proven(postgres_server, repo, source, layout.directory, "postgres")
+
+
+# What the deployed app wrote since the column was added: it must survive the rollback.
+ROWS = (
+    "INSERT INTO users (id, name, email) VALUES (1, 'ada', 'ada@example.com');\n"
+    "INSERT INTO users (id, name, email) VALUES (2, 'bob', NULL);\n"
+    "INSERT INTO users (id, name, email) VALUES (3, 'cy', 'cy@example.com');\n"
+)
+EMAILS = [(1, "ada@example.com"), (2, None), (3, "cy@example.com")]
+# How each tool's file says "this is the down" (a down of the compensating migration).
+DOWN_MARKERS = ("+goose Down", "migrate:down", "--rollback")
+
+
+@pytest.mark.parametrize("fmt", list(LAYOUTS))
+def test_refused_revert_keeps_the_data(
+    tmp_path: Path, sqlite_server: ScratchServer, fmt: str
+) -> None:
+    layout = LAYOUTS[fmt]
+    repo = build(tmp_path, layout, RIGHT_DOWN, policy=None)
+    plan = repo.plan(dialect=Dialect.SQLITE)
+    source = only_source(plan)
+    assert source.verdict is Verdict.REFUSED and plan.verdict is Verdict.REFUSED
+    # The plan still shows the plain down; the companion change carries the variant.
+    assert sqls(source) == ["DROP INDEX users_name_idx", "ALTER TABLE users DROP COLUMN email"]
+    variant = source.safe_variant
+    assert variant is not None
+    assert [a.strategy.value for a in variant.chosen] == ["keep"]
+    assert variant.statements == ("DROP INDEX users_name_idx",) and variant.restore == ()
+    assert restore_file(source) is None  # keep moves no data: nothing to restore
+
+    prefix = layout.directory + "/"
+    removed = set(repo.git("diff", "--name-only", "HEAD~1", "HEAD").splitlines())
+    added = [f for f in source.files if f.path not in removed]
+    compensating = [
+        f for f in added if f.reason.startswith("compensating") and "/verify/" not in f.path
+    ]
+    assert len(compensating) == 1, [f.path for f in added]
+    body = compensating[0].content
+    assert "DROP INDEX users_name_idx;" in body and "DROP COLUMN" not in body
+    # Its down would re-apply the change, but the kept column is still there: none ships.
+    names = {f.path[len(prefix) :] for f in added}
+    assert not any(n.endswith(("down.sql", ".down.sql")) or n.startswith("U") for n in names)
+    assert not any(n.startswith("revert/") for n in names)
+    assert not any(marker in body for marker in DOWN_MARKERS)
+
+    db = sqlite_server.new_database()
+    try:
+        ran = apply_companion_on_data(db, repo, source, layout.directory, "sqlite", ROWS)
+        assert ran == [compensating[0].path[len(prefix) :]]  # the re-added one is applied
+        assert db.query("SELECT id, email FROM users ORDER BY id") == EMAILS
+        kept = db.catalog()
+    finally:
+        db.close()
+    # The schema is the reverted-to one plus the kept column (its index is gone).
+    expected = apply_directory(sqlite_server, repo.tree("HEAD", layout.directory), "sqlite")
+    assert kept.diff(expected) == ["table users: extra column email"]

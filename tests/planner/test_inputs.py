@@ -45,11 +45,6 @@ def run(repo: Repo, capsys: pytest.CaptureFixture[str], *more: str) -> tuple[int
                 ),
             },
             "outside the repository",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="manifests.py drops a ConfigMap's problems when it yields no migration "
-                "files (/tmp/planner_bugs.md #1)",
-            ),
         ),
     ],
     ids=["corrupt-yaml", "missing-configmap", "binary-sql", "dotdot-kustomize"],
@@ -67,7 +62,9 @@ def test_bad_files_are_reported_and_the_rest_planned(
     everything = [*plan.problems, *(p for s in plan.sources for p in s.problems)]
     assert any(said in p for p in everything), everything
     code, out, _ = run(repo, capsys)
-    assert code == 0 and "ALTER TABLE users DROP COLUMN email" in out
+    # Dropping the column loses data (refused, exit 1); the bad files don't stop the plan.
+    assert code == 1 and "ALTER TABLE users DROP COLUMN email" in out
+    assert "**Verdict: refused" in out
 
 
 def test_symlink_out_of_the_repo_is_not_followed(
@@ -95,7 +92,8 @@ def test_config_with_wrong_types(tmp_path: Path, capsys: pytest.CaptureFixture[s
     plan = repo.plan()
     assert any(".rollback-plan.yml" in p and "dialect" in p for p in plan.problems), plan.problems
     code, out, _ = run(repo, capsys, "--dialect", "sqlite")
-    assert code == 0 and "ALTER TABLE users DROP COLUMN email" in out
+    assert code == 1 and "ALTER TABLE users DROP COLUMN email" in out
+    assert "**Verdict: refused" in out  # the broken config loosens nothing
 
 
 def test_shallow_clone_without_the_parent(
@@ -123,9 +121,10 @@ def test_nothing_plannable_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_json_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = reverted(tmp_path, {})
     code, out, _ = run(repo, capsys, "--format", "json")
-    assert code == 0
+    assert code == 1  # refused: dropping the column loses data
     doc = json.loads(out)
     assert doc["schema_version"] == 1
+    assert doc["verdict"] == "refused"
     assert doc["revert"]["commit"] == repo.head()
     assert doc["revert"]["reverts"] == [repo.git("rev-parse", "HEAD~1")]
     assert doc["revert"]["detected_by"] == "git-message"
@@ -138,6 +137,7 @@ def test_json_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         None,
         "sqlite",
     )
+    assert source["verdict"] == "refused"
     # Later issues add fields (risks); the documented ones must be there, unchanged.
     assert [{k: st[k] for k in ("sql", "change", "object")} for st in source["statements"]] == [
         {
@@ -165,7 +165,7 @@ def test_markdown_escapes_the_commit_title(
         f"This reverts commit {repo.git('rev-parse', 'HEAD~1')}.",
     )
     code, out, _ = run(repo, capsys)
-    assert code == 0
+    assert code == 1
     assert out.startswith("<!-- rollback-plan:plan -->")
     assert "```sql\nALTER TABLE users DROP COLUMN email;\n```" in out
     assert "<script>" not in out and "*bold*" not in out

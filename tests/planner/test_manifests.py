@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from bot.cli import main
+from bot.core.risk import Verdict
 from bot.engines import ScratchServer
 from bot.sources.atlas_sum import verify_atlas_sum
 from tests.planner.manifests_data import (
@@ -23,14 +24,23 @@ from tests.planner.manifests_data import (
     atlas_schema,
     with_sum,
 )
-from tests.planner.repo import Repo, apply_directory, assert_proven, only_source, sqls
+from tests.planner.repo import (
+    APPROVE_DATA_LOSS,
+    Repo,
+    apply_directory,
+    assert_proven,
+    only_source,
+    sqls,
+)
 
 DOWN = ["DROP INDEX invoices_customer_idx", "ALTER TABLE invoices DROP COLUMN customer"]
 
 
 def reverted(tmp_path: Path, before: dict[str, str], after: dict[str, str]) -> Repo:
+    """`before`, then `after`, then `git revert HEAD`; losing data needs approval (so the
+    companion change carries the plain down, proven below to reach `before`'s schema)."""
     repo = Repo(tmp_path / "app")
-    repo.commit("Billing database", before)
+    repo.commit("Billing database", {".rollback-plan.yml": APPROVE_DATA_LOSS, **before})
     repo.commit("Add customer to invoices", after)
     repo.revert("HEAD")
     return repo
@@ -72,6 +82,7 @@ def test_atlas_migration_configmap_gets_the_files_back(
     )
     assert source.dialect == "sqlite"  # from the sqlite:// URL
     assert sqls(source) == DOWN and source.complete
+    assert source.verdict is Verdict.NEEDS_APPROVAL
     assert [f.path for f in source.files] == ["k8s/billing.yaml"]
     content = source.files[0].content
     assert doc(content, "AtlasMigration") == doc(
@@ -169,6 +180,8 @@ def test_helm_hook_job_with_templated_tag_is_reported(
     )
     said = " ".join((*source.problems, *source.notes))
     assert "image tag is templated" in said and "check them by hand" in said
-    assert main(["plan", "--repo", str(repo.path), "--commit", "HEAD"]) == 0
+    # Nothing could be computed for it: that needs a person, never passes as safe.
+    assert source.verdict is Verdict.NEEDS_APPROVAL
+    assert main(["plan", "--repo", str(repo.path), "--commit", "HEAD"]) == 1
     out, err = capsys.readouterr()
     assert "image tag is templated" in out and err == ""

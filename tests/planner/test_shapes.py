@@ -1,4 +1,5 @@
-"""Revert shapes: how the revert was made must not change what the plan undoes."""
+"""Revert shapes: how the revert was made must not change what the plan undoes; and what a
+refused plan's companion change carries instead of the data-losing down."""
 
 from __future__ import annotations
 
@@ -8,7 +9,18 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.planner.repo import Repo, only_source, sqls
+from bot.core.model import Dialect
+from bot.core.risk import Verdict
+from bot.engines import ScratchServer
+from tests.planner.repo import (
+    APPROVE_DATA_LOSS,
+    Repo,
+    apply_companion_on_data,
+    only_source,
+    restore_file,
+    run_sql,
+    sqls,
+)
 
 CONFIG = """\
 version: 1
@@ -17,6 +29,8 @@ sources:
     format: golang-migrate
     dialect: sqlite
 """
+# The same, with data loss needing approval instead of being refused.
+APPROVING = CONFIG + APPROVE_DATA_LOSS
 M = "db/migrations"
 USERS = {
     f"{M}/000001_users.up.sql": "CREATE TABLE users (id integer PRIMARY KEY, name text);\n",
@@ -45,6 +59,7 @@ def repo(tmp_path: Path) -> Repo:
 
 
 def test_two_commits_reverted_in_one(repo: Repo) -> None:
+    repo.commit("Approve data loss", {".rollback-plan.yml": APPROVING})
     a = repo.commit("Add email", EMAIL)
     b = repo.commit("Add tags", TAGS)
     repo.git("revert", "--no-commit", b, a)
@@ -55,6 +70,7 @@ def test_two_commits_reverted_in_one(repo: Repo) -> None:
     assert source.undone == (f"{M}/000002_email.up.sql", f"{M}/000003_tags.up.sql")
     assert set(sqls(source)) == {"DROP TABLE tags", *DROP_EMAIL}
     assert source.handwritten.restores is True
+    assert plan.verdict is Verdict.NEEDS_APPROVAL  # data loss, approvable under this policy
     assert any(
         f.path.endswith("000004_rollback_" + repo.head()[:7] + ".up.sql") for f in source.files
     )
@@ -84,8 +100,13 @@ def test_revert_of_a_revert_is_a_reapply(repo: Repo, capsys: pytest.CaptureFixtu
     # Rolling forward: the database lacks the column, the re-applied commit has it.
     assert sqls(source) == ["ALTER TABLE users ADD COLUMN email text"]
     assert source.undone == ()
-    assert main(["plan", "--repo", str(repo.path), "--commit", "HEAD"]) == 0
-    assert "**Re-applies**" in capsys.readouterr().out
+    # Adding a nullable column risks nothing, but no companion migration could be written
+    # (history would be reordered): a person must look, so the gate holds.
+    assert any("no compensating migration" in p for p in source.problems)
+    assert source.verdict is Verdict.NEEDS_APPROVAL
+    assert main(["plan", "--repo", str(repo.path), "--commit", "HEAD"]) == 1
+    out = capsys.readouterr().out
+    assert "**Re-applies**" in out and "**Verdict: needs approval" in out
 
 
 @pytest.mark.parametrize(
@@ -129,9 +150,10 @@ def test_from_to_before_merge(repo: Repo, capsys: pytest.CaptureFixture[str]) ->
         "--format",
         "json",
     ]
-    assert main(args) == 0
+    assert main(args) == 1  # dropping the column loses data: refused
     out = json.loads(capsys.readouterr().out)
     assert [s["sql"] for s in out["sources"][0]["statements"]] == DROP_EMAIL
+    assert out["verdict"] == "refused"
 
 
 def test_dialect_from_config_and_override(repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
@@ -139,8 +161,9 @@ def test_dialect_from_config_and_override(repo: Repo, capsys: pytest.CaptureFixt
     repo.revert("HEAD")
     assert only_source(repo.plan()).dialect == "sqlite"
     args = ["plan", "--repo", str(repo.path), "--commit", "HEAD", "--format", "json"]
-    assert main([*args, "--dialect", "postgres"]) == 0
-    assert json.loads(capsys.readouterr().out)["sources"][0]["dialect"] == "postgres"
+    assert main([*args, "--dialect", "postgres"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["sources"][0]["dialect"], doc["verdict"]) == ("postgres", "refused")
 
 
 def test_plain_directory_without_hints_says_so(
@@ -153,8 +176,91 @@ def test_plain_directory_without_hints_says_so(
     source = only_source(r.plan())
     assert source.down is None and source.dialect is None
     assert any("--dialect" in p for p in source.problems)
-    assert main(["plan", "--repo", str(r.path), "--commit", "HEAD"]) == 0
+    # Not planned is not safe: a person must look.
+    assert main(["plan", "--repo", str(r.path), "--commit", "HEAD"]) == 1
     out, err = capsys.readouterr()
     assert "cannot tell which database" in out and err == ""
-    assert main(["plan", "--repo", str(r.path), "--commit", "HEAD", "--dialect", "mysql"]) == 0
-    assert "ALTER TABLE users DROP COLUMN email" in capsys.readouterr().out
+    assert "**Verdict: needs approval" in out
+    assert main(["plan", "--repo", str(r.path), "--commit", "HEAD", "--dialect", "mysql"]) == 1
+    out = capsys.readouterr().out
+    assert "ALTER TABLE users DROP COLUMN email" in out and "**Verdict: refused" in out
+
+
+# Renaming a column and adding a new one under the old name: keeping the new column is not
+# possible (undoing the rename needs its name back), so the safe variant archives it.
+RENAME_AND_ADD = {
+    f"{M}/000002_rename.up.sql": (
+        "ALTER TABLE users RENAME COLUMN name TO legal_name;\n"
+        "ALTER TABLE users ADD COLUMN name text;\n"
+    ),
+    f"{M}/000002_rename.down.sql": (
+        "ALTER TABLE users DROP COLUMN name;\nALTER TABLE users RENAME COLUMN legal_name TO name;\n"
+    ),
+}
+WRITTEN = (
+    "INSERT INTO users (id, legal_name, name) VALUES (1, 'Ada Lovelace', 'ada');\n"
+    "INSERT INTO users (id, legal_name, name) VALUES (2, 'Bob Stone', NULL);\n"
+)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+def test_refused_revert_archives_the_data_and_ships_a_restore_script(
+    repo: Repo, request: pytest.FixtureRequest, dialect: str
+) -> None:
+    server: ScratchServer = request.getfixturevalue(f"{dialect}_server")
+    repo.commit("Rename name to legal_name", RENAME_AND_ADD)
+    revert = repo.revert("HEAD")
+    plan = repo.plan(dialect=Dialect(dialect))
+    source = only_source(plan)
+    assert plan.verdict is Verdict.REFUSED
+    assert sqls(source) == [
+        "ALTER TABLE users DROP COLUMN name",
+        "ALTER TABLE users RENAME COLUMN legal_name TO name",
+    ]
+    variant = source.safe_variant
+    assert variant is not None and [a.strategy.value for a in variant.chosen] == ["archive"]
+    archive = f"_rollback_{revert[:8]}_users_name"
+
+    compensating = [f for f in source.files if f.reason.startswith("compensating")]
+    assert [f.path for f in compensating] == [f"{M}/000003_rollback_{revert[:7]}.up.sql"]
+    assert f"CREATE TABLE {archive} AS SELECT id, name FROM users;" in compensating[0].content
+    # Its down would be the re-applied change; after archiving that is not the way back.
+    assert not any(f.path.endswith(".down.sql") and "rollback_" in f.path for f in source.files)
+    restore = restore_file(source)
+    assert restore is not None
+    assert restore.path == f".rollback-plan/restore/{revert[:12]}-db-migrations.sql"
+    assert f"DROP TABLE {archive};" in restore.content
+
+    db = server.new_database()
+    try:
+        apply_companion_on_data(db, repo, source, M, dialect, WRITTEN)
+        # The older app's column is back under its name; the newer one's values are archived.
+        assert db.query("SELECT id, name FROM users ORDER BY id") == [
+            (1, "Ada Lovelace"),
+            (2, "Bob Stone"),
+        ]
+        assert db.query(f"SELECT id, name FROM {archive} ORDER BY id") == [(1, "ada"), (2, None)]
+        # The day the change is re-applied, the restore script brings the values back.
+        run_sql(db, RENAME_AND_ADD[f"{M}/000002_rename.up.sql"], dialect)
+        run_sql(db, restore.content, dialect)
+        assert db.query("SELECT id, legal_name, name FROM users ORDER BY id") == [
+            (1, "Ada Lovelace", "ada"),
+            (2, "Bob Stone", None),
+        ]
+        left = db.catalog().canonical
+        assert "users" in left and archive not in left  # the restore drops the archive
+    finally:
+        db.close()
+
+
+def test_refused_revert_whose_variant_runs_nothing_still_re_adds_the_migration(
+    repo: Repo,
+) -> None:
+    repo.commit("Add email", EMAIL)
+    repo.revert("HEAD")
+    source = only_source(repo.plan())
+    assert source.verdict is Verdict.REFUSED
+    assert source.safe_variant is not None and source.safe_variant.statements == ()
+    # The database keeps migration 2 applied (and the column): git must describe it again.
+    by_path = {f.path: f.content for f in source.files}
+    assert by_path.get(f"{M}/000002_email.up.sql") == EMAIL[f"{M}/000002_email.up.sql"]
