@@ -28,6 +28,7 @@ from bot.sources.config import RepoConfig
 from bot.sources.discover import Discovery, discover
 from bot.sources.formats import render_migration
 from bot.sources.git import BlobCache, GitSnapshot, commit_info, recent_commits, resolve
+from bot.sources.manifests import MigrationJob
 from bot.sources.model import Format, SchemaSource, SourceKind, VersionedMigration
 
 
@@ -91,6 +92,7 @@ def plan_refs(
     cache: PlanCache | None = None,
     now: datetime,
     options: PlanOptions | None = None,
+    follow_jobs: bool = True,
 ) -> Plan:
     """The plan taking a database at `from_ref`'s schema to `to_ref`'s."""
     cache = cache or PlanCache()
@@ -103,13 +105,92 @@ def plan_refs(
     problems = list(dict.fromkeys(found_newer.problems + found_older.problems))
     # The deployed commit's config decides the policy: a revert can't loosen its own gate.
     run = _Run(newer, older.sha, cache, now, options, found_newer.config, problems)
-    plans = [
-        _plan_source(a, b, run)
-        for a, b in _pairs(found_newer, found_older)
-        if _touched(a, b) or _job_changed(a, b, newer, older)
-    ]
+    plans: list[SourcePlan] = []
+    for a, b in _pairs(found_newer, found_older):
+        if not (_touched(a, b) or _job_changed(a, b, newer, older)):
+            continue
+        src = a or b
+        if follow_jobs and src is not None and src.kind is SourceKind.MIGRATION_JOB:
+            plans += _job_plans(repo, a, b, found_newer, found_older, run)
+        else:
+            plans.append(_plan_source(a, b, run))
     problems += [p for p in newer.problems + older.problems if p not in problems]
     return Plan(newer.sha, older.sha, None, tuple(plans), tuple(problems))
+
+
+def _job_plans(
+    repo: git.Repo,
+    a: SchemaSource | None,
+    b: SchemaSource | None,
+    deployed: Discovery,
+    target: Discovery,
+    run: _Run,
+) -> list[SourcePlan]:
+    """A migration Job runs the migrations inside its image: when the revert changes the
+    image tag and the config maps tags to git refs, plan the migration directories between
+    those refs."""
+    src = a or b
+    assert src is not None
+    job_new = _job_of(deployed, src)
+    job_old = _job_of(target, src)
+    fallback = _plan_source(a, b, run)
+    if job_new is None or job_old is None:
+        return [fallback]
+    if job_new.tag is None or job_old.tag is None:
+        return [
+            _with(
+                fallback,
+                problems=[
+                    *fallback.problems,
+                    f"{src.path}: image tag of Job {src.name} is not literal; cannot tell which migrations run",
+                ],
+            )
+        ]
+    if job_new.tag == job_old.tag:
+        return []
+    refs = []
+    for job in (job_new, job_old):
+        ref = run.config.ref_for_tag(job.image, job.tag or "")
+        if ref is None:
+            return [
+                _with(
+                    fallback,
+                    problems=[
+                        *fallback.problems,
+                        f"{src.path}: no `tags:` rule in {run.config.path} maps "
+                        f"{job.image}:{job.tag} to a git ref; cannot tell which migrations run",
+                    ],
+                )
+            ]
+        refs.append(ref)
+    try:
+        sub = plan_refs(
+            repo,
+            refs[0],
+            refs[1],
+            cache=run.cache,
+            now=run.now,
+            options=replace(run.options, dialect=run.options.dialect or job_new.dialect),
+            follow_jobs=False,
+        )
+    except (ValueError, git.GitError) as err:
+        return [_with(fallback, problems=[*fallback.problems, f"{src.path}: {err}"])]
+    note = (
+        f"run by {job_new.kind} {job_new.name} in {src.path}: image tag {job_new.tag} -> "
+        f"{job_old.tag}; migrations read at {refs[0]} and {refs[1]}. They ship in the image, "
+        "so the companion change adds no files: build the image that runs the compensating "
+        "migration."
+    )
+    run.problems.extend(p for p in sub.problems if p not in run.problems)
+    return [
+        replace(p, notes=(*p.notes, note), files=(), manifest=src.path)
+        for p in sub.sources
+        if p.kind == SourceKind.DIRECTORY.value
+    ] or [fallback]
+
+
+def _job_of(found: Discovery, src: SchemaSource) -> MigrationJob | None:
+    return next((j for j in found.jobs if j.manifest == src.path and j.name == src.name), None)
 
 
 def _pairs(

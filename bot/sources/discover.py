@@ -16,7 +16,7 @@ from bot.core.model import Dialect
 from bot.sources.config import CONFIG_PATH, ConfigError, RepoConfig, load_config
 from bot.sources.formats import detect_format, parse_migrations
 from bot.sources.git import GitSnapshot
-from bot.sources.manifests import find_manifest_sources
+from bot.sources.manifests import MigrationJob, scan_manifests
 from bot.sources.model import FileEntry, Format, SchemaSource, SourceKind
 
 MANIFEST_MAX_BYTES = 1024 * 1024
@@ -32,6 +32,7 @@ class Discovery:
     sources: tuple[SchemaSource, ...]
     config: RepoConfig
     problems: tuple[str, ...] = ()
+    jobs: tuple[MigrationJob, ...] = ()  # migration Jobs and hooks found in manifests
 
 
 def discover(snapshot: GitSnapshot, dialect: Dialect | None = None) -> Discovery:
@@ -67,7 +68,7 @@ def discover(snapshot: GitSnapshot, dialect: Dialect | None = None) -> Discovery
     else:
         candidates = _candidate_dirs(files)
         sources = _directories(snapshot, files, candidates, problems)
-    manifests, manifest_problems = _manifests(snapshot, files, entries)
+    manifests, manifest_problems, jobs = _manifests(snapshot, files, entries)
     if not config.sources:
         # A directory a manifest builds its ConfigMap from (kustomize, Helm .Files) is that
         # manifest's source, which knows the database; not a second, dialect-less one.
@@ -81,7 +82,7 @@ def discover(snapshot: GitSnapshot, dialect: Dialect | None = None) -> Discovery
         sources = [replace(s, dialect=dialect) for s in sources]
     else:
         sources = [s if s.dialect else _guess_dialect(s) for s in sources]
-    return Discovery(tuple(sources), config, tuple(dict.fromkeys(problems)))
+    return Discovery(tuple(sources), config, tuple(dict.fromkeys(problems)), jobs)
 
 
 def _candidate_dirs(files: Iterable[str]) -> list[str]:
@@ -153,15 +154,15 @@ def _directories(
 
 def _manifests(
     snapshot: GitSnapshot, files: list[str], entries: Mapping[str, FileEntry]
-) -> tuple[list[SchemaSource], list[str]]:
+) -> tuple[list[SchemaSource], list[str], tuple[MigrationJob, ...]]:
     paths = [p for p in files if _MANIFEST.search(p) and p != CONFIG_PATH]
     small = [p for p in paths if entries[p].size <= MANIFEST_MAX_BYTES]
     problems = [f"{p}: manifest larger than 1 MiB, not read" for p in paths if p not in small]
     read = snapshot.read_text(small)
     problems += read.problems
     # kustomize and Helm .Files inputs are plain files: the scanner reads them in one batch.
-    sources, more = find_manifest_sources(read.texts, files, read=snapshot.read)
-    return list(sources), problems + list(more)
+    scan = scan_manifests(read.texts, files, read=snapshot.read)
+    return list(scan.sources), problems + list(scan.problems), scan.jobs
 
 
 # Strong hints only: a wrong dialect would render SQL that does not run.
