@@ -1,0 +1,182 @@
+"""The bot's settings, from `ROLLBACK_PLAN_*` environment variables. Read once by the
+composition root (never at import time); every secret may also come from `<NAME>_FILE`
+(Docker/Kubernetes secrets). Error messages name the variable, never a secret's value."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PREFIX = "ROLLBACK_PLAN_"
+DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+_SECRETS = frozenset(
+    {"github_webhook_secret", "github_private_key", "github_token", "gitlab_webhook_secret",
+     "gitlab_token"}
+)  # fmt: skip
+
+
+class SettingsError(ValueError):
+    """The environment does not describe a bot that can start; one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = tuple(problems)
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    github_webhook_secret: str | None = None
+    github_app_id: int | None = None
+    github_private_key: str | None = None
+    github_token: str | None = None
+    github_api_url: str = "https://api.github.com"
+    gitlab_webhook_secret: str | None = None
+    gitlab_token: str | None = None
+    gitlab_url: str = "https://gitlab.com"
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    public_url: str = ""
+    # our own account names (GitHub App "<slug>[bot]", GitLab bot user): their comments are
+    # never read as commands, whatever the payload says about them
+    bot_logins: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def github_enabled(self) -> bool:
+        return bool(self.github_webhook_secret)
+
+    @property
+    def gitlab_enabled(self) -> bool:
+        return bool(self.gitlab_webhook_secret)
+
+    def is_bot_login(self, login: str) -> bool:
+        return login.casefold() in self.bot_logins
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in _SECRETS:
+                parts.append(f"{f.name}={'<set>' if value else None}")
+            else:
+                parts.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(parts)})"
+
+    __str__ = __repr__
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Settings from an environment mapping (pass `os.environ`); raises SettingsError listing
+    every problem at once, so an operator fixes them in one go."""
+    problems: list[str] = []
+    reader = _Reader(env, problems)
+
+    github_secret = reader.secret("GITHUB_WEBHOOK_SECRET")
+    app_id = reader.positive_int("GITHUB_APP_ID")
+    private_key = reader.secret("GITHUB_PRIVATE_KEY")
+    github_token = reader.secret("GITHUB_TOKEN")
+    github_api_url = reader.url("GITHUB_API_URL", "https://api.github.com")
+    gitlab_secret = reader.secret("GITLAB_WEBHOOK_SECRET")
+    gitlab_token = reader.secret("GITLAB_TOKEN")
+    gitlab_url = reader.url("GITLAB_URL", "https://gitlab.com")
+    max_body = reader.positive_int("MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES
+    public_url = reader.url("PUBLIC_URL", "")
+    bot_logins = frozenset(
+        name.strip().casefold() for name in reader.plain("BOT_LOGINS").split(",") if name.strip()
+    )
+
+    if private_key is not None and "-----BEGIN" not in private_key:
+        problems.append(f"{PREFIX}GITHUB_PRIVATE_KEY does not look like a PEM private key")
+    if (app_id is None) != (private_key is None):
+        problems.append(
+            f"{PREFIX}GITHUB_APP_ID and {PREFIX}GITHUB_PRIVATE_KEY (or _FILE) go together: "
+            "set both for GitHub App auth, or neither"
+        )
+    if github_secret and app_id is None and private_key is None and github_token is None:
+        problems.append(
+            f"{PREFIX}GITHUB_WEBHOOK_SECRET is set but there are no GitHub credentials: set "
+            f"{PREFIX}GITHUB_APP_ID with {PREFIX}GITHUB_PRIVATE_KEY, or {PREFIX}GITHUB_TOKEN"
+        )
+    if gitlab_secret and gitlab_token is None:
+        problems.append(
+            f"{PREFIX}GITLAB_WEBHOOK_SECRET is set but {PREFIX}GITLAB_TOKEN (or _FILE) is not"
+        )
+    if not github_secret and not gitlab_secret:
+        problems.append(
+            f"no forge is enabled: set {PREFIX}GITHUB_WEBHOOK_SECRET and/or "
+            f"{PREFIX}GITLAB_WEBHOOK_SECRET (webhooks are never accepted unsigned)"
+        )
+    if problems:
+        raise SettingsError(problems)
+    return Settings(
+        github_webhook_secret=github_secret,
+        github_app_id=app_id,
+        github_private_key=private_key,
+        github_token=github_token,
+        github_api_url=github_api_url.rstrip("/"),
+        gitlab_webhook_secret=gitlab_secret,
+        gitlab_token=gitlab_token,
+        gitlab_url=gitlab_url.rstrip("/"),
+        max_body_bytes=max_body,
+        public_url=public_url.rstrip("/"),
+        bot_logins=bot_logins,
+    )
+
+
+class _Reader:
+    """Reads one variable at a time, appending a problem instead of raising."""
+
+    def __init__(self, env: Mapping[str, str], problems: list[str]):
+        self.env = env
+        self.problems = problems
+
+    def plain(self, name: str, default: str = "") -> str:
+        return self.env.get(PREFIX + name, "").strip() or default
+
+    def secret(self, name: str) -> str | None:
+        """`NAME` or the contents of the file `NAME_FILE`; None when neither is set.
+        An empty variable counts as unset (deployment templates often export empty ones)."""
+        var, file_var = PREFIX + name, PREFIX + name + "_FILE"
+        value = self.env.get(var, "")
+        path = self.env.get(file_var, "").strip()
+        if value.strip() and path:
+            self.problems.append(f"set {var} or {file_var}, not both")
+            return None
+        if path:
+            try:
+                # a trailing newline from `echo > file` is not part of the secret
+                content = Path(path).read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as err:
+                reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+                self.problems.append(f"{file_var}: cannot read {path}: {reason}")
+                return None
+            if not content:
+                self.problems.append(f"{file_var}: {path} is empty")
+                return None
+            return content
+        return value.strip() or None
+
+    def positive_int(self, name: str) -> int | None:
+        raw = self.plain(name)
+        if not raw:
+            return None
+        if not raw.isdigit() or int(raw) <= 0:
+            self.problems.append(f"{PREFIX}{name} must be a positive integer")
+            return None
+        return int(raw)
+
+    def url(self, name: str, default: str) -> str:
+        raw = self.plain(name)
+        if not raw:
+            return default
+        parts = urlsplit(raw)
+        # the value is not echoed: a URL may carry credentials in its user-info part
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            self.problems.append(f"{PREFIX}{name} must be an http(s) URL")
+            return default
+        if parts.username or parts.password:
+            self.problems.append(
+                f"{PREFIX}{name} must not contain credentials; use the token variables"
+            )
+            return default
+        return raw
