@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from sqlglot import exp
 from sqlglot.tokenizer_core import TokenType
@@ -248,60 +249,58 @@ class Translator:
             type_text = self._verbatim_type(cd)
         else:
             type_text = _type_sql(dtype, self._verbatim_type(cd), self.dialect)
-        col = Column(
-            name,
-            type_text,
-            auto=auto,
-            nullable=auto is None
+        # Fields are collected and the Column built once: replace() per constraint is slow
+        # on long histories (bench/replay.py).
+        col: dict[str, Any] = {
+            "name": name,
+            "type": type_text,
+            "auto": auto,
+            "nullable": auto is None
             or auto is AutoKind.AUTOINCREMENT
             or self.dialect is not Dialect.POSTGRES,
-        )
+        }
         extra: list[exp.ColumnConstraint] = []
         if mysql_serial:
-            col = replace(col, nullable=False, auto=AutoKind.AUTO_INCREMENT)
+            col.update(nullable=False, auto=AutoKind.AUTO_INCREMENT)
             extra.append(exp.ColumnConstraint(kind=exp.UniqueColumnConstraint()))
         constraints = cd.args.get("constraints") or []
         if not constraints:
-            return col, extra
+            return Column(**col), extra
         for cc in constraints:
             kind = cc.args.get("kind")
             if isinstance(kind, exp.NotNullColumnConstraint):
-                col = replace(col, nullable=bool(kind.args.get("allow_null")))
+                col.update(nullable=bool(kind.args.get("allow_null")))
             elif isinstance(kind, exp.DefaultColumnConstraint):
                 value = kind.this
-                col = replace(
-                    col,
+                col.update(
                     default=None
                     if _is_null(value) and self.dialect is not Dialect.SQLITE
                     else self.raw(value),
                 )
             elif isinstance(kind, exp.AutoIncrementColumnConstraint):
-                col = replace(
-                    col,
+                col.update(
                     auto=AutoKind.AUTOINCREMENT
                     if self.dialect is Dialect.SQLITE
                     else AutoKind.AUTO_INCREMENT,
                 )
                 if self.dialect is Dialect.MYSQL:
-                    col = replace(col, nullable=False)
+                    col.update(nullable=False)
             elif isinstance(kind, exp.GeneratedAsIdentityColumnConstraint):
                 if kind.this is True:
-                    col = replace(col, auto=AutoKind.IDENTITY_ALWAYS, nullable=False)
+                    col.update(auto=AutoKind.IDENTITY_ALWAYS, nullable=False)
                 else:
-                    col = replace(col, auto=AutoKind.IDENTITY_BY_DEFAULT, nullable=False)
+                    col.update(auto=AutoKind.IDENTITY_BY_DEFAULT, nullable=False)
             elif isinstance(kind, exp.ComputedColumnConstraint):
                 stored = self._generated_stored(cd, kind)
-                col = replace(col, generated=self.raw(_unparen(kind.this)), generated_stored=stored)
+                col.update(generated=self.raw(_unparen(kind.this)), generated_stored=stored)
             elif isinstance(kind, exp.CollateColumnConstraint):
-                col = replace(col, collation=self.name(kind.this))
+                col.update(collation=self.name(kind.this))
             elif isinstance(kind, exp.CommentColumnConstraint):
-                col = replace(col, comment=self.name(kind.this))
+                col.update(comment=self.name(kind.this))
             elif isinstance(kind, exp.OnUpdateColumnConstraint):
-                col = replace(col, on_update=self.raw(kind.this))
+                col.update(on_update=self.raw(kind.this))
             elif isinstance(kind, exp.CharacterSetColumnConstraint):
-                col = replace(
-                    col, type=f"{col.type} CHARACTER SET {kind.this.sql(self.dialect.value)}"
-                )
+                col.update(type=f"{col['type']} CHARACTER SET {kind.this.sql(self.dialect.value)}")
             elif isinstance(
                 kind,
                 (
@@ -318,7 +317,7 @@ class Translator:
                 raise Unsupported(
                     f"column {name}: {kind.sql(self.dialect.value)!r} is not modelled"
                 )
-        return col, extra
+        return Column(**col), extra
 
     def _verbatim_type(self, cd: exp.ColumnDef) -> str:
         """SQLite keeps the declared type as written; the catalog shows it verbatim."""
@@ -1553,7 +1552,9 @@ def _drop_function(t: Translator, m: re.Match[str], text: str) -> None:
             ident = str(name)
         if re.search(r"(?i)\bcascade\s*$", text):
             # The triggers that call it go with it.
-            calls = re.compile(rf"(?i)\bexecute\s+(function|procedure)\s+{re.escape(name.name)}\s*\(")
+            calls = re.compile(
+                rf"(?i)\bexecute\s+(function|procedure)\s+{re.escape(name.name)}\s*\("
+            )
             for obj in list(t.state.opaque.values()):
                 if obj.kind == "trigger" and calls.search(obj.definition):
                     t.emit(ch.DropOpaque(obj))

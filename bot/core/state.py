@@ -351,8 +351,13 @@ class State:
             )
         )
         tkey = self.key(tname)
+        short = tname.name.lower()
         for other in list(self.tables.values()):
-            if not any(self.key(fk.ref_table) == tkey for fk in other.foreign_keys):
+            # Cheap name test first: this runs over every table for every rename.
+            if not any(
+                fk.ref_table.name.lower() == short and self.key(fk.ref_table) == tkey
+                for fk in other.foreign_keys
+            ):
                 continue
             fks = tuple(
                 replace(fk, ref_columns=ren(fk.ref_columns))
