@@ -87,6 +87,15 @@ def _parser() -> argparse.ArgumentParser:
         "MySQL/MariaDB via $ROLLBACK_PLAN_MYSQL_SCRATCH_URL (never an application database)",
     )
     plan.set_defaults(func=cmd_plan)
+
+    serve = sub.add_parser("serve", help="run the bot: webhooks and a worker in one process")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=2, help="worker threads")
+    serve.set_defaults(func=cmd_serve)
+
+    check = sub.add_parser("check-config", help="validate the ROLLBACK_PLAN_* settings")
+    check.set_defaults(func=cmd_check_config)
     return parser
 
 
@@ -168,6 +177,44 @@ def cmd_plan(args: argparse.Namespace) -> int:
         sys.stdout.write(plan_markdown(plan))
     # CI jobs gate on this: anything but a safe plan needs a person.
     return EXIT_OK if plan.verdict is Verdict.SAFE else EXIT_GATE
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from werkzeug.serving import run_simple
+
+    from bot.app import build
+
+    settings = _settings()
+    bot = build(settings, workers=args.workers)
+    forges = [
+        f
+        for f, on in (("GitHub", settings.github_enabled), ("GitLab", settings.gitlab_enabled))
+        if on
+    ]
+    print(
+        f"rollback-plan: serving {', '.join(forges)} webhooks on {args.host}:{args.port}",
+        file=sys.stderr,
+    )
+    try:
+        run_simple(args.host, args.port, bot.web, threaded=True, use_reloader=False)
+    finally:
+        bot.queue.close()
+    return EXIT_OK
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    settings = _settings()
+    print(f"rollback-plan: settings are valid: {settings}")
+    return EXIT_OK
+
+
+def _settings() -> Any:
+    from bot.settings import SettingsError, load_settings
+
+    try:
+        return load_settings(os.environ)
+    except SettingsError as err:
+        raise UsageError(str(err).replace("\n", "; ")) from None
 
 
 def down_json(down: Down, dialect: Dialect) -> dict[str, Any]:

@@ -13,7 +13,7 @@ PREFIX = "ROLLBACK_PLAN_"
 DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 _SECRETS = frozenset(
     {"github_webhook_secret", "github_private_key", "github_token", "gitlab_webhook_secret",
-     "gitlab_token"}
+     "gitlab_token", "redis_url"}
 )  # fmt: skip
 
 
@@ -40,6 +40,12 @@ class Settings:
     # our own account names (GitHub App "<slug>[bot]", GitLab bot user): their comments are
     # never read as commands, whatever the payload says about them
     bot_logins: frozenset[str] = field(default_factory=frozenset)
+    # Where the worker fetches repositories from: "{forge_url}/{repo}.git" by default; a
+    # template with {repo} (e.g. a mirror, or file:///srv/git/{repo}.git) overrides it.
+    git_url_template: str | None = None
+    cache_dir: str = "/tmp/rollback-plan/cache"
+    queue_path: str = "/tmp/rollback-plan/queue.sqlite3"
+    redis_url: str | None = None
 
     @property
     def github_enabled(self) -> bool:
@@ -84,6 +90,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     bot_logins = frozenset(
         name.strip().casefold() for name in reader.plain("BOT_LOGINS").split(",") if name.strip()
     )
+    git_url_template = reader.plain("GIT_URL_TEMPLATE") or None
+    if git_url_template is not None and "{repo}" not in git_url_template:
+        problems.append(f"{PREFIX}GIT_URL_TEMPLATE must contain {{repo}}")
+    cache_dir = reader.plain("CACHE_DIR", "/tmp/rollback-plan/cache")
+    queue_path = reader.plain("QUEUE_PATH", "/tmp/rollback-plan/queue.sqlite3")
+    redis_url = reader.secret("REDIS_URL")
 
     if private_key is not None and "-----BEGIN" not in private_key:
         problems.append(f"{PREFIX}GITHUB_PRIVATE_KEY does not look like a PEM private key")
@@ -120,6 +132,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         max_body_bytes=max_body,
         public_url=public_url.rstrip("/"),
         bot_logins=bot_logins,
+        git_url_template=git_url_template,
+        cache_dir=cache_dir,
+        queue_path=queue_path,
+        redis_url=redis_url,
     )
 
 

@@ -33,7 +33,7 @@ def is_command(body: str) -> bool:
 def job_for(event: Event, settings: Settings) -> Job | None:
     """The job an event asks for, or None when it asks for nothing."""
     if isinstance(event, PushEvent):
-        return _job(event, JobKind.PUSH, sha=event.after, branch=event.branch)
+        return _job(event, JobKind.PUSH, sha=event.after, branch=event.branch, before=event.before)
     if isinstance(event, PullRequestEvent):
         if event.action not in _PLANNED:
             return None
@@ -85,6 +85,7 @@ def _job(
     author: str | None = None,
     comment_id: int | None = None,
     command: str | None = None,
+    before: str | None = None,
 ) -> Job:
     return Job(
         kind=kind,
@@ -99,4 +100,5 @@ def _job(
         command=command,
         project_id=event.repo.project_id,
         installation_id=event.repo.installation_id,
+        before=before,
     )

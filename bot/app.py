@@ -1,0 +1,107 @@
+"""The composition root: settings in, a running bot out. Nothing else builds clients.
+
+`build(settings)` wires the web app, the queue and the worker; `rollback-plan serve` runs
+them in one process, `bot.web.wsgi` exposes the web app to gunicorn.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import Flask
+
+from bot.events import ForgeKind, Job
+from bot.forges import Forge, ForgeError
+from bot.jobs.handlers import Worker, Workflow
+from bot.jobs.queue import InProcessQueue
+from bot.jobs.repo_cache import Remote, RepoCache
+from bot.settings import Settings
+from bot.web import create_app
+
+log = logging.getLogger("rollback_plan")
+
+
+@dataclass
+class Bot:
+    settings: Settings
+    worker: Worker
+    queue: InProcessQueue
+    web: Flask
+
+
+def forge_for(
+    settings: Settings, options: dict[str, object] | None = None
+) -> Callable[[Job], Forge]:
+    """A new forge client per job: a GitHub App gets a fresh installation token each time."""
+    extra = dict(options or {})
+
+    def make(job: Job) -> Forge:
+        if job.forge is ForgeKind.GITHUB:
+            from bot.forges.github import GitHubCredentials
+
+            creds = GitHubCredentials(
+                settings.github_api_url,
+                settings.github_token or "",
+                str(settings.github_app_id or ""),
+                settings.github_private_key or "",
+            )
+            return creds.forge(job.installation_id, **extra)
+        from bot.forges.gitlab import GitLabForge
+
+        if not settings.gitlab_token:
+            raise ForgeError("GitLab is not configured: ROLLBACK_PLAN_GITLAB_TOKEN is missing")
+        return GitLabForge(url=settings.gitlab_url, token=settings.gitlab_token, **extra)  # type: ignore[arg-type]
+
+    return make
+
+
+def remote_for(settings: Settings, forges: Callable[[Job], Forge]) -> Callable[[Job], Remote]:
+    """Where the worker fetches a repository from, with which token."""
+
+    def remote(job: Job) -> Remote:
+        if settings.git_url_template:
+            url = settings.git_url_template.replace("{repo}", job.repo)
+            return Remote(url, _token(settings, job, forges) if url.startswith("http") else None)
+        if job.forge is ForgeKind.GITLAB:
+            return Remote(f"{settings.gitlab_url}/{job.repo}.git", settings.gitlab_token, "oauth2")
+        return Remote(
+            f"{_github_web(settings.github_api_url)}/{job.repo}.git", _token(settings, job, forges)
+        )
+
+    return remote
+
+
+def _token(settings: Settings, job: Job, forges: Callable[[Job], Forge]) -> str | None:
+    if job.forge is ForgeKind.GITLAB:
+        return settings.gitlab_token
+    forge = forges(job)
+    access = getattr(forge, "access_token", None)
+    return str(access()) if callable(access) else settings.github_token
+
+
+def _github_web(api_url: str) -> str:
+    """github.com for api.github.com; a GitHub Enterprise Server's host for <host>/api/v3."""
+    parts = urlsplit(api_url)
+    if parts.netloc == "api.github.com":
+        return "https://github.com"
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def build(
+    settings: Settings,
+    *,
+    workers: int = 1,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    forge_options: dict[str, object] | None = None,
+) -> Bot:
+    forges = forge_for(settings, forge_options)
+    cache = RepoCache(Path(settings.cache_dir), remote_for(settings, forges))
+    worker = Worker(Workflow(), forges, cache, now)
+    queue = InProcessQueue(worker.handle, workers=workers, on_give_up=worker.give_up)
+    web = create_app(settings, queue.enqueue)
+    return Bot(settings, worker, queue, web)
