@@ -226,6 +226,11 @@ class Translator:
             table = _pk_not_null(table, self.state)
         if self.dialect is Dialect.MYSQL:
             table = self._mysql_fk_indexes(table)
+        if re.search(r"(?is)\)\s*partition\s+by\b", self.p.text):
+            # The table is modelled, its partitioning is not: say so rather than lose it.
+            self.unmodelled.append(
+                "PARTITION BY is not modelled: the partition key is not in the plan"
+            )
         self.emit(ch.CreateTable(table))
 
     def column(self, cd: exp.ColumnDef) -> tuple[Column, list[exp.ColumnConstraint]]:

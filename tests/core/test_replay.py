@@ -112,3 +112,12 @@ def test_postgres_drop_column_also_drops_its_indexes_and_the_down_restores_them(
     down = down_between(newer, base, Dialect.POSTGRES)
     kinds = [type(c).__name__ for c in down.changes]
     assert kinds == ["AddColumn", "AddConstraint", "CreateIndex"]
+
+
+def test_partitioned_table_is_modelled_and_its_partitioning_reported() -> None:
+    history = replay_sql(
+        "CREATE TABLE readings (id bigint, taken_at date) PARTITION BY RANGE (taken_at);",
+        Dialect.POSTGRES,
+    )
+    assert history.schema.table(QName("readings")) is not None
+    assert [u.reason.split(":")[0] for u in history.unmodelled] == ["PARTITION BY is not modelled"]
