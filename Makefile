@@ -19,7 +19,9 @@ demo: $(STAMP)
 	@echo "Built an example app repository in $(DEMO_DIR) and reverted a schema change:"
 	@git -C $(DEMO_DIR) log --oneline | sed 's/^/    /'
 	@echo
-	$(BIN)/rollback-plan plan --repo $(DEMO_DIR) --commit HEAD
+	@$(BIN)/rollback-plan plan --repo $(DEMO_DIR) --commit HEAD; rc=$$?; echo; \
+	if [ $$rc -eq 1 ]; then echo "(exit status 1: the plan needs approval or is refused, so a CI job would stop here)"; \
+	elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
 test: $(STAMP)
 	$(BIN)/ruff check bot tests bench
