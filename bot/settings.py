@@ -46,6 +46,11 @@ class Settings:
     cache_dir: str = "/tmp/rollback-plan/cache"
     queue_path: str = "/tmp/rollback-plan/queue.sqlite3"
     redis_url: str | None = None
+    # Who may approve a plan: a minimum repository permission, or membership of these
+    # GitHub teams ("org/slug") / GitLab groups ("group/sub").
+    approval_min_permission: str = "write"
+    approval_teams: tuple[str, ...] = ()
+    author_may_approve_data_loss: bool = False
 
     @property
     def github_enabled(self) -> bool:
@@ -96,6 +101,18 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     cache_dir = reader.plain("CACHE_DIR", "/tmp/rollback-plan/cache")
     queue_path = reader.plain("QUEUE_PATH", "/tmp/rollback-plan/queue.sqlite3")
     redis_url = reader.secret("REDIS_URL")
+    approval_min = reader.plain("APPROVAL_MIN_PERMISSION", "write").lower()
+    if approval_min not in {"read", "write", "maintain", "admin"}:
+        problems.append(
+            f"{PREFIX}APPROVAL_MIN_PERMISSION: expected one of read, write, maintain, admin, "
+            f"got {approval_min!r}"
+        )
+    approval_teams = tuple(
+        t.strip() for t in reader.plain("APPROVAL_TEAMS").split(",") if t.strip()
+    )
+    author_flag = reader.plain("AUTHOR_MAY_APPROVE_DATA_LOSS", "false").lower()
+    if author_flag not in {"true", "false", "1", "0", "yes", "no"}:
+        problems.append(f"{PREFIX}AUTHOR_MAY_APPROVE_DATA_LOSS: expected true or false")
 
     if private_key is not None and "-----BEGIN" not in private_key:
         problems.append(f"{PREFIX}GITHUB_PRIVATE_KEY does not look like a PEM private key")
@@ -136,6 +153,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         cache_dir=cache_dir,
         queue_path=queue_path,
         redis_url=redis_url,
+        approval_min_permission=approval_min,
+        approval_teams=approval_teams,
+        author_may_approve_data_loss=author_flag in {"true", "1", "yes"},
     )
 
 
