@@ -17,13 +17,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from bot.events import Event, Job
 from bot.forges.github import events as github_events
 from bot.forges.gitlab import events as gitlab_events
 from bot.forges.payload import PayloadError
+from bot.observability import CONTENT_TYPE, DeliveryOutcome, Metrics, log_context
 from bot.settings import Settings
 from bot.web.deliveries import DeliveryLog
 from bot.web.jobs import job_for
@@ -55,15 +56,28 @@ class _Refused(Exception):
         self.reason = reason
 
 
-def create_app(settings: Settings, enqueue: Enqueue) -> Flask:
-    """The web app: one composition root, nothing read from the environment here."""
+def create_app(
+    settings: Settings,
+    enqueue: Enqueue,
+    *,
+    metrics: Metrics | None = None,
+    app_manifest: Mapping[str, Any] | None = None,
+) -> Flask:
+    """The web app: one composition root, nothing read from the environment here.
+    `metrics` is served at /metrics (a fresh registry when not given); with `app_manifest`
+    (app.yml, parsed) the GitHub App setup page is served at /github-app/setup."""
     if not (settings.github_enabled or settings.gitlab_enabled):
         # unsigned webhooks would let anyone trigger plans and approvals
         raise ValueError("no webhook secret configured: refusing to start")
+    metrics = metrics or Metrics()
     app = Flask(__name__)
     # Werkzeug then enforces the limit on Content-Length and on chunked bodies too
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.register_blueprint(_blueprint(settings, enqueue, DeliveryLog()))
+    app.register_blueprint(_blueprint(settings, enqueue, DeliveryLog(), metrics))
+    if app_manifest is not None:
+        from bot.web.setup import setup_blueprint
+
+        app.register_blueprint(setup_blueprint(settings, app_manifest))
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException) -> tuple[Response, int]:
@@ -79,8 +93,14 @@ def create_app(settings: Settings, enqueue: Enqueue) -> Flask:
     return app
 
 
-def _blueprint(settings: Settings, enqueue: Enqueue, deliveries: DeliveryLog) -> Blueprint:
+def _blueprint(
+    settings: Settings, enqueue: Enqueue, deliveries: DeliveryLog, metrics: Metrics
+) -> Blueprint:
     bp = Blueprint("webhooks", __name__)
+
+    @bp.get("/metrics")
+    def prometheus() -> Response:
+        return Response(metrics.exposition(), status=200, content_type=CONTENT_TYPE)
 
     @bp.get("/healthz")
     def healthz() -> tuple[Response, int]:
@@ -96,19 +116,55 @@ def _blueprint(settings: Settings, enqueue: Enqueue, deliveries: DeliveryLog) ->
 
     @bp.post("/webhooks/github")
     def github() -> tuple[Response, int] | Response:
-        try:
-            return _github(settings, enqueue, deliveries)
-        except _Refused as refused:
-            return _json({"error": refused.reason}), refused.status
+        return _counted(
+            metrics, "github", "X-GitHub-Event", github_events.EVENTS | {"ping"},
+            lambda: _github(settings, enqueue, deliveries),
+        )  # fmt: skip
 
     @bp.post("/webhooks/gitlab")
     def gitlab() -> tuple[Response, int] | Response:
-        try:
-            return _gitlab(settings, enqueue, deliveries)
-        except _Refused as refused:
-            return _json({"error": refused.reason}), refused.status
+        return _counted(
+            metrics, "gitlab", "X-Gitlab-Event", gitlab_events.EVENTS,
+            lambda: _gitlab(settings, enqueue, deliveries),
+        )  # fmt: skip
 
     return bp
+
+
+_OUTCOMES = {
+    202: DeliveryOutcome.ACCEPTED,
+    200: DeliveryOutcome.IGNORED,  # ping; duplicates say so through `g`
+    204: DeliveryOutcome.IGNORED,
+    400: DeliveryOutcome.BAD_REQUEST,
+    401: DeliveryOutcome.UNAUTHORIZED,
+    404: DeliveryOutcome.DISABLED,
+    413: DeliveryOutcome.TOO_LARGE,
+    503: DeliveryOutcome.UNAVAILABLE,
+}
+
+
+def _counted(
+    metrics: Metrics,
+    forge: str,
+    header: str,
+    known: frozenset[str] | set[str],
+    handle: Callable[[], tuple[Response, int] | Response],
+) -> tuple[Response, int] | Response:
+    """Answer a delivery and count it by its outcome."""
+    # The event header is unauthenticated input: only known names become a label value.
+    event = request.headers.get(header, "").strip()
+    event = event if event in known else "other"
+    try:
+        result = handle()
+    except _Refused as refused:
+        result = _json({"error": refused.reason}), refused.status
+    except Exception:
+        metrics.delivery(forge, event, DeliveryOutcome.ERROR)
+        raise
+    status = result[1] if isinstance(result, tuple) else result.status_code
+    outcome = g.get("delivery_outcome") or _OUTCOMES.get(status, DeliveryOutcome.ERROR)
+    metrics.delivery(forge, event, outcome)
+    return result
 
 
 def _github(
@@ -171,8 +227,22 @@ def _accept(
     delivery: str,
     body: bytes,
 ) -> tuple[Response, int] | Response:
+    with log_context(delivery=delivery):
+        return _enqueue(settings, enqueue, deliveries, normalize, event_name, delivery, body)
+
+
+def _enqueue(
+    settings: Settings,
+    enqueue: Enqueue,
+    deliveries: DeliveryLog,
+    normalize: Normalize,
+    event_name: str,
+    delivery: str,
+    body: bytes,
+) -> tuple[Response, int] | Response:
     if not deliveries.claim(delivery):
         log.info("delivery %s (%s): duplicate", delivery, event_name)
+        g.delivery_outcome = DeliveryOutcome.DUPLICATE
         return _json({"duplicate": True, "delivery": delivery}), 200
     try:
         events = normalize(event_name, _parse(body), delivery)
@@ -196,6 +266,7 @@ def _accept(
         raise
     log.info("delivery %s (%s): %d job(s) accepted", delivery, event_name, accepted)
     if accepted == 0:
+        g.delivery_outcome = DeliveryOutcome.DUPLICATE
         return _json({"duplicate": True, "delivery": delivery}), 200
     return _json({"accepted": accepted, "delivery": delivery}), 202
 

@@ -1,0 +1,211 @@
+"""The GitHub App setup page: the manifest form GitHub receives, and the code exchange against
+a fake of GitHub's one conversion endpoint on 127.0.0.1."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from bot.web import create_app
+from bot.web.setup import (
+    STATE_TTL_S,
+    ManifestError,
+    StateTokens,
+    create_setup_app,
+    load_manifest,
+)
+from tests.web.conftest import Queue, settings
+
+ROOT = Path(__file__).resolve().parents[2]
+PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEfakekeyfakekeyfakekey\n-----END RSA PRIVATE KEY-----\n"
+CODE = "a1b2c3d4e5"
+
+
+class FakeConversions:
+    """GitHub's `POST /app-manifests/{code}/conversions`: each code works once."""
+
+    def __init__(self) -> None:
+        self.codes = {CODE}
+        self.requests: list[tuple[str, str]] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                fake.requests.append((self.command, self.path))
+                m = re.fullmatch(r"/api/v3/app-manifests/([^/]+)/conversions", self.path)
+                if m is None:
+                    self._answer(501, {"message": f"not implemented: {self.path}"})
+                elif m.group(1) not in fake.codes:
+                    self._answer(404, {"message": "Not Found"})
+                else:
+                    fake.codes.discard(m.group(1))
+                    self._answer(
+                        201,
+                        {
+                            "id": 777,
+                            "slug": "rollback-plan-acme",
+                            "node_id": "MDM6QXBwNTk=",
+                            "name": "rollback-plan",
+                            "html_url": "https://github.com/apps/rollback-plan-acme",
+                            "client_id": "Iv1.8a61f9b3a7aba766",
+                            "client_secret": "1726be1638095a19edd134c77bde3aa2ece1e5d8",
+                            "webhook_secret": "e340154128314309424b7c8e90325147d99fdafa",
+                            "pem": PEM,
+                        },
+                    )
+
+            do_GET = do_POST
+
+            def _answer(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.api_url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v3"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def github() -> Iterator[FakeConversions]:
+    fake = FakeConversions()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def manifest() -> dict[str, Any]:
+    return load_manifest(ROOT / "app.yml")
+
+
+@pytest.fixture
+def client(github: FakeConversions, manifest: dict[str, Any]) -> FlaskClient:
+    s = settings(
+        github_api_url=github.api_url,
+        public_url="https://bot.acme.example",
+        github_app_id=None,
+    )
+    return create_app(s, Queue(), app_manifest=manifest).test_client()
+
+
+def _form(page: str) -> tuple[str, dict[str, Any]]:
+    action = re.search(r'<form action="([^"]+)" method="post">', page)
+    value = re.search(r'name="manifest" value="([^"]*)"', page)
+    assert action and value, page
+    return html.unescape(action.group(1)), json.loads(html.unescape(value.group(1)))
+
+
+def _state(action: str) -> str:
+    m = re.search(r"state=([^&]+)", action)
+    assert m
+    return m.group(1)
+
+
+def test_setup_form_posts_app_yml_with_this_deployments_urls(
+    client: FlaskClient, manifest: dict[str, Any], github: FakeConversions
+) -> None:
+    page = client.get("/github-app/setup")
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    action, sent = _form(page.get_data(as_text=True))
+
+    # GitHub Enterprise Server style API URL: the form goes to that host
+    host = github.api_url.removesuffix("/api/v3")
+    assert action.startswith(f"{host}/settings/apps/new?state=")
+    assert sent["hook_attributes"]["url"] == "https://bot.acme.example/webhooks/github"
+    assert sent["redirect_url"] == "https://bot.acme.example/github-app/exchange"
+    assert sent["url"] == "https://bot.acme.example"
+    # permissions and events exactly as app.yml has them
+    assert sent["default_permissions"] == manifest["default_permissions"]
+    assert sent["default_events"] == manifest["default_events"]
+    assert sent["public"] is False
+
+
+def test_org_variant_and_github_com(manifest: dict[str, Any]) -> None:
+    app = create_setup_app(settings(public_url="https://bot.example"), manifest)
+    action, _ = _form(app.test_client().get("/github-app/setup?org=acme-co").get_data(as_text=True))
+    assert action.startswith("https://github.com/organizations/acme-co/settings/apps/new?state=")
+    bad = app.test_client().get("/github-app/setup?org=a/../b")
+    assert bad.status_code == 400
+
+
+def test_exchange_shows_the_credentials_once_and_logs_none(
+    client: FlaskClient, github: FakeConversions, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    action, _ = _form(client.get("/github-app/setup").get_data(as_text=True))
+    state = _state(action)
+
+    page = client.get(f"/github-app/exchange?code={CODE}&state={state}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "ROLLBACK_PLAN_GITHUB_APP_ID" in text and "777" in text
+    assert "ROLLBACK_PLAN_GITHUB_WEBHOOK_SECRET" in text
+    assert "e340154128314309424b7c8e90325147d99fdafa" in text
+    assert "ROLLBACK_PLAN_GITHUB_PRIVATE_KEY" in text and "MIIEfakekeyfakekeyfakekey" in text
+    assert github.requests == [("POST", f"/api/v3/app-manifests/{CODE}/conversions")]
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "e340154128314309424b7c8e90325147d99fdafa" not in logged
+    # (urllib3 logs the request line, code included, once GitHub answered: by then the
+    # one-time code is spent)
+    assert "MIIEfakekey" not in logged
+
+    # the state is one-time: a replayed redirect exchanges nothing
+    again = client.get(f"/github-app/exchange?code={CODE}&state={state}")
+    assert again.status_code == 400
+    assert len(github.requests) == 1
+
+
+def test_exchange_without_a_state_this_server_issued_is_refused(
+    client: FlaskClient, github: FakeConversions
+) -> None:
+    assert client.get(f"/github-app/exchange?code={CODE}").status_code == 400
+    assert client.get(f"/github-app/exchange?code={CODE}&state=forged").status_code == 400
+    assert github.requests == []
+
+
+def test_a_code_github_refuses_is_explained(client: FlaskClient, github: FakeConversions) -> None:
+    action, _ = _form(client.get("/github-app/setup").get_data(as_text=True))
+    page = client.get(f"/github-app/exchange?code=expired0&state={_state(action)}")
+    assert page.status_code == 502
+    assert "HTTP 404" in page.get_data(as_text=True)
+
+
+def test_state_tokens_expire() -> None:
+    now = [0.0]
+    tokens = StateTokens(clock=lambda: now[0])
+    token = tokens.issue()
+    now[0] = STATE_TTL_S + 1
+    assert not tokens.redeem(token)
+
+
+def test_setup_is_off_without_a_manifest() -> None:
+    client = create_app(settings(), Queue()).test_client()
+    assert client.get("/github-app/setup").status_code == 404
+
+
+def test_manifest_errors_name_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "app.yml"
+    path.write_text("- not a mapping\n")
+    with pytest.raises(ManifestError, match=r"app\.yml"):
+        load_manifest(path)
