@@ -1,7 +1,9 @@
 """The composition root: settings in, a running bot out. Nothing else builds clients.
 
-`build(settings)` wires the web app, the queue and the worker; `rollback-plan serve` runs
-them in one process, `bot.web.wsgi` exposes the web app to gunicorn.
+`build(settings)` wires the web app, the durable queue and the worker, and starts nothing:
+`rollback-plan serve` starts worker threads next to the web server, `rollback-plan worker`
+runs worker threads only, and `bot.web.wsgi` exposes the web app to gunicorn (it enqueues).
+The queue is the SQLite file at `queue_path`, or Redis when `redis_url` is set.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from flask import Flask
 
 from bot.events import ForgeKind, Job
 from bot.forges import Forge, ForgeError
+from bot.jobs.durable import DurableQueue, Tuning, open_store
 from bot.jobs.handlers import Worker, Workflow
-from bot.jobs.queue import InProcessQueue
 from bot.jobs.repo_cache import Remote, RepoCache
 from bot.settings import Settings
 from bot.web import create_app
@@ -30,8 +32,13 @@ log = logging.getLogger("rollback_plan")
 class Bot:
     settings: Settings
     worker: Worker
-    queue: InProcessQueue
+    queue: DurableQueue
     web: Flask
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Let running jobs finish (up to `timeout`), then let go of the queue."""
+        self.queue.close(timeout)
+        self.queue.store.close()
 
 
 def forge_for(
@@ -95,13 +102,21 @@ def _github_web(api_url: str) -> str:
 def build(
     settings: Settings,
     *,
-    workers: int = 1,
+    workers: int = 0,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     forge_options: dict[str, object] | None = None,
+    tuning: Tuning | None = None,
 ) -> Bot:
+    """The bot, with `workers` worker threads started (0: enqueue only, as the web does).
+
+    Raises QueueUnavailable when the SQLite queue file cannot be opened or created (Redis is
+    not contacted here: an outage at start is the same as one later, answered with 503)."""
     forges = forge_for(settings, forge_options)
     cache = RepoCache(Path(settings.cache_dir), remote_for(settings, forges))
     worker = Worker(Workflow(), forges, cache, now)
-    queue = InProcessQueue(worker.handle, workers=workers, on_give_up=worker.give_up)
+    store = open_store(settings.queue_path, settings.redis_url)
+    queue = DurableQueue(store, worker.handle, on_give_up=worker.give_up, tuning=tuning or Tuning())
     web = create_app(settings, queue.enqueue)
+    queue.start(workers)
+    log.info("job queue: %s", store.name)
     return Bot(settings, worker, queue, web)

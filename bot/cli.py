@@ -94,6 +94,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=2, help="worker threads")
     serve.set_defaults(func=cmd_serve)
 
+    worker = sub.add_parser(
+        "worker",
+        help="run workers only, on the shared job queue (Redis, or the SQLite file on this host)",
+    )
+    worker.add_argument("--workers", type=int, default=2, help="worker threads")
+    worker.add_argument(
+        "--grace",
+        type=float,
+        default=25.0,
+        help="seconds running jobs may finish after SIGTERM (default 25; a job cut off is "
+        "run again by another worker)",
+    )
+    worker.set_defaults(func=cmd_worker)
+
     check = sub.add_parser("check-config", help="validate the ROLLBACK_PLAN_* settings")
     check.set_defaults(func=cmd_check_config)
     return parser
@@ -182,24 +196,56 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from werkzeug.serving import run_simple
 
-    from bot.app import build
-
     settings = _settings()
-    bot = build(settings, workers=args.workers)
+    bot = _build(settings, max(1, args.workers))
     forges = [
         f
         for f, on in (("GitHub", settings.github_enabled), ("GitLab", settings.gitlab_enabled))
         if on
     ]
     print(
-        f"rollback-plan: serving {', '.join(forges)} webhooks on {args.host}:{args.port}",
+        f"rollback-plan: serving {', '.join(forges)} webhooks on {args.host}:{args.port}, "
+        f"{max(1, args.workers)} worker(s) on the job queue {bot.queue.store.name}",
         file=sys.stderr,
     )
     try:
         run_simple(args.host, args.port, bot.web, threaded=True, use_reloader=False)
     finally:
-        bot.queue.close()
+        bot.close()
     return EXIT_OK
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    settings = _settings()
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    bot = _build(settings, args.workers)
+    where = bot.queue.store.name
+    if not settings.redis_url:
+        # SQLite's locks work between processes of one host, not across a network filesystem
+        where += " (this host only: set ROLLBACK_PLAN_REDIS_URL to scale out)"
+    print(f"rollback-plan: {args.workers} worker(s) on the job queue {where}", file=sys.stderr)
+    while not stop.wait(1.0):
+        pass
+    print("rollback-plan: stopping; letting running jobs finish", file=sys.stderr)
+    bot.close(args.grace)
+    return EXIT_OK
+
+
+def _build(settings: Any, workers: int) -> Any:
+    from bot.app import build
+    from bot.web import QueueUnavailable
+
+    try:
+        return build(settings, workers=workers)
+    except QueueUnavailable as err:
+        raise UsageError(str(err)) from None
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
