@@ -9,19 +9,23 @@ The queue is the SQLite file at `queue_path`, or Redis when `redis_url` is set.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 from flask import Flask
 
+from bot.approvals import ApprovalPolicy
 from bot.events import ForgeKind, Job
-from bot.forges import Forge, ForgeError
+from bot.forges import Forge, ForgeError, Permission
 from bot.jobs.durable import DurableQueue, Tuning, open_store
 from bot.jobs.handlers import Worker, Workflow
 from bot.jobs.repo_cache import Remote, RepoCache
+from bot.observability import InstrumentedForge, Metrics
 from bot.settings import Settings
 from bot.web import create_app
 
@@ -42,12 +46,26 @@ class Bot:
 
 
 def forge_for(
-    settings: Settings, options: dict[str, object] | None = None
+    settings: Settings,
+    options: dict[str, object] | None = None,
+    metrics: Metrics | None = None,
 ) -> Callable[[Job], Forge]:
-    """A new forge client per job: a GitHub App gets a fresh installation token each time."""
-    extra = dict(options or {})
+    """A new forge client per job: a GitHub App gets a fresh installation token each time.
+    With `metrics`, every call and every retry wait is counted."""
 
     def make(job: Job) -> Forge:
+        forge = _client(job)
+        if metrics is None:
+            return forge
+        return cast(Forge, InstrumentedForge(forge, job.forge.value, metrics))
+
+    def _client(job: Job) -> Forge:
+        extra = dict(options or {})
+        if metrics is not None:
+            base = extra.get("sleep")
+            extra["sleep"] = metrics.waiting_sleep(
+                job.forge.value, base if callable(base) else time.sleep
+            )
         if job.forge is ForgeKind.GITHUB:
             from bot.forges.github import GitHubCredentials
 
@@ -111,12 +129,25 @@ def build(
 
     Raises QueueUnavailable when the SQLite queue file cannot be opened or created (Redis is
     not contacted here: an outage at start is the same as one later, answered with 503)."""
-    forges = forge_for(settings, forge_options)
+    metrics = Metrics()
+    forges = forge_for(settings, forge_options, metrics)
     cache = RepoCache(Path(settings.cache_dir), remote_for(settings, forges))
-    worker = Worker(Workflow(), forges, cache, now)
+    policy = ApprovalPolicy(
+        minimum=Permission(settings.approval_min_permission),
+        teams=settings.approval_teams,
+        author_may_approve_data_loss=settings.author_may_approve_data_loss,
+    )
+    worker = Worker(Workflow(approval_policy=policy), forges, cache, now)
     store = open_store(settings.queue_path, settings.redis_url)
-    queue = DurableQueue(store, worker.handle, on_give_up=worker.give_up, tuning=tuning or Tuning())
-    web = create_app(settings, queue.enqueue)
+    queue = DurableQueue(
+        store,
+        worker.handle,
+        on_give_up=worker.give_up,
+        tuning=tuning or Tuning(),
+        observe=lambda job, outcome, seconds: metrics.job(job.kind.value, outcome, seconds),
+    )
+    metrics.queue_depth_from(queue.waiting)
+    web = create_app(settings, queue.enqueue, metrics=metrics)
     queue.start(workers)
     log.info("job queue: %s", store.name)
     return Bot(settings, worker, queue, web)

@@ -110,6 +110,20 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="validate the ROLLBACK_PLAN_* settings")
     check.set_defaults(func=cmd_check_config)
+
+    ci = sub.add_parser(
+        "ci", help="plan and gate the PR/MR this CI job runs for (GitHub Actions, GitLab CI)"
+    )
+    from bot.ci import add_arguments as ci_arguments
+
+    ci_arguments(ci)
+    ci.set_defaults(func=cmd_ci)
+
+    setup = sub.add_parser("setup-github-app", help="serve the GitHub App setup page from app.yml")
+    setup.add_argument("--manifest", type=Path, default=Path("app.yml"))
+    setup.add_argument("--host", default="127.0.0.1")
+    setup.add_argument("--port", type=int, default=8080)
+    setup.set_defaults(func=cmd_setup_github_app)
     return parser
 
 
@@ -255,12 +269,34 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def _settings() -> Any:
+    from bot.observability import configure_logging, settings_secrets
     from bot.settings import SettingsError, load_settings
 
     try:
-        return load_settings(os.environ)
+        settings = load_settings(os.environ)
     except SettingsError as err:
         raise UsageError(str(err).replace("\n", "; ")) from None
+    # The long-running commands log JSON lines, with every secret value masked.
+    configure_logging(
+        os.environ.get("ROLLBACK_PLAN_LOG_LEVEL", "INFO"),
+        env=os.environ,
+        secrets=settings_secrets(settings),
+    )
+    return settings
+
+
+def cmd_ci(args: argparse.Namespace) -> int:
+    from bot.ci import run_ci
+
+    return run_ci(args)
+
+
+def cmd_setup_github_app(args: argparse.Namespace) -> int:
+    from bot.web.setup import main_setup
+
+    return main_setup(
+        ["--manifest", str(args.manifest), "--host", args.host, "--port", str(args.port)]
+    )
 
 
 def down_json(down: Down, dialect: Dialect) -> dict[str, Any]:

@@ -67,12 +67,6 @@ def test_revert_pushed_to_the_default_branch(github: MakeGitHub) -> None:
     flows.pushed_revert(github(pushed=True))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/settings.py reads no approval policy and bot/app.py builds Worker(Workflow()) "
-    "with the default one: teams/groups that may approve (and the minimum permission) cannot "
-    "be configured for a deployed bot",
-)
 def test_approval_teams_are_configured_from_the_environment(tmp_path: Path) -> None:
     env = {
         "ROLLBACK_PLAN_GITHUB_WEBHOOK_SECRET": "s",
