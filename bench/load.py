@@ -1,0 +1,250 @@
+"""Load benchmark: signed webhook deliveries against gunicorn, embedded queue and Redis.
+
+Prints numbers; asserts nothing. Target (2-core machine): p99 acknowledgement under 25 ms at
+100 deliveries/s with the embedded queue; zero lost jobs (every accepted delivery is a job in
+the queue, and a worker completes every one of them).
+
+    python bench/load.py [--deliveries 5000] [--clients 50] [--rate 100] [--no-redis]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def push_payload(i: int) -> bytes:
+    """A branch push, shaped like GitHub's push event (only what the normalizer reads)."""
+    sha = hashlib.sha1(f"commit {i}".encode()).hexdigest()
+    return json.dumps(
+        {
+            "ref": "refs/heads/main",
+            "before": "0" * 39 + "1",
+            "after": sha,
+            "created": False,
+            "deleted": False,
+            "commits": [{"id": sha}],
+            "head_commit": {"id": sha},
+            "repository": {
+                "id": 1,
+                "name": "shop",
+                "full_name": f"acme/shop-{i % 20}",
+                "default_branch": "main",
+                "clone_url": "https://github.com/acme/shop.git",
+                "owner": {"login": "acme"},
+            },
+            "sender": {"login": "ada", "type": "User"},
+            "installation": {"id": 7},
+        }
+    ).encode()
+
+
+def wait_ready(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("gunicorn did not become ready")
+
+
+def run_load(
+    port: int, deliveries: int, clients: int, rate: float | None, run: str
+) -> dict[str, float]:
+    """`clients` threads with keep-alive connections; with `rate`, an open-loop schedule
+    (each delivery has a planned send time, latency measured from the send)."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    start = time.monotonic() + 0.5
+    interval = (1.0 / rate) if rate else 0.0
+
+    def client(k: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for i in range(k, deliveries, clients):
+            if rate:
+                delay = start + i * interval - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            body = push_payload(i)
+            sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+            headers = {
+                "Content-Type": "application/json",
+                "X-GitHub-Event": "push",
+                "X-GitHub-Delivery": f"bench-{run}-{i}",
+                "X-Hub-Signature-256": sig,
+            }
+            t0 = time.perf_counter()
+            try:
+                conn.request("POST", "/webhooks/github", body=body, headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+                status = resp.status
+            except OSError:
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                status = -1
+            elapsed = time.perf_counter() - t0
+            with lock:
+                latencies.append(elapsed)
+                statuses[status] = statuses.get(status, 0) + 1
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    t_start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - max(t_start, start if rate else t_start)
+    latencies.sort()
+    return {
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "max_ms": latencies[-1] * 1000,
+        "throughput": len(latencies) / wall,
+        "accepted": float(statuses.get(202, 0)),
+        "other": float(sum(v for k, v in statuses.items() if k != 202)),
+    }
+
+
+def drain_count(queue_path: str, redis_url: str | None) -> int:
+    """Complete every queued job with a worker whose handler only counts."""
+    from bot.jobs.durable import DurableQueue, Tuning, open_store
+
+    done = 0
+    lock = threading.Lock()
+
+    def handler(job: object) -> None:
+        nonlocal done
+        with lock:
+            done += 1
+
+    queue = DurableQueue(open_store(queue_path, redis_url), handler, tuning=Tuning())  # type: ignore[arg-type]
+    queue.start(4)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and queue.store.depth() != (0, 0):
+        time.sleep(0.2)
+    queue.close(10)
+    queue.store.close()
+    return done
+
+
+def scenario(name: str, args: argparse.Namespace, redis_url: str | None) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="rp-load-"))
+    port = free_port()
+    queue_path = str(tmp / "queue.sqlite3")
+    env = {
+        **os.environ,
+        "ROLLBACK_PLAN_GITHUB_WEBHOOK_SECRET": SECRET,
+        "ROLLBACK_PLAN_GITHUB_TOKEN": "unused",
+        "ROLLBACK_PLAN_QUEUE_PATH": queue_path,
+        "ROLLBACK_PLAN_CACHE_DIR": str(tmp / "cache"),
+        "PORT": str(port),
+        "ROLLBACK_PLAN_LOG_LEVEL": "WARNING",
+    }
+    if redis_url:
+        env["ROLLBACK_PLAN_REDIS_URL"] = redis_url
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
+    proc = subprocess.Popen(
+        [
+            gunicorn,
+            "-c",
+            str(ROOT / "deploy" / "gunicorn.conf.py"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            "/dev/null",
+            "bot.web.wsgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_ready(port)
+        # Warm both gunicorn workers (the app is built on the first request of each).
+        warm = run_load(port, 20, 4, None, "warm")
+        paced = run_load(port, args.deliveries, args.clients, args.rate, "paced")
+        burst = run_load(port, args.deliveries, args.clients, None, "burst")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    accepted = int(warm["accepted"] + paced["accepted"] + burst["accepted"])
+    completed = drain_count(queue_path, redis_url)
+    print(
+        f"[{name}] {args.deliveries} deliveries at {args.rate:.0f}/s from {args.clients} clients: "
+        f"p50 {paced['p50_ms']:.1f} ms, p99 {paced['p99_ms']:.1f} ms, max {paced['max_ms']:.0f} ms, "
+        f"non-202 {int(paced['other'])}"
+    )
+    print(
+        f"[{name}] {args.deliveries} deliveries unpaced: {burst['throughput']:.0f}/s, "
+        f"p50 {burst['p50_ms']:.1f} ms, p99 {burst['p99_ms']:.1f} ms, non-202 {int(burst['other'])}"
+    )
+    print(f"[{name}] jobs accepted {accepted}, completed {completed}, lost {accepted - completed}")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--deliveries", type=int, default=5000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--no-redis", action="store_true")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    scenario("embedded SQLite queue", args, None)
+    if args.no_redis or not shutil.which("redis-server"):
+        return
+    port = free_port()
+    redis = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(0.5)
+        scenario("Redis queue", args, f"redis://127.0.0.1:{port}/0")
+    finally:
+        redis.terminate()
+        redis.wait(10)
+
+
+if __name__ == "__main__":
+    main()
