@@ -59,10 +59,7 @@ def test_command_runs_as_written(command: str, demo: Path) -> None:
         env[key] = value
     assert words[0] == "rollback-plan"
     exe = str(Path(sys.executable).with_name("rollback-plan"))
-    if words[1] in SERVERS:
-        argv = [exe, words[1], "--help"]
-    else:
-        argv = [exe, *words[1:]]
+    argv = [exe, words[1], "--help"] if words[1] in SERVERS else [exe, *words[1:]]
     out = subprocess.run(argv, cwd=demo, env=env, capture_output=True, text=True, timeout=120)
     # 0: done; 1: `plan` reports a plan that needs approval or is refused (the demo's is).
     assert out.returncode in (0, 1), out.stderr
