@@ -138,6 +138,7 @@ def build(
         author_may_approve_data_loss=settings.author_may_approve_data_loss,
     )
     worker = Worker(Workflow(approval_policy=policy), forges, cache, now)
+    worker.on_plan = metrics.plan
     store = open_store(settings.queue_path, settings.redis_url)
     queue = DurableQueue(
         store,

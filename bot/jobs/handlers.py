@@ -118,6 +118,8 @@ class Worker:
         self.now = now
         self.plans = PlanCache()
         self._targets = KeyedLocks()  # one job at a time per revert, whichever PR it came on
+        # Told the verdict of every plan decided (the composition root counts them).
+        self.on_plan: Callable[[str], None] | None = None
 
     # -- entry points -------------------------------------------------------------------
 
@@ -347,6 +349,8 @@ class Worker:
         fork: bool = False,
     ) -> None:
         plan = planned.plan
+        if plan is not None and self.on_plan is not None:
+            self.on_plan(plan.verdict.value)
         approvals = record.approvals if record else ()
         digest = plan_hash(plan) if plan is not None else ""
         notice = ""

@@ -62,6 +62,10 @@ def assert_refused_plan(w: World, number: int, head: str, revert: str) -> None:
     check = w.check(head)
     assert (check.state, check.count) == (CheckState.FAILURE, 1), check
 
+    # what happened shows in the metrics an operator scrapes
+    metrics = w.client.get("/metrics").get_data(as_text=True)
+    assert 'rollback_plan_plans_total{verdict="refused"}' in metrics
+
 
 def approve(w: World, number: int, text: str, who: str) -> tuple[int, str]:
     """A command comment, delivered and acted on; returns its id and the bot's reply."""
