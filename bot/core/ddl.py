@@ -253,7 +253,7 @@ class Translator:
         elif self.dialect is Dialect.SQLITE:
             type_text = self._verbatim_type(cd)
         else:
-            type_text = _type_sql(dtype, self._verbatim_type(cd), self.dialect)
+            type_text = _type_sql(dtype, _type_key(dtype) or self._verbatim_type(cd), self.dialect)
         # Fields are collected and the Column built once: replace() per constraint is slow
         # on long histories (bench/replay.py).
         col: dict[str, Any] = {
@@ -1939,6 +1939,19 @@ def _what(flat: str) -> str:
 # -- helpers ----------------------------------------------------------------------
 
 _TYPE_SQL: dict[tuple[str, str], str] = {}
+
+
+def _type_key(dtype: exp.DataType) -> str | None:
+    """A cheap memo key for the common types (a name and literal parameters), else None."""
+    params = []
+    for p in dtype.expressions:
+        lit = p.this if isinstance(p, exp.DataTypeParam) else None
+        if not isinstance(lit, exp.Literal) or dtype.args.get("values") or dtype.args.get("kind"):
+            return None
+        params.append(str(lit.this))
+    if any(v for k, v in dtype.args.items() if k not in {"this", "expressions", "nested"}):
+        return None
+    return f"{dtype.this.value}({','.join(params)})"
 
 
 def _type_sql(dtype: exp.DataType, written: str, dialect: Dialect) -> str:

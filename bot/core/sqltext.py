@@ -8,8 +8,9 @@ fall back to sqlglot's rendering when the cut text does not parse back to the sa
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import sqlglot
@@ -43,6 +44,22 @@ _SELF_EVIDENT = [
 ]
 
 
+_local = threading.local()
+
+
+def _tools(dialect: Dialect) -> tuple[Any, Any]:
+    """A tokenizer and a parser per dialect and thread: building them for every statement
+    costs a tenth of a long replay, and they are not safe to share between threads."""
+    tools: dict[Dialect, tuple[Any, Any]] | None = getattr(_local, "tools", None)
+    if tools is None:
+        tools = _local.tools = {}
+    found = tools.get(dialect)
+    if found is None:
+        sg = sqlglot_dialect(dialect)
+        found = tools[dialect] = (sg.tokenizer(), sg.parser())
+    return found
+
+
 class ParsedStatement:
     """One statement's text, tokens and sqlglot tree."""
 
@@ -55,13 +72,13 @@ class ParsedStatement:
         self.tokens: list[Token] = []
         self.tree: exp.Expr | None = None
         if parse:
-            sg = sqlglot_dialect(dialect)
+            tokenizer, parser = _tools(dialect)
             source = text if parse_text is None else parse_text
-            self.tokens = sg.tokenize(source)
-            trees = sg.parser().parse(self.tokens, source)
+            self.tokens = tokenizer.tokenize(source)
+            trees = parser.parse(self.tokens, source)
             self.tree = next((t for t in trees if t is not None), None)
-        self._starts = [t.start for t in self.tokens]
-        self._ends = [t.end for t in self.tokens]
+        self._starts: list[int] | None = None  # built on first use: most statements never need them
+        self._ends: list[int] = []
 
     def token_range(self, node: exp.Expr) -> tuple[int, int] | None:
         """Indexes of the first and last token a node was parsed from, widened to balance."""
@@ -75,6 +92,9 @@ class ParsedStatement:
             hi = max(hi, end)
         if lo < 0:
             return None
+        if self._starts is None:
+            self._starts = [t.start for t in self.tokens]
+            self._ends = [t.end for t in self.tokens]
         i = bisect_left(self._starts, lo)
         j = bisect_left(self._ends, hi)
         if i >= len(self.tokens) or j >= len(self.tokens):
@@ -187,10 +207,18 @@ def _paren(token: Token) -> int:
     return 0
 
 
-def _same_tree(text: str, node: exp.Expr, dialect: Dialect) -> bool:
+@lru_cache(maxsize=8192)
+def _parse_expression(text: str, dialect: Dialect) -> exp.Expr | None:
+    """Parsed once per distinct text: histories repeat the same defaults and checks."""
     try:
-        again = sqlglot.parse_one(text, read=dialect.value)
+        return sqlglot.parse_one(text, read=dialect.value)
     except (sqlglot.errors.ParseError, sqlglot.errors.TokenError):
+        return None
+
+
+def _same_tree(text: str, node: exp.Expr, dialect: Dialect) -> bool:
+    again = _parse_expression(text, dialect)
+    if again is None:
         return False
     # Parentheses the author wrote around the whole node are kept (a MySQL expression default
     # needs them); extra ones around a node that had none are harmless.

@@ -102,11 +102,12 @@ class State:
     def referencing(self, target: QName) -> list[tuple[Table, ForeignKey]]:
         """Foreign keys in any table that point at `target`."""
         key = self.key(target)
+        short = target.name.lower()  # a cheap test first: this scans every table
         return [
             (t, fk)
             for t in self.tables.values()
             for fk in t.foreign_keys
-            if self.key(fk.ref_table) == key
+            if fk.ref_table.name.lower() == short and self.key(fk.ref_table) == key
         ]
 
     def _put(self, table: Table) -> None:
