@@ -108,6 +108,23 @@ class AlterColumn:
 
 
 @dataclass(frozen=True)
+class MoveColumn:
+    """A column moved to another position (MySQL `MODIFY ... FIRST | AFTER x`)."""
+
+    table: QName
+    column: str
+    after: str | None  # the column it follows afterwards; None with first=True: first
+    first: bool
+    was_after: str | None  # where it stood, so the reverse can put it back
+    was_first: bool
+
+    def reverse(self) -> Change:
+        return MoveColumn(
+            self.table, self.column, self.was_after, self.was_first, self.after, self.first
+        )
+
+
+@dataclass(frozen=True)
 class AddConstraint:
     table: QName
     constraint: Constraint
@@ -284,6 +301,7 @@ Change = (
     | DropColumn
     | RenameColumn
     | AlterColumn
+    | MoveColumn
     | AddConstraint
     | DropConstraint
     | CreateIndex
@@ -343,6 +361,8 @@ def change_object(change: Change) -> str:
             return f"{t}.{old}"
         case AlterColumn(t, before, _):
             return f"{t}.{before.name}"
+        case MoveColumn(t, column):
+            return f"{t}.{column}"
         case AddConstraint(t, con) | DropConstraint(t, con):
             return f"{t}.{con.name or con.kind}"
         case CreateIndex(idx) | DropIndex(idx):

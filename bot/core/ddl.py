@@ -1344,12 +1344,29 @@ class Translator:
             col = self.state.column(name, new.name)
         if new != col:
             self.emit(ch.AlterColumn(name, col, new))
+        self._move(name, new.name, cd.args.get("position"))
         taken = self._taken()
         for cc in extra:
             before = self.state.require_table(name)
             updated = self._add_inline(before, new.name, cc, taken)
             for con in _new_constraints(before, updated):
                 self._emit_constraint(name, con)
+
+    def _move(self, table_name: QName, column: str, position: object) -> None:
+        """MODIFY/CHANGE ... FIRST | AFTER x moves the column; remember where it stood."""
+        if not isinstance(position, exp.ColumnPosition):
+            return
+        first = str(position.args.get("position") or "").upper() == "FIRST"
+        after = None if first or position.this is None else self.name(position.this)
+        cols = [c.name for c in self.state.require_table(table_name).columns]
+        index = next(i for i, c in enumerate(cols) if self.state.same(c, column))
+        was_first = index == 0
+        was_after = cols[index - 1] if index > 0 else None
+        if (first and was_first) or (
+            after is not None and was_after and self.state.same(after, was_after)
+        ):
+            return
+        self.emit(ch.MoveColumn(table_name, column, after, first, was_after, was_first))
 
     # -- everything sqlglot hands us as text -----------------------------------------
 

@@ -215,6 +215,15 @@ class State:
                         ),
                     )
                 )
+            case ch.MoveColumn(tname, name, after, first):
+                table = self.require_table(tname)
+                moved = self.column(tname, name)
+                rest = [c for c in table.columns if not self.same(c.name, name)]
+                pos = 0 if first else len(rest)
+                if not first and after is not None:
+                    pos = next((i + 1 for i, c in enumerate(rest) if self.same(c.name, after)), pos)
+                rest.insert(pos, moved)
+                self._put(replace(table, columns=tuple(rest)))
             case ch.AddConstraint(tname, con):
                 self._put(_with_constraint(self.require_table(tname), con))
             case ch.DropConstraint(tname, con):

@@ -206,6 +206,12 @@ class _Renderer:
                 ]
             case ch.AlterColumn(tname, before, after):
                 return self._alter_column(tname, before, after)
+            case ch.MoveColumn(tname, name, after, first):
+                table = self.state.require_table(tname)
+                col = self.state.column(tname, name)
+                where = "FIRST" if first else f"AFTER {ident(after or '', MY)}"
+                definition = self._column(tname, col, table, column_check(table, col.name))
+                return [f"ALTER TABLE {qname(tname, MY)} MODIFY COLUMN {definition} {where}"]
             case ch.AddConstraint(tname, Check() as con) if self._column_level(tname, con):
                 return [self._restate_column(tname, con.name or "", con)]
             case ch.AddConstraint(tname, con):
@@ -400,7 +406,9 @@ class _Renderer:
         table = self.state.require_table(tname)
         col = table.column(column, MY)
         assert col is not None  # _is_column_check found it
-        return f"ALTER TABLE {qname(tname, MY)} MODIFY COLUMN {self._column(tname, col, table, check)}"
+        return (
+            f"ALTER TABLE {qname(tname, MY)} MODIFY COLUMN {self._column(tname, col, table, check)}"
+        )
 
     def _drop_constraint(self, tname: QName, con: Constraint, change: ch.Change) -> list[str]:
         match con:
