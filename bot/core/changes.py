@@ -143,6 +143,18 @@ class DropConstraint:
 
 
 @dataclass(frozen=True)
+class RenameConstraint:
+    """PostgreSQL `RENAME CONSTRAINT` (a primary key's or unique's index is renamed with it)."""
+
+    table: QName
+    old: str
+    new: str
+
+    def reverse(self) -> Change:
+        return RenameConstraint(self.table, self.new, self.old)
+
+
+@dataclass(frozen=True)
 class CreateIndex:
     index: Index
 
@@ -304,6 +316,7 @@ Change = (
     | MoveColumn
     | AddConstraint
     | DropConstraint
+    | RenameConstraint
     | CreateIndex
     | DropIndex
     | RenameIndex
@@ -369,6 +382,8 @@ def change_object(change: Change) -> str:
             return idx.name
         case RenameIndex(_, old, _):
             return old
+        case RenameConstraint(t, old, _):
+            return f"{t}.{old}"
         case SetTableComment(t, _, _):
             return str(t)
         case CreateView(v) | DropView(v):

@@ -1022,8 +1022,12 @@ class Translator:
             found = self.state.find_constraint(name, old)
             if found is None:
                 raise StateError(f"constraint {old} does not exist on {name}")
-            self.emit(ch.DropConstraint(name, found))
-            self.emit(ch.AddConstraint(name, replace(found, name=new)))
+            if self.dialect is Dialect.POSTGRES:
+                # A rename keeps the index and whatever depends on it (foreign keys).
+                self.emit(ch.RenameConstraint(name, old, new))
+            else:
+                self.emit(ch.DropConstraint(name, found))
+                self.emit(ch.AddConstraint(name, replace(found, name=new)))
             return True
         m = re.match(r"(?i)(enable|disable|force|no\s+force)\s+row\s+level\s+security$", a)
         if m:
@@ -1709,9 +1713,22 @@ def _alter_index(t: Translator, m: re.Match[str], text: str) -> None:
     idx = t.state.find_index(name)
     ren = re.match(r"(?i)rename\s+to\s+" + _NAME + "$", rest)
     if idx is None:
+        # PostgreSQL: the index behind a primary key or unique constraint carries its name,
+        # and renaming the index renames the constraint.
+        owner = next(
+            (
+                (table.name, con)
+                for table in t.state.tables.values()
+                for con in (table.primary_key, *table.uniques)
+                if con is not None and con.name is not None and t.state.same(con.name, name)
+            ),
+            None,
+        )
+        if owner is not None and ren and t.dialect is Dialect.POSTGRES:
+            t.emit(ch.RenameConstraint(owner[0], name, t.name(_ident_text(ren.group(1)))))
+            return
         if m.group(1):
             return
-        # An index backing a constraint is renamed with it.
         raise StateError(f"index {name} does not exist")
     if ren:
         t.emit(ch.RenameIndex(idx.table, idx.name, t.name(_ident_text(ren.group(1)))))

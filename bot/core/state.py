@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Container
 from dataclasses import replace
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -224,6 +225,25 @@ class State:
                     pos = next((i + 1 for i, c in enumerate(rest) if self.same(c.name, after)), pos)
                 rest.insert(pos, moved)
                 self._put(replace(table, columns=tuple(rest)))
+            case ch.RenameConstraint(tname, old, new):
+                table = self.require_table(tname)
+                con = self.find_constraint(tname, old)
+                if con is None:
+                    raise StateError(f"constraint {old} does not exist on {tname}")
+                renamed = replace(con, name=new)
+
+                def swap(items: tuple[Any, ...]) -> tuple[Any, ...]:
+                    return tuple(renamed if c == con else c for c in items)
+
+                self._put(
+                    replace(
+                        table,
+                        primary_key=renamed if table.primary_key == con else table.primary_key,  # type: ignore[arg-type]
+                        uniques=swap(table.uniques),
+                        foreign_keys=swap(table.foreign_keys),
+                        checks=swap(table.checks),
+                    )
+                )
             case ch.AddConstraint(tname, con):
                 self._put(_with_constraint(self.require_table(tname), con))
             case ch.DropConstraint(tname, con):

@@ -121,3 +121,21 @@ def test_partitioned_table_is_modelled_and_its_partitioning_reported() -> None:
     )
     assert history.schema.table(QName("readings")) is not None
     assert [u.reason.split(":")[0] for u in history.unmodelled] == ["PARTITION BY is not modelled"]
+
+
+def test_renaming_a_constraints_index_renames_the_constraint_and_the_down_renames_it_back() -> None:
+    base = [Migration("1.sql", "CREATE TABLE accounts (id int PRIMARY KEY, handle text UNIQUE);")]
+    newer = [
+        *base,
+        Migration(
+            "2.sql",
+            "ALTER INDEX accounts_pkey RENAME TO accounts_pk;\n"
+            "ALTER TABLE accounts RENAME CONSTRAINT accounts_handle_key TO accounts_handle_uniq;",
+        ),
+    ]
+    down = down_between(newer, base, Dialect.POSTGRES)
+    assert down.method is Method.INVERSION and down.complete
+    assert [s.sql for s in down.statements] == [
+        "ALTER TABLE accounts RENAME CONSTRAINT accounts_handle_uniq TO accounts_handle_key",
+        "ALTER TABLE accounts RENAME CONSTRAINT accounts_pk TO accounts_pkey",
+    ]

@@ -311,6 +311,10 @@ def _statements(change: ch.Change, state: State) -> list[str]:
             return [f"DROP INDEX {_index_name(index.table, index.name)}"]
         case ch.RenameIndex(tname, old, new):
             return [f"ALTER INDEX {_index_name(tname, old)} RENAME TO {ident(new, PG)}"]
+        case ch.RenameConstraint(tname, old, new):
+            return [
+                f"ALTER TABLE {qname(tname, PG)} RENAME CONSTRAINT {ident(old, PG)} TO {ident(new, PG)}"
+            ]
         case ch.SetTableComment(tname, _, after):
             return [f"COMMENT ON TABLE {qname(tname, PG)} IS {_comment_text(after)}"]
         case ch.CreateView(view):
