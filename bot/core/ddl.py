@@ -883,7 +883,11 @@ class Translator:
         actions = tree.args.get("actions") or []
         # sqlglot reads `RENAME c TO d` (COLUMN omitted) as a table rename with leftovers in
         # `options`; a parse with leftovers is not trusted, the text is read action by action.
-        if not actions or tree.args.get("options"):
+        if (
+            not actions
+            or tree.args.get("options")
+            or re.search(r"(?i)\badd\s+constraint\s+\S+\s+exclude\b", self.p.text)
+        ):
             self.alter_table_text(name, self._alter_actions_text())
             return
         for action in actions:
@@ -995,6 +999,22 @@ class Translator:
             if schema == "public":
                 schema = None
             self.emit(ch.RenameTable(name, QName(name.name, schema)))
+            return True
+        m = re.match(r"(?is)add\s+constraint\s+(\S+)\s+(exclude\b.*)$", a)
+        if m and self.dialect is Dialect.POSTGRES:
+            # EXCLUDE constraints are kept verbatim: a down drops or restores them as written.
+            con_name = self.name(_ident_text(m.group(1)))
+            table_sql = _quote_q(name, self.dialect)
+            self.put_opaque(
+                Opaque(
+                    "constraint",
+                    f"{con_name} on {name}",
+                    f"ALTER TABLE {table_sql} ADD CONSTRAINT {_quote_name(con_name, self.dialect)} {m.group(2)}",
+                    f"ALTER TABLE {table_sql} DROP CONSTRAINT {_quote_name(con_name, self.dialect)}",
+                    name,
+                ),
+                replaceable=False,
+            )
             return True
         m = re.match(
             r"(?i)add\s+constraint\s+(\S+)\s+(unique|primary\s+key)\s+using\s+index\s+(\S+)"
@@ -1200,6 +1220,10 @@ class Translator:
                     if idx is not None:
                         self.emit(ch.DropIndex(idx))
                         continue
+                opaque = self.state.opaque.get(("constraint", f"{what} on {name}"))
+                if con is None and opaque is not None:
+                    self.emit(ch.DropOpaque(opaque))
+                    continue
                 if con is None:
                     if exists:
                         continue

@@ -139,3 +139,19 @@ def test_renaming_a_constraints_index_renames_the_constraint_and_the_down_rename
         "ALTER TABLE accounts RENAME CONSTRAINT accounts_handle_uniq TO accounts_handle_key",
         "ALTER TABLE accounts RENAME CONSTRAINT accounts_pk TO accounts_pkey",
     ]
+
+
+def test_exclusion_constraint_is_kept_verbatim_and_dropped_by_name() -> None:
+    base = [Migration("1.sql", "CREATE TABLE b (room int, during tstzrange);")]
+    add = "ALTER TABLE b ADD CONSTRAINT b_no_overlap EXCLUDE USING gist (room WITH =, during WITH &&);"
+    newer = [*base, Migration("2.sql", add)]
+    down = down_between(newer, base, Dialect.POSTGRES)
+    assert down.complete and [s.sql for s in down.statements] == [
+        "ALTER TABLE b DROP CONSTRAINT b_no_overlap"
+    ]
+    # ... and dropping it in a later migration restores the author's definition.
+    later = [*newer, Migration("3.sql", "ALTER TABLE b DROP CONSTRAINT b_no_overlap;")]
+    back = down_between(later, newer, Dialect.POSTGRES)
+    assert [s.sql for s in back.statements] == [
+        "ALTER TABLE b ADD CONSTRAINT b_no_overlap EXCLUDE USING gist (room WITH =, during WITH &&)"
+    ]
