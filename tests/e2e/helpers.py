@@ -360,6 +360,9 @@ class GitHubWorld(World):
             "ROLLBACK_PLAN_GITHUB_API_URL": fake.api_url,
             "ROLLBACK_PLAN_GIT_URL_TEMPLATE": origin.url_template,
             "ROLLBACK_PLAN_CACHE_DIR": str(tmp / "cache"),
+            # each test its own queue: a shared file would let one test's worker take
+            # another's jobs (and a deduplicated delivery id would outlive the run)
+            "ROLLBACK_PLAN_QUEUE_PATH": str(tmp / "queue.sqlite3"),
             "ROLLBACK_PLAN_BOT_LOGINS": BOT_GITHUB,
         }
         bot = build(
@@ -686,6 +689,9 @@ class GitLabWorld(World):
             "ROLLBACK_PLAN_GITLAB_URL": fake.url,
             "ROLLBACK_PLAN_GIT_URL_TEMPLATE": origin.url_template,
             "ROLLBACK_PLAN_CACHE_DIR": str(tmp / "cache"),
+            # each test its own queue: a shared file would let one test's worker take
+            # another's jobs (and a deduplicated delivery id would outlive the run)
+            "ROLLBACK_PLAN_QUEUE_PATH": str(tmp / "queue.sqlite3"),
             "ROLLBACK_PLAN_BOT_LOGINS": BOT_GITLAB,
         }
         bot = build(

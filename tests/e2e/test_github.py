@@ -72,6 +72,7 @@ def test_approval_teams_are_configured_from_the_environment(tmp_path: Path) -> N
         "ROLLBACK_PLAN_GITHUB_WEBHOOK_SECRET": "s",
         "ROLLBACK_PLAN_GITHUB_TOKEN": "t",
         "ROLLBACK_PLAN_CACHE_DIR": str(tmp_path),
+        "ROLLBACK_PLAN_QUEUE_PATH": str(tmp_path / "queue.sqlite3"),
         "ROLLBACK_PLAN_APPROVAL_TEAMS": TEAM,
     }
     bot = build(load_settings(env))

@@ -315,7 +315,10 @@ def test_one_job_at_a_time_per_revert_across_processes(
     assert any(s1 < e2 and s2 < e1 for s1, e1 in spans[1] for s2, e2 in spans[2]), (
         "the two PRs never ran in parallel"
     )
-    assert web.stats()["waiting"] == 0 and web.stats()["running"] == 0
+    # The handler's last event comes just before the worker marks the job done: wait for it.
+    wait_for(
+        lambda: web.stats()["waiting"] == 0 and web.stats()["running"] == 0, "the queue to empty"
+    )
 
 
 def test_a_job_whose_worker_is_killed_is_finished_by_another_once(
@@ -340,12 +343,16 @@ def test_a_job_whose_worker_is_killed_is_finished_by_another_once(
     starts = [e for e in w.events() if e.what == "start"]
     assert [e.pid for e in starts] == [first.pid, second.pid]
     assert starts[1].at >= killed_at  # taken over only after the kill...
-    assert starts[1].at <= killed_at + lease + 1.0  # ...once the lease ran out
+    # ...once the lease ran out (with room for a loaded machine: promptly, not at once)
+    assert starts[1].at <= killed_at + lease + 3.0
     [end] = w.ended()
     assert end.pid == second.pid  # ran to completion exactly once
     effect = w.out / "effect-delivery-killed"
     assert effect.read_text() == str(second.pid)  # and the effect happened once
-    assert web.stats()["waiting"] == 0 and web.stats()["running"] == 0
+    # The handler's last event comes just before the worker marks the job done: wait for it.
+    wait_for(
+        lambda: web.stats()["waiting"] == 0 and web.stats()["running"] == 0, "the queue to empty"
+    )
 
 
 # -- retries, give-up, abandoned jobs ----------------------------------------------------------
