@@ -652,6 +652,10 @@ class Translator:
         if not isinstance(index, exp.Index):
             raise Unsupported("CREATE INDEX without an index")
         tname = self.qname(index.args.get("table"))
+        view = self.state.views.get(self.state.key(tname))
+        if self.state.table(tname) is None and view is not None and view.materialized:
+            self._matview_index(tname, index)
+            return
         table = self.state.require_table(tname)
         params = index.args.get("params")
         if not isinstance(params, exp.IndexParameters):
@@ -701,6 +705,16 @@ class Translator:
                 )
             )
         )
+
+    def _matview_index(self, view: QName, index: exp.Index) -> None:
+        """An index on a materialized view is kept verbatim and goes with its view."""
+        if index.this is None:
+            raise Unsupported("unnamed index on a materialized view")
+        name = self.name(index.this)
+        if ("index", name) in self.state.opaque:
+            raise StateError(f"index {name} already exists")
+        drop = f"DROP INDEX {_quote_q(QName(name, view.schema), self.dialect)}"
+        self.emit(ch.CreateOpaque(Opaque("index", name, self.p.text, drop, view)))
 
     def create_view(self, tree: exp.Create) -> None:
         target = tree.this
@@ -778,6 +792,9 @@ class Translator:
                     if exists:
                         continue
                     raise StateError(f"view {name} does not exist")
+                for obj in list(self.state.opaque.values()):
+                    if obj.table is not None and self.state.key(obj.table) == self.state.key(name):
+                        self.emit(ch.DropOpaque(obj))
                 self.emit(ch.DropView(view))
         elif kind == "INDEX":
             for t in targets:
@@ -862,6 +879,9 @@ class Translator:
         else:
             schema = self.qname(target).schema if isinstance(target, exp.Table) else None
             idx = self.state.find_index(name, schema)
+        if idx is None and ("index", name) in self.state.opaque:
+            self.emit(ch.DropOpaque(self.state.opaque[("index", name)]))
+            return
         if idx is None:
             if exists:
                 return
