@@ -12,8 +12,8 @@ from __future__ import annotations
 import gc
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import sqlglot
 
@@ -96,9 +96,7 @@ class ParseCache:
     )
     # Whole histories replayed from an empty database, by their files' names and contents:
     # planning again on the same history replays nothing.
-    histories: dict[tuple[str, tuple[tuple[str, str], ...]], History] = field(
-        default_factory=dict
-    )
+    histories: dict[tuple[str, tuple[tuple[str, str], ...]], History] = field(default_factory=dict)
     hits: int = 0
 
     def get(
@@ -333,18 +331,3 @@ def replay_sql(
 ) -> History:
     """Convenience for tests and the CLI: replay one SQL text."""
     return replay([Migration(path, sql)], dialect, base)
-
-
-def changes_of(steps: Sequence[Step]) -> list[ch.Change]:
-    return [c for s in steps for c in s.changes]
-
-
-def without_position(schema: Schema) -> Schema:
-    """The schema with every table's columns sorted by name: for order-blind comparison."""
-    return replace(
-        schema,
-        tables={
-            k: replace(t, columns=tuple(sorted(t.columns, key=lambda c: c.name.lower())))
-            for k, t in schema.tables.items()
-        },
-    )
