@@ -15,6 +15,7 @@ from bot.core.risk import Category, Level
 from bot.core.risk.rules.base import Context, Hit, rule
 from bot.core.risk.rules.coltypes import ColType, Family, parse_type
 from bot.core.risk.rules.data_loss import enum_removed
+from bot.core.risk.rules.might_fail import is_type
 
 _LOCK = Category.LOCKING
 PG = Dialect.POSTGRES
@@ -51,7 +52,8 @@ def pg_table_rewrite(change: ch.Change, ctx: Context) -> Iterator[Hit]:
         if not binary_coercible(old, new):
             yield Hit(
                 f"changing {change.table}.{change.before.name} to {change.after.type} rewrites "
-                f"{change.table} and its indexes; reads and writes wait until it ends"
+                f"{change.table} and its indexes; reads and writes wait until it ends",
+                at=r"\bTYPE\b",
             )
     elif isinstance(change, ch.AddColumn) and ctx.has_rows(change.table):
         why = _rewriting_column(change.column)
@@ -69,12 +71,13 @@ def pg_table_rewrite(change: ch.Change, ctx: Context) -> Iterator[Hit]:
             using = [
                 str(t.name)
                 for t in ctx.state.tables.values()
-                if any(_is_type(c.type, change.before.name.name) for c in t.columns)
+                if any(is_type(c.type, change.before.name.name) for c in t.columns)
                 and ctx.has_rows(t.name)
             ]
             if using:
                 yield Hit(
-                    f"re-creating enum {change.before.name} rewrites {', '.join(sorted(using))}"
+                    f"re-creating enum {change.before.name} rewrites {', '.join(sorted(using))}",
+                    at=r"^\s*ALTER\s+TABLE\b",
                 )
 
 
@@ -113,7 +116,8 @@ def drop_index_locks(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if ctx.dialect is PG and isinstance(change, ch.DropIndex) and ctx.has_rows(change.index.table):
         yield Hit(
             f"DROP INDEX {change.index.name} waits for, then briefly blocks, every query on "
-            f"{change.index.table}"
+            f"{change.index.table}",
+            at=r"\bDROP\s+INDEX\b",
         )
 
 
@@ -138,7 +142,8 @@ def set_not_null_scan(change: ch.Change, ctx: Context) -> Iterator[Hit]:
         return
     yield Hit(
         f"SET NOT NULL on {change.table}.{change.before.name} scans every row while holding "
-        "an ACCESS EXCLUSIVE lock"
+        "an ACCESS EXCLUSIVE lock",
+        at=r"\bSET NOT NULL\b",
     )
 
 
@@ -205,7 +210,3 @@ def _rewriting_column(column: Column) -> str | None:
 def _proves_not_null(check: Check, column: str) -> bool:
     expr = " ".join(check.expression.strip("() ").split()).lower()
     return expr in (f"{column.lower()} is not null", f'"{column.lower()}" is not null')
-
-
-def _is_type(type_text: str, name: str) -> bool:
-    return type_text.strip('"').rsplit(".", 1)[-1].strip('"') == name
