@@ -10,7 +10,17 @@ import re
 from collections.abc import Iterator
 
 from bot.core import changes as ch
-from bot.core.model import AutoKind, Check, Column, Dialect, ForeignKey, PrimaryKey, Unique
+from bot.core.model import (
+    AutoKind,
+    Check,
+    Column,
+    Dialect,
+    ForeignKey,
+    PrimaryKey,
+    QName,
+    Table,
+    Unique,
+)
 from bot.core.risk import Category, Level
 from bot.core.risk.rules.base import Context, Hit, rule
 from bot.core.risk.rules.coltypes import ColType, Family, parse_type
@@ -62,23 +72,29 @@ def pg_table_rewrite(change: ch.Change, ctx: Context) -> Iterator[Hit]:
                 f"adding {change.table}.{change.column.name} with {why} rewrites {change.table}; "
                 "reads and writes wait until it ends"
             )
-    elif isinstance(change, ch.AlterEnum):
-        before, after = change.before.values, change.after.values
-        kept = [v for v in after if v in before]
-        # the renderer re-creates the type (moving every column through text) for a removal
-        # or a reorder; renames and additions are done in place
-        if enum_removed(before, after) or kept != [v for v in before if v in after]:
-            using = [
-                str(t.name)
-                for t in ctx.state.tables.values()
-                if any(is_type(c.type, change.before.name.name) for c in t.columns)
-                and ctx.has_rows(t.name)
-            ]
-            if using:
-                yield Hit(
-                    f"re-creating enum {change.before.name} rewrites {', '.join(sorted(using))}",
-                    at=r"^\s*ALTER\s+TABLE\b",
-                )
+    elif isinstance(change, ch.AlterEnum) and recreates_enum(change):
+        using = [
+            str(t.name)
+            for t in ctx.state.tables.values()
+            if uses_enum(t, change.before.name) and ctx.has_rows(t.name)
+        ]
+        if using:
+            yield Hit(
+                f"re-creating enum {change.before.name} rewrites {', '.join(sorted(using))}",
+                at=r"^\s*ALTER\s+TABLE\b",
+            )
+
+
+def recreates_enum(change: ch.AlterEnum) -> bool:
+    """Whether the renderer re-creates the type (moving every column through text): for a
+    removal or a reorder; renames and additions are done in place."""
+    before, after = change.before.values, change.after.values
+    kept = [v for v in after if v in before]
+    return bool(enum_removed(before, after)) or kept != [v for v in before if v in after]
+
+
+def uses_enum(table: Table, enum: QName) -> bool:
+    return any(is_type(c.type, enum.name) for c in table.columns)
 
 
 @rule(
