@@ -22,6 +22,23 @@ from tests.core.risk.helpers import rollback
 MakeDb = Callable[[str], ScratchDatabase]
 DIALECTS = ("postgres", "mysql", "sqlite")
 
+# What each engine says when the data refuses the down: its code (SQLSTATE, MariaDB error
+# number, SQLite error name) and words of its message. Any other failure, a syntax error
+# from a broken renderer first of all, is not the failure these rules predict.
+SET_NOT_NULL_ERROR = {
+    "postgres": ("23502", 'column "email" of relation "users" contains null values'),
+    "mysql": ("1265", "Data truncated for column 'email'"),
+}
+DUPLICATE_ERROR = {
+    "postgres": ("23505", 'could not create unique index "users_email"'),
+    "mysql": ("1062", "Duplicate entry 'a@x' for key 'users_email'"),
+    "sqlite": ("SQLITE_CONSTRAINT_UNIQUE", "UNIQUE constraint failed: users.email"),
+}
+NOT_NULL_COLUMN_ERROR = {
+    "postgres": ("23502", 'column "legacy" of relation "users" contains null values'),
+    "sqlite": ("SQLITE_CONSTRAINT_NOTNULL", "NOT NULL constraint failed"),
+}
+
 
 def applied(engine_db: MakeDb, dialect: str, *scripts: str) -> ScratchDatabase:
     db = engine_db(dialect)
@@ -32,7 +49,7 @@ def applied(engine_db: MakeDb, dialect: str, *scripts: str) -> ScratchDatabase:
 
 def run_down(
     engine_db: MakeDb, dialect: str, history: str, migration: str, rows: str
-) -> tuple[set[str], Exception | None]:
+) -> tuple[set[str], EngineError | None]:
     """Rules fired on the rollback of `migration`, and the error running its down with `rows`."""
     down, assessment = rollback(dialect, history, migration)
     db = applied(engine_db, dialect, history, migration, rows)
@@ -54,7 +71,10 @@ def test_set_not_null_fails_on_a_null_row(dialect: str, engine_db: MakeDb) -> No
         engine_db, dialect, history, migration, "INSERT INTO users VALUES (1, NULL);"
     )
     assert "set-not-null" in rules
+    # the engine's own refusal of the NULL row, not any failure (a syntax error is 42601/1064)
     assert error is not None
+    code, said = SET_NOT_NULL_ERROR[dialect]
+    assert error.code == code and said in error.message, (error.code, error.message)
 
 
 def test_sqlite_set_not_null_rebuild_fails_on_a_null_row(engine_db: MakeDb) -> None:
@@ -69,8 +89,10 @@ def test_sqlite_set_not_null_rebuild_fails_on_a_null_row(engine_db: MakeDb) -> N
     }
     assert {"set-not-null", "sqlite-table-rebuild"} <= rules
     db = applied(engine_db, "sqlite", newer, "INSERT INTO users VALUES (1, NULL);")
-    with pytest.raises(EngineError):
+    with pytest.raises(EngineError) as failed:
         db.execute([s.sql for s in down.statements])
+    assert failed.value.code == "SQLITE_CONSTRAINT_NOTNULL", failed.value.message
+    assert "NOT NULL constraint failed: _rp_new_users.email" in failed.value.message
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
@@ -83,6 +105,8 @@ def test_unique_index_fails_on_duplicates(dialect: str, engine_db: MakeDb) -> No
     rules, error = run_down(engine_db, dialect, history, migration, rows)
     assert "add-unique" in rules
     assert error is not None
+    code, said = DUPLICATE_ERROR[dialect]
+    assert error.code == code and said in error.message, (error.code, error.message)
 
 
 @pytest.mark.parametrize(
@@ -97,7 +121,12 @@ def test_not_null_column_without_default_fails_except_on_mysql(
         engine_db, dialect, history, "ALTER TABLE users DROP COLUMN legacy;", rows
     )
     assert ("add-not-null-column" in rules) is fails
-    assert (error is not None) is fails
+    if fails:
+        assert error is not None
+        code, said = NOT_NULL_COLUMN_ERROR[dialect]
+        assert error.code == code and said in error.message, (error.code, error.message)
+    else:
+        assert error is None
 
 
 def _relfilenode(db: ScratchDatabase) -> object:
