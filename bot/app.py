@@ -2,7 +2,7 @@
 
 `build(settings)` wires the web app, the durable queue and the worker, and starts nothing:
 `rollback-plan serve` starts worker threads next to the web server, `rollback-plan worker`
-runs worker threads only, and `bot.web.wsgi` exposes the web app to gunicorn (it enqueues).
+runs worker threads only, and `bot.wsgi` exposes the web app to gunicorn (it enqueues).
 The queue is the SQLite file at `queue_path`, or Redis when `redis_url` is set.
 """
 
@@ -22,8 +22,8 @@ from flask import Flask
 from bot.approvals import ApprovalPolicy
 from bot.events import ForgeKind, Job
 from bot.forges import Forge, ForgeError, Permission
-from bot.jobs.durable import DurableQueue, Tuning, open_store
 from bot.jobs.handlers import Worker, Workflow
+from bot.jobs.queue import DurableQueue, Tuning, open_store
 from bot.jobs.repo_cache import Remote, RepoCache
 from bot.observability import InstrumentedForge, Metrics
 from bot.settings import Settings

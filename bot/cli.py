@@ -254,7 +254,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def _build(settings: Any, workers: int) -> Any:
     from bot.app import build
-    from bot.web import QueueUnavailable
+    from bot.jobs.queue import QueueUnavailable
 
     try:
         return build(settings, workers=workers)

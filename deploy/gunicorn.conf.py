@@ -1,6 +1,6 @@
 """gunicorn settings for the production web process:
 
-    gunicorn -c /app/deploy/gunicorn.conf.py "bot.web.wsgi:application"
+    gunicorn -c /app/deploy/gunicorn.conf.py "bot.wsgi:application"
 
 Tuned by environment variables only (the same 12-factor rule as the bot's own settings):
 PORT (default 8080), WEB_CONCURRENCY worker processes (default 2), GUNICORN_THREADS per

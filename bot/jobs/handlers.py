@@ -40,9 +40,9 @@ from bot.executor import (
     companion_message,
 )
 from bot.forges import CheckState, Forge, PullRequest
-from bot.jobs.messages import render
-from bot.jobs.queue import KeyedLocks
+from bot.jobs.locks import KeyedLocks
 from bot.jobs.repo_cache import CachedRepo, CloneError, RepoCache
+from bot.messages import render
 from bot.planner import PlanCache, PlanOptions, plan_commit, plan_refs
 from bot.render import md
 from bot.sources.dirs import SourceError

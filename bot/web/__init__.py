@@ -24,6 +24,7 @@ from bot.events import Event, Job
 from bot.forges.github import events as github_events
 from bot.forges.gitlab import events as gitlab_events
 from bot.forges.payload import PayloadError
+from bot.jobs.queue import QueueUnavailable
 from bot.observability import CONTENT_TYPE, DeliveryOutcome, Metrics, log_context
 from bot.settings import Settings
 from bot.web.deliveries import DeliveryLog
@@ -36,11 +37,6 @@ log = logging.getLogger(__name__)
 _CHUNK = 64 * 1024
 _DELIVERY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _RETRY_AFTER_SECONDS = "30"
-
-
-class QueueUnavailable(Exception):
-    """The job queue cannot take jobs right now; the delivery is refused with 503 so the forge
-    sends it again later."""
 
 
 Enqueue = Callable[[Job], bool]  # False: the queue already had this job

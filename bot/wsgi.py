@@ -1,4 +1,4 @@
-"""The web app for gunicorn: `gunicorn "bot.web.wsgi:application"`.
+"""The web app for gunicorn: `gunicorn "bot.wsgi:application"`.
 
 Built on the first request, not at import, so importing this module does no work and a
 misconfigured environment fails with the settings' own message.

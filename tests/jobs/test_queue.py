@@ -27,10 +27,11 @@ import pytest
 
 from bot.events import ForgeKind, Job, JobKind
 from bot.forges import ForgeError
-from bot.jobs.durable import (
+from bot.jobs.queue import (
     DurableQueue,
     JobAbandoned,
     JobFormatError,
+    QueueUnavailable,
     RedisStore,
     SqliteStore,
     Store,
@@ -38,7 +39,6 @@ from bot.jobs.durable import (
     job_from_json,
     job_to_json,
 )
-from bot.web import QueueUnavailable
 
 FAST = Tuning(attempts=3, backoff=0.05, lease=1.0, poll=0.02)
 
@@ -529,7 +529,7 @@ def test_build_uses_sqlite_by_default_and_redis_when_set(
     shared.close()
 
 
-# -- the worker process (python tests/jobs/test_durable.py SPEC OUT LEASE) ----------------------
+# -- the worker process (python tests/jobs/test_queue.py SPEC OUT LEASE) ----------------------
 
 
 def _worker_main(spec: str, out: Path, lease: float) -> None:
