@@ -148,7 +148,7 @@ def build(
         observe=lambda job, outcome, seconds: metrics.job(job.kind.value, outcome, seconds),
     )
     metrics.queue_depth_from(queue.waiting)
-    web = create_app(settings, queue.enqueue, metrics=metrics)
+    web = create_app(settings, queue.enqueue, metrics=metrics, queue_problem=queue.problem)
     queue.start(workers)
     log.info("job queue: %s", store.name)
     return Bot(settings, worker, queue, web)

@@ -9,7 +9,9 @@ host) and Redis (web replicas and workers on several machines share it). Both gi
   second run converges instead of duplicating;
 - one job at a time per `Job.lock_key`, across processes: the lease is also the key's lock
   (SQLite: no other row of the key has a live lease; Redis: a lock key with the same expiry);
-- deduplication by delivery id across processes, remembered for `seen_ttl` seconds;
+- deduplication by delivery id across processes, remembered for `seen_ttl` seconds, and by
+  the event's content (`Job.event_digest`) for `content_window` seconds: one signed body
+  re-sent under new delivery ids is one job;
 - retries with exponential backoff for transient forge errors; a job that keeps failing is
   logged with its delivery id, counted, and handed to `on_give_up` (which comments on the
   PR how to retry).
@@ -29,7 +31,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -42,6 +44,7 @@ from bot.forges import ForgeError
 log = logging.getLogger(__name__)
 
 SEEN_TTL = 7 * 24 * 3600.0  # longer than any forge re-sends (GitHub: redeliver up to 3 days)
+CONTENT_WINDOW = 600.0  # the same event content within this many seconds is the same job
 LEASE = 60.0  # seconds a claim lives without renewal; renewed every third of it
 _FORMAT = 1  # the stored job format; bump when a field changes meaning
 
@@ -94,6 +97,14 @@ def job_from_json(text: str) -> Job:
 
 
 @dataclass(frozen=True)
+class Seen:
+    """A dedupe key (a delivery id, an event digest) and how long it is remembered."""
+
+    key: str
+    ttl: float
+
+
+@dataclass(frozen=True)
 class Claim:
     """A job a worker holds until its lease runs out."""
 
@@ -111,8 +122,8 @@ class Store(Protocol):
 
     name: str
 
-    def put(self, delivery: str, lock_key: str, body: str, seen_ttl: float) -> bool:
-        """Queue a job; False when this delivery was queued within `seen_ttl` already."""
+    def put(self, seen: Sequence[Seen], lock_key: str, body: str) -> bool:
+        """Queue a job; False when any of `seen` was recorded within its window already."""
         ...
 
     def claim(self, lease: float) -> Claim | None:
@@ -202,23 +213,26 @@ class SqliteStore:
         except (OSError, sqlite3.Error) as err:
             raise self._unavailable(err) from err
 
-    def put(self, delivery: str, lock_key: str, body: str, seen_ttl: float) -> bool:
+    def put(self, seen: Sequence[Seen], lock_key: str, body: str) -> bool:
         now = self._clock()
         with self._guard(), self._tx():
             self._puts += 1
             if self._puts % 256 == 1:
                 self._db.execute("DELETE FROM seen WHERE expires < ?", (now,))
-            cur = self._db.execute(
-                "INSERT INTO seen (delivery, expires) VALUES (?, ?) "
-                "ON CONFLICT (delivery) DO UPDATE SET expires = excluded.expires "
-                "WHERE seen.expires < ?",
-                (delivery, now + seen_ttl, now),
-            )
-            if cur.rowcount == 0:
+            new = True
+            for s in seen:  # every key is recorded, so each one's repeat is known later
+                cur = self._db.execute(
+                    "INSERT INTO seen (delivery, expires) VALUES (?, ?) "
+                    "ON CONFLICT (delivery) DO UPDATE SET expires = excluded.expires "
+                    "WHERE seen.expires < ?",
+                    (s.key, now + s.ttl, now),
+                )
+                new = new and cur.rowcount == 1
+            if not new:
                 return False
             self._db.execute(
                 "INSERT INTO jobs (delivery, lock_key, body, available_at) VALUES (?, ?, ?, ?)",
-                (delivery, lock_key, body, now),
+                (seen[0].key, lock_key, body, now),
             )
             return True
 
@@ -317,13 +331,18 @@ class SqliteStore:
 
 
 # Redis: every key shares one hash tag, so the scripts' keys live in one slot.
+# KEYS: jobs, ready, keys, seq, then the seen keys. ARGV: body, lock key, then their TTLs.
 _ENQUEUE = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then return 0 end
-local id = redis.call('INCR', KEYS[5])
+local new = true
+for i = 5, #KEYS do
+  if not redis.call('SET', KEYS[i], '1', 'NX', 'EX', ARGV[i - 2]) then new = false end
+end
+if not new then return 0 end
+local id = redis.call('INCR', KEYS[4])
 local t = redis.call('TIME')
-redis.call('HSET', KEYS[2], id, ARGV[1])
-redis.call('HSET', KEYS[4], id, ARGV[2])
-redis.call('ZADD', KEYS[3], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), id)
+redis.call('HSET', KEYS[1], id, ARGV[1])
+redis.call('HSET', KEYS[3], id, ARGV[2])
+redis.call('ZADD', KEYS[2], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), id)
 return id
 """
 
@@ -430,12 +449,12 @@ class RedisStore:
         self._renew = self._r.register_script(_RENEW)
         self._release = self._r.register_script(_RELEASE)
 
-    def put(self, delivery: str, lock_key: str, body: str, seen_ttl: float) -> bool:
+    def put(self, seen: Sequence[Seen], lock_key: str, body: str) -> bool:
         jobs, ready, _, keys, _, _ = self._keys
         with self._guard():
             new = self._enqueue(
-                keys=[self._seen + delivery, jobs, ready, keys, self._seq],
-                args=[body, lock_key, max(1, int(seen_ttl))],
+                keys=[jobs, ready, keys, self._seq, *(self._seen + s.key for s in seen)],
+                args=[body, lock_key, *(max(1, int(s.ttl)) for s in seen)],
             )
         return bool(int(new))
 
@@ -509,6 +528,7 @@ class Tuning:
     lease: float = LEASE  # a dead worker's job runs again this long after it died, at most
     poll: float = 0.5  # idle workers look for jobs this often (other processes' jobs)
     seen_ttl: float = SEEN_TTL
+    content_window: float = CONTENT_WINDOW
 
 
 class DurableQueue:
@@ -535,6 +555,7 @@ class DurableQueue:
         self._lease = tuning.lease
         self._poll = tuning.poll
         self._seen_ttl = tuning.seen_ttl
+        self._content_window = tuning.content_window
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -551,10 +572,14 @@ class DurableQueue:
     # -- the web side ---------------------------------------------------------------------
 
     def enqueue(self, job: Job) -> bool:
-        """False when this delivery was queued already; QueueUnavailable when the store
-        cannot take it (the web answers 503 and the forge sends it again)."""
+        """False when this delivery, or the same event content within the window, was
+        queued already; QueueUnavailable when the store cannot take it (the web answers 503
+        and the forge sends it again)."""
         try:
-            new = self.store.put(job.delivery, job.lock_key, job_to_json(job), self._seen_ttl)
+            seen = [Seen(job.delivery, self._seen_ttl)]
+            if job.event_digest:
+                seen.append(Seen(f"event:{job.event_digest}", self._content_window))
+            new = self.store.put(seen, job.lock_key, job_to_json(job))
         except QueueUnavailable as err:
             self._count("refused")
             log.error("delivery %s not queued: %s", job.delivery, err)
@@ -571,6 +596,14 @@ class DurableQueue:
             return float(self.store.depth()[0])
         except QueueUnavailable:
             return float("nan")
+
+    def problem(self) -> str | None:
+        """Why the queue cannot take jobs now (None: it can), for readiness probes."""
+        try:
+            self.store.depth()
+        except QueueUnavailable as err:
+            return str(err)
+        return None
 
     def stats(self) -> dict[str, int]:
         """Counters of this process, plus `waiting`/`running` of the whole queue (-1 when
