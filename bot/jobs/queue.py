@@ -633,17 +633,31 @@ class DurableQueue:
         for t in [self._renewer, *self._threads]:
             t.start()
 
-    def close(self, timeout: float = 30.0) -> None:
-        """Stop claiming; wait up to `timeout` for running jobs. A job still running then
-        keeps its lease until it runs out, and is run again by another worker."""
+    def close(self, timeout: float = 30.0) -> int:
+        """Stop claiming; wait up to `timeout` for running jobs. A job still running then is
+        released (put back, ready at once) for another worker, since this process is about
+        to exit; returns how many were released."""
         self._stop.set()
         self._wake.set()
         deadline = time.monotonic() + timeout
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
+        with self._held_lock:
+            unfinished = list(self._held.values())
+            self._held.clear()
+        for claim in unfinished:
+            try:
+                self.store.retry(claim, 0.0)
+            except QueueUnavailable as err:
+                log.error(
+                    "job %s not released (%s); it runs again when its lease ends", claim.id, err
+                )
+            else:
+                log.warning("job %s released unfinished: another worker runs it", claim.id)
         if self._renewer is not None:
             self._renewer.join(1.0)
         self._threads, self._renewer = [], None
+        return len(unfinished)
 
     def work_once(self) -> bool:
         """Claim and run one job; False when none was ready."""
