@@ -68,10 +68,10 @@ class StalledGitHub:
 class Process:
     """A server process whose output lines are collected as they come."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], port: int) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], port: int, cwd: Path = ROOT) -> None:
         self.port = port
         self.proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         self.stdout: list[str] = []
         self.stderr: list[str] = []
@@ -291,3 +291,26 @@ def test_metrics_add_up_every_web_process(tmp_path: Path) -> None:
             assert total == 30
     finally:
         web.stop()
+
+
+def test_setup_github_app_runs_from_any_directory(tmp_path: Path) -> None:
+    """Outside the repository (no app.yml in the working directory), on gunicorn."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bot.cli", "setup-github-app", "--port", str(port)]
+    setup = Process(argv, bot_env(tmp_path), port, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                status, page = setup.get("/github-app/setup")
+                break
+            except OSError:
+                assert time.monotonic() < deadline and setup.proc.poll() is None, setup.stderr
+                time.sleep(0.05)
+        assert status == 200 and b"rollback-plan" in page
+        assert setup.get("/github-app/exchange?code=0nce0nly&state=x")[0] == 400
+        setup.proc.send_signal(signal.SIGTERM)
+        assert setup.proc.wait(30) == 0
+    finally:
+        setup.stop()
+    assert "0nce0nly" not in "\n".join(setup.stdout + setup.stderr)
