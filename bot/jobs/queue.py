@@ -773,7 +773,9 @@ class DurableQueue:
             return
         try:
             self._on_give_up(job, err)
-        except Exception:
+        except ForgeError as failed:
+            log.error("could not report the failure of delivery %s: %s", job.delivery, failed)
+        except Exception:  # a bug in the report: its traceback is what the operator needs
             log.exception("could not report the failure of delivery %s", job.delivery)
 
     def _renew_loop(self) -> None:
