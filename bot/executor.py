@@ -26,7 +26,7 @@ from bot.approvals import (
 from bot.core.plan import CompanionFile, Plan
 from bot.core.risk import Verdict
 from bot.forges import Check, CheckState, Forge, PullRequest
-from bot.jobs.messages import render
+from bot.messages import render
 from bot.render import md, plan_markdown
 
 log = logging.getLogger(__name__)
