@@ -1,7 +1,7 @@
 """The plan: what rolling back takes, per schema source, as plain values.
 
 Built by bot.planner from the sources at two commits; rendered to JSON here (a versioned,
-documented contract) and to Markdown by bot.render.
+documented contract) and to Markdown by bot.markdown.
 """
 
 from __future__ import annotations

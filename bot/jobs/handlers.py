@@ -43,8 +43,8 @@ from bot.forges import CheckState, Forge, PullRequest
 from bot.jobs.messages import render
 from bot.jobs.queue import KeyedLocks
 from bot.jobs.repo_cache import CachedRepo, CloneError, RepoCache
+from bot.markdown.env import md
 from bot.planner import PlanCache, PlanOptions, plan_commit, plan_refs
-from bot.render import md
 from bot.sources.dirs import SourceError
 from bot.sources.git import commit_info, recent_commits
 

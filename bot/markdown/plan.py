@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import re
-from functools import cache
-from pathlib import Path
-
-import jinja2
 
 from bot.core.alternatives import Alternative
 from bot.core.changes import change_object
@@ -14,14 +10,7 @@ from bot.core.plan import Plan, SafeVariant, SourcePlan
 from bot.core.render import to_script
 from bot.core.risk import Finding, Verdict
 from bot.core.risk.analyse import statement_findings
-
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#])")
-
-
-def md(text: object) -> str:
-    """Text from a repository or a user, safe inside Markdown: no markup, no HTML."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+from bot.markdown.env import environment, md
 
 
 class _View:
@@ -94,20 +83,6 @@ class _View:
         return "complete" if source.complete else "incomplete: needs a person"
 
 
-@cache
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=False,  # Markdown, not HTML: user text goes through `md` instead
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["md"] = md
-    return env
-
-
 def plan_markdown(plan: Plan) -> str:
-    text = _environment().get_template("plan.md.j2").render(plan=plan, view=_View)
+    text = environment().get_template("plan.md.j2").render(plan=plan, view=_View)
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

@@ -23,7 +23,7 @@ from bot.core.revert import detect_revert
 from bot.core.risk import Policy, Verdict
 from bot.core.risk.analyse import policy_from_config
 from bot.core.verdict import HandwrittenDown, judge_downs
-from bot.gate import gate, live_url, prove
+from bot.planner.gate import gate, live_url, prove
 from bot.sources.config import RepoConfig
 from bot.sources.discover import Discovery, discover
 from bot.sources.formats import render_migration
