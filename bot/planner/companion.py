@@ -11,6 +11,7 @@ from datetime import datetime
 import yaml
 
 from bot.core.plan import CompanionFile, SourcePlan
+from bot.sources.atlas_sum import SUM_FILE, atlas_sum
 from bot.sources.formats import render_migration
 from bot.sources.git import GitSnapshot
 from bot.sources.model import Format, SchemaSource, SourceKind, VersionedMigration
@@ -43,11 +44,13 @@ def companion_files(
     # A ConfigMap generated from a directory (kustomize, Helm .Files): its files are real files.
     prefix_is_dir = all("#" not in m.up_path for m in undone) and older.path != older.manifest
     dir_files: dict[str, str] = {}
+    deployed: dict[str, str] = {}
     if older.kind is SourceKind.DIRECTORY:
         # The deployed directory is the target's plus the undone migrations: the new
         # migration goes after it, and its sqitch.plan / atlas.sum already list them.
         read = snapshot.read_text(_directory_files(snapshot, prefix))
         problems += read.problems
+        deployed = dict(read.texts)
         dir_files = {p[len(prefix) :]: t for p, t in read.texts.items()}
         paths = sorted({p for m in undone for p in _own_files(m, older, prefix)})
         out += [CompanionFile(p, read.texts[p], readded) for p in paths if p in read.texts]
@@ -58,8 +61,14 @@ def companion_files(
             dir_files[m.up_path[len(prefix) :]] = m.up
             if m.down is not None and m.down_path and m.down_path != m.up_path:
                 dir_files[m.down_path[len(prefix) :]] = m.down
+    in_manifest = older.kind in _IN_MANIFEST and bool(older.manifest) and not prefix_is_dir
     if not script.strip():
-        # Nothing to run (the data-losing steps are kept): only the re-added files.
+        # Nothing runs (the data-losing steps are kept): the reverted migrations stay applied,
+        # so git gets them back as deployed, with the index listing them; adding an empty
+        # migration instead would fail on MySQL ("Query was empty") and record nothing more.
+        out += _index_files(older, prefix, dir_files, deployed)
+        if in_manifest:
+            out = _into_manifest(older, out, snapshot, problems, "migration files re-added")
         return tuple(out)
     existing = [*older.migrations, *undone]
     name = f"rollback_{target[:7]}"
@@ -88,9 +97,38 @@ def companion_files(
             "compensating migration: takes the database back" if rel.endswith(".sql") else "updated"
         )
         out.append(CompanionFile(prefix + rel, content, reason))
-    if older.kind is SourceKind.ATLAS_MIGRATION and older.manifest and not prefix_is_dir:
-        out = _into_manifest(older, out, snapshot, problems)
+    if in_manifest:
+        out = _into_manifest(
+            older,
+            out,
+            snapshot,
+            problems,
+            "migration files re-added and the compensating migration added",
+        )
     return tuple(out)
+
+
+# Sources whose migration files are the data of a manifest: the manifest is what changes.
+_IN_MANIFEST = (SourceKind.ATLAS_MIGRATION, SourceKind.CONFIGMAP)
+# Files listing a directory's migrations: the tool refuses a directory they don't match.
+_INDEXES = (SUM_FILE, "sqitch.plan")
+
+
+def _index_files(
+    source: SchemaSource, prefix: str, dir_files: dict[str, str], deployed: dict[str, str]
+) -> list[CompanionFile]:
+    """atlas.sum / sqitch.plan as they list the re-added migrations: the deployed commit's
+    (a directory), or recomputed (files held in a manifest, which keep no sum)."""
+    why = "restored as deployed: it lists the re-added migrations"
+    if source.kind is SourceKind.DIRECTORY:
+        return [
+            CompanionFile(prefix + n, deployed[prefix + n], why)
+            for n in _INDEXES
+            if prefix + n in deployed
+        ]
+    if source.format is Format.ATLAS:
+        return [CompanionFile(prefix + SUM_FILE, atlas_sum(dir_files), why)]
+    return []
 
 
 def _directory_files(snapshot: GitSnapshot, prefix: str) -> list[str]:
@@ -125,7 +163,11 @@ def _directory_prefix(source: SchemaSource, undone: Sequence[VersionedMigration]
 
 
 def _into_manifest(
-    source: SchemaSource, files: list[CompanionFile], snapshot: GitSnapshot, problems: list[str]
+    source: SchemaSource,
+    files: list[CompanionFile],
+    snapshot: GitSnapshot,
+    problems: list[str],
+    done: str,
 ) -> list[CompanionFile]:
     """An AtlasMigration's directory lives in a manifest: a ConfigMap's `data`, or its own
     `spec.dir.local`. The files go there, and the manifest is the companion file."""
@@ -152,7 +194,7 @@ def _into_manifest(
             CompanionFile(
                 manifest_path,
                 content,
-                f"{what}: migration files re-added and the compensating migration added",
+                f"{what}: {done}",
             )
         ]
     problems.append(f"{manifest_path}: {what} not found to update")
