@@ -78,7 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--commit", help="a (revert) commit: plan from its parent to it")
     what.add_argument("--from", dest="from_ref", help="the deployed ref (where the database is)")
     plan.add_argument("--to", dest="to_ref", help="the ref to go back to (with --from)")
-    plan.add_argument("--dialect", help="override the detected dialect of every source")
+    plan.add_argument(
+        "--dialect",
+        help="dialect of the sources that .rollback-plan.yml, a manifest or the directory name "
+        "(migrations/mysql) leave open",
+    )
     plan.add_argument("--format", choices=["md", "json"], default="md")
     plan.add_argument(
         "--verify",

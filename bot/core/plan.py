@@ -90,6 +90,7 @@ class SourcePlan:
     safe_variant: SafeVariant | None = None
     proof: Proof | None = None
     live: LiveFacts | None = None
+    dialect_from: str | None = None  # how the dialect was decided (bot.sources DialectFrom)
 
     @property
     def complete(self) -> bool:
@@ -156,6 +157,7 @@ def _source_json(s: SourcePlan) -> dict[str, Any]:
         "manifest": s.manifest,
         "name": s.name,
         "dialect": s.dialect,
+        "dialect_from": s.dialect_from,
         "method": down.method.value if down else None,
         "complete": s.complete,
         "undone": list(s.undone),

@@ -12,6 +12,14 @@ from bot.core.risk import Finding, Verdict
 from bot.core.risk.analyse import statement_findings
 from bot.markdown.env import environment, md
 
+_DIALECT_FROM = {
+    "config": "set in .rollback-plan.yml",
+    "manifest": "from the manifest's database URL",
+    "directory-name": "from the directory name",
+    "option": "from --dialect",
+    "sql": "guessed from the SQL",
+}
+
 
 class _View:
     """Small formatting helpers the template calls."""
@@ -65,7 +73,8 @@ class _View:
         what = f"{kind}, {source.dialect}" if source.dialect else kind
         named = f" `{md(source.name)}`" if source.name else ""
         where = f", declared in `{source.manifest}`" if source.manifest else ""
-        return f"*{what}*{named}{where}"
+        how = _DIALECT_FROM.get(source.dialect_from or "")
+        return f"*{what}*{named}{where}" + (f" (dialect {how})" if how else "")
 
     @staticmethod
     def handwritten(source: SourcePlan) -> str:

@@ -245,6 +245,7 @@ def _plan_source(newer: SchemaSource | None, older: SchemaSource | None, run: _R
         HandwrittenDown(False, None),
         name=src.name,
         notes=notes,
+        dialect_from=src.dialect_from.value if src.dialect_from else None,
     )
     if src.kind is SourceKind.MIGRATION_JOB:
         # Which migrations run depends on the image; reading them at the tag's git ref
