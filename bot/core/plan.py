@@ -7,6 +7,7 @@ documented contract) and to Markdown by bot.markdown.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from bot.core.alternatives import Alternative
@@ -82,6 +83,7 @@ class SourcePlan:
     handwritten: HandwrittenDown
     files: tuple[CompanionFile, ...] = ()
     undone: tuple[str, ...] = ()  # migrations (paths) the rollback undoes
+    applies: tuple[str, ...] = ()  # migrations (paths) the target has and the database lacks
     problems: tuple[str, ...] = ()
     name: str | None = None
     notes: tuple[str, ...] = ()
@@ -109,6 +111,14 @@ class SourcePlan:
         return strictest(verdicts)
 
 
+class Direction(StrEnum):
+    """Which way the plan moves the database through its migration history."""
+
+    ROLLBACK = "rollback"  # undoes migrations the deployed state has (or no migration moves)
+    FORWARD = "forward"  # applies migrations the deployed state lacks: not a rollback
+    MIXED = "mixed"  # the two states diverged: undoes some, applies others
+
+
 @dataclass(frozen=True)
 class Plan:
     from_ref: str  # the deployed state (the database is here)
@@ -116,10 +126,14 @@ class Plan:
     revert: RevertSummary | None
     sources: tuple[SourcePlan, ...]
     problems: tuple[str, ...] = ()  # repository-level: unreadable config, unreadable files
+    direction: Direction = Direction.ROLLBACK
+    warnings: tuple[str, ...] = ()  # the plan may not be what was meant (direction)
 
     @property
     def verdict(self) -> Verdict:
-        return strictest([s.verdict for s in self.sources])
+        """A plan that may not be what was meant needs a person, whatever its steps."""
+        doubt = [Verdict.NEEDS_APPROVAL] if self.warnings else []
+        return strictest([s.verdict for s in self.sources] + doubt)
 
     @property
     def plannable(self) -> bool:
@@ -144,6 +158,8 @@ def plan_json(plan: Plan) -> dict[str, Any]:
             "title": revert.title,
         },
         "verdict": plan.verdict.value,
+        "direction": plan.direction.value,
+        "warnings": list(plan.warnings),
         "sources": [_source_json(s) for s in plan.sources],
         "problems": list(plan.problems),
     }
@@ -161,6 +177,7 @@ def _source_json(s: SourcePlan) -> dict[str, Any]:
         "method": down.method.value if down else None,
         "complete": s.complete,
         "undone": list(s.undone),
+        "applies": list(s.applies),
         "verdict": s.verdict.value,
         "policy": policy_as_config(s.assessment.policy) if s.assessment else None,
         "statements": [

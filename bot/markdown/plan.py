@@ -6,7 +6,7 @@ import re
 
 from bot.core.alternatives import Alternative
 from bot.core.changes import change_object
-from bot.core.plan import Plan, SafeVariant, SourcePlan
+from bot.core.plan import Direction, Plan, SafeVariant, SourcePlan
 from bot.core.render import to_script
 from bot.core.risk import Finding, Verdict
 from bot.core.risk.analyse import statement_findings
@@ -23,6 +23,22 @@ _DIALECT_FROM = {
 
 class _View:
     """Small formatting helpers the template calls."""
+
+    @staticmethod
+    def title(plan: Plan) -> str:
+        return {
+            Direction.ROLLBACK: "Rollback plan",
+            Direction.FORWARD: "Forward plan, not a rollback",
+            Direction.MIXED: "Plan: undoes some migrations, applies others",
+        }[plan.direction]
+
+    @staticmethod
+    def moves(plan: Plan) -> str:
+        undone = sum(len(s.undone) for s in plan.sources)
+        applies = sum(len(s.applies) for s in plan.sources)
+        parts = [f"undoing {undone} migration(s)"] * bool(undone)
+        parts += [f"applying {applies} migration(s) it lacks"] * bool(applies)
+        return f", {' and '.join(parts)}" if parts else ""
 
     @staticmethod
     def script(source: SourcePlan) -> str:

@@ -14,7 +14,7 @@ import git
 
 from bot.core.down import Down, compute_down
 from bot.core.model import Dialect, Schema
-from bot.core.plan import CompanionFile, LiveFacts, Plan, RevertSummary, SourcePlan
+from bot.core.plan import CompanionFile, Direction, LiveFacts, Plan, RevertSummary, SourcePlan
 from bot.core.render import to_script
 from bot.core.replay import Allow, Migration, ParseCache, replay
 from bot.core.revert import detect_revert
@@ -75,10 +75,23 @@ def plan_commit(
             info.reapply,
             info.subject,
         )
-    plan = plan_refs(
+    plan = _plan_between(
         repo, meta.parents[0], sha, dialect=dialect, cache=cache, now=now, options=options
     )
-    return Plan(plan.from_ref, plan.to_ref, summary, plan.sources, plan.problems)
+    warnings: list[str] = []
+    applies = _paths(plan, "applies")
+    if info is None and plan.direction is not Direction.ROLLBACK:
+        warnings.append(
+            f"{sha[:12]} is not a revert: this plan applies its change to the database at its "
+            f"parent ({applies}), it rolls nothing back. To plan rolling it back, plan from "
+            f"{sha[:12]} to its parent (--from {sha[:12]} --to {sha[:12]}~1)."
+        )
+    elif info is not None and not info.reapply and plan.direction is not Direction.ROLLBACK:
+        warnings.append(
+            f"{sha[:12]} looks like a revert but adds migrations ({applies}): this plan "
+            "applies them; check that this is the rollback you meant."
+        )
+    return replace(plan, revert=summary, warnings=tuple(warnings))
 
 
 def plan_refs(
@@ -90,9 +103,52 @@ def plan_refs(
     cache: PlanCache | None = None,
     now: datetime,
     options: PlanOptions | None = None,
+) -> Plan:
+    """The plan taking a database at `from_ref`'s schema to `to_ref`'s; it warns when that
+    moves forward through the migrations (the refs look swapped)."""
+    plan = _plan_between(
+        repo, from_ref, to_ref, dialect=dialect, cache=cache, now=now, options=options
+    )
+    if plan.direction is Direction.ROLLBACK:
+        return plan
+    moves = (
+        f"applies {_paths(plan, 'applies')}"
+        if plan.direction is Direction.FORWARD
+        else f"undoes {_paths(plan, 'undone')} and applies {_paths(plan, 'applies')}"
+    )
+    warning = (
+        f"This is not a plain rollback: going from {plan.from_ref[:12]} (deployed) to "
+        f"{plan.to_ref[:12]} {moves}, migrations the deployed state lacks. If "
+        f"{plan.to_ref[:12]} is the newer state, --from and --to are swapped."
+    )
+    return replace(plan, warnings=(*plan.warnings, warning))
+
+
+def _paths(plan: Plan, field: str) -> str:
+    paths = [p for s in plan.sources for p in getattr(s, field)]
+    shown = ", ".join(p.rsplit("/", 1)[-1] for p in paths[:3])
+    return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+
+
+def _direction(sources: Sequence[SourcePlan]) -> Direction:
+    undoes = any(s.undone for s in sources)
+    applies = any(s.applies for s in sources)
+    if applies:
+        return Direction.MIXED if undoes else Direction.FORWARD
+    return Direction.ROLLBACK
+
+
+def _plan_between(
+    repo: git.Repo,
+    from_ref: str,
+    to_ref: str,
+    *,
+    dialect: Dialect | None = None,
+    cache: PlanCache | None = None,
+    now: datetime,
+    options: PlanOptions | None = None,
     follow_jobs: bool = True,
 ) -> Plan:
-    """The plan taking a database at `from_ref`'s schema to `to_ref`'s."""
     cache = cache or PlanCache()
     options = options or PlanOptions(dialect=dialect)
     dialect = dialect or options.dialect
@@ -113,7 +169,9 @@ def plan_refs(
         else:
             plans.append(_plan_source(a, b, run))
     problems += [p for p in newer.problems + older.problems if p not in problems]
-    return Plan(newer.sha, older.sha, None, tuple(plans), tuple(problems))
+    return Plan(
+        newer.sha, older.sha, None, tuple(plans), tuple(problems), direction=_direction(plans)
+    )
 
 
 def _job_plans(
@@ -162,7 +220,7 @@ def _job_plans(
             ]
         refs.append(ref)
     try:
-        sub = plan_refs(
+        sub = _plan_between(
             repo,
             refs[0],
             refs[1],
@@ -333,6 +391,7 @@ def _versioned(
         down=down,
         handwritten=handwritten,
         undone=tuple(m.up_path for m in undone),
+        applies=tuple(m.up_path for m in forward),
         problems=problems,
     )
     plan, start = _live(plan, at_newer.schema, at_older.schema, run)
