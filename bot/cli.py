@@ -90,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
         help="prove each down on a scratch engine: SQLite in-process, the embedded PostgreSQL, "
         "MySQL/MariaDB via $ROLLBACK_PLAN_MYSQL_SCRATCH_URL (never an application database)",
     )
+    plan.add_argument(
+        "--exact-column-order",
+        action="store_true",
+        help="SQLite: rebuild a table to put a re-added column back at its old position "
+        "(default: add it at the end, which needs no rebuild)",
+    )
     plan.set_defaults(func=cmd_plan)
 
     serve = sub.add_parser("serve", help="run the bot: webhooks and a worker in one process")
@@ -191,6 +197,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         verify=args.verify,
         mysql_url=os.environ.get(MYSQL_SCRATCH_ENV) or None,
         env=dict(os.environ),
+        exact_column_order=args.exact_column_order,
     )
     if args.commit:
         plan = plan_commit(repo, args.commit, dialect=dialect, now=now, options=options)

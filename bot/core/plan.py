@@ -93,6 +93,10 @@ class SourcePlan:
     proof: Proof | None = None
     live: LiveFacts | None = None
     dialect_from: str | None = None  # how the dialect was decided (bot.sources DialectFrom)
+    # tables and columns (`t`, `t.c`) the down re-creates without the values they held
+    comes_back_empty: tuple[str, ...] = ()
+    # columns (`t.c`) re-added at the end of their table instead of their old position
+    columns_at_end: tuple[str, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -178,6 +182,8 @@ def _source_json(s: SourcePlan) -> dict[str, Any]:
         "complete": s.complete,
         "undone": list(s.undone),
         "applies": list(s.applies),
+        "comes_back_empty": list(s.comes_back_empty),
+        "columns_at_end": list(s.columns_at_end),
         "verdict": s.verdict.value,
         "policy": policy_as_config(s.assessment.policy) if s.assessment else None,
         "statements": [

@@ -76,6 +76,10 @@ class _View:
         return f"`{change_object(alt.replaces)}`"
 
     @staticmethod
+    def objects(names: tuple[str, ...]) -> str:
+        return ", ".join(f"`{n}`" for n in names)
+
+    @staticmethod
     def shas(shas: tuple[str, ...]) -> str:
         return ", ".join(f"`{s[:12]}`" for s in shas) or "an earlier change"
 

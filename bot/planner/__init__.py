@@ -12,6 +12,8 @@ from datetime import datetime
 
 import git
 
+from bot.core.changes import AddColumn, CreateTable
+from bot.core.column_order import columns_at_end
 from bot.core.down import Down, compute_down
 from bot.core.model import Dialect, Schema
 from bot.core.plan import CompanionFile, Direction, LiveFacts, Plan, RevertSummary, SourcePlan
@@ -39,6 +41,7 @@ class PlanOptions:
     postgres: bool = True  # allow the embedded PostgreSQL for --verify
     mysql_url: str | None = None  # a scratch MySQL/MariaDB server for --verify
     env: Mapping[str, str] = field(default_factory=dict)  # where live database URLs are read
+    exact_column_order: bool = False  # SQLite: rebuild a table to put a column back in place
 
 
 @dataclass
@@ -379,6 +382,9 @@ def _versioned(
     down = compute_down(at_newer.schema, at_older.schema, at_newer.steps if not forward else None)
     unknown = tuple(dict.fromkeys(prefix.unmodelled + down.unmodelled + at_older.unmodelled))
     down = Down(down.changes, down.statements, down.method, unknown, down.note)
+    at_end: tuple[str, ...] = ()
+    if not (run.options.exact_column_order or run.config.column_order == "exact"):
+        down, at_end = columns_at_end(down, at_newer.schema)
     handwritten = HandwrittenDown(False, None)
     if undone and not forward:
         downs = [
@@ -393,6 +399,8 @@ def _versioned(
         undone=tuple(m.up_path for m in undone),
         applies=tuple(m.up_path for m in forward),
         problems=problems,
+        comes_back_empty=_recreated(down) if undone and not forward else (),
+        columns_at_end=at_end,
     )
     plan, start = _live(plan, at_newer.schema, at_older.schema, run)
     plan = _gate(plan, start, [a for st in at_newer.steps for a in st.allows], run)
@@ -407,7 +415,16 @@ def _versioned(
     files: tuple[CompanionFile, ...] = ()
     if newer is not None and older is not None and newer.format is not None and (script or variant):
         files = companion_files(
-            older, undone, forward, script, snapshot, target, now, problems, variant is not None
+            older,
+            undone,
+            forward,
+            script,
+            snapshot,
+            target,
+            now,
+            problems,
+            variant is not None,
+            wrong_downs=plan.handwritten.restores is False,
         )
         if variant and variant.restore:
             files += (restore_file(plan, variant.restore, target),)
@@ -470,6 +487,18 @@ def _live(
             facts = replace(facts, planned_from_live=True)
             return replace(plan, down=down, live=facts), live.schema
     return replace(plan, live=facts), expected
+
+
+def _recreated(down: Down) -> tuple[str, ...]:
+    """Tables and columns a rollback creates: the reverted change dropped them, and their
+    values went with them; the down brings back the structure only."""
+    out = []
+    for change in down.changes:
+        if isinstance(change, CreateTable):
+            out.append(str(change.table.name))
+        elif isinstance(change, AddColumn):
+            out.append(f"{change.table}.{change.column.name}")
+    return tuple(out)
 
 
 def _common_prefix(a: Sequence[VersionedMigration], b: Sequence[VersionedMigration]) -> int:

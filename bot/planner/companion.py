@@ -27,9 +27,12 @@ def companion_files(
     now: datetime,
     problems: list[str],
     variant: bool = False,
+    *,
+    wrong_downs: bool = False,
 ) -> tuple[CompanionFile, ...]:
     """Re-add what the revert removed (the database has it applied), then a migration that
-    takes the database back, in the directory's own format."""
+    takes the database back, in the directory's own format. `wrong_downs`: the plan judged
+    the author's downs wrong, and the re-added files carrying them say so."""
     if forward:
         # Not a revert of the newest migrations: re-adding files would reorder history.
         problems.append(
@@ -53,7 +56,13 @@ def companion_files(
         deployed = dict(read.texts)
         dir_files = {p[len(prefix) :]: t for p, t in read.texts.items()}
         paths = sorted({p for m in undone for p in _own_files(m, older, prefix)})
-        out += [CompanionFile(p, read.texts[p], readded) for p in paths if p in read.texts]
+        downs = {m.down_path for m in undone if m.down_path and m.down is not None}
+        downs |= {p for p in paths if p.startswith(prefix + "revert/")}  # sqitch
+        out += [
+            CompanionFile(p, read.texts[p], _WRONG_DOWN if wrong_downs and p in downs else readded)
+            for p in paths
+            if p in read.texts
+        ]
     else:
         # Files held in a manifest (ConfigMap data): the parsed migration is the file.
         out += [CompanionFile(m.up_path, m.up, readded) for m in undone]
@@ -108,6 +117,10 @@ def companion_files(
     return tuple(out)
 
 
+_WRONG_DOWN = (
+    "re-added: the database has this migration applied; its down, as the author wrote it, "
+    "does not restore the previous schema (see the plan): fix it before anyone runs it"
+)
 # Sources whose migration files are the data of a manifest: the manifest is what changes.
 _IN_MANIFEST = (SourceKind.ATLAS_MIGRATION, SourceKind.CONFIGMAP)
 # Files listing a directory's migrations: the tool refuses a directory they don't match.
