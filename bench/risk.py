@@ -40,7 +40,7 @@ def measure(files: list[Any], undo: int) -> tuple[float, float, float, int, int]
     from bot.core.risk import Policy
     from bot.core.risk.analyse import assess
     from bot.core.verdict import HandwrittenDown
-    from bot.gate import gate
+    from bot.planner.gate import gate
 
     def plan() -> tuple[Any, Any]:
         older = replay(files[:-undo], Dialect.POSTGRES)

@@ -78,13 +78,23 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--commit", help="a (revert) commit: plan from its parent to it")
     what.add_argument("--from", dest="from_ref", help="the deployed ref (where the database is)")
     plan.add_argument("--to", dest="to_ref", help="the ref to go back to (with --from)")
-    plan.add_argument("--dialect", help="override the detected dialect of every source")
+    plan.add_argument(
+        "--dialect",
+        help="dialect of the sources that .rollback-plan.yml, a manifest or the directory name "
+        "(migrations/mysql) leave open",
+    )
     plan.add_argument("--format", choices=["md", "json"], default="md")
     plan.add_argument(
         "--verify",
         action="store_true",
         help="prove each down on a scratch engine: SQLite in-process, the embedded PostgreSQL, "
         "MySQL/MariaDB via $ROLLBACK_PLAN_MYSQL_SCRATCH_URL (never an application database)",
+    )
+    plan.add_argument(
+        "--exact-column-order",
+        action="store_true",
+        help="SQLite: rebuild a table to put a re-added column back at its old position "
+        "(default: add it at the end, which needs no rebuild)",
     )
     plan.set_defaults(func=cmd_plan)
 
@@ -182,8 +192,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     # Imported here: the git and YAML stack is only needed by this command.
     from bot.core.plan import plan_json
     from bot.core.risk import Verdict
+    from bot.markdown.plan import plan_markdown
     from bot.planner import PlanOptions, plan_commit, plan_refs
-    from bot.render import plan_markdown
     from bot.sources.git import open_repo
     from bot.verify import MYSQL_SCRATCH_ENV
 
@@ -199,6 +209,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         verify=args.verify,
         mysql_url=os.environ.get(MYSQL_SCRATCH_ENV) or None,
         env=dict(os.environ),
+        exact_column_order=args.exact_column_order,
     )
     if args.commit:
         plan = plan_commit(repo, args.commit, dialect=dialect, now=now, options=options)

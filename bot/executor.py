@@ -27,7 +27,8 @@ from bot.core.plan import CompanionFile, Plan
 from bot.core.risk import Verdict
 from bot.forges import Check, CheckState, Forge, PullRequest
 from bot.messages import render
-from bot.render import md, plan_markdown
+from bot.markdown.env import md
+from bot.markdown.plan import plan_markdown
 
 log = logging.getLogger(__name__)
 
