@@ -43,7 +43,7 @@ from bot.forges import CheckState, Forge, ForgeError, PullRequest
 from bot.jobs.locks import KeyedLocks
 from bot.jobs.repo_cache import CachedRepo, CloneError, RepoCache
 from bot.markdown.env import md
-from bot.messages import render
+from bot.markdown.messages import render
 from bot.planner import PlanCache, PlanOptions, plan_commit, plan_refs
 from bot.sources.dirs import SourceError
 from bot.sources.git import commit_info, recent_commits
