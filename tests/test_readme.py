@@ -58,8 +58,10 @@ def test_command_runs_as_written(command: str, demo: Path) -> None:
         key, value = words.pop(0).split("=", 1)
         env[key] = value
     assert words[0] == "rollback-plan"
-    exe = str(Path(sys.executable).with_name("rollback-plan"))
-    argv = [exe, words[1], "--help"] if words[1] in SERVERS else [exe, *words[1:]]
+    # this checkout's code (an installed `rollback-plan` may be another checkout's)
+    env["PYTHONPATH"] = str(ROOT)
+    exe = [sys.executable, "-m", "bot.cli"]
+    argv = [*exe, words[1], "--help"] if words[1] in SERVERS else [*exe, *words[1:]]
     out = subprocess.run(argv, cwd=demo, env=env, capture_output=True, text=True, timeout=120)
     # 0: done; 1: `plan` reports a plan that needs approval or is refused (the demo's is).
     assert out.returncode in (0, 1), out.stderr
