@@ -11,12 +11,12 @@ from enum import StrEnum
 from typing import Any
 
 from bot.core.alternatives import Alternative
+from bot.core.author_down import HandwrittenDown
 from bot.core.changes import change_object
 from bot.core.down import Down
 from bot.core.render import Rendered
 from bot.core.risk import Finding, Verdict, strictest
 from bot.core.risk.analyse import Assessment, policy_as_config, statement_findings
-from bot.core.verdict import HandwrittenDown
 
 SCHEMA_VERSION = 1
 

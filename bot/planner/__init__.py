@@ -12,6 +12,7 @@ from datetime import datetime
 
 import git
 
+from bot.core.author_down import HandwrittenDown, judge_downs
 from bot.core.changes import AddColumn, CreateTable
 from bot.core.column_order import columns_at_end
 from bot.core.down import Down, compute_down
@@ -22,7 +23,6 @@ from bot.core.replay import Allow, Migration, ParseCache, replay
 from bot.core.revert import detect_revert
 from bot.core.risk import Policy, Verdict
 from bot.core.risk.analyse import policy_from_config
-from bot.core.verdict import HandwrittenDown, judge_downs
 from bot.planner.companion import companion_files, restore_file
 from bot.planner.gate import gate, live_url, prove
 from bot.sources.config import RepoConfig

@@ -298,7 +298,7 @@ def test_cli_subcommands_exist(
 
 
 def test_wsgi_application_exists() -> None:
-    """gunicorn imports `bot.web.wsgi:application`; importing it builds the app from the
+    """gunicorn imports `bot.wsgi:application`; importing it builds the app from the
     environment (its composition root), so here it is only read, not imported."""
     module, _, attribute = WEB[-1].partition(":")
     path = REPO / (module.replace(".", "/") + ".py")
