@@ -321,7 +321,16 @@ def _plan_source(newer: SchemaSource | None, older: SchemaSource | None, run: _R
             f"{src.path}: cannot tell which database this is; "
             "set its dialect in .rollback-plan.yml or pass --dialect"
         )
-        return _with(base, problems=problems)
+        # which way it moves is known without the dialect: a forward plan still says so
+        new_migs = [m for m in (newer.migrations if newer else ()) if not m.repeatable]
+        old_migs = [m for m in (older.migrations if older else ()) if not m.repeatable]
+        keep = _common_prefix(new_migs, old_migs)
+        return _with(
+            base,
+            problems=problems,
+            undone=tuple(m.up_path for m in new_migs[keep:]),
+            applies=tuple(m.up_path for m in old_migs[keep:]),
+        )
     if src.kind is SourceKind.ATLAS_SCHEMA or src.schema_sql is not None:
         return _declarative(base, newer, older, src.dialect, run, problems)
     return _versioned(base, newer, older, src.dialect, run, problems)

@@ -66,3 +66,12 @@ def test_swapped_refs_are_flagged(repo: Repo, capsys: pytest.CaptureFixture[str]
     assert swapped["direction"] == "forward" and swapped["verdict"] != "safe"
     assert "--from and --to are swapped" in swapped["warnings"][0]
     assert swapped["sources"][0]["applies"] == [f"{M}/000002_members.up.sql"]
+
+
+def test_direction_is_known_without_the_dialect(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "plain")
+    repo.commit("t", {f"{M}/001_t.sql": "CREATE TABLE t (id int);\n"})
+    repo.commit("u", {f"{M}/002_u.sql": "CREATE TABLE u (id int);\n"})
+    plan = repo.plan("HEAD")
+    assert plan.sources[0].dialect is None and plan.sources[0].down is None
+    assert plan.direction is Direction.FORWARD and "is not a revert" in plan.warnings[0]
