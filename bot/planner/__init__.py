@@ -385,6 +385,8 @@ def _versioned(
     keep = _common_prefix(new_migs, old_migs)
     undone = new_migs[keep:]
     forward = old_migs[keep:]
+    # the same file on both sides: a migration edited in place, not one added
+    edited = {m.up_path for m in undone} & {m.up_path for m in forward}
     prefix = replay([_mig(m) for m in new_migs[:keep]], dialect, cache=cache.parses)
     at_newer = replay([_mig(m) for m in undone], dialect, prefix.schema, cache.parses)
     at_older = replay([_mig(m) for m in forward], dialect, prefix.schema, cache.parses)
@@ -406,8 +408,9 @@ def _versioned(
         down=down,
         handwritten=handwritten,
         undone=tuple(m.up_path for m in undone),
-        applies=tuple(m.up_path for m in forward),
+        applies=tuple(m.up_path for m in forward if m.up_path not in edited),
         problems=problems,
+        notes=(*base.notes, *(f"{p}: {_EDITED}" for p in sorted(edited))),
         comes_back_empty=_recreated(down) if undone and not forward else (),
         columns_at_end=at_end,
     )
@@ -496,6 +499,13 @@ def _live(
             facts = replace(facts, planned_from_live=True)
             return replace(plan, down=down, live=facts), live.schema
     return replace(plan, live=facts), expected
+
+
+_EDITED = (
+    "edited in place between the two commits: the database has the deployed version applied, "
+    "and the plan goes from its schema to the edited version's; tools that record applied "
+    "versions will not run the edited file again"
+)
 
 
 def _recreated(down: Down) -> tuple[str, ...]:

@@ -35,10 +35,9 @@ def companion_files(
     the author's downs wrong, and the re-added files carrying them say so."""
     if forward:
         # Not a revert of the newest migrations: re-adding files would reorder history.
-        problems.append(
-            f"{older.path}: the target adds migrations the deployed state lacks; "
-            "no compensating migration was generated"
-        )
+        edited = {m.up_path for m in undone} >= {m.up_path for m in forward}
+        what = "edits migrations in place" if edited else "adds migrations the deployed state lacks"
+        problems.append(f"{older.path}: the target {what}; no compensating migration was generated")
         return ()
     assert older.format is not None
     out: list[CompanionFile] = []

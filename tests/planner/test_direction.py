@@ -75,3 +75,22 @@ def test_direction_is_known_without_the_dialect(tmp_path: Path) -> None:
     plan = repo.plan("HEAD")
     assert plan.sources[0].dialect is None and plan.sources[0].down is None
     assert plan.direction is Direction.FORWARD and "is not a revert" in plan.warnings[0]
+
+
+def test_a_migration_edited_in_place_is_not_a_forward_plan(repo: Repo) -> None:
+    """Reverting an edit of an unreleased migration (goharbor/harbor does this): the file
+    is on both sides, with other content; the plan rolls back and says it was edited."""
+    repo.commit(
+        "Add a column to the unreleased migration",
+        {f"{M}/000002_members.up.sql": RENAME + "ALTER TABLE members ADD COLUMN nick text;\n"},
+    )
+    repo.revert("HEAD")
+    plan = repo.plan()
+    assert (plan.direction, plan.warnings) == (Direction.ROLLBACK, ())
+    (source,) = plan.sources
+    assert source.applies == () and source.undone == (f"{M}/000002_members.up.sql",)
+    assert source.down is not None
+    assert [s.sql for s in source.down.statements] == ["ALTER TABLE members DROP COLUMN nick"]
+    assert any("edited in place" in n for n in source.notes)
+    assert any("edits migrations in place" in p for p in source.problems)
+    assert "gives git their files back" not in plan_markdown(plan)
