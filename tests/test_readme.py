@@ -131,15 +131,3 @@ def test_json_contract_doc_lists_every_field(demo: Path) -> None:
     assert set(example) == set(real)
     assert set(example["sources"][0]) == set(real["sources"][0])
 
-
-def test_config_doc_example_is_valid() -> None:
-    from bot.core.risk.analyse import policy_from_config
-    from bot.sources.config import load_config
-
-    doc = (ROOT / "docs" / "config.md").read_text()
-    start = doc.index("```yaml\n") + 8
-    config = load_config(doc[start : doc.index("```\n", start)])
-    policy_from_config(config.policy)
-    for source in config.sources:
-        policy_from_config(source.policy)
-    assert config.column_order == "cosmetic" and config.sources

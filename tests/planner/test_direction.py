@@ -94,3 +94,20 @@ def test_a_migration_edited_in_place_is_not_a_forward_plan(repo: Repo) -> None:
     assert any("edited in place" in n for n in source.notes)
     assert any("edits migrations in place" in p for p in source.problems)
     assert "gives git their files back" not in plan_markdown(plan)
+
+
+def test_reverting_a_migration_that_is_not_the_newest(repo: Repo) -> None:
+    """LemmyNet/lemmy reverts a migration after a later one was merged: the later one stays,
+    only the removed one is undone, and its files come back before the compensating one."""
+    add = f"{M}/000003_nick.up.sql"
+    repo.commit("Nick", {add: "ALTER TABLE members ADD COLUMN nick text;\n"})
+    repo.commit("Bio", {f"{M}/000004_bio.up.sql": "ALTER TABLE members ADD COLUMN bio text;\n"})
+    repo.revert("HEAD~1")
+    plan = repo.plan()
+    assert (plan.direction, plan.warnings) == (Direction.ROLLBACK, ())
+    (source,) = plan.sources
+    assert source.undone == (add,) and source.applies == ()
+    assert source.down is not None and source.down.method.value == "inversion"
+    assert [s.sql for s in source.down.statements] == ["ALTER TABLE members DROP COLUMN nick"]
+    assert any("later migrations stay applied (000004_bio.up.sql)" in n for n in source.notes)
+    assert source.files[0].path == add
