@@ -380,7 +380,7 @@ def run_ci(
 ) -> int:
     """`rollback-plan ci` with parsed arguments; prints one summary line. `forge_options`
     go to the forge client (tests switch GitHub's request spacing off)."""
-    from bot.verify import MYSQL_SCRATCH_ENV
+    from bot.engines.proof import MYSQL_SCRATCH_ENV
 
     env = os.environ if env is None else env
     try:

@@ -54,7 +54,7 @@ def prove(
 ) -> SourcePlan:
     """Run the plan on a scratch engine of the source's dialect (never a configured database)."""
     from bot.core.model import Dialect
-    from bot.verify import verify
+    from bot.engines.proof import verify
 
     if source.down is None or source.dialect is None:
         return source
@@ -74,7 +74,7 @@ def live_url(
     source: SourcePlan, databases: Mapping[str, object], env: Mapping[str, str]
 ) -> tuple[str | None, str | None]:
     """The read-only URL configured for this source (by its name or path), if any."""
-    from bot.inspect import database_url
+    from bot.live import database_url
     from bot.sources.config import DatabaseRef
 
     ref = databases.get(source.name or "") or databases.get(source.path)

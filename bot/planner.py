@@ -409,7 +409,7 @@ def _live(
         return replace(plan, live=LiveFacts(problems=(problem,))), expected
     if url is None or plan.down is None or plan.dialect is None:
         return plan, expected
-    from bot.inspect import inspect_live
+    from bot.live import inspect_live
 
     report = inspect_live(Dialect(plan.dialect), url, plan.down.changes, expected)
     facts = LiveFacts(

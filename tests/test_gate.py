@@ -12,7 +12,7 @@ from typing import Any
 import git
 import pytest
 
-import bot.verify as verify_module
+import bot.engines.proof as verify_module
 from bot.cli import main
 from bot.core.plan import Plan, SourcePlan, plan_json
 from bot.core.render import Rendered

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from bot.core.model import Dialect
 from bot.core.split import SplitError, split_statements
 from bot.engines.scratch import EngineError, EngineUnavailable
+from bot.live.urls import mask_url
 
 if TYPE_CHECKING:
     from bot.engines.catalog import Catalog
@@ -355,18 +356,3 @@ class _MysqlScratch:
     def close(self) -> None:
         self._conn.close()
         self._drop()
-
-
-def mask_url(url: str) -> str:
-    """scheme://host/db: enough to say which database, never the user or password."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-    except ValueError:
-        return "<unparsable URL>"
-    if not parts.scheme:
-        return "<path>"
-    if parts.scheme in ("sqlite", "file"):
-        return f"{parts.scheme}://{parts.path}"
-    # the port is left out too: the mask names the database, nothing about how to reach it
-    return f"{parts.scheme}://{host}{parts.path or '/'}"

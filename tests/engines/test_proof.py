@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-import bot.verify as verify_module
+import bot.engines.proof as verify_module
 from bot.core.model import Dialect
 from bot.engines import ScratchServer
-from bot.verify import DATABASE_PREFIX, MYSQL_SCRATCH_ENV, verify
+from bot.engines.proof import DATABASE_PREFIX, MYSQL_SCRATCH_ENV, verify
 
 OLDER = {
     Dialect.SQLITE: ["CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);"],
