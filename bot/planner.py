@@ -37,7 +37,7 @@ class PlanOptions:
     """How far to go beyond computing the plan."""
 
     dialect: Dialect | None = None  # overrides every source's dialect
-    verify: bool = False  # prove each down on a scratch engine (never a configured database)
+    verify: bool = True  # prove what ships on a scratch engine (never a configured database)
     postgres: bool = True  # allow the embedded PostgreSQL for --verify
     mysql_url: str | None = None  # a scratch MySQL/MariaDB server for --verify
     env: Mapping[str, str] = field(default_factory=dict)  # where live database URLs are read
@@ -298,6 +298,8 @@ def _declarative(
             [older.schema_sql or ""] if older else [],
             mysql_url=run.options.mysql_url,
             postgres=run.options.postgres,
+            deployed=a.schema,
+            target=b.schema,
         )
     return plan
 
@@ -361,6 +363,9 @@ def _versioned(
             [m.up for m in old_migs],
             mysql_url=run.options.mysql_url,
             postgres=run.options.postgres,
+            deployed=start,
+            target=at_older.schema,
+            steps=at_newer.steps,
         )
     return plan
 

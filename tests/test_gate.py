@@ -295,7 +295,9 @@ def test_verify_on_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 @pytest.fixture
 def shared_postgres(postgres_server: ScratchServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """Let --verify use the session's embedded server instead of starting its own."""
-    monkeypatch.setattr(verify_module, "_postgres", postgres_server)
+    engines = verify_module.ScratchEngines()
+    engines.use(Dialect.POSTGRES, postgres_server)
+    monkeypatch.setattr(verify_module, "ENGINES", engines)
 
 
 @pytest.mark.usefixtures("shared_postgres")

