@@ -296,7 +296,7 @@ def test_verify_on_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 def shared_postgres(postgres_server: ScratchServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """Let --verify use the session's embedded server instead of starting its own."""
     engines = verify_module.ScratchEngines()
-    engines.use(Dialect.POSTGRES, postgres_server)
+    engines.use(verify_module.Dialect.POSTGRES, postgres_server)
     monkeypatch.setattr(verify_module, "ENGINES", engines)
 
 
