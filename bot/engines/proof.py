@@ -273,15 +273,15 @@ def _prove(
         b.close()
     # PostgreSQL can't re-add a column at its old position, so column order is not compared
     differences = reached.diff(expected, column_order=dialect is not Dialect.POSTGRES)
+    lost = lost_values(before, after, script.lost, dict(script.renames))
     if differences:
         what = "the target plus what it keeps" if script.kept else "the reverted-to schema"
         return Proof(
             engine,
             False,
             f"the database after {script.what} differs from {what}",
-            tuple(differences),
+            (*differences, *lost),
         )
-    lost = lost_values(before, after, script.lost, dict(script.renames))
     if lost:
         return Proof(engine, False, f"{script.what} loses data it does not declare", tuple(lost))
     return Proof(engine, True, _proven(script, shipped, seeded, in_transaction, stand_ins))

@@ -43,9 +43,8 @@ def shipped_script(
     renames = _renames(steps)
     # Rows of a renamed object must follow the rename back: a rename undone as drop + create
     # is caught even though the down declares the drop.
-    lost = tuple(
-        name for name in dict.fromkeys(_dropped(down.changes)) if name not in dict(renames)
-    )
+    declared = [*_dropped(down.changes), *source.comes_back_empty]
+    lost = tuple(name for name in dict.fromkeys(declared) if name not in dict(renames))
     variant = source.safe_variant if source.verdict is Verdict.REFUSED else None
     if variant is None:
         return Script(
