@@ -16,6 +16,7 @@ import atexit
 import contextlib
 import secrets
 import shutil
+import sqlite3
 import tempfile
 import threading
 import time
@@ -32,6 +33,7 @@ from bot.engines.extensions import STAND_INS, install_stand_ins
 from bot.engines.scratch import EngineError, EngineUnavailable
 from bot.engines.seed import lost_values, seed, snapshot
 from bot.live.urls import mask_url
+from bot.sources.config import EngineConfig, SqliteFunction
 
 if TYPE_CHECKING:
     from bot.engines.catalog import Catalog
@@ -61,7 +63,21 @@ class EngineSettings:
     """Session settings the project's migration tool runs with (from .rollback-plan.yml)."""
 
     statements: tuple[str, ...] = ()  # run first in every scratch database
-    sqlite_functions: tuple[tuple[str, int, str], ...] = ()  # (name, arguments, SQL expression)
+    sqlite_functions: tuple[SqliteFunction, ...] = ()
+
+    @classmethod
+    def of(cls, config: EngineConfig, dialect: Dialect) -> EngineSettings:
+        """The statements that give a scratch session of `dialect` the configured settings."""
+        statements: list[str] = []
+        if dialect is Dialect.SQLITE and config.foreign_keys is not None:
+            statements.append(f"PRAGMA foreign_keys = {'ON' if config.foreign_keys else 'OFF'}")
+        if dialect is Dialect.MYSQL and config.foreign_key_checks is not None:
+            statements.append(f"SET SESSION FOREIGN_KEY_CHECKS = {int(config.foreign_key_checks)}")
+        if dialect is Dialect.MYSQL and config.sql_mode is not None:
+            # validated as comma-separated names, so it can be quoted as it is
+            statements.append(f"SET SESSION sql_mode = '{config.sql_mode}'")
+        functions = config.sqlite_functions if dialect is Dialect.SQLITE else ()
+        return cls(tuple(statements), functions)
 
 
 class ScratchEngines:
@@ -306,23 +322,24 @@ def _proven(
 
 def _prepare(db: ScratchDatabase, settings: EngineSettings) -> None:
     if settings.sqlite_functions and db.dialect == "sqlite":
-        for name, arity, expression in settings.sqlite_functions:
-            _register(db, name, arity, expression)
+        for function in settings.sqlite_functions:
+            _register(db, function)
     try:
         db.execute(list(settings.statements))
     except EngineError as err:
         raise _Failed("the engine settings from .rollback-plan.yml", err) from err
 
 
-def _register(db: ScratchDatabase, name: str, arity: int, expression: str) -> None:
-    """An application-provided SQLite function, as an SQL expression of ?1, ?2..."""
+def _register(db: ScratchDatabase, function: SqliteFunction) -> None:
+    """An application-provided SQLite function, computed as its configured SQL expression."""
     inner: Any = getattr(db, "_db", db)
-    conn = inner._conn
+    conn: sqlite3.Connection = inner._conn
 
     def call(*args: Any) -> Any:
-        return conn.execute(f"SELECT {expression}", args).fetchone()[0]
+        return conn.execute(f"SELECT {function.sql}", args).fetchone()[0]
 
-    conn.create_function(name, arity, call)
+    # deterministic: SQLite only lets such functions into index expressions and CHECKs
+    conn.create_function(function.name, function.args, call, deterministic=True)
 
 
 def _run(db: ScratchDatabase, name: str, statements: Sequence[str]) -> None:

@@ -25,7 +25,7 @@ from bot.core.risk import Policy, Verdict
 from bot.core.risk.analyse import policy_from_config
 from bot.planner.companion import companion_files, restore_file
 from bot.planner.gate import gate, live_url, prove
-from bot.sources.config import RepoConfig
+from bot.sources.config import EngineConfig, RepoConfig
 from bot.sources.discover import Discovery, discover
 from bot.sources.git import BlobCache, GitSnapshot, commit_info, recent_commits, resolve
 from bot.sources.manifests import MigrationJob
@@ -360,6 +360,7 @@ def _declarative(
             postgres=run.options.postgres,
             deployed=a.schema,
             target=b.schema,
+            engine=_engine_config(run, plan),
         )
     return plan
 
@@ -441,8 +442,15 @@ def _versioned(
             deployed=start,
             target=at_older.schema,
             steps=at_newer.steps,
+            engine=_engine_config(run, plan),
         )
     return plan
+
+
+def _engine_config(run: _Run, plan: SourcePlan) -> EngineConfig | None:
+    """The engine settings the source's migration tool uses (`sources[].engine`)."""
+    own = next((s for s in run.config.sources if s.path == plan.path), None)
+    return own.engine if own is not None else None
 
 
 def _gate(plan: SourcePlan, before: Schema, allows: list[Allow], run: _Run) -> SourcePlan:

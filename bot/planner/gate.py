@@ -16,6 +16,7 @@ from bot.core.replay import Allow, Step
 from bot.core.risk import Category, Policy
 from bot.core.risk.analyse import assess
 from bot.core.state import State
+from bot.sources.config import EngineConfig
 
 
 def gate(
@@ -54,11 +55,12 @@ def prove(
     deployed: Schema | None = None,
     target: Schema | None = None,
     steps: Sequence[Step] = (),
+    engine: EngineConfig | None = None,
 ) -> SourcePlan:
     """Prove what ships (the down, or a refused plan's data-keeping variant) on a scratch engine
     of the source's dialect, with rows in every table; never on a configured database."""
     from bot.core.model import Dialect
-    from bot.engines.proof import verify
+    from bot.engines.proof import EngineSettings, verify
     from bot.engines.shipped import shipped_script
 
     if source.dialect is None:
@@ -68,8 +70,10 @@ def prove(
     script = shipped_script(source, deployed, target, steps, transaction=transaction)
     if script is None:
         return source
+    dialect = Dialect(source.dialect)
+    settings = EngineSettings.of(engine or EngineConfig(), dialect)
     proof = verify(
-        Dialect(source.dialect), newer, script, older, mysql_url=mysql_url, postgres=postgres
+        dialect, newer, script, older, mysql_url=mysql_url, postgres=postgres, settings=settings
     )
     moved = [f"table {c.rsplit('.', 1)[0]}: column_order" for c in source.columns_at_end]
     if (

@@ -11,7 +11,8 @@ import pytest
 import bot.engines.proof as verify_module
 from bot.core.model import Dialect
 from bot.engines import ScratchServer
-from bot.engines.proof import DATABASE_PREFIX, ScratchEngines, Script, verify
+from bot.engines.proof import DATABASE_PREFIX, EngineSettings, ScratchEngines, Script, verify
+from bot.sources.config import ConfigError, load_config
 
 OLDER = {
     Dialect.SQLITE: ["CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);"],
@@ -335,3 +336,87 @@ def test_history_creating_pgcrypto_and_uuid_ossp_is_proven_with_stand_ins() -> N
         "stand-in extensions (same functions, not the real ones): pgcrypto, uuid-ossp"
         in result.reason
     )
+
+
+# --- the engine settings the project's migration tool uses (.rollback-plan.yml) ----------
+
+
+def _settings(yaml_text: str, dialect: Dialect) -> EngineSettings:
+    (source,) = load_config(yaml_text).sources
+    return EngineSettings.of(source.engine, dialect)
+
+
+def test_sqlite_foreign_keys_off_as_configured() -> None:
+    older = [
+        "CREATE TABLE p (id INTEGER PRIMARY KEY);\n"
+        "CREATE TABLE c (pid INTEGER REFERENCES p (id));\nINSERT INTO c VALUES (7);"
+    ]
+    settings = _settings(
+        "sources:\n  - path: db\n    engine:\n      foreign_keys: false\n", Dialect.SQLITE
+    )
+
+    refused = verify(Dialect.SQLITE, older, [], older)
+    proven = verify(Dialect.SQLITE, older, [], older, settings=settings)
+
+    assert not refused.verified and "FOREIGN KEY constraint failed" in refused.reason
+    assert proven.verified, proven
+
+
+def test_sqlite_application_function_declared_in_the_config() -> None:
+    older = [
+        "CREATE TABLE t (name TEXT);\nCREATE INDEX t_norm ON t (app_norm(name));",
+    ]
+    settings = _settings(
+        "sources:\n  - path: db\n    engine:\n      sqlite_functions:\n"
+        "        - {name: app_norm, args: 1, sql: 'lower(?1)'}\n",
+        Dialect.SQLITE,
+    )
+
+    refused = verify(Dialect.SQLITE, older, [], older)
+    proven = verify(Dialect.SQLITE, older, [], older, settings=settings)
+
+    assert not refused.verified and "no such function: app_norm" in refused.reason
+    assert proven.verified, proven
+
+
+def test_mysql_foreign_key_checks_off_as_configured(
+    mariadb_server: ScratchServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engines = ScratchEngines()
+    engines.use(Dialect.MYSQL, mariadb_server)
+    monkeypatch.setattr(verify_module, "ENGINES", engines)
+    older = [
+        "CREATE TABLE c (pid INT, CONSTRAINT c_p FOREIGN KEY (pid) REFERENCES p (id));\n"
+        "CREATE TABLE p (id INT PRIMARY KEY);"
+    ]
+    settings = _settings(
+        "sources:\n  - path: db\n    engine:\n      foreign_key_checks: false\n"
+        "      sql_mode: STRICT_TRANS_TABLES\n",
+        Dialect.MYSQL,
+    )
+
+    refused = verify(Dialect.MYSQL, older, [], older)
+    proven = verify(Dialect.MYSQL, older, [], older, settings=settings)
+
+    assert not refused.verified
+    assert "Foreign key constraint is incorrectly formed" in refused.reason, refused.reason
+    assert proven.verified, proven
+
+
+@pytest.mark.parametrize(
+    ("engine", "error"),
+    [
+        ("foreign_keys: 'no'", "sources[0].engine.foreign_keys: expected true or false"),
+        ('sql_mode: "X\'; DROP"', "sources[0].engine.sql_mode: expected comma-separated"),
+        (
+            "sqlite_functions: [{name: 'a b', args: 1}]",
+            "sources[0].engine.sqlite_functions[0].name",
+        ),
+        ("fk: false", "sources[0].engine.fk: unknown key"),
+    ],
+)
+def test_engine_settings_are_validated(engine: str, error: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(f"sources:\n  - path: db\n    engine: {{{engine}}}\n")
+
+    assert any(error in e for e in raised.value.errors), raised.value.errors
