@@ -2,7 +2,7 @@
 
 Writes the case's history and history + migration as two migration directories, runs the
 `rollback-plan diff` command on them, then on a scratch database runs history, migration and
-the printed down and compares the catalog with history alone's (column order aside). Prints
+the printed down (after the case's rows, when it has some) and compares the catalog with history alone's (column order aside). Prints
 the down, whether `diff` called it complete, and what the engine made of it.
 
     python bench/corpus_repro.py tests/golden/fixtures/postgres/some_gap.sql.pending [...]
@@ -58,6 +58,7 @@ def check(path: Path, server: ScratchServer, *, expect: bool = False) -> str:
     try:
         expected_db.execute(engine_statements(case.history, case.dialect, None))
         db.execute(engine_statements(case.history, case.dialect, None))
+        db.execute(engine_statements(case.data, case.dialect, None))
         db.execute(engine_statements(case.migration, case.dialect, None))
         try:
             db.execute(engine_statements(down, case.dialect, None))
