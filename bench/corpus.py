@@ -478,7 +478,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 f"{name} ({dialect.value}, {result.format}, {result.engine}): "
                 f"{figures['judged']} judged, {figures['restored_pct']}% restored, "
-                f"{result.seconds}s",
+                f"{result.seconds}s, {result.rebuilds} rebuild(s)",
                 file=sys.stderr,
             )
     finally:

@@ -27,6 +27,8 @@ _TX_CONTROL = re.compile(
 # PostgreSQL: statements that must run outside a transaction block (CREATE INDEX
 # CONCURRENTLY, 25001) or that use an enum value added in the same transaction (55P04).
 _NOT_IN_TRANSACTION = frozenset({"25001", "55P04"})
+# Re-running a step after its down: rows it inserts may still be there (the down keeps data)
+_DATA = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
 
 def transaction_control(statement: str) -> bool:
@@ -44,6 +46,7 @@ class History:
     rebuilds: int = 0
     _db: ScratchDatabase | None = None
     _dirty: bool = False  # a step ran partly outside a transaction
+    _state: Catalog | None = None  # the current state's catalog, once read
 
     @property
     def transactional(self) -> bool:
@@ -58,15 +61,19 @@ class History:
 
     def catalog(self) -> Catalog:
         """The catalog of the current state."""
-        return self.db.catalog()
+        if self._state is None:
+            self._state = self.db.catalog()
+        return self._state
 
     def step(self, statements: list[str]) -> EngineError | None:
         """Apply one step; on failure the state stays as it was and the error is returned."""
-        self._dirty = not self.transactional
+        before = self.catalog()
+        self._dirty = False
         error = self._run(statements)
         if error is None:
             self.applied.append(statements)
-        elif self._dirty:
+            self._state = None
+        elif (self._dirty or not self.transactional) and self.db.catalog() != before:
             self._rebuild()
         return error
 
@@ -90,7 +97,9 @@ class History:
             self.db.execute(statements)
             after = self.db.catalog()
         except EngineError as err:
-            self._rebuild()
+            # MariaDB commits each DDL statement: rebuild only if the failed down changed any
+            if self.db.catalog() != expected:
+                self._rebuild()
             return None, err
         self._redo_last(expected)
         return after, None
@@ -139,7 +148,12 @@ class History:
     def _redo_last(self, expected: Catalog) -> None:
         if self.applied:
             try:
-                self.db.execute(self.applied[-1])
+                for statement in self.applied[-1]:
+                    try:
+                        self.db.execute([statement])
+                    except EngineError:
+                        if not _DATA.match(statement):
+                            raise
                 if self.db.catalog() == expected:
                     return
             except EngineError:
