@@ -394,6 +394,26 @@ def to_json(results: Sequence[DirResult]) -> dict[str, Any]:
     }
 
 
+def from_json(data: dict[str, Any]) -> list[DirResult]:
+    """Results written by ``to_json`` (to print one table for several runs)."""
+
+    def judgement(j: dict[str, Any] | None) -> Judgement | None:
+        return None if j is None else Judgement(**{**j, "outcome": Outcome(j["outcome"])})
+
+    results = []
+    for d in data["directories"]:
+        fields = {k: v for k, v in d.items() if k not in ("figures", "steps")}
+        result = DirResult(**fields)
+        for step in d["steps"]:
+            values = {k: v for k, v in step.items() if k != "silent"}
+            ours = judgement(values.pop("ours"))
+            assert ours is not None
+            author = judgement(values.pop("author"))
+            result.steps.append(StepResult(ours=ours, author=author, **values))
+        results.append(result)
+    return results
+
+
 # --- command line ----------------------------------------------------------------------------
 
 
@@ -420,6 +440,11 @@ def _parser() -> argparse.ArgumentParser:
         "scratch server lacks, given as stand-ins in --prelude)",
     )
     p.add_argument("--classes", action="store_true", help="print failure classes ranked")
+    p.add_argument(
+        "--report",
+        action="store_true",
+        help="the arguments are JSON files of earlier runs: print their table together",
+    )
     p.add_argument("--progress", action="store_true", help="one line per step on stderr")
     return p
 
@@ -438,6 +463,10 @@ def _target(spec: str, default: str | None) -> tuple[str, Path, Dialect]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.getLogger("sqlglot").setLevel(logging.CRITICAL)
+    if args.report:
+        loaded = [r for path in args.dirs for r in from_json(json.loads(Path(path).read_text()))]
+        _print(loaded, args)
+        return 0
     targets = [_target(spec, args.dialect) for spec in args.dirs]
     fmt = Format(args.format) if args.format else None
     skip = (
@@ -484,6 +513,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         for server in servers.values():
             server.close()
+    _print(results, args)
+    return 0
+
+
+def _print(results: Sequence[DirResult], args: argparse.Namespace) -> None:
     sys.stdout.write(table(results))
     if args.classes:
         for title, author in (("our down", False), ("author's down", True)):
@@ -492,7 +526,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  {n:4d}  {key}   (e.g. {where})")
     if args.json:
         args.json.write_text(json.dumps(to_json(results), indent=2, default=str) + "\n")
-    return 0
 
 
 if __name__ == "__main__":

@@ -112,3 +112,6 @@ def test_command_line_prints_the_table_and_writes_json(
         "restored",
         "restored",
     ]
+    # several runs' JSON give one table, the same figures as the run itself
+    assert corpus.main(["--report", str(out)]) == 0
+    assert capsys.readouterr().out == table
