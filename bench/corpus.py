@@ -298,6 +298,13 @@ def counts(steps: Sequence[StepResult]) -> dict[str, Any]:
         "unplannable": ours[Outcome.UNPLANNABLE],
         "crash": ours[Outcome.CRASH],
         "silent": sum(s.silent for s in steps),
+        # judged steps whose down `diff` marks INCOMPLETE only for an earlier step's statement
+        "incomplete_earlier": sum(
+            s.ours.outcome in JUDGED
+            and s.ours.outcome is not Outcome.UNPLANNABLE
+            and not s.claimed_complete
+            for s in steps
+        ),
         "author_judged": len(authors),
         "author_restored": theirs[Outcome.RESTORED],
         "author_restored_pct": _pct(theirs[Outcome.RESTORED], len(authors)),
@@ -322,6 +329,7 @@ _COLUMNS = (
     ("unplan", "unplannable"),
     ("crash", "crash"),
     ("silent", "silent"),
+    ("inc.old", "incomplete_earlier"),
     ("author", "author_judged"),
     ("a.rest", "author_restored"),
     ("a.%", "author_restored_pct"),
