@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean golden
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: $(STAMP)
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -q
+
+# Rewrite the golden cases' expected downs after an intended change; review `git diff` after.
+golden: $(STAMP)
+	$(BIN)/python -m tests.golden.regen $(CASES)
 
 bench: $(STAMP)
 	$(BIN)/python bench/replay.py

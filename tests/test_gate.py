@@ -12,15 +12,15 @@ from typing import Any
 import git
 import pytest
 
-import bot.verify as verify_module
+import bot.engines.proof as verify_module
 from bot.cli import main
 from bot.core.plan import Plan, SourcePlan, plan_json
 from bot.core.render import Rendered
 from bot.core.risk import Verdict
 from bot.engines import ScratchServer
-from bot.gate import prove
+from bot.markdown.plan import plan_markdown
 from bot.planner import PlanOptions, plan_commit
-from bot.render import plan_markdown
+from bot.planner.gate import prove
 from tests.planner.repo import NOW, Repo, only_source, sqls
 
 M = "db/migrations"
@@ -295,7 +295,9 @@ def test_verify_on_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 @pytest.fixture
 def shared_postgres(postgres_server: ScratchServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """Let --verify use the session's embedded server instead of starting its own."""
-    monkeypatch.setattr(verify_module, "_postgres", postgres_server)
+    engines = verify_module.ScratchEngines()
+    engines.use(verify_module.Dialect.POSTGRES, postgres_server)
+    monkeypatch.setattr(verify_module, "ENGINES", engines)
 
 
 @pytest.mark.usefixtures("shared_postgres")

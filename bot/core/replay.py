@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import sqlglot
 
 from bot.core import changes as ch
-from bot.core import ddl
+from bot.core import translate
 from bot.core.model import Dialect, Schema
 from bot.core.split import SplitError, Statement, split_statements
 from bot.core.sqltext import ParsedStatement
@@ -306,10 +306,10 @@ def replay_one(migration: Migration, state: State, cache: ParseCache | None = No
         if isinstance(tree, str):
             unmodelled.append(Unmodelled(migration.path, stmt.line, stmt.text, tree))
             continue
-        translator = ddl.Translator(state, tree)
+        translator = translate.Translator(state, tree)
         try:
             made = translator.translate()
-        except (StateError, ddl.Unsupported) as err:
+        except (StateError, translate.Unsupported) as err:
             unmodelled.append(Unmodelled(migration.path, stmt.line, stmt.text, str(err)))
             made = translator.applied
         changes.extend(made)

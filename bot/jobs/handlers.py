@@ -42,9 +42,9 @@ from bot.executor import (
 from bot.forges import CheckState, Forge, ForgeError, PullRequest, PullState
 from bot.jobs.locks import KeyedLocks
 from bot.jobs.repo_cache import CachedRepo, CloneError, RepoCache
-from bot.messages import render
+from bot.markdown.env import md
+from bot.markdown.messages import render
 from bot.planner import PlanCache, PlanOptions, plan_commit, plan_refs
-from bot.render import md
 from bot.sources.dirs import SourceError
 from bot.sources.git import commit_info, recent_commits
 

@@ -1,0 +1,7 @@
+"""Statement translation: one parsed statement in, changes (applied to the state) out."""
+
+from bot.core.translate.base import Unsupported
+from bot.core.translate.commands import merge_sequence_options
+from bot.core.translate.translator import Translator
+
+__all__ = ["Translator", "Unsupported", "merge_sequence_options"]

@@ -1,0 +1,571 @@
+"""ALTER TABLE: every action, applied one at a time so later actions see earlier ones."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from sqlglot import exp
+
+from bot.core import changes as ch
+from bot.core import naming
+from bot.core.model import (
+    AutoKind,
+    Check,
+    Column,
+    Constraint,
+    Dialect,
+    ForeignKey,
+    Index,
+    IndexPart,
+    Opaque,
+    PrimaryKey,
+    QName,
+    Sequence,
+    Table,
+    Unique,
+)
+from bot.core.sqltext import ParsedStatement
+from bot.core.state import StateError
+from bot.core.translate.base import _IGNORED_ACTIONS, _SERIAL, _SERIAL_KINDS, Unsupported
+from bot.core.translate.commands import _ident_text
+from bot.core.translate.common import (
+    _has_index_prefix,
+    _mentions,
+    _new_constraints,
+    _quote_name,
+    _quote_q,
+    _split_top_level,
+    _undo_rls,
+)
+from bot.core.translate.objects import ObjectStatements
+
+
+class AlterStatements(ObjectStatements):
+    """ALTER TABLE actions."""
+
+    def alter(self, tree: exp.Alter) -> None:
+        kind = str(tree.args.get("kind") or "").upper()
+        if kind != "TABLE":
+            self.command()
+            return
+        name = self.qname(tree.this)
+        if self.state.table(name) is None:
+            if tree.args.get("exists"):
+                return
+            raise StateError(f"table {name} does not exist")
+        actions = tree.args.get("actions") or []
+        # sqlglot reads `RENAME c TO d` (COLUMN omitted) as a table rename with leftovers in
+        # `options`; a parse with leftovers is not trusted, the text is read action by action.
+        if (
+            not actions
+            or tree.args.get("options")
+            or re.search(r"(?i)\badd\s+constraint\s+\S+\s+exclude\b", self.p.text)
+        ):
+            self.alter_table_text(name, self._alter_actions_text())
+            return
+        for action in actions:
+            name = self.alter_action(name, action)
+
+    def _alter_actions_text(self) -> str:
+        m = re.match(
+            r"(?is)\s*alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?((?:[`\"][^`\"]+[`\"]|[\w$]+)(?:\s*\.\s*(?:[`\"][^`\"]+[`\"]|[\w$]+))?)\s*(.*)$",
+            self.p.text,
+        )
+        if not m:
+            raise Unsupported("cannot read ALTER TABLE")
+        return m.group(2)
+
+    def alter_table_text(self, name: QName, actions: str) -> None:
+        """Actions sqlglot could not parse together: one at a time, with our own fallbacks."""
+        for action in _split_top_level(actions):
+            if not action.strip():
+                continue
+            if _IGNORED_ACTIONS.match(action):
+                continue
+            if self._alter_fallback(name, action):
+                continue
+            sub = ParsedStatement(
+                f"ALTER TABLE {_quote_q(name, self.dialect)} {action}", self.dialect
+            )
+            if not isinstance(sub.tree, exp.Alter) or not sub.tree.args.get("actions"):
+                self.unmodelled.append(f"ALTER TABLE action not modelled: {action.strip()[:120]}")
+                continue
+            inner = type(self)(self.state, sub)
+            for act in sub.tree.args["actions"]:
+                name = inner.alter_action(name, act)
+            self.applied.extend(inner.applied)
+            self.unmodelled.extend(inner.unmodelled)
+
+    def _alter_fallback(self, name: QName, action: str) -> bool:
+        """ALTER TABLE actions sqlglot does not parse, recognised by shape."""
+        a = " ".join(action.split())
+        m = (
+            re.match(r"(?i)add\s+(check)\b(.*)$", a)
+            if self.dialect is Dialect.MYSQL
+            else re.match(r"(?i)add\s+(check|unique|primary\s+key|foreign\s+key)\b(.*)$", a)
+        )
+        if m:
+            # sqlglot needs a name here; parse with a placeholder and name it as PostgreSQL would.
+            sub = ParsedStatement(
+                f"ALTER TABLE {_quote_q(name, self.dialect)} ADD CONSTRAINT rp__unnamed {m.group(1)}{m.group(2)}",
+                self.dialect,
+            )
+            if isinstance(sub.tree, exp.Alter) and sub.tree.args.get("actions"):
+                inner = type(self)(self.state, sub)
+                inner._unnamed = True
+                inner.alter_action(name, sub.tree.args["actions"][0])
+                self.applied.extend(inner.applied)
+                return True
+            return False
+        m = re.match(
+            r"(?i)alter\s+(?:column\s+)?(\S+)\s+add\s+generated\s+(always|by\s+default)\s+as\s+identity\b",
+            a,
+        )
+        if m:
+            col = self.state.column(name, self.name(_ident_text(m.group(1))))
+            auto = (
+                AutoKind.IDENTITY_ALWAYS
+                if m.group(2).lower() == "always"
+                else AutoKind.IDENTITY_BY_DEFAULT
+            )
+            self.emit(ch.AlterColumn(name, col, replace(col, auto=auto, nullable=False)))
+            return True
+        m = re.match(r"(?i)alter\s+(?:column\s+)?(\S+)\s+drop\s+identity\b", a)
+        if m:
+            col = self.state.column(name, self.name(_ident_text(m.group(1))))
+            self.emit(ch.AlterColumn(name, col, replace(col, auto=None)))
+            return True
+        m = re.match(r"(?i)alter\s+(?:column\s+)?(\S+)\s+set\s+expression\s+as\s+\((.*)\)$", a)
+        if m:
+            col = self.state.column(name, self.name(_ident_text(m.group(1))))
+            self.emit(ch.AlterColumn(name, col, replace(col, generated=m.group(2).strip())))
+            return True
+        m = re.match(r"(?i)alter\s+(?:column\s+)?(\S+)\s+drop\s+expression\b", a)
+        if m:
+            col = self.state.column(name, self.name(_ident_text(m.group(1))))
+            self.emit(ch.AlterColumn(name, col, replace(col, generated=None)))
+            return True
+        m = re.match(r"(?i)rename\s+(?:column\s+)?(?!to\b|constraint\b)(\S+)\s+to\s+(\S+)$", a)
+        # MySQL spells a column rename only with COLUMN; `RENAME x TO y` there is a table rename.
+        if m and (self.dialect is not Dialect.MYSQL or a.lower().startswith("rename column")):
+            old, new = self.name(_ident_text(m.group(1))), self.name(_ident_text(m.group(2)))
+            self.state.column(name, old)
+            self.emit(ch.RenameColumn(name, old, new))
+            return True
+        m = re.match(
+            r"(?i)alter\s+(?:column\s+)?(\S+)\s+set\s+generated\s+(always|by\s+default)$", a
+        )
+        if m:
+            col = self.state.column(name, self.name(_ident_text(m.group(1))))
+            if col.auto not in {AutoKind.IDENTITY_ALWAYS, AutoKind.IDENTITY_BY_DEFAULT}:
+                raise StateError(f"column {name}.{col.name} is not an identity column")
+            auto = (
+                AutoKind.IDENTITY_ALWAYS
+                if m.group(2).lower() == "always"
+                else AutoKind.IDENTITY_BY_DEFAULT
+            )
+            self.emit(ch.AlterColumn(name, col, replace(col, auto=auto)))
+            return True
+        m = re.match(r"(?i)set\s+schema\s+(\S+)$", a)
+        if m and self.dialect is Dialect.POSTGRES:
+            schema: str | None = self.name(_ident_text(m.group(1)))
+            if schema == "public":
+                schema = None
+            self.emit(ch.RenameTable(name, QName(name.name, schema)))
+            return True
+        m = re.match(r"(?is)add\s+constraint\s+(\S+)\s+(exclude\b.*)$", a)
+        if m and self.dialect is Dialect.POSTGRES:
+            # EXCLUDE constraints are kept verbatim: a down drops or restores them as written.
+            con_name = self.name(_ident_text(m.group(1)))
+            table_sql = _quote_q(name, self.dialect)
+            self.put_opaque(
+                Opaque(
+                    "constraint",
+                    f"{con_name} on {name}",
+                    f"ALTER TABLE {table_sql} ADD CONSTRAINT {_quote_name(con_name, self.dialect)} {m.group(2)}",
+                    f"ALTER TABLE {table_sql} DROP CONSTRAINT {_quote_name(con_name, self.dialect)}",
+                    name,
+                ),
+                replaceable=False,
+            )
+            return True
+        m = re.match(
+            r"(?i)add\s+constraint\s+(\S+)\s+(unique|primary\s+key)\s+using\s+index\s+(\S+)"
+            r"(?:\s+(?:deferrable|not\s+deferrable|initially\s+\w+))*$",
+            a,
+        )
+        if m and self.dialect is Dialect.POSTGRES:
+            # The index becomes the constraint's (and takes its name).
+            idx = self.state.find_index(self.name(_ident_text(m.group(3))), name.schema)
+            if idx is None or not all(p.is_column for p in idx.parts):
+                raise StateError(f"index {m.group(3)} does not exist or is not on plain columns")
+            cols = tuple(p.expression for p in idx.parts)
+            con_name = self.name(_ident_text(m.group(1)))
+            con: Constraint = (
+                PrimaryKey(con_name, cols)
+                if m.group(2).lower().startswith("primary")
+                else Unique(con_name, cols)
+            )
+            self.emit(ch.DropIndex(idx))
+            self._emit_constraint(name, con)
+            return True
+        m = re.match(r"(?i)rename\s+constraint\s+(\S+)\s+to\s+(\S+)$", a)
+        if m:
+            old, new = self.name(_ident_text(m.group(1))), self.name(_ident_text(m.group(2)))
+            found = self.state.find_constraint(name, old)
+            if found is None:
+                raise StateError(f"constraint {old} does not exist on {name}")
+            if self.dialect is Dialect.POSTGRES:
+                # A rename keeps the index and whatever depends on it (foreign keys).
+                self.emit(ch.RenameConstraint(name, old, new))
+            else:
+                self.emit(ch.DropConstraint(name, found))
+                self.emit(ch.AddConstraint(name, replace(found, name=new)))
+            return True
+        m = re.match(r"(?i)(enable|disable|force|no\s+force)\s+row\s+level\s+security$", a)
+        if m:
+            verb = " ".join(m.group(1).upper().split())
+            ident = f"{verb.lower()} on {name}"
+            obj = Opaque(
+                "row level security",
+                ident,
+                f"ALTER TABLE {_quote_q(name, self.dialect)} {verb} ROW LEVEL SECURITY",
+                f"ALTER TABLE {_quote_q(name, self.dialect)} {_undo_rls(verb)} ROW LEVEL SECURITY",
+                name,
+            )
+            if (obj.kind, obj.identity) not in self.state.opaque:
+                self.emit(ch.CreateOpaque(obj))
+            return True
+        m = re.match(r"(?i)comment\s*=?\s*'((?:[^']|'')*)'$", a)
+        if m and self.dialect is Dialect.MYSQL:
+            table = self.state.require_table(name)
+            self.emit(
+                ch.SetTableComment(name, table.comment, m.group(1).replace("''", "'") or None)
+            )
+            return True
+        m = re.match(r"(?i)add\s+(?:column\s+)?\((.*)\)$", a)
+        if m and self.dialect is Dialect.MYSQL:
+            for coldef in _split_top_level(m.group(1)):
+                self.alter_table_text(name, f"ADD COLUMN {coldef}")
+            return True
+        return False
+
+    _unnamed = False
+
+    def alter_action(self, name: QName, action: exp.Expr) -> QName:
+        """Apply one ALTER TABLE action; returns the table's name afterwards (RENAME TO)."""
+        if isinstance(action, exp.ColumnDef):
+            self.add_column(name, action)
+        elif isinstance(action, exp.Drop):
+            self.alter_drop(name, action)
+        elif isinstance(action, exp.AlterColumn):
+            self.alter_column(name, action)
+        elif isinstance(action, exp.ModifyColumn) or type(action).__name__ == "ModifyColumn":
+            self.modify_column(name, action)
+        elif isinstance(action, exp.RenameColumn):
+            old = self.name(action.this)
+            new = self.name(action.args.get("to"))
+            self.state.column(name, old)
+            self.emit(ch.RenameColumn(name, old, new))
+        elif isinstance(action, exp.AlterRename):
+            renamed = self.qname(action.this)
+            if renamed.schema is None and name.schema is not None:
+                renamed = QName(renamed.name, name.schema)
+            self.emit(ch.RenameTable(name, renamed))
+            return renamed
+        elif isinstance(action, exp.AddConstraint):
+            for con in action.expressions:
+                self.add_constraint(name, con)
+        elif type(action).__name__ == "DropPrimaryKey":
+            table = self.state.require_table(name)
+            if table.primary_key is None:
+                raise StateError(f"table {name} has no primary key")
+            self.emit(ch.DropConstraint(name, table.primary_key))
+        elif type(action).__name__ == "RenameIndex":
+            old = self.name(action.this)
+            new = self.name(action.args.get("to"))
+            table = self.state.require_table(name)
+            if not any(self.state.same(i.name, old) for i in table.indexes):
+                uq = next(
+                    (u for u in table.uniques if u.name and self.state.same(u.name, old)), None
+                )
+                if uq is None:
+                    raise StateError(f"index {old} does not exist on {name}")
+                self.emit(ch.DropConstraint(name, uq))
+                self.emit(ch.AddConstraint(name, replace(uq, name=new)))
+            else:
+                self.emit(ch.RenameIndex(name, old, new))
+        else:
+            text = action.sql(self.dialect.value)
+            if _IGNORED_ACTIONS.match(text):
+                return name
+            self.unmodelled.append(f"ALTER TABLE action not modelled: {text[:120]}")
+        return name
+
+    def add_column(self, name: QName, cd: exp.ColumnDef) -> None:
+        col, extra = self.column(cd)
+        table = self.state.require_table(name)
+        if table.column(col.name, self.dialect) is not None:
+            if cd.args.get("exists"):
+                return
+            raise StateError(f"column {name}.{col.name} already exists")
+        after: str | None = None
+        first = False
+        pos = cd.args.get("position")
+        if isinstance(pos, exp.ColumnPosition):
+            if str(pos.args.get("position") or "").upper() == "FIRST":
+                first = True
+            elif pos.this is not None:
+                after = self.name(pos.this)
+        if after is None and not first and table.columns:
+            after = table.columns[-1].name
+        if self.dialect is not Dialect.SQLITE and any(
+            isinstance(c.args.get("kind"), exp.PrimaryKeyColumnConstraint) for c in extra
+        ):
+            col = replace(col, nullable=False)
+        self.emit(ch.AddColumn(name, col, after, first))
+        taken = self._taken()
+        for cc in extra:
+            before = self.state.require_table(name)
+            updated = self._add_inline(before, col.name, cc, taken)
+            for con in _new_constraints(before, updated):
+                self._emit_constraint(name, con)
+
+    def _emit_constraint(self, name: QName, con: Constraint) -> None:
+        if isinstance(con, ForeignKey) and self.dialect is Dialect.MYSQL:
+            table = self.state.require_table(name)
+            if not _has_index_prefix(table, con.columns, self.state):
+                idx_name = con.name if con.name in self.given_names else None
+                idx_name = idx_name or naming.constraint_name(
+                    self.dialect, table, "index", con.columns, naming.Names()
+                )
+                assert idx_name is not None
+                self.emit(
+                    ch.CreateIndex(Index(idx_name, name, tuple(IndexPart(c) for c in con.columns)))
+                )
+        if isinstance(con, PrimaryKey) and self.dialect is not Dialect.SQLITE:
+            # Making a column part of the primary key makes it NOT NULL.
+            for colname in con.columns:
+                col = self.state.column(name, colname)
+                if col.nullable:
+                    self.emit(ch.AlterColumn(name, col, replace(col, nullable=False)))
+        self.emit(ch.AddConstraint(name, con))
+
+    def add_constraint(self, name: QName, node: exp.Expr) -> None:
+        table = self.state.require_table(name)
+        if isinstance(node, exp.IndexColumnConstraint):
+            idx = self._inline_index(table, node, self._taken())
+            self.emit(ch.CreateIndex(idx))
+            return
+        taken = self._taken()
+        if self._unnamed and isinstance(node, exp.Constraint):
+            node = node.expressions[0]
+        updated = self._add_table_element(table, node, taken)
+        for con in _new_constraints(table, updated):
+            self._emit_constraint(name, con)
+        for idx in updated.indexes[len(table.indexes) :]:
+            self.emit(ch.CreateIndex(idx))
+
+    def alter_drop(self, name: QName, node: exp.Drop) -> None:
+        kind = str(node.args.get("kind") or "COLUMN").upper()
+        exists = bool(node.args.get("exists"))
+        targets = node.args.get("tables") or ([node.this] if node.this is not None else [])
+        for target in targets:
+            what = self.name(target)
+            table = self.state.require_table(name)
+            if kind == "COLUMN":
+                col = table.column(what, self.dialect)
+                if col is None:
+                    if exists:
+                        continue
+                    raise StateError(f"column {name}.{what} does not exist")
+                if node.args.get("cascade") and self.dialect is Dialect.POSTGRES:
+                    for view in list(self.state.views.values()):
+                        if _mentions(view.definition, name.name) and _mentions(
+                            view.definition, col.name
+                        ):
+                            self.emit(ch.DropView(view))
+                self.drop_column(table, col)
+            elif kind in {"CONSTRAINT", "FOREIGN KEY", "CHECK"}:
+                con = self.state.find_constraint(name, what)
+                if con is None and kind == "CONSTRAINT" and self.dialect is Dialect.MYSQL:
+                    idx = next((i for i in table.indexes if self.state.same(i.name, what)), None)
+                    if idx is not None:
+                        self.emit(ch.DropIndex(idx))
+                        continue
+                opaque = self.state.opaque.get(("constraint", f"{what} on {name}"))
+                if con is None and opaque is not None:
+                    self.emit(ch.DropOpaque(opaque))
+                    continue
+                if con is None:
+                    if exists:
+                        continue
+                    raise StateError(f"constraint {what} does not exist on {name}")
+                self.emit(ch.DropConstraint(name, con))
+            elif kind in {"INDEX", "KEY"}:
+                idx = next((i for i in table.indexes if self.state.same(i.name, what)), None)
+                if idx is not None:
+                    self.emit(ch.DropIndex(idx))
+                    continue
+                con = self.state.find_constraint(name, what)
+                if isinstance(con, (Unique, PrimaryKey)):
+                    self.emit(ch.DropConstraint(name, con))
+                elif not exists:
+                    raise StateError(f"index {what} does not exist on {name}")
+            else:
+                self.unmodelled.append(f"ALTER TABLE DROP {kind} is not modelled")
+
+    def drop_column(self, table: Table, col: Column) -> None:
+        """Drop a column and, first, what the engine drops or shrinks along with it."""
+        name = table.name
+        same = self.state.same
+        if self.dialect is Dialect.POSTGRES:
+            for idx in table.indexes:
+                if (
+                    any(
+                        (p.is_column and same(p.expression, col.name))
+                        or (not p.is_column and _mentions(p.expression, col.name))
+                        for p in idx.parts
+                    )
+                    or (idx.where and _mentions(idx.where, col.name))
+                    or any(same(c, col.name) for c in idx.include)
+                ):
+                    self.emit(ch.DropIndex(idx))
+            for con in table.constraints():
+                uses = (
+                    _mentions(con.expression, col.name)
+                    if isinstance(con, Check)
+                    else any(same(c, col.name) for c in con.columns)
+                )
+                if uses:
+                    self.emit(ch.DropConstraint(name, con))
+            for other, fk in self.state.referencing(name):
+                if any(same(c, col.name) for c in fk.ref_columns) and self.state.table(other.name):
+                    current = self.state.require_table(other.name)
+                    if fk in current.foreign_keys:
+                        self.emit(ch.DropConstraint(other.name, fk))
+        elif self.dialect is Dialect.MYSQL:
+            for idx in table.indexes:
+                if any(p.is_column and same(p.expression, col.name) for p in idx.parts):
+                    self.emit(ch.DropIndex(idx))
+                    rest = tuple(
+                        p for p in idx.parts if not (p.is_column and same(p.expression, col.name))
+                    )
+                    if rest:
+                        self.emit(ch.CreateIndex(replace(idx, parts=rest)))
+            for con in table.constraints():
+                if isinstance(con, Check):
+                    if same(con.name or "", col.name):
+                        self.emit(ch.DropConstraint(name, con))
+                    continue
+                if any(same(c, col.name) for c in con.columns):
+                    self.emit(ch.DropConstraint(name, con))
+                    rest_cols = tuple(c for c in con.columns if not same(c, col.name))
+                    if rest_cols and not isinstance(con, ForeignKey):
+                        self.emit(ch.AddConstraint(name, replace(con, columns=rest_cols)))
+        current = self.state.require_table(name)
+        after_col = None
+        first = False
+        for i, c in enumerate(current.columns):
+            if same(c.name, col.name):
+                first = i == 0
+                after_col = current.columns[i - 1].name if i > 0 else None
+        self.emit(ch.DropColumn(name, col, after_col, first))
+
+    def alter_column(self, name: QName, node: exp.AlterColumn) -> None:
+        colname = self.name(node.this)
+        col = self.state.column(name, colname)
+        new = col
+        dtype = node.args.get("dtype")
+        if isinstance(dtype, exp.DataType):
+            if dtype.this in _SERIAL:
+                raise Unsupported("changing a column to serial is not valid SQL")
+            new = replace(new, type=dtype.sql(self.dialect.value))
+            collate = node.args.get("collate")
+            if isinstance(collate, exp.Expr):
+                new = replace(new, collation=self.name(collate))
+        elif "default" in node.args and node.args.get("default") is not None:
+            self._unserial(name, col)
+            col = self.state.column(name, colname)
+            new = replace(col, default=self.raw(node.args["default"]))
+        elif node.args.get("allow_null") is not None:
+            new = replace(new, nullable=bool(node.args.get("drop")))
+        elif node.args.get("drop"):
+            if self._unserial(name, col):
+                return
+            new = replace(new, default=None)
+        elif node.args.get("comment") is not None:
+            new = replace(new, comment=self.name(node.args["comment"]))
+        else:
+            self.unmodelled.append(
+                f"ALTER COLUMN not modelled: {node.sql(self.dialect.value)[:120]}"
+            )
+            return
+        if new != col:
+            self.emit(ch.AlterColumn(name, col, new))
+
+    def _unserial(self, name: QName, col: Column) -> bool:
+        """A serial whose default is dropped or replaced is a plain column from then on, and
+        its sequence (`<table>_<column>_seq`, still there) becomes an object of its own."""
+        if self.dialect is not Dialect.POSTGRES or col.auto not in _SERIAL_KINDS:
+            return False
+        seq_type = {
+            AutoKind.SERIAL: "integer",
+            AutoKind.BIGSERIAL: "bigint",
+            AutoKind.SMALLSERIAL: "smallint",
+        }[col.auto]
+        seq = naming.serial_sequence(name.name, col.name)
+        self.emit(ch.AlterColumn(name, col, replace(col, auto=None, default=None)))
+        self.emit(
+            ch.CreateSequence(
+                Sequence(QName(seq, name.schema), f"AS {seq_type}", f"{name.name}.{col.name}")
+            )
+        )
+        return True
+
+    def modify_column(self, name: QName, node: exp.Expr) -> None:
+        cd = node.this
+        if not isinstance(cd, exp.ColumnDef):
+            raise Unsupported("MODIFY without a column definition")
+        old_name = (
+            self.name(node.args["rename_from"])
+            if node.args.get("rename_from") is not None
+            else self.name(cd.this)
+        )
+        col = self.state.column(name, old_name)
+        new, extra = self.column(cd)
+        if self.dialect is Dialect.MYSQL:
+            # MariaDB keeps a column-level CHECK inside the column definition, named after the
+            # column: restating the column without it removes it.
+            own = self.state.find_constraint(name, col.name)
+            if isinstance(own, Check):
+                self.emit(ch.DropConstraint(name, own))
+        if not self.state.same(col.name, new.name) or col.name != new.name:
+            self.emit(ch.RenameColumn(name, col.name, new.name))
+            col = self.state.column(name, new.name)
+        if new != col:
+            self.emit(ch.AlterColumn(name, col, new))
+        self._move(name, new.name, cd.args.get("position"))
+        taken = self._taken()
+        for cc in extra:
+            before = self.state.require_table(name)
+            updated = self._add_inline(before, new.name, cc, taken)
+            for con in _new_constraints(before, updated):
+                self._emit_constraint(name, con)
+
+    def _move(self, table_name: QName, column: str, position: object) -> None:
+        """MODIFY/CHANGE ... FIRST | AFTER x moves the column; remember where it stood."""
+        if not isinstance(position, exp.ColumnPosition):
+            return
+        first = str(position.args.get("position") or "").upper() == "FIRST"
+        after = None if first or position.this is None else self.name(position.this)
+        cols = [c.name for c in self.state.require_table(table_name).columns]
+        index = next(i for i, c in enumerate(cols) if self.state.same(c, column))
+        was_first = index == 0
+        was_after = cols[index - 1] if index > 0 else None
+        if (first and was_first) or (
+            after is not None and was_after and self.state.same(after, was_after)
+        ):
+            return
+        self.emit(ch.MoveColumn(table_name, column, after, first, was_after, was_first))

@@ -1,0 +1,101 @@
+"""Shared plumbing of the statement translator: state, emitted changes, names as stored."""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from bot.core import changes as ch
+from bot.core import naming
+from bot.core.model import (
+    AutoKind,
+    Dialect,
+    QName,
+)
+from bot.core.sqltext import ParsedStatement
+from bot.core.state import State
+
+
+class Unsupported(Exception):
+    """A statement (or part of one) we recognise but cannot model; the message says why."""
+
+
+_SERIAL_KINDS = {AutoKind.SERIAL, AutoKind.BIGSERIAL, AutoKind.SMALLSERIAL}
+_SERIAL = {
+    exp.DataType.Type.SERIAL: (AutoKind.SERIAL, "INT"),
+    exp.DataType.Type.BIGSERIAL: (AutoKind.BIGSERIAL, "BIGINT"),
+    exp.DataType.Type.SMALLSERIAL: (AutoKind.SMALLSERIAL, "SMALLINT"),
+}
+# Words that end a column's type and start its constraints (for SQLite's verbatim types).
+_CONSTRAINT_WORDS = {
+    "CONSTRAINT", "PRIMARY", "NOT", "NULL", "UNIQUE", "CHECK", "DEFAULT", "COLLATE",
+    "REFERENCES", "GENERATED", "AS", "AUTOINCREMENT", "AUTO_INCREMENT", "COMMENT", "ON",
+}  # fmt: skip
+_IGNORED_ACTIONS = re.compile(
+    r"(?is)\s*(owner\s+to|set\s+\(|reset\s+\(|set\s+(logged|unlogged|tablespace|without)|"
+    r"cluster\s+on|alter\s+(column\s+)?\S+\s+set\s+(statistics|storage|compression)|"
+    r"validate\s+constraint|enable\s+(always\s+|replica\s+)?trigger|disable\s+trigger|"
+    r"replica\s+identity|engine\s*=?|auto_increment\s*=|row_format\s*=|"
+    r"(default\s+)?(charset|character\s+set)\s*=?|force\b|algorithm\s*=|lock\s*=|"
+    r"alter\s+(column\s+)?\S+\s+set\s+\(|enable\s+keys|disable\s+keys)"
+)
+
+
+class TranslatorBase:
+    """What every statement family needs: the state, the statement, emitting changes, names."""
+
+    def __init__(self, state: State, parsed: ParsedStatement) -> None:
+        self.state = state
+        self.p = parsed
+        self.dialect = state.dialect
+        self.applied: list[ch.Change] = []
+        self.unmodelled: list[str] = []
+        # Constraint names the author wrote (as opposed to ones we derived as the engine would).
+        self.given_names: set[str] = set()
+
+    # -- plumbing ------------------------------------------------------------------
+
+    def emit(self, change: ch.Change) -> None:
+        self.state.apply(change)
+        self.applied.append(change)
+
+    def name(self, node: exp.Expr | str | None) -> str:
+        """An identifier as the engine stores it (PostgreSQL folds unquoted names)."""
+        if node is None:
+            raise Unsupported("missing name")
+        if isinstance(node, str):
+            return node.lower() if self.dialect is Dialect.POSTGRES else node
+        if isinstance(node, (exp.Column, exp.Table)) and isinstance(node.this, exp.Identifier):
+            return self.name(node.this)
+        if isinstance(node, exp.Identifier):
+            text = str(node.this)
+            if self.dialect is Dialect.POSTGRES and not node.quoted:
+                return text.lower()
+            return text
+        if isinstance(node, exp.Dot):
+            return self.name(node.expression)
+        if isinstance(node, exp.Literal) and node.is_string:
+            return str(node.this)
+        if isinstance(node, exp.Var):
+            return self.name(str(node.this))
+        raise Unsupported(f"cannot read a name from {node.sql(self.dialect.value)!r}")
+
+    def qname(self, table: exp.Expr | None) -> QName:
+        if isinstance(table, exp.Schema):
+            table = table.this
+        if not isinstance(table, exp.Table):
+            raise Unsupported("expected a table name")
+        name = self.name(table.this)
+        db = table.args.get("db")
+        schema = self.name(db) if db is not None else None
+        # The default schema is spelled out in some migrations and not in others.
+        if schema is not None and (self.dialect is not Dialect.POSTGRES or schema == "public"):
+            schema = None
+        return QName(name, schema)
+
+    def raw(self, node: exp.Expr) -> str:
+        return self.p.raw(node)
+
+    def _taken(self) -> naming.Names:
+        return naming.Names(self.state.names_in_use())

@@ -1,0 +1,173 @@
+"""Small pure helpers the statement families share."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from bot.core.model import (
+    Constraint,
+    Dialect,
+    QName,
+    Table,
+)
+from bot.core.state import State
+
+if TYPE_CHECKING:
+    from bot.core.translate.base import TranslatorBase
+
+
+def _what(flat: str) -> str:
+    words = flat.split()[:3]
+    return f"{' '.join(words).upper()} ... is not modelled"
+
+
+# -- helpers ----------------------------------------------------------------------
+
+_TYPE_SQL: dict[tuple[str, str], str] = {}
+
+
+def _type_key(dtype: exp.DataType) -> str | None:
+    """A cheap memo key for the common types (a name and literal parameters), else None."""
+    params = []
+    for p in dtype.expressions:
+        lit = p.this if isinstance(p, exp.DataTypeParam) else None
+        if not isinstance(lit, exp.Literal) or dtype.args.get("values") or dtype.args.get("kind"):
+            return None
+        params.append(str(lit.this))
+    if any(v for k, v in dtype.args.items() if k not in {"this", "expressions", "nested"}):
+        return None
+    return f"{dtype.this.value}({','.join(params)})"
+
+
+def _type_sql(dtype: exp.DataType, written: str, dialect: Dialect) -> str:
+    """A type in sqlglot's canonical spelling, memoised by how it was written (hot in replay)."""
+    key = (dialect.value, written)
+    found = _TYPE_SQL.get(key) if written else None
+    if found is None:
+        found = dtype.sql(dialect.value)
+        if written and len(_TYPE_SQL) < 10_000:
+            _TYPE_SQL[key] = found
+    return found
+
+
+def _unparen(node: exp.Expr) -> exp.Expr:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node
+
+
+def _is_null(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Null)
+
+
+def _property(tree: exp.Create, kind: type[exp.Expr]) -> exp.Expr | None:
+    props = tree.args.get("properties")
+    if props is None:
+        return None
+    for p in props.expressions:
+        if isinstance(p, kind):
+            return p.this if p.this is not None else p
+    return None
+
+
+def _single_column(node: exp.Expr, t: TranslatorBase) -> tuple[str, ...]:
+    names = {
+        t.name(c.this) for c in node.find_all(exp.Column) if isinstance(c.this, exp.Identifier)
+    }
+    return tuple(names) if len(names) == 1 else ()
+
+
+def _expr_label(expression: str) -> str:
+    m = re.match(r"\s*([A-Za-z_]\w*)", expression)
+    return m.group(1).lower() if m else "expr"
+
+
+def _mentions(text: str, name: str) -> bool:
+    return re.search(rf"(?i)(?<![\w$]){re.escape(name)}(?![\w$])", text) is not None
+
+
+def _has_index_prefix(table: Table, cols: tuple[str, ...], state: State) -> bool:
+    keys = [tuple(c.lower() for c in cols)]
+    candidates: list[tuple[str, ...]] = [
+        tuple(p.expression.lower() for p in i.parts if p.is_column) for i in table.indexes
+    ]
+    candidates += [tuple(c.lower() for c in u.columns) for u in table.uniques]
+    if table.primary_key:
+        candidates.append(tuple(c.lower() for c in table.primary_key.columns))
+    return any(c[: len(keys[0])] == keys[0] for c in candidates)
+
+
+def _pk_not_null(table: Table, state: State) -> Table:
+    if table.primary_key is None:
+        return table
+    pk = {c.lower() for c in table.primary_key.columns}
+    return replace(
+        table,
+        columns=tuple(
+            replace(c, nullable=False) if c.name.lower() in pk else c for c in table.columns
+        ),
+    )
+
+
+def _new_constraints(before: Table, after: Table) -> list[Constraint]:
+    old = set(before.constraints())
+    return [c for c in after.constraints() if c not in old]
+
+
+def _copy_table(source: Table, name: QName) -> Table:
+    # CREATE TABLE ... LIKE copies columns and indexes, not foreign keys.
+    return replace(
+        source,
+        name=name,
+        foreign_keys=(),
+        indexes=tuple(replace(i, table=name) for i in source.indexes),
+        comment=None,
+    )
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split on commas outside parentheses and quotes."""
+    parts: list[str] = []
+    depth = 0
+    quote = ""
+    start = 0
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == quote:
+                quote = ""
+        elif c in "'\"`":
+            quote = c
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+        i += 1
+    parts.append(text[start:])
+    return parts
+
+
+def _quote_name(name: str, dialect: Dialect) -> str:
+    from bot.core.render.names import ident
+
+    return ident(name, dialect)
+
+
+def _quote_q(name: QName, dialect: Dialect) -> str:
+    from bot.core.render.names import qname
+
+    return qname(name, dialect)
+
+
+def _undo_rls(verb: str) -> str:
+    return {"ENABLE": "DISABLE", "DISABLE": "ENABLE", "FORCE": "NO FORCE", "NO FORCE": "FORCE"}[
+        verb
+    ]

@@ -1,0 +1,131 @@
+"""DROP TABLE, INDEX, VIEW, TYPE, SEQUENCE, SCHEMA."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from bot.core import changes as ch
+from bot.core.model import (
+    Dialect,
+    QName,
+)
+from bot.core.state import StateError
+from bot.core.translate.alter import AlterStatements
+from bot.core.translate.base import Unsupported
+from bot.core.translate.common import _mentions
+
+
+class DropStatements(AlterStatements):
+    """DROP statements and what they take along (CASCADE, the engine's own drops)."""
+
+    def drop(self, tree: exp.Drop) -> None:
+        kind = str(tree.args.get("kind") or "").upper()
+        exists = bool(tree.args.get("exists"))
+        cascade = bool(tree.args.get("cascade"))
+        targets = tree.args.get("tables") or ([tree.this] if tree.this is not None else [])
+        if kind == "TABLE":
+            for t in targets:
+                self.drop_table(self.qname(t), exists, cascade)
+        elif kind == "VIEW":
+            for t in targets:
+                name = self.qname(t)
+                view = self.state.views.get(self.state.key(name))
+                if view is None:
+                    if exists:
+                        continue
+                    raise StateError(f"view {name} does not exist")
+                for obj in list(self.state.opaque.values()):
+                    if obj.table is not None and self.state.key(obj.table) == self.state.key(name):
+                        self.emit(ch.DropOpaque(obj))
+                self.emit(ch.DropView(view))
+        elif kind == "INDEX":
+            for t in targets:
+                self.drop_index(t, tree, exists)
+        elif kind == "TYPE":
+            for t in targets:
+                name = self.qname(t)
+                if cascade:
+                    self._drop_columns_of_type(name.name)
+                enum = self.state.enums.get(self.state.key(name))
+                if enum is not None:
+                    self.emit(ch.DropEnum(enum))
+                else:
+                    self._drop_opaque("type", name.name, exists)
+        elif kind in {"SCHEMA", "DATABASE"}:
+            if self.dialect is Dialect.MYSQL:
+                raise Unsupported("DROP DATABASE: other databases are outside this schema")
+            for t in targets:
+                node = t.args.get("db") or t.this if isinstance(t, exp.Table) else t
+                schema_name = self.name(node)
+                if cascade:
+                    raise Unsupported(
+                        f"DROP SCHEMA {schema_name} CASCADE: drops every object in it"
+                    )
+                if not any(self.state.same(n, schema_name) for n in self.state.namespaces):
+                    if exists:
+                        continue
+                    raise StateError(f"schema {schema_name} does not exist")
+                self.emit(ch.DropNamespace(schema_name))
+        elif kind == "SEQUENCE":
+            for t in targets:
+                name = self.qname(t)
+                seq = self.state.sequences.get(self.state.key(name))
+                if seq is None:
+                    if exists:
+                        continue
+                    raise StateError(f"sequence {name} does not exist")
+                self.emit(ch.DropSequence(seq))
+        else:
+            self.command()
+
+    def _drop_columns_of_type(self, type_name: str) -> None:
+        """DROP TYPE ... CASCADE drops every column of that type (or an array of it)."""
+        for table in list(self.state.tables.values()):
+            for col in table.columns:
+                base = col.type.removesuffix("[]").strip('"')
+                if self.state.same(base, type_name):
+                    self.drop_column(self.state.require_table(table.name), col)
+
+    def drop_table(self, name: QName, exists: bool, cascade: bool) -> None:
+        table = self.state.table(name)
+        if table is None:
+            if exists:
+                return
+            raise StateError(f"table {name} does not exist")
+        for obj in list(self.state.opaque.values()):
+            if obj.table is not None and self.state.key(obj.table) == self.state.key(name):
+                self.emit(ch.DropOpaque(obj))
+        if self.dialect is not Dialect.SQLITE:
+            for other, fk in self.state.referencing(name):
+                if self.state.key(other.name) != self.state.key(name):
+                    self.emit(ch.DropConstraint(other.name, fk))
+        if cascade and self.dialect is Dialect.POSTGRES:
+            for view in list(self.state.views.values()):
+                if _mentions(view.definition, name.name):
+                    self.emit(ch.DropView(view))
+        self.emit(ch.DropTable(self.state.require_table(name)))
+
+    def drop_index(self, target: exp.Expr, tree: exp.Drop, exists: bool) -> None:
+        name = self.name(target)
+        on = tree.args.get("cluster")
+        if isinstance(on, exp.OnProperty):
+            table = self.state.require_table(self.qname(on.this))
+            idx = next((i for i in table.indexes if self.state.same(i.name, name)), None)
+            if idx is None:
+                uq = next(
+                    (u for u in table.uniques if u.name and self.state.same(u.name, name)), None
+                )
+                if uq is not None:
+                    self.emit(ch.DropConstraint(table.name, uq))
+                    return
+        else:
+            schema = self.qname(target).schema if isinstance(target, exp.Table) else None
+            idx = self.state.find_index(name, schema)
+        if idx is None and ("index", name) in self.state.opaque:
+            self.emit(ch.DropOpaque(self.state.opaque[("index", name)]))
+            return
+        if idx is None:
+            if exists:
+                return
+            raise StateError(f"index {name} does not exist")
+        self.emit(ch.DropIndex(idx))

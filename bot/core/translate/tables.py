@@ -1,0 +1,513 @@
+"""CREATE TABLE: columns, inline and table constraints, the engines' implicit indexes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+from sqlglot import exp
+from sqlglot.tokenizer_core import TokenType
+
+from bot.core import changes as ch
+from bot.core import naming
+from bot.core.model import (
+    AutoKind,
+    Check,
+    Column,
+    Constraint,
+    Dialect,
+    ForeignKey,
+    Index,
+    IndexPart,
+    PrimaryKey,
+    Table,
+    Unique,
+)
+from bot.core.state import StateError
+from bot.core.translate.base import _CONSTRAINT_WORDS, _SERIAL, Unsupported
+from bot.core.translate.commands import OpaqueStatements
+from bot.core.translate.common import (
+    _copy_table,
+    _has_index_prefix,
+    _is_null,
+    _pk_not_null,
+    _property,
+    _single_column,
+    _type_key,
+    _type_sql,
+    _unparen,
+)
+
+
+class TableStatements(OpaqueStatements):
+    """CREATE TABLE and the column and constraint pieces ALTER TABLE reuses."""
+
+    def create_table(self, tree: exp.Create) -> None:
+        target = tree.this
+        name = self.qname(target)
+        if self.state.table(name) is not None:
+            if tree.args.get("exists"):
+                return
+            raise StateError(f"table {name} already exists")
+        if tree.args.get("expression") is not None:
+            raise Unsupported("CREATE TABLE ... AS SELECT: its columns come from a query")
+        if not isinstance(target, exp.Schema):
+            like = next(iter(tree.find_all(exp.LikeProperty)), None)
+            if like is not None:
+                source = self.state.require_table(self.qname(like.this))
+                self.emit(ch.CreateTable(_copy_table(source, name)))
+                return
+            raise Unsupported("CREATE TABLE without a column list")
+        table = Table(name)
+        columns: list[Column] = []
+        pending: list[exp.Expr] = []
+        inline: list[tuple[str, exp.ColumnConstraint]] = []
+        for element in target.expressions:
+            if isinstance(element, exp.ColumnDef):
+                col, extra = self.column(element)
+                columns.append(col)
+                inline.extend((col.name, c) for c in extra)
+            else:
+                pending.append(element)
+        table = replace(table, columns=tuple(columns))
+        comment = _property(tree, exp.SchemaCommentProperty)
+        if comment is not None:
+            table = replace(table, comment=self.name(comment))
+        if self.dialect is Dialect.SQLITE:
+            opts = re.search(
+                r"(?is)\)\s*((?:without\s+rowid|strict)(?:\s*,\s*(?:without\s+rowid|strict))*)\s*$",
+                self.p.text,
+            )
+            if opts:
+                table = replace(table, options=" ".join(opts.group(1).split()).upper())
+        # Build the table with its constraints in one CreateTable, naming them as the engine would.
+        taken = self._taken()
+        for colname, cc in inline:
+            table = self._add_inline(table, colname, cc, taken)
+        for element in pending:
+            table = self._add_table_element(table, element, taken)
+        if self.dialect is Dialect.POSTGRES or self.dialect is Dialect.MYSQL:
+            table = _pk_not_null(table, self.state)
+        if self.dialect is Dialect.MYSQL:
+            table = self._mysql_fk_indexes(table)
+        if re.search(r"(?is)\)\s*partition\s+by\b", self.p.text):
+            # The table is modelled, its partitioning is not: say so rather than lose it.
+            self.unmodelled.append(
+                "PARTITION BY is not modelled: the partition key is not in the plan"
+            )
+        self.emit(ch.CreateTable(table))
+
+    def column(self, cd: exp.ColumnDef) -> tuple[Column, list[exp.ColumnConstraint]]:
+        """A column and the constraints written inline on it that become table constraints."""
+        name = self.name(cd.this)
+        dtype = cd.args.get("kind")
+        auto: AutoKind | None = None
+        mysql_serial = (
+            self.dialect is Dialect.MYSQL
+            and isinstance(dtype, exp.DataType)
+            and dtype.this == exp.DataType.Type.SERIAL
+        )
+        if mysql_serial:
+            # MySQL's SERIAL: BIGINT UNSIGNED NOT NULL AUTO_INCREMENT UNIQUE.
+            type_text = "BIGINT UNSIGNED"
+        elif isinstance(dtype, exp.DataType) and dtype.this in _SERIAL:
+            auto, type_text = _SERIAL[dtype.this]
+        elif dtype is None:
+            type_text = ""
+        elif self.dialect is Dialect.SQLITE:
+            type_text = self._verbatim_type(cd)
+        else:
+            type_text = _type_sql(dtype, _type_key(dtype) or self._verbatim_type(cd), self.dialect)
+        # Fields are collected and the Column built once: replace() per constraint is slow
+        # on long histories (bench/replay.py).
+        col: dict[str, Any] = {
+            "name": name,
+            "type": type_text,
+            "auto": auto,
+            "nullable": auto is None
+            or auto is AutoKind.AUTOINCREMENT
+            or self.dialect is not Dialect.POSTGRES,
+        }
+        extra: list[exp.ColumnConstraint] = []
+        if mysql_serial:
+            col.update(nullable=False, auto=AutoKind.AUTO_INCREMENT)
+            extra.append(exp.ColumnConstraint(kind=exp.UniqueColumnConstraint()))
+        constraints = cd.args.get("constraints") or []
+        if not constraints:
+            return Column(**col), extra
+        for cc in constraints:
+            kind = cc.args.get("kind")
+            if isinstance(kind, exp.NotNullColumnConstraint):
+                col.update(nullable=bool(kind.args.get("allow_null")))
+            elif isinstance(kind, exp.DefaultColumnConstraint):
+                value = kind.this
+                col.update(
+                    default=None
+                    if _is_null(value) and self.dialect is not Dialect.SQLITE
+                    else self.raw(value),
+                )
+            elif isinstance(kind, exp.AutoIncrementColumnConstraint):
+                col.update(
+                    auto=AutoKind.AUTOINCREMENT
+                    if self.dialect is Dialect.SQLITE
+                    else AutoKind.AUTO_INCREMENT,
+                )
+                if self.dialect is Dialect.MYSQL:
+                    col.update(nullable=False)
+            elif isinstance(kind, exp.GeneratedAsIdentityColumnConstraint):
+                if kind.this is True:
+                    col.update(auto=AutoKind.IDENTITY_ALWAYS, nullable=False)
+                else:
+                    col.update(auto=AutoKind.IDENTITY_BY_DEFAULT, nullable=False)
+            elif isinstance(kind, exp.ComputedColumnConstraint):
+                stored = self._generated_stored(cd, kind)
+                col.update(generated=self.raw(_unparen(kind.this)), generated_stored=stored)
+            elif isinstance(kind, exp.CollateColumnConstraint):
+                col.update(collation=self.name(kind.this))
+            elif isinstance(kind, exp.CommentColumnConstraint):
+                col.update(comment=self.name(kind.this))
+            elif isinstance(kind, exp.OnUpdateColumnConstraint):
+                col.update(on_update=self.raw(kind.this))
+            elif isinstance(kind, exp.CharacterSetColumnConstraint):
+                col.update(type=f"{col['type']} CHARACTER SET {kind.this.sql(self.dialect.value)}")
+            elif isinstance(
+                kind,
+                (
+                    exp.PrimaryKeyColumnConstraint,
+                    exp.UniqueColumnConstraint,
+                    exp.Reference,
+                    exp.CheckColumnConstraint,
+                ),
+            ):
+                extra.append(cc)
+            elif kind is None:
+                continue
+            else:
+                raise Unsupported(
+                    f"column {name}: {kind.sql(self.dialect.value)!r} is not modelled"
+                )
+        return Column(**col), extra
+
+    def _verbatim_type(self, cd: exp.ColumnDef) -> str:
+        """SQLite keeps the declared type as written; the catalog shows it verbatim."""
+        span = self.p.token_range(cd.this)
+        if span is None:
+            dtype = cd.args.get("kind")
+            return dtype.sql("sqlite") if isinstance(dtype, exp.Expr) else ""
+        i = span[1] + 1
+        toks = self.p.tokens
+        j = i
+        depth = 0
+        while j < len(toks):
+            t = toks[j]
+            if depth == 0 and (
+                t.token_type in {TokenType.COMMA, TokenType.R_PAREN}
+                or (t.text.upper().split() or [""])[0] in _CONSTRAINT_WORDS
+            ):
+                break
+            if t.token_type == TokenType.L_PAREN:
+                depth += 1
+            elif t.token_type == TokenType.R_PAREN:
+                depth -= 1
+            j += 1
+        return self.p.slice(i, j - 1) if j > i else ""
+
+    def _generated_stored(self, cd: exp.ColumnDef, kind: exp.ComputedColumnConstraint) -> bool:
+        if kind.args.get("persisted") is True:
+            return True
+        words = self.p.raw(cd).upper().split()
+        if "STORED" in words or "PERSISTENT" in words:
+            return True
+        if "VIRTUAL" in words:
+            return False
+        # PostgreSQL 18 defaults to VIRTUAL, MySQL to VIRTUAL, SQLite to VIRTUAL.
+        return False
+
+    def _add_inline(
+        self, table: Table, colname: str, cc: exp.ColumnConstraint, taken: naming.Names
+    ) -> Table:
+        kind = cc.args.get("kind")
+        given = self.name(cc.this) if cc.this is not None else None
+        cols = (colname,)
+        con: Constraint
+        if isinstance(kind, exp.PrimaryKeyColumnConstraint):
+            con = PrimaryKey(
+                given or naming.constraint_name(self.dialect, table, "primary key", cols, taken),
+                cols,
+            )
+            if table.primary_key is not None:
+                raise StateError(f"table {table.name} has two primary keys")
+            table = replace(table, primary_key=con)
+            col = table.column(colname, self.dialect)
+            if (
+                self.dialect is Dialect.SQLITE
+                and col is not None
+                and col.auto is AutoKind.AUTOINCREMENT
+            ):
+                pass
+        elif isinstance(kind, exp.UniqueColumnConstraint):
+            con = Unique(
+                given or naming.constraint_name(self.dialect, table, "unique", cols, taken), cols
+            )
+            table = replace(table, uniques=(*table.uniques, con))
+        elif isinstance(kind, exp.Reference):
+            con = self._foreign_key(table, cols, kind, given, taken)
+            table = replace(table, foreign_keys=(*table.foreign_keys, con))
+        elif isinstance(kind, exp.CheckColumnConstraint):
+            expr = self.raw(_unparen(kind.this))
+            con = Check(
+                given
+                or naming.constraint_name(
+                    self.dialect, table, "check", cols, taken, column_level=True
+                ),
+                expr,
+            )
+            table = replace(table, checks=(*table.checks, con))
+        else:
+            return table
+        if con.name:
+            taken.add(con.name)
+        return table
+
+    def _foreign_key(
+        self,
+        table: Table,
+        cols: tuple[str, ...],
+        ref: exp.Reference,
+        given: str | None,
+        taken: naming.Names,
+    ) -> ForeignKey:
+        target = ref.this
+        ref_table = self.qname(target)
+        if isinstance(target, exp.Schema) and target.expressions:
+            ref_cols = tuple(self.name(c) for c in target.expressions)
+        else:
+            # REFERENCES t without columns means t's primary key.
+            if ref_table == table.name or self.state.table(ref_table) is None:
+                pk = table.primary_key if ref_table == table.name else None
+            else:
+                pk = self.state.require_table(ref_table).primary_key
+            if pk is None:
+                raise Unsupported(
+                    f"REFERENCES {ref_table} without columns, and its primary key is unknown"
+                )
+            ref_cols = pk.columns
+        on_delete = on_update = deferrable = None
+        for opt in ref.args.get("options") or []:
+            text = " ".join(str(opt).split()).upper()
+            if text.startswith("ON DELETE "):
+                on_delete = text[len("ON DELETE ") :]
+            elif text.startswith("ON UPDATE "):
+                on_update = text[len("ON UPDATE ") :]
+            elif "DEFERRABLE" in text or text.startswith("INITIALLY"):
+                deferrable = f"{deferrable} {text}".strip() if deferrable else text
+        for key in ("delete", "update"):
+            val = ref.args.get(key) if key in ref.args else None
+            if isinstance(val, str):
+                if key == "delete":
+                    on_delete = val.upper()
+                else:
+                    on_update = val.upper()
+        if on_delete in {"NO ACTION"} and self.dialect is not Dialect.SQLITE:
+            on_delete = None
+        if on_update in {"NO ACTION"} and self.dialect is not Dialect.SQLITE:
+            on_update = None
+        if deferrable in {
+            "NOT DEFERRABLE",
+            "NOT DEFERRABLE INITIALLY IMMEDIATE",
+            "INITIALLY IMMEDIATE",
+        }:
+            deferrable = None
+        if given:
+            self.given_names.add(given)
+        name = given or naming.constraint_name(self.dialect, table, "foreign key", cols, taken)
+        return ForeignKey(name, cols, ref_table, ref_cols, on_delete, on_update, deferrable)
+
+    def _add_table_element(self, table: Table, element: exp.Expr, taken: naming.Names) -> Table:
+        given: str | None = None
+        if isinstance(element, exp.Constraint):
+            given = self.name(element.this)
+            inner = element.expressions
+            if len(inner) != 1:
+                raise Unsupported(f"constraint {given}: {element.sql(self.dialect.value)!r}")
+            element = inner[0]
+        if isinstance(element, exp.PrimaryKey):
+            cols = tuple(self._index_column(e) for e in element.expressions)
+            if table.primary_key is not None:
+                raise StateError(f"table {table.name} has two primary keys")
+            pk = PrimaryKey(
+                given or naming.constraint_name(self.dialect, table, "primary key", cols, taken),
+                cols,
+            )
+            table = replace(table, primary_key=pk)
+            if pk.name:
+                taken.add(pk.name)
+            return table
+        if isinstance(element, exp.UniqueColumnConstraint):
+            schema = element.this
+            if isinstance(schema, exp.Schema) and any(
+                isinstance(e, exp.ColumnPrefix) for e in schema.expressions
+            ):
+                # A unique key over column prefixes has no constraint form: model the index.
+                parts = tuple(self._index_part(e) for e in schema.expressions)
+                idx_name = given or (self.name(schema.this) if schema.this is not None else None)
+                idx_name = idx_name or naming.constraint_name(
+                    self.dialect, table, "index", tuple(p.expression for p in parts), taken
+                )
+                assert idx_name is not None
+                taken.add(idx_name)
+                return replace(
+                    table, indexes=(*table.indexes, Index(idx_name, table.name, parts, unique=True))
+                )
+            if isinstance(schema, exp.Schema):
+                if schema.this is not None and given is None:
+                    given = self.name(schema.this)
+                cols = tuple(self._index_column(e) for e in schema.expressions)
+            else:
+                raise Unsupported("UNIQUE without columns")
+            uq = Unique(
+                given or naming.constraint_name(self.dialect, table, "unique", cols, taken),
+                cols,
+                nulls_not_distinct=bool(element.args.get("nulls")),
+            )
+            if uq.name:
+                taken.add(uq.name)
+            return replace(table, uniques=(*table.uniques, uq))
+        if isinstance(element, exp.ForeignKey):
+            cols = tuple(self.name(e) for e in element.expressions)
+            ref = element.args.get("reference")
+            if not isinstance(ref, exp.Reference):
+                raise Unsupported("FOREIGN KEY without REFERENCES")
+            fk = self._foreign_key(table, cols, ref, given, taken)
+            fk = self._fk_actions(fk, element)
+            if fk.name:
+                taken.add(fk.name)
+            return replace(table, foreign_keys=(*table.foreign_keys, fk))
+        if isinstance(element, exp.CheckColumnConstraint):
+            expr_node = _unparen(element.this)
+            cols = _single_column(expr_node, self)
+            ck = Check(
+                given or naming.constraint_name(self.dialect, table, "check", cols, taken),
+                self.raw(expr_node),
+            )
+            if ck.name:
+                taken.add(ck.name)
+            return replace(table, checks=(*table.checks, ck))
+        if isinstance(element, exp.IndexColumnConstraint):
+            idx = self._inline_index(table, element, taken)
+            return replace(table, indexes=(*table.indexes, idx))
+        raise Unsupported(f"table element {element.sql(self.dialect.value)!r} is not modelled")
+
+    def _fk_actions(self, fk: ForeignKey, element: exp.ForeignKey) -> ForeignKey:
+        for key in ("delete", "update"):
+            val = element.args.get(key)
+            if val:
+                text = " ".join(str(val).split()).upper()
+                if text == "NO ACTION" and self.dialect is not Dialect.SQLITE:
+                    continue
+                fk = replace(fk, on_delete=text) if key == "delete" else replace(fk, on_update=text)
+        for opt in element.args.get("options") or []:
+            text = " ".join(str(opt).split()).upper()
+            if text.startswith("ON DELETE "):
+                fk = replace(fk, on_delete=text[10:])
+            elif text.startswith("ON UPDATE "):
+                fk = replace(fk, on_update=text[10:])
+        return fk
+
+    def _inline_index(
+        self, table: Table, element: exp.IndexColumnConstraint, taken: naming.Names
+    ) -> Index:
+        parts = tuple(self._index_part(e) for e in element.expressions)
+        kind = element.args.get("kind")
+        kind_text = str(kind).upper() if kind else None
+        method = element.args.get("index_type")
+        for opt in element.args.get("options") or []:
+            method = opt.args.get("using") or method
+        method_text = (
+            str(method.name if isinstance(method, exp.Expr) else method).lower() if method else None
+        )
+        cols = tuple(p.expression for p in parts if p.is_column)
+        name = (
+            self.name(element.this)
+            if element.this is not None
+            else naming.constraint_name(self.dialect, table, "index", cols, taken)
+        )
+        if name is None:
+            raise Unsupported("unnamed index")
+        taken.add(name)
+        return Index(
+            name,
+            table.name,
+            parts,
+            unique=kind_text == "UNIQUE",
+            kind=kind_text if kind_text in {"FULLTEXT", "SPATIAL"} else None,
+            method=method_text,
+        )
+
+    def _index_column(self, node: exp.Expr) -> str:
+        if isinstance(node, exp.Ordered):
+            node = node.this
+        if isinstance(node, exp.ColumnPrefix):
+            node = node.this
+        return self.name(node)
+
+    def _index_part(self, node: exp.Expr) -> IndexPart:
+        desc = False
+        nulls: str | None = None
+        length: int | None = None
+        opclass: str | None = None
+        collation: str | None = None
+        inner = node
+        if isinstance(inner, exp.Ordered):
+            desc = bool(inner.args.get("desc"))
+            span = self.p.token_range(inner.this)
+            if span is not None:
+                words = [t.text.upper() for t in self.p.tokens[span[1] + 1 : span[1] + 4]]
+                if "NULLS" in words[:3]:
+                    k = words.index("NULLS")
+                    if k + 1 < len(words):
+                        nulls = words[k + 1]
+            inner = inner.this
+        if isinstance(inner, exp.Opclass):
+            opclass = inner.expression.sql(self.dialect.value)
+            inner = inner.this
+        if isinstance(inner, exp.Collate):
+            collation = self.name(inner.expression)
+            inner = inner.this
+        if isinstance(inner, exp.ColumnPrefix):
+            length = int(inner.expression.this)
+            inner = inner.this
+        elif (
+            self.dialect is Dialect.MYSQL
+            and isinstance(inner, exp.Anonymous)
+            and len(inner.expressions) == 1
+            and isinstance(inner.expressions[0], exp.Literal)
+            and not inner.expressions[0].is_string
+        ):
+            # `path(191)` in CREATE INDEX is a prefix length, not a call.
+            length = int(inner.expressions[0].this)
+            inner = exp.column(str(inner.this), quoted=False)
+        if isinstance(inner, (exp.Column, exp.Identifier)) and not isinstance(inner, exp.Paren):
+            return IndexPart(self.name(inner), True, desc, nulls, length, opclass, collation)
+        return IndexPart(self.raw(_unparen(inner)), False, desc, nulls, length, opclass, collation)
+
+    def _mysql_fk_indexes(self, table: Table) -> Table:
+        """InnoDB creates an index for a foreign key when no index starts with its columns."""
+        for fk in table.foreign_keys:
+            if _has_index_prefix(table, fk.columns, self.state):
+                continue
+            name = fk.name if fk.name in self.given_names else None
+            if name is None:
+                name = naming.constraint_name(
+                    self.dialect, table, "index", fk.columns, naming.Names()
+                )
+            assert name is not None
+            table = replace(
+                table,
+                indexes=(
+                    *table.indexes,
+                    Index(name, table.name, tuple(IndexPart(c) for c in fk.columns)),
+                ),
+            )
+        return table
