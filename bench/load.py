@@ -4,7 +4,10 @@ Prints numbers; asserts nothing. Target (2-core machine): p99 acknowledgement un
 100 deliveries/s with the embedded queue; zero lost jobs (every accepted delivery is a job in
 the queue, and a worker completes every one of them).
 
-    python bench/load.py [--deliveries 5000] [--clients 50] [--rate 100] [--no-redis]
+The slow-client run holds `--idle` connections open (connected, sending nothing; reopened
+when the server closes them) beside the paced deliveries: they must not slow those down.
+
+    python bench/load.py [--deliveries 5000] [--clients 50] [--rate 100] [--idle 50] [--no-redis]
 """
 
 from __future__ import annotations
@@ -134,6 +137,51 @@ def run_load(
     }
 
 
+class IdleClients:
+    """`n` connections that connect and send nothing, kept at `n` while running."""
+
+    def __init__(self, port: int, n: int) -> None:
+        self.port = port
+        self.n = n
+        self.opened = 0
+        self._stop = threading.Event()
+        self._socks: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._hold, daemon=True)
+
+    def __enter__(self) -> IdleClients:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while len(self._socks) < self.n and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for sock in self._socks:
+            sock.close()
+
+    def _hold(self) -> None:
+        while not self._stop.is_set():
+            alive = []
+            for sock in self._socks:
+                try:
+                    closed = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+                except BlockingIOError:
+                    closed = False
+                except OSError:
+                    closed = True
+                if closed:
+                    sock.close()
+                else:
+                    alive.append(sock)
+            while len(alive) < self.n:
+                alive.append(socket.create_connection(("127.0.0.1", self.port)))
+                self.opened += 1
+            self._socks = alive
+            self._stop.wait(0.1)
+
+
 def drain_count(queue_path: str, redis_url: str | None) -> int:
     """Complete every queued job with a worker whose handler only counts."""
     from bot.jobs.queue import DurableQueue, Tuning, open_store
@@ -193,16 +241,23 @@ def scenario(name: str, args: argparse.Namespace, redis_url: str | None) -> None
         # Warm both gunicorn workers (the app is built on the first request of each).
         warm = run_load(port, 20, 4, None, "warm")
         paced = run_load(port, args.deliveries, args.clients, args.rate, "paced")
+        with IdleClients(port, args.idle) as idle:
+            slow = run_load(port, args.deliveries, args.clients, args.rate, "slow")
         burst = run_load(port, args.deliveries, args.clients, None, "burst")
     finally:
         proc.terminate()
         proc.wait(10)
-    accepted = int(warm["accepted"] + paced["accepted"] + burst["accepted"])
+    accepted = int(warm["accepted"] + paced["accepted"] + slow["accepted"] + burst["accepted"])
     completed = drain_count(queue_path, redis_url)
     print(
         f"[{name}] {args.deliveries} deliveries at {args.rate:.0f}/s from {args.clients} clients: "
         f"p50 {paced['p50_ms']:.1f} ms, p99 {paced['p99_ms']:.1f} ms, max {paced['max_ms']:.0f} ms, "
         f"non-202 {int(paced['other'])}"
+    )
+    print(
+        f"[{name}] same, beside {args.idle} idle connections held open ({idle.opened} opened): "
+        f"p50 {slow['p50_ms']:.1f} ms, p99 {slow['p99_ms']:.1f} ms, max {slow['max_ms']:.0f} ms, "
+        f"non-202 {int(slow['other'])}"
     )
     print(
         f"[{name}] {args.deliveries} deliveries unpaced: {burst['throughput']:.0f}/s, "
@@ -217,6 +272,7 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--idle", type=int, default=50, help="idle connections held open")
     parser.add_argument("--no-redis", action="store_true")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
