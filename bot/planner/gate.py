@@ -12,6 +12,7 @@ from dataclasses import replace
 from bot.core.alternatives import Alternative, alternatives, apply_alternatives
 from bot.core.model import Schema
 from bot.core.plan import SafeVariant, SourcePlan
+from bot.core.render.session import preamble
 from bot.core.replay import Allow, Step
 from bot.core.risk import Category, Policy
 from bot.core.risk.analyse import assess
@@ -27,7 +28,12 @@ def gate(
     if down is None:
         return source
     assessment = assess(
-        down.changes, before, policy=policy, unmodelled=down.unmodelled, allows=allows
+        down.changes,
+        before,
+        policy=policy,
+        unmodelled=down.unmodelled,
+        allows=allows,
+        statements=down.statements,
     )
     offered: list[Alternative] = []
     state = State(before.dialect, before)
@@ -38,11 +44,17 @@ def gate(
     loses_data = any(
         f.category is Category.DATA_LOSS and f.suppressed is None for f in assessment.findings()
     )
+    # What ships starts by limiting its own lock waits (bot/core/render/session.py).
+    first = preamble(before.dialect, policy.timeouts) if down.statements else []
     if loses_data and offered:
         statements, restore, chosen = apply_alternatives(down.changes, before, label)
         if chosen:
-            safe = SafeVariant(tuple(statements), tuple(restore), tuple(chosen))
-    return replace(source, assessment=assessment, alternatives=tuple(offered), safe_variant=safe)
+            sets = [r.sql for r in first] if statements else []
+            safe = SafeVariant((*sets, *statements), tuple(restore), tuple(chosen))
+    down = replace(down, statements=(*first, *down.statements))
+    return replace(
+        source, down=down, assessment=assessment, alternatives=tuple(offered), safe_variant=safe
+    )
 
 
 def prove(
