@@ -103,3 +103,18 @@ def test_the_sql_decides_last_and_json_says_so(
     assert main(["plan", "--repo", str(repo.path), "--commit", "HEAD", "--format", "json"]) == 0
     (source,) = json.loads(capsys.readouterr().out)["sources"]
     assert (source["dialect"], source["dialect_from"]) == ("mysql", "sql")
+
+
+def test_the_sql_guess_ignores_comments(tmp_path: Path) -> None:
+    """LemmyNet/lemmy writes `column` in comments of PostgreSQL migrations."""
+    repo = Repo(tmp_path / "app")
+    repo.commit(
+        "Users",
+        {
+            "db/migrations/000001_users.up.sql": "-- the `users` table\nCREATE TABLE users (id serial PRIMARY KEY, name text);\n"
+        },
+    )
+    repo.commit("Index", {"db/migrations/000002_idx.up.sql": ADD})
+    repo.revert("HEAD")
+    (source,) = repo.plan().sources
+    assert (source.dialect, source.dialect_from) == ("postgres", "sql")
