@@ -27,7 +27,14 @@ from bot.planner.companion import companion_files, restore_file, short_name
 from bot.planner.gate import gate, live_url, prove
 from bot.sources.config import RepoConfig
 from bot.sources.discover import Discovery, discover
-from bot.sources.git import BlobCache, GitSnapshot, commit_info, recent_commits, resolve
+from bot.sources.git import (
+    BlobCache,
+    GitSnapshot,
+    RepoError,
+    commit_info,
+    recent_commits,
+    resolve,
+)
 from bot.sources.manifests import MigrationJob
 from bot.sources.model import SchemaSource, SourceKind, VersionedMigration
 
@@ -67,7 +74,13 @@ def plan_commit(
     if not meta.parents:
         raise ValueError(f"commit {sha[:12]} has no parent: there is nothing to roll back from")
     # Ancestors of the commit itself: its parent is often the very commit it reverts.
-    candidates = recent_commits(repo, sha, [c.path for c in meta.changed])
+    history_problem = None
+    try:
+        candidates = recent_commits(repo, sha, [c.path for c in meta.changed])
+    except RepoError as err:
+        # a partial clone (blobs filtered out) can't show old diffs: the message still counts
+        candidates = []
+        history_problem = f"{err}; the earlier commits were not searched for the reverted one"
     info = detect_revert(meta, candidates=candidates)
     summary = None
     if info is not None:
@@ -94,7 +107,8 @@ def plan_commit(
             f"{sha[:12]} looks like a revert but adds migrations ({applies}): this plan "
             "applies them; check that this is the rollback you meant."
         )
-    return replace(plan, revert=summary, warnings=tuple(warnings))
+    problems = (*plan.problems, history_problem) if history_problem else plan.problems
+    return replace(plan, revert=summary, warnings=tuple(warnings), problems=problems)
 
 
 def plan_refs(
