@@ -331,10 +331,11 @@ def _plan_source(newer: SchemaSource | None, older: SchemaSource | None, run: _R
         )
         return _with(base, problems=problems)
     if src.dialect is None:
-        problems.append(
-            f"{src.path}: cannot tell which database this is; "
-            "set its dialect in .rollback-plan.yml or pass --dialect"
-        )
+        if not any("does not plan" in p for p in problems):  # discovery named the database
+            problems.append(
+                f"{src.path}: cannot tell which database this is; "
+                "set its dialect in .rollback-plan.yml or pass --dialect"
+            )
         # which way it moves is known without the dialect: a forward plan still says so
         moves = _moves(
             [m for m in (newer.migrations if newer else ()) if not m.repeatable],

@@ -179,6 +179,11 @@ _NAMED = {
     **dict.fromkeys(("mysql", "mariadb"), Dialect.MYSQL),
     **dict.fromkeys(("sqlite", "sqlite3"), Dialect.SQLITE),
 }
+# ... and path words naming a database that is none of those: never guessed as one of them
+_UNSUPPORTED = frozenset(
+    "clickhouse ydb vertica spanner duckdb starrocks mssql sqlserver oracle snowflake "
+    "bigquery cassandra".split()
+)
 _WORDS = re.compile(r"[/_.#\-]+")
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 # Strong hints only: a wrong dialect would render SQL that does not run.
@@ -199,7 +204,20 @@ def _decide_dialect(source: SchemaSource, option: Dialect | None) -> SchemaSourc
     --dialect, then dialect-only syntax in the SQL; the plan says which."""
     if source.dialect is not None:
         return _unused_option(source, option)
-    named = {_NAMED[w] for w in _WORDS.split(source.path.lower()) if w in _NAMED}
+    words = _WORDS.split(source.path.lower())
+    other = next((w for w in words if w in _UNSUPPORTED), None)
+    if other is not None:
+        # ClickHouse's ENGINE = ... reads like MySQL: a guess here would plan the wrong database
+        return replace(
+            source,
+            problems=(
+                *source.problems,
+                f"{source.path}: the directory name says {other}, a database rollback-plan "
+                "does not plan (PostgreSQL, MySQL/MariaDB and SQLite only); set its dialect "
+                "in .rollback-plan.yml if it is one of those",
+            ),
+        )
+    named = {_NAMED[w] for w in words if w in _NAMED}
     if len(named) == 1:
         (by_name,) = named
         return _unused_option(

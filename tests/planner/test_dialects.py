@@ -118,3 +118,19 @@ def test_the_sql_guess_ignores_comments(tmp_path: Path) -> None:
     repo.revert("HEAD")
     (source,) = repo.plan().sources
     assert (source.dialect, source.dialect_from) == ("postgres", "sql")
+
+
+def test_a_directory_named_after_another_database_is_not_guessed(tmp_path: Path) -> None:
+    """pressly/goose keeps testdata/migrations/clickhouse, whose ENGINE = MergeTree reads like
+    MySQL: it must not be planned as MySQL, even with --dialect."""
+    repo = Repo(tmp_path / "app")
+    table = "CREATE TABLE t (id UInt64) ENGINE = MergeTree ORDER BY id;\n"
+    repo.commit("t", {"migrations/clickhouse/00001_t.sql": table})
+    repo.commit("u", {"migrations/clickhouse/00002_u.sql": table.replace(" t ", " u ")})
+    repo.revert("HEAD")
+    for option in (None, Dialect.MYSQL):
+        (source,) = repo.plan(dialect=option).sources
+        assert source.dialect is None and source.down is None
+        assert any(
+            "says clickhouse, a database rollback-plan does not plan" in p for p in source.problems
+        )
