@@ -193,10 +193,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     # Imported here: the git and YAML stack is only needed by this command.
     from bot.core.plan import plan_json
     from bot.core.risk import Verdict
+    from bot.engines.proof import MYSQL_SCRATCH_ENV
     from bot.markdown.plan import plan_markdown
     from bot.planner import PlanOptions, plan_commit, plan_refs
     from bot.sources.git import open_repo
-    from bot.verify import MYSQL_SCRATCH_ENV
 
     if args.from_ref and not args.to_ref:
         raise UsageError("--from needs --to")

@@ -25,7 +25,7 @@ from bot.core.risk import Policy, Verdict
 from bot.core.risk.analyse import policy_from_config
 from bot.planner.companion import companion_files, restore_file, short_name
 from bot.planner.gate import gate, live_url, prove
-from bot.sources.config import RepoConfig
+from bot.sources.config import EngineConfig, RepoConfig
 from bot.sources.discover import Discovery, discover
 from bot.sources.git import (
     BlobCache,
@@ -44,7 +44,7 @@ class PlanOptions:
     """How far to go beyond computing the plan."""
 
     dialect: Dialect | None = None  # overrides every source's dialect
-    verify: bool = False  # prove each down on a scratch engine (never a configured database)
+    verify: bool = True  # prove what ships on a scratch engine (never a configured database)
     postgres: bool = True  # allow the embedded PostgreSQL for --verify
     mysql_url: str | None = None  # a scratch MySQL/MariaDB server for --verify
     env: Mapping[str, str] = field(default_factory=dict)  # where live database URLs are read
@@ -383,6 +383,9 @@ def _declarative(
             [older.schema_sql or ""] if older else [],
             mysql_url=run.options.mysql_url,
             postgres=run.options.postgres,
+            deployed=a.schema,
+            target=b.schema,
+            engine=_engine_config(run, plan),
         )
     return plan
 
@@ -468,8 +471,18 @@ def _versioned(
             [m.up for m in old_migs],
             mysql_url=run.options.mysql_url,
             postgres=run.options.postgres,
+            deployed=start,
+            target=at_older.schema,
+            steps=at_newer.steps,
+            engine=_engine_config(run, plan),
         )
     return plan
+
+
+def _engine_config(run: _Run, plan: SourcePlan) -> EngineConfig | None:
+    """The engine settings the source's migration tool uses (`sources[].engine`)."""
+    own = next((s for s in run.config.sources if s.path == plan.path), None)
+    return own.engine if own is not None else None
 
 
 def _gate(plan: SourcePlan, before: Schema, allows: list[Allow], run: _Run) -> SourcePlan:
@@ -503,7 +516,7 @@ def _live(
         return replace(plan, live=LiveFacts(problems=(problem,))), expected
     if url is None or plan.down is None or plan.dialect is None:
         return plan, expected
-    from bot.inspect import inspect_live
+    from bot.live import inspect_live
 
     report = inspect_live(Dialect(plan.dialect), url, plan.down.changes, expected)
     facts = LiveFacts(
