@@ -145,6 +145,14 @@ def _directories(
         ):
             continue
         migrations, bad = parse_migrations(fmt, texts, d)
+        variants = sorted(n for n in texts if _PER_DATABASE.search(n))
+        if fmt is Format.PLAIN and variants:
+            bad = [
+                *bad,
+                f"{prefix}{variants[0]}: one file per database side by side (the mautrix "
+                "dbutil layout): rollback-plan reads this directory as plain ordered files and "
+                "replays all of them, so the plan mixes databases: check it by hand",
+            ]
         if not migrations and not bad:
             continue
         sources.append(
@@ -173,6 +181,8 @@ def _manifests(
     return list(scan.sources), problems + list(scan.problems), scan.jobs
 
 
+# `02-name.postgres.sql` beside `02-name.sqlite.sql`: a tool picks one file per database
+_PER_DATABASE = re.compile(r"\.(postgres|postgresql|sqlite3?|mysql|mariadb)\.sql$")
 # Path words naming a database: one directory per database (migrations/mysql, db/db_sqlite3).
 _NAMED = {
     **dict.fromkeys(("postgres", "postgresql", "pg", "pgsql", "psql"), Dialect.POSTGRES),

@@ -134,3 +134,22 @@ def test_a_directory_named_after_another_database_is_not_guessed(tmp_path: Path)
         assert any(
             "says clickhouse, a database rollback-plan does not plan" in p for p in source.problems
         )
+
+
+def test_a_file_per_database_layout_is_flagged(tmp_path: Path) -> None:
+    """mautrix bridges keep `NN-name.postgres.sql` beside `NN-name.sqlite.sql`; replaying both
+    as plain files mixes databases, and the plan must say so."""
+    repo = Repo(tmp_path / "app")
+    d = "upgrades"
+    repo.commit("a", {f"{d}/01-users.sql": USERS["postgres"]})
+    repo.commit(
+        "b",
+        {
+            f"{d}/02-idx.postgres.sql": ADD,
+            f"{d}/02-idx.sqlite.sql": ADD.replace("users_name_idx", "users_name_idx2"),
+        },
+    )
+    repo.revert("HEAD")
+    (source,) = repo.plan(dialect=Dialect.POSTGRES).sources
+    assert not source.complete
+    assert any("one file per database side by side" in p for p in source.problems)
