@@ -311,6 +311,9 @@ def _plan_source(newer: SchemaSource | None, older: SchemaSource | None, run: _R
         dict.fromkeys((newer.problems if newer else ()) + (older.problems if older else ()))
     )
     notes = tuple(dict.fromkeys((newer.notes if newer else ()) + (older.notes if older else ())))
+    # the deployed side's dialect; when only the target's SQL tells it, that one
+    if src.dialect is None and older is not None and older.dialect is not None:
+        src = replace(src, dialect=older.dialect, dialect_from=older.dialect_from)
     base = SourcePlan(
         src.kind.value,
         src.path,
@@ -434,7 +437,10 @@ def _versioned(
             *(f"{p}: {_EDITED}" for p in sorted(edited)),
             *([_later(moves)] if moves.stay else []),
         ),
-        comes_back_empty=_recreated(down) if undone and not forward else (),
+        # in a rollback (edits included) what the down creates existed before: empty now
+        comes_back_empty=(
+            _recreated(down) if undone and all(m.up_path in edited for m in forward) else ()
+        ),
         columns_at_end=at_end,
     )
     plan, start = _live(plan, at_newer.schema, at_older.schema, run)

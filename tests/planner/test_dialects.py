@@ -153,3 +153,14 @@ def test_a_file_per_database_layout_is_flagged(tmp_path: Path) -> None:
     (source,) = repo.plan(dialect=Dialect.POSTGRES).sources
     assert not source.complete
     assert any("one file per database side by side" in p for p in source.problems)
+
+
+def test_the_target_side_tells_the_dialect_when_the_deployed_side_cannot(tmp_path: Path) -> None:
+    """72services/jooq-hr: the deployed V1 has no dialect-only syntax, the target's has."""
+    repo = Repo(tmp_path / "app")
+    d = "src/main/resources/db/migration"
+    repo.commit("a", {f"{d}/V1__init.sql": "CREATE TABLE t (id int AUTO_INCREMENT PRIMARY KEY);\n"})
+    repo.commit("b", {f"{d}/V1__init.sql": "CREATE TABLE t (id int PRIMARY KEY);\n"})
+    (source,) = repo.plan_refs("HEAD", "HEAD~1").sources
+    assert (source.dialect, source.dialect_from) == ("mysql", "sql")
+    assert source.down is not None
