@@ -185,9 +185,10 @@ def _manifests(
 _PER_DATABASE = re.compile(r"\.(postgres|postgresql|sqlite3?|mysql|mariadb)\.sql$")
 # Path words naming a database: one directory per database (migrations/mysql, db/db_sqlite3).
 _NAMED = {
-    **dict.fromkeys(("postgres", "postgresql", "pg", "pgsql", "psql"), Dialect.POSTGRES),
+    # pgx: the Go PostgreSQL driver; sqlcipher and rqlite speak SQLite's SQL
+    **dict.fromkeys(("postgres", "postgresql", "pg", "pgsql", "psql", "pgx"), Dialect.POSTGRES),
     **dict.fromkeys(("mysql", "mariadb"), Dialect.MYSQL),
-    **dict.fromkeys(("sqlite", "sqlite3"), Dialect.SQLITE),
+    **dict.fromkeys(("sqlite", "sqlite3", "sqlcipher", "rqlite"), Dialect.SQLITE),
 }
 # ... and path words naming a database that is none of those: never guessed as one of them
 _UNSUPPORTED = frozenset(
