@@ -27,7 +27,14 @@ from bot.planner.companion import companion_files, restore_file, short_name
 from bot.planner.gate import gate, live_url, prove
 from bot.sources.config import EngineConfig, RepoConfig
 from bot.sources.discover import Discovery, discover
-from bot.sources.git import BlobCache, GitSnapshot, commit_info, recent_commits, resolve
+from bot.sources.git import (
+    BlobCache,
+    GitSnapshot,
+    RepoError,
+    commit_info,
+    recent_commits,
+    resolve,
+)
 from bot.sources.manifests import MigrationJob
 from bot.sources.model import SchemaSource, SourceKind, VersionedMigration
 
@@ -67,7 +74,13 @@ def plan_commit(
     if not meta.parents:
         raise ValueError(f"commit {sha[:12]} has no parent: there is nothing to roll back from")
     # Ancestors of the commit itself: its parent is often the very commit it reverts.
-    candidates = recent_commits(repo, sha, [c.path for c in meta.changed])
+    history_problem = None
+    try:
+        candidates = recent_commits(repo, sha, [c.path for c in meta.changed])
+    except RepoError as err:
+        # a partial clone (blobs filtered out) can't show old diffs: the message still counts
+        candidates = []
+        history_problem = f"{err}; the earlier commits were not searched for the reverted one"
     info = detect_revert(meta, candidates=candidates)
     summary = None
     if info is not None:
@@ -94,7 +107,8 @@ def plan_commit(
             f"{sha[:12]} looks like a revert but adds migrations ({applies}): this plan "
             "applies them; check that this is the rollback you meant."
         )
-    return replace(plan, revert=summary, warnings=tuple(warnings))
+    problems = (*plan.problems, history_problem) if history_problem else plan.problems
+    return replace(plan, revert=summary, warnings=tuple(warnings), problems=problems)
 
 
 def plan_refs(
@@ -297,6 +311,9 @@ def _plan_source(newer: SchemaSource | None, older: SchemaSource | None, run: _R
         dict.fromkeys((newer.problems if newer else ()) + (older.problems if older else ()))
     )
     notes = tuple(dict.fromkeys((newer.notes if newer else ()) + (older.notes if older else ())))
+    # the deployed side's dialect; when only the target's SQL tells it, that one
+    if src.dialect is None and older is not None and older.dialect is not None:
+        src = replace(src, dialect=older.dialect, dialect_from=older.dialect_from)
     base = SourcePlan(
         src.kind.value,
         src.path,
@@ -317,10 +334,11 @@ def _plan_source(newer: SchemaSource | None, older: SchemaSource | None, run: _R
         )
         return _with(base, problems=problems)
     if src.dialect is None:
-        problems.append(
-            f"{src.path}: cannot tell which database this is; "
-            "set its dialect in .rollback-plan.yml or pass --dialect"
-        )
+        if not any("does not plan" in p for p in problems):  # discovery named the database
+            problems.append(
+                f"{src.path}: cannot tell which database this is; "
+                "set its dialect in .rollback-plan.yml or pass --dialect"
+            )
         # which way it moves is known without the dialect: a forward plan still says so
         moves = _moves(
             [m for m in (newer.migrations if newer else ()) if not m.repeatable],
@@ -419,7 +437,10 @@ def _versioned(
             *(f"{p}: {_EDITED}" for p in sorted(edited)),
             *([_later(moves)] if moves.stay else []),
         ),
-        comes_back_empty=_recreated(down) if undone and not forward else (),
+        # in a rollback (edits included) what the down creates existed before: empty now
+        comes_back_empty=(
+            _recreated(down) if undone and all(m.up_path in edited for m in forward) else ()
+        ),
         columns_at_end=at_end,
     )
     plan, start = _live(plan, at_newer.schema, at_older.schema, run)
