@@ -370,8 +370,16 @@ def failure_class(step: StepResult, author: bool = False) -> str | None:
     return f"{judged.outcome.value}: {text[:200]}"
 
 
+_OBJECT = re.compile(
+    r"\b(table|view|constraint|index|column|foreign key|sequence|function|trigger|check|"
+    r"extension|type|enum|schema|relation)\s+(?!(?:is|not|without|matching|of|a|an|the)\b)"
+    r"(\([^)]*\)\s*->\s*)?[^\s:;]+",
+    re.IGNORECASE,
+)
+
+
 def _blank(text: str) -> str:
-    return _NAME.sub("_", text)
+    return _NAME.sub("_", _OBJECT.sub(lambda m: f"{m.group(1)} _", text))
 
 
 def classes(results: Sequence[DirResult], author: bool = False) -> list[tuple[str, int, str]]:
