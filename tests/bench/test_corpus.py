@@ -115,3 +115,7 @@ def test_command_line_prints_the_table_and_writes_json(
     # several runs' JSON give one table, the same figures as the run itself
     assert corpus.main(["--report", str(out)]) == 0
     assert capsys.readouterr().out == table
+
+    assert corpus.main([f"tiny={directory}@sqlite", "--no-author", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())["totals"]
+    assert (figures["judged"], figures["author_judged"]) == (4, 0)
