@@ -103,7 +103,10 @@ class DropStatements(AlterStatements):
             for view in list(self.state.views.values()):
                 if _mentions(view.definition, name.name):
                     self.emit(ch.DropView(view))
+        owned = self.untie_owned_sequences(name, None)
         self.emit(ch.DropTable(self.state.require_table(name)))
+        for seq in owned:
+            self.emit(ch.DropSequence(seq))
 
     def drop_index(self, target: exp.Expr, tree: exp.Drop, exists: bool) -> None:
         name = self.name(target)
