@@ -315,7 +315,9 @@ def _statements(change: ch.Change, state: State) -> list[str]:
                 f"ALTER TABLE {qname(tname, PG)} RENAME COLUMN {ident(old, PG)} TO {ident(new, PG)}"
             ]
         case ch.AlterColumn(tname, before, after):
-            return _alter_column(state.require_table(tname), before, after)
+            # PostgreSQL has no cast from an enum to anything but text.
+            via_text = state.is_enum(before.type) and not state.is_enum(after.type)
+            return _alter_column(state.require_table(tname), before, after, via_text=via_text)
         case ch.AddConstraint(tname, con):
             return [f"ALTER TABLE {qname(tname, PG)} ADD {constraint_definition(con)}"]
         case ch.DropConstraint(tname, con):
@@ -544,7 +546,12 @@ def _identity_kind(col: Column) -> str | None:
 
 
 def _alter_column(
-    table: Table, before: Column, after: Column, *, keep_sequence: bool = False
+    table: Table,
+    before: Column,
+    after: Column,
+    *,
+    keep_sequence: bool = False,
+    via_text: bool = False,
 ) -> list[str]:
     """Only the parts that differ, in as few ALTER TABLE statements as the engine allows.
 
@@ -598,7 +605,7 @@ def _alter_column(
         if after.collation or not changes_type:
             action += f" COLLATE {_collation(after.collation or 'default')}"
         if changes_type and after.generated is None and not assignable:
-            action += f" USING {c}::{pg_type(a_type)}"
+            action += f" USING {c}::{'text::' if via_text else ''}{pg_type(a_type)}"
         main.append(action)
     if b_serial and a_serial and b_serial != a_serial:
         last.append(f"ALTER SEQUENCE {seq} AS {a_serial}")
