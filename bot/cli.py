@@ -20,8 +20,9 @@ from bot.core.diff import create_all
 from bot.core.down import Down, down_between
 from bot.core.model import Dialect, Schema
 from bot.core.render import render, to_script
-from bot.core.replay import Unmodelled, replay
-from bot.sources.dirs import Layout, MigrationFile, SourceError, read_dir
+from bot.core.replay import Migration, Unmodelled, replay
+from bot.sources.dirs import SourceError, read_dir
+from bot.sources.model import Format
 
 EXIT_OK = 0
 EXIT_GATE = 1  # plan: the verdict is needs-approval or refused
@@ -151,18 +152,20 @@ def _parser() -> argparse.ArgumentParser:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dialect", required=True, help="postgres, mysql (MySQL 8 / MariaDB) or sqlite")
-    p.add_argument("--layout", choices=[layout.value for layout in Layout], help="default: detect")
+    p.add_argument(
+        "--layout", choices=[f.value for f in Format], help="migration layout (default: detect)"
+    )
 
 
-def _load(directory: Path, layout: str | None) -> list[MigrationFile]:
-    _, files = read_dir(directory, Layout(layout) if layout else None)
-    return files
+def _load(directory: Path, layout: str | None) -> list[Migration]:
+    _, migrations = read_dir(directory, Format(layout) if layout else None)
+    return [Migration(m.up_path, m.up) for m in migrations]
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
     dialect = Dialect.parse(args.dialect)
     files = _load(args.dir, args.layout)
-    history = replay([f.migration() for f in files], dialect)
+    history = replay(files, dialect)
     _warn_unmodelled(history.unmodelled)
     sys.stdout.write(_header(history.unmodelled))
     sys.stdout.write(to_script(render(create_all(history.schema), Schema(dialect))))
@@ -173,9 +176,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     dialect = Dialect.parse(args.dialect)
     newer_files = _load(args.from_dir, args.layout)
     older_files = _load(args.to_dir, args.layout)
-    down = down_between(
-        [f.migration() for f in newer_files], [f.migration() for f in older_files], dialect
-    )
+    down = down_between(newer_files, older_files, dialect)
     _warn_unmodelled(down.unmodelled)
     if args.format == "json":
         json.dump(down_json(down, dialect), sys.stdout, indent=2)
