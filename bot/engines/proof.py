@@ -311,7 +311,8 @@ def _proven(
     text = (
         f"{script.what} ({len(shipped)} statements{how}) takes the deployed schema to the"
         f" reverted-to one{' plus what it keeps' if script.kept else ''}; {rows} rows in"
-        f" {len(seeded.rows)} tables kept every value the plan does not declare lost"
+        f" {len(seeded.rows)} {'table' if len(seeded.rows) == 1 else 'tables'} kept every value"
+        " the plan does not declare lost"
     )
     if seeded.unfilled:
         text += "; not filled: " + ", ".join(f"{t} ({why})" for t, why in seeded.unfilled.items())

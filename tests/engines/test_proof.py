@@ -280,7 +280,7 @@ def test_rename_undone_as_a_rename_keeps_every_row(dialect: Dialect) -> None:
     result = verify(dialect, newer, script, OLDER[dialect])
 
     assert result.verified, result
-    assert "3 rows in 1 tables kept every value" in result.reason
+    assert "3 rows in 1 table kept every value" in result.reason
 
 
 def test_dropped_column_declared_lost_is_proven_and_undeclared_is_not() -> None:

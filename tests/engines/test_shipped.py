@@ -12,6 +12,7 @@ from bot.core.model import Dialect
 from bot.core.risk import Verdict
 from bot.engines import ScratchServer
 from bot.engines.proof import ScratchEngines
+from bot.markdown.plan import plan_markdown
 from bot.planner import PlanOptions, plan_commit
 from tests.planner.repo import NOW, Repo, only_source
 from tests.test_gate import ADD_BIO, M, config
@@ -52,14 +53,15 @@ def test_a_refused_plan_proves_the_variant_it_ships(tmp_path: Path, dialect: str
 @pytest.mark.usefixtures("shared")
 @pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
 def test_a_reverted_rename_is_proven_with_its_rows(tmp_path: Path, dialect: str) -> None:
-    source = only_source(
-        _plan(tmp_path, dialect, USERS[dialect], "ALTER TABLE users RENAME TO accounts;\n")  # type: ignore[arg-type]
-    )
+    plan = _plan(tmp_path, dialect, USERS[dialect], "ALTER TABLE users RENAME TO accounts;\n")
+    source = only_source(plan)  # type: ignore[arg-type]
 
     assert source.proof is not None and source.proof.verified, source.proof
-    assert "3 rows in 1 tables kept every value" in source.proof.reason
+    assert "3 rows in 1 table kept every value" in source.proof.reason
     assert "in one transaction" in source.proof.reason  # golang-migrate wraps the file
     assert source.verdict is Verdict.SAFE
+    (line,) = [x for x in plan_markdown(plan).splitlines() if x.startswith("**Proven**")]
+    assert line.count(source.proof.engine or "?") == 1, line  # said once, not "...: on <engine>"
 
 
 @pytest.mark.usefixtures("shared")
