@@ -422,7 +422,7 @@ def _versioned(
         comes_back_empty=_recreated(down) if undone and not forward else (),
         columns_at_end=at_end,
     )
-    plan, start = _live(plan, at_newer.schema, at_older.schema, run, [m.up for m in new_migs])
+    plan, start = _live(plan, at_newer.schema, run, [m.up for m in new_migs])
     plan = _gate(plan, start, [a for st in at_newer.steps for a in st.allows], run)
     # A refused plan's companion change carries the way back that keeps the data.
     variant = plan.safe_variant if plan.verdict is Verdict.REFUSED else None
@@ -493,7 +493,7 @@ def _gate(plan: SourcePlan, before: Schema, allows: list[Allow], run: _Run) -> S
 
 
 def _live(
-    plan: SourcePlan, expected: Schema, older: Schema, run: _Run, history: Sequence[str] = ()
+    plan: SourcePlan, expected: Schema, run: _Run, history: Sequence[str] = ()
 ) -> tuple[SourcePlan, Schema]:
     """Opt-in, read-only facts from the source's configured database; with drift, the plan
     starts from the live schema instead of the history's. Returns the schema it starts from."""
