@@ -108,7 +108,9 @@ class ScratchEngines:
                     raise
             db = server.new_database()
             if dialect is Dialect.POSTGRES:
-                db.execute([f"SET extension_control_path = '$system:{self._stand_ins()}'"])
+                # PostgreSQL 18+; an older server has its own contrib or none, and says so
+                with contextlib.suppress(EngineError):
+                    db.execute([f"SET extension_control_path = '$system:{self._stand_ins()}'"])
             return _Locked(db, self._lock)
 
     def _stand_ins(self) -> Path:
