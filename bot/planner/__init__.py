@@ -443,7 +443,7 @@ def _versioned(
         ),
         columns_at_end=at_end,
     )
-    plan, start = _live(plan, at_newer.schema, at_older.schema, run)
+    plan, start = _live(plan, at_newer.schema, run, [m.up for m in new_migs])
     plan = _gate(plan, start, [a for st in at_newer.steps for a in st.allows], run)
     # A refused plan's companion change carries the way back that keeps the data.
     variant = plan.safe_variant if plan.verdict is Verdict.REFUSED else None
@@ -481,6 +481,7 @@ def _versioned(
             target=at_older.schema,
             steps=at_newer.steps,
             engine=_engine_config(run, plan),
+            tool=older.format if older is not None else None,
         )
     return plan
 
@@ -513,7 +514,7 @@ def _gate(plan: SourcePlan, before: Schema, allows: list[Allow], run: _Run) -> S
 
 
 def _live(
-    plan: SourcePlan, expected: Schema, older: Schema, run: _Run
+    plan: SourcePlan, expected: Schema, run: _Run, history: Sequence[str] = ()
 ) -> tuple[SourcePlan, Schema]:
     """Opt-in, read-only facts from the source's configured database; with drift, the plan
     starts from the live schema instead of the history's. Returns the schema it starts from."""
@@ -523,8 +524,11 @@ def _live(
     if url is None or plan.down is None or plan.dialect is None:
         return plan, expected
     from bot.live import inspect_live
+    from bot.live.plan import down_from_live
 
-    report = inspect_live(Dialect(plan.dialect), url, plan.down.changes, expected)
+    report = inspect_live(
+        Dialect(plan.dialect), url, plan.down.changes, expected, history=history or None
+    )
     facts = LiveFacts(
         tuple((a.object, a.count, a.message) for a in report.at_risk),
         tuple(report.drift),
@@ -534,7 +538,7 @@ def _live(
     if report.drift and report.live_schema_sql:
         live = replay([Migration("live database", report.live_schema_sql)], Dialect(plan.dialect))
         if not live.unmodelled:
-            down = compute_down(live.schema, older)
+            down = down_from_live(live.schema, expected, plan.down)
             facts = replace(facts, planned_from_live=True)
             return replace(plan, down=down, live=facts), live.schema
     return replace(plan, live=facts), expected
