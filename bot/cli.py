@@ -14,14 +14,16 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.core.diff import create_all
-from bot.core.down import Down, down_between
-from bot.core.model import Dialect, Schema
-from bot.core.render import render, to_script
-from bot.core.replay import Unmodelled, replay
 from bot.sources.dirs import Layout, MigrationFile, SourceError, read_dir
+
+# Each command imports what it uses: start-up (`--help`, a bad argument) stays cheap, and
+# `schema`/`diff` never load the git, forge and template stack (bench/startup.py).
+if TYPE_CHECKING:
+    from bot.core.down import Down
+    from bot.core.model import Dialect
+    from bot.core.replay import Unmodelled
 
 EXIT_OK = 0
 EXIT_GATE = 1  # plan: the verdict is needs-approval or refused
@@ -138,8 +140,13 @@ def _load(directory: Path, layout: str | None) -> list[MigrationFile]:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    dialect = Dialect.parse(args.dialect)
     files = _load(args.dir, args.layout)
+    from bot.core.diff import create_all
+    from bot.core.model import Dialect, Schema
+    from bot.core.render import render, to_script
+    from bot.core.replay import replay
+
+    dialect = Dialect.parse(args.dialect)
     history = replay([f.migration() for f in files], dialect)
     _warn_unmodelled(history.unmodelled)
     sys.stdout.write(_header(history.unmodelled))
@@ -148,9 +155,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from bot.core.model import Dialect
+
     dialect = Dialect.parse(args.dialect)
     newer_files = _load(args.from_dir, args.layout)
     older_files = _load(args.to_dir, args.layout)
+    from bot.core.down import down_between
+    from bot.core.render import to_script
+
     down = down_between(
         [f.migration() for f in newer_files], [f.migration() for f in older_files], dialect
     )
@@ -168,6 +180,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     # Imported here: the git and YAML stack is only needed by this command.
+    from bot.core.model import Dialect
     from bot.core.plan import plan_json
     from bot.core.risk import Verdict
     from bot.planner import PlanOptions, plan_commit, plan_refs

@@ -6,8 +6,10 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.core.replay import Migration
+if TYPE_CHECKING:  # the replay stack (sqlglot) loads when a migration is replayed, not on read
+    from bot.core.replay import Migration
 
 MAX_BYTES = 64 * 1024 * 1024
 
@@ -36,6 +38,8 @@ class MigrationFile:
     down_path: str | None = None
 
     def migration(self) -> Migration:
+        from bot.core.replay import Migration
+
         return Migration(self.path, self.up)
 
 
