@@ -23,7 +23,7 @@ from bot.sources.dirs import Layout, MigrationFile, SourceError, read_dir
 if TYPE_CHECKING:
     from bot.core.down import Down
     from bot.core.model import Dialect
-    from bot.core.replay import Unmodelled
+    from bot.core.replay import ParseCache, Unmodelled
 
 EXIT_OK = 0
 EXIT_GATE = 1  # plan: the verdict is needs-approval or refused
@@ -156,6 +156,14 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layout", choices=[layout.value for layout in Layout], help="default: detect")
 
 
+def _replay_cache() -> ParseCache:
+    """This process's parse cache, backed by the on-disk replay cache (bot/cache.py)."""
+    from bot.cache import replay_store
+    from bot.core.replay import ParseCache
+
+    return ParseCache(store=replay_store(os.environ))
+
+
 def _load(directory: Path, layout: str | None) -> list[MigrationFile]:
     _, files = read_dir(directory, Layout(layout) if layout else None)
     return files
@@ -169,7 +177,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from bot.core.replay import replay
 
     dialect = Dialect.parse(args.dialect)
-    history = replay([f.migration() for f in files], dialect)
+    history = replay([f.migration() for f in files], dialect, cache=_replay_cache())
     _warn_unmodelled(history.unmodelled)
     sys.stdout.write(_header(history.unmodelled))
     sys.stdout.write(to_script(render(create_all(history.schema), Schema(dialect))))
@@ -186,7 +194,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from bot.core.render import to_script
 
     down = down_between(
-        [f.migration() for f in newer_files], [f.migration() for f in older_files], dialect
+        [f.migration() for f in newer_files],
+        [f.migration() for f in older_files],
+        dialect,
+        _replay_cache(),
     )
     _warn_unmodelled(down.unmodelled)
     if args.format == "json":
@@ -206,7 +217,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from bot.core.plan import plan_json
     from bot.core.risk import Verdict
     from bot.markdown.plan import plan_markdown
-    from bot.planner import PlanOptions, plan_commit, plan_refs
+    from bot.planner import PlanCache, PlanOptions, plan_commit, plan_refs
     from bot.sources.git import open_repo
     from bot.verify import MYSQL_SCRATCH_ENV
 
@@ -217,6 +228,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     dialect = Dialect.parse(args.dialect) if args.dialect else None
     repo = open_repo(args.repo)
     now = datetime.now(UTC)
+    cache = PlanCache(parses=_replay_cache())
     options = PlanOptions(
         dialect=dialect,
         verify=args.verify,
@@ -225,10 +237,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
         exact_column_order=args.exact_column_order,
     )
     if args.commit:
-        plan = plan_commit(repo, args.commit, dialect=dialect, now=now, options=options)
+        plan = plan_commit(
+            repo, args.commit, dialect=dialect, cache=cache, now=now, options=options
+        )
     else:
         plan = plan_refs(
-            repo, args.from_ref, args.to_ref, dialect=dialect, now=now, options=options
+            repo, args.from_ref, args.to_ref, dialect=dialect, cache=cache, now=now, options=options
         )
     if not plan.plannable:
         for problem in plan.problems:
