@@ -32,6 +32,7 @@ from bot.events import ForgeKind, Job, JobKind
 # The model, git, planner and worker stack is imported where a run needs it: `rollback-plan`
 # builds this command's options on every start-up (bench/startup.py).
 if TYPE_CHECKING:
+    from bot.core.replay import ReplayStore
     from bot.forges import Forge, PullRequest
     from bot.jobs.handlers import Worker
     from bot.planner import PlanOptions
@@ -241,6 +242,7 @@ def execute(
     options: PlanOptions | None = None,
     report: str = Report.AUTO,
     cache_dir: Path | None = None,
+    replays: ReplayStore | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Outcome:
     """Do the run's job with the bot's own Worker; the outcome says how the gate stands."""
@@ -258,6 +260,7 @@ def execute(
         remote = Remote(run.workspace.resolve().as_uri())
         cache = RepoCache(Path(tmp), lambda _job: remote)
         worker = Worker(Workflow(plan_options=options), lambda _job: forge, cache, now)
+        worker.plans.parses.store = replays  # histories replayed by earlier CI runs
         pr = forge.pull_request(job.repo, job.number) if job.number is not None else None
         if run.gated and pr is None:
             raise CiError(f"{job.repo}: pull/merge request {job.number} not found with this token")
@@ -391,6 +394,7 @@ def run_ci(
 ) -> int:
     """`rollback-plan ci` with parsed arguments; prints one summary line. `forge_options`
     go to the forge client (tests switch GitHub's request spacing off)."""
+    from bot.cache import replay_store
     from bot.core.model import Dialect
     from bot.forges import ForgeError
     from bot.planner import PlanOptions
@@ -407,7 +411,11 @@ def run_ci(
             env=dict(env),
         )
         outcome = execute(
-            run, forge_for_run(run, **(forge_options or {})), options=options, report=args.report
+            run,
+            forge_for_run(run, **(forge_options or {})),
+            options=options,
+            report=args.report,
+            replays=replay_store(env),
         )
     except (CiError, ValueError) as err:
         print(f"rollback-plan ci: error: {err}", file=sys.stderr)
