@@ -16,14 +16,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.sources.dirs import Layout, MigrationFile, SourceError, read_dir
+from bot.sources.dirs import SourceError, read_dir
+from bot.sources.model import Format
 
 # Each command imports what it uses: start-up (`--help`, a bad argument) stays cheap, and
 # `schema`/`diff` never load the git, forge and template stack (bench/startup.py).
 if TYPE_CHECKING:
     from bot.core.down import Down
     from bot.core.model import Dialect
-    from bot.core.replay import ParseCache, Unmodelled
+    from bot.core.replay import Migration, ParseCache, Unmodelled
 
 EXIT_OK = 0
 EXIT_GATE = 1  # plan: the verdict is needs-approval or refused
@@ -153,7 +154,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dialect", required=True, help="postgres, mysql (MySQL 8 / MariaDB) or sqlite")
-    p.add_argument("--layout", choices=[layout.value for layout in Layout], help="default: detect")
+    p.add_argument(
+        "--layout", choices=[f.value for f in Format], help="migration layout (default: detect)"
+    )
 
 
 def _replay_cache() -> ParseCache:
@@ -164,9 +167,11 @@ def _replay_cache() -> ParseCache:
     return ParseCache(store=replay_store(os.environ))
 
 
-def _load(directory: Path, layout: str | None) -> list[MigrationFile]:
-    _, files = read_dir(directory, Layout(layout) if layout else None)
-    return files
+def _load(directory: Path, layout: str | None) -> list[Migration]:
+    _, migrations = read_dir(directory, Format(layout) if layout else None)
+    from bot.core.replay import Migration
+
+    return [Migration(m.up_path, m.up) for m in migrations]
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -177,7 +182,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from bot.core.replay import replay
 
     dialect = Dialect.parse(args.dialect)
-    history = replay([f.migration() for f in files], dialect, cache=_replay_cache())
+    history = replay(files, dialect, cache=_replay_cache())
     _warn_unmodelled(history.unmodelled)
     sys.stdout.write(_header(history.unmodelled))
     sys.stdout.write(to_script(render(create_all(history.schema), Schema(dialect))))
@@ -193,12 +198,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from bot.core.down import down_between
     from bot.core.render import to_script
 
-    down = down_between(
-        [f.migration() for f in newer_files],
-        [f.migration() for f in older_files],
-        dialect,
-        _replay_cache(),
-    )
+    down = down_between(newer_files, older_files, dialect, _replay_cache())
     _warn_unmodelled(down.unmodelled)
     if args.format == "json":
         json.dump(down_json(down, dialect), sys.stdout, indent=2)
@@ -216,10 +216,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from bot.core.model import Dialect
     from bot.core.plan import plan_json
     from bot.core.risk import Verdict
+    from bot.engines.proof import MYSQL_SCRATCH_ENV
     from bot.markdown.plan import plan_markdown
     from bot.planner import PlanCache, PlanOptions, plan_commit, plan_refs
     from bot.sources.git import open_repo
-    from bot.verify import MYSQL_SCRATCH_ENV
 
     if args.from_ref and not args.to_ref:
         raise UsageError("--from needs --to")
