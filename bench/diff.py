@@ -47,7 +47,7 @@ def ups(directory: Path) -> list[Path]:
     from bot.sources.dirs import read_dir
 
     _, files = read_dir(directory)
-    return [directory / f.path for f in files]
+    return [directory / m.up_path for m in files]
 
 
 def split_dirs(source: Path, tmp: Path, undo: int) -> tuple[Path, Path, int]:
@@ -120,18 +120,18 @@ def replan_child(newer: str, older: str) -> None:
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     from bot.core.down import down_between
     from bot.core.model import Dialect
-    from bot.core.replay import ParseCache
+    from bot.core.replay import Migration, ParseCache
     from bot.sources.dirs import read_dir
 
-    def load(d: str) -> list[object]:
-        return [f.migration() for f in read_dir(Path(d))[1]]
+    def load(d: str) -> list[Migration]:
+        return [Migration(m.up_path, m.up) for m in read_dir(Path(d))[1]]
 
     cache = ParseCache()
-    down_between(load(newer), load(older), Dialect.POSTGRES, cache)  # type: ignore[arg-type]
+    down_between(load(newer), load(older), Dialect.POSTGRES, cache)
     times = []
     for _ in range(5):
         t0 = time.perf_counter()
-        down_between(load(newer), load(older), Dialect.POSTGRES, cache)  # type: ignore[arg-type]
+        down_between(load(newer), load(older), Dialect.POSTGRES, cache)
         times.append(time.perf_counter() - t0)
     print(json.dumps(min(times)))
 

@@ -70,7 +70,7 @@ def main() -> None:
     if args.dir:
         from bot.sources.dirs import read_dir
 
-        files = [f.migration() for f in read_dir(args.dir)[1]]
+        files = [Migration(m.up_path, m.up) for m in read_dir(args.dir)[1]]
         print(f"history: {args.dir}, {len(files)} migrations (PostgreSQL)")
     else:
         files = [Migration(name, sql) for name, sql in migrations(1000, 500)]

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.sources.dirs import SourceError, read_dir
 from bot.sources.model import Format
 
 # Each command imports what it uses: start-up (`--help`, a bad argument) stays cheap, and
@@ -42,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     try:
         return int(args.func(args))
-    except (UsageError, SourceError, ValueError) as err:
+    except (UsageError, ValueError) as err:  # SourceError included: bad files are input too
         print(f"rollback-plan: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:
@@ -168,6 +167,8 @@ def _replay_cache() -> ParseCache:
 
 
 def _load(directory: Path, layout: str | None) -> list[Migration]:
+    from bot.sources.dirs import read_dir
+
     _, migrations = read_dir(directory, Format(layout) if layout else None)
     from bot.core.replay import Migration
 
