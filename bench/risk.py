@@ -3,7 +3,7 @@
 Prints numbers; asserts nothing. Target: risk analysis adds under 10% to plan time on the
 engine benchmark's history (1,000 migrations over 500 tables).
 
-    python bench/risk.py [--no-engines]
+    python bench/risk.py [DIR] [--no-engines]
 """
 
 from __future__ import annotations
@@ -60,15 +60,24 @@ def measure(files: list[Any], undo: int) -> tuple[float, float, float, float, in
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "dir", nargs="?", type=Path, help="a PostgreSQL migration directory (default: synthetic)"
+    )
     parser.add_argument("--no-engines", action="store_true")
     args = parser.parse_args()
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
     from bot.core.replay import Migration
 
-    files = [Migration(name, sql) for name, sql in migrations(1000, 500)]
+    if args.dir:
+        from bot.sources.dirs import read_dir
+
+        files = [Migration(m.up_path, m.up) for m in read_dir(args.dir)[1]]
+        print(f"history: {args.dir}, {len(files)} migrations (PostgreSQL)")
+    else:
+        files = [Migration(name, sql) for name, sql in migrations(1000, 500)]
+        print("history: 1000 migrations over 500 tables (PostgreSQL)")
     results = {undo: measure(files, undo) for undo in (10, 100)}
-    print("history: 1000 migrations over 500 tables (PostgreSQL)")
     for undo, (t_plan, t_assess, t_sql, t_gate, n, f) in results.items():
         print(
             f"undo last {undo:>3}: plan {t_plan:.3f} s, {n} statements, {f} findings; "
