@@ -484,7 +484,7 @@ def test_drift_index_missing_live_plans_from_the_live_schema(tmp_path: Path) -> 
     source = only_source(plan)
 
     assert source.live is not None and source.live.planned_from_live
-    assert source.live.drift == ("index users_name_idx is missing on the live database",)
+    assert source.live.drift == ("table users: index users_name_idx is missing on the live database",)
     assert sqls(source) == ["DROP INDEX users_email_key"]
     assert "this plan starts from the live schema" in plan_markdown(plan)
 

@@ -18,6 +18,7 @@ from bot.core.risk import Category, Policy
 from bot.core.risk.analyse import assess
 from bot.core.state import State
 from bot.sources.config import EngineConfig
+from bot.sources.model import Format
 
 
 def gate(
@@ -68,17 +69,17 @@ def prove(
     target: Schema | None = None,
     steps: Sequence[Step] = (),
     engine: EngineConfig | None = None,
+    tool: Format | None = None,
 ) -> SourcePlan:
     """Prove what ships (the down, or a refused plan's data-keeping variant) on a scratch engine
     of the source's dialect, with rows in every table; never on a configured database."""
     from bot.core.model import Dialect
     from bot.engines.proof import EngineSettings, verify
-    from bot.engines.shipped import shipped_script
+    from bot.engines.shipped import runs_in_transaction, shipped_script
 
     if source.dialect is None:
         return source
-    # goose runs a file marked so outside a transaction; every other tool wraps it in one
-    transaction = not any("+goose NO TRANSACTION" in f.content for f in source.files)
+    transaction = runs_in_transaction(tool, source.files)
     script = shipped_script(source, deployed, target, steps, transaction=transaction)
     if script is None:
         return source

@@ -288,7 +288,9 @@ def _statements(change: ch.Change, state: State) -> list[str]:
                 f"ALTER TABLE {qname(tname, PG)} RENAME COLUMN {ident(old, PG)} TO {ident(new, PG)}"
             ]
         case ch.AlterColumn(tname, before, after):
-            return alter_column(state.require_table(tname), before, after)
+            # PostgreSQL has no cast from an enum to anything but text.
+            via_text = state.is_enum(before.type) and not state.is_enum(after.type)
+            return alter_column(state.require_table(tname), before, after, via_text=via_text)
         case ch.AddConstraint(tname, con):
             return [f"ALTER TABLE {qname(tname, PG)} ADD {constraint_definition(con)}"]
         case ch.DropConstraint(tname, con):

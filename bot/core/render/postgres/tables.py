@@ -231,7 +231,12 @@ def _identity_kind(col: Column) -> str | None:
 
 
 def alter_column(
-    table: Table, before: Column, after: Column, *, keep_sequence: bool = False
+    table: Table,
+    before: Column,
+    after: Column,
+    *,
+    keep_sequence: bool = False,
+    via_text: bool = False,
 ) -> list[str]:
     """Only the parts that differ, in as few ALTER TABLE statements as the engine allows.
 
@@ -285,7 +290,7 @@ def alter_column(
         if after.collation or not changes_type:
             action += f" COLLATE {collation(after.collation or 'default')}"
         if changes_type and after.generated is None and not assignable:
-            action += f" USING {c}::{pg_type(a_type)}"
+            action += f" USING {c}::{'text::' if via_text else ''}{pg_type(a_type)}"
         main.append(action)
     if b_serial and a_serial and b_serial != a_serial:
         last.append(f"ALTER SEQUENCE {seq} AS {a_serial}")
