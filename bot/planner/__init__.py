@@ -24,7 +24,7 @@ from bot.core.revert import detect_revert
 from bot.core.risk import Policy, Verdict
 from bot.core.risk.analyse import policy_from_config
 from bot.planner.companion import companion_files, restore_file, short_name
-from bot.planner.gate import gate, live_url, prove
+from bot.planner.gate import gate, judge_author_down, live_url, prove
 from bot.sources.config import EngineConfig, RepoConfig
 from bot.sources.discover import Discovery, discover
 from bot.sources.git import (
@@ -483,6 +483,20 @@ def _versioned(
             engine=_engine_config(run, plan),
             tool=older.format if older is not None else None,
         )
+        if handwritten.present:
+            plan = judge_author_down(
+                plan,
+                [m.up for m in new_migs],
+                [m.down for m in reversed(undone) if m.down is not None],
+                [m.up for m in old_migs],
+                mysql_url=run.options.mysql_url,
+                postgres=run.options.postgres,
+                deployed=start,
+                target=at_older.schema,
+                steps=at_newer.steps,
+                engine=_engine_config(run, plan),
+                tool=older.format if older is not None else None,
+            )
     return plan
 
 
