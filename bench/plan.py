@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -96,6 +97,7 @@ def child(repo: str, sha: str) -> None:
                 "sources": len(plan.sources),
                 "statements": len(source.down.statements) if source.down else 0,
                 "files": len(source.files),
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
         )
     )
@@ -125,6 +127,7 @@ def main() -> None:
         print(f"import:            {r['import_s']:.3f} s")
         print(f"plan, cold:        {r['cold_s']:.3f} s   (target < 2 s)")
         print(f"plan again, warm:  {r['warm_s'] * 1000:.0f} ms  (target < 200 ms)")
+        print(f"peak RSS of the planning process: {r['peak_rss_mb']:.0f} MB  (target < 300 MB)")
         print(f"plan: {r['sources']} source(s), {r['statements']} down statements, {r['files']} companion files")
 
 
