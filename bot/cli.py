@@ -330,25 +330,68 @@ def _build(settings: Any, workers: int) -> Any:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    settings = _settings()
-    print(f"rollback-plan: settings are valid: {settings}")
+    from bot.settings import SettingsError, load_settings, scratch_url_problem, unknown_names
+
+    problems: list[str] = []
+    settings = None
+    try:
+        settings = load_settings(os.environ)
+    except SettingsError as err:
+        problems += err.problems
+    problems += unknown_names(os.environ)
+    if scratch := scratch_url_problem(os.environ):
+        problems.append(scratch)
+    if problems:
+        print(f"rollback-plan: error: {len(problems)} problem(s) in the settings:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    assert settings is not None
+    print(_describe(settings), end="")
     return EXIT_OK
+
+
+def _describe(settings: Any) -> str:
+    """The settings as an operator reads them: what runs where; secrets only as "set"."""
+    forges = []
+    if settings.github_enabled:
+        auth = f"GitHub App {settings.github_app_id}" if settings.github_app_id else "a token"
+        forges.append(f"GitHub at {settings.github_api_url} ({auth})")
+    if settings.gitlab_enabled:
+        forges.append(f"GitLab at {settings.gitlab_url}")
+    queue = (
+        "Redis (ROLLBACK_PLAN_REDIS_URL is set)"
+        if settings.redis_url
+        else f"the SQLite file {settings.queue_path}"
+    )
+    teams = (
+        f", or a member of {', '.join(settings.approval_teams)}" if settings.approval_teams else ""
+    )
+    lines = [
+        "rollback-plan: the settings are valid.",
+        f"  webhooks:   {'; '.join(forges)}",
+        f"  public URL: {settings.public_url or '(not set: the setup page guesses it)'}",
+        f"  job queue:  {queue}",
+        f"  cache:      {settings.cache_dir}",
+        f"  approvals:  {settings.approval_min_permission} permission{teams}",
+        f"  log level:  {settings.log_level}",
+    ]
+    return "".join(f"{line}\n" for line in lines)
 
 
 def _settings() -> Any:
     from bot.observability import configure_logging, settings_secrets
-    from bot.settings import SettingsError, load_settings
+    from bot.settings import SettingsError, load_settings, unknown_names
 
     try:
         settings = load_settings(os.environ)
     except SettingsError as err:
-        raise UsageError(str(err).replace("\n", "; ")) from None
+        lines = "".join(f"\n  {p}" for p in err.problems)
+        raise UsageError(f"{len(err.problems)} problem(s) in the settings:{lines}") from None
     # The long-running commands log JSON lines, with every secret value masked.
-    configure_logging(
-        os.environ.get("ROLLBACK_PLAN_LOG_LEVEL", "INFO"),
-        env=os.environ,
-        secrets=settings_secrets(settings),
-    )
+    configure_logging(settings.log_level, env=os.environ, secrets=settings_secrets(settings))
+    for problem in unknown_names(os.environ):
+        logging.getLogger("rollback_plan").warning("%s", problem)
     return settings
 
 

@@ -69,6 +69,12 @@ class State:
     def table(self, name: QName) -> Table | None:
         return self.tables.get(self.key(name))
 
+    def is_enum(self, type_text: str) -> bool:
+        """Whether a column type (as stored, maybe quoted, qualified or an array) is an enum."""
+        parts = [p.strip().strip('"') for p in type_text.removesuffix("[]").split(".")]
+        name = QName(parts[-1], parts[-2] if len(parts) > 1 and parts[-2] != "public" else None)
+        return self.key(name) in self.enums
+
     def require_table(self, name: QName) -> Table:
         table = self.table(name)
         if table is None:
