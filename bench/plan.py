@@ -3,7 +3,7 @@
 Prints numbers; asserts nothing. Targets (2-core machine): a cold plan of the revert commit
 under 2 s; planning again on the same history (caches warm) under 200 ms.
 
-    python bench/plan.py [--files 2000] [--migrations 1000]
+    python bench/plan.py [--files 2000] [--migrations 1000] [--no-verify]
 """
 
 from __future__ import annotations
@@ -67,14 +67,14 @@ def build(repo: Path, files: int, count: int) -> str:
     return git(repo, "rev-parse", "HEAD")
 
 
-def child(repo: str, sha: str) -> None:
+def child(repo: str, sha: str, verify: bool) -> None:
     """Cold plan in a fresh process, then the same plan again with the caches warm."""
     import logging
     from datetime import UTC, datetime
 
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     t0 = time.perf_counter()
-    from bot.planner import PlanCache, plan_commit
+    from bot.planner import PlanCache, PlanOptions, plan_commit
     from bot.sources.git import open_repo
 
     t_import = time.perf_counter() - t0
@@ -82,10 +82,11 @@ def child(repo: str, sha: str) -> None:
     cache = PlanCache()
     now = datetime.now(UTC)
     t1 = time.perf_counter()
-    plan = plan_commit(r, sha, cache=cache, now=now)
+    options = PlanOptions(verify=verify)
+    plan = plan_commit(r, sha, cache=cache, now=now, options=options)
     cold = time.perf_counter() - t1
     t2 = time.perf_counter()
-    plan_commit(r, sha, cache=cache, now=now)
+    plan_commit(r, sha, cache=cache, now=now, options=options)
     warm = time.perf_counter() - t2
     source = plan.sources[0]
     print(
@@ -107,10 +108,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--migrations", type=int, default=1000)
+    parser.add_argument(
+        "--no-verify", action="store_true", help="plan without the engine proof (on by default)"
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(*args.child)
+        child(*args.child, verify=not args.no_verify)
         return
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "repo"
@@ -119,7 +123,8 @@ def main() -> None:
         built = time.perf_counter() - t0
         tracked = len(git(repo, "ls-files").splitlines())
         out = subprocess.run(
-            [sys.executable, __file__, "--child", str(repo), sha],
+            [sys.executable, __file__, "--child", str(repo), sha]
+            + (["--no-verify"] if args.no_verify else []),
             check=True, capture_output=True, text=True,
         )
         r = json.loads(out.stdout.strip().splitlines()[-1])
