@@ -14,15 +14,16 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.core.diff import create_all
-from bot.core.down import Down, down_between
-from bot.core.model import Dialect, Schema
-from bot.core.render import render, to_script
-from bot.core.replay import Migration, Unmodelled, replay
-from bot.sources.dirs import SourceError, read_dir
 from bot.sources.model import Format
+
+# Each command imports what it uses: start-up (`--help`, a bad argument) stays cheap, and
+# `schema`/`diff` never load the git, forge and template stack (bench/startup.py).
+if TYPE_CHECKING:
+    from bot.core.down import Down
+    from bot.core.model import Dialect
+    from bot.core.replay import Migration, ParseCache, Unmodelled
 
 EXIT_OK = 0
 EXIT_GATE = 1  # plan: the verdict is needs-approval or refused
@@ -40,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     try:
         return int(args.func(args))
-    except (UsageError, SourceError, ValueError) as err:
+    except (UsageError, ValueError) as err:  # SourceError included: bad files are input too
         print(f"rollback-plan: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:
@@ -157,15 +158,32 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _replay_cache() -> ParseCache:
+    """This process's parse cache, backed by the on-disk replay cache (bot/cache.py)."""
+    from bot.cache import replay_store
+    from bot.core.replay import ParseCache
+
+    return ParseCache(store=replay_store(os.environ))
+
+
 def _load(directory: Path, layout: str | None) -> list[Migration]:
+    from bot.sources.dirs import read_dir
+
     _, migrations = read_dir(directory, Format(layout) if layout else None)
+    from bot.core.replay import Migration
+
     return [Migration(m.up_path, m.up) for m in migrations]
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    dialect = Dialect.parse(args.dialect)
     files = _load(args.dir, args.layout)
-    history = replay(files, dialect)
+    from bot.core.diff import create_all
+    from bot.core.model import Dialect, Schema
+    from bot.core.render import render, to_script
+    from bot.core.replay import replay
+
+    dialect = Dialect.parse(args.dialect)
+    history = replay(files, dialect, cache=_replay_cache())
     _warn_unmodelled(history.unmodelled)
     sys.stdout.write(_header(history.unmodelled))
     sys.stdout.write(to_script(render(create_all(history.schema), Schema(dialect))))
@@ -173,10 +191,15 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from bot.core.model import Dialect
+
     dialect = Dialect.parse(args.dialect)
     newer_files = _load(args.from_dir, args.layout)
     older_files = _load(args.to_dir, args.layout)
-    down = down_between(newer_files, older_files, dialect)
+    from bot.core.down import down_between
+    from bot.core.render import to_script
+
+    down = down_between(newer_files, older_files, dialect, _replay_cache())
     _warn_unmodelled(down.unmodelled)
     if args.format == "json":
         json.dump(down_json(down, dialect), sys.stdout, indent=2)
@@ -191,11 +214,12 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     # Imported here: the git and YAML stack is only needed by this command.
+    from bot.core.model import Dialect
     from bot.core.plan import plan_json
     from bot.core.risk import Verdict
     from bot.engines.proof import MYSQL_SCRATCH_ENV
     from bot.markdown.plan import plan_markdown
-    from bot.planner import PlanOptions, plan_commit, plan_refs
+    from bot.planner import PlanCache, PlanOptions, plan_commit, plan_refs
     from bot.sources.git import open_repo
 
     if args.from_ref and not args.to_ref:
@@ -205,6 +229,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     dialect = Dialect.parse(args.dialect) if args.dialect else None
     repo = open_repo(args.repo)
     now = datetime.now(UTC)
+    cache = PlanCache(parses=_replay_cache())
     options = PlanOptions(
         dialect=dialect,
         verify=args.verify,
@@ -213,10 +238,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
         exact_column_order=args.exact_column_order,
     )
     if args.commit:
-        plan = plan_commit(repo, args.commit, dialect=dialect, now=now, options=options)
+        plan = plan_commit(
+            repo, args.commit, dialect=dialect, cache=cache, now=now, options=options
+        )
     else:
         plan = plan_refs(
-            repo, args.from_ref, args.to_ref, dialect=dialect, now=now, options=options
+            repo, args.from_ref, args.to_ref, dialect=dialect, cache=cache, now=now, options=options
         )
     if not plan.plannable:
         for problem in plan.problems:
