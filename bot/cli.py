@@ -21,6 +21,7 @@ from bot.core.down import Down, down_between
 from bot.core.model import Dialect, Schema
 from bot.core.render import render, to_script
 from bot.core.replay import Unmodelled, replay
+from bot.engines.engine_state import engine_checked
 from bot.sources.dirs import Layout, MigrationFile, SourceError, read_dir
 
 EXIT_OK = 0
@@ -173,15 +174,17 @@ def cmd_diff(args: argparse.Namespace) -> int:
     dialect = Dialect.parse(args.dialect)
     newer_files = _load(args.from_dir, args.layout)
     older_files = _load(args.to_dir, args.layout)
-    down = down_between(
-        [f.migration() for f in newer_files], [f.migration() for f in older_files], dialect
+    newer, older = [f.migration() for f in newer_files], [f.migration() for f in older_files]
+    down = down_between(newer, older, dialect)
+    down = engine_checked(
+        down, newer, older, dialect, undone=[m.path for m in newer if m not in older]
     )
     _warn_unmodelled(down.unmodelled)
     if args.format == "json":
         json.dump(down_json(down, dialect), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(_header(down.unmodelled, down.note))
+        sys.stdout.write(_header(down.unmodelled, down.note, down.listed))
         sys.stdout.write(
             to_script(list(down.statements)) or "-- nothing to undo: the schemas are equal\n"
         )
@@ -349,10 +352,16 @@ def down_json(down: Down, dialect: Dialect) -> dict[str, Any]:
             {"file": u.file, "line": u.line, "sql": u.sql, "reason": u.reason}
             for u in down.unmodelled
         ],
+        "unmodelled_listed": [
+            {"file": u.file, "line": u.line, "sql": u.sql, "reason": u.reason} for u in down.listed
+        ],
+        "note": down.note,
     }
 
 
-def _header(unmodelled: tuple[Unmodelled, ...], note: str | None = None) -> str:
+def _header(
+    unmodelled: tuple[Unmodelled, ...], note: str | None = None, listed: tuple[Unmodelled, ...] = ()
+) -> str:
     lines = []
     if note:
         lines.append(f"-- note: {note}")
@@ -362,6 +371,11 @@ def _header(unmodelled: tuple[Unmodelled, ...], note: str | None = None) -> str:
             "their effect is not in this script:"
         )
         lines += [f"--   {u.file}:{u.line}: {u.reason}" for u in unmodelled]
+    if listed:
+        lines.append(
+            f"-- not gating: {len(listed)} statement(s) not modelled, settled or unrelated:"
+        )
+        lines += [f"--   {u.file}:{u.line}: {u.reason}" for u in listed]
     return "".join(f"{line}\n" for line in lines) + ("\n" if lines else "")
 
 

@@ -23,6 +23,7 @@ from bot.core.replay import Allow, Migration, ParseCache, replay
 from bot.core.revert import detect_revert
 from bot.core.risk import Policy, Verdict
 from bot.core.risk.analyse import policy_from_config
+from bot.engines.engine_state import engine_checked
 from bot.planner.companion import companion_files, restore_file
 from bot.planner.gate import gate, live_url, prove
 from bot.sources.config import RepoConfig
@@ -381,7 +382,14 @@ def _versioned(
     at_older = replay([_mig(m) for m in forward], dialect, prefix.schema, cache.parses)
     down = compute_down(at_newer.schema, at_older.schema, at_newer.steps if not forward else None)
     unknown = tuple(dict.fromkeys(prefix.unmodelled + down.unmodelled + at_older.unmodelled))
-    down = Down(down.changes, down.statements, down.method, unknown, down.note)
+    down = engine_checked(
+        Down(down.changes, down.statements, down.method, unknown, down.note),
+        [_mig(m) for m in new_migs],
+        [_mig(m) for m in old_migs],
+        dialect,
+        undone=[m.up_path for m in undone],
+        postgres=run.options.postgres,
+    )
     at_end: tuple[str, ...] = ()
     if not (run.options.exact_column_order or run.config.column_order == "exact"):
         down, at_end = columns_at_end(down, at_newer.schema)

@@ -1,0 +1,354 @@
+"""Engine-backed state: a history the static model can't fully read, replayed on a scratch engine.
+
+The static replay stays the fast path and the source of intent (a rename is undone as a
+rename). When a history holds statements it could not model (DO blocks, dynamic SQL,
+PREPARE/EXECUTE, unknown syntax), both histories are replayed on a scratch engine of their
+dialect and the static down is checked against them: run on the newer state it must give the
+older state's catalog. What it misses is read back from the engine and appended, so where the
+engine and the model disagree the engine is right, and the down says which objects the model
+got wrong. Where no engine of the dialect can be had, the down is returned as it was, saying why.
+"""
+
+from __future__ import annotations
+
+import atexit
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from bot.core.down import Down, compute_down, split_unmodelled
+from bot.core.model import Dialect, Schema
+from bot.core.render import Rendered
+from bot.core.replay import Migration
+from bot.core.split import SplitError, split_statements
+from bot.engines.catalog import Catalog
+from bot.engines.model_import import ImportedSchema, import_schema
+from bot.engines.scratch import EngineError, EngineUnavailable, ScratchDatabase, ScratchServer
+
+
+@dataclass(frozen=True)
+class EngineStates:
+    """Both histories as the engine built them, read back into the model."""
+
+    engine: str  # "PostgreSQL 18.1", "MariaDB 10.11.14", "SQLite 3.46.1"
+    newer: ImportedSchema
+    older: ImportedSchema
+    # objects the static model got wrong ("newer: table widgets", "older: column t.c"), when
+    # the static schemas were given
+    disagreements: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What the engine said about a down computed from the static model."""
+
+    down: Down
+    engine: str | None  # None: no engine of the dialect could be had
+    settled: bool  # the down, run on the engine's newer state, gives its older state
+    corrected: tuple[str, ...] = ()  # objects the engine added to the down (the model missed)
+    seconds: float = 0.0
+
+
+def engine_checked(
+    down: Down,
+    newer: Sequence[Migration],
+    older: Sequence[Migration],
+    dialect: Dialect,
+    *,
+    undone: Sequence[str] = (),
+    postgres: bool = True,
+) -> Down:
+    """The planner's hook: what the model could not read either is not this down's concern
+    (listed), or is settled on a scratch engine, or stays gating with the reason."""
+    gating, listed = split_unmodelled(down.unmodelled, down.statements, undone)
+    listed = down.listed + listed
+    if not gating:
+        return replace(down, unmodelled=(), listed=listed)
+    if dialect is Dialect.POSTGRES and not postgres:
+        note = "the embedded PostgreSQL is off, so the unmodelled statements stay unsettled"
+        return replace(_noted(down, note), unmodelled=gating, listed=listed)
+    result = settle(replace(down, unmodelled=gating), newer, older, dialect)
+    if not result.settled:
+        return replace(result.down, unmodelled=gating, listed=listed)
+    where = ", ".join(f"{u.file}:{u.line}" for u in gating)
+    note = (
+        f"the engine settled {len(gating)} statement(s) the model could not read ({where}):"
+        f" the history was replayed on {result.engine} and this down, run there, gives the"
+        " older state exactly"
+    )
+    if result.corrected:
+        note += f"; the model missed {', '.join(result.corrected)}, added from the engine"
+    return replace(_noted(result.down, note), unmodelled=(), listed=listed + gating)
+
+
+def engine_states(
+    newer: Sequence[Migration],
+    older: Sequence[Migration],
+    dialect: Dialect,
+    *,
+    static_newer: Schema | None = None,
+    static_older: Schema | None = None,
+) -> EngineStates:
+    """Replay both histories on a scratch engine and import their catalogs.
+
+    Raises EngineUnavailable when no engine of the dialect can be had, EngineError when a
+    history fails on it.
+    """
+    server = scratch_server(dialect)
+    states = []
+    for migrations in (newer, older):
+        db = _replayed(server, migrations, dialect)
+        try:
+            states.append(_import(db, dialect))
+        finally:
+            db.close()
+    found: list[str] = []
+    for label, static, imported in (
+        ("newer", static_newer, states[0]),
+        ("older", static_older, states[1]),
+    ):
+        if static is not None:
+            found += [f"{label}: {d}" for d in model_differences(static, imported.schema)]
+    return EngineStates(server.version, states[0], states[1], tuple(found))
+
+
+def settle(
+    down: Down,
+    newer: Sequence[Migration],
+    older: Sequence[Migration],
+    dialect: Dialect,
+) -> Settlement:
+    """Check `down` (from the static model) against the engine; complete it from the engine.
+
+    The histories are replayed on a scratch engine; the down runs on the newer state; what
+    still differs from the older state is read back into the model, diffed and appended. The
+    result is settled when the older state's catalog is then reached exactly.
+    """
+    started = time.monotonic()
+    try:
+        server = scratch_server(dialect)
+    except EngineUnavailable as err:
+        note = f"no {dialect.value} engine to settle the unmodelled statements: {_first_line(err)}"
+        return Settlement(_noted(down, note), None, False)
+    try:
+        result = _settle(server, down, newer, older, dialect)
+    except EngineError as err:
+        note = (
+            f"{server.version} could not replay the history, so the unmodelled statements stay"
+            f" unsettled: {_first_line(err)}"
+        )
+        result = Settlement(_noted(down, note), server.version, False)
+    except SplitError as err:
+        result = Settlement(_noted(down, f"cannot split the SQL: {err}"), server.version, False)
+    return replace(result, seconds=round(time.monotonic() - started, 3))
+
+
+def _settle(
+    server: ScratchServer,
+    down: Down,
+    newer: Sequence[Migration],
+    older: Sequence[Migration],
+    dialect: Dialect,
+) -> Settlement:
+    engine = server.version
+    target_db = _replayed(server, older, dialect)
+    try:
+        target = target_db.catalog()
+        target_model = _import(target_db, dialect)
+    finally:
+        target_db.close()
+    db = _replayed(server, newer, dialect)
+    try:
+        try:
+            db.execute([s.sql for s in down.statements])
+        except EngineError as err:
+            # the static down is wrong on this engine: the engine's own states decide alone
+            db.close()
+            db = _replayed(server, newer, dialect)
+            return _from_engine(db, down, target, target_model, dialect, engine, err)
+        if not _differs(db.catalog(), target, dialect):
+            return Settlement(down, engine, True)
+        rest = compute_down(_import(db, dialect).schema, target_model.schema)
+        try:
+            db.execute([s.sql for s in rest.statements])
+        except EngineError as err:
+            return Settlement(_noted(down, _unsettled(engine, err)), engine, False)
+        left = _differs(db.catalog(), target, dialect)
+        corrected = tuple(dict.fromkeys(s.object for s in rest.statements))
+        if left:
+            note = (
+                f"on {engine}, the down still differs from the older state: {'; '.join(left[:5])}"
+            )
+            return Settlement(_noted(down, note), engine, False, corrected)
+        merged = replace(
+            down,
+            changes=down.changes + rest.changes,
+            statements=down.statements + _labelled(rest.statements),
+        )
+        return Settlement(merged, engine, True, corrected)
+    finally:
+        db.close()
+
+
+def _from_engine(
+    db: ScratchDatabase,
+    down: Down,
+    target: Catalog,
+    target_model: ImportedSchema,
+    dialect: Dialect,
+    engine: str,
+    failure: EngineError,
+) -> Settlement:
+    """The down diffed from the engine's two states, when the static one fails on it."""
+    from_engine = compute_down(_import(db, dialect).schema, target_model.schema)
+    why = f"the down from the model failed on {engine} ({_first_line(failure)})"
+    try:
+        db.execute([s.sql for s in from_engine.statements])
+    except EngineError as err:
+        return Settlement(
+            _noted(down, f"{why}; so did the engine's: {_first_line(err)}"), engine, False
+        )
+    left = _differs(db.catalog(), target, dialect)
+    if left:
+        return Settlement(_noted(down, f"{why}; the engine's did not restore"), engine, False)
+    settled = replace(
+        from_engine,
+        statements=_labelled(from_engine.statements),
+        unmodelled=down.unmodelled,
+        note=f"{why}; used the diff of the engine's two states",
+    )
+    return Settlement(settled, engine, True, tuple(s.object for s in from_engine.statements))
+
+
+def _labelled(statements: Sequence[Rendered]) -> tuple[Rendered, ...]:
+    return tuple(replace(s, change=f"{s.change} (from the engine)") for s in statements)
+
+
+def _differs(after: Catalog, target: Catalog, dialect: Dialect) -> list[str]:
+    # PostgreSQL can't re-add a column at its old position; verify compares order elsewhere
+    return after.diff(target, column_order=False)
+
+
+def _noted(down: Down, note: str) -> Down:
+    return replace(down, note=f"{down.note}; {note}" if down.note else note)
+
+
+def _unsettled(engine: str, err: EngineError) -> str:
+    return f"the engine's correction failed on {engine}: {_first_line(err)}"
+
+
+def _first_line(err: Exception) -> str:
+    text = str(getattr(err, "message", None) or err).strip()
+    return text.splitlines()[0] if text else "unknown error"
+
+
+def _replayed(
+    server: ScratchServer, migrations: Sequence[Migration], dialect: Dialect
+) -> ScratchDatabase:
+    db = server.new_database()
+    try:
+        db.execute([s.text for m in migrations for s in split_statements(m.sql, dialect.value)])
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _import(db: ScratchDatabase, dialect: Dialect) -> ImportedSchema:
+    return import_schema(db.query, dialect)
+
+
+# --- how the model and the engine disagree ----------------------------------------------
+
+
+def model_differences(model: Schema, engine: Schema) -> list[str]:
+    """Objects the static model has wrong, by name and shape (not by expression spelling).
+
+    Expression text (defaults, checks, view and function bodies) is spelled by the engine in
+    its own way, so it is not compared here; the catalog proof compares it.
+    """
+    out: list[str] = []
+    _compare_names("table", model.tables, engine.tables, out)
+    for key in model.tables.keys() & engine.tables.keys():
+        mine, theirs = model.tables[key], engine.tables[key]
+        cols = {c.name: c for c in mine.columns}
+        eng = {c.name: c for c in theirs.columns}
+        _compare_names(f"column {mine.name}.", cols, eng, out, prefix=True)
+        for name in cols.keys() & eng.keys():
+            a, b = cols[name], eng[name]
+            if (a.type.lower(), a.nullable) != (b.type.lower(), b.nullable):
+                out.append(
+                    f"column {mine.name}.{name}: model {a.type}"
+                    f"{'' if a.nullable else ' NOT NULL'}, engine {b.type}"
+                    f"{'' if b.nullable else ' NOT NULL'}"
+                )
+        _compare_names(
+            f"index on {mine.name}: ",
+            {i.name: i for i in mine.indexes},
+            {i.name: i for i in theirs.indexes},
+            out,
+            prefix=True,
+        )
+        _compare_names(
+            f"constraint on {mine.name}: ",
+            {c.name: c for c in mine.constraints() if c.name},
+            {c.name: c for c in theirs.constraints() if c.name},
+            out,
+            prefix=True,
+        )
+    _compare_names("view", model.views, engine.views, out)
+    _compare_names("type", model.enums, engine.enums, out)
+    for key in model.enums.keys() & engine.enums.keys():
+        if model.enums[key].values != engine.enums[key].values:
+            out.append(f"type {model.enums[key].name}: values differ")
+    _compare_names("sequence", model.sequences, engine.sequences, out)
+    _compare_names("", model.opaque, engine.opaque, out)
+    return out
+
+
+def _compare_names(
+    label: str, mine: Any, theirs: Any, out: list[str], *, prefix: bool = False
+) -> None:
+    def show(key: Any) -> str:
+        if isinstance(key, tuple):
+            kind, name = key
+            text = f"{kind}.{name}" if kind and label else (f"{kind} {name}" if kind else name)
+        else:
+            text = str(key)
+        return f"{label}{text}" if prefix else f"{label} {text}".strip()
+
+    out += [f"missing from the model: {show(k)}" for k in sorted(theirs.keys() - mine.keys())]
+    out += [f"not in the engine: {show(k)}" for k in sorted(mine.keys() - theirs.keys())]
+
+
+# --- scratch servers, one per dialect per process, kept warm ----------------------------
+
+_servers: dict[Dialect, ScratchServer] = {}
+
+
+def scratch_server(dialect: Dialect) -> ScratchServer:
+    """The process's scratch server for `dialect`, started on first use.
+
+    PostgreSQL is the embedded server the proofs use too; MySQL is a local mariadbd/mysqld.
+    Raises EngineUnavailable with the reason when none can be had.
+    """
+    found = _servers.get(dialect)
+    if found is not None:
+        return found
+    server: ScratchServer
+    if dialect is Dialect.SQLITE:
+        from bot.engines.sqlite import start_sqlite
+
+        server = start_sqlite()
+    elif dialect is Dialect.POSTGRES:
+        from bot.verify import _postgres_server  # one embedded server per process
+
+        server = _postgres_server()
+    else:
+        from bot.engines.mariadb import start_mariadb
+
+        server = start_mariadb()
+        atexit.register(server.close)
+    _servers[dialect] = server
+    return server
