@@ -23,7 +23,7 @@ from bot.core.render import Rendered
 from bot.core.replay import Migration
 from bot.core.split import SplitError, split_statements
 from bot.engines.catalog import Catalog
-from bot.engines.model_import import ImportedSchema, import_schema
+from bot.engines.model_import import ImportedSchema, import_schema, without_default_widths
 from bot.engines.scratch import EngineError, EngineUnavailable, ScratchDatabase, ScratchServer
 
 
@@ -277,7 +277,7 @@ def model_differences(model: Schema, engine: Schema) -> list[str]:
         _compare_names(f"column {mine.name}.", cols, eng, out, prefix=True)
         for name in cols.keys() & eng.keys():
             a, b = cols[name], eng[name]
-            if (a.type.lower(), a.nullable) != (b.type.lower(), b.nullable):
+            if (_type(a.type), a.nullable) != (_type(b.type), b.nullable):
                 out.append(
                     f"column {mine.name}.{name}: model {a.type}"
                     f"{'' if a.nullable else ' NOT NULL'}, engine {b.type}"
@@ -305,6 +305,11 @@ def model_differences(model: Schema, engine: Schema) -> list[str]:
     _compare_names("sequence", model.sequences, engine.sequences, out)
     _compare_names("", model.opaque, engine.opaque, out)
     return out
+
+
+def _type(text: str) -> str:
+    # `INT(10) UNSIGNED` is `INT UNSIGNED`: MariaDB adds the default width itself
+    return without_default_widths(text).lower()
 
 
 def _compare_names(

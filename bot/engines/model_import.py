@@ -80,6 +80,11 @@ _DISPLAY_WIDTH = re.compile(r"(?i)\b(tinyint|smallint|mediumint|int|bigint)\((\d
 _DEFAULT_WIDTHS = {"tinyint": 4, "smallint": 6, "mediumint": 9, "int": 11, "bigint": 20}
 
 
+def without_default_widths(sql: str) -> str:
+    """MySQL text with the display widths the engine adds by default left out."""
+    return _DISPLAY_WIDTH.sub(_default_width, sql)
+
+
 def _default_width(m: re.Match[str]) -> str:
     kind, width, unsigned = m.group(1).lower(), int(m.group(2)), m.group(3) or ""
     default = _DEFAULT_WIDTHS[kind] - (1 if unsigned and kind != "bigint" else 0)
@@ -115,7 +120,7 @@ def mysql_ddl(query: Query, database: str | None = None) -> tuple[list[str], lis
     for table in tables:
         ((_, text),) = query(f"SHOW CREATE TABLE {_mysql_ident(table)}")
         # the next auto-increment value is data, not schema
-        out.append(_DISPLAY_WIDTH.sub(_default_width, _AUTO_COUNTER.sub("", str(text))))
+        out.append(without_default_widths(_AUTO_COUNTER.sub("", str(text))))
     view_sql: dict[str, str] = {}
     for view in views:
         text = str(query(f"SHOW CREATE VIEW {_mysql_ident(view)}")[0][1])
