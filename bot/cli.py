@@ -178,7 +178,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     down = down_between(newer, older, dialect)
     down = engine_checked(
         down, newer, older, dialect, undone=[m.path for m in newer if m not in older]
-    )
+    ).down
     _warn_unmodelled(down.unmodelled)
     if args.format == "json":
         json.dump(down_json(down, dialect), sys.stdout, indent=2)

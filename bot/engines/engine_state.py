@@ -48,6 +48,17 @@ class Settlement:
     settled: bool  # the down, run on the engine's newer state, gives its older state
     corrected: tuple[str, ...] = ()  # objects the engine added to the down (the model missed)
     seconds: float = 0.0
+    # the newer state read from the engine, when the model got it wrong: the schema the down's
+    # risks are judged on, since the engine's additions do not apply to the model's
+    newer: Schema | None = None
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The down after the engine's check, and the engine's newer state if the model's was wrong."""
+
+    down: Down
+    newer: Schema | None = None
 
 
 def engine_checked(
@@ -58,19 +69,19 @@ def engine_checked(
     *,
     undone: Sequence[str] = (),
     postgres: bool = True,
-) -> Down:
+) -> Checked:
     """The planner's hook: what the model could not read either is not this down's concern
     (listed), or is settled on a scratch engine, or stays gating with the reason."""
     gating, listed = split_unmodelled(down.unmodelled, down.statements, undone)
     listed = down.listed + listed
     if not gating:
-        return replace(down, unmodelled=(), listed=listed)
+        return Checked(replace(down, unmodelled=(), listed=listed))
     if dialect is Dialect.POSTGRES and not postgres:
         note = "the embedded PostgreSQL is off, so the unmodelled statements stay unsettled"
-        return replace(_noted(down, note), unmodelled=gating, listed=listed)
+        return Checked(replace(_noted(down, note), unmodelled=gating, listed=listed))
     result = settle(replace(down, unmodelled=gating), newer, older, dialect)
     if not result.settled:
-        return replace(result.down, unmodelled=gating, listed=listed)
+        return Checked(replace(result.down, unmodelled=gating, listed=listed))
     where = ", ".join(f"{u.file}:{u.line}" for u in gating)
     note = (
         f"the engine settled {len(gating)} statement(s) the model could not read ({where}):"
@@ -79,7 +90,9 @@ def engine_checked(
     )
     if result.corrected:
         note += f"; the model missed {', '.join(result.corrected)}, added from the engine"
-    return replace(_noted(result.down, note), unmodelled=(), listed=listed + gating)
+    return Checked(
+        replace(_noted(result.down, note), unmodelled=(), listed=listed + gating), result.newer
+    )
 
 
 def engine_states(
@@ -160,13 +173,15 @@ def _settle(
         target_db.close()
     db = _replayed(server, newer, dialect)
     try:
+        newer_model = _import(db, dialect).schema
         try:
             db.execute([s.sql for s in down.statements])
         except EngineError as err:
             # the static down is wrong on this engine: the engine's own states decide alone
             db.close()
             db = _replayed(server, newer, dialect)
-            return _from_engine(db, down, target, target_model, dialect, engine, err)
+            settled = _from_engine(db, down, target, target_model, dialect, engine, err)
+            return replace(settled, newer=newer_model)
         if not _differs(db.catalog(), target, dialect):
             return Settlement(down, engine, True)
         rest = compute_down(_import(db, dialect).schema, target_model.schema)
@@ -186,7 +201,7 @@ def _settle(
             changes=down.changes + rest.changes,
             statements=down.statements + _labelled(rest.statements),
         )
-        return Settlement(merged, engine, True, corrected)
+        return Settlement(merged, engine, True, corrected, newer=newer_model)
     finally:
         db.close()
 

@@ -382,7 +382,7 @@ def _versioned(
     at_older = replay([_mig(m) for m in forward], dialect, prefix.schema, cache.parses)
     down = compute_down(at_newer.schema, at_older.schema, at_newer.steps if not forward else None)
     unknown = tuple(dict.fromkeys(prefix.unmodelled + down.unmodelled + at_older.unmodelled))
-    down = engine_checked(
+    checked = engine_checked(
         Down(down.changes, down.statements, down.method, unknown, down.note),
         [_mig(m) for m in new_migs],
         [_mig(m) for m in old_migs],
@@ -390,6 +390,7 @@ def _versioned(
         undone=[m.up_path for m in undone],
         postgres=run.options.postgres,
     )
+    down = checked.down
     at_end: tuple[str, ...] = ()
     if not (run.options.exact_column_order or run.config.column_order == "exact"):
         down, at_end = columns_at_end(down, at_newer.schema)
@@ -411,6 +412,8 @@ def _versioned(
         columns_at_end=at_end,
     )
     plan, start = _live(plan, at_newer.schema, at_older.schema, run)
+    # where the engine corrected the model, the down applies to the engine's state
+    start = checked.newer if checked.newer and start is at_newer.schema else start
     plan = _gate(plan, start, [a for st in at_newer.steps for a in st.allows], run)
     # A refused plan's companion change carries the way back that keeps the data.
     variant = plan.safe_variant if plan.verdict is Verdict.REFUSED else None

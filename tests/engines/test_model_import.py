@@ -10,7 +10,9 @@ that is complete, says the engine settled them, and restores on the engine.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
+import git
 import pytest
 
 from bot.core.diff import diff
@@ -22,7 +24,10 @@ from bot.core.split import split_statements
 from bot.engines import ScratchDatabase
 from bot.engines.engine_state import engine_checked, model_differences
 from bot.engines.model_import import import_schema
+from bot.markdown.plan import plan_markdown
+from bot.planner import PlanOptions, plan_commit
 from tests.golden.test_golden import FIXTURES, load
+from tests.planner.repo import NOW, Repo
 
 ROUND_TRIP = {
     "postgres": [
@@ -159,7 +164,7 @@ def test_engine_settles_what_the_model_cannot_read(
     older = newer[:2]  # reverting 003
     static = down_between(newer, older, dialect)
     assert static.unmodelled  # the model alone can't plan this completely
-    down = engine_checked(static, newer, older, dialect, undone=["003_status.sql"])
+    down = engine_checked(static, newer, older, dialect, undone=["003_status.sql"]).down
     assert down.complete, down.note
     assert down.note is not None and "the engine settled" in down.note
     # the statement the model could not read is still shown, as not gating
@@ -175,7 +180,7 @@ def test_without_an_engine_the_down_stays_incomplete_and_says_why() -> None:
     static = down_between(newer, newer[:2], Dialect.POSTGRES)
     down = engine_checked(
         static, newer, newer[:2], Dialect.POSTGRES, undone=["003_status.sql"], postgres=False
-    )
+    ).down
     assert not down.complete
     assert down.note is not None and "PostgreSQL is off" in down.note
 
@@ -194,3 +199,33 @@ def test_old_unrelated_unmodelled_statements_are_listed_not_gating() -> None:
     assert split_unmodelled((touching,), down.statements, ["003.sql"])[0] == (touching,)
     dynamic = Unmodelled("002.sql", 1, "DO $$ BEGIN EXECUTE 'ALTER ' || t; END $$", "DO")
     assert split_unmodelled((dynamic,), down.statements, ["003.sql"])[0] == (dynamic,)
+
+
+def test_revert_after_a_do_block_is_planned_proven_and_complete(
+    tmp_path: Path, postgres_server: object
+) -> None:
+    repo = Repo(tmp_path / "app")
+    m = "db/migrations"
+    config = ".rollback-plan.yml"
+    repo.commit(
+        "accounts and audit",
+        {
+            config: f"sources:\n  - path: {m}\n    dialect: postgres\n",
+            **{
+                f"{m}/00000{i + 1}_{mig.path[4:-4]}.up.sql": mig.sql
+                for i, mig in enumerate(PROCEDURAL[Dialect.POSTGRES][:2])
+            },
+        },
+    )
+    repo.commit("status", {f"{m}/000003_status.up.sql": PROCEDURAL[Dialect.POSTGRES][2].sql})
+    repo.revert("HEAD")
+    plan = plan_commit(git.Repo(repo.path), "HEAD", now=NOW, options=PlanOptions(verify=True))
+    (source,) = plan.sources
+    assert source.complete and source.down is not None
+    assert source.proof is not None and source.proof.verified, source.proof
+    text = plan_markdown(plan)
+    assert "the engine settled 2 statement(s)" in text and "PostgreSQL" in text
+    assert "Incomplete" not in text
+    assert f"{m}/000002_idempotent.up.sql" in {u.file for u in source.down.listed}
+    # the engine's correction: audit_log (created by dynamic SQL) loses its new column too
+    assert 'ALTER TABLE audit_log DROP COLUMN "action"' in [s.sql for s in source.down.statements]

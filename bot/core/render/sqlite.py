@@ -280,9 +280,7 @@ def _touches(change: ch.Change, key: tuple[str, str]) -> bool:
     return any(qkey(n, _D) == key for n in names)
 
 
-def _swap_rebuild(
-    rename: ch.Change, create: ch.Change, drop: ch.Change, state: State
-) -> list[str]:
+def _swap_rebuild(rename: ch.Change, create: ch.Change, drop: ch.Change, state: State) -> list[str]:
     """One rebuild giving table A the shape of the CreateTable; applies all three to `state`."""
     assert isinstance(rename, ch.RenameTable) and isinstance(create, ch.CreateTable)
     source = state.require_table(rename.old)
