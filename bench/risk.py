@@ -81,7 +81,7 @@ def main() -> None:
 def verify_times() -> None:
     """Seconds `--verify` adds for a typical revert, per engine (engine start included once)."""
     from bot.core.model import Dialect
-    from bot.verify import verify
+    from bot.engines.proof import verify
 
     newer = [
         "CREATE TABLE users (id integer PRIMARY KEY, email varchar(255) NOT NULL);",

@@ -362,7 +362,12 @@ def _git(workspace: Path, *args: str) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `rollback-plan ci` (for bot/cli.py's subparser)."""
     parser.add_argument("--dialect", help="override the detected dialect of every source")
-    parser.add_argument("--verify", action="store_true", help="prove each down on a scratch engine")
+    parser.add_argument(
+        "--verify",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="prove what ships on a scratch engine, with data (default); --no-verify for speed",
+    )
     parser.add_argument(
         "--report",
         choices=Report.CHOICES,
@@ -380,7 +385,7 @@ def run_ci(
 ) -> int:
     """`rollback-plan ci` with parsed arguments; prints one summary line. `forge_options`
     go to the forge client (tests switch GitHub's request spacing off)."""
-    from bot.verify import MYSQL_SCRATCH_ENV
+    from bot.engines.proof import MYSQL_SCRATCH_ENV
 
     env = os.environ if env is None else env
     try:

@@ -20,9 +20,10 @@ from bot.core.diff import create_all
 from bot.core.down import Down, down_between
 from bot.core.model import Dialect, Schema
 from bot.core.render import render, to_script
-from bot.core.replay import Unmodelled, replay
+from bot.core.replay import Migration, Unmodelled, replay
 from bot.engines.engine_state import engine_checked
-from bot.sources.dirs import Layout, MigrationFile, SourceError, read_dir
+from bot.sources.dirs import SourceError, read_dir
+from bot.sources.model import Format
 
 EXIT_OK = 0
 EXIT_GATE = 1  # plan: the verdict is needs-approval or refused
@@ -152,18 +153,20 @@ def _parser() -> argparse.ArgumentParser:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dialect", required=True, help="postgres, mysql (MySQL 8 / MariaDB) or sqlite")
-    p.add_argument("--layout", choices=[layout.value for layout in Layout], help="default: detect")
+    p.add_argument(
+        "--layout", choices=[f.value for f in Format], help="migration layout (default: detect)"
+    )
 
 
-def _load(directory: Path, layout: str | None) -> list[MigrationFile]:
-    _, files = read_dir(directory, Layout(layout) if layout else None)
-    return files
+def _load(directory: Path, layout: str | None) -> list[Migration]:
+    _, migrations = read_dir(directory, Format(layout) if layout else None)
+    return [Migration(m.up_path, m.up) for m in migrations]
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
     dialect = Dialect.parse(args.dialect)
     files = _load(args.dir, args.layout)
-    history = replay([f.migration() for f in files], dialect)
+    history = replay(files, dialect)
     _warn_unmodelled(history.unmodelled)
     sys.stdout.write(_header(history.unmodelled))
     sys.stdout.write(to_script(render(create_all(history.schema), Schema(dialect))))
@@ -174,10 +177,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
     dialect = Dialect.parse(args.dialect)
     newer_files = _load(args.from_dir, args.layout)
     older_files = _load(args.to_dir, args.layout)
-    newer, older = [f.migration() for f in newer_files], [f.migration() for f in older_files]
-    down = down_between(newer, older, dialect)
+    down = down_between(newer_files, older_files, dialect)
+    undone = [m.path for m in newer_files if m not in older_files]
+    from bot.engines.proof import MYSQL_SCRATCH_ENV
+
+    mysql_url = os.environ.get(MYSQL_SCRATCH_ENV) or None
     down = engine_checked(
-        down, newer, older, dialect, undone=[m.path for m in newer if m not in older]
+        down, newer_files, older_files, dialect, undone=undone, mysql_url=mysql_url
     ).down
     _warn_unmodelled(down.unmodelled)
     if args.format == "json":
@@ -195,10 +201,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     # Imported here: the git and YAML stack is only needed by this command.
     from bot.core.plan import plan_json
     from bot.core.risk import Verdict
+    from bot.engines.proof import MYSQL_SCRATCH_ENV
     from bot.markdown.plan import plan_markdown
     from bot.planner import PlanOptions, plan_commit, plan_refs
     from bot.sources.git import open_repo
-    from bot.verify import MYSQL_SCRATCH_ENV
 
     if args.from_ref and not args.to_ref:
         raise UsageError("--from needs --to")

@@ -12,7 +12,7 @@ from typing import Any
 import git
 import pytest
 
-import bot.verify as verify_module
+import bot.engines.proof as verify_module
 from bot.cli import main
 from bot.core.plan import Plan, SourcePlan, plan_json
 from bot.core.render import Rendered
@@ -295,7 +295,9 @@ def test_verify_on_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 @pytest.fixture
 def shared_postgres(postgres_server: ScratchServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """Let --verify use the session's embedded server instead of starting its own."""
-    monkeypatch.setattr(verify_module, "_postgres", postgres_server)
+    engines = verify_module.ScratchEngines()
+    engines.use(verify_module.Dialect.POSTGRES, postgres_server)
+    monkeypatch.setattr(verify_module, "ENGINES", engines)
 
 
 @pytest.mark.usefixtures("shared_postgres")

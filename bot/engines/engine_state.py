@@ -11,9 +11,9 @@ got wrong. Where no engine of the dialect can be had, the down is returned as it
 
 from __future__ import annotations
 
-import atexit
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,7 +24,7 @@ from bot.core.replay import Migration
 from bot.core.split import SplitError, split_statements
 from bot.engines.catalog import Catalog
 from bot.engines.model_import import ImportedSchema, import_schema, without_default_widths
-from bot.engines.scratch import EngineError, EngineUnavailable, ScratchDatabase, ScratchServer
+from bot.engines.scratch import EngineError, EngineUnavailable, ScratchDatabase
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,10 @@ class Settlement:
     settled: bool  # the down, run on the engine's newer state, gives its older state
     corrected: tuple[str, ...] = ()  # objects the engine added to the down (the model missed)
     seconds: float = 0.0
-    # the newer state read from the engine, when the model got it wrong: the schema the down's
-    # risks are judged on, since the engine's additions do not apply to the model's
+    # both states read from the engine, when the model got them wrong: the down's risks and
+    # the shipped variant are judged on them, since the engine's additions fit only them
     newer: Schema | None = None
+    older: Schema | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Checked:
 
     down: Down
     newer: Schema | None = None
+    older: Schema | None = None
 
 
 def engine_checked(
@@ -69,6 +71,7 @@ def engine_checked(
     *,
     undone: Sequence[str] = (),
     postgres: bool = True,
+    mysql_url: str | None = None,
 ) -> Checked:
     """The planner's hook: what the model could not read either is not this down's concern
     (listed), or is settled on a scratch engine, or stays gating with the reason."""
@@ -79,7 +82,7 @@ def engine_checked(
     if dialect is Dialect.POSTGRES and not postgres:
         note = "the embedded PostgreSQL is off, so the unmodelled statements stay unsettled"
         return Checked(replace(_noted(down, note), unmodelled=gating, listed=listed))
-    result = settle(replace(down, unmodelled=gating), newer, older, dialect)
+    result = settle(replace(down, unmodelled=gating), newer, older, dialect, mysql_url=mysql_url)
     if not result.settled:
         return Checked(replace(result.down, unmodelled=gating, listed=listed))
     where = ", ".join(f"{u.file}:{u.line}" for u in gating)
@@ -91,7 +94,9 @@ def engine_checked(
     if result.corrected:
         note += f"; the model missed {', '.join(result.corrected)}, added from the engine"
     return Checked(
-        replace(_noted(result.down, note), unmodelled=(), listed=listed + gating), result.newer
+        replace(_noted(result.down, note), unmodelled=(), listed=listed + gating),
+        result.newer,
+        result.older,
     )
 
 
@@ -102,20 +107,21 @@ def engine_states(
     *,
     static_newer: Schema | None = None,
     static_older: Schema | None = None,
+    mysql_url: str | None = None,
 ) -> EngineStates:
     """Replay both histories on a scratch engine and import their catalogs.
 
     Raises EngineUnavailable when no engine of the dialect can be had, EngineError when a
     history fails on it.
     """
-    server = scratch_server(dialect)
     states = []
-    for migrations in (newer, older):
-        db = _replayed(server, migrations, dialect)
-        try:
-            states.append(_import(db, dialect))
-        finally:
-            db.close()
+    with _engine(dialect, mysql_url) as server:
+        for migrations in (newer, older):
+            db = _replayed(server, migrations, dialect)
+            try:
+                states.append(_import(db, dialect))
+            finally:
+                db.close()
     found: list[str] = []
     for label, static, imported in (
         ("newer", static_newer, states[0]),
@@ -131,6 +137,8 @@ def settle(
     newer: Sequence[Migration],
     older: Sequence[Migration],
     dialect: Dialect,
+    *,
+    mysql_url: str | None = None,
 ) -> Settlement:
     """Check `down` (from the static model) against the engine; complete it from the engine.
 
@@ -139,26 +147,27 @@ def settle(
     result is settled when the older state's catalog is then reached exactly.
     """
     started = time.monotonic()
+    engine: str | None = None
     try:
-        server = scratch_server(dialect)
+        with _engine(dialect, mysql_url) as server:
+            engine = server.version
+            result = _settle(server, down, newer, older, dialect)
     except EngineUnavailable as err:
         note = f"no {dialect.value} engine to settle the unmodelled statements: {_first_line(err)}"
-        return Settlement(_noted(down, note), None, False)
-    try:
-        result = _settle(server, down, newer, older, dialect)
+        result = Settlement(_noted(down, note), None, False)
     except EngineError as err:
         note = (
-            f"{server.version} could not replay the history, so the unmodelled statements stay"
+            f"{engine} could not replay the history, so the unmodelled statements stay"
             f" unsettled: {_first_line(err)}"
         )
-        result = Settlement(_noted(down, note), server.version, False)
+        result = Settlement(_noted(down, note), engine, False)
     except SplitError as err:
-        result = Settlement(_noted(down, f"cannot split the SQL: {err}"), server.version, False)
+        result = Settlement(_noted(down, f"cannot split the SQL: {err}"), engine, False)
     return replace(result, seconds=round(time.monotonic() - started, 3))
 
 
 def _settle(
-    server: ScratchServer,
+    server: _Engine,
     down: Down,
     newer: Sequence[Migration],
     older: Sequence[Migration],
@@ -181,7 +190,7 @@ def _settle(
             db.close()
             db = _replayed(server, newer, dialect)
             settled = _from_engine(db, down, target, target_model, dialect, engine, err)
-            return replace(settled, newer=newer_model)
+            return replace(settled, newer=newer_model, older=target_model.schema)
         if not _differs(db.catalog(), target, dialect):
             return Settlement(down, engine, True)
         rest = compute_down(_import(db, dialect).schema, target_model.schema)
@@ -201,7 +210,9 @@ def _settle(
             changes=down.changes + rest.changes,
             statements=down.statements + _labelled(rest.statements),
         )
-        return Settlement(merged, engine, True, corrected, newer=newer_model)
+        return Settlement(
+            merged, engine, True, corrected, newer=newer_model, older=target_model.schema
+        )
     finally:
         db.close()
 
@@ -259,7 +270,7 @@ def _first_line(err: Exception) -> str:
 
 
 def _replayed(
-    server: ScratchServer, migrations: Sequence[Migration], dialect: Dialect
+    server: _Engine, migrations: Sequence[Migration], dialect: Dialect
 ) -> ScratchDatabase:
     db = server.new_database()
     try:
@@ -342,33 +353,38 @@ def _compare_names(
     out += [f"not in the engine: {show(k)}" for k in sorted(mine.keys() - theirs.keys())]
 
 
-# --- scratch servers, one per dialect per process, kept warm ----------------------------
-
-_servers: dict[Dialect, ScratchServer] = {}
+# --- scratch databases: the process's warm servers, shared with the proofs ---------------
 
 
-def scratch_server(dialect: Dialect) -> ScratchServer:
-    """The process's scratch server for `dialect`, started on first use.
+@dataclass(frozen=True)
+class _Engine:
+    version: str
+    new_database: Callable[[], ScratchDatabase]
 
-    PostgreSQL is the embedded server the proofs use too; MySQL is a local mariadbd/mysqld.
+
+@contextmanager
+def _engine(dialect: Dialect, mysql_url: str | None) -> Iterator[_Engine]:
+    """Fresh databases of `dialect`: on the operator's scratch MySQL server when a URL is
+    given, else on this process's servers (started once, kept warm; bot.engines.proof).
+
     Raises EngineUnavailable with the reason when none can be had.
     """
-    found = _servers.get(dialect)
-    if found is not None:
-        return found
-    server: ScratchServer
-    if dialect is Dialect.SQLITE:
-        from bot.engines.sqlite import start_sqlite
+    from bot.engines.proof import ENGINES, _UrlServer, _version
 
-        server = start_sqlite()
-    elif dialect is Dialect.POSTGRES:
-        from bot.verify import _postgres_server  # one embedded server per process
+    url_server = _UrlServer(mysql_url) if dialect is Dialect.MYSQL and mysql_url else None
+    try:
 
-        server = _postgres_server()
-    else:
-        from bot.engines.mariadb import start_mariadb
+        def new_database() -> ScratchDatabase:
+            if url_server is not None:
+                return url_server.new_database()
+            return ENGINES.new_database(dialect)
 
-        server = start_mariadb()
-        atexit.register(server.close)
-    _servers[dialect] = server
-    return server
+        probe = new_database()
+        try:
+            version = _version(probe)
+        finally:
+            probe.close()
+        yield _Engine(version, new_database)
+    finally:
+        if url_server is not None:
+            url_server.close()

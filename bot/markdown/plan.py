@@ -6,7 +6,7 @@ import re
 
 from bot.core.alternatives import Alternative
 from bot.core.changes import change_object
-from bot.core.plan import Direction, Plan, SafeVariant, SourcePlan
+from bot.core.plan import Direction, Plan, Proof, SafeVariant, SourcePlan
 from bot.core.render import to_script
 from bot.core.risk import Finding, Verdict
 from bot.core.risk.analyse import statement_findings
@@ -74,6 +74,14 @@ class _View:
     @staticmethod
     def object(alt: Alternative) -> str:
         return f"`{change_object(alt.replaces)}`"
+
+    @staticmethod
+    def proof_reason(proof: Proof) -> str:
+        """The reason without the engine the sentence before it already names."""
+        for lead in (f"on {proof.engine}: ", f"on {proof.engine}, "):
+            if proof.engine and proof.reason.startswith(lead):
+                return proof.reason[len(lead) :]
+        return proof.reason
 
     @staticmethod
     def objects(names: tuple[str, ...]) -> str:

@@ -24,9 +24,9 @@ from bot.core.revert import detect_revert
 from bot.core.risk import Policy, Verdict
 from bot.core.risk.analyse import policy_from_config
 from bot.engines.engine_state import engine_checked
-from bot.planner.companion import companion_files, restore_file
+from bot.planner.companion import companion_files, restore_file, short_name
 from bot.planner.gate import gate, live_url, prove
-from bot.sources.config import RepoConfig
+from bot.sources.config import EngineConfig, RepoConfig
 from bot.sources.discover import Discovery, discover
 from bot.sources.git import BlobCache, GitSnapshot, commit_info, recent_commits, resolve
 from bot.sources.manifests import MigrationJob
@@ -38,7 +38,7 @@ class PlanOptions:
     """How far to go beyond computing the plan."""
 
     dialect: Dialect | None = None  # overrides every source's dialect
-    verify: bool = False  # prove each down on a scratch engine (never a configured database)
+    verify: bool = True  # prove what ships on a scratch engine (never a configured database)
     postgres: bool = True  # allow the embedded PostgreSQL for --verify
     mysql_url: str | None = None  # a scratch MySQL/MariaDB server for --verify
     env: Mapping[str, str] = field(default_factory=dict)  # where live database URLs are read
@@ -130,7 +130,7 @@ def plan_refs(
 
 def _paths(plan: Plan, field: str) -> str:
     paths = [p for s in plan.sources for p in getattr(s, field)]
-    shown = ", ".join(p.rsplit("/", 1)[-1] for p in paths[:3])
+    shown = ", ".join(short_name(p) for p in paths[:3])
     return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
 
 
@@ -322,7 +322,17 @@ def _plan_source(newer: SchemaSource | None, older: SchemaSource | None, run: _R
             f"{src.path}: cannot tell which database this is; "
             "set its dialect in .rollback-plan.yml or pass --dialect"
         )
-        return _with(base, problems=problems)
+        # which way it moves is known without the dialect: a forward plan still says so
+        moves = _moves(
+            [m for m in (newer.migrations if newer else ()) if not m.repeatable],
+            [m for m in (older.migrations if older else ()) if not m.repeatable],
+        )
+        return _with(
+            base,
+            problems=problems,
+            undone=tuple(m.up_path for m in moves.removed),
+            applies=tuple(m.up_path for m in moves.added if m.up_path not in moves.edited),
+        )
     if src.kind is SourceKind.ATLAS_SCHEMA or src.schema_sql is not None:
         return _declarative(base, newer, older, src.dialect, run, problems)
     return _versioned(base, newer, older, src.dialect, run, problems)
@@ -359,6 +369,9 @@ def _declarative(
             [older.schema_sql or ""] if older else [],
             mysql_url=run.options.mysql_url,
             postgres=run.options.postgres,
+            deployed=a.schema,
+            target=b.schema,
+            engine=_engine_config(run, plan),
         )
     return plan
 
@@ -374,13 +387,15 @@ def _versioned(
     cache, snapshot, target, now = run.cache, run.snapshot, run.target, run.now
     new_migs = [m for m in (newer.migrations if newer else ()) if not m.repeatable]
     old_migs = [m for m in (older.migrations if older else ()) if not m.repeatable]
-    keep = _common_prefix(new_migs, old_migs)
-    undone = new_migs[keep:]
-    forward = old_migs[keep:]
+    moves = _moves(new_migs, old_migs)
+    keep, undone, forward, edited = moves.keep, moves.removed, moves.added, moves.edited
     prefix = replay([_mig(m) for m in new_migs[:keep]], dialect, cache=cache.parses)
-    at_newer = replay([_mig(m) for m in undone], dialect, prefix.schema, cache.parses)
-    at_older = replay([_mig(m) for m in forward], dialect, prefix.schema, cache.parses)
-    down = compute_down(at_newer.schema, at_older.schema, at_newer.steps if not forward else None)
+    at_newer = replay([_mig(m) for m in new_migs[keep:]], dialect, prefix.schema, cache.parses)
+    at_older = replay([_mig(m) for m in old_migs[keep:]], dialect, prefix.schema, cache.parses)
+    # only the removed migrations are inverted: later ones that stay are not undone
+    removed = {m.up_path for m in undone}
+    steps = [st for st in at_newer.steps if st.path in removed]
+    down = compute_down(at_newer.schema, at_older.schema, steps if not forward else None)
     unknown = tuple(dict.fromkeys(prefix.unmodelled + down.unmodelled + at_older.unmodelled))
     checked = engine_checked(
         Down(down.changes, down.statements, down.method, unknown, down.note),
@@ -389,6 +404,7 @@ def _versioned(
         dialect,
         undone=[m.up_path for m in undone],
         postgres=run.options.postgres,
+        mysql_url=run.options.mysql_url,
     )
     down = checked.down
     at_end: tuple[str, ...] = ()
@@ -406,8 +422,13 @@ def _versioned(
         down=down,
         handwritten=handwritten,
         undone=tuple(m.up_path for m in undone),
-        applies=tuple(m.up_path for m in forward),
+        applies=tuple(m.up_path for m in forward if m.up_path not in edited),
         problems=problems,
+        notes=(
+            *base.notes,
+            *(f"{p}: {_EDITED}" for p in sorted(edited)),
+            *([_later(moves)] if moves.stay else []),
+        ),
         comes_back_empty=_recreated(down) if undone and not forward else (),
         columns_at_end=at_end,
     )
@@ -447,8 +468,18 @@ def _versioned(
             [m.up for m in old_migs],
             mysql_url=run.options.mysql_url,
             postgres=run.options.postgres,
+            deployed=start,
+            target=checked.older or at_older.schema,
+            steps=at_newer.steps,
+            engine=_engine_config(run, plan),
         )
     return plan
+
+
+def _engine_config(run: _Run, plan: SourcePlan) -> EngineConfig | None:
+    """The engine settings the source's migration tool uses (`sources[].engine`)."""
+    own = next((s for s in run.config.sources if s.path == plan.path), None)
+    return own.engine if own is not None else None
 
 
 def _gate(plan: SourcePlan, before: Schema, allows: list[Allow], run: _Run) -> SourcePlan:
@@ -482,7 +513,7 @@ def _live(
         return replace(plan, live=LiveFacts(problems=(problem,))), expected
     if url is None or plan.down is None or plan.dialect is None:
         return plan, expected
-    from bot.inspect import inspect_live
+    from bot.live import inspect_live
 
     report = inspect_live(Dialect(plan.dialect), url, plan.down.changes, expected)
     facts = LiveFacts(
@@ -498,6 +529,45 @@ def _live(
             facts = replace(facts, planned_from_live=True)
             return replace(plan, down=down, live=facts), live.schema
     return replace(plan, live=facts), expected
+
+
+@dataclass(frozen=True)
+class _Moves:
+    """How two migration lists differ after their common prefix."""
+
+    keep: int  # length of the common prefix
+    removed: tuple[VersionedMigration, ...]  # only on the deployed side: undone
+    added: tuple[VersionedMigration, ...]  # only on the target side: applied
+    stay: tuple[VersionedMigration, ...]  # after the prefix, identical on both sides
+    edited: frozenset[str]  # paths on both sides with other content
+
+
+def _moves(new: Sequence[VersionedMigration], old: Sequence[VersionedMigration]) -> _Moves:
+    """A revert may remove a migration that is not the newest (later ones stay): those are
+    matched by path and content, so they are neither undone nor applied."""
+    keep = _common_prefix(new, old)
+    both = {(m.up_path, m.up) for m in new[keep:]} & {(m.up_path, m.up) for m in old[keep:]}
+    removed = tuple(m for m in new[keep:] if (m.up_path, m.up) not in both)
+    added = tuple(m for m in old[keep:] if (m.up_path, m.up) not in both)
+    stay = tuple(m for m in old[keep:] if (m.up_path, m.up) in both)
+    edited = frozenset({m.up_path for m in removed} & {m.up_path for m in added})
+    return _Moves(keep, removed, added, stay, edited)
+
+
+def _later(moves: _Moves) -> str:
+    names = ", ".join(short_name(m.up_path) for m in moves.stay[:3])
+    more = f" and {len(moves.stay) - 3} more" if len(moves.stay) > 3 else ""
+    return (
+        f"later migrations stay applied ({names}{more}): only the removed ones are undone, "
+        "and the plan is checked against the schema with the later ones in place"
+    )
+
+
+_EDITED = (
+    "edited in place between the two commits: the database has the deployed version applied, "
+    "and the plan goes from its schema to the edited version's; tools that record applied "
+    "versions will not run the edited file again"
+)
 
 
 def _recreated(down: Down) -> tuple[str, ...]:

@@ -11,11 +11,12 @@ from dataclasses import replace
 
 from bot.core.alternatives import Alternative, alternatives, apply_alternatives
 from bot.core.model import Schema
-from bot.core.plan import Proof, SafeVariant, SourcePlan
-from bot.core.replay import Allow
+from bot.core.plan import SafeVariant, SourcePlan
+from bot.core.replay import Allow, Step
 from bot.core.risk import Category, Policy
 from bot.core.risk.analyse import assess
 from bot.core.state import State
+from bot.sources.config import EngineConfig
 
 
 def gate(
@@ -51,22 +52,29 @@ def prove(
     *,
     mysql_url: str | None = None,
     postgres: bool = True,
+    deployed: Schema | None = None,
+    target: Schema | None = None,
+    steps: Sequence[Step] = (),
+    engine: EngineConfig | None = None,
 ) -> SourcePlan:
-    """Run the plan on a scratch engine of the source's dialect (never a configured database)."""
+    """Prove what ships (the down, or a refused plan's data-keeping variant) on a scratch engine
+    of the source's dialect, with rows in every table; never on a configured database."""
     from bot.core.model import Dialect
-    from bot.verify import verify
+    from bot.engines.proof import EngineSettings, verify
+    from bot.engines.shipped import shipped_script
 
-    if source.down is None or source.dialect is None:
+    if source.dialect is None:
         return source
-    result = verify(
-        Dialect(source.dialect),
-        newer,
-        [s.sql for s in source.down.statements],
-        older,
-        mysql_url=mysql_url,
-        postgres=postgres,
+    # goose runs a file marked so outside a transaction; every other tool wraps it in one
+    transaction = not any("+goose NO TRANSACTION" in f.content for f in source.files)
+    script = shipped_script(source, deployed, target, steps, transaction=transaction)
+    if script is None:
+        return source
+    dialect = Dialect(source.dialect)
+    settings = EngineSettings.of(engine or EngineConfig(), dialect)
+    proof = verify(
+        dialect, newer, script, older, mysql_url=mysql_url, postgres=postgres, settings=settings
     )
-    proof = Proof(result.engine, result.verified, result.reason, result.differences, result.seconds)
     moved = [f"table {c.rsplit('.', 1)[0]}: column_order" for c in source.columns_at_end]
     if (
         not proof.verified
@@ -77,9 +85,15 @@ def prove(
         proof = replace(
             proof,
             verified=True,
-            reason=f"on {result.engine}: pre-revert history + down gives the same catalog as "
-            "the reverted-to history, except the column order the plan chose",
+            reason=f"{script.what} gives the reverted-to catalog, except the column order"
+            " the plan chose",
             differences=(),
+        )
+    if not proof.verified and proof.engine is None:
+        # core's verdict gates only a proof that ran and failed; a proof that could not run
+        # must not leave the plan safe either, so it is a problem of this plan
+        return replace(
+            source, proof=proof, problems=(*source.problems, f"not proven: {proof.reason}")
         )
     return replace(source, proof=proof)
 
@@ -88,7 +102,7 @@ def live_url(
     source: SourcePlan, databases: Mapping[str, object], env: Mapping[str, str]
 ) -> tuple[str | None, str | None]:
     """The read-only URL configured for this source (by its name or path), if any."""
-    from bot.inspect import database_url
+    from bot.live import database_url
     from bot.sources.config import DatabaseRef
 
     ref = databases.get(source.name or "") or databases.get(source.path)

@@ -180,6 +180,7 @@ _NAMED = {
     **dict.fromkeys(("sqlite", "sqlite3"), Dialect.SQLITE),
 }
 _WORDS = re.compile(r"[/_.#\-]+")
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 # Strong hints only: a wrong dialect would render SQL that does not run.
 _HINTS = (
     (Dialect.MYSQL, re.compile(r"(?i)\bauto_increment\b|\bengine\s*=|`\w+`|\bunsigned\b")),
@@ -213,6 +214,8 @@ def _decide_dialect(source: SchemaSource, option: Dialect | None) -> SchemaSourc
     if option is not None:
         return _decided(source, option, DialectFrom.OPTION, None)
     text = "\n".join(m.up for m in source.migrations) + (source.schema_sql or "")
+    # comments name other databases freely ("-- `col` is ...", "-- like MySQL's ENGINE=")
+    text = _COMMENTS.sub(" ", text)
     votes = [d for d, pattern in _HINTS if pattern.search(text)]
     if len(votes) == 1:
         return _decided(

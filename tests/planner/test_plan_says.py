@@ -60,7 +60,10 @@ def test_sqlite_adds_the_column_at_the_end_and_says_so(tmp_path: Path) -> None:
     assert sqls(source)[1:] == ["ALTER TABLE users ADD COLUMN bio text"]  # no rebuild
     assert source.proof is not None and source.proof.verified, source.proof
     assert "except the column order the plan chose" in source.proof.reason
-    assert "**Column order:** `users.bio` comes back at the end" in plan_markdown(p)
+    text = plan_markdown(p)
+    assert "**Column order:** `users.bio` comes back at the end" in text
+    (proven,) = [line for line in text.splitlines() if line.startswith("**Proven** on SQLite")]
+    assert proven.count(source.proof.engine or "?") == 1  # named once, not twice
 
     exact = only_source(plan(repo, verify=True, exact_column_order=True))
     assert exact.columns_at_end == ()
