@@ -147,10 +147,9 @@ def settle(
     result is settled when the older state's catalog is then reached exactly.
     """
     started = time.monotonic()
-    engine: str | None = None
+    engine = f"the scratch {dialect.value} engine"
     try:
         with _engine(dialect, mysql_url) as server:
-            engine = server.version
             result = _settle(server, down, newer, older, dialect)
     except EngineUnavailable as err:
         note = f"no {dialect.value} engine to settle the unmodelled statements: {_first_line(err)}"
@@ -160,9 +159,9 @@ def settle(
             f"{engine} could not replay the history, so the unmodelled statements stay"
             f" unsettled: {_first_line(err)}"
         )
-        result = Settlement(_noted(down, note), engine, False)
+        result = Settlement(_noted(down, note), None, False)
     except SplitError as err:
-        result = Settlement(_noted(down, f"cannot split the SQL: {err}"), engine, False)
+        result = Settlement(_noted(down, f"cannot split the SQL: {err}"), None, False)
     return replace(result, seconds=round(time.monotonic() - started, 3))
 
 
@@ -173,9 +172,9 @@ def _settle(
     older: Sequence[Migration],
     dialect: Dialect,
 ) -> Settlement:
-    engine = server.version
     target_db = _replayed(server, older, dialect)
     try:
+        engine = _version(target_db)
         target = target_db.catalog()
         target_model = _import(target_db, dialect)
     finally:
@@ -281,6 +280,12 @@ def _replayed(
     return db
 
 
+def _version(db: ScratchDatabase) -> str:
+    from bot.engines.proof import _version as version_of
+
+    return version_of(db)
+
+
 def _import(db: ScratchDatabase, dialect: Dialect) -> ImportedSchema:
     return import_schema(db.query, dialect)
 
@@ -358,8 +363,16 @@ def _compare_names(
 
 @dataclass(frozen=True)
 class _Engine:
-    version: str
     new_database: Callable[[], ScratchDatabase]
+
+    @property
+    def version(self) -> str:
+        """The server's name and version, asked of a fresh database (cheap on a warm server)."""
+        db = self.new_database()
+        try:
+            return _version(db)
+        finally:
+            db.close()
 
 
 @contextmanager
@@ -369,7 +382,7 @@ def _engine(dialect: Dialect, mysql_url: str | None) -> Iterator[_Engine]:
 
     Raises EngineUnavailable with the reason when none can be had.
     """
-    from bot.engines.proof import ENGINES, _UrlServer, _version
+    from bot.engines.proof import ENGINES, _UrlServer
 
     url_server = _UrlServer(mysql_url) if dialect is Dialect.MYSQL and mysql_url else None
     try:
@@ -379,12 +392,7 @@ def _engine(dialect: Dialect, mysql_url: str | None) -> Iterator[_Engine]:
                 return url_server.new_database()
             return ENGINES.new_database(dialect)
 
-        probe = new_database()
-        try:
-            version = _version(probe)
-        finally:
-            probe.close()
-        yield _Engine(version, new_database)
+        yield _Engine(new_database)
     finally:
         if url_server is not None:
             url_server.close()
