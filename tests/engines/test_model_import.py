@@ -17,12 +17,12 @@ import pytest
 
 from bot.core.diff import diff
 from bot.core.down import down_between, split_unmodelled
-from bot.core.model import Dialect
+from bot.core.model import Dialect, QName
 from bot.core.render import render
 from bot.core.replay import Migration, Unmodelled, replay
 from bot.core.split import split_statements
 from bot.engines import ScratchDatabase
-from bot.engines.engine_state import engine_checked, model_differences
+from bot.engines.engine_state import engine_checked, engine_states, model_differences
 from bot.engines.model_import import import_schema
 from bot.markdown.plan import plan_markdown
 from bot.planner import PlanOptions, plan_commit
@@ -229,3 +229,18 @@ def test_revert_after_a_do_block_is_planned_proven_and_complete(
     assert f"{m}/000002_idempotent.up.sql" in {u.file for u in source.down.listed}
     # the engine's correction: audit_log (created by dynamic SQL) loses its new column too
     assert 'ALTER TABLE audit_log DROP COLUMN "action"' in [s.sql for s in source.down.statements]
+
+
+def test_engine_states_name_what_the_model_got_wrong() -> None:
+    newer = PROCEDURAL[Dialect.POSTGRES]
+    static_newer = replay(newer, Dialect.POSTGRES).schema
+    static_older = replay(newer[:1], Dialect.POSTGRES).schema
+    states = engine_states(
+        newer, newer[:1], Dialect.POSTGRES, static_newer=static_newer, static_older=static_older
+    )
+    assert states.engine.startswith("PostgreSQL")
+    assert states.newer.schema.table(QName("audit_log")) is not None
+    assert states.disagreements == (
+        "newer: missing from the model: table audit_log",
+        "newer: missing from the model: column accounts.email",
+    )
