@@ -172,13 +172,7 @@ def _settle(
     older: Sequence[Migration],
     dialect: Dialect,
 ) -> Settlement:
-    target_db = _replayed(server, older, dialect)
-    try:
-        engine = _version(target_db)
-        target = target_db.catalog()
-        target_model = _import(target_db, dialect)
-    finally:
-        target_db.close()
+    engine, target, target_model = _target_state(server, older, dialect)
     db = _replayed(server, newer, dialect)
     try:
         newer_model = _import(db, dialect).schema
@@ -214,6 +208,32 @@ def _settle(
         )
     finally:
         db.close()
+
+
+# The state being returned to, by history: planning again (a re-run, the next push on the same
+# branch) rebuilds only the deployed state, which the down must run on.
+_TARGETS: dict[
+    tuple[str, str, tuple[tuple[str, str], ...]], tuple[str, Catalog, ImportedSchema]
+] = {}
+_MAX_TARGETS = 64
+
+
+def _target_state(
+    server: _Engine, older: Sequence[Migration], dialect: Dialect
+) -> tuple[str, Catalog, ImportedSchema]:
+    key = (server.key, dialect.value, tuple((m.path, m.sql) for m in older))
+    found = _TARGETS.get(key)
+    if found is not None:
+        return found
+    db = _replayed(server, older, dialect)
+    try:
+        found = (_version(db), db.catalog(), _import(db, dialect))
+    finally:
+        db.close()
+    if len(_TARGETS) >= _MAX_TARGETS:
+        _TARGETS.pop(next(iter(_TARGETS)))
+    _TARGETS[key] = found
+    return found
 
 
 def _from_engine(
@@ -364,6 +384,7 @@ def _compare_names(
 @dataclass(frozen=True)
 class _Engine:
     new_database: Callable[[], ScratchDatabase]
+    key: str  # which server: the process's own, or the operator's scratch URL
 
     @property
     def version(self) -> str:
@@ -392,7 +413,7 @@ def _engine(dialect: Dialect, mysql_url: str | None) -> Iterator[_Engine]:
                 return url_server.new_database()
             return ENGINES.new_database(dialect)
 
-        yield _Engine(new_database)
+        yield _Engine(new_database, (mysql_url or "") if url_server is not None else "")
     finally:
         if url_server is not None:
             url_server.close()
