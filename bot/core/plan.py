@@ -141,8 +141,9 @@ class Plan:
 
     @property
     def plannable(self) -> bool:
-        """False when nothing could be planned at all (the CLI exits 2)."""
-        return any(s.down is not None for s in self.sources) or not self.problems
+        """False when no source could be read at all (the CLI exits 2); a source that could
+        not be planned is shown in the plan, which then needs a person."""
+        return bool(self.sources) or not self.problems
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:

@@ -108,7 +108,9 @@ class ScratchEngines:
                     raise
             db = server.new_database()
             if dialect is Dialect.POSTGRES:
-                db.execute([f"SET extension_control_path = '$system:{self._stand_ins()}'"])
+                # PostgreSQL 18+; an older server has its own contrib or none, and says so
+                with contextlib.suppress(EngineError):
+                    db.execute([f"SET extension_control_path = '$system:{self._stand_ins()}'"])
             return _Locked(db, self._lock)
 
     def _stand_ins(self) -> Path:
@@ -311,7 +313,8 @@ def _proven(
     text = (
         f"{script.what} ({len(shipped)} statements{how}) takes the deployed schema to the"
         f" reverted-to one{' plus what it keeps' if script.kept else ''}; {rows} rows in"
-        f" {len(seeded.rows)} tables kept every value the plan does not declare lost"
+        f" {len(seeded.rows)} {'table' if len(seeded.rows) == 1 else 'tables'} kept every value"
+        " the plan does not declare lost"
     )
     if seeded.unfilled:
         text += "; not filled: " + ", ".join(f"{t} ({why})" for t, why in seeded.unfilled.items())

@@ -28,7 +28,14 @@ from bot.planner.companion import companion_files, restore_file, short_name
 from bot.planner.gate import gate, live_url, prove
 from bot.sources.config import EngineConfig, RepoConfig
 from bot.sources.discover import Discovery, discover
-from bot.sources.git import BlobCache, GitSnapshot, commit_info, recent_commits, resolve
+from bot.sources.git import (
+    BlobCache,
+    GitSnapshot,
+    RepoError,
+    commit_info,
+    recent_commits,
+    resolve,
+)
 from bot.sources.manifests import MigrationJob
 from bot.sources.model import SchemaSource, SourceKind, VersionedMigration
 
@@ -68,7 +75,13 @@ def plan_commit(
     if not meta.parents:
         raise ValueError(f"commit {sha[:12]} has no parent: there is nothing to roll back from")
     # Ancestors of the commit itself: its parent is often the very commit it reverts.
-    candidates = recent_commits(repo, sha, [c.path for c in meta.changed])
+    history_problem = None
+    try:
+        candidates = recent_commits(repo, sha, [c.path for c in meta.changed])
+    except RepoError as err:
+        # a partial clone (blobs filtered out) can't show old diffs: the message still counts
+        candidates = []
+        history_problem = f"{err}; the earlier commits were not searched for the reverted one"
     info = detect_revert(meta, candidates=candidates)
     summary = None
     if info is not None:
@@ -95,7 +108,8 @@ def plan_commit(
             f"{sha[:12]} looks like a revert but adds migrations ({applies}): this plan "
             "applies them; check that this is the rollback you meant."
         )
-    return replace(plan, revert=summary, warnings=tuple(warnings))
+    problems = (*plan.problems, history_problem) if history_problem else plan.problems
+    return replace(plan, revert=summary, warnings=tuple(warnings), problems=problems)
 
 
 def plan_refs(
@@ -298,6 +312,9 @@ def _plan_source(newer: SchemaSource | None, older: SchemaSource | None, run: _R
         dict.fromkeys((newer.problems if newer else ()) + (older.problems if older else ()))
     )
     notes = tuple(dict.fromkeys((newer.notes if newer else ()) + (older.notes if older else ())))
+    # the deployed side's dialect; when only the target's SQL tells it, that one
+    if src.dialect is None and older is not None and older.dialect is not None:
+        src = replace(src, dialect=older.dialect, dialect_from=older.dialect_from)
     base = SourcePlan(
         src.kind.value,
         src.path,
@@ -318,10 +335,11 @@ def _plan_source(newer: SchemaSource | None, older: SchemaSource | None, run: _R
         )
         return _with(base, problems=problems)
     if src.dialect is None:
-        problems.append(
-            f"{src.path}: cannot tell which database this is; "
-            "set its dialect in .rollback-plan.yml or pass --dialect"
-        )
+        if not any("does not plan" in p for p in problems):  # discovery named the database
+            problems.append(
+                f"{src.path}: cannot tell which database this is; "
+                "set its dialect in .rollback-plan.yml or pass --dialect"
+            )
         # which way it moves is known without the dialect: a forward plan still says so
         moves = _moves(
             [m for m in (newer.migrations if newer else ()) if not m.repeatable],
@@ -429,10 +447,13 @@ def _versioned(
             *(f"{p}: {_EDITED}" for p in sorted(edited)),
             *([_later(moves)] if moves.stay else []),
         ),
-        comes_back_empty=_recreated(down) if undone and not forward else (),
+        # in a rollback (edits included) what the down creates existed before: empty now
+        comes_back_empty=(
+            _recreated(down) if undone and all(m.up_path in edited for m in forward) else ()
+        ),
         columns_at_end=at_end,
     )
-    plan, start = _live(plan, at_newer.schema, at_older.schema, run)
+    plan, start = _live(plan, at_newer.schema, run, [m.up for m in new_migs])
     # where the engine corrected the model, the down applies to the engine's state
     start = checked.newer if checked.newer and start is at_newer.schema else start
     plan = _gate(plan, start, [a for st in at_newer.steps for a in st.allows], run)
@@ -472,6 +493,7 @@ def _versioned(
             target=checked.older or at_older.schema,
             steps=at_newer.steps,
             engine=_engine_config(run, plan),
+            tool=older.format if older is not None else None,
         )
     return plan
 
@@ -504,7 +526,7 @@ def _gate(plan: SourcePlan, before: Schema, allows: list[Allow], run: _Run) -> S
 
 
 def _live(
-    plan: SourcePlan, expected: Schema, older: Schema, run: _Run
+    plan: SourcePlan, expected: Schema, run: _Run, history: Sequence[str] = ()
 ) -> tuple[SourcePlan, Schema]:
     """Opt-in, read-only facts from the source's configured database; with drift, the plan
     starts from the live schema instead of the history's. Returns the schema it starts from."""
@@ -514,8 +536,11 @@ def _live(
     if url is None or plan.down is None or plan.dialect is None:
         return plan, expected
     from bot.live import inspect_live
+    from bot.live.plan import down_from_live
 
-    report = inspect_live(Dialect(plan.dialect), url, plan.down.changes, expected)
+    report = inspect_live(
+        Dialect(plan.dialect), url, plan.down.changes, expected, history=history or None
+    )
     facts = LiveFacts(
         tuple((a.object, a.count, a.message) for a in report.at_risk),
         tuple(report.drift),
@@ -525,7 +550,7 @@ def _live(
     if report.drift and report.live_schema_sql:
         live = replay([Migration("live database", report.live_schema_sql)], Dialect(plan.dialect))
         if not live.unmodelled:
-            down = compute_down(live.schema, older)
+            down = down_from_live(live.schema, expected, plan.down)
             facts = replace(facts, planned_from_live=True)
             return replace(plan, down=down, live=facts), live.schema
     return replace(plan, live=facts), expected

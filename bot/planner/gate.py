@@ -12,11 +12,13 @@ from dataclasses import replace
 from bot.core.alternatives import Alternative, alternatives, apply_alternatives
 from bot.core.model import Schema
 from bot.core.plan import SafeVariant, SourcePlan
+from bot.core.render.session import preamble
 from bot.core.replay import Allow, Step
 from bot.core.risk import Category, Policy
 from bot.core.risk.analyse import assess
 from bot.core.state import State
 from bot.sources.config import EngineConfig
+from bot.sources.model import Format
 
 
 def gate(
@@ -27,7 +29,12 @@ def gate(
     if down is None:
         return source
     assessment = assess(
-        down.changes, before, policy=policy, unmodelled=down.unmodelled, allows=allows
+        down.changes,
+        before,
+        policy=policy,
+        unmodelled=down.unmodelled,
+        allows=allows,
+        statements=down.statements,
     )
     offered: list[Alternative] = []
     state = State(before.dialect, before)
@@ -38,11 +45,17 @@ def gate(
     loses_data = any(
         f.category is Category.DATA_LOSS and f.suppressed is None for f in assessment.findings()
     )
+    # What ships starts by limiting its own lock waits (bot/core/render/session.py).
+    first = preamble(before.dialect, policy.timeouts) if down.statements else []
     if loses_data and offered:
         statements, restore, chosen = apply_alternatives(down.changes, before, label)
         if chosen:
-            safe = SafeVariant(tuple(statements), tuple(restore), tuple(chosen))
-    return replace(source, assessment=assessment, alternatives=tuple(offered), safe_variant=safe)
+            sets = [r.sql for r in first] if statements else []
+            safe = SafeVariant((*sets, *statements), tuple(restore), tuple(chosen))
+    down = replace(down, statements=(*first, *down.statements))
+    return replace(
+        source, down=down, assessment=assessment, alternatives=tuple(offered), safe_variant=safe
+    )
 
 
 def prove(
@@ -56,17 +69,17 @@ def prove(
     target: Schema | None = None,
     steps: Sequence[Step] = (),
     engine: EngineConfig | None = None,
+    tool: Format | None = None,
 ) -> SourcePlan:
     """Prove what ships (the down, or a refused plan's data-keeping variant) on a scratch engine
     of the source's dialect, with rows in every table; never on a configured database."""
     from bot.core.model import Dialect
     from bot.engines.proof import EngineSettings, verify
-    from bot.engines.shipped import shipped_script
+    from bot.engines.shipped import runs_in_transaction, shipped_script
 
     if source.dialect is None:
         return source
-    # goose runs a file marked so outside a transaction; every other tool wraps it in one
-    transaction = not any("+goose NO TRANSACTION" in f.content for f in source.files)
+    transaction = runs_in_transaction(tool, source.files)
     script = shipped_script(source, deployed, target, steps, transaction=transaction)
     if script is None:
         return source

@@ -92,6 +92,7 @@ def test_a_migration_edited_in_place_is_not_a_forward_plan(repo: Repo) -> None:
     assert source.down is not None
     assert [s.sql for s in source.down.statements] == ["ALTER TABLE members DROP COLUMN nick"]
     assert any("edited in place" in n for n in source.notes)
+    assert source.comes_back_empty == ()  # the down creates nothing
     assert any("edits migrations in place" in p for p in source.problems)
     assert "gives git their files back" not in plan_markdown(plan)
 
