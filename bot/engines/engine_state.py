@@ -19,7 +19,6 @@ from typing import Any
 
 from bot.core.down import Down, compute_down, split_unmodelled
 from bot.core.model import Dialect, Schema
-from bot.core.render import Rendered
 from bot.core.replay import Migration
 from bot.core.split import SplitError, split_statements
 from bot.engines.catalog import Catalog
@@ -201,7 +200,7 @@ def _settle(
         merged = replace(
             down,
             changes=down.changes + rest.changes,
-            statements=down.statements + _labelled(rest.statements),
+            statements=down.statements + rest.statements,
         )
         return Settlement(
             merged, engine, True, corrected, newer=newer_model, older=target_model.schema
@@ -259,15 +258,11 @@ def _from_engine(
         return Settlement(_noted(down, f"{why}; the engine's did not restore"), engine, False)
     settled = replace(
         from_engine,
-        statements=_labelled(from_engine.statements),
         unmodelled=down.unmodelled,
         note=f"{why}; used the diff of the engine's two states",
     )
-    return Settlement(settled, engine, True, tuple(s.object for s in from_engine.statements))
-
-
-def _labelled(statements: Sequence[Rendered]) -> tuple[Rendered, ...]:
-    return tuple(replace(s, change=f"{s.change} (from the engine)") for s in statements)
+    corrected = tuple(dict.fromkeys(s.object for s in from_engine.statements))
+    return Settlement(settled, engine, True, corrected)
 
 
 def _differs(after: Catalog, target: Catalog, dialect: Dialect) -> list[str]:

@@ -244,3 +244,26 @@ def test_engine_states_name_what_the_model_got_wrong() -> None:
         "newer: missing from the model: table audit_log",
         "newer: missing from the model: column accounts.email",
     )
+
+
+def test_a_static_down_the_engine_refuses_is_replaced_by_the_engines_own(
+    engine_db: Callable[[str], ScratchDatabase],
+) -> None:
+    newer = [
+        Migration("001.sql", "CREATE TABLE accounts (id int PRIMARY KEY);\n"),
+        Migration("002.sql", "ALTER TABLE accounts ADD COLUMN status text;\n"),
+        Migration(
+            "003.sql",
+            "DO $$ BEGIN EXECUTE 'CREATE VIEW active AS SELECT id, status FROM accounts'; END $$;\n",
+        ),
+    ]
+    older = newer[:1]
+    static = down_between(newer, older, Dialect.POSTGRES)
+    # the model never saw the view, so its down drops a column the view still reads
+    assert [s.sql for s in static.statements] == ['ALTER TABLE accounts DROP COLUMN "status"']
+    down = engine_checked(
+        static, newer, older, Dialect.POSTGRES, undone=["002.sql", "003.sql"]
+    ).down
+    assert down.complete
+    assert down.note is not None and "used the diff of the engine's two states" in down.note
+    _proven(engine_db, Dialect.POSTGRES, newer, older, [s.sql for s in down.statements])
