@@ -32,7 +32,7 @@ from bot.core.split import SplitError, split_statements
 from bot.engines.extensions import STAND_INS, install_stand_ins
 from bot.engines.scratch import EngineError, EngineUnavailable
 from bot.engines.seed import lost_values, seed, snapshot
-from bot.live.urls import mask_url
+from bot.engines.urls import mask_url
 from bot.sources.config import EngineConfig, SqliteFunction
 
 if TYPE_CHECKING:
@@ -108,7 +108,9 @@ class ScratchEngines:
                     raise
             db = server.new_database()
             if dialect is Dialect.POSTGRES:
-                db.execute([f"SET extension_control_path = '$system:{self._stand_ins()}'"])
+                # PostgreSQL 18+; an older server has its own contrib or none, and says so
+                with contextlib.suppress(EngineError):
+                    db.execute([f"SET extension_control_path = '$system:{self._stand_ins()}'"])
             return _Locked(db, self._lock)
 
     def _stand_ins(self) -> Path:
@@ -311,7 +313,8 @@ def _proven(
     text = (
         f"{script.what} ({len(shipped)} statements{how}) takes the deployed schema to the"
         f" reverted-to one{' plus what it keeps' if script.kept else ''}; {rows} rows in"
-        f" {len(seeded.rows)} tables kept every value the plan does not declare lost"
+        f" {len(seeded.rows)} {'table' if len(seeded.rows) == 1 else 'tables'} kept every value"
+        " the plan does not declare lost"
     )
     if seeded.unfilled:
         text += "; not filled: " + ", ".join(f"{t} ({why})" for t, why in seeded.unfilled.items())

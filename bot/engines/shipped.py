@@ -9,12 +9,13 @@ from bot.core import changes as ch
 from bot.core.alternatives import Alternative
 from bot.core.diff import diff
 from bot.core.model import Schema
-from bot.core.plan import SourcePlan
+from bot.core.plan import CompanionFile, SourcePlan
 from bot.core.render import render
 from bot.core.replay import Step
 from bot.core.risk import Verdict
 from bot.core.state import State, StateError
 from bot.engines.proof import Script
+from bot.sources.model import Format
 
 _DROPS = (
     ch.DropTable,
@@ -52,6 +53,36 @@ def shipped_script(
         )
     kept = _removal(down.changes, variant.chosen, deployed, target)
     return Script(variant.statements, "the data-keeping variant", kept, lost, renames, transaction)
+
+
+# Tools that run each migration file in one transaction (on engines with transactional DDL);
+# sqitch scripts and plain directories carry their own BEGIN/COMMIT, if any.
+_WRAPPING = frozenset(
+    {
+        Format.ATLAS,
+        Format.GOLANG_MIGRATE,
+        Format.GOOSE,
+        Format.DBMATE,
+        Format.FLYWAY,
+        Format.LIQUIBASE,
+        Format.DIESEL,
+    }
+)
+# The tools' own ways of saying "not in a transaction", as they appear in a file
+_NO_TRANSACTION = (
+    "+goose no transaction",
+    "atlas:txmode none",
+    "transaction:false",
+    "runintransaction:false",
+)
+
+
+def runs_in_transaction(format: Format | None, files: Sequence[CompanionFile]) -> bool:
+    """Whether the project's migration tool runs the compensating migration in a transaction."""
+    if format not in _WRAPPING:
+        return False
+    text = " ".join(f.content.lower().replace(" ", "") for f in files)
+    return not any(mark.replace(" ", "") in text for mark in _NO_TRANSACTION)
 
 
 def _dropped(changes: Sequence[ch.Change]) -> list[str]:

@@ -4,11 +4,74 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.core import changes as ch
 from bot.core.diff import diff
 from bot.core.model import Column, Dialect, Schema
 from bot.core.replay import replay_sql
+from bot.core.split import SplitError, split_statements
+from bot.engines.catalog import Catalog, Json
+from bot.engines.scratch import EngineError, EngineUnavailable
+
+if TYPE_CHECKING:
+    from bot.engines.proof import ScratchEngines
+
+# Owners differ between a live database and a scratch one (grants name them); what a history
+# controls is the schema's shape.
+_NOT_COMPARED = frozenset({"grants"})
+
+
+def catalog_drift(
+    live: Catalog,
+    history: Sequence[str],
+    dialect: Dialect,
+    engines: ScratchEngines | None = None,
+) -> tuple[tuple[str, ...] | None, str | None]:
+    """The live catalog against the history's, replayed on a scratch engine of the same dialect
+    and read by the same code: (drift, None), or (None, why it could not be compared)."""
+    from bot.engines.proof import ENGINES
+
+    try:
+        statements = [s.text for text in history for s in split_statements(text, dialect.value)]
+    except SplitError as err:
+        return None, f"the migration history cannot be split ({err})"
+    try:
+        db = (engines or ENGINES).new_database(dialect)
+    except EngineUnavailable as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else "unavailable"
+        return None, f"no scratch engine to replay the history on ({first})"
+    try:
+        db.execute(statements)
+        expected = db.catalog()
+    except EngineError as err:
+        return None, f"the migration history does not replay on a scratch engine: {err.message}"
+    finally:
+        db.close()
+    # a column added by hand is one difference, not also an order of columns
+    lines = _shape(live).diff(_shape(expected))
+    return tuple(_catalog_sentence(line) for line in lines), None
+
+
+def _shape(catalog: Catalog) -> Catalog:
+    return Catalog.build(catalog.dialect, _without(catalog.objects))
+
+
+def _without(value: Json) -> Json:
+    if isinstance(value, dict):
+        return {k: _without(v) for k, v in value.items() if k not in _NOT_COMPARED}
+    return value
+
+
+def _catalog_sentence(line: str) -> str:
+    """A catalog difference (live first) said with the live database as its subject."""
+    where, _, what = line.rpartition(": ")
+    prefix = f"{where}: " if where else ""
+    if what.startswith("extra "):
+        return f"{prefix}{what[6:]} exists on the live database but not in the migration history"
+    if what.startswith("missing "):
+        return f"{prefix}{what[8:]} is missing on the live database"
+    return f"{line} (live != migration history)"
 
 
 def live_drift(
@@ -20,7 +83,7 @@ def live_drift(
         f"part of the live schema could not be analysed (line {u.line}: {u.reason})"
         for u in history.unmodelled
     ]
-    changes = _real_differences(diff(history.schema, expected))
+    changes = real_differences(diff(history.schema, expected))
     return tuple(dict.fromkeys(_drift_sentence(c) for c in changes)), problems
 
 
@@ -60,7 +123,7 @@ def _pair_key(change: ch.Change) -> tuple[str, str, str] | None:
 _REMOVES = (ch.DropConstraint, ch.DropIndex, ch.DropView, ch.DropOpaque)
 
 
-def _real_differences(changes: Sequence[ch.Change]) -> list[ch.Change]:
+def real_differences(changes: Sequence[ch.Change]) -> list[ch.Change]:
     """The diff without what only the engine's printing explains (a drop and re-create of the
     same object, a column whose attributes differ only in how they are written)."""
     removed = {k for c in changes if isinstance(c, _REMOVES) and (k := _pair_key(c))}

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 from bot.core import changes as ch
 from bot.core.model import Dialect, Schema
+from bot.engines.catalog import Catalog
+from bot.engines.urls import mask_url
 from bot.live.at_risk import AtRisk, count_at_risk
-from bot.live.drift import live_drift
+from bot.live.drift import catalog_drift, live_drift
 from bot.live.sessions import Problem, open_session
-from bot.live.urls import mask_url
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,12 @@ def inspect_live(
     changes: Sequence[ch.Change],
     expected: Schema,
     *,
+    history: Sequence[str] | None = None,
     timeout_s: float = 5.0,
 ) -> LiveReport:
-    """Count what `changes` (the down) puts at risk and compare the live schema to `expected`.
+    """Count what `changes` (the down) puts at risk and compare the live schema with the
+    history's: with `history` (its SQL files), on a scratch engine of the same dialect, catalog
+    against catalog; else, or when no scratch engine can be had, with the model `expected`.
 
     What the database refuses (unreachable, timed out, no permission) is a `problems` entry and
     the rest of the report stands; anything else is our bug and raises.
@@ -51,16 +55,23 @@ def inspect_live(
         return LiveReport(None, (), (), None, (f"{where}: {problem}",))
     problems: list[str] = []
     live_sql: str | None = None
-    drift: tuple[str, ...] = ()
+    live_catalog: Catalog | None = None
     with session:
         at_risk = tuple(count_at_risk(session, changes, problems))
         try:
             live_sql = session.schema_sql()
+            if history is not None:
+                live_catalog = session.catalog()
         except Problem as problem:
             problems.append(f"could not read the live schema: {problem}")
-    if live_sql is not None:
+    drift: tuple[str, ...] | None = None
+    if live_catalog is not None and history is not None:
+        drift, why = catalog_drift(live_catalog, history, dialect)
+        if why is not None:
+            problems.append(f"drift compared with the model, not on an engine: {why}")
+    if drift is None and live_sql is not None:
         drift, unreadable = live_drift(live_sql, dialect, expected)
         problems += unreadable
     return LiveReport(
-        session.engine, at_risk, drift, live_sql, tuple(f"{where}: {p}" for p in problems)
+        session.engine, at_risk, drift or (), live_sql, tuple(f"{where}: {p}" for p in problems)
     )

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from bot.core.model import Dialect, QName
+from bot.engines.catalog import Catalog
 from bot.live.schema_sql import postgres_ddl
 from bot.live.urls import clean, mysql_message, sqlite_path, uri_path
 
@@ -33,6 +34,10 @@ class Session:
         raise NotImplementedError
 
     def schema_sql(self) -> str:
+        raise NotImplementedError
+
+    def catalog(self) -> Catalog:
+        """The live schema read the way a scratch engine's is (bot.engines), for comparison."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -106,6 +111,11 @@ class _PostgresSession(Session):
 
     def schema_sql(self) -> str:
         return postgres_ddl(self.query)
+
+    def catalog(self) -> Catalog:
+        from bot.engines.postgres import read_catalog
+
+        return read_catalog(self.query)
 
     def close(self) -> None:
         self._conn.close()
@@ -196,6 +206,11 @@ class _MysqlSession(Session):
             parts.append(f"DELIMITER ;;\n{create};;\nDELIMITER ;")
         return "\n\n".join(parts) + ("\n" if parts else "")
 
+    def catalog(self) -> Catalog:
+        from bot.engines.mariadb import read_catalog
+
+        return read_catalog(self.query, self._database)
+
     def close(self) -> None:
         with contextlib.suppress(self._error, OSError):
             self._conn.rollback()
@@ -250,6 +265,14 @@ class _SqliteSession(Session):
             " ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END, rowid"
         )
         return "".join(f"{sql};\n" for (sql,) in rows)
+
+    def catalog(self) -> Catalog:
+        from bot.engines.sqlite import read_catalog
+
+        try:
+            return read_catalog(self._conn)
+        except sqlite3.Error as err:
+            raise Problem(str(err)) from err
 
     def close(self) -> None:
         self._conn.close()

@@ -115,3 +115,48 @@ def test_command_line_prints_the_table_and_writes_json(
     # several runs' JSON give one table, the same figures as the run itself
     assert corpus.main(["--report", str(out)]) == 0
     assert capsys.readouterr().out == table
+
+    assert corpus.main([f"tiny={directory}@sqlite", "--no-author", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())["totals"]
+    assert (figures["judged"], figures["author_judged"]) == (4, 0)
+
+
+@pytest.mark.parametrize(
+    ("files", "fmt"),
+    [
+        (
+            {
+                "1_gadgets.sql": "-- +goose Up\nCREATE TABLE gadgets (id integer);\n"
+                "-- +goose Down\nDROP TABLE gadgets;\n"
+            },
+            "goose",
+        ),
+        (
+            {
+                "2024-01-01-000000_gadgets/up.sql": "CREATE TABLE gadgets (id integer);\n",
+                "2024-01-01-000000_gadgets/down.sql": "DROP TABLE gadgets;\n",
+            },
+            "diesel",
+        ),
+        (
+            {
+                "V1__gadgets.sql": "CREATE TABLE gadgets (id integer);\n",
+                "U1__gadgets.sql": "DROP TABLE gadgets;\n",
+            },
+            "flyway",
+        ),
+    ],
+)
+def test_other_layouts_are_read_with_their_downs(
+    files: dict[str, str], fmt: str, tmp_path: Path, sqlite_server: ScratchServer
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+
+    result = corpus.run_directory("layout", tmp_path, Dialect.SQLITE, sqlite_server)
+
+    assert result.format == fmt
+    [step] = result.steps
+    assert step.ours.outcome is Outcome.RESTORED
+    assert step.author is not None and step.author.outcome is Outcome.RESTORED

@@ -10,9 +10,12 @@ import pytest
 
 import bot.engines.proof as verify_module
 from bot.core.model import Dialect
+from bot.core.plan import CompanionFile
 from bot.engines import ScratchServer
 from bot.engines.proof import DATABASE_PREFIX, EngineSettings, ScratchEngines, Script, verify
+from bot.engines.shipped import runs_in_transaction
 from bot.sources.config import ConfigError, load_config
+from bot.sources.model import Format
 
 OLDER = {
     Dialect.SQLITE: ["CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);"],
@@ -277,7 +280,7 @@ def test_rename_undone_as_a_rename_keeps_every_row(dialect: Dialect) -> None:
     result = verify(dialect, newer, script, OLDER[dialect])
 
     assert result.verified, result
-    assert "3 rows in 1 tables kept every value" in result.reason
+    assert "3 rows in 1 table kept every value" in result.reason
 
 
 def test_dropped_column_declared_lost_is_proven_and_undeclared_is_not() -> None:
@@ -420,3 +423,24 @@ def test_engine_settings_are_validated(engine: str, error: str) -> None:
         load_config(f"sources:\n  - path: db\n    engine: {{{engine}}}\n")
 
     assert any(error in e for e in raised.value.errors), raised.value.errors
+
+
+@pytest.mark.parametrize(
+    ("tool", "content", "wrapped"),
+    [
+        ("golang-migrate", "ALTER TABLE t DROP COLUMN c;", True),
+        (
+            "goose",
+            "-- +goose Up\n-- +goose NO TRANSACTION\nCREATE INDEX CONCURRENTLY i ON t (c);",
+            False,
+        ),
+        ("atlas", "-- atlas:txmode none\nCREATE INDEX CONCURRENTLY i ON t (c);", False),
+        ("dbmate", "-- migrate:up transaction:false\nSELECT 1;", False),
+        ("sqitch", "BEGIN;\nALTER TABLE t DROP COLUMN c;\nCOMMIT;", False),
+        ("plain", "ALTER TABLE t DROP COLUMN c;", False),
+    ],
+)
+def test_the_file_runs_the_way_its_tool_runs_it(tool: str, content: str, wrapped: bool) -> None:
+    files = [CompanionFile("db/0002_rollback.sql", content, "compensating migration")]
+
+    assert runs_in_transaction(Format(tool), files) is wrapped
