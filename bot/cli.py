@@ -421,10 +421,33 @@ def cmd_ci(args: argparse.Namespace) -> int:
 
 
 def cmd_setup_github_app(args: argparse.Namespace) -> int:
-    from bot.web.setup import main_setup
+    """Serve the setup page until interrupted (before the bot has the secrets it needs)."""
+    from bot import server
+    from bot.settings import Settings
+    from bot.web.setup import (
+        ManifestError,
+        create_setup_app,
+        load_manifest,
+        manifest_text,
+        parse_manifest,
+    )
 
-    manifest = ["--manifest", str(args.manifest)] if args.manifest else []
-    return main_setup([*manifest, "--host", args.host, "--port", str(args.port)])
+    try:
+        manifest = (
+            load_manifest(args.manifest) if args.manifest else parse_manifest(manifest_text())
+        )
+    except ManifestError as err:
+        raise UsageError(str(err)) from err
+    settings = Settings(
+        public_url=os.environ.get("ROLLBACK_PLAN_PUBLIC_URL", "").strip().rstrip("/"),
+        github_api_url=os.environ.get("ROLLBACK_PLAN_GITHUB_API_URL", "").strip().rstrip("/")
+        or "https://api.github.com",
+    )
+    print(f"open http://{args.host}:{args.port}/github-app/setup", file=sys.stderr)
+    app = create_setup_app(settings, manifest)
+    # gunicorn, like `serve`: its access log has the path only, never the one-time code
+    server.run(lambda: app, server.options(args.host, args.port, threads=2, grace=0.0))
+    return EXIT_OK
 
 
 def down_json(down: Down, dialect: Dialect) -> dict[str, Any]:
