@@ -7,9 +7,6 @@ from collections.abc import Container
 from dataclasses import replace
 from typing import Any
 
-import sqlglot
-from sqlglot import exp
-
 from bot.core import changes as ch
 from bot.core.model import (
     Check,
@@ -462,6 +459,9 @@ class State:
 
 def _pg_view_rename(definition: str, old: str, new: str) -> str:
     """A view's SELECT after a column it reads was renamed (PostgreSQL semantics)."""
+    import sqlglot
+    from sqlglot import exp
+
     try:
         tree = sqlglot.parse_one(definition, read="postgres")
     except sqlglot.errors.ParseError:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import requests
 
-from bot.forges import Check, CheckState, ForgeError, Permission
+from bot.forges import Check, CheckState, ForgeError, Permission, PullState
 from bot.forges.github import GitHubCredentials, GitHubForge
 from bot.forges.retry import TransientHTTP, call_with_retry
 from tests.fakes.github import FakeGitHub
@@ -115,9 +115,10 @@ def test_open_find_and_update_a_pull_request(fake: FakeGitHub, app: GitHubForge)
     assert (pr.head_branch, pr.base_branch, pr.state, pr.is_fork) == (
         "rollback-plan/abc",
         "main",
-        "open",
+        PullState.OPEN,
         False,
     )
+    assert pr.state is PullState.OPEN  # the enum, not a string that equals it
     assert pr.author == "rollback-plan[bot]"
     assert pr.url.startswith(fake.root)
     assert [label["name"] for label in fake.pulls(REPO)[0]["labels"]] == ["rollback-plan"]
@@ -464,6 +465,29 @@ def test_the_budget_stops_long_waits() -> None:
         call_with_retry(fn, write=False, sleep=waits.append, budget_s=40)
     assert waits == [25.0] and len(calls) == 2
     assert err.value.transient and err.value.status == 503
+
+
+def test_a_forge_that_never_answers_is_given_up_at_the_deadline() -> None:
+    """Each attempt runs into the socket timeout (10 s): the total stays within the
+    deadline, counting the attempts, not only the waits between them."""
+    now = [0.0]
+    waits: list[float] = []
+
+    def stalled() -> str:
+        now[0] += 10.0
+        raise requests.exceptions.ReadTimeout("read timed out")
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    with pytest.raises(ForgeError) as err:
+        call_with_retry(
+            stalled, write=False, sleep=sleep, budget_s=30, attempt_timeout_s=10,
+            monotonic=lambda: now[0],
+        )  # fmt: skip
+    assert now[0] <= 30 and waits == [0.5]
+    assert err.value.transient and err.value.status is None
 
 
 def test_non_transient_errors_pass_straight_through() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.model import Dialect
+from bot.core.risk.analyse import policy_from_config
 from bot.sources.config import ConfigError, DatabaseRef, RepoConfig, SourceConfig, load_config
 from bot.sources.model import Format
 
@@ -30,7 +31,11 @@ def test_the_documented_example_loads() -> None:
     )
     assert config.sources[1].manifest == "deploy/atlas/migration.yaml"
     assert config.sources[1].policy == {"data_loss": "refuse"}
-    assert config.policy["needs_approval"] == ["might_fail", "locking", "unmodelled"]
+    assert config.policy == {"data_loss": "refused", "locking": "needs-approval"}
+    policy_from_config(config.policy)  # the documented policy is one the rules accept
+    for source in config.sources:
+        policy_from_config(source.policy)
+    assert config.column_order == "cosmetic"
     assert config.databases == {
         "app": DatabaseRef(url_env="APP_DATABASE_URL_RO"),
         "billing": DatabaseRef(url_file="/var/run/secrets/billing-db/url"),
@@ -64,7 +69,7 @@ def test_unknown_keys_suggest_the_close_one() -> None:
     text = "sourcs: []\nsources:\n  - path: db\n    dialet: postgres\n"
     assert errors(text) == [
         ".rollback-plan.yml: sourcs: unknown key (expected one of version, default_branch, "
-        "sources, tags, policy, databases); did you mean 'sources'?",
+        "sources, tags, policy, databases, column_order); did you mean 'sources'?",
         ".rollback-plan.yml: sources[0].dialet: unknown key (expected one of path, format, "
         "dialect, name, manifest, policy); did you mean 'dialect'?",
     ]
@@ -173,4 +178,12 @@ def test_policy_is_kept_as_given_for_the_risk_rules() -> None:
     assert dict(config.policy) == {"data_loss": "refuse", "lock_timeout_s": 5}
     assert errors("policy:\n  1: refuse\n") == [
         ".rollback-plan.yml: policy: keys must be strings, got a number (1)"
+    ]
+
+
+def test_column_order_is_cosmetic_or_exact() -> None:
+    assert load_config("column_order: exact\n").column_order == "exact"
+    assert load_config("").column_order == "cosmetic"
+    assert errors("column_order: strict\n") == [
+        ".rollback-plan.yml: column_order: expected cosmetic or exact, got a string ('strict')"
     ]

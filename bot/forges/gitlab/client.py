@@ -47,8 +47,8 @@ from gitlab._backends.requests_backend import RequestsBackend, RequestsResponse
 from gitlab.exceptions import GitlabError
 from gitlab.v4.objects import Project, ProjectCommit, ProjectMergeRequest
 
-from bot.forges import Check, CheckState, Comment, ForgeError, Permission, PullRequest
-from bot.forges.retry import TransientHTTP, call_with_retry
+from bot.forges import Check, CheckState, Comment, ForgeError, Permission, PullRequest, PullState
+from bot.forges.retry import DEADLINE_S, TransientHTTP, call_with_retry
 
 T = TypeVar("T")
 
@@ -64,7 +64,12 @@ _STATE_OUT = {
     CheckState.FAILURE: "failed",
 }
 # "locked" is the short-lived state while GitLab merges: still open for our purposes.
-_MR_STATE = {"opened": "open", "locked": "open", "closed": "closed", "merged": "merged"}
+_MR_STATE = {
+    "opened": PullState.OPEN,
+    "locked": PullState.OPEN,  # a discussion lock; the MR is still open
+    "closed": PullState.CLOSED,
+    "merged": PullState.MERGED,
+}
 # GitHub reaction names (what the workflow speaks) -> GitLab award emoji names.
 _REACTIONS = {
     "+1": "thumbsup",
@@ -144,7 +149,7 @@ class GitLabForge:
         per_page: int = 100,
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = 4,
-        budget_s: float = 60,
+        budget_s: float = DEADLINE_S,
     ) -> None:
         self._gl = gitlab.Gitlab(
             url,
@@ -156,6 +161,7 @@ class GitLabForge:
             user_agent="rollback-plan",
             backend=_NoRetryBackend,
         )
+        self._timeout = timeout
         self._sleep = sleep
         self._max_attempts = max_attempts
         self._budget_s = budget_s
@@ -181,6 +187,7 @@ class GitLabForge:
                 sleep=self._sleep,
                 max_attempts=self._max_attempts,
                 budget_s=self._budget_s,
+                attempt_timeout_s=self._timeout,
             )
         except GitlabError as err:
             status = err.response_code
@@ -535,6 +542,6 @@ def _pull_request(mr: Mapping[str, Any]) -> PullRequest:
         head_branch=str(mr.get("source_branch") or ""),
         base_branch=str(mr.get("target_branch") or ""),
         is_fork=mr.get("source_project_id") != mr.get("target_project_id"),
-        state=_MR_STATE.get(str(mr.get("state")), "closed"),
+        state=_MR_STATE.get(str(mr.get("state")), PullState.CLOSED),
         url=str(mr.get("web_url") or ""),
     )

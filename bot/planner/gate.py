@@ -1,0 +1,124 @@
+"""Gate a source's plan: risks and verdict, data-preserving alternatives, proof, live facts.
+
+Called by the planner after the down is computed. Risk and alternatives are pure (bot.core);
+proof runs the plan on scratch engines only; live inspection is opt-in and read-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from bot.core.alternatives import Alternative, alternatives, apply_alternatives
+from bot.core.model import Schema
+from bot.core.plan import SafeVariant, SourcePlan
+from bot.core.render.session import preamble
+from bot.core.replay import Allow, Step
+from bot.core.risk import Category, Policy
+from bot.core.risk.analyse import assess
+from bot.core.state import State
+from bot.sources.config import EngineConfig
+from bot.sources.model import Format
+
+
+def gate(
+    source: SourcePlan, before: Schema, *, policy: Policy, allows: Sequence[Allow], label: str
+) -> SourcePlan:
+    """The source plan with its risk assessment and, where data would be lost, alternatives."""
+    down = source.down
+    if down is None:
+        return source
+    assessment = assess(
+        down.changes,
+        before,
+        policy=policy,
+        unmodelled=down.unmodelled,
+        allows=allows,
+        statements=down.statements,
+    )
+    offered: list[Alternative] = []
+    state = State(before.dialect, before)
+    for change in down.changes:
+        offered += alternatives(change, state.snapshot(), label)
+        state.apply(change)
+    safe = None
+    loses_data = any(
+        f.category is Category.DATA_LOSS and f.suppressed is None for f in assessment.findings()
+    )
+    # What ships starts by limiting its own lock waits (bot/core/render/session.py).
+    first = preamble(before.dialect, policy.timeouts) if down.statements else []
+    if loses_data and offered:
+        statements, restore, chosen = apply_alternatives(down.changes, before, label)
+        if chosen:
+            sets = [r.sql for r in first] if statements else []
+            safe = SafeVariant((*sets, *statements), tuple(restore), tuple(chosen))
+    down = replace(down, statements=(*first, *down.statements))
+    return replace(
+        source, down=down, assessment=assessment, alternatives=tuple(offered), safe_variant=safe
+    )
+
+
+def prove(
+    source: SourcePlan,
+    newer: Sequence[str],
+    older: Sequence[str],
+    *,
+    mysql_url: str | None = None,
+    postgres: bool = True,
+    deployed: Schema | None = None,
+    target: Schema | None = None,
+    steps: Sequence[Step] = (),
+    engine: EngineConfig | None = None,
+    tool: Format | None = None,
+) -> SourcePlan:
+    """Prove what ships (the down, or a refused plan's data-keeping variant) on a scratch engine
+    of the source's dialect, with rows in every table; never on a configured database."""
+    from bot.core.model import Dialect
+    from bot.engines.proof import EngineSettings, verify
+    from bot.engines.shipped import runs_in_transaction, shipped_script
+
+    if source.dialect is None:
+        return source
+    transaction = runs_in_transaction(tool, source.files)
+    script = shipped_script(source, deployed, target, steps, transaction=transaction)
+    if script is None:
+        return source
+    dialect = Dialect(source.dialect)
+    settings = EngineSettings.of(engine or EngineConfig(), dialect)
+    proof = verify(
+        dialect, newer, script, older, mysql_url=mysql_url, postgres=postgres, settings=settings
+    )
+    moved = [f"table {c.rsplit('.', 1)[0]}: column_order" for c in source.columns_at_end]
+    if (
+        not proof.verified
+        and proof.differences
+        and all(d.startswith(tuple(moved)) for d in proof.differences)
+    ):
+        # the plan appended these columns on purpose: the one difference it chose is not a failure
+        proof = replace(
+            proof,
+            verified=True,
+            reason=f"{script.what} gives the reverted-to catalog, except the column order"
+            " the plan chose",
+            differences=(),
+        )
+    if not proof.verified and proof.engine is None:
+        # core's verdict gates only a proof that ran and failed; a proof that could not run
+        # must not leave the plan safe either, so it is a problem of this plan
+        return replace(
+            source, proof=proof, problems=(*source.problems, f"not proven: {proof.reason}")
+        )
+    return replace(source, proof=proof)
+
+
+def live_url(
+    source: SourcePlan, databases: Mapping[str, object], env: Mapping[str, str]
+) -> tuple[str | None, str | None]:
+    """The read-only URL configured for this source (by its name or path), if any."""
+    from bot.live import database_url
+    from bot.sources.config import DatabaseRef
+
+    ref = databases.get(source.name or "") or databases.get(source.path)
+    if not isinstance(ref, DatabaseRef):
+        return None, None
+    return database_url(ref, env)
