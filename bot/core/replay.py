@@ -369,6 +369,11 @@ def replay_one(migration: Migration, state: State, cache: ParseCache | None = No
         except (StateError, translate.Unsupported) as err:
             unmodelled.append(Unmodelled(migration.path, stmt.line, stmt.text, str(err)))
             made = translator.applied
+        except (translate.SqlglotError, RecursionError) as err:
+            # A part of the statement the parser could not read (or nest): report, go on.
+            reason = f"not understood: {_first_line(str(err)) or type(err).__name__}"
+            unmodelled.append(Unmodelled(migration.path, stmt.line, stmt.text, reason))
+            made = translator.applied
         changes.extend(made)
         for comment in stmt.comments:
             if m := _ALLOW.match(comment):

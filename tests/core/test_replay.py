@@ -199,3 +199,20 @@ def test_diff_fallback_keeps_the_migrations_renames() -> None:
     down = compute_down(newer, older, undone)
     assert down.method is Method.DIFF
     assert [type(c).__name__ for c in down.changes] == ["RenameTable", "AddColumn"]
+
+
+def test_deep_nesting_and_unknown_types_are_reported_or_kept_never_a_crash() -> None:
+    deep = "(" * 500 + "id > 1" + ")" * 500
+    sql = (
+        "CREATE TABLE docs (id int, lang regconfig, src regclass, blob oid);\n"
+        f"ALTER TABLE docs ADD CONSTRAINT deep CHECK ({deep});\n"
+        "DROP FUNCTION f_one, f_two;\n"
+    )
+    history = replay_sql(sql, Dialect.POSTGRES, path="004.sql")
+    table = history.schema.table(QName("docs"))
+    assert table is not None
+    assert [c.type.lower() for c in table.columns] == ["int", "regconfig", "regclass", "oid"]
+    assert [(u.line, u.reason) for u in history.unmodelled] == [
+        (2, "nested too deeply to analyse"),
+        (3, "function f_one does not exist"),
+    ]
