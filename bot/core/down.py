@@ -210,7 +210,14 @@ def views_last(changes: list[Change]) -> list[Change]:
         if isinstance(c, (CreateView, ReplaceView)):
             view = c.view if isinstance(c, CreateView) else c.after
             last = max(
-                (j for j in range(i + 1, len(out)) if _touches_table_of(out[j], view.definition)),
+                (
+                    j
+                    for j in range(i + 1, len(out))
+                    if _touches_table_of(out[j], view.definition)
+                    # A view that no longer reads a column must let go of it before it is
+                    # dropped (`SELECT *` would bind it again, so that one waits).
+                    and not (isinstance(out[j], DropColumn) and "*" not in view.definition)
+                ),
                 default=None,
             )
             if last is not None:
