@@ -183,6 +183,12 @@ _PROCEDURAL = re.compile(
     r"(constraint\s+)?(temp(orary)?\s+)?(function|procedure|trigger|event)\b"
 )
 
+# A table constraint's closing parenthesis (or its REFERENCES clause) followed, after some
+# whitespace and no comma, by the next table constraint.
+_SQLITE_UNSEPARATED = re.compile(
+    r"(?i)(\)(?:\s+on\s+(?:delete|update)\s+(?:cascade|restrict|no\s+action|set\s+null|"
+    r"set\s+default))*)\s(?=\s*(?:constraint\s+\S+\s+)?(?:foreign\s+key|primary\s+key|unique|check)\s*\()"
+)
 _DROP_ROUTINES = re.compile(r"(?is)\s*drop\s+(function|procedure)\b")
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -293,6 +299,14 @@ def _parse_one(stmt: Statement, dialect: Dialect) -> ParsedStatement | str:
         if _DROP_ROUTINES.match(text):
             # sqlglot reads one routine per DROP; ours reads the list (DROP FUNCTION a, b).
             return ParsedStatement(text, dialect, parse=False)
+        if dialect is Dialect.SQLITE and _SQLITE_UNSEPARATED.search(parse_text):
+            # SQLite accepts table constraints with no comma between them; sqlglot does not.
+            # A space becomes the comma, so every position in the text stays where it was.
+            separated = _SQLITE_UNSEPARATED.sub(lambda m: m.group(1) + ",", parse_text)
+            try:
+                return ParsedStatement(text, dialect, parse_text=separated)
+            except (sqlglot.errors.ParseError, sqlglot.errors.TokenError):
+                pass
         return f"syntax error: {_first_line(str(err))}"
     except RecursionError:
         return "nested too deeply to analyse"
