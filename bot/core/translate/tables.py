@@ -39,7 +39,6 @@ from bot.core.translate.common import (
     _unparen,
 )
 
-
 _BOOLEAN_DEFAULT = re.compile(r"(?i)\bdefault\s+(true|false)\b")
 
 
