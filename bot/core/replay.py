@@ -167,12 +167,23 @@ def _digest(text: str) -> str:
 
 # Statements recognised by their first words without parsing: cheap on 50 MB seed files.
 _DATA = re.compile(
-    r"(?is)\s*(insert|update|delete|replace|merge|copy|truncate|call|load\s+data|select|with|values)\b"
+    r"(?is)\s*(insert|update|delete|replace|merge|copy|truncate|load\s+data|select|with|values)\b"
 )
 _SESSION = re.compile(
     r"(?is)\s*(begin|commit|end|start\s+transaction|rollback|savepoint|release|set|reset|use|"
     r"pragma|analyze|analyse|vacuum|lock|unlock|checkpoint|discard|listen|notify|show|explain|"
-    r"flush|optimize|\\)\b"
+    r"flush|optimize|deallocate|\\)\b"
+)
+# Statements that run code we do not see: a procedure's body, or SQL built at run time.
+_RUNS_CODE = (
+    (
+        re.compile(r"(?is)\s*call\b"),
+        "CALL runs a stored procedure: its effect on the schema is unknown",
+    ),
+    (
+        re.compile(r"(?is)\s*(prepare|execute)\b"),
+        "dynamic SQL (PREPARE/EXECUTE): the statement it runs is not analysed",
+    ),
 )
 _ANONYMOUS = re.compile(r"(?is)\s*do\b")
 # COMMENT ON ... IS NULL is not parsed by sqlglot; all COMMENT statements are read by pattern.
@@ -279,6 +290,9 @@ def _parse_one(stmt: Statement, dialect: Dialect) -> ParsedStatement | str:
         return "data"
     if _SESSION.match(text) and not re.match(r"(?is)\s*set\s+(schema|search_path)\b", text):
         return "session"
+    for pattern, reason in _RUNS_CODE:
+        if pattern.match(text):
+            return reason
     if _ANONYMOUS.match(text):
         return "anonymous code block (DO): its effect on the schema is unknown"
     view = _VIEW.match(text)

@@ -216,3 +216,21 @@ def test_deep_nesting_and_unknown_types_are_reported_or_kept_never_a_crash() -> 
         (2, "nested too deeply to analyse"),
         (3, "function f_one does not exist"),
     ]
+
+
+def test_mysql_call_and_dynamic_sql_are_reported_not_taken_for_data() -> None:
+    sql = (
+        "CREATE TABLE t (id int);\n"
+        "CALL add_columns();\n"
+        "SET @s = 'ALTER TABLE t ADD COLUMN x int';\n"
+        "PREPARE stmt FROM @s;\n"
+        "EXECUTE stmt;\n"
+        "DEALLOCATE PREPARE stmt;\n"
+    )
+    history = replay_sql(sql, Dialect.MYSQL, path="005.sql")
+    assert [(u.line, u.reason.split(":")[0]) for u in history.unmodelled] == [
+        (2, "CALL runs a stored procedure"),
+        (4, "dynamic SQL (PREPARE/EXECUTE)"),
+        (5, "dynamic SQL (PREPARE/EXECUTE)"),
+    ]
+    assert history.steps[0].data == ()
