@@ -112,6 +112,9 @@ class SourcePlan:
             verdicts.append(Verdict.NEEDS_APPROVAL)  # missing information never relaxes it
         if self.proof is not None and not self.proof.verified and self.proof.engine:
             verdicts.append(Verdict.NEEDS_APPROVAL)
+        if self.handwritten.gates:
+            # the companion change puts the author's down back in git: a person looks first
+            verdicts.append(Verdict.NEEDS_APPROVAL)
         return strictest(verdicts)
 
 
@@ -204,6 +207,9 @@ def _source_json(s: SourcePlan) -> dict[str, Any]:
             "present": s.handwritten.present,
             "restores": s.handwritten.restores,
             "differences": list(s.handwritten.differences),
+            "judged_by": s.handwritten.engine or "model",
+            "failure": s.handwritten.failure,
+            "not_run_on_engine": s.handwritten.not_run,
         },
         "files": [{"path": f.path, "content": f.content, "reason": f.reason} for f in s.files],
         "problems": list(s.problems),

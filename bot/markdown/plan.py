@@ -109,6 +109,8 @@ class _View:
         h = source.handwritten
         if not h.present:
             return "none"
+        if h.failure:
+            return "fails on the engine"
         if h.restores is None:
             return "could not be judged"
         return "restores" if h.restores else f"does not restore ({len(h.differences)})"

@@ -19,12 +19,13 @@ from bot.core.down import Down, compute_down
 from bot.core.model import Dialect, Schema
 from bot.core.plan import CompanionFile, Direction, LiveFacts, Plan, RevertSummary, SourcePlan
 from bot.core.render import to_script
+from bot.core.render.sqlite import inside_transaction
 from bot.core.replay import Allow, Migration, ParseCache, replay
 from bot.core.revert import detect_revert
 from bot.core.risk import Policy, Verdict
 from bot.core.risk.analyse import policy_from_config
 from bot.planner.companion import companion_files, restore_file, short_name
-from bot.planner.gate import gate, live_url, prove
+from bot.planner.gate import gate, judge_author_down, live_url, prove
 from bot.sources.config import EngineConfig, RepoConfig
 from bot.sources.discover import Discovery, discover
 from bot.sources.git import (
@@ -445,6 +446,11 @@ def _versioned(
     )
     plan, start = _live(plan, at_newer.schema, run, [m.up for m in new_migs])
     plan = _gate(plan, start, [a for st in at_newer.steps for a in st.allows], run)
+    if dialect is Dialect.SQLITE and older is not None:
+        from bot.engines.shipped import runs_in_transaction
+
+        if runs_in_transaction(older.format, ()):
+            plan = _inside_transaction(plan)
     # A refused plan's companion change carries the way back that keeps the data.
     variant = plan.safe_variant if plan.verdict is Verdict.REFUSED else None
     script = (
@@ -483,7 +489,33 @@ def _versioned(
             engine=_engine_config(run, plan),
             tool=older.format if older is not None else None,
         )
+        if handwritten.present:
+            plan = judge_author_down(
+                plan,
+                [m.up for m in new_migs],
+                [m.down for m in reversed(undone) if m.down is not None],
+                [m.up for m in old_migs],
+                mysql_url=run.options.mysql_url,
+                postgres=run.options.postgres,
+                deployed=start,
+                target=at_older.schema,
+                steps=at_newer.steps,
+                engine=_engine_config(run, plan),
+                tool=older.format if older is not None else None,
+            )
     return plan
+
+
+def _inside_transaction(plan: SourcePlan) -> SourcePlan:
+    """SQLite rebuilds without their own BEGIN/COMMIT: the tool runs the file in a transaction."""
+    down = plan.down
+    if down is not None:
+        kept = tuple(s for s in down.statements if inside_transaction([s.sql]))
+        down = replace(down, statements=kept)
+    variant = plan.safe_variant
+    if variant is not None:
+        variant = replace(variant, statements=tuple(inside_transaction(variant.statements)))
+    return replace(plan, down=down, safe_variant=variant)
 
 
 def _engine_config(run: _Run, plan: SourcePlan) -> EngineConfig | None:

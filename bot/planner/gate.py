@@ -122,3 +122,63 @@ def live_url(
     if not isinstance(ref, DatabaseRef):
         return None, None
     return database_url(ref, env)
+
+
+def judge_author_down(
+    source: SourcePlan,
+    newer: Sequence[str],
+    downs: Sequence[str],
+    older: Sequence[str],
+    *,
+    mysql_url: str | None = None,
+    postgres: bool = True,
+    deployed: Schema | None = None,
+    target: Schema | None = None,
+    steps: Sequence[Step] = (),
+    engine: EngineConfig | None = None,
+    tool: Format | None = None,
+) -> SourcePlan:
+    """Run the author's down (newest first) at the deployed state on a scratch engine, the way
+    the migration tool runs a file, and compare with the reverted-to catalog.
+
+    The engine is the judge: the model's verdict stays only when no engine could run it.
+    """
+    from bot.core.model import Dialect
+    from bot.engines.proof import EngineSettings, Script, verify
+    from bot.engines.shipped import runs_in_transaction, shipped_script
+
+    h = source.handwritten
+    if not h.present or source.dialect is None or not downs:
+        return source
+    dialect = Dialect(source.dialect)
+    transaction = runs_in_transaction(tool, source.files)
+    ours = shipped_script(source, deployed, target, steps, transaction=transaction)
+    # The author's down drops what the up added, like ours: the same losses are declared.
+    script = Script(
+        tuple(downs),
+        "the author's down",
+        (),
+        ours.lost if ours else (),
+        ours.renames if ours else (),
+        transaction,
+    )
+    settings = EngineSettings.of(engine or EngineConfig(), dialect)
+    proof = verify(
+        dialect, newer, script, older, mysql_url=mysql_url, postgres=postgres, settings=settings
+    )
+    if proof.engine is None:
+        return replace(source, handwritten=replace(h, not_run=proof.reason))
+    if proof.verified:
+        judged = replace(h, restores=True, differences=(), engine=proof.engine)
+    else:
+        failed = "failed:" in proof.reason and not proof.differences
+        # The model's plain words where it saw the same problem; the engine's lines otherwise.
+        words = h.differences if h.restores is False else ()
+        judged = replace(
+            h,
+            restores=False,
+            differences=(*words, *(() if words else (proof.reason, *proof.differences))),
+            engine=proof.engine,
+            failure=proof.reason if failed else None,
+        )
+    return replace(source, handwritten=judged)

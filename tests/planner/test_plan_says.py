@@ -66,18 +66,13 @@ def test_sqlite_adds_the_column_at_the_end_and_says_so(tmp_path: Path) -> None:
     assert proven.count(source.proof.engine or "?") == 1  # named once, not twice
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the SQLite rebuild's own BEGIN/COMMIT fails inside golang-migrate's transaction,"
-    " which the proof now runs it in (issue 9: core renderer to use PRAGMA defer_foreign_keys)",
-)
 def test_sqlite_exact_column_order_rebuilds_the_table(tmp_path: Path) -> None:
     repo = dropped(tmp_path, RIGHT)
     exact = only_source(plan(repo, verify=True, exact_column_order=True))
     assert exact.columns_at_end == ()
     assert "ALTER TABLE _rp_new_users RENAME TO users" in sqls(exact)  # the table rebuild
-    # (its proof is not asserted: the rebuild's own BEGIN fails inside the migration tool's
-    # transaction, reported to the renderer's owner)
+    # the rebuild runs inside the migration tool's transaction, as the proof runs it
+    assert exact.proof is not None and exact.proof.verified, exact.proof
 
 
 def test_a_wrong_author_down_is_re_added_with_a_warning(tmp_path: Path) -> None:
