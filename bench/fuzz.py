@@ -552,7 +552,7 @@ _NUMBER = re.compile(r"\d+")
 
 def signature(check: str, line: str) -> str:
     """A failure's class: the check and its first differing line with the names taken out."""
-    text = line
+    text = re.sub(r"_rp_new_[^.\s]+", "_rp_new_N", line)  # SQLite rebuild's scratch table
     for name in sorted(
         TABLE_NAMES + COLUMN_NAMES + VIEW_NAMES + INDEX_NAMES + ENUM_NAMES, key=len, reverse=True
     ):
