@@ -49,6 +49,9 @@ class Down:
     method: Method
     unmodelled: tuple[Unmodelled, ...] = ()
     note: str | None = None  # why inversion was not used, when it wasn't
+    # not modelled, but not this down's concern: unrelated to what it changes, or settled
+    # by replaying the history on a real engine; shown, never gating
+    listed: tuple[Unmodelled, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -119,6 +122,29 @@ def down_between(
     return Down(
         down.changes, down.statements, down.method, tuple(dict.fromkeys(unknown)), down.note
     )
+
+
+def split_unmodelled(
+    unmodelled: Sequence[Unmodelled], statements: Sequence[Rendered], undone: Sequence[str]
+) -> tuple[tuple[Unmodelled, ...], tuple[Unmodelled, ...]]:
+    """(gating, listed): an unmodelled statement gates this down when it is in a migration
+    being undone (`undone` paths), is not SQL we could read at all, or names an object the
+    down changes; an old one about other objects is only listed."""
+    names = {
+        word.lower()
+        for s in statements
+        for word in re.findall(r"[\w$]+", s.object)
+        if word.lower() not in {"on", "index", "trigger", "function", "extension", "policy"}
+    }
+    gating: list[Unmodelled] = []
+    listed: list[Unmodelled] = []
+    for u in unmodelled:
+        words = {w.lower() for w in re.findall(r"[\w$]+", u.sql)}
+        # dynamic SQL names its objects at run time: it may touch anything
+        dynamic = bool(words & {"execute", "prepare", "format"})
+        touches = not u.sql.strip() or u.file in undone or dynamic or bool(words & names)
+        (gating if touches else listed).append(u)
+    return tuple(gating), tuple(listed)
 
 
 def implied_by_drops(changes: list[Change], dialect: Dialect) -> list[Change]:
