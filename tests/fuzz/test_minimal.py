@@ -1,6 +1,7 @@
 """Minimal reproductions shrunk by hand from bench/fuzz.py failures, run on the real engines.
 
-Each is a down the plan calls complete that loses rows; strict xfail until issue 10 fixes it.
+Each is a down the plan once called complete while it lost rows; a strict xfail marks one
+that still does (issue 10).
 """
 
 from __future__ import annotations
@@ -49,9 +50,6 @@ def test_sqlite_rebuild_inverted_keeps_rows(engine_db: Callable[[str], ScratchDa
     )
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 10: the diff fallback turns the rename into drop+create"
-)
 def test_postgres_rename_survives_the_fallback(
     engine_db: Callable[[str], ScratchDatabase],
 ) -> None:
