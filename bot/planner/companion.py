@@ -247,7 +247,8 @@ _BlockDumper.add_representer(str, _str_block)
 def short_name(path: str) -> str:
     """A migration as people name it: its file, or its folder for Diesel's `<version>/up.sql`."""
     parts = path.split("/")
-    return "/".join(parts[-2:]) if parts[-1] in {"up.sql", "down.sql"} else parts[-1]
+    folder_named = {"up.sql", "down.sql", "migration.sql"}  # Diesel, Prisma
+    return "/".join(parts[-2:]) if parts[-1] in folder_named else parts[-1]
 
 
 def restore_file(plan: SourcePlan, restore: tuple[str, ...], target: str) -> CompanionFile:

@@ -31,6 +31,8 @@ _FLYWAY_REPEATABLE = re.compile(r"^R__(.*)\.sql$")
 _FLYWAY_CALLBACK = re.compile(r"^(before|after)[A-Z]\w*?(__.*)?\.sql$")
 _DIESEL_DIR = re.compile(r"^(\d[\d-]*)_(.+)$")
 _NUMBERED = re.compile(r"^(\d+)")
+_PRISMA_DIR = re.compile(r"^(\d+)_(.+)$")
+_SQLX = re.compile(r"^(\d+)_(.*?)(\.up|\.down)?\.sql$")
 
 _GOOSE_ANNOTATION = re.compile(r"^\s*--\s*\+goose\s+(.*?)\s*$", re.IGNORECASE)
 _DBMATE_UP = re.compile(r"^--\s*migrate:up\b", re.IGNORECASE)
@@ -51,6 +53,14 @@ _LB_META = re.compile(
 _LB_NO_ROLLBACK = {"not required", "empty"}
 
 _SQITCH_PLAN = "sqitch.plan"
+PRISMA_LOCK = "migration_lock.toml"
+_PRISMA_PROVIDER = re.compile(r'^\s*provider\s*=\s*"([^"]*)"', re.MULTILINE)
+_PRISMA_DIALECTS = {
+    "postgresql": Dialect.POSTGRES,
+    "postgres": Dialect.POSTGRES,
+    "mysql": Dialect.MYSQL,
+    "sqlite": Dialect.SQLITE,
+}
 
 
 # --- detection ------------------------------------------------------------------------------
@@ -70,6 +80,8 @@ def detect_format(files: Mapping[str, str]) -> Format | None:
         return Format.LIQUIBASE
     if any(_FLYWAY.match(_base(n)) or _FLYWAY_REPEATABLE.match(_base(n)) for n in files):
         return Format.FLYWAY
+    if PRISMA_LOCK in top or any(_prisma_folder(n) is not None for n in files):
+        return Format.PRISMA
     if any(_diesel_folder(n) is not None for n in files):
         return Format.DIESEL
     if any(_GOLANG.match(n) for n in sql_top):
@@ -116,6 +128,30 @@ def _diesel_folder(path: str) -> str | None:
     if len(parts) == 2 and parts[1] in ("up.sql", "down.sql") and _DIESEL_DIR.match(parts[0]):
         return parts[0]
     return None
+
+
+def _prisma_folder(path: str) -> str | None:
+    parts = path.split("/")
+    if len(parts) == 2 and parts[1] == "migration.sql" and _PRISMA_DIR.match(parts[0]):
+        return parts[0]
+    return None
+
+
+def tool_dialect(fmt: Format, files: Mapping[str, str]) -> tuple[Dialect | None, str | None]:
+    """The dialect the tool's own files name (Prisma's migration_lock.toml `provider`), and a
+    problem when they name a database rollback-plan does not plan."""
+    if fmt is not Format.PRISMA or PRISMA_LOCK not in files:
+        return None, None
+    m = _PRISMA_PROVIDER.search(files[PRISMA_LOCK])
+    if m is None:
+        return None, f"{PRISMA_LOCK}: no provider line"
+    dialect = _PRISMA_DIALECTS.get(m.group(1).lower())
+    if dialect is None:
+        return None, (
+            f"{PRISMA_LOCK}: provider {m.group(1)}, a database rollback-plan does not plan "
+            "(PostgreSQL, MySQL/MariaDB and SQLite only)"
+        )
+    return dialect, None
 
 
 # --- parsing --------------------------------------------------------------------------------
@@ -449,6 +485,68 @@ def _parse_diesel(files: Mapping[str, str], at: _Paths) -> Parsed:
     return out, problems
 
 
+def _parse_prisma(files: Mapping[str, str], at: _Paths) -> Parsed:
+    """Prisma applies `<timestamp>_<name>/migration.sql` folders in folder-name order."""
+    problems: Problems = []
+    out = []
+    for rel in sorted(files):
+        parts = rel.split("/")
+        if len(parts) == 1:
+            if rel.endswith(".sql"):
+                problems.append(f"{at(rel)}: not inside a <timestamp>_<name>/ folder, left out")
+            continue
+        if len(parts) != 2 or not parts[1].endswith(".sql"):
+            continue
+        m = _PRISMA_DIR.match(parts[0])
+        if parts[1] != "migration.sql" or m is None:
+            problems.append(f"{at(rel)}: Prisma only runs <timestamp>_<name>/migration.sql")
+            continue
+        out.append(VersionedMigration(m.group(1), m.group(2), at(rel), files[rel]))
+    return out, problems
+
+
+def _parse_sqlx(files: Mapping[str, str], at: _Paths) -> Parsed:
+    """sqlx: `<version>_<name>.sql`, or reversible `.up.sql`/`.down.sql`; numeric order."""
+    problems: Problems = []
+    ups: dict[int, tuple[str, str, str]] = {}  # version -> (raw version, name, file)
+    downs: dict[int, str] = {}
+    for rel in sorted(_top_level(files)):
+        if not rel.endswith(".sql"):
+            continue
+        m = _SQLX.match(rel)
+        if not m:
+            problems.append(f"{at(rel)}: not a sqlx file name (expected <version>_<name>.sql)")
+            continue
+        number = int(m.group(1))
+        if m.group(3) == ".down":
+            if number in downs:
+                problems.append(_duplicate(at(rel), m.group(1), at(downs[number])))
+                continue
+            downs[number] = rel
+            continue
+        if number in ups:
+            problems.append(_duplicate(at(rel), m.group(1), at(ups[number][2])))
+            continue
+        ups[number] = (m.group(1), m.group(2), rel)
+    for number in sorted(set(downs) - set(ups)):
+        problems.append(f"{at(downs[number])}: down migration without an up ({number})")
+    out = []
+    for number in sorted(ups):
+        raw, name, rel = ups[number]
+        down = downs.get(number)
+        out.append(
+            VersionedMigration(
+                raw,
+                name,
+                at(rel),
+                files[rel],
+                files[down] if down else None,
+                at(down) if down else None,
+            )
+        )
+    return out, problems
+
+
 def _parse_plain(files: Mapping[str, str], at: _Paths) -> Parsed:
     out = []
     for rel in sorted((n for n in _top_level(files) if n.endswith(".sql")), key=_plain_key):
@@ -608,6 +706,8 @@ _PARSERS: dict[Format, Callable[[Mapping[str, str], _Paths], Parsed]] = {
     Format.SQITCH: _parse_sqitch,
     Format.DIESEL: _parse_diesel,
     Format.PLAIN: _parse_plain,
+    Format.PRISMA: _parse_prisma,
+    Format.SQLX: _parse_sqlx,
 }
 
 
@@ -832,6 +932,23 @@ def _render_plain(r: _Render) -> list[tuple[str, str]]:
     return [(f"{version}_{r.name}.sql", r.header + r.up)]
 
 
+def _render_prisma(r: _Render) -> list[tuple[str, str]]:
+    # Prisma has no down; a later timestamp so `prisma migrate deploy` applies it last.
+    version = _next_number(r.versions, r.now)
+    return [(f"{version}_{r.name}/migration.sql", r.header + r.up)]
+
+
+def _render_sqlx(r: _Render) -> list[tuple[str, str]]:
+    version = _next_number(r.versions, r.now)
+    # sqlx refuses a directory mixing simple and reversible migrations: follow the existing.
+    if not any(n.endswith((".up.sql", ".down.sql")) for n in _top_level(r.files)):
+        return [(f"{version}_{r.name}.sql", r.header + r.up)]
+    out = [(f"{version}_{r.name}.up.sql", r.header + r.up)]
+    if r.down is not None:
+        out.append((f"{version}_{r.name}.down.sql", r.header + r.down))
+    return out
+
+
 def _render_sqitch(r: _Render) -> list[tuple[str, str]]:
     plan = r.files.get(_SQITCH_PLAN, "")
     taken = {name for name, _script in _sqitch_plan(plan, _Paths(""), [])}
@@ -878,4 +995,6 @@ _RENDERERS: dict[Format, Callable[[_Render], list[tuple[str, str]]]] = {
     Format.SQITCH: _render_sqitch,
     Format.DIESEL: _render_diesel,
     Format.PLAIN: _render_plain,
+    Format.PRISMA: _render_prisma,
+    Format.SQLX: _render_sqlx,
 }
