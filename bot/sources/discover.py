@@ -142,6 +142,8 @@ def _directories(
             continue
         if forced is None and _is_sqlx(snapshot, files, d, fmt, texts):
             fmt = Format.SQLX
+        if forced is None and fmt is Format.PLAIN and f"/{d}".endswith("/supabase/migrations"):
+            fmt = Format.SUPABASE
         if (
             fmt is Format.PLAIN
             and forced is None
@@ -169,6 +171,7 @@ def _directories(
                 migrations=tuple(migrations),
                 problems=(*bad, *([f"{prefix}{tool_problem}"] if tool_problem else [])),
                 dialect_from=DialectFrom.TOOL if dialect else None,
+                notes=(_SUPABASE_NOTE.format(d),) if fmt is Format.SUPABASE else (),
             )
         )
     return sources
@@ -191,6 +194,11 @@ def _is_sqlx(
     return any(_SQLX_DEPENDENCY.search(t) for t in read.texts.values())
 
 
+_SUPABASE_NOTE = (
+    "{}: the auth, storage and extensions schemas come from the Supabase platform: the replay "
+    "and the proof use stand-ins for them (auth.users, auth.uid(), auth.role(), auth.jwt(), "
+    "storage.buckets, storage.objects), not the platform's own definitions"
+)
 _SQLX_NAME = re.compile(r"^\d+_.*\.sql$")
 _SQLX_DEPENDENCY = re.compile(r"(?m)^\s*sqlx\b|\[(workspace\.)?dependencies\.sqlx\]")
 _PRISMA_FOLDER = re.compile(r"^\d+_.+$")

@@ -140,6 +140,8 @@ def _prisma_folder(path: str) -> str | None:
 def tool_dialect(fmt: Format, files: Mapping[str, str]) -> tuple[Dialect | None, str | None]:
     """The dialect the tool's own files name (Prisma's migration_lock.toml `provider`), and a
     problem when they name a database rollback-plan does not plan."""
+    if fmt is Format.SUPABASE:
+        return Dialect.POSTGRES, None
     if fmt is not Format.PRISMA or PRISMA_LOCK not in files:
         return None, None
     m = _PRISMA_PROVIDER.search(files[PRISMA_LOCK])
@@ -505,6 +507,49 @@ def _parse_prisma(files: Mapping[str, str], at: _Paths) -> Parsed:
     return out, problems
 
 
+# Supabase CLI: `<digits>_<name>.sql`; other files are skipped by the CLI with a warning.
+_SUPABASE = re.compile(r"^(\d+)_(.*)\.sql$")
+SUPABASE_STAND_INS = "#supabase-platform"  # up_path suffix of the platform stand-in migration
+# What the Supabase platform provides before the first migration, as far as histories use it.
+# The same at every commit, so it is never part of a diff; the plan says it stood in.
+SUPABASE_PLATFORM = """\
+CREATE SCHEMA IF NOT EXISTS auth;
+CREATE SCHEMA IF NOT EXISTS storage;
+CREATE SCHEMA IF NOT EXISTS extensions;
+CREATE TABLE auth.users (id uuid PRIMARY KEY, email text, raw_user_meta_data jsonb,
+  raw_app_meta_data jsonb, created_at timestamptz);
+CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$ SELECT NULL::uuid $$;
+CREATE FUNCTION auth.role() RETURNS text LANGUAGE sql STABLE AS $$ SELECT NULL::text $$;
+CREATE FUNCTION auth.jwt() RETURNS jsonb LANGUAGE sql STABLE AS $$ SELECT NULL::jsonb $$;
+CREATE TABLE storage.buckets (id text PRIMARY KEY, name text NOT NULL, owner uuid,
+  public boolean DEFAULT false, created_at timestamptz);
+CREATE TABLE storage.objects (id uuid PRIMARY KEY, bucket_id text REFERENCES storage.buckets (id),
+  name text, owner uuid, metadata jsonb, created_at timestamptz);
+"""
+
+
+def _parse_supabase(files: Mapping[str, str], at: _Paths) -> Parsed:
+    """Supabase CLI applies `<timestamp>_<name>.sql` in file-name order, after a stand-in for
+    the platform's own schemas (the database already has them)."""
+    out = []
+    problems: Problems = []
+    for rel in sorted(_top_level(files)):
+        if not rel.endswith(".sql"):
+            continue
+        m = _SUPABASE.match(rel)
+        if m is None:
+            problems.append(f"{at(rel)}: not <timestamp>_<name>.sql, the Supabase CLI skips it")
+            continue
+        out.append(VersionedMigration(m.group(1), m.group(2), at(rel), files[rel]))
+    platform = VersionedMigration(
+        "0",
+        "supabase_platform_stand_ins",
+        at("").rstrip("/") + SUPABASE_STAND_INS,
+        SUPABASE_PLATFORM,
+    )
+    return [platform, *out], problems
+
+
 def _parse_sqlx(files: Mapping[str, str], at: _Paths) -> Parsed:
     """sqlx: `<version>_<name>.sql`, or reversible `.up.sql`/`.down.sql`; numeric order."""
     problems: Problems = []
@@ -708,6 +753,7 @@ _PARSERS: dict[Format, Callable[[Mapping[str, str], _Paths], Parsed]] = {
     Format.PLAIN: _parse_plain,
     Format.PRISMA: _parse_prisma,
     Format.SQLX: _parse_sqlx,
+    Format.SUPABASE: _parse_supabase,
 }
 
 
@@ -997,4 +1043,5 @@ _RENDERERS: dict[Format, Callable[[_Render], list[tuple[str, str]]]] = {
     Format.PLAIN: _render_plain,
     Format.PRISMA: _render_prisma,
     Format.SQLX: _render_sqlx,
+    Format.SUPABASE: _render_atlas,  # `<timestamp>_<name>.sql`, a later timestamp, no down
 }

@@ -22,6 +22,7 @@ class Format(StrEnum):
     SQITCH = "sqitch"  # sqitch.plan + deploy/ revert/ verify/
     DIESEL = "diesel"  # <version>_<name>/up.sql + down.sql
     PRISMA = "prisma"  # <timestamp>_<name>/migration.sql + migration_lock.toml
+    SUPABASE = "supabase"  # supabase/migrations/<timestamp>_<name>.sql (PostgreSQL)
     SQLX = "sqlx"  # <version>_<name>.sql, or reversible .up.sql / .down.sql (Cargo.toml: sqlx)
     PLAIN = "plain"  # ordered *.sql
 

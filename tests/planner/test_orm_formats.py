@@ -11,11 +11,20 @@ from pathlib import Path
 
 from bot.core.model import Dialect
 from bot.core.risk import Verdict
-from bot.engines import ScratchServer
+from bot.engines import Catalog, ScratchServer
 from bot.sources.discover import discover
+from bot.sources.formats import SUPABASE_PLATFORM, parse_migrations
 from bot.sources.git import GitSnapshot, open_repo
 from bot.sources.model import Format
-from tests.planner.repo import APPROVE_DATA_LOSS, Repo, assert_proven, only_source, sqls
+from tests.planner.repo import (
+    APPROVE_DATA_LOSS,
+    Repo,
+    assert_proven,
+    only_source,
+    run_sql,
+    sqls,
+    with_companion,
+)
 from tests.planner.test_formats import ADD_EMAIL, POSTS, RIGHT_DOWN, USERS, WRONG_DOWN
 
 Files = dict[str, str | bytes | None]
@@ -157,3 +166,62 @@ def test_sqlx_is_told_from_golang_migrate_and_plain_by_cargo_toml(tmp_path: Path
     base, change = _sqlx(True, RIGHT_DOWN, cargo='[dependencies]\ndiesel = "2"\n')
     without.commit("not sqlx", {**base, **change})
     assert _formats(without) == {"migrations": Format.GOLANG_MIGRATE}
+
+
+PROFILES = """\
+create table public.profiles (
+  id uuid not null references auth.users on delete cascade,
+  username text,
+  primary key (id)
+);
+alter table public.profiles enable row level security;
+create policy "own profile" on public.profiles for select using (auth.uid() = id);
+"""
+AVATARS = "alter table public.profiles add column avatar_path text;\ncreate index profiles_username_idx on public.profiles (username);\n"
+
+
+def test_supabase_revert_treats_platform_schemas_as_existing(
+    tmp_path: Path, postgres_server: ScratchServer
+) -> None:
+    repo = _reverted(
+        tmp_path,
+        {
+            "supabase/config.toml": 'project_id = "app"\n',
+            "supabase/migrations/20260101000000_profiles.sql": PROFILES,
+        },
+        {"supabase/migrations/20260102000000_avatars.sql": AVATARS},
+    )
+    plan = repo.plan()
+    source = only_source(plan)
+    assert (source.path, source.dialect, source.dialect_from) == (
+        "supabase/migrations",
+        "postgres",
+        "tool",
+    )
+    assert source.problems == () and source.complete, (source.problems, source.down)
+    assert any("stand-ins" in n for n in source.notes), source.notes
+    assert sqls(source) == [
+        "DROP INDEX profiles_username_idx",
+        "ALTER TABLE profiles DROP COLUMN avatar_path",
+    ]
+    added = {f.path for f in source.files} - {"supabase/migrations/20260102000000_avatars.sql"}
+    assert added == {f"supabase/migrations/20261103120000_rollback_{repo.head()[:7]}.sql"}
+    # The planner's own proof ran the history, stand-ins first, on the embedded PostgreSQL.
+    assert source.proof is not None and source.proof.verified, source.proof
+
+    # And, as the Supabase CLI would: target plus companion reaches the target's schema.
+    def apply(files: dict[str, str]) -> Catalog:
+        migrations, problems = parse_migrations(Format.SUPABASE, files)
+        assert not problems and migrations[0].up == SUPABASE_PLATFORM
+        db = postgres_server.new_database()
+        try:
+            for m in migrations:
+                run_sql(db, m.up, "postgres")
+            return db.catalog()
+        finally:
+            db.close()
+
+    at_target = repo.tree("HEAD", "supabase/migrations")
+    expected = apply(at_target)
+    assert apply(with_companion(at_target, source, "supabase/migrations")).diff(expected) == []
+    assert apply(repo.tree("HEAD~1", "supabase/migrations")).diff(expected) != []
