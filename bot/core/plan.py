@@ -110,7 +110,8 @@ class SourcePlan:
         verdicts = [self.assessment.verdict]
         if not self.complete:
             verdicts.append(Verdict.NEEDS_APPROVAL)  # missing information never relaxes it
-        if self.proof is not None and not self.proof.verified and self.proof.engine:
+        if self.proof is not None and not self.proof.verified:
+            # failed, or could not run: either way nobody has seen this plan work
             verdicts.append(Verdict.NEEDS_APPROVAL)
         if self.handwritten.gates:
             # the companion change puts the author's down back in git: a person looks first

@@ -19,6 +19,7 @@ from bot.core.down import Down, compute_down
 from bot.core.model import Dialect, Schema
 from bot.core.plan import CompanionFile, Direction, LiveFacts, Plan, RevertSummary, SourcePlan
 from bot.core.render import to_script
+from bot.core.render.sqlite import inside_transaction
 from bot.core.replay import Allow, Migration, ParseCache, replay
 from bot.core.revert import detect_revert
 from bot.core.risk import Policy, Verdict
@@ -445,6 +446,11 @@ def _versioned(
     )
     plan, start = _live(plan, at_newer.schema, run, [m.up for m in new_migs])
     plan = _gate(plan, start, [a for st in at_newer.steps for a in st.allows], run)
+    if dialect is Dialect.SQLITE and older is not None:
+        from bot.engines.shipped import runs_in_transaction
+
+        if runs_in_transaction(older.format, ()):
+            plan = _inside_transaction(plan)
     # A refused plan's companion change carries the way back that keeps the data.
     variant = plan.safe_variant if plan.verdict is Verdict.REFUSED else None
     script = (
@@ -498,6 +504,18 @@ def _versioned(
                 tool=older.format if older is not None else None,
             )
     return plan
+
+
+def _inside_transaction(plan: SourcePlan) -> SourcePlan:
+    """SQLite rebuilds without their own BEGIN/COMMIT: the tool runs the file in a transaction."""
+    down = plan.down
+    if down is not None:
+        kept = tuple(s for s in down.statements if inside_transaction([s.sql]))
+        down = replace(down, statements=kept)
+    variant = plan.safe_variant
+    if variant is not None:
+        variant = replace(variant, statements=tuple(inside_transaction(variant.statements)))
+    return replace(plan, down=down, safe_variant=variant)
 
 
 def _engine_config(run: _Run, plan: SourcePlan) -> EngineConfig | None:

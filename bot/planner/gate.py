@@ -102,12 +102,6 @@ def prove(
             " the plan chose",
             differences=(),
         )
-    if not proof.verified and proof.engine is None:
-        # core's verdict gates only a proof that ran and failed; a proof that could not run
-        # must not leave the plan safe either, so it is a problem of this plan
-        return replace(
-            source, proof=proof, problems=(*source.problems, f"not proven: {proof.reason}")
-        )
     return replace(source, proof=proof)
 
 

@@ -66,11 +66,6 @@ def test_sqlite_adds_the_column_at_the_end_and_says_so(tmp_path: Path) -> None:
     assert proven.count(source.proof.engine or "?") == 1  # named once, not twice
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the SQLite rebuild's own BEGIN/COMMIT fails inside golang-migrate's transaction,"
-    " which the proof now runs it in (issue 9: core renderer to use PRAGMA defer_foreign_keys)",
-)
 def test_sqlite_exact_column_order_rebuilds_the_table(tmp_path: Path) -> None:
     repo = dropped(tmp_path, RIGHT)
     exact = only_source(plan(repo, verify=True, exact_column_order=True))

@@ -71,7 +71,7 @@ def test_unknown_keys_suggest_the_close_one() -> None:
         ".rollback-plan.yml: sourcs: unknown key (expected one of version, default_branch, "
         "sources, tags, policy, databases, column_order); did you mean 'sources'?",
         ".rollback-plan.yml: sources[0].dialet: unknown key (expected one of path, format, "
-        "dialect, name, manifest, policy); did you mean 'dialect'?",
+        "dialect, name, manifest, policy, engine); did you mean 'dialect'?",
     ]
 
 
