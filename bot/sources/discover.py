@@ -14,7 +14,13 @@ from posixpath import basename, dirname
 
 from bot.core.model import Dialect
 from bot.sources.config import CONFIG_PATH, ConfigError, RepoConfig, load_config
-from bot.sources.formats import PRISMA_LOCK, detect_format, parse_migrations, tool_dialect
+from bot.sources.formats import (
+    DRIZZLE_JOURNAL,
+    PRISMA_LOCK,
+    detect_format,
+    parse_migrations,
+    tool_dialect,
+)
 from bot.sources.git import GitSnapshot
 from bot.sources.manifests import MigrationJob, scan_manifests
 from bot.sources.model import DialectFrom, FileEntry, Format, SchemaSource, SourceKind
@@ -126,7 +132,8 @@ def _directories(
         for d in dirs:
             prefix = f"{d}/" if d else ""
             if path.startswith(prefix) and (
-                path.endswith(".sql") or path.endswith(("atlas.sum", "sqitch.plan", PRISMA_LOCK))
+                path.endswith(".sql")
+                or path.endswith(("atlas.sum", "sqitch.plan", PRISMA_LOCK, DRIZZLE_JOURNAL))
             ):
                 rel = path[len(prefix) :]
                 if rel.count("/") <= 1:  # the directory and one level below (Diesel, sqitch)
@@ -171,7 +178,7 @@ def _directories(
                 migrations=tuple(migrations),
                 problems=(*bad, *([f"{prefix}{tool_problem}"] if tool_problem else [])),
                 dialect_from=DialectFrom.TOOL if dialect else None,
-                notes=(_SUPABASE_NOTE.format(d),) if fmt is Format.SUPABASE else (),
+                notes=tuple(n.format(d) for f, n in _TOOL_NOTES if f is fmt),
             )
         )
     return sources
@@ -199,6 +206,12 @@ _SUPABASE_NOTE = (
     "and the proof use stand-ins for them (auth.users, auth.uid(), auth.role(), auth.jwt(), "
     "storage.buckets, storage.objects), not the platform's own definitions"
 )
+_DRIZZLE_NOTE = (
+    "{}: a compensating migration rollback-plan writes is added to meta/_journal.json, but its "
+    "meta/<NNNN>_snapshot.json is not written: run `drizzle-kit generate` after merging it so "
+    "the next generated migration starts from the right schema"
+)
+_TOOL_NOTES = ((Format.SUPABASE, _SUPABASE_NOTE), (Format.DRIZZLE, _DRIZZLE_NOTE))
 _SQLX_NAME = re.compile(r"^\d+_.*\.sql$")
 _SQLX_DEPENDENCY = re.compile(r"(?m)^\s*sqlx\b|\[(workspace\.)?dependencies\.sqlx\]")
 _PRISMA_FOLDER = re.compile(r"^\d+_.+$")

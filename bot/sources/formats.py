@@ -7,6 +7,7 @@ Everything here works on in-memory file maps: paths relative to the migration di
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -80,6 +81,8 @@ def detect_format(files: Mapping[str, str]) -> Format | None:
         return Format.LIQUIBASE
     if any(_FLYWAY.match(_base(n)) or _FLYWAY_REPEATABLE.match(_base(n)) for n in files):
         return Format.FLYWAY
+    if DRIZZLE_JOURNAL in files:
+        return Format.DRIZZLE
     if PRISMA_LOCK in top or any(_prisma_folder(n) is not None for n in files):
         return Format.PRISMA
     if any(_diesel_folder(n) is not None for n in files):
@@ -142,6 +145,8 @@ def tool_dialect(fmt: Format, files: Mapping[str, str]) -> tuple[Dialect | None,
     problem when they name a database rollback-plan does not plan."""
     if fmt is Format.SUPABASE:
         return Dialect.POSTGRES, None
+    if fmt is Format.DRIZZLE:
+        return _drizzle_dialect(files)
     if fmt is not Format.PRISMA or PRISMA_LOCK not in files:
         return None, None
     m = _PRISMA_PROVIDER.search(files[PRISMA_LOCK])
@@ -550,6 +555,62 @@ def _parse_supabase(files: Mapping[str, str], at: _Paths) -> Parsed:
     return [platform, *out], problems
 
 
+DRIZZLE_JOURNAL = "meta/_journal.json"
+DRIZZLE_BREAKPOINT = "--> statement-breakpoint"
+_DRIZZLE_DIALECTS = {
+    "postgresql": Dialect.POSTGRES,
+    "pg": Dialect.POSTGRES,
+    "mysql": Dialect.MYSQL,
+    "sqlite": Dialect.SQLITE,
+    "turso": Dialect.SQLITE,
+}
+
+
+def _drizzle_journal(files: Mapping[str, str]) -> dict[str, object] | None:
+    try:
+        journal = json.loads(files.get(DRIZZLE_JOURNAL, ""))
+    except ValueError:
+        return None
+    return journal if isinstance(journal, dict) else None
+
+
+def _drizzle_entries(journal: Mapping[str, object]) -> list[dict[str, object]]:
+    entries = journal.get("entries")
+    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+
+
+def _drizzle_dialect(files: Mapping[str, str]) -> tuple[Dialect | None, str | None]:
+    journal = _drizzle_journal(files)
+    name = journal.get("dialect") if journal else None
+    dialect = _DRIZZLE_DIALECTS.get(str(name).lower()) if name else None
+    if dialect is None and name:
+        return None, f"{DRIZZLE_JOURNAL}: dialect {name}, a database rollback-plan does not plan"
+    return dialect, None
+
+
+def _parse_drizzle(files: Mapping[str, str], at: _Paths) -> Parsed:
+    """Drizzle Kit runs `<tag>.sql` for each journal entry, in journal order."""
+    journal = _drizzle_journal(files)
+    if journal is None:
+        return [], [f"{at(DRIZZLE_JOURNAL)}: not a JSON object, Drizzle cannot read it"]
+    problems: Problems = []
+    out = []
+    listed: set[str] = set()
+    for entry in _drizzle_entries(journal):
+        tag = str(entry.get("tag", ""))
+        rel = f"{tag}.sql"
+        listed.add(rel)
+        if rel not in files:
+            problems.append(f"{at(DRIZZLE_JOURNAL)}: entry {tag}: {at(rel)} is missing")
+            continue
+        number, _, name = tag.partition("_")
+        out.append(VersionedMigration(number, name, at(rel), _drizzle_sql(files[rel])))
+    for rel in sorted(_top_level(files)):
+        if rel.endswith(".sql") and rel not in listed:
+            problems.append(f"{at(rel)}: not in {DRIZZLE_JOURNAL}, Drizzle never runs it")
+    return out, problems
+
+
 def _parse_sqlx(files: Mapping[str, str], at: _Paths) -> Parsed:
     """sqlx: `<version>_<name>.sql`, or reversible `.up.sql`/`.down.sql`; numeric order."""
     problems: Problems = []
@@ -754,6 +815,7 @@ _PARSERS: dict[Format, Callable[[Mapping[str, str], _Paths], Parsed]] = {
     Format.PRISMA: _parse_prisma,
     Format.SQLX: _parse_sqlx,
     Format.SUPABASE: _parse_supabase,
+    Format.DRIZZLE: _parse_drizzle,
 }
 
 
@@ -995,6 +1057,43 @@ def _render_sqlx(r: _Render) -> list[tuple[str, str]]:
     return out
 
 
+def _drizzle_sql(text: str) -> str:
+    """Drizzle runs each chunk between breakpoints as one statement, `;` or not."""
+    chunks = [c.strip() for c in text.split(DRIZZLE_BREAKPOINT)]
+    return "".join(c + ("\n" if c.endswith(";") else ";\n") for c in chunks if c)
+
+
+def _render_drizzle(r: _Render) -> list[tuple[str, str]]:
+    """`<NNNN>_<name>.sql` with statement breakpoints, and the journal entry that runs it.
+    The snapshot (meta/<NNNN>_snapshot.json) is not written: drizzle-kit regenerates it."""
+    journal = _drizzle_journal(r.files)
+    if journal is None:
+        raise ValueError(f"{DRIZZLE_JOURNAL} is not a JSON object")
+    entries = _drizzle_entries(journal)
+    numbers = [v for v in (str(e.get("tag", "")).split("_")[0] for e in entries) if v.isdigit()]
+    version = str(int(max(numbers, key=int)) + 1).zfill(4) if numbers else "0000"
+    tag = f"{version}_{r.name}"
+    breakpoints = all(e.get("breakpoints", True) is not False for e in entries)
+    statements = _drizzle_statements(r.up, r.dialect)
+    sep = f"\n{DRIZZLE_BREAKPOINT}\n" if breakpoints else "\n"
+    whens = [w for e in entries if isinstance(w := e.get("when"), int)]
+    when = max(int(r.now.timestamp() * 1000), max(whens, default=0) + 1)
+    last = entries[-1] if entries else {}
+    entry = {"idx": len(entries), "version": last.get("version", "7"), "when": when, "tag": tag}
+    entry["breakpoints"] = breakpoints
+    extended = {**journal, "entries": [*entries, entry]}
+    indent = "\t" if "\n\t" in r.files[DRIZZLE_JOURNAL] else 2
+    text = json.dumps(extended, indent=indent, ensure_ascii=False) + "\n"
+    return [(f"{tag}.sql", r.header + sep.join(statements) + "\n"), (DRIZZLE_JOURNAL, text)]
+
+
+def _drizzle_statements(sql: str, dialect: Dialect | None) -> list[str]:
+    try:
+        return [f"{st.text};" for st in split_statements(sql, (dialect or Dialect.POSTGRES).value)]
+    except SplitError:
+        return [sql.strip()]
+
+
 def _render_sqitch(r: _Render) -> list[tuple[str, str]]:
     plan = r.files.get(_SQITCH_PLAN, "")
     taken = {name for name, _script in _sqitch_plan(plan, _Paths(""), [])}
@@ -1043,5 +1142,6 @@ _RENDERERS: dict[Format, Callable[[_Render], list[tuple[str, str]]]] = {
     Format.PLAIN: _render_plain,
     Format.PRISMA: _render_prisma,
     Format.SQLX: _render_sqlx,
+    Format.DRIZZLE: _render_drizzle,
     Format.SUPABASE: _render_atlas,  # `<timestamp>_<name>.sql`, a later timestamp, no down
 }

@@ -23,6 +23,7 @@ class Format(StrEnum):
     DIESEL = "diesel"  # <version>_<name>/up.sql + down.sql
     PRISMA = "prisma"  # <timestamp>_<name>/migration.sql + migration_lock.toml
     SUPABASE = "supabase"  # supabase/migrations/<timestamp>_<name>.sql (PostgreSQL)
+    DRIZZLE = "drizzle"  # <NNNN>_<name>.sql ordered by meta/_journal.json
     SQLX = "sqlx"  # <version>_<name>.sql, or reversible .up.sql / .down.sql (Cargo.toml: sqlx)
     PLAIN = "plain"  # ordered *.sql
 

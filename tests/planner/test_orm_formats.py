@@ -7,6 +7,7 @@ engine to reach the reverted-to schema.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from bot.core.model import Dialect
@@ -225,3 +226,74 @@ def test_supabase_revert_treats_platform_schemas_as_existing(
     expected = apply(at_target)
     assert apply(with_companion(at_target, source, "supabase/migrations")).diff(expected) == []
     assert apply(repo.tree("HEAD~1", "supabase/migrations")).diff(expected) != []
+
+
+def _journal(dialect: str, tags: list[str]) -> str:
+    entries = [
+        {"idx": i, "version": "7", "when": 1767225600000 + i, "tag": t, "breakpoints": True}
+        for i, t in enumerate(tags)
+    ]
+    return json.dumps({"version": "7", "dialect": dialect, "entries": entries}, indent=2) + "\n"
+
+
+def _drizzle(dialect: str) -> tuple[Files, Files]:
+    def sql(text: str) -> str:
+        return "\n--> statement-breakpoint\n".join(s.strip() for s in text.split(";\n") if s)
+
+    base: Files = {
+        "drizzle.config.ts": "export default {}\n",
+        "drizzle/0000_users.sql": sql(USERS),
+        "drizzle/0001_posts.sql": sql(POSTS),
+        "drizzle/meta/_journal.json": _journal(dialect, ["0000_users", "0001_posts"]),
+        "drizzle/meta/0000_snapshot.json": "{}\n",
+        "drizzle/meta/0001_snapshot.json": "{}\n",
+    }
+    change: Files = {
+        "drizzle/0002_add_email.sql": sql(ADD_EMAIL),
+        "drizzle/meta/_journal.json": _journal(
+            dialect, ["0000_users", "0001_posts", "0002_add_email"]
+        ),
+        "drizzle/meta/0002_snapshot.json": "{}\n",
+    }
+    return base, change
+
+
+def test_drizzle_revert_extends_the_journal(tmp_path: Path, sqlite_server: ScratchServer) -> None:
+    repo = _reverted(tmp_path, *_drizzle("sqlite"))
+    source = only_source(repo.plan())  # the journal names the database
+    assert (source.path, source.dialect, source.dialect_from) == ("drizzle", "sqlite", "tool")
+    assert source.problems == () and source.complete and sqls(source) == DOWN
+    assert any("drizzle-kit generate" in n for n in source.notes), source.notes
+    tag = f"0003_rollback_{repo.head()[:7]}"
+    by_path = {f.path: f.content for f in source.files}
+    assert set(by_path) == {
+        "drizzle/0002_add_email.sql",
+        f"drizzle/{tag}.sql",
+        "drizzle/meta/_journal.json",
+    }
+    journal = json.loads(by_path["drizzle/meta/_journal.json"])
+    assert [e["tag"] for e in journal["entries"]] == [
+        "0000_users",
+        "0001_posts",
+        "0002_add_email",
+        tag,
+    ]
+    assert journal["entries"][-1]["idx"] == 3 and journal["dialect"] == "sqlite"
+    assert "--> statement-breakpoint" in by_path[f"drizzle/{tag}.sql"]
+    assert_proven(sqlite_server, repo, source, "drizzle", "sqlite")
+
+
+def test_drizzle_file_left_out_of_the_journal_is_reported(tmp_path: Path) -> None:
+    base, change = _drizzle("postgresql")
+    del change["drizzle/meta/_journal.json"]
+    repo = Repo(tmp_path / "app")
+    repo.commit("drizzle", {**base, **change})
+    (source,) = discover(GitSnapshot(open_repo(repo.path), repo.head())).sources
+    assert (source.format, source.dialect) == (Format.DRIZZLE, "postgres")
+    assert [m.up_path for m in source.migrations] == [
+        "drizzle/0000_users.sql",
+        "drizzle/0001_posts.sql",
+    ]
+    assert source.problems == (
+        "drizzle/0002_add_email.sql: not in meta/_journal.json, Drizzle never runs it",
+    )
