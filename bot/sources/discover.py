@@ -169,6 +169,8 @@ def _directories(
         if not migrations and not bad:
             continue
         dialect, tool_problem = tool_dialect(fmt, texts)
+        if fmt is Format.SQLX:
+            dialect = _sqlx_dialect(snapshot, files, d)
         sources.append(
             SchemaSource(
                 SourceKind.DIRECTORY,
@@ -184,6 +186,33 @@ def _directories(
     return sources
 
 
+def _cargo_files(files: list[str], d: str) -> list[str]:
+    """Cargo.toml files of `d` and its parents, nearest first."""
+    parts = d.split("/") if d else []
+    cargo = ["/".join([*parts[:i], "Cargo.toml"]) for i in range(len(parts), -1, -1)]
+    present = set(files)
+    return [c for c in cargo if c in present]
+
+
+def _sqlx_dialect(snapshot: GitSnapshot, files: list[str], d: str) -> Dialect | None:
+    """The one database feature the nearest Cargo.toml naming one turns on for sqlx."""
+    read = snapshot.read_text(_cargo_files(files, d))
+    for path in _cargo_files(files, d):
+        lines = [ln for ln in read.texts.get(path, "").splitlines() if "sqlx" in ln]
+        named = {
+            _SQLX_FEATURES[w]
+            for ln in lines
+            for w in re.findall(r'"(\w+)"', ln)
+            if w in _SQLX_FEATURES
+        }
+        if named:
+            return named.pop() if len(named) == 1 else None
+    return None
+
+
+_SQLX_FEATURES = {"sqlite": Dialect.SQLITE, "postgres": Dialect.POSTGRES, "mysql": Dialect.MYSQL}
+
+
 def _is_sqlx(
     snapshot: GitSnapshot, files: list[str], d: str, fmt: Format, texts: Mapping[str, str]
 ) -> bool:
@@ -194,10 +223,7 @@ def _is_sqlx(
     names = [n for n in texts if "/" not in n and n.endswith(".sql")]
     if not names or not all(_SQLX_NAME.match(n) for n in names):
         return False
-    parts = d.split("/") if d else []
-    cargo = ["/".join([*parts[:i], "Cargo.toml"]) for i in range(len(parts) + 1)]
-    present = [c for c in cargo if c in set(files)]
-    read = snapshot.read_text(present)
+    read = snapshot.read_text(_cargo_files(files, d))
     return any(_SQLX_DEPENDENCY.search(t) for t in read.texts.values())
 
 

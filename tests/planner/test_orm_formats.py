@@ -102,6 +102,11 @@ def test_prisma_unsupported_provider_is_said(tmp_path: Path) -> None:
 
 
 CARGO = '[package]\nname = "app"\n\n[dependencies]\nsqlx = { version = "0.8" }\n'
+# A workspace: sqlx for PostgreSQL at the root, the crate with the migrations uses SQLite.
+ROOT_CARGO = '[workspace.dependencies]\nsqlx = { version = "0.8", features = ["postgres"] }\n'
+CRATE_CARGO = (
+    '[dependencies]\nsqlx = { workspace = true, features = ["runtime-tokio", "sqlite"] }\n'
+)
 
 
 def _sqlx(reversible: bool, down: str, cargo: str = CARGO) -> tuple[Files, Files]:
@@ -136,8 +141,11 @@ def test_sqlx_reversible_revert_judges_the_authors_down(
 def test_sqlx_simple_revert_writes_a_simple_migration(
     tmp_path: Path, sqlite_server: ScratchServer
 ) -> None:
-    repo = _reverted(tmp_path, *_sqlx(False, RIGHT_DOWN))
-    source = only_source(repo.plan(dialect=Dialect.SQLITE))
+    base, change = _sqlx(False, RIGHT_DOWN, cargo=CRATE_CARGO)
+    repo = _reverted(tmp_path, base, change)
+    source = only_source(repo.plan())
+    # the nearest Cargo.toml turning on one sqlx database feature names the database
+    assert (source.dialect, source.dialect_from) == ("sqlite", "tool")
     assert source.problems == () and source.complete and sqls(source) == DOWN
     added = {f.path for f in source.files} - {"migrations/20260103000000_add_email.sql"}
     assert added == {f"migrations/20261103120000_rollback_{repo.head()[:7]}.sql"}
@@ -156,13 +164,14 @@ def test_sqlx_is_told_from_golang_migrate_and_plain_by_cargo_toml(tmp_path: Path
     assert _formats(with_sqlx) == {"migrations": Format.SQLX}
     # A workspace crate: sqlx named in the crate's own Cargo.toml, migrations beside it.
     crate = Repo(tmp_path / "b")
-    base, _ = _sqlx(False, RIGHT_DOWN)
+    base, _ = _sqlx(False, RIGHT_DOWN, cargo=CRATE_CARGO)
     crate.commit(
         "crate",
-        {f"crates/client/{k}": v for k, v in base.items()}
-        | {"Cargo.toml": '[workspace]\nmembers = ["crates/*"]\n'},
+        {f"crates/client/{k}": v for k, v in base.items()} | {"Cargo.toml": ROOT_CARGO},
     )
     assert _formats(crate) == {"crates/client/migrations": Format.SQLX}
+    (source,) = discover(GitSnapshot(open_repo(crate.path), crate.head())).sources
+    assert source.dialect is Dialect.SQLITE  # the crate's feature, not the workspace's
     without = Repo(tmp_path / "c")
     base, change = _sqlx(True, RIGHT_DOWN, cargo='[dependencies]\ndiesel = "2"\n')
     without.commit("not sqlx", {**base, **change})
