@@ -230,7 +230,8 @@ def _is_sqlx(
 _SUPABASE_NOTE = (
     "{}: the auth, storage and extensions schemas come from the Supabase platform: the replay "
     "and the proof use stand-ins for them (auth.users, auth.uid(), auth.role(), auth.jwt(), "
-    "storage.buckets, storage.objects), not the platform's own definitions"
+    "storage.buckets, storage.objects; the proof also creates its roles anon, authenticated, "
+    "service_role), not the platform's own definitions"
 )
 _DRIZZLE_NOTE = (
     "{}: a compensating migration rollback-plan writes is added to meta/_journal.json, but its "

@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.core.model import Dialect
 from bot.core.risk import Verdict
 from bot.engines import Catalog, ScratchServer
+from bot.engines.extensions import SUPABASE_ROLES
 from bot.sources.discover import discover
 from bot.sources.formats import SUPABASE_PLATFORM, parse_migrations
 from bot.sources.git import GitSnapshot, open_repo
@@ -185,7 +186,9 @@ create table public.profiles (
   primary key (id)
 );
 alter table public.profiles enable row level security;
-create policy "own profile" on public.profiles for select using (auth.uid() = id);
+create policy "own profile" on public.profiles for select to authenticated
+  using (auth.uid() = id);
+grant select on public.profiles to anon, authenticated, service_role;
 """
 AVATARS = "alter table public.profiles add column avatar_path text;\ncreate index profiles_username_idx on public.profiles (username);\n"
 
@@ -225,6 +228,7 @@ def test_supabase_revert_treats_platform_schemas_as_existing(
         assert not problems and migrations[0].up == SUPABASE_PLATFORM
         db = postgres_server.new_database()
         try:
+            db.execute([SUPABASE_ROLES])
             for m in migrations:
                 run_sql(db, m.up, "postgres")
             return db.catalog()
