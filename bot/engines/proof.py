@@ -32,7 +32,7 @@ from bot.core.split import SplitError, split_statements
 from bot.engines.extensions import STAND_INS, SUPABASE_ROLES, install_stand_ins
 from bot.engines.scratch import EngineError, EngineUnavailable
 from bot.engines.seed import lost_values, seed, snapshot
-from bot.live.urls import mask_url
+from bot.engines.urls import mask_url
 from bot.sources.config import EngineConfig, SqliteFunction
 from bot.sources.model import Format
 

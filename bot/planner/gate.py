@@ -50,8 +50,12 @@ def gate(
     if loses_data and offered:
         statements, restore, chosen = apply_alternatives(down.changes, before, label)
         if chosen:
-            sets = [r.sql for r in first] if statements else []
-            safe = SafeVariant((*sets, *statements), tuple(restore), tuple(chosen))
+            sets = tuple(r.sql for r in first)
+            safe = SafeVariant(
+                (*sets, *statements) if statements else (),
+                (*sets, *restore) if restore else (),  # run later, on the live database too
+                tuple(chosen),
+            )
     down = replace(down, statements=(*first, *down.statements))
     return replace(
         source, down=down, assessment=assessment, alternatives=tuple(offered), safe_variant=safe
