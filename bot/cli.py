@@ -68,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     diff.add_argument("--to-dir", required=True, type=Path, help="the older state to go back to")
     diff.add_argument("--format", choices=["sql", "json"], default="sql")
+    diff.add_argument(
+        "--no-timeouts",
+        action="store_true",
+        help="leave out the lock and statement timeouts the down sets first (PostgreSQL, MySQL)",
+    )
     _common(diff)
     diff.set_defaults(func=cmd_diff)
 
@@ -200,6 +205,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from bot.core.render import to_script
 
     down = down_between(newer_files, older_files, dialect, _replay_cache())
+    if down.statements and not args.no_timeouts:
+        from dataclasses import replace
+
+        from bot.core.render.session import Timeouts, preamble
+
+        # what ships must not queue every query behind its lock: the same SETs a plan's down has
+        down = replace(down, statements=(*preamble(dialect, Timeouts()), *down.statements))
     _warn_unmodelled(down.unmodelled)
     if args.format == "json":
         json.dump(down_json(down, dialect), sys.stdout, indent=2)
