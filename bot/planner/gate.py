@@ -88,7 +88,7 @@ def prove(
     if script is None:
         return source
     dialect = Dialect(source.dialect)
-    settings = EngineSettings.of(engine or EngineConfig(), dialect)
+    settings = EngineSettings.of(engine or EngineConfig(), dialect, tool)
     proof = verify(
         dialect, newer, script, older, mysql_url=mysql_url, postgres=postgres, settings=settings
     )
@@ -160,7 +160,7 @@ def judge_author_down(
         ours.renames if ours else (),
         transaction,
     )
-    settings = EngineSettings.of(engine or EngineConfig(), dialect)
+    settings = EngineSettings.of(engine or EngineConfig(), dialect, tool)
     proof = verify(
         dialect, newer, script, older, mysql_url=mysql_url, postgres=postgres, settings=settings
     )
