@@ -136,7 +136,7 @@ def run_load(
 
 def drain_count(queue_path: str, redis_url: str | None) -> int:
     """Complete every queued job with a worker whose handler only counts."""
-    from bot.jobs.durable import DurableQueue, Tuning, open_store
+    from bot.jobs.queue import DurableQueue, Tuning, open_store
 
     done = 0
     lock = threading.Lock()
@@ -181,7 +181,7 @@ def scenario(name: str, args: argparse.Namespace, redis_url: str | None) -> None
             f"127.0.0.1:{port}",
             "--access-logfile",
             "/dev/null",
-            "bot.web.wsgi:application",
+            "bot.wsgi:application",
         ],
         cwd=ROOT,
         env=env,

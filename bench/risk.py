@@ -33,14 +33,14 @@ def best(fn: Callable[[], object], runs: int = 3) -> float:
 
 def measure(files: list[Any], undo: int) -> tuple[float, float, float, int, int]:
     """Plan time for undoing the last `undo` migrations, and what risk analysis adds to it."""
+    from bot.core.author_down import HandwrittenDown
     from bot.core.down import compute_down
     from bot.core.model import Dialect
     from bot.core.plan import SourcePlan
     from bot.core.replay import replay
     from bot.core.risk import Policy
     from bot.core.risk.analyse import assess
-    from bot.core.verdict import HandwrittenDown
-    from bot.gate import gate
+    from bot.planner.gate import gate
 
     def plan() -> tuple[Any, Any]:
         older = replay(files[:-undo], Dialect.POSTGRES)

@@ -2,7 +2,7 @@
 
 `build(settings)` wires the web app, the durable queue and the worker, and starts nothing:
 `rollback-plan serve` starts worker threads next to the web server, `rollback-plan worker`
-runs worker threads only, and `bot.web.wsgi` exposes the web app to gunicorn (it enqueues).
+runs worker threads only, and `bot.wsgi` exposes the web app to gunicorn (it enqueues).
 The queue is the SQLite file at `queue_path`, or Redis when `redis_url` is set.
 """
 
@@ -22,8 +22,8 @@ from flask import Flask
 from bot.approvals import ApprovalPolicy
 from bot.events import ForgeKind, Job
 from bot.forges import Forge, ForgeError, Permission
-from bot.jobs.durable import DurableQueue, Tuning, open_store
 from bot.jobs.handlers import Worker, Workflow
+from bot.jobs.queue import DurableQueue, Tuning, open_store
 from bot.jobs.repo_cache import Remote, RepoCache
 from bot.observability import InstrumentedForge, Metrics
 from bot.settings import Settings
@@ -117,6 +117,17 @@ def _github_web(api_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def _app_manifest() -> dict[str, object] | None:
+    """app.yml for the GitHub App setup page; without it the page is off (said once)."""
+    from bot.web.setup import ManifestError, manifest_text, parse_manifest
+
+    try:
+        return parse_manifest(manifest_text())
+    except ManifestError as err:
+        log.warning("GitHub App setup page off: %s", err)
+        return None
+
+
 def build(
     settings: Settings,
     *,
@@ -124,12 +135,13 @@ def build(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     forge_options: dict[str, object] | None = None,
     tuning: Tuning | None = None,
+    multiprocess_metrics: bool = False,
 ) -> Bot:
     """The bot, with `workers` worker threads started (0: enqueue only, as the web does).
 
     Raises QueueUnavailable when the SQLite queue file cannot be opened or created (Redis is
     not contacted here: an outage at start is the same as one later, answered with 503)."""
-    metrics = Metrics()
+    metrics = Metrics(multiprocess=multiprocess_metrics)
     forges = forge_for(settings, forge_options, metrics)
     cache = RepoCache(Path(settings.cache_dir), remote_for(settings, forges))
     policy = ApprovalPolicy(
@@ -148,7 +160,13 @@ def build(
         observe=lambda job, outcome, seconds: metrics.job(job.kind.value, outcome, seconds),
     )
     metrics.queue_depth_from(queue.waiting)
-    web = create_app(settings, queue.enqueue, metrics=metrics)
+    web = create_app(
+        settings,
+        queue.enqueue,
+        metrics=metrics,
+        queue_problem=queue.problem,
+        app_manifest=_app_manifest(),
+    )
     queue.start(workers)
     log.info("job queue: %s", store.name)
     return Bot(settings, worker, queue, web)

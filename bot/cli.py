@@ -78,7 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--commit", help="a (revert) commit: plan from its parent to it")
     what.add_argument("--from", dest="from_ref", help="the deployed ref (where the database is)")
     plan.add_argument("--to", dest="to_ref", help="the ref to go back to (with --from)")
-    plan.add_argument("--dialect", help="override the detected dialect of every source")
+    plan.add_argument(
+        "--dialect",
+        help="dialect of the sources that .rollback-plan.yml, a manifest or the directory name "
+        "(migrations/mysql) leave open",
+    )
     plan.add_argument("--format", choices=["md", "json"], default="md")
     plan.add_argument(
         "--verify",
@@ -86,12 +90,28 @@ def _parser() -> argparse.ArgumentParser:
         help="prove each down on a scratch engine: SQLite in-process, the embedded PostgreSQL, "
         "MySQL/MariaDB via $ROLLBACK_PLAN_MYSQL_SCRATCH_URL (never an application database)",
     )
+    plan.add_argument(
+        "--exact-column-order",
+        action="store_true",
+        help="SQLite: rebuild a table to put a re-added column back at its old position "
+        "(default: add it at the end, which needs no rebuild)",
+    )
     plan.set_defaults(func=cmd_plan)
 
-    serve = sub.add_parser("serve", help="run the bot: webhooks and a worker in one process")
+    serve = sub.add_parser(
+        "serve", help="run the bot: webhooks (gunicorn, threaded) and workers in one process"
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--workers", type=int, default=2, help="worker threads")
+    serve.add_argument("--threads", type=int, default=8, help="web threads (default 8)")
+    serve.add_argument(
+        "--grace",
+        type=float,
+        default=25.0,
+        help="seconds running jobs may finish after SIGTERM (default 25; a job still running "
+        "then is released to another worker)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser(
@@ -120,7 +140,9 @@ def _parser() -> argparse.ArgumentParser:
     ci.set_defaults(func=cmd_ci)
 
     setup = sub.add_parser("setup-github-app", help="serve the GitHub App setup page from app.yml")
-    setup.add_argument("--manifest", type=Path, default=Path("app.yml"))
+    setup.add_argument(
+        "--manifest", type=Path, default=None, help="default: the app.yml shipped with the bot"
+    )
     setup.add_argument("--host", default="127.0.0.1")
     setup.add_argument("--port", type=int, default=8080)
     setup.set_defaults(func=cmd_setup_github_app)
@@ -170,8 +192,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     # Imported here: the git and YAML stack is only needed by this command.
     from bot.core.plan import plan_json
     from bot.core.risk import Verdict
+    from bot.markdown.plan import plan_markdown
     from bot.planner import PlanOptions, plan_commit, plan_refs
-    from bot.render import plan_markdown
     from bot.sources.git import open_repo
     from bot.verify import MYSQL_SCRATCH_ENV
 
@@ -187,6 +209,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         verify=args.verify,
         mysql_url=os.environ.get(MYSQL_SCRATCH_ENV) or None,
         env=dict(os.environ),
+        exact_column_order=args.exact_column_order,
     )
     if args.commit:
         plan = plan_commit(repo, args.commit, dialect=dialect, now=now, options=options)
@@ -208,24 +231,40 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from werkzeug.serving import run_simple
+    from bot import server
+    from bot.jobs.queue import QueueUnavailable, open_store
 
     settings = _settings()
-    bot = _build(settings, max(1, args.workers))
-    forges = [
-        f
-        for f, on in (("GitHub", settings.github_enabled), ("GitLab", settings.gitlab_enabled))
-        if on
-    ]
-    print(
-        f"rollback-plan: serving {', '.join(forges)} webhooks on {args.host}:{args.port}, "
-        f"{max(1, args.workers)} worker(s) on the job queue {bot.queue.store.name}",
-        file=sys.stderr,
+    if args.workers < 1 or args.threads < 1:
+        raise UsageError("--workers and --threads must be at least 1")
+    try:  # a queue that can't be opened is said here, once, not by a worker that won't boot
+        open_store(settings.queue_path, settings.redis_url).close()
+    except QueueUnavailable as err:
+        raise UsageError(str(err)) from None
+    built: list[Any] = []
+
+    def load() -> Any:
+        # in gunicorn's worker process: the queue, its threads and the app are made there
+        bot = _build(settings, args.workers)
+        built.append(bot)
+        forges = [
+            f
+            for f, on in (("GitHub", settings.github_enabled), ("GitLab", settings.gitlab_enabled))
+            if on
+        ]
+        logging.getLogger("rollback_plan").info(
+            "serving %s webhooks on %s:%s, %d worker(s) on the job queue %s",
+            ", ".join(forges), args.host, args.port, args.workers, bot.queue.store.name,
+        )  # fmt: skip
+        return bot.web
+
+    def stop() -> None:
+        for bot in built:
+            bot.close(args.grace)
+
+    server.run(
+        load, server.options(args.host, args.port, threads=args.threads, grace=args.grace), stop
     )
-    try:
-        run_simple(args.host, args.port, bot.web, threaded=True, use_reloader=False)
-    finally:
-        bot.close()
     return EXIT_OK
 
 
@@ -254,7 +293,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def _build(settings: Any, workers: int) -> Any:
     from bot.app import build
-    from bot.web import QueueUnavailable
+    from bot.jobs.queue import QueueUnavailable
 
     try:
         return build(settings, workers=workers)
@@ -294,9 +333,8 @@ def cmd_ci(args: argparse.Namespace) -> int:
 def cmd_setup_github_app(args: argparse.Namespace) -> int:
     from bot.web.setup import main_setup
 
-    return main_setup(
-        ["--manifest", str(args.manifest), "--host", args.host, "--port", str(args.port)]
-    )
+    manifest = ["--manifest", str(args.manifest)] if args.manifest else []
+    return main_setup([*manifest, "--host", args.host, "--port", str(args.port)])
 
 
 def down_json(down: Down, dialect: Dialect) -> dict[str, Any]:

@@ -123,6 +123,9 @@ class Job:
     project_id: int | None = None
     installation_id: int | None = None
     before: str | None = None  # PUSH: the branch tip before the push (the pushed range's start)
+    # a digest of the signed event this job came from: the same body re-sent under another
+    # delivery id is the same job (the queue dedupes on it within a window)
+    event_digest: str = ""
 
     @property
     def lock_key(self) -> str:

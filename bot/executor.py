@@ -26,8 +26,9 @@ from bot.approvals import (
 from bot.core.plan import CompanionFile, Plan
 from bot.core.risk import Verdict
 from bot.forges import Check, CheckState, Forge, PullRequest
-from bot.jobs.messages import render
-from bot.render import md, plan_markdown
+from bot.markdown.env import md
+from bot.markdown.messages import render
+from bot.markdown.plan import plan_markdown
 
 log = logging.getLogger(__name__)
 

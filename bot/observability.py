@@ -22,8 +22,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
 __all__ = [
     "CONTENT_TYPE",
@@ -58,12 +60,31 @@ class DeliveryOutcome(StrEnum):
     ERROR = "error"  # 500
 
 
-class Metrics:
-    """Every metric the bot exports, in one registry of its own."""
+class _QueueDepth(Collector):
+    """The queue's depth, read from the queue when scraped (the whole queue, so the same
+    answer from any process)."""
 
     def __init__(self) -> None:
+        self.depth: Callable[[], float] | None = None
+
+    def collect(self) -> Iterable[Metric]:
+        gauge = GaugeMetricFamily("rollback_plan_queue_depth", "Jobs waiting in the queue.")
+        if self.depth is not None:
+            gauge.add_metric([], self.depth())
+        yield gauge
+
+
+class Metrics:
+    """Every metric the bot exports, in one registry of its own. With `multiprocess` (gunicorn
+    with several web processes, PROMETHEUS_MULTIPROC_DIR set before prometheus_client was
+    imported) the exposition adds up every process's counters."""
+
+    def __init__(self, *, multiprocess: bool = False) -> None:
+        self.multiprocess = multiprocess
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        self._depth = _QueueDepth()
+        r.register(self._depth)
         self.deliveries = Counter(
             "rollback_plan_deliveries",
             "Webhook deliveries received, by forge, event and what was answered.",
@@ -75,9 +96,6 @@ class Metrics:
             "Deliveries already taken (the forge redelivered, or sent one twice).",
             ("forge",),
             registry=r,
-        )
-        self.queue_depth = Gauge(
-            "rollback_plan_queue_depth", "Jobs waiting in the queue.", registry=r
         )
         self.job_duration = Histogram(
             "rollback_plan_job_duration_seconds",
@@ -112,7 +130,7 @@ class Metrics:
 
     def queue_depth_from(self, depth: Callable[[], float]) -> None:
         """The queue tells its depth when scraped (no polling thread)."""
-        self.queue_depth.set_function(depth)
+        self._depth.depth = depth
 
     def job(self, kind: str, outcome: str, seconds: float) -> None:
         self.job_duration.labels(kind, outcome).observe(seconds)
@@ -149,7 +167,14 @@ class Metrics:
 
     def exposition(self) -> bytes:
         """The Prometheus text format, for GET /metrics."""
-        return generate_latest(self.registry)
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        registry.register(self._depth)
+        return generate_latest(registry)
 
 
 class InstrumentedForge:
@@ -226,6 +251,8 @@ _PATTERNS = (
         r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S
     ),
     re.compile(r"\b(ghp|gho|ghu|ghs|ghr|github_pat|glpat|gldt|glcbt)[-_][A-Za-z0-9_-]{8,}"),
+    # GitHub's one-time app-manifest code, in the conversion URL (urllib3 logs request lines)
+    re.compile(r"(/app-manifests/)([^/\s?\"']+)"),
 )
 MASK = "***"
 # environment variables whose values are secrets, wherever they are set
@@ -265,7 +292,8 @@ class SecretMask:
         text = _PATTERNS[1].sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
         text = _PATTERNS[2].sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
         text = _PATTERNS[3].sub(MASK, text)
-        return _PATTERNS[4].sub(MASK, text)
+        text = _PATTERNS[4].sub(MASK, text)
+        return _PATTERNS[5].sub(lambda m: f"{m.group(1)}{MASK}", text)
 
 
 class _MaskFilter(logging.Filter):

@@ -1,23 +1,24 @@
 """gunicorn settings for the production web process:
 
-    gunicorn -c /app/deploy/gunicorn.conf.py "bot.web.wsgi:application"
+    gunicorn -c /app/deploy/gunicorn.conf.py "bot.wsgi:application"
 
 Tuned by environment variables only (the same 12-factor rule as the bot's own settings):
 PORT (default 8080), WEB_CONCURRENCY worker processes (default 2), GUNICORN_THREADS per
 worker (default 4), GUNICORN_TIMEOUT seconds (default 30). The web process only verifies,
 enqueues and answers, so threads cover the wait on the queue and a request never runs long.
-Access log: one JSON object per request on stdout, with no headers, query strings or bodies:
-a webhook's secret travels in a header and must never reach a log.
+Logs: one JSON object per line; access lines on stdout with no headers, query strings or
+bodies (a webhook's secret travels in a header, the setup page's one-time code in a query).
+Metrics: the web processes share counters through prometheus-client's multi-process mode
+(PROMETHEUS_MULTIPROC_DIR, a fresh directory per start), so /metrics adds up every worker.
 """
 
 from __future__ import annotations
 
-import datetime
-import json
 import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
-
-from gunicorn.glogging import Logger
 
 
 def _positive_int(name: str, default: int) -> int:
@@ -32,7 +33,8 @@ def _positive_int(name: str, default: int) -> int:
 bind = f"0.0.0.0:{_positive_int('PORT', 8080)}"
 workers = _positive_int("WEB_CONCURRENCY", 2)
 threads = _positive_int("GUNICORN_THREADS", 4)
-worker_class = "gthread"
+# gthread, with idle connections parked on the poller instead of holding a thread
+worker_class = "bot.server.ThreadWorker"
 # GitHub waits 10 s for an answer and GitLab 10 s too; anything near this is a bug
 timeout = _positive_int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = 30
@@ -45,41 +47,25 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+logger_class = "bot.server.JsonLogger"
 # X-Forwarded-* are trusted from these addresses only (set to your ingress's range)
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
-# headers whose value identifies a delivery without revealing anything
-_DELIVERY_HEADERS = ("HTTP_X_GITHUB_DELIVERY", "HTTP_IDEMPOTENCY_KEY", "HTTP_X_GITLAB_EVENT_UUID")
+# Set before any worker imports prometheus_client: it picks its storage at import.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+        prefix="rollback-plan-metrics-", dir=worker_tmp_dir
+    )
 
 
-class JsonAccessLogger(Logger):
-    """gunicorn's logger, with access lines written as JSON objects."""
-
-    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
-        if not self.cfg.accesslog:
-            return
-        status = resp.status
-        if isinstance(status, str):
-            status = status.split(None, 1)[0]
-        line: dict[str, Any] = {
-            "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds"),
-            "logger": "gunicorn.access",
-            "remote": environ.get("REMOTE_ADDR", ""),
-            "method": environ.get("REQUEST_METHOD", ""),
-            "path": environ.get("PATH_INFO", ""),  # never the query string
-            "status": int(status),
-            "bytes": getattr(resp, "sent", None),
-            "duration_ms": round(request_time.total_seconds() * 1000, 3),
-            "user_agent": environ.get("HTTP_USER_AGENT", ""),
-        }
-        for key in _DELIVERY_HEADERS:
-            if environ.get(key):
-                line["delivery"] = str(environ[key])[:128]
-                break
-        try:
-            self.access_log.info(json.dumps(line, separators=(",", ":")))
-        except Exception:
-            self.exception("could not write an access log line")
+def on_starting(server: Any) -> None:
+    """Counters of an earlier run of this server must not be added to this one's."""
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
 
 
-logger_class = JsonAccessLogger
+def child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -18,9 +18,9 @@ from bot.core.plan import Plan, SourcePlan, plan_json
 from bot.core.render import Rendered
 from bot.core.risk import Verdict
 from bot.engines import ScratchServer
-from bot.gate import prove
+from bot.markdown.plan import plan_markdown
 from bot.planner import PlanOptions, plan_commit
-from bot.render import plan_markdown
+from bot.planner.gate import prove
 from tests.planner.repo import NOW, Repo, only_source, sqls
 
 M = "db/migrations"

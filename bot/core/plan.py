@@ -1,21 +1,22 @@
 """The plan: what rolling back takes, per schema source, as plain values.
 
 Built by bot.planner from the sources at two commits; rendered to JSON here (a versioned,
-documented contract) and to Markdown by bot.render.
+documented contract) and to Markdown by bot.markdown.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from bot.core.alternatives import Alternative
+from bot.core.author_down import HandwrittenDown
 from bot.core.changes import change_object
 from bot.core.down import Down
 from bot.core.render import Rendered
 from bot.core.risk import Finding, Verdict, strictest
 from bot.core.risk.analyse import Assessment, policy_as_config, statement_findings
-from bot.core.verdict import HandwrittenDown
 
 SCHEMA_VERSION = 1
 
@@ -82,6 +83,7 @@ class SourcePlan:
     handwritten: HandwrittenDown
     files: tuple[CompanionFile, ...] = ()
     undone: tuple[str, ...] = ()  # migrations (paths) the rollback undoes
+    applies: tuple[str, ...] = ()  # migrations (paths) the target has and the database lacks
     problems: tuple[str, ...] = ()
     name: str | None = None
     notes: tuple[str, ...] = ()
@@ -90,6 +92,11 @@ class SourcePlan:
     safe_variant: SafeVariant | None = None
     proof: Proof | None = None
     live: LiveFacts | None = None
+    dialect_from: str | None = None  # how the dialect was decided (bot.sources DialectFrom)
+    # tables and columns (`t`, `t.c`) the down re-creates without the values they held
+    comes_back_empty: tuple[str, ...] = ()
+    # columns (`t.c`) re-added at the end of their table instead of their old position
+    columns_at_end: tuple[str, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -108,6 +115,14 @@ class SourcePlan:
         return strictest(verdicts)
 
 
+class Direction(StrEnum):
+    """Which way the plan moves the database through its migration history."""
+
+    ROLLBACK = "rollback"  # undoes migrations the deployed state has (or no migration moves)
+    FORWARD = "forward"  # applies migrations the deployed state lacks: not a rollback
+    MIXED = "mixed"  # the two states diverged: undoes some, applies others
+
+
 @dataclass(frozen=True)
 class Plan:
     from_ref: str  # the deployed state (the database is here)
@@ -115,10 +130,14 @@ class Plan:
     revert: RevertSummary | None
     sources: tuple[SourcePlan, ...]
     problems: tuple[str, ...] = ()  # repository-level: unreadable config, unreadable files
+    direction: Direction = Direction.ROLLBACK
+    warnings: tuple[str, ...] = ()  # the plan may not be what was meant (direction)
 
     @property
     def verdict(self) -> Verdict:
-        return strictest([s.verdict for s in self.sources])
+        """A plan that may not be what was meant needs a person, whatever its steps."""
+        doubt = [Verdict.NEEDS_APPROVAL] if self.warnings else []
+        return strictest([s.verdict for s in self.sources] + doubt)
 
     @property
     def plannable(self) -> bool:
@@ -143,6 +162,8 @@ def plan_json(plan: Plan) -> dict[str, Any]:
             "title": revert.title,
         },
         "verdict": plan.verdict.value,
+        "direction": plan.direction.value,
+        "warnings": list(plan.warnings),
         "sources": [_source_json(s) for s in plan.sources],
         "problems": list(plan.problems),
     }
@@ -156,9 +177,13 @@ def _source_json(s: SourcePlan) -> dict[str, Any]:
         "manifest": s.manifest,
         "name": s.name,
         "dialect": s.dialect,
+        "dialect_from": s.dialect_from,
         "method": down.method.value if down else None,
         "complete": s.complete,
         "undone": list(s.undone),
+        "applies": list(s.applies),
+        "comes_back_empty": list(s.comes_back_empty),
+        "columns_at_end": list(s.columns_at_end),
         "verdict": s.verdict.value,
         "policy": policy_as_config(s.assessment.policy) if s.assessment else None,
         "statements": [

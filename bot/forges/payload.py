@@ -88,6 +88,67 @@ def array(data: Mapping[str, Any], key: str, path: str = "") -> Sequence[Any]:
     return value
 
 
+# GitHub: an owner of up to 39 letters, digits and dashes; a name of letters, digits, ".-_"
+_GITHUB_OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}")
+_GITHUB_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+# GitLab: a namespace path of nested groups, each segment starting with a letter, digit or "_"
+_GITLAB_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
+_GITLAB_DEPTH = 21  # 20 levels of groups, then the project
+# what git refuses in a ref name (git check-ref-format), plus our own lone-surrogate check
+_REF_BAD = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
+
+
+def repo_name(data: Mapping[str, Any], key: str, path: str = "", *, nested: bool = False) -> str:
+    """`owner/name` (GitHub) or `group/sub/project` (GitLab, `nested`): a name the forge
+    could have given, so it can go into a URL, a file path or a lock key as it is."""
+    value = text(data, key, path)
+    parts = value.split("/")
+    if nested:
+        ok = 2 <= len(parts) <= _GITLAB_DEPTH and all(
+            _GITLAB_SEGMENT.fullmatch(p) and not p.endswith((".", ".git", ".atom")) for p in parts
+        )
+    else:
+        ok = (
+            len(parts) == 2
+            and bool(_GITHUB_OWNER.fullmatch(parts[0]))
+            and bool(_GITHUB_NAME.fullmatch(parts[1]))
+            and parts[1] not in (".", "..")
+        )
+    if not ok:
+        shape = "group/.../project" if nested else "owner/name"
+        raise PayloadError(f"{_field(path, key)} is not a repository path ({shape})")
+    return value
+
+
+def branch(data: Mapping[str, Any], key: str, path: str = "") -> str:
+    """A branch name git accepts (`git check-ref-format --branch`)."""
+    value = text(data, key, path)
+    if not valid_branch(value):
+        raise PayloadError(f"{_field(path, key)} is not a valid branch name")
+    return value
+
+
+def valid_branch(name: str) -> bool:
+    """True for a name `git check-ref-format --branch` accepts, in valid UTF-8."""
+    if not name or len(name.encode("utf-8", "surrogatepass")) > 255 or _REF_BAD.search(name):
+        return False
+    if not is_unicode(name) or name.startswith(("-", "/")) or name == "@":
+        return False
+    if name.endswith(("/", ".")):
+        return False
+    return not any(c.startswith(".") or c.endswith(".lock") for c in name.split("/"))
+
+
+def is_unicode(value: str) -> bool:
+    """False for a string holding a lone UTF-16 surrogate (JSON allows the escape; no forge
+    sends one, and no file, log line or database can hold it)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _field(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 

@@ -21,6 +21,7 @@ from bot.forges import ForgeError
 T = TypeVar("T")
 
 MAX_WAIT_S = 30.0  # one wait never exceeds this, whatever a header asks for
+DEADLINE_S = 45.0  # one forge operation, every attempt and wait included (a 30 s wait fits)
 SECONDARY_LIMIT_WAIT_S = 60.0  # GitHub: "wait at least one minute" when it gives no header
 
 
@@ -102,8 +103,10 @@ def call_with_retry(
     idempotency_check: Callable[[], T | None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     max_attempts: int = 4,
-    budget_s: float = 60,
+    budget_s: float = DEADLINE_S,
+    attempt_timeout_s: float = 0.0,
     clock: Callable[[], float] = time.time,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> T:
     """Run `fn`, retrying transient failures.
 
@@ -112,9 +115,11 @@ def call_with_retry(
     `idempotency_check()` returned None; when the check finds the object, that object is
     returned. Without a check such a write is not retried. Idempotent writes (edits, upserts
     by name) can pass `write=False`. Gives up with ForgeError(transient=True) after
-    `max_attempts` or when the next wait would overrun `budget_s`.
+    `max_attempts`, or when the next wait and attempt (which may take `attempt_timeout_s`, the
+    client's socket timeout) would end past `budget_s` from the start: a total deadline, so a
+    forge that takes connections and never answers holds a worker for `budget_s` at most.
     """
-    started = time.monotonic()
+    started = monotonic()
     slept = 0.0
     attempt = 0
     must_look = False  # a write may have landed; look before sending it again
@@ -149,8 +154,9 @@ def call_with_retry(
         if wait is None:
             wait = 0.5 * 2 ** (attempt - 1)  # 0.5, 1, 2 s: the forge gave no hint
         wait = min(wait, MAX_WAIT_S)
-        spent = time.monotonic() - started + slept
-        if spent + wait > budget_s:
+        # (an injected `sleep` may not pass time: count what was slept too)
+        elapsed = max(monotonic() - started, slept)
+        if elapsed + wait + attempt_timeout_s > budget_s:
             break
         sleep(wait)
         slept += wait

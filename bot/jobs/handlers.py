@@ -39,12 +39,12 @@ from bot.executor import (
     Record,
     companion_message,
 )
-from bot.forges import CheckState, Forge, PullRequest
-from bot.jobs.messages import render
-from bot.jobs.queue import KeyedLocks
+from bot.forges import CheckState, Forge, ForgeError, PullRequest
+from bot.jobs.locks import KeyedLocks
 from bot.jobs.repo_cache import CachedRepo, CloneError, RepoCache
+from bot.markdown.env import md
+from bot.markdown.messages import render
 from bot.planner import PlanCache, PlanOptions, plan_commit, plan_refs
-from bot.render import md
 from bot.sources.dirs import SourceError
 from bot.sources.git import commit_info, recent_commits
 
@@ -139,7 +139,11 @@ class Worker:
             self._rerun(ctx)
 
     def give_up(self, job: Job, err: BaseException) -> None:
-        """For the queue: a job failed for good; say so where people look, and how to retry."""
+        """For the queue: a job failed for good; say so where people look, and how to retry.
+        Not when the forge itself did not answer: the comment would not get through either."""
+        if isinstance(err, ForgeError) and err.transient and err.status is None:
+            log.warning("delivery %s: the forge is unreachable; no failure comment", job.delivery)
+            return
         ctx = self._ctx(job)
         text = (
             "**rollback-plan could not finish** planning this change "

@@ -21,7 +21,7 @@ from pathlib import Path
 import git
 
 from bot.events import Job
-from bot.jobs.queue import KeyedLocks
+from bot.jobs.locks import KeyedLocks
 
 log = logging.getLogger(__name__)
 

@@ -91,6 +91,7 @@ class RepoConfig:
     policy: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     databases: Mapping[str, DatabaseRef] = field(default_factory=lambda: MappingProxyType({}))
     path: str = CONFIG_PATH
+    column_order: str = "cosmetic"  # "exact": SQLite rebuilds a table to restore a position
 
     def ref_for_tag(self, image: str, tag: str) -> str | None:
         """The git ref of the first tag rule that matches `image:tag`."""
@@ -210,7 +211,15 @@ class _Validator:
                 f"{self.path}: expected a mapping at the top level, got {_kind(doc)}"
             )
             raise ConfigError(self.errors)
-        self.keys("", doc, ("version", "default_branch", "sources", "tags", "policy", "databases"))
+        self.keys(
+            "",
+            doc,
+            ("version", "default_branch", "sources", "tags", "policy", "databases", "column_order"),
+        )
+        column_order = doc.get("column_order", "cosmetic")
+        if column_order not in ("cosmetic", "exact"):
+            self.error("column_order", f"expected cosmetic or exact, got {_kind(column_order)}")
+            column_order = "cosmetic"
         version = doc.get("version", VERSION)
         if isinstance(version, bool) or version != VERSION:
             self.error("version", f"expected {VERSION}, got {_kind(version)}")
@@ -225,6 +234,7 @@ class _Validator:
             policy=self.policy("policy", doc.get("policy")),
             databases=self.databases(doc.get("databases")),
             path=self.path,
+            column_order=column_order,
         )
         if self.errors:
             raise ConfigError(self.errors)

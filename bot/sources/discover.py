@@ -17,7 +17,7 @@ from bot.sources.config import CONFIG_PATH, ConfigError, RepoConfig, load_config
 from bot.sources.formats import detect_format, parse_migrations
 from bot.sources.git import GitSnapshot
 from bot.sources.manifests import MigrationJob, scan_manifests
-from bot.sources.model import FileEntry, Format, SchemaSource, SourceKind
+from bot.sources.model import DialectFrom, FileEntry, Format, SchemaSource, SourceKind
 
 MANIFEST_MAX_BYTES = 1024 * 1024
 _MANIFEST = re.compile(r"\.(ya?ml)$")
@@ -36,7 +36,9 @@ class Discovery:
 
 
 def discover(snapshot: GitSnapshot, dialect: Dialect | None = None) -> Discovery:
-    """The schema sources in `snapshot`; `dialect` overrides every source's dialect."""
+    """The schema sources in `snapshot`, each with its dialect and how it was decided;
+    `dialect` (--dialect) is for the sources the config, a manifest or the directory name
+    leave open."""
     problems: list[str] = []
     config = RepoConfig()
     entries = {e.path: e for e in snapshot.entries()}
@@ -64,7 +66,14 @@ def discover(snapshot: GitSnapshot, dialect: Dialect | None = None) -> Discovery
                 if not any(f.startswith(path + "/") for f in files) and path not in entries:
                     problems.append(f"{config.path}: sources: {path} is not in the repository")
                 continue
-            sources.append(replace(src, dialect=conf.dialect or src.dialect, name=conf.name))
+            sources.append(
+                replace(
+                    src,
+                    dialect=conf.dialect,
+                    dialect_from=DialectFrom.CONFIG if conf.dialect else None,
+                    name=conf.name,
+                )
+            )
     else:
         candidates = _candidate_dirs(files)
         sources = _directories(snapshot, files, candidates, problems)
@@ -76,12 +85,11 @@ def discover(snapshot: GitSnapshot, dialect: Dialect | None = None) -> Discovery
             dirname(m.up_path) for s in manifests for m in s.migrations if "#" not in m.up_path
         }
         sources = [s for s in sources if s.path not in covered]
-    sources += manifests
+    sources += [
+        replace(s, dialect_from=DialectFrom.MANIFEST) if s.dialect else s for s in manifests
+    ]
     problems += manifest_problems
-    if dialect is not None:
-        sources = [replace(s, dialect=dialect) for s in sources]
-    else:
-        sources = [s if s.dialect else _guess_dialect(s) for s in sources]
+    sources = [_decide_dialect(s, dialect) for s in sources]
     return Discovery(tuple(sources), config, tuple(dict.fromkeys(problems)), jobs)
 
 
@@ -165,6 +173,13 @@ def _manifests(
     return list(scan.sources), problems + list(scan.problems), scan.jobs
 
 
+# Path words naming a database: one directory per database (migrations/mysql, db/db_sqlite3).
+_NAMED = {
+    **dict.fromkeys(("postgres", "postgresql", "pg", "pgsql", "psql"), Dialect.POSTGRES),
+    **dict.fromkeys(("mysql", "mariadb"), Dialect.MYSQL),
+    **dict.fromkeys(("sqlite", "sqlite3"), Dialect.SQLITE),
+}
+_WORDS = re.compile(r"[/_.#\-]+")
 # Strong hints only: a wrong dialect would render SQL that does not run.
 _HINTS = (
     (Dialect.MYSQL, re.compile(r"(?i)\bauto_increment\b|\bengine\s*=|`\w+`|\bunsigned\b")),
@@ -178,19 +193,65 @@ _HINTS = (
 )
 
 
-def _guess_dialect(source: SchemaSource) -> SchemaSource:
+def _decide_dialect(source: SchemaSource, option: Dialect | None) -> SchemaSource:
+    """The config and a manifest's URL decide first, then the directory name, then
+    --dialect, then dialect-only syntax in the SQL; the plan says which."""
+    if source.dialect is not None:
+        return _unused_option(source, option)
+    named = {_NAMED[w] for w in _WORDS.split(source.path.lower()) if w in _NAMED}
+    if len(named) == 1:
+        (by_name,) = named
+        return _unused_option(
+            _decided(
+                source,
+                by_name,
+                DialectFrom.DIRECTORY_NAME,
+                f"{source.path}: dialect {by_name.value}, from the directory name",
+            ),
+            option,
+        )
+    if option is not None:
+        return _decided(source, option, DialectFrom.OPTION, None)
     text = "\n".join(m.up for m in source.migrations) + (source.schema_sql or "")
     votes = [d for d, pattern in _HINTS if pattern.search(text)]
     if len(votes) == 1:
-        return replace(
+        return _decided(
             source,
-            dialect=votes[0],
-            # the guess answers the "dialect unknown" a manifest may have reported
-            problems=tuple(p for p in source.problems if "dialect unknown" not in p),
-            notes=(
-                *source.notes,
-                f"{source.path}: dialect guessed from the SQL as {votes[0].value}; "
-                "set it in .rollback-plan.yml or pass --dialect to be sure",
-            ),
+            votes[0],
+            DialectFrom.SQL,
+            f"{source.path}: dialect guessed from the SQL as {votes[0].value}; "
+            "set it in .rollback-plan.yml or pass --dialect to be sure",
         )
     return source
+
+
+def _decided(
+    source: SchemaSource, dialect: Dialect, how: DialectFrom, note: str | None
+) -> SchemaSource:
+    return replace(
+        source,
+        dialect=dialect,
+        dialect_from=how,
+        # the decision answers the "dialect unknown" a manifest may have reported
+        problems=tuple(p for p in source.problems if "dialect unknown" not in p),
+        notes=(*source.notes, note) if note else source.notes,
+    )
+
+
+def _unused_option(source: SchemaSource, option: Dialect | None) -> SchemaSource:
+    """--dialect names one database; a source known to be another keeps its own."""
+    if option is None or option is source.dialect or source.dialect is None:
+        return source
+    why = {
+        DialectFrom.CONFIG: "its dialect is set in .rollback-plan.yml",
+        DialectFrom.MANIFEST: "its manifest's database URL names it",
+        DialectFrom.DIRECTORY_NAME: "its directory name names it",
+    }.get(source.dialect_from or DialectFrom.CONFIG, "")
+    return replace(
+        source,
+        notes=(
+            *source.notes,
+            f"{source.path}: planned as {source.dialect.value}, not --dialect {option.value}: "
+            f"{why}",
+        ),
+    )

@@ -24,6 +24,16 @@ class Format(StrEnum):
     PLAIN = "plain"  # ordered *.sql
 
 
+class DialectFrom(StrEnum):
+    """How a source's dialect was decided, strongest first."""
+
+    CONFIG = "config"  # .rollback-plan.yml
+    MANIFEST = "manifest"  # the database URL in a Kubernetes manifest
+    DIRECTORY_NAME = "directory-name"  # e.g. migrations/mysql, db/db_sqlite3
+    OPTION = "option"  # --dialect, for sources nothing else decides
+    SQL = "sql"  # guessed from dialect-only syntax in the migrations
+
+
 class SourceKind(StrEnum):
     DIRECTORY = "directory"  # a versioned migration directory in the repo
     ATLAS_MIGRATION = "atlas-migration"  # AtlasMigration manifest (ConfigMap or inline dir)
@@ -85,6 +95,7 @@ class SchemaSource:
     name: str | None = None  # e.g. the AtlasMigration's metadata.name
     problems: tuple[str, ...] = ()  # what could not be read, and why (file: reason)
     notes: tuple[str, ...] = ()  # worth saying, not a problem (e.g. a guessed dialect)
+    dialect_from: DialectFrom | None = None
 
     @property
     def key(self) -> str:

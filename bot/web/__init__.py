@@ -14,6 +14,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -23,7 +24,8 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from bot.events import Event, Job
 from bot.forges.github import events as github_events
 from bot.forges.gitlab import events as gitlab_events
-from bot.forges.payload import PayloadError
+from bot.forges.payload import PayloadError, is_unicode
+from bot.jobs.queue import QueueUnavailable
 from bot.observability import CONTENT_TYPE, DeliveryOutcome, Metrics, log_context
 from bot.settings import Settings
 from bot.web.deliveries import DeliveryLog
@@ -36,11 +38,7 @@ log = logging.getLogger(__name__)
 _CHUNK = 64 * 1024
 _DELIVERY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _RETRY_AFTER_SECONDS = "30"
-
-
-class QueueUnavailable(Exception):
-    """The job queue cannot take jobs right now; the delivery is refused with 503 so the forge
-    sends it again later."""
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 Enqueue = Callable[[Job], bool]  # False: the queue already had this job
@@ -62,10 +60,12 @@ def create_app(
     *,
     metrics: Metrics | None = None,
     app_manifest: Mapping[str, Any] | None = None,
+    queue_problem: Callable[[], str | None] = lambda: None,
 ) -> Flask:
     """The web app: one composition root, nothing read from the environment here.
     `metrics` is served at /metrics (a fresh registry when not given); with `app_manifest`
-    (app.yml, parsed) the GitHub App setup page is served at /github-app/setup."""
+    (app.yml, parsed) the GitHub App setup page is served at /github-app/setup;
+    `queue_problem()` says why the queue cannot take jobs (None: it can), for /healthz."""
     if not (settings.github_enabled or settings.gitlab_enabled):
         # unsigned webhooks would let anyone trigger plans and approvals
         raise ValueError("no webhook secret configured: refusing to start")
@@ -73,7 +73,7 @@ def create_app(
     app = Flask(__name__)
     # Werkzeug then enforces the limit on Content-Length and on chunked bodies too
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.register_blueprint(_blueprint(settings, enqueue, DeliveryLog(), metrics))
+    app.register_blueprint(_blueprint(settings, enqueue, DeliveryLog(), metrics, queue_problem))
     if app_manifest is not None:
         from bot.web.setup import setup_blueprint
 
@@ -94,7 +94,11 @@ def create_app(
 
 
 def _blueprint(
-    settings: Settings, enqueue: Enqueue, deliveries: DeliveryLog, metrics: Metrics
+    settings: Settings,
+    enqueue: Enqueue,
+    deliveries: DeliveryLog,
+    metrics: Metrics,
+    queue_problem: Callable[[], str | None],
 ) -> Blueprint:
     bp = Blueprint("webhooks", __name__)
 
@@ -102,8 +106,18 @@ def _blueprint(
     def prometheus() -> Response:
         return Response(metrics.exposition(), status=200, content_type=CONTENT_TYPE)
 
+    @bp.get("/livez")
+    def livez() -> tuple[Response, int]:
+        """Liveness: the process answers (restarting it would not bring the queue back)."""
+        return _json({"ok": True}), 200
+
     @bp.get("/healthz")
     def healthz() -> tuple[Response, int]:
+        """Readiness: deliveries can be taken, which needs the queue."""
+        problem = queue_problem()
+        if problem is not None:
+            log.warning("not ready: %s", problem)
+            return _json({"ok": False, "queue": "unavailable"}), 503
         forges = [
             name
             for name, on in (
@@ -246,7 +260,11 @@ def _enqueue(
         return _json({"duplicate": True, "delivery": delivery}), 200
     try:
         events = normalize(event_name, _parse(body), delivery)
-        jobs = [job for job in (job_for(event, settings) for event in events) if job]
+        digest = _event_digest(event_name, body)
+        jobs = [
+            replace(job, event_digest=f"{digest}:{i}")
+            for i, job in enumerate(j for j in (job_for(e, settings) for e in events) if j)
+        ]
         if not jobs:
             return _nothing(event_name, delivery)
         accepted = sum(1 for job in jobs if enqueue(job))
@@ -261,7 +279,9 @@ def _enqueue(
         response = _json({"error": "queue unavailable, retry later", "delivery": delivery})
         response.headers["Retry-After"] = _RETRY_AFTER_SECONDS
         return response, 503
-    except _Refused:
+    except BaseException:
+        # a delivery counts as seen only once its jobs are queued (or it was answered 2xx on
+        # purpose): after a 500 the forge's redelivery must be taken
         deliveries.release(delivery)
         raise
     log.info("delivery %s (%s): %d job(s) accepted", delivery, event_name, accepted)
@@ -269,6 +289,13 @@ def _enqueue(
         g.delivery_outcome = DeliveryOutcome.DUPLICATE
         return _json({"duplicate": True, "delivery": delivery}), 200
     return _json({"accepted": accepted, "delivery": delivery}), 202
+
+
+def _event_digest(event_name: str, body: bytes) -> str:
+    """The event's content, whatever delivery id it came with (forge and event included)."""
+    digest = hashlib.sha256(f"{request.path}\0{event_name}\0".encode())
+    digest.update(body)
+    return digest.hexdigest()
 
 
 def _nothing(event_name: str, delivery: str) -> Response:
@@ -313,6 +340,9 @@ def _parse(body: bytes) -> Mapping[str, Any]:
         raise PayloadError("malformed JSON") from None
     if not isinstance(payload, dict):
         raise PayloadError("payload must be a JSON object")
+    # JSON may escape a lone UTF-16 surrogate; such a string cannot be written anywhere
+    if _SURROGATE_ESCAPE.search(text) and not is_unicode(json.dumps(payload, ensure_ascii=False)):
+        raise PayloadError("payload holds a lone UTF-16 surrogate (not valid Unicode)")
     return payload
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.commands import parse
 from bot.events import (
     CheckRerunEvent,
     CommentEvent,
@@ -15,19 +16,11 @@ from bot.events import (
 )
 from bot.settings import Settings
 
-COMMAND = "/rollback-plan"
-
 # opened/synchronized/reopened/edited are (re)planned. A merge needs no job of its own: the
 # merge pushes to the base branch and that push is planned. Closed without merge: nothing.
 _PLANNED = frozenset(
     {PullAction.OPENED, PullAction.SYNCHRONIZED, PullAction.REOPENED, PullAction.EDITED}
 )
-
-
-def is_command(body: str) -> bool:
-    """A comment is a command when it starts with `/rollback-plan` as a word."""
-    text = body.lstrip()
-    return text.startswith(COMMAND) and (len(text) == len(COMMAND) or text[len(COMMAND)].isspace())
 
 
 def job_for(event: Event, settings: Settings) -> Job | None:
@@ -50,7 +43,8 @@ def job_for(event: Event, settings: Settings) -> Job | None:
         # "/rollback-plan approve" must not approve itself
         if event.author_is_bot or settings.is_bot_login(event.author):
             return None
-        if not is_command(event.body):
+        # the worker's parser, so the web never drops a command the worker would act on
+        if parse(event.body) is None:
             return None
         return _job(
             event,

@@ -7,18 +7,23 @@ GET /github-app/exchange?code=...&state=..., where the one-time code is exchange
 (`POST /app-manifests/{code}/conversions`) for the app id, webhook secret and private key,
 shown once to be stored as ROLLBACK_PLAN_GITHUB_* settings. They are never logged.
 
-The `state` token is one-time and kept in this process's memory: run the flow against one
-web process (e.g. `rollback-plan setup-github-app` on a laptop, or one replica).
+The `state` token is one-time, expires, and is bound to the browser that opened the setup
+page (a cookie holds it): a link someone else started cannot make this page show its app's
+credentials to the operator. It is kept in this process's memory: run the flow against one
+web process (e.g. `rollback-plan setup-github-app` on a laptop, or `rollback-plan serve`).
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -32,6 +37,7 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 STATE_TTL_S = 3600.0  # GitHub's manifest code itself expires after one hour
+STATE_COOKIE = "rollback_plan_setup_state"
 _MAX_STATES = 1000  # the page is unauthenticated: bound what a visitor can make us keep
 _EXCHANGE_TIMEOUT_S = 15.0
 
@@ -42,15 +48,41 @@ class ManifestError(ValueError):
     """app.yml cannot be used as a GitHub App manifest."""
 
 
-def load_manifest(path: Path) -> dict[str, Any]:
-    """app.yml, parsed; raises ManifestError naming the file."""
+def manifest_text() -> str:
+    """The app.yml shipped with the bot: package data when installed, else the repository's
+    top-level app.yml beside the `bot` package (a checkout). Raises ManifestError."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise ManifestError(f"{path}: cannot read the app manifest: {err}") from None
+        return (resources.files("bot") / "app.yml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        pass
+    path = Path(__file__).resolve().parents[2] / "app.yml"
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise ManifestError(
+            f"app.yml is not in the installed package, and {path} cannot be read: {reason}"
+        ) from None
+
+
+def parse_manifest(text: str, origin: str = "app.yml") -> dict[str, Any]:
+    """A GitHub App manifest from YAML text; raises ManifestError naming `origin`."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ManifestError(f"{origin}: cannot read the app manifest: {err}") from None
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
-        raise ManifestError(f"{path}: not a GitHub App manifest (no `name`)")
+        raise ManifestError(f"{origin}: not a GitHub App manifest (no `name`)")
     return data
+
+
+def load_manifest(path: Path) -> dict[str, Any]:
+    """A manifest file, parsed; raises ManifestError naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ManifestError(f"{path}: cannot read the app manifest: {err}") from None
+    return parse_manifest(text, str(path))
 
 
 def manifest_for(manifest: Mapping[str, Any], public_url: str) -> dict[str, Any]:
@@ -120,7 +152,7 @@ def setup_blueprint(
         web = github_web_url(settings.github_api_url)
         path = f"/organizations/{quote(org)}/settings/apps/new" if org else "/settings/apps/new"
         state = tokens.issue()
-        return _page(
+        page = _page(
             _SETUP,
             200,
             action=f"{web}{path}?{urlencode({'state': state})}",
@@ -130,12 +162,27 @@ def setup_blueprint(
             org=org,
             configured=settings.github_app_id is not None,
         )
+        # GitHub sends this browser back with `state`: only it may see the app's credentials.
+        # Lax: the cookie comes along on that top-level redirect from github.com.
+        page.set_cookie(
+            STATE_COOKIE,
+            state,
+            max_age=int(STATE_TTL_S),
+            path="/github-app",
+            secure=request.is_secure,
+            httponly=True,
+            samesite="Lax",
+        )
+        return page
 
     @bp.get("/github-app/exchange")
     def exchange() -> Response:
         code = request.args.get("code", "")
         state = request.args.get("state", "")
-        if not state or not tokens.redeem(state):
+        cookie = request.cookies.get(STATE_COOKIE, "")
+        # the state must be the one this browser was given, and unused, and not expired
+        same = bool(state) and hmac.compare_digest(cookie.encode(), state.encode())
+        if not same or not tokens.redeem(state):
             return _page(
                 _ERROR,
                 400,
@@ -172,7 +219,7 @@ def setup_blueprint(
             return _page(_ERROR, 502, message="GitHub's answer did not hold the app's keys.")
         slug = str(app.get("slug") or "")
         log.info("GitHub App %s (id %s) registered through the setup page", slug, app_id)
-        return _page(
+        created = _page(
             _CREATED,
             200,
             app_id=app_id,
@@ -184,6 +231,8 @@ def setup_blueprint(
             if slug
             else "",
         )
+        created.delete_cookie(STATE_COOKIE, path="/github-app")
+        return created
 
     return bp
 
@@ -201,26 +250,32 @@ def main_setup(argv: list[str] | None = None, env: Mapping[str, str] | None = No
     import argparse
     import os
 
-    from werkzeug.serving import run_simple
+    from bot import server
 
     parser = argparse.ArgumentParser(prog="rollback-plan setup-github-app")
-    parser.add_argument("--manifest", type=Path, default=Path("app.yml"))
+    parser.add_argument(
+        "--manifest", type=Path, default=None, help="default: the app.yml shipped with the bot"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
     env = os.environ if env is None else env
     try:
-        manifest = load_manifest(args.manifest)
+        manifest = (
+            load_manifest(args.manifest) if args.manifest else parse_manifest(manifest_text())
+        )
     except ManifestError as err:
-        print(f"rollback-plan: error: {err}")
+        print(f"rollback-plan: error: {err}", file=sys.stderr)
         return 2
     settings = Settings(
         public_url=env.get("ROLLBACK_PLAN_PUBLIC_URL", "").strip().rstrip("/"),
         github_api_url=env.get("ROLLBACK_PLAN_GITHUB_API_URL", "").strip().rstrip("/")
         or "https://api.github.com",
     )
-    print(f"open http://{args.host}:{args.port}/github-app/setup")
-    run_simple(args.host, args.port, create_setup_app(settings, manifest))
+    print(f"open http://{args.host}:{args.port}/github-app/setup", file=sys.stderr)
+    app = create_setup_app(settings, manifest)
+    # gunicorn, like `serve`: its access log has the path only, never the one-time code
+    server.run(lambda: app, server.options(args.host, args.port, threads=2, grace=0.0))
     return 0
 
 

@@ -16,7 +16,7 @@ DOCS = REPO / "docs" / "deploy.md"
 # The commands the docs name; the image, compose file and chart must run exactly these.
 SERVE = ("rollback-plan", "serve", "--host", "0.0.0.0", "--port", "8080")
 WORKER = ("rollback-plan", "worker")
-WEB = ("gunicorn", "-c", "/app/deploy/gunicorn.conf.py", "bot.web.wsgi:application")
+WEB = ("gunicorn", "-c", "/app/deploy/gunicorn.conf.py", "bot.wsgi:application")
 ENTRY_POINTS = frozenset({SERVE, WORKER, WEB})
 
 PORT = 8080

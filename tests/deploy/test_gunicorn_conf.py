@@ -24,6 +24,8 @@ CONF = DEPLOY / "gunicorn.conf.py"
 def load(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, Any]:
     for name in ("PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)
+    # the conf sets it for the server's processes; monkeypatch takes it back afterwards
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return runpy.run_path(str(CONF))
@@ -33,7 +35,9 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     conf = load(monkeypatch)
     assert conf["bind"] == f"0.0.0.0:{PORT}"
     assert conf["workers"] == 2
-    assert conf["threads"] >= 2 and conf["worker_class"] == "gthread"
+    # threads, and idle connections wait on the poller (bot.server.ThreadWorker)
+    assert conf["threads"] >= 2 and conf["worker_class"] == "bot.server.ThreadWorker"
+    assert conf["logger_class"] == "bot.server.JsonLogger"
     assert 0 < conf["timeout"] <= 60
     assert conf["accesslog"] == "-" and conf["errorlog"] == "-"
     assert conf["preload_app"] is False
@@ -66,7 +70,12 @@ def _free_port() -> int:
 def test_access_log_is_json_without_secrets(tmp_path: Path) -> None:
     (tmp_path / "probe_app.py").write_text(APP)
     port = _free_port()
-    env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "1", "PYTHONPATH": str(tmp_path)}
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+        "PYTHONPATH": f"{tmp_path}:{DEPLOY.parent}",
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(CONF), "probe_app:application"],
         cwd=tmp_path,

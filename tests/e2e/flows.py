@@ -157,6 +157,21 @@ def needs_approval_lifecycle(w: World) -> None:
     assert (check.state, check.count) == (CheckState.SUCCESS, 1), check
 
 
+def approval_below_a_first_line(w: World) -> None:
+    """The command need not open the comment: a remark first, the command on a later line."""
+    number, revert = open_revert_needing_approval(w)
+    _, reply = approve(w, number, "Looks risky.\n\n/rollback-plan approve", WRITER)
+    assert reply == ""
+    check = w.check(revert)
+    assert (check.state, check.count) == (CheckState.SUCCESS, 1), check
+
+
+def open_revert_needing_approval(w: World) -> tuple[int, str]:
+    number, revert = open_revert(w)
+    assert w.check(revert).state is CheckState.ACTION_REQUIRED
+    return number, revert
+
+
 def team_member_approves(w: World) -> None:
     w.use_teams(TEAM)
     number, revert = open_revert(w)
@@ -280,8 +295,9 @@ def pushed_revert(w: World) -> None:
     check = w.check(revert)
     assert (check.state, check.count) == (CheckState.FAILURE, 1), check
 
-    # the same push delivered again (a new delivery id): nothing new
-    assert w.push_event("main", before, revert).status_code == 202
+    # the same push sent again under a new delivery id: the same event, so the same job
+    again = w.push_event("main", before, revert)
+    assert again.status_code == 200 and again.get_json()["duplicate"] is True
     w.drain()
     assert len(w.companions()) == 1 and len(w.commit_comments(revert)) == 1
     assert len(w.plan_comments(companion.number)) == 1 and w.check(revert).count == 1

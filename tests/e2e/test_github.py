@@ -22,6 +22,10 @@ def test_needs_approval_policy_carries_a_compensating_migration(github: MakeGitH
     flows.needs_approval_lifecycle(github(needs_approval=True))
 
 
+def test_an_approval_below_a_remark_is_acted_on(github: MakeGitHub) -> None:
+    flows.approval_below_a_first_line(github(needs_approval=True))
+
+
 def test_team_member_may_approve(github: MakeGitHub) -> None:
     flows.team_member_approves(github())
 

@@ -19,6 +19,10 @@ def test_needs_approval_policy_carries_a_compensating_migration(gitlab: MakeGitL
     flows.needs_approval_lifecycle(gitlab(needs_approval=True))
 
 
+def test_an_approval_below_a_remark_is_acted_on(gitlab: MakeGitLab) -> None:
+    flows.approval_below_a_first_line(gitlab(needs_approval=True))
+
+
 def test_team_member_may_approve(gitlab: MakeGitLab) -> None:
     flows.team_member_approves(gitlab())
 

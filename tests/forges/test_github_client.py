@@ -466,6 +466,29 @@ def test_the_budget_stops_long_waits() -> None:
     assert err.value.transient and err.value.status == 503
 
 
+def test_a_forge_that_never_answers_is_given_up_at_the_deadline() -> None:
+    """Each attempt runs into the socket timeout (10 s): the total stays within the
+    deadline, counting the attempts, not only the waits between them."""
+    now = [0.0]
+    waits: list[float] = []
+
+    def stalled() -> str:
+        now[0] += 10.0
+        raise requests.exceptions.ReadTimeout("read timed out")
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    with pytest.raises(ForgeError) as err:
+        call_with_retry(
+            stalled, write=False, sleep=sleep, budget_s=30, attempt_timeout_s=10,
+            monotonic=lambda: now[0],
+        )  # fmt: skip
+    assert now[0] <= 30 and waits == [0.5]
+    assert err.value.transient and err.value.status is None
+
+
 def test_non_transient_errors_pass_straight_through() -> None:
     calls, fn = _failing(ValueError("bug"))
     with pytest.raises(ValueError):

@@ -302,3 +302,26 @@ def test_refused_revert_keeps_the_data(
     # The schema is the reverted-to one plus the kept column (its index is gone).
     expected = apply_directory(sqlite_server, repo.tree("HEAD", layout.directory), "sqlite")
     assert kept.diff(expected) == ["table users: extra column email"]
+
+
+@pytest.mark.parametrize("fmt", list(LAYOUTS))
+def test_nothing_to_run_gives_git_the_deployed_directory_back(tmp_path: Path, fmt: str) -> None:
+    """The reverted migration only added a column: the data-keeping variant runs nothing, the
+    migration stays applied, so git must list it again exactly as deployed (atlas.sum and
+    sqitch.plan included) and add no compensating migration."""
+    layout = LAYOUTS[fmt]
+    add = (
+        "add_email",
+        "ALTER TABLE users ADD COLUMN email text;\n",
+        "ALTER TABLE users DROP COLUMN email;\n",
+    )
+    repo = Repo(tmp_path / "app")
+    repo.commit("Initial schema", {"README.md": "app\n", **tree(layout, list(BASE))})
+    repo.commit("Add email to users", tree(layout, [*BASE, add]))
+    repo.revert("HEAD")
+    source = only_source(repo.plan(dialect=Dialect.SQLITE))
+    assert source.verdict is Verdict.REFUSED
+    assert source.safe_variant is not None and source.safe_variant.statements == ()
+    deployed = repo.tree("HEAD~1", layout.directory)
+    assert with_companion(repo.tree("HEAD", layout.directory), source, layout.directory) == deployed
+    assert not any(f.reason.startswith("compensating") for f in source.files)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -185,3 +186,36 @@ def test_helm_hook_job_with_templated_tag_is_reported(
     assert main(["plan", "--repo", str(repo.path), "--commit", "HEAD"]) == 1
     out, err = capsys.readouterr()
     assert "image tag is templated" in out and err == ""
+
+
+@pytest.mark.parametrize("manifest", [atlas_configmap, atlas_local])
+def test_nothing_to_run_still_updates_the_manifest(
+    tmp_path: Path, manifest: Callable[[dict[str, str]], str]
+) -> None:
+    """A refused plan whose data-keeping variant runs nothing: the migrations stay applied,
+    so the manifest gets them (and the atlas.sum listing them) back, as deployed."""
+    added = {**MIGRATIONS_1, "20261102000000_points.sql": "ALTER TABLE invoices ADD points int;\n"}
+    repo = Repo(tmp_path / "app")
+    repo.commit("Billing database", {"k8s/billing.yaml": manifest(MIGRATIONS_1)})
+    repo.commit("Add points", {"k8s/billing.yaml": manifest(added)})
+    repo.revert("HEAD")
+    source = only_source(repo.plan())
+    assert source.verdict is Verdict.REFUSED
+    assert source.safe_variant is not None and source.safe_variant.statements == ()
+    assert [f.path for f in source.files] == ["k8s/billing.yaml"]
+    assert list(yaml.safe_load_all(source.files[0].content)) == list(
+        yaml.safe_load_all(repo.show("HEAD~1", "k8s/billing.yaml"))
+    )
+
+
+def test_the_plan_says_why_no_compensating_migration(tmp_path: Path) -> None:
+    from bot.markdown.plan import plan_markdown
+
+    added = {**MIGRATIONS_1, "20261102000000_points.sql": "ALTER TABLE invoices ADD points int;\n"}
+    repo = Repo(tmp_path / "app")
+    repo.commit("Billing database", {"k8s/billing.yaml": atlas_configmap(MIGRATIONS_1)})
+    repo.commit("Add points", {"k8s/billing.yaml": atlas_configmap(added)})
+    repo.revert("HEAD")
+    text = plan_markdown(repo.plan())
+    assert "the reverted migrations stay applied" in text
+    assert "- `k8s/billing.yaml`: ConfigMap billing-migrations: migration files re-added" in text

@@ -156,14 +156,22 @@ def test_from_to_before_merge(repo: Repo, capsys: pytest.CaptureFixture[str]) ->
     assert out["verdict"] == "refused"
 
 
-def test_dialect_from_config_and_override(repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dialect_from_config_wins_over_the_option(
+    repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo.commit("Add email", EMAIL)
     repo.revert("HEAD")
     assert only_source(repo.plan()).dialect == "sqlite"
     args = ["plan", "--repo", str(repo.path), "--commit", "HEAD", "--format", "json"]
     assert main([*args, "--dialect", "postgres"]) == 1
     doc = json.loads(capsys.readouterr().out)
-    assert (doc["sources"][0]["dialect"], doc["verdict"]) == ("postgres", "refused")
+    source = doc["sources"][0]
+    assert (source["dialect"], source["dialect_from"], doc["verdict"]) == (
+        "sqlite",
+        "config",
+        "refused",
+    )
+    assert any("not --dialect postgres: its dialect is set in" in n for n in source["notes"])
 
 
 def test_plain_directory_without_hints_says_so(

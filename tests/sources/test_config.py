@@ -64,7 +64,7 @@ def test_unknown_keys_suggest_the_close_one() -> None:
     text = "sourcs: []\nsources:\n  - path: db\n    dialet: postgres\n"
     assert errors(text) == [
         ".rollback-plan.yml: sourcs: unknown key (expected one of version, default_branch, "
-        "sources, tags, policy, databases); did you mean 'sources'?",
+        "sources, tags, policy, databases, column_order); did you mean 'sources'?",
         ".rollback-plan.yml: sources[0].dialet: unknown key (expected one of path, format, "
         "dialect, name, manifest, policy); did you mean 'dialect'?",
     ]
@@ -173,4 +173,12 @@ def test_policy_is_kept_as_given_for_the_risk_rules() -> None:
     assert dict(config.policy) == {"data_loss": "refuse", "lock_timeout_s": 5}
     assert errors("policy:\n  1: refuse\n") == [
         ".rollback-plan.yml: policy: keys must be strings, got a number (1)"
+    ]
+
+
+def test_column_order_is_cosmetic_or_exact() -> None:
+    assert load_config("column_order: exact\n").column_order == "exact"
+    assert load_config("").column_order == "cosmetic"
+    assert errors("column_order: strict\n") == [
+        ".rollback-plan.yml: column_order: expected cosmetic or exact, got a string ('strict')"
     ]

@@ -17,8 +17,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from bot.events import Job
+from bot.jobs.queue import QueueUnavailable
 from bot.settings import Settings
-from bot.web import QueueUnavailable, create_app
+from bot.web import create_app
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "webhooks"
 GITHUB_SECRET = "gh-webhook-secret-6f1c"

@@ -4,7 +4,9 @@ a fake of GitHub's one conversion endpoint on 127.0.0.1."""
 from __future__ import annotations
 
 import html
+import io
 import json
+import logging
 import re
 import threading
 from collections.abc import Iterator
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from bot.observability import configure_logging
 from bot.web import create_app
 from bot.web.setup import (
     STATE_TTL_S,
@@ -22,6 +25,8 @@ from bot.web.setup import (
     StateTokens,
     create_setup_app,
     load_manifest,
+    manifest_text,
+    parse_manifest,
 )
 from tests.web.conftest import Queue, settings
 
@@ -166,8 +171,6 @@ def test_exchange_shows_the_credentials_once_and_logs_none(
     assert github.requests == [("POST", f"/api/v3/app-manifests/{CODE}/conversions")]
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "e340154128314309424b7c8e90325147d99fdafa" not in logged
-    # (urllib3 logs the request line, code included, once GitHub answered: by then the
-    # one-time code is spent)
     assert "MIIEfakekey" not in logged
 
     # the state is one-time: a replayed redirect exchanges nothing
@@ -209,3 +212,47 @@ def test_manifest_errors_name_the_file(tmp_path: Path) -> None:
     path.write_text("- not a mapping\n")
     with pytest.raises(ManifestError, match=r"app\.yml"):
         load_manifest(path)
+
+
+def test_a_state_started_in_another_browser_is_refused(
+    client: FlaskClient, github: FakeConversions
+) -> None:
+    """A link someone else started (their state, not this browser's cookie) shows nothing."""
+    action, _ = _form(client.get("/github-app/setup").get_data(as_text=True))
+    victim = client.application.test_client()  # the same server, another browser
+    victim.get("/github-app/setup")  # the operator's own browser has its own cookie
+    page = victim.get(f"/github-app/exchange?code={CODE}&state={_state(action)}")
+    assert page.status_code == 400
+    assert github.requests == []
+
+
+def test_the_state_cookie_is_scoped_and_expires(client: FlaskClient) -> None:
+    response = client.get("/github-app/setup")
+    cookie = response.headers["Set-Cookie"]
+    assert f"Max-Age={int(STATE_TTL_S)}" in cookie
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/github-app" in cookie
+
+
+def test_the_one_time_code_never_reaches_the_log(
+    client: FlaskClient, github: FakeConversions
+) -> None:
+    """Through the handler the bot installs (debug level: urllib3 logs request lines)."""
+    stream = io.StringIO()
+    handler = configure_logging("DEBUG", stream=stream)
+    try:
+        action, _ = _form(client.get("/github-app/setup").get_data(as_text=True))
+        assert (
+            client.get(f"/github-app/exchange?code={CODE}&state={_state(action)}").status_code
+            == 200
+        )
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert "app-manifests/***" in stream.getvalue()  # the request was logged, masked
+    assert CODE not in stream.getvalue()
+
+
+def test_the_manifest_shipped_with_the_bot_is_found_from_anywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert parse_manifest(manifest_text()) == load_manifest(ROOT / "app.yml")

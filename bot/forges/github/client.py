@@ -19,7 +19,7 @@ from github import Auth, GithubException, GithubIntegration
 from github.InputGitTreeElement import InputGitTreeElement
 
 from bot.forges import Check, CheckState, Comment, ForgeError, Permission, PullRequest
-from bot.forges.retry import TransientHTTP, call_with_retry, is_transient_status
+from bot.forges.retry import DEADLINE_S, TransientHTTP, call_with_retry, is_transient_status
 
 T = TypeVar("T")
 
@@ -168,7 +168,7 @@ class GitHubForge:
         timeout: int = 10,
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = 4,
-        budget_s: float = 60,
+        budget_s: float = DEADLINE_S,
         throttle: bool = True,
     ) -> None:
         self._app_auth = app_auth
@@ -220,6 +220,7 @@ class GitHubForge:
             sleep=self._sleep,
             max_attempts=self._max_attempts,
             budget_s=self._budget_s,
+            attempt_timeout_s=self._timeout,
         )
 
     def _read(self, fn: Callable[[], T]) -> T | None:
@@ -261,6 +262,7 @@ class GitHubForge:
             sleep=self._sleep,
             max_attempts=self._max_attempts,
             budget_s=self._budget_s,
+            attempt_timeout_s=self._timeout,
         )
 
     def _repo(self, repo: str) -> Any:

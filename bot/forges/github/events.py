@@ -22,14 +22,17 @@ from bot.forges.payload import (
     ZERO_SHA,
     PayloadError,
     array,
+    branch,
     flag,
     integer,
     obj,
     opt_integer,
     opt_obj,
     opt_text,
+    repo_name,
     sha,
     text,
+    valid_branch,
 )
 
 __all__ = ["EVENTS", "PayloadError", "normalize"]
@@ -71,7 +74,7 @@ def _repo(payload: Mapping[str, Any]) -> RepoRef:
     installation = opt_obj(payload, "installation")
     return RepoRef(
         forge=ForgeKind.GITHUB,
-        full_name=text(repository, "full_name", "repository"),
+        full_name=repo_name(repository, "full_name", "repository"),
         installation_id=(
             opt_integer(installation, "id", "installation") if installation is not None else None
         ),
@@ -93,7 +96,7 @@ def _push(payload: Mapping[str, Any], delivery: str) -> list[Event]:
     return [
         PushEvent(
             repo=_repo(payload),
-            branch=ref.removeprefix("refs/heads/"),
+            branch=_pushed_branch(ref),
             before=sha(payload, "before"),
             after=sha(payload, "after"),
             commits=commits,  # GitHub lists them oldest first
@@ -126,8 +129,8 @@ def _pull_request(payload: Mapping[str, Any], delivery: str) -> list[Event]:
             body=opt_text(pr, "body", "pull_request"),
             author=_login(pr, "pull_request"),
             head_sha=sha(head, "sha", "pull_request.head"),
-            head_branch=text(head, "ref", "pull_request.head"),
-            base_branch=text(base, "ref", "pull_request.base"),
+            head_branch=branch(head, "ref", "pull_request.head"),
+            base_branch=branch(base, "ref", "pull_request.base"),
             is_fork=is_fork,
             delivery=delivery,
         )
@@ -207,3 +210,10 @@ def _item(value: object, path: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise PayloadError(f"{path} must be an object")
     return value
+
+
+def _pushed_branch(ref: str) -> str:
+    name = ref.removeprefix("refs/heads/")
+    if not valid_branch(name):
+        raise PayloadError("ref is not a valid branch name")
+    return name

@@ -48,7 +48,7 @@ from gitlab.exceptions import GitlabError
 from gitlab.v4.objects import Project, ProjectCommit, ProjectMergeRequest
 
 from bot.forges import Check, CheckState, Comment, ForgeError, Permission, PullRequest
-from bot.forges.retry import TransientHTTP, call_with_retry
+from bot.forges.retry import DEADLINE_S, TransientHTTP, call_with_retry
 
 T = TypeVar("T")
 
@@ -144,7 +144,7 @@ class GitLabForge:
         per_page: int = 100,
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = 4,
-        budget_s: float = 60,
+        budget_s: float = DEADLINE_S,
     ) -> None:
         self._gl = gitlab.Gitlab(
             url,
@@ -156,6 +156,7 @@ class GitLabForge:
             user_agent="rollback-plan",
             backend=_NoRetryBackend,
         )
+        self._timeout = timeout
         self._sleep = sleep
         self._max_attempts = max_attempts
         self._budget_s = budget_s
@@ -181,6 +182,7 @@ class GitLabForge:
                 sleep=self._sleep,
                 max_attempts=self._max_attempts,
                 budget_s=self._budget_s,
+                attempt_timeout_s=self._timeout,
             )
         except GitlabError as err:
             status = err.response_code

@@ -21,13 +21,16 @@ from bot.forges.payload import (
     ZERO_SHA,
     PayloadError,
     array,
+    branch,
     flag,
     integer,
     obj,
     opt_integer,
     opt_text,
+    repo_name,
     sha,
     text,
+    valid_branch,
 )
 
 __all__ = ["EVENTS", "PayloadError", "normalize"]
@@ -67,7 +70,7 @@ def _repo(payload: Mapping[str, Any]) -> RepoRef:
     project = obj(payload, "project")
     return RepoRef(
         forge=ForgeKind.GITLAB,
-        full_name=text(project, "path_with_namespace", "project"),
+        full_name=repo_name(project, "path_with_namespace", "project", nested=True),
         project_id=opt_integer(project, "id", "project") or opt_integer(payload, "project_id"),
         default_branch=opt_text(project, "default_branch", "project") or "main",
         clone_url=opt_text(project, "git_http_url", "project"),
@@ -86,7 +89,7 @@ def _push(payload: Mapping[str, Any], delivery: str) -> list[Event]:
     return [
         PushEvent(
             repo=_repo(payload),
-            branch=ref.removeprefix("refs/heads/"),
+            branch=_pushed_branch(ref),
             before=sha(payload, "before"),
             after=sha(payload, "after"),
             # oldest first, and only the newest 20: the worker reads history from git itself
@@ -130,8 +133,8 @@ def _merge_request(payload: Mapping[str, Any], delivery: str) -> list[Event]:
             # the worker reads the author from the API rather than trust a guess here
             author="",
             head_sha=_last_commit(attrs),
-            head_branch=text(attrs, "source_branch", "object_attributes"),
-            base_branch=text(attrs, "target_branch", "object_attributes"),
+            head_branch=branch(attrs, "source_branch", "object_attributes"),
+            base_branch=branch(attrs, "target_branch", "object_attributes"),
             is_fork=_is_fork(attrs, "object_attributes"),
             delivery=delivery,
         )
@@ -179,3 +182,10 @@ def _item(value: object, path: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise PayloadError(f"{path} must be an object")
     return value
+
+
+def _pushed_branch(ref: str) -> str:
+    name = ref.removeprefix("refs/heads/")
+    if not valid_branch(name):
+        raise PayloadError("ref is not a valid branch name")
+    return name

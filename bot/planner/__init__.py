@@ -6,30 +6,30 @@ verdict). The bot's jobs and the CLI both call `plan_commit` / `plan_refs`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import git
-import yaml
 
+from bot.core.author_down import HandwrittenDown, judge_downs
+from bot.core.changes import AddColumn, CreateTable
+from bot.core.column_order import columns_at_end
 from bot.core.down import Down, compute_down
 from bot.core.model import Dialect, Schema
-from bot.core.plan import CompanionFile, LiveFacts, Plan, RevertSummary, SourcePlan
+from bot.core.plan import CompanionFile, Direction, LiveFacts, Plan, RevertSummary, SourcePlan
 from bot.core.render import to_script
 from bot.core.replay import Allow, Migration, ParseCache, replay
 from bot.core.revert import detect_revert
 from bot.core.risk import Policy, Verdict
 from bot.core.risk.analyse import policy_from_config
-from bot.core.verdict import HandwrittenDown, judge_downs
-from bot.gate import gate, live_url, prove
+from bot.planner.companion import companion_files, restore_file
+from bot.planner.gate import gate, live_url, prove
 from bot.sources.config import RepoConfig
 from bot.sources.discover import Discovery, discover
-from bot.sources.formats import render_migration
 from bot.sources.git import BlobCache, GitSnapshot, commit_info, recent_commits, resolve
 from bot.sources.manifests import MigrationJob
-from bot.sources.model import Format, SchemaSource, SourceKind, VersionedMigration
+from bot.sources.model import SchemaSource, SourceKind, VersionedMigration
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class PlanOptions:
     postgres: bool = True  # allow the embedded PostgreSQL for --verify
     mysql_url: str | None = None  # a scratch MySQL/MariaDB server for --verify
     env: Mapping[str, str] = field(default_factory=dict)  # where live database URLs are read
+    exact_column_order: bool = False  # SQLite: rebuild a table to put a column back in place
 
 
 @dataclass
@@ -77,10 +78,23 @@ def plan_commit(
             info.reapply,
             info.subject,
         )
-    plan = plan_refs(
+    plan = _plan_between(
         repo, meta.parents[0], sha, dialect=dialect, cache=cache, now=now, options=options
     )
-    return Plan(plan.from_ref, plan.to_ref, summary, plan.sources, plan.problems)
+    warnings: list[str] = []
+    applies = _paths(plan, "applies")
+    if info is None and plan.direction is not Direction.ROLLBACK:
+        warnings.append(
+            f"{sha[:12]} is not a revert: this plan applies its change to the database at its "
+            f"parent ({applies}), it rolls nothing back. To plan rolling it back, plan from "
+            f"{sha[:12]} to its parent (--from {sha[:12]} --to {sha[:12]}~1)."
+        )
+    elif info is not None and not info.reapply and plan.direction is not Direction.ROLLBACK:
+        warnings.append(
+            f"{sha[:12]} looks like a revert but adds migrations ({applies}): this plan "
+            "applies them; check that this is the rollback you meant."
+        )
+    return replace(plan, revert=summary, warnings=tuple(warnings))
 
 
 def plan_refs(
@@ -92,9 +106,52 @@ def plan_refs(
     cache: PlanCache | None = None,
     now: datetime,
     options: PlanOptions | None = None,
+) -> Plan:
+    """The plan taking a database at `from_ref`'s schema to `to_ref`'s; it warns when that
+    moves forward through the migrations (the refs look swapped)."""
+    plan = _plan_between(
+        repo, from_ref, to_ref, dialect=dialect, cache=cache, now=now, options=options
+    )
+    if plan.direction is Direction.ROLLBACK:
+        return plan
+    moves = (
+        f"applies {_paths(plan, 'applies')}"
+        if plan.direction is Direction.FORWARD
+        else f"undoes {_paths(plan, 'undone')} and applies {_paths(plan, 'applies')}"
+    )
+    warning = (
+        f"This is not a plain rollback: going from {plan.from_ref[:12]} (deployed) to "
+        f"{plan.to_ref[:12]} {moves}, migrations the deployed state lacks. If "
+        f"{plan.to_ref[:12]} is the newer state, --from and --to are swapped."
+    )
+    return replace(plan, warnings=(*plan.warnings, warning))
+
+
+def _paths(plan: Plan, field: str) -> str:
+    paths = [p for s in plan.sources for p in getattr(s, field)]
+    shown = ", ".join(p.rsplit("/", 1)[-1] for p in paths[:3])
+    return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+
+
+def _direction(sources: Sequence[SourcePlan]) -> Direction:
+    undoes = any(s.undone for s in sources)
+    applies = any(s.applies for s in sources)
+    if applies:
+        return Direction.MIXED if undoes else Direction.FORWARD
+    return Direction.ROLLBACK
+
+
+def _plan_between(
+    repo: git.Repo,
+    from_ref: str,
+    to_ref: str,
+    *,
+    dialect: Dialect | None = None,
+    cache: PlanCache | None = None,
+    now: datetime,
+    options: PlanOptions | None = None,
     follow_jobs: bool = True,
 ) -> Plan:
-    """The plan taking a database at `from_ref`'s schema to `to_ref`'s."""
     cache = cache or PlanCache()
     options = options or PlanOptions(dialect=dialect)
     dialect = dialect or options.dialect
@@ -115,7 +172,9 @@ def plan_refs(
         else:
             plans.append(_plan_source(a, b, run))
     problems += [p for p in newer.problems + older.problems if p not in problems]
-    return Plan(newer.sha, older.sha, None, tuple(plans), tuple(problems))
+    return Plan(
+        newer.sha, older.sha, None, tuple(plans), tuple(problems), direction=_direction(plans)
+    )
 
 
 def _job_plans(
@@ -164,7 +223,7 @@ def _job_plans(
             ]
         refs.append(ref)
     try:
-        sub = plan_refs(
+        sub = _plan_between(
             repo,
             refs[0],
             refs[1],
@@ -247,6 +306,7 @@ def _plan_source(newer: SchemaSource | None, older: SchemaSource | None, run: _R
         HandwrittenDown(False, None),
         name=src.name,
         notes=notes,
+        dialect_from=src.dialect_from.value if src.dialect_from else None,
     )
     if src.kind is SourceKind.MIGRATION_JOB:
         # Which migrations run depends on the image; reading them at the tag's git ref
@@ -322,6 +382,9 @@ def _versioned(
     down = compute_down(at_newer.schema, at_older.schema, at_newer.steps if not forward else None)
     unknown = tuple(dict.fromkeys(prefix.unmodelled + down.unmodelled + at_older.unmodelled))
     down = Down(down.changes, down.statements, down.method, unknown, down.note)
+    at_end: tuple[str, ...] = ()
+    if not (run.options.exact_column_order or run.config.column_order == "exact"):
+        down, at_end = columns_at_end(down, at_newer.schema)
     handwritten = HandwrittenDown(False, None)
     if undone and not forward:
         downs = [
@@ -334,7 +397,10 @@ def _versioned(
         down=down,
         handwritten=handwritten,
         undone=tuple(m.up_path for m in undone),
+        applies=tuple(m.up_path for m in forward),
         problems=problems,
+        comes_back_empty=_recreated(down) if undone and not forward else (),
+        columns_at_end=at_end,
     )
     plan, start = _live(plan, at_newer.schema, at_older.schema, run)
     plan = _gate(plan, start, [a for st in at_newer.steps for a in st.allows], run)
@@ -348,11 +414,20 @@ def _versioned(
     problems = list(plan.problems)
     files: tuple[CompanionFile, ...] = ()
     if newer is not None and older is not None and newer.format is not None and (script or variant):
-        files = _companion_files(
-            older, undone, forward, script, snapshot, target, now, problems, variant is not None
+        files = companion_files(
+            older,
+            undone,
+            forward,
+            script,
+            snapshot,
+            target,
+            now,
+            problems,
+            variant is not None,
+            wrong_downs=plan.handwritten.restores is False,
         )
         if variant and variant.restore:
-            files += (_restore_file(plan, variant.restore, target),)
+            files += (restore_file(plan, variant.restore, target),)
     plan = _with(plan, files=files, problems=problems)
     if run.options.verify:
         plan = prove(
@@ -386,19 +461,6 @@ def _gate(plan: SourcePlan, before: Schema, allows: list[Allow], run: _Run) -> S
     return gate(plan, before, policy=policy, allows=allows, label=run.target[:8])
 
 
-def _restore_file(plan: SourcePlan, restore: tuple[str, ...], target: str) -> CompanionFile:
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", plan.name or plan.path).strip("-") or "schema"
-    header = (
-        f"-- Restore script from rollback-plan for {plan.path}: run it after the reverted change\n"
-        f"-- is applied again, to bring back the data the rollback archived or set aside.\n"
-    )
-    return CompanionFile(
-        f".rollback-plan/restore/{target[:12]}-{slug}.sql",
-        header + "".join(f"{sql};\n" for sql in restore),
-        "restore script: brings the archived data back when the change is re-applied",
-    )
-
-
 def _live(
     plan: SourcePlan, expected: Schema, older: Schema, run: _Run
 ) -> tuple[SourcePlan, Schema]:
@@ -427,178 +489,16 @@ def _live(
     return replace(plan, live=facts), expected
 
 
-def _companion_files(
-    older: SchemaSource,
-    undone: Sequence[VersionedMigration],
-    forward: Sequence[VersionedMigration],
-    script: str,
-    snapshot: GitSnapshot,
-    target: str,
-    now: datetime,
-    problems: list[str],
-    variant: bool = False,
-) -> tuple[CompanionFile, ...]:
-    """Re-add what the revert removed (the database has it applied), then a migration that
-    takes the database back, in the directory's own format."""
-    if forward:
-        # Not a revert of the newest migrations: re-adding files would reorder history.
-        problems.append(
-            f"{older.path}: the target adds migrations the deployed state lacks; "
-            "no compensating migration was generated"
-        )
-        return ()
-    assert older.format is not None
-    out: list[CompanionFile] = []
-    readded = "re-added: the database has this migration applied"
-    prefix = _directory_prefix(older, undone)
-    # A ConfigMap generated from a directory (kustomize, Helm .Files): its files are real files.
-    prefix_is_dir = all("#" not in m.up_path for m in undone) and older.path != older.manifest
-    dir_files: dict[str, str] = {}
-    if older.kind is SourceKind.DIRECTORY:
-        # The deployed directory is the target's plus the undone migrations: the new
-        # migration goes after it, and its sqitch.plan / atlas.sum already list them.
-        read = snapshot.read_text(_directory_files(snapshot, prefix))
-        problems += read.problems
-        dir_files = {p[len(prefix) :]: t for p, t in read.texts.items()}
-        paths = sorted({p for m in undone for p in _own_files(m, older, prefix)})
-        out += [CompanionFile(p, read.texts[p], readded) for p in paths if p in read.texts]
-    else:
-        # Files held in a manifest (ConfigMap data): the parsed migration is the file.
-        out += [CompanionFile(m.up_path, m.up, readded) for m in undone]
-        for m in [*older.migrations, *undone]:
-            dir_files[m.up_path[len(prefix) :]] = m.up
-            if m.down is not None and m.down_path and m.down_path != m.up_path:
-                dir_files[m.down_path[len(prefix) :]] = m.down
-    if not script.strip():
-        # Nothing to run (the data-losing steps are kept): only the re-added files.
-        return tuple(out)
-    existing = [*older.migrations, *undone]
-    name = f"rollback_{target[:7]}"
-    # Its own down re-applies the reverted change; after a data-preserving variant that is not
-    # a plain re-apply (the kept column is still there), so then it ships without a down.
-    reapply = None if variant else "\n".join(m.up.strip() for m in undone)
-    undoes = ", ".join(m.up_path.rsplit("/", 1)[-1] for m in undone)
-    note = f"takes the database back to the schema of {target[:12]} (undoes {undoes})"
-    try:
-        added = render_migration(
-            older.format,
-            existing,
-            dir_files,
-            name,
-            script,
-            reapply,
-            now,
-            note=note,
-            dialect=older.dialect,
-        )
-    except ValueError as err:
-        problems.append(f"{older.path}: cannot write a compensating migration: {err}")
-        return tuple(out)
-    for rel, content in added:
-        reason = (
-            "compensating migration: takes the database back" if rel.endswith(".sql") else "updated"
-        )
-        out.append(CompanionFile(prefix + rel, content, reason))
-    if older.kind is SourceKind.ATLAS_MIGRATION and older.manifest and not prefix_is_dir:
-        out = _into_manifest(older, out, snapshot, problems)
+def _recreated(down: Down) -> tuple[str, ...]:
+    """Tables and columns a rollback creates: the reverted change dropped them, and their
+    values went with them; the down brings back the structure only."""
+    out = []
+    for change in down.changes:
+        if isinstance(change, CreateTable):
+            out.append(str(change.table.name))
+        elif isinstance(change, AddColumn):
+            out.append(f"{change.table}.{change.column.name}")
     return tuple(out)
-
-
-def _directory_files(snapshot: GitSnapshot, prefix: str) -> list[str]:
-    """The migration directory's own files (one folder level down: Diesel, sqitch)."""
-    return [
-        e.path
-        for e in snapshot.entries()
-        if e.path.startswith(prefix)
-        and not e.symlink
-        and e.path[len(prefix) :].count("/") <= 1
-        and e.path.endswith((".sql", "atlas.sum", "sqitch.plan"))
-    ]
-
-
-def _own_files(m: VersionedMigration, source: SchemaSource, prefix: str) -> list[str]:
-    """The files a migration consists of: its up, its down and, for sqitch, its verify."""
-    paths = [m.up_path, *([m.down_path] if m.down_path else [])]
-    if source.format is Format.SQITCH and m.up_path.startswith(prefix + "deploy/"):
-        paths.append(prefix + "verify/" + m.up_path[len(prefix + "deploy/") :])
-    return paths
-
-
-def _directory_prefix(source: SchemaSource, undone: Sequence[VersionedMigration]) -> str:
-    """Where the source's files live: its directory, or for a ConfigMap built from a
-    directory (kustomize, Helm .Files) the directory the files come from."""
-    if source.kind is SourceKind.DIRECTORY:
-        return "" if source.path in {"", "."} else f"{source.path}/"
-    paths = [m.up_path for m in (*source.migrations, *undone)]
-    if paths and "#" not in paths[0]:
-        return paths[0].rsplit("/", 1)[0] + "/" if "/" in paths[0] else ""
-    return f"{source.path}/"
-
-
-def _into_manifest(
-    source: SchemaSource, files: list[CompanionFile], snapshot: GitSnapshot, problems: list[str]
-) -> list[CompanionFile]:
-    """An AtlasMigration's directory lives in a manifest: a ConfigMap's `data`, or its own
-    `spec.dir.local`. The files go there, and the manifest is the companion file."""
-    manifest_path, _, ref = source.path.partition("#configmap/")
-    read = snapshot.read_text([manifest_path])
-    text = read.texts.get(manifest_path)
-    what = f"ConfigMap {ref}" if ref else f"AtlasMigration {source.name}"
-    if text is None:
-        problems.append(f"{manifest_path}: cannot read the {what} to update it")
-        return files
-    try:
-        docs = list(yaml.safe_load_all(text))
-    except yaml.YAMLError:
-        problems.append(f"{manifest_path}: not valid YAML; cannot update the {what}")
-        return files
-    for doc in docs:
-        data = _manifest_dir(doc, ref, source.name)
-        if data is None:
-            continue
-        for f in files:
-            data[f.path.rsplit("/", 1)[-1]] = f.content
-        content = yaml.dump_all(docs, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True)
-        return [
-            CompanionFile(
-                manifest_path,
-                content,
-                f"{what}: migration files re-added and the compensating migration added",
-            )
-        ]
-    problems.append(f"{manifest_path}: {what} not found to update")
-    return files
-
-
-def _manifest_dir(doc: object, configmap: str, name: str | None) -> dict[str, object] | None:
-    """The mapping holding the migration files in this YAML document, if it is the one."""
-    if not isinstance(doc, dict):
-        return None
-    meta = doc.get("metadata")
-    doc_name = meta.get("name") if isinstance(meta, dict) else None
-    if configmap:
-        if doc.get("kind") != "ConfigMap" or doc_name != configmap:
-            return None
-        data = doc.setdefault("data", {})
-        return data if isinstance(data, dict) else None
-    if doc.get("kind") != "AtlasMigration" or doc_name != name:
-        return None
-    spec = doc.get("spec")
-    d = spec.get("dir") if isinstance(spec, dict) else None
-    local = d.get("local") if isinstance(d, dict) else None
-    return local if isinstance(local, dict) else None
-
-
-class _BlockDumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML ships no types
-    """Multi-line strings as `|` blocks: the files stay readable in the manifest."""
-
-
-def _str_block(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value and not any(c in value for c in "\t\r") else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_BlockDumper.add_representer(str, _str_block)
 
 
 def _common_prefix(a: Sequence[VersionedMigration], b: Sequence[VersionedMigration]) -> int:

@@ -1,4 +1,4 @@
-"""The web app for gunicorn: `gunicorn "bot.web.wsgi:application"`.
+"""The web app for gunicorn: `gunicorn "bot.wsgi:application"`.
 
 Built on the first request, not at import, so importing this module does no work and a
 misconfigured environment fails with the settings' own message.
@@ -21,8 +21,17 @@ def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
         with _lock:
             if _app is None:
                 from bot.app import build
+                from bot.observability import configure_logging, settings_secrets
                 from bot.settings import load_settings
 
-                bot = build(load_settings(os.environ))
+                settings = load_settings(os.environ)
+                configure_logging(
+                    os.environ.get("ROLLBACK_PLAN_LOG_LEVEL", "INFO").upper(),
+                    env=os.environ,
+                    secrets=settings_secrets(settings),
+                )
+                # several gunicorn processes: /metrics adds up the counters of all of them
+                multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+                bot = build(settings, multiprocess_metrics=multiprocess)
                 _app = bot.web.wsgi_app
     return _app(environ, start_response)

@@ -1,5 +1,5 @@
 """The bot's own texts (plan comment, companion PR body, check summary, help) from the Jinja
-templates in templates/; the plan itself is bot.render.plan_markdown."""
+templates in templates/; the plan itself is bot.markdown.plan.plan_markdown."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import jinja2
 
-from bot.render import TEMPLATES, md
+from bot.markdown.env import TEMPLATES, md
 
 
 @cache

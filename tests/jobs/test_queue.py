@@ -12,25 +12,24 @@ from __future__ import annotations
 import itertools
 import os
 import resource
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
 from bot.events import ForgeKind, Job, JobKind
 from bot.forges import ForgeError
-from bot.jobs.durable import (
+from bot.jobs.queue import (
     DurableQueue,
     JobAbandoned,
     JobFormatError,
+    QueueUnavailable,
     RedisStore,
     SqliteStore,
     Store,
@@ -38,7 +37,7 @@ from bot.jobs.durable import (
     job_from_json,
     job_to_json,
 )
-from bot.web import QueueUnavailable
+from tests.jobs.redis_server import RedisServer, redis_binary
 
 FAST = Tuning(attempts=3, backoff=0.05, lease=1.0, poll=0.02)
 
@@ -46,53 +45,9 @@ FAST = Tuning(attempts=3, backoff=0.05, lease=1.0, poll=0.02)
 # -- a real redis-server -------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class RedisServer:
-    """One redis-server on 127.0.0.1, nothing persisted."""
-
-    def __init__(self, binary: str, workdir: Path, port: int | None = None) -> None:
-        self.port = port or _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(workdir)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            if _pong(self.port):
-                return
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"redis-server did not answer on port {self.port}")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-
-
-def _redis_binary() -> str:
-    found = shutil.which("redis-server") or next(
-        (p for p in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if os.access(p, os.X_OK)),
-        None,
-    )
-    if found is None:
-        # CI installs it (.ci/run); a silent skip there would hide a broken setup
-        if os.environ.get("CI") == "true":
-            pytest.fail("redis-server is not installed (apt-get install redis-server)")
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    return found
-
-
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(_redis_binary(), tmp_path_factory.mktemp("redis"))
+    server = RedisServer(redis_binary(), tmp_path_factory.mktemp("redis"))
     yield server
     server.stop()
 
@@ -139,6 +94,9 @@ def job(key: str = "1", *, seconds: float = 0.0, delivery: str | None = None) ->
         number=int(key),
         command=str(seconds),
     )
+
+
+BLOCK = "block"  # as a job's command: the worker process's handler waits to be released
 
 
 def nothing(job: Job) -> None:
@@ -328,7 +286,8 @@ def test_a_job_whose_worker_is_killed_is_finished_by_another_once(
     w = workers(lease)
     first = w.start()
     web = DurableQueue(backend.open(), nothing)
-    web.enqueue(job(seconds=2.5, delivery="delivery-killed"))
+    # the handler holds the job until the test releases it: the first worker can't finish it
+    web.enqueue(replace(job(delivery="delivery-killed"), command=BLOCK))
     wait_for(lambda: any(e.what == "start" for e in w.events()), "the first worker to start")
     second = w.start()
     time.sleep(lease * 1.5)  # longer than a lease: the first worker's renewals keep the job
@@ -337,8 +296,13 @@ def test_a_job_whose_worker_is_killed_is_finished_by_another_once(
     first.send_signal(signal.SIGKILL)
     first.wait(10)
     killed_at = time.time()
+    wait_for(lambda: len([e for e in w.events() if e.what == "start"]) == 2, "the takeover")
+    (w.out / "release-delivery-killed").touch()
     wait_for(lambda: len(w.ended()) == 1, "the job to be finished")
-    time.sleep(0.3)  # a second completion, if there were one, would show by now
+    # The handler's last event comes just before the worker marks the job done: wait for it.
+    wait_for(
+        lambda: web.stats()["waiting"] == 0 and web.stats()["running"] == 0, "the queue to empty"
+    )
 
     starts = [e for e in w.events() if e.what == "start"]
     assert [e.pid for e in starts] == [first.pid, second.pid]
@@ -349,10 +313,6 @@ def test_a_job_whose_worker_is_killed_is_finished_by_another_once(
     assert end.pid == second.pid  # ran to completion exactly once
     effect = w.out / "effect-delivery-killed"
     assert effect.read_text() == str(second.pid)  # and the effect happened once
-    # The handler's last event comes just before the worker marks the job done: wait for it.
-    wait_for(
-        lambda: web.stats()["waiting"] == 0 and web.stats()["running"] == 0, "the queue to empty"
-    )
 
 
 # -- retries, give-up, abandoned jobs ----------------------------------------------------------
@@ -430,7 +390,7 @@ def test_a_job_that_keeps_killing_its_worker_is_given_up(backend: Backend) -> No
 
 
 def test_redis_down_refuses_jobs_and_the_worker_recovers(tmp_path: Path) -> None:
-    server = RedisServer(_redis_binary(), tmp_path)
+    server = RedisServer(redis_binary(), tmp_path)
     port = server.port
     ran: list[Job] = []
     q = DurableQueue(RedisStore(server.url), ran.append, tuning=FAST)
@@ -457,19 +417,10 @@ def test_redis_down_refuses_jobs_and_the_worker_recovers(tmp_path: Path) -> None
 def _restart(workdir: Path, port: int) -> RedisServer:
     for _ in range(20):  # the old process may hold the port for a moment
         try:
-            return RedisServer(_redis_binary(), workdir, port)
+            return RedisServer(redis_binary(), workdir, port)
         except RuntimeError:
             time.sleep(0.1)
     raise AssertionError(f"redis-server did not restart on port {port}")
-
-
-def _pong(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 def test_an_unusable_queue_file_is_a_clear_error(tmp_path: Path) -> None:
@@ -529,7 +480,7 @@ def test_build_uses_sqlite_by_default_and_redis_when_set(
     shared.close()
 
 
-# -- the worker process (python tests/jobs/test_durable.py SPEC OUT LEASE) ----------------------
+# -- the worker process (python tests/jobs/test_queue.py SPEC OUT LEASE) ----------------------
 
 
 def _worker_main(spec: str, out: Path, lease: float) -> None:
@@ -545,7 +496,12 @@ def _worker_main(spec: str, out: Path, lease: float) -> None:
 
     def handle(job: Job) -> None:
         record("start", job)
-        time.sleep(float(job.command or 0))
+        if job.command == BLOCK:
+            release = out / f"release-{job.delivery}"
+            while not release.exists():
+                time.sleep(0.01)
+        else:
+            time.sleep(float(job.command or 0))
         effect = out / f"effect-{job.delivery}"
         if not effect.exists():  # idempotent: read before write, like the executor
             effect.write_text(str(pid))

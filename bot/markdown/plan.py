@@ -3,29 +3,42 @@
 from __future__ import annotations
 
 import re
-from functools import cache
-from pathlib import Path
-
-import jinja2
 
 from bot.core.alternatives import Alternative
 from bot.core.changes import change_object
-from bot.core.plan import Plan, SafeVariant, SourcePlan
+from bot.core.plan import Direction, Plan, SafeVariant, SourcePlan
 from bot.core.render import to_script
 from bot.core.risk import Finding, Verdict
 from bot.core.risk.analyse import statement_findings
+from bot.markdown.env import environment, md
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#])")
-
-
-def md(text: object) -> str:
-    """Text from a repository or a user, safe inside Markdown: no markup, no HTML."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+_DIALECT_FROM = {
+    "config": "set in .rollback-plan.yml",
+    "manifest": "from the manifest's database URL",
+    "directory-name": "from the directory name",
+    "option": "from --dialect",
+    "sql": "guessed from the SQL",
+}
 
 
 class _View:
     """Small formatting helpers the template calls."""
+
+    @staticmethod
+    def title(plan: Plan) -> str:
+        return {
+            Direction.ROLLBACK: "Rollback plan",
+            Direction.FORWARD: "Forward plan, not a rollback",
+            Direction.MIXED: "Plan: undoes some migrations, applies others",
+        }[plan.direction]
+
+    @staticmethod
+    def moves(plan: Plan) -> str:
+        undone = sum(len(s.undone) for s in plan.sources)
+        applies = sum(len(s.applies) for s in plan.sources)
+        parts = [f"undoing {undone} migration(s)"] * bool(undone)
+        parts += [f"applying {applies} migration(s) it lacks"] * bool(applies)
+        return f", {' and '.join(parts)}" if parts else ""
 
     @staticmethod
     def script(source: SourcePlan) -> str:
@@ -63,6 +76,10 @@ class _View:
         return f"`{change_object(alt.replaces)}`"
 
     @staticmethod
+    def objects(names: tuple[str, ...]) -> str:
+        return ", ".join(f"`{n}`" for n in names)
+
+    @staticmethod
     def shas(shas: tuple[str, ...]) -> str:
         return ", ".join(f"`{s[:12]}`" for s in shas) or "an earlier change"
 
@@ -76,7 +93,8 @@ class _View:
         what = f"{kind}, {source.dialect}" if source.dialect else kind
         named = f" `{md(source.name)}`" if source.name else ""
         where = f", declared in `{source.manifest}`" if source.manifest else ""
-        return f"*{what}*{named}{where}"
+        how = _DIALECT_FROM.get(source.dialect_from or "")
+        return f"*{what}*{named}{where}" + (f" (dialect {how})" if how else "")
 
     @staticmethod
     def handwritten(source: SourcePlan) -> str:
@@ -94,20 +112,6 @@ class _View:
         return "complete" if source.complete else "incomplete: needs a person"
 
 
-@cache
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=False,  # Markdown, not HTML: user text goes through `md` instead
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["md"] = md
-    return env
-
-
 def plan_markdown(plan: Plan) -> str:
-    text = _environment().get_template("plan.md.j2").render(plan=plan, view=_View)
+    text = environment().get_template("plan.md.j2").render(plan=plan, view=_View)
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

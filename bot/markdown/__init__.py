@@ -1,0 +1,1 @@
+"""Markdown the bot posts: the plan (`plan.py`) and the Jinja environment over templates/."""

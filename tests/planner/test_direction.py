@@ -1,0 +1,68 @@
+"""A plan says which way it moves the database: a forward plan is never printed as a rollback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.core.plan import Direction
+from bot.core.risk import Verdict
+from bot.markdown.plan import plan_markdown
+from tests.planner.repo import Repo
+
+M = "db/migrations"
+USERS = "CREATE TABLE users (id integer PRIMARY KEY, name text NOT NULL);\n"
+RENAME = "ALTER TABLE users RENAME TO members;\n"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    repo = Repo(tmp_path / "app")
+    repo.commit(
+        "Users",
+        {
+            f"{M}/000001_users.up.sql": USERS,
+            ".rollback-plan.yml": "sources:\n  - path: db/migrations\n    dialect: sqlite\n",
+        },
+    )
+    repo.commit(
+        "Rename users to members",
+        {
+            f"{M}/000002_members.up.sql": RENAME,
+            f"{M}/000002_members.down.sql": "ALTER TABLE members RENAME TO users;\n",
+        },
+    )
+    return repo
+
+
+def test_a_revert_is_a_rollback_without_warnings(repo: Repo) -> None:
+    repo.revert("HEAD")
+    plan = repo.plan()
+    assert (plan.direction, plan.warnings) == (Direction.ROLLBACK, ())
+    assert plan_markdown(plan).splitlines()[1].startswith("## Rollback plan for")
+
+
+def test_a_commit_that_is_not_a_revert_is_a_forward_plan(repo: Repo) -> None:
+    plan = repo.plan("HEAD")
+    assert plan.direction is Direction.FORWARD and plan.revert is None
+    (warning,) = plan.warnings
+    assert "is not a revert" in warning and "000002_members.up.sql" in warning
+    assert plan.verdict is not Verdict.SAFE  # a person must look, whatever the steps
+    text = plan_markdown(plan)
+    assert text.splitlines()[1] == "## Forward plan, not a rollback"
+    assert "> **Warning:**" in text and "Rollback plan" not in text
+
+
+def test_swapped_refs_are_flagged(repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["plan", "--repo", str(repo.path), "--format", "json"]
+    assert main([*args, "--from", "HEAD", "--to", "HEAD~1"]) == 0  # the right way round
+    right = json.loads(capsys.readouterr().out)
+    assert (right["direction"], right["warnings"], right["verdict"]) == ("rollback", [], "safe")
+    assert main([*args, "--from", "HEAD~1", "--to", "HEAD"]) == 1
+    swapped = json.loads(capsys.readouterr().out)
+    assert swapped["direction"] == "forward" and swapped["verdict"] != "safe"
+    assert "--from and --to are swapped" in swapped["warnings"][0]
+    assert swapped["sources"][0]["applies"] == [f"{M}/000002_members.up.sql"]

@@ -1,0 +1,84 @@
+"""What a plan must say beyond its SQL: values that are gone, author downs it judged wrong
+that the companion change carries anyway, and a column order it chose not to restore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import git
+import pytest
+
+from bot.core.model import Dialect
+from bot.core.plan import Plan
+from bot.markdown.plan import plan_markdown
+from bot.planner import PlanOptions, plan_commit
+from tests.planner.repo import NOW, Repo, only_source, sqls
+
+M = "db/migrations"
+USERS = "CREATE TABLE users (id integer PRIMARY KEY, bio text, name text NOT NULL);\n"
+NOTES = "CREATE TABLE notes (id integer PRIMARY KEY, body text);\n"
+
+
+def dropped(tmp_path: Path, down: str, config: str | None = None) -> Repo:
+    """Migration 2 drops users.bio (a middle column) and the notes table; it is reverted."""
+    repo = Repo(tmp_path / "app")
+    first = {f"{M}/000001_users.up.sql": USERS + NOTES}
+    repo.commit("Users", {**first, **({".rollback-plan.yml": config} if config else {})})
+    repo.commit(
+        "Drop bio and notes",
+        {
+            f"{M}/000002_drop.up.sql": "ALTER TABLE users DROP COLUMN bio;\nDROP TABLE notes;\n",
+            f"{M}/000002_drop.down.sql": down,
+        },
+    )
+    repo.revert("HEAD")
+    return repo
+
+
+def plan(repo: Repo, **options: bool) -> Plan:
+    opts = PlanOptions(dialect=Dialect.SQLITE, **options)
+    return plan_commit(git.Repo(repo.path), "HEAD", now=NOW, options=opts)
+
+
+RIGHT = "ALTER TABLE users ADD COLUMN bio text;\n" + NOTES
+
+
+def test_dropped_objects_come_back_empty_and_the_plan_says_so(tmp_path: Path) -> None:
+    p = plan(dropped(tmp_path, RIGHT))
+    source = only_source(p)
+    assert set(source.comes_back_empty) == {"users.bio", "notes"}
+    text = plan_markdown(p)
+    assert "**Comes back empty:**" in text and "`users.bio`" in text
+    assert "The values are gone" in text
+
+
+def test_sqlite_adds_the_column_at_the_end_and_says_so(tmp_path: Path) -> None:
+    repo = dropped(tmp_path, RIGHT)
+    p = plan(repo, verify=True)
+    source = only_source(p)
+    assert source.columns_at_end == ("users.bio",)
+    assert sqls(source)[1:] == ["ALTER TABLE users ADD COLUMN bio text"]  # no rebuild
+    assert source.proof is not None and source.proof.verified, source.proof
+    assert "except the column order the plan chose" in source.proof.reason
+    assert "**Column order:** `users.bio` comes back at the end" in plan_markdown(p)
+
+    exact = only_source(plan(repo, verify=True, exact_column_order=True))
+    assert exact.columns_at_end == ()
+    assert "ALTER TABLE _rp_new_users RENAME TO users" in sqls(exact)  # the table rebuild
+    assert exact.proof is not None and exact.proof.verified, exact.proof
+
+
+def test_a_wrong_author_down_is_re_added_with_a_warning(tmp_path: Path) -> None:
+    repo = dropped(tmp_path, "ALTER TABLE users ADD COLUMN bio text;\n")  # forgets notes
+    source = only_source(plan(repo))
+    assert source.handwritten.restores is False
+    reasons = {f.path.rsplit("/", 1)[-1]: f.reason for f in source.files}
+    assert "does not restore the previous schema" in reasons["000002_drop.down.sql"]
+    assert "does not restore" not in reasons["000002_drop.up.sql"]
+
+
+@pytest.mark.parametrize("value", ["exact", "cosmetic"])
+def test_column_order_in_the_config(tmp_path: Path, value: str) -> None:
+    repo = dropped(tmp_path, RIGHT, f"column_order: {value}\n")
+    source = only_source(plan(repo))
+    assert source.columns_at_end == (() if value == "exact" else ("users.bio",))
