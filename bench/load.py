@@ -4,7 +4,10 @@ Prints numbers; asserts nothing. Target (2-core machine): p99 acknowledgement un
 100 deliveries/s with the embedded queue; zero lost jobs (every accepted delivery is a job in
 the queue, and a worker completes every one of them).
 
-    python bench/load.py [--deliveries 5000] [--clients 50] [--rate 100] [--no-redis]
+The slow-client run holds `--idle` connections open (connected, sending nothing; reopened
+when the server closes them) beside the paced deliveries: they must not slow those down.
+
+    python bench/load.py [--deliveries 5000] [--clients 50] [--rate 100] [--idle 50] [--no-redis]
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret"
@@ -35,9 +39,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def push_payload(i: int) -> bytes:
-    """A branch push, shaped like GitHub's push event (only what the normalizer reads)."""
-    sha = hashlib.sha1(f"commit {i}".encode()).hexdigest()
+def push_payload(i: int, run: str) -> bytes:
+    """A branch push, shaped like GitHub's push event (only what the normalizer reads); each
+    run pushes other commits (the same body again would be the same job)."""
+    sha = hashlib.sha1(f"commit {run} {i}".encode()).hexdigest()
     return json.dumps(
         {
             "ref": "refs/heads/main",
@@ -76,7 +81,7 @@ def wait_ready(port: int, timeout: float = 20.0) -> None:
 
 def run_load(
     port: int, deliveries: int, clients: int, rate: float | None, run: str
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """`clients` threads with keep-alive connections; with `rate`, an open-loop schedule
     (each delivery has a planned send time, latency measured from the send)."""
     latencies: list[float] = []
@@ -92,7 +97,7 @@ def run_load(
                 delay = start + i * interval - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            body = push_payload(i)
+            body = push_payload(i, run)
             sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
             headers = {
                 "Content-Type": "application/json",
@@ -131,7 +136,53 @@ def run_load(
         "throughput": len(latencies) / wall,
         "accepted": float(statuses.get(202, 0)),
         "other": float(sum(v for k, v in statuses.items() if k != 202)),
+        "statuses": statuses,
     }
+
+
+class IdleClients:
+    """`n` connections that connect and send nothing, kept at `n` while running."""
+
+    def __init__(self, port: int, n: int) -> None:
+        self.port = port
+        self.n = n
+        self.opened = 0
+        self._stop = threading.Event()
+        self._socks: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._hold, daemon=True)
+
+    def __enter__(self) -> IdleClients:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while len(self._socks) < self.n and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for sock in self._socks:
+            sock.close()
+
+    def _hold(self) -> None:
+        while not self._stop.is_set():
+            alive = []
+            for sock in self._socks:
+                try:
+                    closed = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+                except BlockingIOError:
+                    closed = False
+                except OSError:
+                    closed = True
+                if closed:
+                    sock.close()
+                else:
+                    alive.append(sock)
+            while len(alive) < self.n:
+                alive.append(socket.create_connection(("127.0.0.1", self.port)))
+                self.opened += 1
+            self._socks = alive
+            self._stop.wait(0.1)
 
 
 def drain_count(queue_path: str, redis_url: str | None) -> int:
@@ -193,20 +244,27 @@ def scenario(name: str, args: argparse.Namespace, redis_url: str | None) -> None
         # Warm both gunicorn workers (the app is built on the first request of each).
         warm = run_load(port, 20, 4, None, "warm")
         paced = run_load(port, args.deliveries, args.clients, args.rate, "paced")
+        with IdleClients(port, args.idle) as idle:
+            slow = run_load(port, args.deliveries, args.clients, args.rate, "slow")
         burst = run_load(port, args.deliveries, args.clients, None, "burst")
     finally:
         proc.terminate()
         proc.wait(10)
-    accepted = int(warm["accepted"] + paced["accepted"] + burst["accepted"])
+    accepted = int(warm["accepted"] + paced["accepted"] + slow["accepted"] + burst["accepted"])
     completed = drain_count(queue_path, redis_url)
     print(
         f"[{name}] {args.deliveries} deliveries at {args.rate:.0f}/s from {args.clients} clients: "
         f"p50 {paced['p50_ms']:.1f} ms, p99 {paced['p99_ms']:.1f} ms, max {paced['max_ms']:.0f} ms, "
-        f"non-202 {int(paced['other'])}"
+        f"answers {paced['statuses']}"
+    )
+    print(
+        f"[{name}] same, beside {args.idle} idle connections held open ({idle.opened} opened): "
+        f"p50 {slow['p50_ms']:.1f} ms, p99 {slow['p99_ms']:.1f} ms, max {slow['max_ms']:.0f} ms, "
+        f"answers {slow['statuses']}"
     )
     print(
         f"[{name}] {args.deliveries} deliveries unpaced: {burst['throughput']:.0f}/s, "
-        f"p50 {burst['p50_ms']:.1f} ms, p99 {burst['p99_ms']:.1f} ms, non-202 {int(burst['other'])}"
+        f"p50 {burst['p50_ms']:.1f} ms, p99 {burst['p99_ms']:.1f} ms, answers {burst['statuses']}"
     )
     print(f"[{name}] jobs accepted {accepted}, completed {completed}, lost {accepted - completed}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -217,6 +275,7 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--idle", type=int, default=50, help="idle connections held open")
     parser.add_argument("--no-redis", action="store_true")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))

@@ -25,20 +25,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import git
+from bot.events import ForgeKind, Job, JobKind
 
-from bot.core.model import Dialect
-from bot.events import ForgeKind, Job, JobKind, PullRequestEvent
-from bot.executor import BRANCH_PREFIX, CHECK_NAME
-from bot.forges import CheckState, Forge, ForgeError, PullRequest
-from bot.forges.payload import PayloadError
-from bot.jobs.handlers import Worker, Workflow
-from bot.jobs.repo_cache import CloneError, Remote, RepoCache
-from bot.planner import PlanOptions, plan_refs
-from bot.settings import Settings
-from bot.sources.dirs import SourceError
+# The model, git, planner and worker stack is imported where a run needs it: `rollback-plan`
+# builds this command's options on every start-up (bench/startup.py).
+if TYPE_CHECKING:
+    from bot.core.replay import ReplayStore
+    from bot.forges import Forge, PullRequest
+    from bot.jobs.handlers import Worker
+    from bot.planner import PlanOptions
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +113,10 @@ def from_github_actions(env: Mapping[str, str]) -> CiRun:
         raise CiError(f"cannot read the event payload GITHUB_EVENT_PATH={path}: {err}") from None
     if not isinstance(payload, dict):
         raise CiError(f"GITHUB_EVENT_PATH={path} does not hold a JSON object")
+    from bot.events import PullRequestEvent
     from bot.forges.github import events as github_events
+    from bot.forges.payload import PayloadError
+    from bot.settings import Settings
 
     # pull_request_target carries the same payload; it runs with the base's workflow and token
     name = "pull_request" if event_name == "pull_request_target" else event_name
@@ -242,9 +242,16 @@ def execute(
     options: PlanOptions | None = None,
     report: str = Report.AUTO,
     cache_dir: Path | None = None,
+    replays: ReplayStore | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Outcome:
     """Do the run's job with the bot's own Worker; the outcome says how the gate stands."""
+    from bot.executor import BRANCH_PREFIX, CHECK_NAME
+    from bot.forges import CheckState
+    from bot.jobs.handlers import Worker, Workflow
+    from bot.jobs.repo_cache import Remote, RepoCache
+    from bot.planner import PlanOptions
+
     job = run.job
     if job is None:
         return Outcome(EXIT_OK, "nothing to do for this event")
@@ -253,6 +260,7 @@ def execute(
         remote = Remote(run.workspace.resolve().as_uri())
         cache = RepoCache(Path(tmp), lambda _job: remote)
         worker = Worker(Workflow(plan_options=options), lambda _job: forge, cache, now)
+        worker.plans.parses.store = replays  # histories replayed by earlier CI runs
         pr = forge.pull_request(job.repo, job.number) if job.number is not None else None
         if run.gated and pr is None:
             raise CiError(f"{job.repo}: pull/merge request {job.number} not found with this token")
@@ -293,6 +301,12 @@ def _changes_schema(
     now: Callable[[], datetime],
 ) -> bool:
     """Whether reverting the PR would touch a schema source (a cheap plan: no proving)."""
+    import git
+
+    from bot.jobs.repo_cache import CloneError
+    from bot.planner import plan_refs
+    from bot.sources.dirs import SourceError
+
     base = forge.branch_sha(job.repo, pr.base_branch)
     if base is None:
         return False
@@ -362,7 +376,12 @@ def _git(workspace: Path, *args: str) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `rollback-plan ci` (for bot/cli.py's subparser)."""
     parser.add_argument("--dialect", help="override the detected dialect of every source")
-    parser.add_argument("--verify", action="store_true", help="prove each down on a scratch engine")
+    parser.add_argument(
+        "--verify",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="prove what ships on a scratch engine, with data (default); --no-verify for speed",
+    )
     parser.add_argument(
         "--report",
         choices=Report.CHOICES,
@@ -380,7 +399,11 @@ def run_ci(
 ) -> int:
     """`rollback-plan ci` with parsed arguments; prints one summary line. `forge_options`
     go to the forge client (tests switch GitHub's request spacing off)."""
-    from bot.verify import MYSQL_SCRATCH_ENV
+    from bot.cache import replay_store
+    from bot.core.model import Dialect
+    from bot.engines.proof import MYSQL_SCRATCH_ENV
+    from bot.forges import ForgeError
+    from bot.planner import PlanOptions
 
     env = os.environ if env is None else env
     try:
@@ -393,7 +416,11 @@ def run_ci(
             env=dict(env),
         )
         outcome = execute(
-            run, forge_for_run(run, **(forge_options or {})), options=options, report=args.report
+            run,
+            forge_for_run(run, **(forge_options or {})),
+            options=options,
+            report=args.report,
+            replays=replay_store(env),
         )
     except (CiError, ValueError) as err:
         print(f"rollback-plan ci: error: {err}", file=sys.stderr)

@@ -14,14 +14,16 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.core.diff import create_all
-from bot.core.down import Down, down_between
-from bot.core.model import Dialect, Schema
-from bot.core.render import render, to_script
-from bot.core.replay import Unmodelled, replay
-from bot.sources.dirs import Layout, MigrationFile, SourceError, read_dir
+from bot.sources.model import Format
+
+# Each command imports what it uses: start-up (`--help`, a bad argument) stays cheap, and
+# `schema`/`diff` never load the git, forge and template stack (bench/startup.py).
+if TYPE_CHECKING:
+    from bot.core.down import Down
+    from bot.core.model import Dialect
+    from bot.core.replay import Migration, ParseCache, Unmodelled
 
 EXIT_OK = 0
 EXIT_GATE = 1  # plan: the verdict is needs-approval or refused
@@ -39,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     try:
         return int(args.func(args))
-    except (UsageError, SourceError, ValueError) as err:
+    except (UsageError, ValueError) as err:  # SourceError included: bad files are input too
         print(f"rollback-plan: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:
@@ -151,18 +153,37 @@ def _parser() -> argparse.ArgumentParser:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dialect", required=True, help="postgres, mysql (MySQL 8 / MariaDB) or sqlite")
-    p.add_argument("--layout", choices=[layout.value for layout in Layout], help="default: detect")
+    p.add_argument(
+        "--layout", choices=[f.value for f in Format], help="migration layout (default: detect)"
+    )
 
 
-def _load(directory: Path, layout: str | None) -> list[MigrationFile]:
-    _, files = read_dir(directory, Layout(layout) if layout else None)
-    return files
+def _replay_cache() -> ParseCache:
+    """This process's parse cache, backed by the on-disk replay cache (bot/cache.py)."""
+    from bot.cache import replay_store
+    from bot.core.replay import ParseCache
+
+    return ParseCache(store=replay_store(os.environ))
+
+
+def _load(directory: Path, layout: str | None) -> list[Migration]:
+    from bot.sources.dirs import read_dir
+
+    _, migrations = read_dir(directory, Format(layout) if layout else None)
+    from bot.core.replay import Migration
+
+    return [Migration(m.up_path, m.up) for m in migrations]
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    dialect = Dialect.parse(args.dialect)
     files = _load(args.dir, args.layout)
-    history = replay([f.migration() for f in files], dialect)
+    from bot.core.diff import create_all
+    from bot.core.model import Dialect, Schema
+    from bot.core.render import render, to_script
+    from bot.core.replay import replay
+
+    dialect = Dialect.parse(args.dialect)
+    history = replay(files, dialect, cache=_replay_cache())
     _warn_unmodelled(history.unmodelled)
     sys.stdout.write(_header(history.unmodelled))
     sys.stdout.write(to_script(render(create_all(history.schema), Schema(dialect))))
@@ -170,12 +191,15 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from bot.core.model import Dialect
+
     dialect = Dialect.parse(args.dialect)
     newer_files = _load(args.from_dir, args.layout)
     older_files = _load(args.to_dir, args.layout)
-    down = down_between(
-        [f.migration() for f in newer_files], [f.migration() for f in older_files], dialect
-    )
+    from bot.core.down import down_between
+    from bot.core.render import to_script
+
+    down = down_between(newer_files, older_files, dialect, _replay_cache())
     _warn_unmodelled(down.unmodelled)
     if args.format == "json":
         json.dump(down_json(down, dialect), sys.stdout, indent=2)
@@ -190,12 +214,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     # Imported here: the git and YAML stack is only needed by this command.
+    from bot.core.model import Dialect
     from bot.core.plan import plan_json
     from bot.core.risk import Verdict
+    from bot.engines.proof import MYSQL_SCRATCH_ENV
     from bot.markdown.plan import plan_markdown
-    from bot.planner import PlanOptions, plan_commit, plan_refs
+    from bot.planner import PlanCache, PlanOptions, plan_commit, plan_refs
     from bot.sources.git import open_repo
-    from bot.verify import MYSQL_SCRATCH_ENV
 
     if args.from_ref and not args.to_ref:
         raise UsageError("--from needs --to")
@@ -204,6 +229,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     dialect = Dialect.parse(args.dialect) if args.dialect else None
     repo = open_repo(args.repo)
     now = datetime.now(UTC)
+    cache = PlanCache(parses=_replay_cache())
     options = PlanOptions(
         dialect=dialect,
         verify=args.verify,
@@ -212,10 +238,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
         exact_column_order=args.exact_column_order,
     )
     if args.commit:
-        plan = plan_commit(repo, args.commit, dialect=dialect, now=now, options=options)
+        plan = plan_commit(
+            repo, args.commit, dialect=dialect, cache=cache, now=now, options=options
+        )
     else:
         plan = plan_refs(
-            repo, args.from_ref, args.to_ref, dialect=dialect, now=now, options=options
+            repo, args.from_ref, args.to_ref, dialect=dialect, cache=cache, now=now, options=options
         )
     if not plan.plannable:
         for problem in plan.problems:
@@ -302,25 +330,68 @@ def _build(settings: Any, workers: int) -> Any:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    settings = _settings()
-    print(f"rollback-plan: settings are valid: {settings}")
+    from bot.settings import SettingsError, load_settings, scratch_url_problem, unknown_names
+
+    problems: list[str] = []
+    settings = None
+    try:
+        settings = load_settings(os.environ)
+    except SettingsError as err:
+        problems += err.problems
+    problems += unknown_names(os.environ)
+    if scratch := scratch_url_problem(os.environ):
+        problems.append(scratch)
+    if problems:
+        print(f"rollback-plan: error: {len(problems)} problem(s) in the settings:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    assert settings is not None
+    print(_describe(settings), end="")
     return EXIT_OK
+
+
+def _describe(settings: Any) -> str:
+    """The settings as an operator reads them: what runs where; secrets only as "set"."""
+    forges = []
+    if settings.github_enabled:
+        auth = f"GitHub App {settings.github_app_id}" if settings.github_app_id else "a token"
+        forges.append(f"GitHub at {settings.github_api_url} ({auth})")
+    if settings.gitlab_enabled:
+        forges.append(f"GitLab at {settings.gitlab_url}")
+    queue = (
+        "Redis (ROLLBACK_PLAN_REDIS_URL is set)"
+        if settings.redis_url
+        else f"the SQLite file {settings.queue_path}"
+    )
+    teams = (
+        f", or a member of {', '.join(settings.approval_teams)}" if settings.approval_teams else ""
+    )
+    lines = [
+        "rollback-plan: the settings are valid.",
+        f"  webhooks:   {'; '.join(forges)}",
+        f"  public URL: {settings.public_url or '(not set: the setup page guesses it)'}",
+        f"  job queue:  {queue}",
+        f"  cache:      {settings.cache_dir}",
+        f"  approvals:  {settings.approval_min_permission} permission{teams}",
+        f"  log level:  {settings.log_level}",
+    ]
+    return "".join(f"{line}\n" for line in lines)
 
 
 def _settings() -> Any:
     from bot.observability import configure_logging, settings_secrets
-    from bot.settings import SettingsError, load_settings
+    from bot.settings import SettingsError, load_settings, unknown_names
 
     try:
         settings = load_settings(os.environ)
     except SettingsError as err:
-        raise UsageError(str(err).replace("\n", "; ")) from None
+        lines = "".join(f"\n  {p}" for p in err.problems)
+        raise UsageError(f"{len(err.problems)} problem(s) in the settings:{lines}") from None
     # The long-running commands log JSON lines, with every secret value masked.
-    configure_logging(
-        os.environ.get("ROLLBACK_PLAN_LOG_LEVEL", "INFO"),
-        env=os.environ,
-        secrets=settings_secrets(settings),
-    )
+    configure_logging(settings.log_level, env=os.environ, secrets=settings_secrets(settings))
+    for problem in unknown_names(os.environ):
+        logging.getLogger("rollback_plan").warning("%s", problem)
     return settings
 
 

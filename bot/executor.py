@@ -373,47 +373,65 @@ class Executor:
 
 
 def parse_record(comment_id: int, body: str) -> Record:
+    """The state in a plan comment; a marker someone edited by hand reads as no state."""
     record = Record(comment_id, approvals=read_approvals(body))
-    m = _STATE.search(body)
-    if m is None:
+    d = _hidden_object(_STATE, body)
+    if d is None:
         return record
-    try:
-        d = json.loads(m.group(1))
-        number = d.get("companion_number")
-        author = d.get("revert_author")
-        return replace(
-            record,
-            plan_hash=str(d.get("plan_hash", "")),
-            head_sha=str(d.get("head_sha", "")),
-            verdict=str(d.get("verdict", "")),
-            companion_branch=str(d.get("companion_branch", "")),
-            companion_number=number if isinstance(number, int) else None,
-            parts=int(d.get("parts", 1)),
-            revert_author=author if isinstance(author, str) else None,
-        )
-    except (ValueError, TypeError, AttributeError):
-        return record
+    author, parts = d.get("revert_author"), _int(d, "parts")
+    return replace(
+        record,
+        plan_hash=_text(d, "plan_hash"),
+        head_sha=_text(d, "head_sha"),
+        verdict=_text(d, "verdict"),
+        companion_branch=_text(d, "companion_branch"),
+        companion_number=_int(d, "companion_number"),
+        parts=parts if parts is not None and parts >= 1 else 1,
+        revert_author=author if isinstance(author, str) else None,
+    )
 
 
 def parse_companion(body: str) -> CompanionLink | None:
-    m = _COMPANION.search(body)
+    """The revert a companion PR/MR belongs to; None when its marker is missing or mangled."""
+    d = _hidden_object(_COMPANION, body)
+    if d is None:
+        return None
+    needed = ("revert_sha", "base", "start_sha", "commit", "files")
+    if not all(isinstance(d.get(key), str) for key in needed):
+        return None
+    author = d.get("author")
+    return CompanionLink(
+        _int(d, "revert_pr"),
+        d["revert_sha"],
+        d["base"],
+        d["start_sha"],
+        d["commit"],
+        d["files"],
+        author if isinstance(author, str) else None,
+    )
+
+
+def _hidden_object(marker: re.Pattern[str], body: str) -> dict[str, Any] | None:
+    """The JSON object in a hidden marker (comments are editable: trust no shape)."""
+    m = marker.search(body)
     if m is None:
         return None
     try:
         d = json.loads(m.group(1))
-        pr = d.get("revert_pr")
-        author = d.get("author")
-        return CompanionLink(
-            pr if isinstance(pr, int) else None,
-            str(d["revert_sha"]),
-            str(d["base"]),
-            str(d["start_sha"]),
-            str(d["commit"]),
-            str(d["files"]),
-            author if isinstance(author, str) else None,
-        )
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except ValueError:
         return None
+    return d if isinstance(d, dict) else None
+
+
+def _text(d: dict[str, Any], key: str) -> str:
+    value = d.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _int(d: dict[str, Any], key: str) -> int | None:
+    value = d.get(key)
+    # JSON true is not 1
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def files_hash(files: tuple[CompanionFile, ...]) -> str:

@@ -29,6 +29,7 @@ from gunicorn.workers.gthread import TConn  # type: ignore[import-untyped]
 from gunicorn.workers.gthread import ThreadWorker as _GThreadWorker
 
 from bot.observability import configure_logging
+from bot.settings import LOG_LEVELS
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +68,9 @@ class JsonLogger(Logger):  # type: ignore[misc]
         super().setup(cfg)
         root = logging.getLogger()
         if not any(h.get_name() == "rollback-plan" for h in root.handlers):
-            configure_logging(
-                os.environ.get("ROLLBACK_PLAN_LOG_LEVEL", "INFO").upper(), env=os.environ
-            )
+            # the bot's settings report a bad level by name; until then, INFO
+            level = os.environ.get("ROLLBACK_PLAN_LOG_LEVEL", "INFO").strip().upper()
+            configure_logging(level if level in LOG_LEVELS else "INFO", env=os.environ)
         for handler in list(self.error_log.handlers):
             self.error_log.removeHandler(handler)
         self.error_log.propagate = True

@@ -4,6 +4,7 @@ composition root (never at import time); every secret may also come from `<NAME>
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -11,6 +12,23 @@ from urllib.parse import urlsplit
 
 PREFIX = "ROLLBACK_PLAN_"
 DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+_MYSQL_SCHEMES = ("mysql", "mariadb")
+# Every ROLLBACK_PLAN_* name something reads: the bot's settings (secrets also as _FILE), the
+# CLI's, and the deployment files' (docker-compose, the CI templates). Anything else is a typo.
+_SECRET_NAMES = ("GITHUB_WEBHOOK_SECRET", "GITHUB_PRIVATE_KEY", "GITHUB_TOKEN",
+                 "GITLAB_WEBHOOK_SECRET", "GITLAB_TOKEN", "REDIS_URL")  # fmt: skip
+KNOWN_NAMES = frozenset(
+    PREFIX + name
+    for name in (
+        *_SECRET_NAMES, *(f"{n}_FILE" for n in _SECRET_NAMES), "GITHUB_APP_ID",
+        "GITHUB_API_URL", "GITLAB_URL", "MAX_BODY_BYTES", "PUBLIC_URL", "BOT_LOGINS",
+        "GIT_URL_TEMPLATE", "CACHE_DIR", "QUEUE_PATH", "APPROVAL_MIN_PERMISSION",
+        "APPROVAL_TEAMS", "AUTHOR_MAY_APPROVE_DATA_LOSS", "LOG_LEVEL", "MYSQL_SCRATCH_URL",
+        "IMAGE", "PORT", "ARGS", "PACKAGE",
+    )
+)  # fmt: skip
 _SECRETS = frozenset(
     {"github_webhook_secret", "github_private_key", "github_token", "gitlab_webhook_secret",
      "gitlab_token", "redis_url"}
@@ -51,6 +69,7 @@ class Settings:
     approval_min_permission: str = "write"
     approval_teams: tuple[str, ...] = ()
     author_may_approve_data_loss: bool = False
+    log_level: str = "INFO"
 
     @property
     def github_enabled(self) -> bool:
@@ -100,7 +119,17 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         problems.append(f"{PREFIX}GIT_URL_TEMPLATE must contain {{repo}}")
     cache_dir = reader.plain("CACHE_DIR", "/tmp/rollback-plan/cache")
     queue_path = reader.plain("QUEUE_PATH", "/tmp/rollback-plan/queue.sqlite3")
+    if problem := _queue_path_problem(Path(queue_path)):
+        problems.append(f"{PREFIX}QUEUE_PATH: {problem}")
     redis_url = reader.secret("REDIS_URL")
+    # the value is not echoed: the URL may carry a password
+    if redis_url is not None and urlsplit(redis_url).scheme not in _REDIS_SCHEMES:
+        problems.append(f"{PREFIX}REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    log_level = reader.plain("LOG_LEVEL", "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        problems.append(
+            f"{PREFIX}LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}, got {log_level!r}"
+        )
     approval_min = reader.plain("APPROVAL_MIN_PERMISSION", "write").lower()
     if approval_min not in {"read", "write", "maintain", "admin"}:
         problems.append(
@@ -156,7 +185,42 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         approval_min_permission=approval_min,
         approval_teams=approval_teams,
         author_may_approve_data_loss=author_flag in {"true", "1", "yes"},
+        log_level=log_level,
     )
+
+
+def unknown_names(env: Mapping[str, str]) -> list[str]:
+    """A problem for each ROLLBACK_PLAN_* variable nothing reads (a typo is silently ignored
+    otherwise), with the closest known name."""
+    problems = []
+    for name in sorted(n for n in env if n.startswith(PREFIX) and n not in KNOWN_NAMES):
+        close = difflib.get_close_matches(name, sorted(KNOWN_NAMES), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        problems.append(f"{name} is not a setting rollback-plan reads{hint}")
+    return problems
+
+
+def scratch_url_problem(env: Mapping[str, str]) -> str | None:
+    """What is wrong with ROLLBACK_PLAN_MYSQL_SCRATCH_URL (read by `plan --verify`), if set."""
+    raw = env.get(PREFIX + "MYSQL_SCRATCH_URL", "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    name = PREFIX + "MYSQL_SCRATCH_URL"
+    if parts.scheme.lower() not in _MYSQL_SCHEMES or not parts.hostname:
+        return f"{name} must be a mysql:// or mariadb:// URL with a host"
+    if parts.path.strip("/"):
+        return f"{name} must name a server, not a database (verify makes its own databases)"
+    return None
+
+
+def _queue_path_problem(path: Path) -> str | None:
+    if path.is_dir():
+        return f"{path} is a directory; give the queue file's path"
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        return f"{parent} is not a directory"
+    return None
 
 
 class _Reader:

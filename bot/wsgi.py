@@ -26,9 +26,7 @@ def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
 
                 settings = load_settings(os.environ)
                 configure_logging(
-                    os.environ.get("ROLLBACK_PLAN_LOG_LEVEL", "INFO").upper(),
-                    env=os.environ,
-                    secrets=settings_secrets(settings),
+                    settings.log_level, env=os.environ, secrets=settings_secrets(settings)
                 )
                 # several gunicorn processes: /metrics adds up the counters of all of them
                 multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))

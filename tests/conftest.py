@@ -64,3 +64,11 @@ def engine_db(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Scratc
     yield make
     for db in opened:
         db.close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _replay_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The CLI's on-disk replay cache goes to a scratch directory, never the user's ~/.cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ROLLBACK_PLAN_REPLAY_CACHE_DIR", str(tmp_path_factory.mktemp("replay-cache")))
+        yield

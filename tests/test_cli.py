@@ -16,6 +16,7 @@ def write(directory: Path, files: dict[str, str | bytes]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name, content in files.items():
         path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, bytes):
             path.write_bytes(content)
         else:
@@ -129,3 +130,38 @@ def test_large_seed_file_is_handled(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["schema", "--dir", str(d), "--dialect", "postgres"]) == 0
     out = capsys.readouterr().out
     assert "CREATE TABLE a" in out and "INCOMPLETE" not in out
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        "atlas",
+        "golang-migrate",
+        "goose",
+        "dbmate",
+        "flyway",
+        "liquibase",
+        "sqitch",
+        "diesel",
+        "plain",
+    ],
+)
+def test_schema_and_diff_read_every_layout_plan_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    from tests.planner.test_formats import ADD_EMAIL, BASE, LAYOUTS, RIGHT_DOWN, tree
+
+    layout = LAYOUTS[fmt]
+    prefix = layout.directory + "/"
+    older = write(tmp_path / "older", {k[len(prefix) :]: v for k, v in tree(layout, BASE).items()})
+    newer_files = tree(layout, [*BASE, ("add_email", ADD_EMAIL, RIGHT_DOWN)])
+    newer = write(tmp_path / "newer", {k[len(prefix) :]: v for k, v in newer_files.items()})
+    assert main(["schema", "--dir", str(newer), "--dialect", "sqlite"]) == 0
+    schema = capsys.readouterr().out
+    assert "CREATE TABLE users" in schema and "CREATE TABLE posts" in schema
+    assert "email" in schema
+    args = ["diff", "--from-dir", str(newer), "--to-dir", str(older), "--dialect", "sqlite"]
+    assert main([*args, "--layout", fmt]) == 0
+    assert capsys.readouterr().out == (
+        "DROP INDEX users_name_idx;\nALTER TABLE users DROP COLUMN email;\n"
+    )

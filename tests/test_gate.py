@@ -12,7 +12,7 @@ from typing import Any
 import git
 import pytest
 
-import bot.verify as verify_module
+import bot.engines.proof as verify_module
 from bot.cli import main
 from bot.core.plan import Plan, SourcePlan, plan_json
 from bot.core.render import Rendered
@@ -33,6 +33,7 @@ DEFAULT_POLICY = {
     "integrity": "safe",
     "rules": {"drop-index-locks": "safe"},
     "allow": {},
+    "timeouts": {"lock": "5s", "statement": "1h"},
 }
 USERS = "CREATE TABLE users (id integer PRIMARY KEY, name text, email text NOT NULL);\n"
 ADD_BIO = "ALTER TABLE users ADD COLUMN short_bio text;\n"
@@ -78,6 +79,17 @@ def markdown(repo: Repo, capsys: pytest.CaptureFixture[str], *more: str) -> tupl
 
 def rules(statement: dict[str, Any]) -> list[str]:
     return [r["rule"] for r in statement["risks"]]
+
+
+def schema_statements(source: dict[str, Any]) -> list[dict[str, Any]]:
+    """The down's statements after the session timeouts a PostgreSQL down starts with."""
+    session = [s for s in source["statements"] if s["change"] == "session"]
+    assert [s["sql"].splitlines()[-1] for s in session] == [
+        "SET lock_timeout = '5s'",
+        "SET statement_timeout = '1h'",
+    ]
+    assert all(not s["risks"] for s in session)
+    return [s for s in source["statements"] if s["change"] != "session"]
 
 
 # -- verdicts and the JSON contract ---------------------------------------------------------
@@ -126,7 +138,7 @@ def test_reverting_an_index_is_safe(tmp_path: Path, capsys: pytest.CaptureFixtur
 
     assert code == 0
     assert doc["verdict"] == "safe" and doc["sources"][0]["verdict"] == "safe"
-    (statement,) = doc["sources"][0]["statements"]
+    (statement,) = schema_statements(doc["sources"][0])
     assert statement["sql"] == "DROP INDEX users_name_idx"
     (risk,) = statement["risks"]
     # Shown, but DROP INDEX's lock is brief: it does not wait for approval.
@@ -146,7 +158,7 @@ def test_setting_not_null_again_needs_approval(
 
     assert code == 1
     assert doc["verdict"] == "needs-approval"
-    (statement,) = doc["sources"][0]["statements"]
+    (statement,) = schema_statements(doc["sources"][0])
     assert statement["sql"] == "ALTER TABLE users ALTER COLUMN email SET NOT NULL"
     categories = {r["rule"]: r["category"] for r in statement["risks"]}
     assert categories["set-not-null"] == "might-fail"
@@ -205,6 +217,54 @@ def test_policy_per_source_layers_on_the_repository_policy(
     assert by_path["db/billing"]["policy"]["data_loss"] == "refused"
     assert {s["policy"]["integrity"] for s in doc["sources"]} == {"needs-approval"}
     assert doc["verdict"] == "refused"  # the strictest source decides
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "mysql"])
+def test_the_compensating_migration_starts_with_the_policys_timeouts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], dialect: str
+) -> None:
+    top = "policy:\n  timeouts:\n    lock: 2s\n    statement: 10min\n"
+    nullable = {"postgres": EMAIL_NULLABLE, "mysql": "ALTER TABLE users MODIFY email text NULL;\n"}
+    repo = reverted(tmp_path, config(dialect, top=top), nullable[dialect])
+    _, doc = cli(repo, capsys)
+
+    (source,) = doc["sources"]
+    name = f"{M}/000003_rollback_{repo.head()[:7]}.up.sql"
+    (content,) = [f["content"] for f in source["files"] if f["path"] == name]
+    sets = [line for line in content.splitlines() if line.startswith("SET ")]
+    assert (
+        sets
+        == {
+            "postgres": ["SET lock_timeout = '2s';", "SET statement_timeout = '10min';"],
+            "mysql": [
+                "SET SESSION lock_wait_timeout = 2;",
+                "SET SESSION innodb_lock_wait_timeout = 2;",
+            ],
+        }[dialect]
+    )
+    # the limits come before the first statement that waits for a lock
+    assert content.index(sets[-1]) < content.index("ALTER TABLE")
+    # and the plan says what to do when one fires
+    said = " ".join(line.removeprefix("-- ") for line in content.splitlines())
+    assert {"postgres": "run it again", "mysql": "run the rest"}[dialect] in said
+    assert source["policy"]["timeouts"] == {"lock": "2s", "statement": "10min"}
+    assert "lock-without-timeout" not in {
+        r["rule"] for s in source["statements"] for r in s["risks"]
+    }
+
+
+def test_turning_the_lock_timeout_off_flags_every_exclusive_lock(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    top = "policy:\n  timeouts:\n    lock: off\n    statement: off\n"
+    repo = reverted(tmp_path, config("postgres", top=top), ADD_INDEX)
+    code, doc = cli(repo, capsys)
+
+    (source,) = doc["sources"]
+    (statement,) = source["statements"]  # no SET at all
+    assert statement["sql"] == "DROP INDEX users_name_idx"
+    assert "lock-without-timeout" in rules(statement)
+    assert code == 1 and doc["verdict"] == "needs-approval"  # safe with the timeout set
 
 
 @pytest.mark.parametrize(
@@ -295,7 +355,9 @@ def test_verify_on_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 @pytest.fixture
 def shared_postgres(postgres_server: ScratchServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """Let --verify use the session's embedded server instead of starting its own."""
-    monkeypatch.setattr(verify_module, "_postgres", postgres_server)
+    engines = verify_module.ScratchEngines()
+    engines.use(verify_module.Dialect.POSTGRES, postgres_server)
+    monkeypatch.setattr(verify_module, "ENGINES", engines)
 
 
 @pytest.mark.usefixtures("shared_postgres")
@@ -422,7 +484,7 @@ def test_drift_index_missing_live_plans_from_the_live_schema(tmp_path: Path) -> 
     source = only_source(plan)
 
     assert source.live is not None and source.live.planned_from_live
-    assert source.live.drift == ("index users_name_idx is missing on the live database",)
+    assert source.live.drift == ("table users: index users_name_idx is missing on the live database",)
     assert sqls(source) == ["DROP INDEX users_email_key"]
     assert "this plan starts from the live schema" in plan_markdown(plan)
 

@@ -6,12 +6,18 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.app import build
+from bot.events import ForgeKind, Job, JobKind
 from bot.forges import ForgeError
+from bot.jobs.queue import Tuning
 from bot.observability import (
     DeliveryOutcome,
     InstrumentedForge,
@@ -233,3 +239,33 @@ def test_mask_leaves_ordinary_text_alone() -> None:
 def test_unknown_context_fields_are_refused() -> None:
     with pytest.raises(ValueError, match="password"), log_context(password="x"):
         pass
+
+
+def test_the_bot_times_every_job_it_runs(tmp_path: Path) -> None:
+    """As built for production (bot.app.build): a job run by the queue shows in /metrics."""
+    bot = build(
+        replace(
+            settings(),
+            queue_path=str(tmp_path / "queue.sqlite3"),
+            cache_dir=str(tmp_path / "cache"),
+        ),
+        tuning=Tuning(poll=0.01),
+    )
+    try:
+        # a push of a deleted branch: the worker looks and has nothing to do
+        bot.queue.enqueue(Job(JobKind.PUSH, ForgeKind.GITHUB, "acme/shop", "d-timed"))
+        bot.queue.start(1)
+        assert bot.queue.drain(30)
+        # the duration is recorded just after the job is settled: wait for it, not for a clock
+        deadline = time.monotonic() + 30
+        while True:
+            found = samples(bot.web.test_client().get("/metrics").get_data(as_text=True))
+            count = found.get(
+                ("rollback_plan_job_duration_seconds_count", (("kind", "push"), ("outcome", "ok")))
+            )
+            if count or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        assert count == 1
+    finally:
+        bot.close(5)

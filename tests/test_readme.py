@@ -58,11 +58,76 @@ def test_command_runs_as_written(command: str, demo: Path) -> None:
         key, value = words.pop(0).split("=", 1)
         env[key] = value
     assert words[0] == "rollback-plan"
-    exe = str(Path(sys.executable).with_name("rollback-plan"))
-    argv = [exe, words[1], "--help"] if words[1] in SERVERS else [exe, *words[1:]]
+    # this checkout's code (an installed `rollback-plan` may be another checkout's)
+    env["PYTHONPATH"] = str(ROOT)
+    exe = [sys.executable, "-m", "bot.cli"]
+    argv = [*exe, words[1], "--help"] if words[1] in SERVERS else [*exe, *words[1:]]
     out = subprocess.run(argv, cwd=demo, env=env, capture_output=True, text=True, timeout=120)
     # 0: done; 1: `plan` reports a plan that needs approval or is refused (the demo's is).
     assert out.returncode in (0, 1), out.stderr
     assert "Traceback" not in out.stderr
     if words[1] == "plan" and out.returncode == 1:
         assert re.search(r"refused|needs.approval", out.stdout)
+
+
+def _demo_block() -> list[list[str]]:
+    """The README's demo output, in the chunks between its `...` lines."""
+    start = README.index("````markdown\n") + len("````markdown\n")
+    block = README[start : README.index("````\n", start)]
+    chunks: list[list[str]] = [[]]
+    for line in block.splitlines():
+        if line == "...":
+            chunks.append([])
+        else:
+            chunks[-1].append(line)
+    return chunks
+
+
+def test_demo_output_in_the_readme_is_current(demo: Path) -> None:
+    """Each chunk of the README's demo output appears, in order, in what the command prints
+    today: regenerate the README when the output changes."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "plan", "--repo", ".", "--commit", "HEAD"],
+        cwd=demo,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = out.stdout.splitlines()
+    at = 0
+    for chunk in _demo_block():
+        found = next((i for i in range(at, len(lines)) if lines[i : i + len(chunk)] == chunk), None)
+        assert found is not None, "README demo chunk not in the output:\n" + "\n".join(chunk)
+        at = found + len(chunk)
+
+
+def test_json_contract_doc_lists_every_field(demo: Path) -> None:
+    """docs/plan-json.md's example has exactly the fields `plan --format json` prints."""
+    import json
+
+    doc = (ROOT / "docs" / "plan-json.md").read_text()
+    example = json.loads(doc[doc.index("```json\n") + 8 : doc.index("```\n", doc.index("```json"))])
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "plan",
+            "--repo",
+            ".",
+            "--commit",
+            "HEAD",
+            "--format",
+            "json",
+        ],
+        cwd=demo,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    real = json.loads(out.stdout)
+    assert set(example) == set(real)
+    assert set(example["sources"][0]) == set(real["sources"][0])
+

@@ -19,6 +19,17 @@ class HandwrittenDown:
     restores: bool | None  # None: absent, or could not be judged (unmodelled statements)
     differences: tuple[str, ...] = ()
     unmodelled: tuple[Unmodelled, ...] = ()
+    # Who judged: None for the model alone, else the engine and version that ran the down.
+    engine: str | None = None
+    # The server's error and the statement it rejected, when the engine refused the down.
+    failure: str | None = None
+    # Why no engine judged it, when one was asked for and could not run it.
+    not_run: str | None = None
+
+    @property
+    def gates(self) -> bool:
+        """A down the server rejects, or one nobody could judge, must not leave a plan safe."""
+        return self.present and (self.failure is not None or self.restores is None)
 
 
 def judge_downs(newer: Schema, older: Schema, downs: Sequence[Migration | None]) -> HandwrittenDown:

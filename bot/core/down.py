@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-import sqlglot
-
 from bot.core.changes import (
     AddConstraint,
     AlterColumn,
@@ -78,7 +76,7 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
                     + ", ".join(sorted(lost))
                     + " empty and drop the table holding its rows; used the schema diff"
                 )
-            elif _canonical(reached) == _canonical(older):
+            elif reached == older or _canonical(reached) == _canonical(older):  # cheap first
                 inverse = implied_by_drops(inverse, newer.dialect)
                 return Down(
                     tuple(inverse), tuple(render(inverse, newer)), Method.INVERSION, unmodelled
@@ -237,6 +235,8 @@ def _canonical(schema: Schema) -> Schema:
     A view re-bound through a rename and back reads the same but is spelled by sqlglot, not
     by its author; the engine stores its own form anyway.
     """
+    import sqlglot
+
     views = {}
     for key, view in schema.views.items():
         try:

@@ -112,6 +112,9 @@ class SourcePlan:
             verdicts.append(Verdict.NEEDS_APPROVAL)  # missing information never relaxes it
         if self.proof is not None and not self.proof.verified and self.proof.engine:
             verdicts.append(Verdict.NEEDS_APPROVAL)
+        if self.handwritten.gates:
+            # the companion change puts the author's down back in git: a person looks first
+            verdicts.append(Verdict.NEEDS_APPROVAL)
         return strictest(verdicts)
 
 
@@ -141,8 +144,9 @@ class Plan:
 
     @property
     def plannable(self) -> bool:
-        """False when nothing could be planned at all (the CLI exits 2)."""
-        return any(s.down is not None for s in self.sources) or not self.problems
+        """False when no source could be read at all (the CLI exits 2); a source that could
+        not be planned is shown in the plan, which then needs a person."""
+        return bool(self.sources) or not self.problems
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
@@ -203,6 +207,9 @@ def _source_json(s: SourcePlan) -> dict[str, Any]:
             "present": s.handwritten.present,
             "restores": s.handwritten.restores,
             "differences": list(s.handwritten.differences),
+            "judged_by": s.handwritten.engine or "model",
+            "failure": s.handwritten.failure,
+            "not_run_on_engine": s.handwritten.not_run,
         },
         "files": [{"path": f.path, "content": f.content, "reason": f.reason} for f in s.files],
         "problems": list(s.problems),

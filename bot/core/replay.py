@@ -14,15 +14,17 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-
-import sqlglot
+from typing import TYPE_CHECKING, Protocol
 
 from bot.core import changes as ch
-from bot.core import translate
 from bot.core.model import Dialect, Schema
 from bot.core.split import SplitError, Statement, split_statements
-from bot.core.sqltext import ParsedStatement
 from bot.core.state import State, StateError
+
+# sqlglot and the translators load on the first statement parsed: a history found in a
+# ReplayStore is used without them (bench/diff.py, warm).
+if TYPE_CHECKING:
+    from bot.core.sqltext import ParsedStatement
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,14 @@ class History:
         return tuple(u for s in self.steps for u in s.unmodelled)
 
 
+class ReplayStore(Protocol):
+    """Where replayed histories outlive the process, by content key (bot/cache.py: on disk)."""
+
+    def load(self, key: str) -> History | None: ...
+
+    def save(self, key: str, history: History) -> None: ...
+
+
 @dataclass
 class ParseCache:
     """Parsed statements by content hash: the same file is parsed once per process."""
@@ -94,10 +104,48 @@ class ParseCache:
     entries: dict[tuple[str, str], list[tuple[Statement, ParsedStatement | str]]] = field(
         default_factory=dict
     )
-    # Whole histories replayed from an empty database, by their files' names and contents:
-    # planning again on the same history replays nothing.
-    histories: dict[tuple[str, tuple[tuple[str, str], ...]], History] = field(default_factory=dict)
+    # Whole histories by a key of their files' names and contents and of the history they
+    # start from: planning again on the same history replays nothing.
+    histories: dict[str, History] = field(default_factory=dict)
     hits: int = 0
+    store: ReplayStore | None = None
+    # The key of each schema a cached history produced (by id; the history keeps it alive),
+    # so a replay starting from it is keyed too.
+    keys: dict[int, str] = field(default_factory=dict)
+
+    def history(self, key: str) -> History | None:
+        """The history replayed under `key`, from memory or the store."""
+        found = self.histories.get(key)
+        if found is None and self.store is not None:
+            found = self.store.load(key)
+            if found is not None:
+                self._remember(key, found)
+        if found is not None:
+            self.hits += 1
+        return found
+
+    def put_history(self, key: str, history: History) -> None:
+        self._remember(key, history)
+        if self.store is not None:
+            self.store.save(key, history)
+
+    def key(self, migrations: list[Migration], dialect: Dialect, base: Schema | None) -> str | None:
+        """The content key of replaying `migrations` onto `base`; None for a base of unknown
+        origin (a schema this cache did not produce)."""
+        if base is None:
+            origin = ""
+        elif (found := self.keys.get(id(base))) is not None:
+            origin = found
+        else:
+            return None
+        h = hashlib.blake2b(f"{dialect.value}\0{origin}".encode(), digest_size=20)
+        for m in migrations:
+            h.update(f"\0{m.path}\0{_digest(m.sql)}".encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
+
+    def _remember(self, key: str, history: History) -> None:
+        self.histories[key] = history
+        self.keys[id(history.schema)] = key
 
     def get(
         self, sql: str, dialect: Dialect
@@ -134,6 +182,8 @@ _PROCEDURAL = re.compile(
     r"(?is)\s*create\s+(or\s+replace\s+)?(definer\s*=\s*\S+\s+)?(aggregate\s+)?"
     r"(constraint\s+)?(temp(orary)?\s+)?(function|procedure|trigger|event)\b"
 )
+
+_DROP_ROUTINES = re.compile(r"(?is)\s*drop\s+(function|procedure)\b")
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 _ALLOW = re.compile(r"(?i)\s*rollback-plan:\s*allow\s+([a-z0-9-]+)\s*(.*)$")
@@ -203,6 +253,10 @@ _VIEW = re.compile(
 
 
 def _parse_one(stmt: Statement, dialect: Dialect) -> ParsedStatement | str:
+    import sqlglot
+
+    from bot.core.sqltext import ParsedStatement
+
     text = stmt.text
     m = _MYSQL_CREATE_INDEX.match(text) if dialect is Dialect.MYSQL else None
     if m and (
@@ -236,7 +290,12 @@ def _parse_one(stmt: Statement, dialect: Dialect) -> ParsedStatement | str:
     try:
         return ParsedStatement(text, dialect, parse_text=parse_text)
     except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as err:
+        if _DROP_ROUTINES.match(text):
+            # sqlglot reads one routine per DROP; ours reads the list (DROP FUNCTION a, b).
+            return ParsedStatement(text, dialect, parse=False)
         return f"syntax error: {_first_line(str(err))}"
+    except RecursionError:
+        return "nested too deeply to analyse"
 
 
 def _first_line(text: str) -> str:
@@ -252,13 +311,9 @@ def replay(
 ) -> History:
     """Replay migrations in order, starting from `base` (an empty database by default)."""
     migrations = list(migrations)
-    key = None
-    if cache is not None and base is None:
-        key = (dialect.value, tuple((m.path, _digest(m.sql)) for m in migrations))
-        found = cache.histories.get(key)
-        if found is not None:
-            cache.hits += 1
-            return found
+    key = cache.key(migrations, dialect, base) if cache is not None else None
+    if key is not None and cache is not None and (found := cache.history(key)) is not None:
+        return found
     state = State(dialect, base)
     # Replay allocates many small objects that live until it ends: pausing the collector
     # avoids repeated full scans of them (bench/replay.py measures the effect).
@@ -271,12 +326,14 @@ def replay(
             gc.enable()
     history = History(state.snapshot(), tuple(steps))
     if key is not None and cache is not None:
-        cache.histories[key] = history
+        cache.put_history(key, history)
     return history
 
 
 def replay_one(migration: Migration, state: State, cache: ParseCache | None = None) -> Step:
     """Replay one migration into `state` (mutated) and report what it did."""
+    from bot.core import translate
+
     dialect = state.dialect
     if len(migration.sql) > MAX_FILE_BYTES:
         size = len(migration.sql) / 1024 / 1024

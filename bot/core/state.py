@@ -7,9 +7,6 @@ from collections.abc import Container
 from dataclasses import replace
 from typing import Any
 
-import sqlglot
-from sqlglot import exp
-
 from bot.core import changes as ch
 from bot.core.model import (
     Check,
@@ -71,6 +68,12 @@ class State:
 
     def table(self, name: QName) -> Table | None:
         return self.tables.get(self.key(name))
+
+    def is_enum(self, type_text: str) -> bool:
+        """Whether a column type (as stored, maybe quoted, qualified or an array) is an enum."""
+        parts = [p.strip().strip('"') for p in type_text.removesuffix("[]").split(".")]
+        name = QName(parts[-1], parts[-2] if len(parts) > 1 and parts[-2] != "public" else None)
+        return self.key(name) in self.enums
 
     def require_table(self, name: QName) -> Table:
         table = self.table(name)
@@ -456,6 +459,9 @@ class State:
 
 def _pg_view_rename(definition: str, old: str, new: str) -> str:
     """A view's SELECT after a column it reads was renamed (PostgreSQL semantics)."""
+    import sqlglot
+    from sqlglot import exp
+
     try:
         tree = sqlglot.parse_one(definition, read="postgres")
     except sqlglot.errors.ParseError:

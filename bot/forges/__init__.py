@@ -26,6 +26,14 @@ class CheckState(StrEnum):
     FAILURE = "failure"  # refused (data loss) and not approved as data loss, or an error
 
 
+class PullState(StrEnum):
+    """Where a pull/merge request stands (GitLab's "opened" and "locked" are open)."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    MERGED = "merged"
+
+
 class Permission(StrEnum):
     """What a user may do in a repository, mapped from each forge's own levels."""
 
@@ -50,7 +58,7 @@ class PullRequest:
     head_branch: str
     base_branch: str
     is_fork: bool
-    state: str  # "open", "closed", "merged"
+    state: PullState
     url: str = ""
 
 

@@ -39,7 +39,7 @@ from bot.executor import (
     Record,
     companion_message,
 )
-from bot.forges import CheckState, Forge, ForgeError, PullRequest
+from bot.forges import CheckState, Forge, ForgeError, PullRequest, PullState
 from bot.jobs.locks import KeyedLocks
 from bot.jobs.repo_cache import CachedRepo, CloneError, RepoCache
 from bot.markdown.env import md
@@ -129,7 +129,7 @@ class Worker:
             self._push(ctx)
         elif job.kind is JobKind.PULL_REQUEST and job.number is not None:
             pr = ctx.forge.pull_request(job.repo, job.number)
-            if pr is not None and pr.state == "open" and not _ours(pr):
+            if pr is not None and pr.state is PullState.OPEN and not _ours(pr):
                 self._pull_request(ctx, pr, report=False, request=None)
         elif job.kind is JobKind.COMMAND:
             self._command(ctx)

@@ -6,7 +6,7 @@ import re
 
 from bot.core.alternatives import Alternative
 from bot.core.changes import change_object
-from bot.core.plan import Direction, Plan, SafeVariant, SourcePlan
+from bot.core.plan import Direction, Plan, Proof, SafeVariant, SourcePlan
 from bot.core.render import to_script
 from bot.core.risk import Finding, Verdict
 from bot.core.risk.analyse import statement_findings
@@ -76,6 +76,14 @@ class _View:
         return f"`{change_object(alt.replaces)}`"
 
     @staticmethod
+    def proof_reason(proof: Proof) -> str:
+        """The reason without the engine the sentence before it already names."""
+        for lead in (f"on {proof.engine}: ", f"on {proof.engine}, "):
+            if proof.engine and proof.reason.startswith(lead):
+                return proof.reason[len(lead) :]
+        return proof.reason
+
+    @staticmethod
     def objects(names: tuple[str, ...]) -> str:
         return ", ".join(f"`{n}`" for n in names)
 
@@ -101,6 +109,8 @@ class _View:
         h = source.handwritten
         if not h.present:
             return "none"
+        if h.failure:
+            return "fails on the engine"
         if h.restores is None:
             return "could not be judged"
         return "restores" if h.restores else f"does not restore ({len(h.differences)})"

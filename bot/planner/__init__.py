@@ -19,15 +19,23 @@ from bot.core.down import Down, compute_down
 from bot.core.model import Dialect, Schema
 from bot.core.plan import CompanionFile, Direction, LiveFacts, Plan, RevertSummary, SourcePlan
 from bot.core.render import to_script
+from bot.core.render.sqlite import inside_transaction
 from bot.core.replay import Allow, Migration, ParseCache, replay
 from bot.core.revert import detect_revert
 from bot.core.risk import Policy, Verdict
 from bot.core.risk.analyse import policy_from_config
-from bot.planner.companion import companion_files, restore_file
-from bot.planner.gate import gate, live_url, prove
-from bot.sources.config import RepoConfig
+from bot.planner.companion import companion_files, restore_file, short_name
+from bot.planner.gate import gate, judge_author_down, live_url, prove
+from bot.sources.config import EngineConfig, RepoConfig
 from bot.sources.discover import Discovery, discover
-from bot.sources.git import BlobCache, GitSnapshot, commit_info, recent_commits, resolve
+from bot.sources.git import (
+    BlobCache,
+    GitSnapshot,
+    RepoError,
+    commit_info,
+    recent_commits,
+    resolve,
+)
 from bot.sources.manifests import MigrationJob
 from bot.sources.model import SchemaSource, SourceKind, VersionedMigration
 
@@ -37,7 +45,7 @@ class PlanOptions:
     """How far to go beyond computing the plan."""
 
     dialect: Dialect | None = None  # overrides every source's dialect
-    verify: bool = False  # prove each down on a scratch engine (never a configured database)
+    verify: bool = True  # prove what ships on a scratch engine (never a configured database)
     postgres: bool = True  # allow the embedded PostgreSQL for --verify
     mysql_url: str | None = None  # a scratch MySQL/MariaDB server for --verify
     env: Mapping[str, str] = field(default_factory=dict)  # where live database URLs are read
@@ -67,7 +75,13 @@ def plan_commit(
     if not meta.parents:
         raise ValueError(f"commit {sha[:12]} has no parent: there is nothing to roll back from")
     # Ancestors of the commit itself: its parent is often the very commit it reverts.
-    candidates = recent_commits(repo, sha, [c.path for c in meta.changed])
+    history_problem = None
+    try:
+        candidates = recent_commits(repo, sha, [c.path for c in meta.changed])
+    except RepoError as err:
+        # a partial clone (blobs filtered out) can't show old diffs: the message still counts
+        candidates = []
+        history_problem = f"{err}; the earlier commits were not searched for the reverted one"
     info = detect_revert(meta, candidates=candidates)
     summary = None
     if info is not None:
@@ -94,7 +108,8 @@ def plan_commit(
             f"{sha[:12]} looks like a revert but adds migrations ({applies}): this plan "
             "applies them; check that this is the rollback you meant."
         )
-    return replace(plan, revert=summary, warnings=tuple(warnings))
+    problems = (*plan.problems, history_problem) if history_problem else plan.problems
+    return replace(plan, revert=summary, warnings=tuple(warnings), problems=problems)
 
 
 def plan_refs(
@@ -129,7 +144,7 @@ def plan_refs(
 
 def _paths(plan: Plan, field: str) -> str:
     paths = [p for s in plan.sources for p in getattr(s, field)]
-    shown = ", ".join(p.rsplit("/", 1)[-1] for p in paths[:3])
+    shown = ", ".join(short_name(p) for p in paths[:3])
     return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
 
 
@@ -297,6 +312,9 @@ def _plan_source(newer: SchemaSource | None, older: SchemaSource | None, run: _R
         dict.fromkeys((newer.problems if newer else ()) + (older.problems if older else ()))
     )
     notes = tuple(dict.fromkeys((newer.notes if newer else ()) + (older.notes if older else ())))
+    # the deployed side's dialect; when only the target's SQL tells it, that one
+    if src.dialect is None and older is not None and older.dialect is not None:
+        src = replace(src, dialect=older.dialect, dialect_from=older.dialect_from)
     base = SourcePlan(
         src.kind.value,
         src.path,
@@ -317,11 +335,22 @@ def _plan_source(newer: SchemaSource | None, older: SchemaSource | None, run: _R
         )
         return _with(base, problems=problems)
     if src.dialect is None:
-        problems.append(
-            f"{src.path}: cannot tell which database this is; "
-            "set its dialect in .rollback-plan.yml or pass --dialect"
+        if not any("does not plan" in p for p in problems):  # discovery named the database
+            problems.append(
+                f"{src.path}: cannot tell which database this is; "
+                "set its dialect in .rollback-plan.yml or pass --dialect"
+            )
+        # which way it moves is known without the dialect: a forward plan still says so
+        moves = _moves(
+            [m for m in (newer.migrations if newer else ()) if not m.repeatable],
+            [m for m in (older.migrations if older else ()) if not m.repeatable],
         )
-        return _with(base, problems=problems)
+        return _with(
+            base,
+            problems=problems,
+            undone=tuple(m.up_path for m in moves.removed),
+            applies=tuple(m.up_path for m in moves.added if m.up_path not in moves.edited),
+        )
     if src.kind is SourceKind.ATLAS_SCHEMA or src.schema_sql is not None:
         return _declarative(base, newer, older, src.dialect, run, problems)
     return _versioned(base, newer, older, src.dialect, run, problems)
@@ -358,6 +387,9 @@ def _declarative(
             [older.schema_sql or ""] if older else [],
             mysql_url=run.options.mysql_url,
             postgres=run.options.postgres,
+            deployed=a.schema,
+            target=b.schema,
+            engine=_engine_config(run, plan),
         )
     return plan
 
@@ -373,13 +405,15 @@ def _versioned(
     cache, snapshot, target, now = run.cache, run.snapshot, run.target, run.now
     new_migs = [m for m in (newer.migrations if newer else ()) if not m.repeatable]
     old_migs = [m for m in (older.migrations if older else ()) if not m.repeatable]
-    keep = _common_prefix(new_migs, old_migs)
-    undone = new_migs[keep:]
-    forward = old_migs[keep:]
+    moves = _moves(new_migs, old_migs)
+    keep, undone, forward, edited = moves.keep, moves.removed, moves.added, moves.edited
     prefix = replay([_mig(m) for m in new_migs[:keep]], dialect, cache=cache.parses)
-    at_newer = replay([_mig(m) for m in undone], dialect, prefix.schema, cache.parses)
-    at_older = replay([_mig(m) for m in forward], dialect, prefix.schema, cache.parses)
-    down = compute_down(at_newer.schema, at_older.schema, at_newer.steps if not forward else None)
+    at_newer = replay([_mig(m) for m in new_migs[keep:]], dialect, prefix.schema, cache.parses)
+    at_older = replay([_mig(m) for m in old_migs[keep:]], dialect, prefix.schema, cache.parses)
+    # only the removed migrations are inverted: later ones that stay are not undone
+    removed = {m.up_path for m in undone}
+    steps = [st for st in at_newer.steps if st.path in removed]
+    down = compute_down(at_newer.schema, at_older.schema, steps if not forward else None)
     unknown = tuple(dict.fromkeys(prefix.unmodelled + down.unmodelled + at_older.unmodelled))
     down = Down(down.changes, down.statements, down.method, unknown, down.note)
     at_end: tuple[str, ...] = ()
@@ -397,13 +431,26 @@ def _versioned(
         down=down,
         handwritten=handwritten,
         undone=tuple(m.up_path for m in undone),
-        applies=tuple(m.up_path for m in forward),
+        applies=tuple(m.up_path for m in forward if m.up_path not in edited),
         problems=problems,
-        comes_back_empty=_recreated(down) if undone and not forward else (),
+        notes=(
+            *base.notes,
+            *(f"{p}: {_EDITED}" for p in sorted(edited)),
+            *([_later(moves)] if moves.stay else []),
+        ),
+        # in a rollback (edits included) what the down creates existed before: empty now
+        comes_back_empty=(
+            _recreated(down) if undone and all(m.up_path in edited for m in forward) else ()
+        ),
         columns_at_end=at_end,
     )
-    plan, start = _live(plan, at_newer.schema, at_older.schema, run)
+    plan, start = _live(plan, at_newer.schema, run, [m.up for m in new_migs])
     plan = _gate(plan, start, [a for st in at_newer.steps for a in st.allows], run)
+    if dialect is Dialect.SQLITE and older is not None:
+        from bot.engines.shipped import runs_in_transaction
+
+        if runs_in_transaction(older.format, ()):
+            plan = _inside_transaction(plan)
     # A refused plan's companion change carries the way back that keeps the data.
     variant = plan.safe_variant if plan.verdict is Verdict.REFUSED else None
     script = (
@@ -436,8 +483,45 @@ def _versioned(
             [m.up for m in old_migs],
             mysql_url=run.options.mysql_url,
             postgres=run.options.postgres,
+            deployed=start,
+            target=at_older.schema,
+            steps=at_newer.steps,
+            engine=_engine_config(run, plan),
+            tool=older.format if older is not None else None,
         )
+        if handwritten.present:
+            plan = judge_author_down(
+                plan,
+                [m.up for m in new_migs],
+                [m.down for m in reversed(undone) if m.down is not None],
+                [m.up for m in old_migs],
+                mysql_url=run.options.mysql_url,
+                postgres=run.options.postgres,
+                deployed=start,
+                target=at_older.schema,
+                steps=at_newer.steps,
+                engine=_engine_config(run, plan),
+                tool=older.format if older is not None else None,
+            )
     return plan
+
+
+def _inside_transaction(plan: SourcePlan) -> SourcePlan:
+    """SQLite rebuilds without their own BEGIN/COMMIT: the tool runs the file in a transaction."""
+    down = plan.down
+    if down is not None:
+        kept = tuple(s for s in down.statements if inside_transaction([s.sql]))
+        down = replace(down, statements=kept)
+    variant = plan.safe_variant
+    if variant is not None:
+        variant = replace(variant, statements=tuple(inside_transaction(variant.statements)))
+    return replace(plan, down=down, safe_variant=variant)
+
+
+def _engine_config(run: _Run, plan: SourcePlan) -> EngineConfig | None:
+    """The engine settings the source's migration tool uses (`sources[].engine`)."""
+    own = next((s for s in run.config.sources if s.path == plan.path), None)
+    return own.engine if own is not None else None
 
 
 def _gate(plan: SourcePlan, before: Schema, allows: list[Allow], run: _Run) -> SourcePlan:
@@ -462,7 +546,7 @@ def _gate(plan: SourcePlan, before: Schema, allows: list[Allow], run: _Run) -> S
 
 
 def _live(
-    plan: SourcePlan, expected: Schema, older: Schema, run: _Run
+    plan: SourcePlan, expected: Schema, run: _Run, history: Sequence[str] = ()
 ) -> tuple[SourcePlan, Schema]:
     """Opt-in, read-only facts from the source's configured database; with drift, the plan
     starts from the live schema instead of the history's. Returns the schema it starts from."""
@@ -471,9 +555,12 @@ def _live(
         return replace(plan, live=LiveFacts(problems=(problem,))), expected
     if url is None or plan.down is None or plan.dialect is None:
         return plan, expected
-    from bot.inspect import inspect_live
+    from bot.live import inspect_live
+    from bot.live.plan import down_from_live
 
-    report = inspect_live(Dialect(plan.dialect), url, plan.down.changes, expected)
+    report = inspect_live(
+        Dialect(plan.dialect), url, plan.down.changes, expected, history=history or None
+    )
     facts = LiveFacts(
         tuple((a.object, a.count, a.message) for a in report.at_risk),
         tuple(report.drift),
@@ -483,10 +570,49 @@ def _live(
     if report.drift and report.live_schema_sql:
         live = replay([Migration("live database", report.live_schema_sql)], Dialect(plan.dialect))
         if not live.unmodelled:
-            down = compute_down(live.schema, older)
+            down = down_from_live(live.schema, expected, plan.down)
             facts = replace(facts, planned_from_live=True)
             return replace(plan, down=down, live=facts), live.schema
     return replace(plan, live=facts), expected
+
+
+@dataclass(frozen=True)
+class _Moves:
+    """How two migration lists differ after their common prefix."""
+
+    keep: int  # length of the common prefix
+    removed: tuple[VersionedMigration, ...]  # only on the deployed side: undone
+    added: tuple[VersionedMigration, ...]  # only on the target side: applied
+    stay: tuple[VersionedMigration, ...]  # after the prefix, identical on both sides
+    edited: frozenset[str]  # paths on both sides with other content
+
+
+def _moves(new: Sequence[VersionedMigration], old: Sequence[VersionedMigration]) -> _Moves:
+    """A revert may remove a migration that is not the newest (later ones stay): those are
+    matched by path and content, so they are neither undone nor applied."""
+    keep = _common_prefix(new, old)
+    both = {(m.up_path, m.up) for m in new[keep:]} & {(m.up_path, m.up) for m in old[keep:]}
+    removed = tuple(m for m in new[keep:] if (m.up_path, m.up) not in both)
+    added = tuple(m for m in old[keep:] if (m.up_path, m.up) not in both)
+    stay = tuple(m for m in old[keep:] if (m.up_path, m.up) in both)
+    edited = frozenset({m.up_path for m in removed} & {m.up_path for m in added})
+    return _Moves(keep, removed, added, stay, edited)
+
+
+def _later(moves: _Moves) -> str:
+    names = ", ".join(short_name(m.up_path) for m in moves.stay[:3])
+    more = f" and {len(moves.stay) - 3} more" if len(moves.stay) > 3 else ""
+    return (
+        f"later migrations stay applied ({names}{more}): only the removed ones are undone, "
+        "and the plan is checked against the schema with the later ones in place"
+    )
+
+
+_EDITED = (
+    "edited in place between the two commits: the database has the deployed version applied, "
+    "and the plan goes from its schema to the edited version's; tools that record applied "
+    "versions will not run the edited file again"
+)
 
 
 def _recreated(down: Down) -> tuple[str, ...]:

@@ -35,10 +35,9 @@ def companion_files(
     the author's downs wrong, and the re-added files carrying them say so."""
     if forward:
         # Not a revert of the newest migrations: re-adding files would reorder history.
-        problems.append(
-            f"{older.path}: the target adds migrations the deployed state lacks; "
-            "no compensating migration was generated"
-        )
+        edited = {m.up_path for m in undone} >= {m.up_path for m in forward}
+        what = "edits migrations in place" if edited else "adds migrations the deployed state lacks"
+        problems.append(f"{older.path}: the target {what}; no compensating migration was generated")
         return ()
     assert older.format is not None
     out: list[CompanionFile] = []
@@ -84,7 +83,7 @@ def companion_files(
     # Its own down re-applies the reverted change; after a data-preserving variant that is not
     # a plain re-apply (the kept column is still there), so then it ships without a down.
     reapply = None if variant else "\n".join(m.up.strip() for m in undone)
-    undoes = ", ".join(m.up_path.rsplit("/", 1)[-1] for m in undone)
+    undoes = ", ".join(short_name(m.up_path) for m in undone)
     note = f"takes the database back to the schema of {target[:12]} (undoes {undoes})"
     try:
         added = render_migration(
@@ -243,6 +242,12 @@ def _str_block(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 
 _BlockDumper.add_representer(str, _str_block)
+
+
+def short_name(path: str) -> str:
+    """A migration as people name it: its file, or its folder for Diesel's `<version>/up.sql`."""
+    parts = path.split("/")
+    return "/".join(parts[-2:]) if parts[-1] in {"up.sql", "down.sql"} else parts[-1]
 
 
 def restore_file(plan: SourcePlan, restore: tuple[str, ...], target: str) -> CompanionFile:

@@ -11,11 +11,14 @@ from dataclasses import replace
 
 from bot.core.alternatives import Alternative, alternatives, apply_alternatives
 from bot.core.model import Schema
-from bot.core.plan import Proof, SafeVariant, SourcePlan
-from bot.core.replay import Allow
+from bot.core.plan import SafeVariant, SourcePlan
+from bot.core.render.session import preamble
+from bot.core.replay import Allow, Step
 from bot.core.risk import Category, Policy
 from bot.core.risk.analyse import assess
 from bot.core.state import State
+from bot.sources.config import EngineConfig
+from bot.sources.model import Format
 
 
 def gate(
@@ -26,7 +29,12 @@ def gate(
     if down is None:
         return source
     assessment = assess(
-        down.changes, before, policy=policy, unmodelled=down.unmodelled, allows=allows
+        down.changes,
+        before,
+        policy=policy,
+        unmodelled=down.unmodelled,
+        allows=allows,
+        statements=down.statements,
     )
     offered: list[Alternative] = []
     state = State(before.dialect, before)
@@ -37,11 +45,17 @@ def gate(
     loses_data = any(
         f.category is Category.DATA_LOSS and f.suppressed is None for f in assessment.findings()
     )
+    # What ships starts by limiting its own lock waits (bot/core/render/session.py).
+    first = preamble(before.dialect, policy.timeouts) if down.statements else []
     if loses_data and offered:
         statements, restore, chosen = apply_alternatives(down.changes, before, label)
         if chosen:
-            safe = SafeVariant(tuple(statements), tuple(restore), tuple(chosen))
-    return replace(source, assessment=assessment, alternatives=tuple(offered), safe_variant=safe)
+            sets = [r.sql for r in first] if statements else []
+            safe = SafeVariant((*sets, *statements), tuple(restore), tuple(chosen))
+    down = replace(down, statements=(*first, *down.statements))
+    return replace(
+        source, down=down, assessment=assessment, alternatives=tuple(offered), safe_variant=safe
+    )
 
 
 def prove(
@@ -51,22 +65,29 @@ def prove(
     *,
     mysql_url: str | None = None,
     postgres: bool = True,
+    deployed: Schema | None = None,
+    target: Schema | None = None,
+    steps: Sequence[Step] = (),
+    engine: EngineConfig | None = None,
+    tool: Format | None = None,
 ) -> SourcePlan:
-    """Run the plan on a scratch engine of the source's dialect (never a configured database)."""
+    """Prove what ships (the down, or a refused plan's data-keeping variant) on a scratch engine
+    of the source's dialect, with rows in every table; never on a configured database."""
     from bot.core.model import Dialect
-    from bot.verify import verify
+    from bot.engines.proof import EngineSettings, verify
+    from bot.engines.shipped import runs_in_transaction, shipped_script
 
-    if source.down is None or source.dialect is None:
+    if source.dialect is None:
         return source
-    result = verify(
-        Dialect(source.dialect),
-        newer,
-        [s.sql for s in source.down.statements],
-        older,
-        mysql_url=mysql_url,
-        postgres=postgres,
+    transaction = runs_in_transaction(tool, source.files)
+    script = shipped_script(source, deployed, target, steps, transaction=transaction)
+    if script is None:
+        return source
+    dialect = Dialect(source.dialect)
+    settings = EngineSettings.of(engine or EngineConfig(), dialect)
+    proof = verify(
+        dialect, newer, script, older, mysql_url=mysql_url, postgres=postgres, settings=settings
     )
-    proof = Proof(result.engine, result.verified, result.reason, result.differences, result.seconds)
     moved = [f"table {c.rsplit('.', 1)[0]}: column_order" for c in source.columns_at_end]
     if (
         not proof.verified
@@ -77,9 +98,15 @@ def prove(
         proof = replace(
             proof,
             verified=True,
-            reason=f"on {result.engine}: pre-revert history + down gives the same catalog as "
-            "the reverted-to history, except the column order the plan chose",
+            reason=f"{script.what} gives the reverted-to catalog, except the column order"
+            " the plan chose",
             differences=(),
+        )
+    if not proof.verified and proof.engine is None:
+        # core's verdict gates only a proof that ran and failed; a proof that could not run
+        # must not leave the plan safe either, so it is a problem of this plan
+        return replace(
+            source, proof=proof, problems=(*source.problems, f"not proven: {proof.reason}")
         )
     return replace(source, proof=proof)
 
@@ -88,10 +115,70 @@ def live_url(
     source: SourcePlan, databases: Mapping[str, object], env: Mapping[str, str]
 ) -> tuple[str | None, str | None]:
     """The read-only URL configured for this source (by its name or path), if any."""
-    from bot.inspect import database_url
+    from bot.live import database_url
     from bot.sources.config import DatabaseRef
 
     ref = databases.get(source.name or "") or databases.get(source.path)
     if not isinstance(ref, DatabaseRef):
         return None, None
     return database_url(ref, env)
+
+
+def judge_author_down(
+    source: SourcePlan,
+    newer: Sequence[str],
+    downs: Sequence[str],
+    older: Sequence[str],
+    *,
+    mysql_url: str | None = None,
+    postgres: bool = True,
+    deployed: Schema | None = None,
+    target: Schema | None = None,
+    steps: Sequence[Step] = (),
+    engine: EngineConfig | None = None,
+    tool: Format | None = None,
+) -> SourcePlan:
+    """Run the author's down (newest first) at the deployed state on a scratch engine, the way
+    the migration tool runs a file, and compare with the reverted-to catalog.
+
+    The engine is the judge: the model's verdict stays only when no engine could run it.
+    """
+    from bot.core.model import Dialect
+    from bot.engines.proof import EngineSettings, Script, verify
+    from bot.engines.shipped import runs_in_transaction, shipped_script
+
+    h = source.handwritten
+    if not h.present or source.dialect is None or not downs:
+        return source
+    dialect = Dialect(source.dialect)
+    transaction = runs_in_transaction(tool, source.files)
+    ours = shipped_script(source, deployed, target, steps, transaction=transaction)
+    # The author's down drops what the up added, like ours: the same losses are declared.
+    script = Script(
+        tuple(downs),
+        "the author's down",
+        (),
+        ours.lost if ours else (),
+        ours.renames if ours else (),
+        transaction,
+    )
+    settings = EngineSettings.of(engine or EngineConfig(), dialect)
+    proof = verify(
+        dialect, newer, script, older, mysql_url=mysql_url, postgres=postgres, settings=settings
+    )
+    if proof.engine is None:
+        return replace(source, handwritten=replace(h, not_run=proof.reason))
+    if proof.verified:
+        judged = replace(h, restores=True, differences=(), engine=proof.engine)
+    else:
+        failed = "failed:" in proof.reason and not proof.differences
+        # The model's plain words where it saw the same problem; the engine's lines otherwise.
+        words = h.differences if h.restores is False else ()
+        judged = replace(
+            h,
+            restores=False,
+            differences=(*words, *(() if words else (proof.reason, *proof.differences))),
+            engine=proof.engine,
+            failure=proof.reason if failed else None,
+        )
+    return replace(source, handwritten=judged)

@@ -32,6 +32,25 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class SqliteFunction:
+    """A function the application registers on its SQLite connection, as an SQL expression."""
+
+    name: str
+    args: int  # -1: any number
+    sql: str = "NULL"  # of ?1, ?2...: what the scratch engine computes in its place
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How the project's migration tool runs SQL, so scratch engines run it the same way."""
+
+    foreign_keys: bool | None = None  # SQLite PRAGMA foreign_keys (scratch default: on)
+    foreign_key_checks: bool | None = None  # MySQL FOREIGN_KEY_CHECKS (server default: on)
+    sql_mode: str | None = None  # MySQL sql_mode
+    sqlite_functions: tuple[SqliteFunction, ...] = ()
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     """A schema source the user names explicitly."""
 
@@ -41,6 +60,7 @@ class SourceConfig:
     name: str | None = None
     manifest: str | None = None
     policy: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    engine: EngineConfig = EngineConfig()
 
 
 # {sha} must look like a commit id; any other placeholder is one path-free, non-empty run.
@@ -253,7 +273,9 @@ class _Validator:
             if not isinstance(item, dict):
                 self.error(where, f"expected a mapping with at least 'path', got {_kind(item)}")
                 continue
-            self.keys(where, item, ("path", "format", "dialect", "name", "manifest", "policy"))
+            self.keys(
+                where, item, ("path", "format", "dialect", "name", "manifest", "policy", "engine")
+            )
             if "path" not in item:
                 self.error(f"{where}.path", "required (the migration directory or manifest)")
                 continue
@@ -268,6 +290,7 @@ class _Validator:
             if item.get("manifest") is not None:
                 manifest = self.repo_path(f"{where}.manifest", item["manifest"])
             policy = self.policy(f"{where}.policy", item.get("policy"))
+            engine = self.engine(f"{where}.engine", item.get("engine"))
             if path is None:
                 continue
             ident = (path, name, manifest)
@@ -275,7 +298,66 @@ class _Validator:
                 self.error(f"{where}.path", f"{path!r} is already listed as sources[{seen[ident]}]")
                 continue
             seen[ident] = i
-            out.append(SourceConfig(path, fmt, dialect, name, manifest, policy))
+            out.append(SourceConfig(path, fmt, dialect, name, manifest, policy, engine))
+        return tuple(out)
+
+    def engine(self, key: str, value: object) -> EngineConfig:
+        if value is None:
+            return EngineConfig()
+        if not isinstance(value, dict):
+            self.error(key, f"expected a mapping, got {_kind(value)}")
+            return EngineConfig()
+        allowed = ("foreign_keys", "foreign_key_checks", "sql_mode", "sqlite_functions")
+        self.keys(key, value, allowed)
+        flags: dict[str, bool | None] = {}
+        for flag in ("foreign_keys", "foreign_key_checks"):
+            got = value.get(flag)
+            if got is not None and not isinstance(got, bool):
+                self.error(f"{key}.{flag}", f"expected true or false, got {_shown(got)}")
+                got = None
+            flags[flag] = got
+        mode = value.get("sql_mode")
+        if mode is not None and not (
+            isinstance(mode, str) and re.fullmatch(r"[A-Za-z_]*(,[A-Za-z_]+)*", mode.strip())
+        ):
+            self.error(
+                f"{key}.sql_mode", f"expected comma-separated mode names, got {_shown(mode)}"
+            )
+            mode = None
+        return EngineConfig(
+            flags["foreign_keys"],
+            flags["foreign_key_checks"],
+            mode.strip() if isinstance(mode, str) else None,
+            self.sqlite_functions(f"{key}.sqlite_functions", value.get("sqlite_functions")),
+        )
+
+    def sqlite_functions(self, key: str, value: object) -> tuple[SqliteFunction, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.error(key, f"expected a list of functions, got {_kind(value)}")
+            return ()
+        out: list[SqliteFunction] = []
+        for i, item in enumerate(value):
+            where = f"{key}[{i}]"
+            if not isinstance(item, dict):
+                self.error(where, f"expected a mapping with name and args, got {_kind(item)}")
+                continue
+            self.keys(where, item, ("name", "args", "sql"))
+            name = self.string(f"{where}.name", item.get("name"))
+            if name is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                self.error(f"{where}.name", f"expected an SQL function name, got {name!r}")
+                name = None
+            args = item.get("args")
+            if isinstance(args, bool) or not isinstance(args, int) or not -1 <= args <= 127:
+                self.error(f"{where}.args", f"expected a number from -1 to 127, got {_shown(args)}")
+                args = None
+            sql = item.get("sql", "NULL")
+            if not isinstance(sql, str) or not sql.strip():
+                self.error(f"{where}.sql", f"expected an SQL expression, got {_kind(sql)}")
+                sql = None
+            if name is not None and args is not None and sql is not None:
+                out.append(SqliteFunction(name, args, sql.strip()))
         return tuple(out)
 
     def format(self, key: str, value: object) -> Format | None:

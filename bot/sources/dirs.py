@@ -1,48 +1,17 @@
-"""Migration directories on disk: detect the layout, read the up migrations in order."""
+"""Migration directories on disk: detect the layout, read the migrations in order."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
-from bot.core.replay import Migration
+from bot.sources.formats import detect_format, parse_migrations
+from bot.sources.model import Format, VersionedMigration
 
 MAX_BYTES = 64 * 1024 * 1024
 
 
-class Layout(StrEnum):
-    PLAIN = "plain"  # ordered *.sql files
-    GOLANG_MIGRATE = "golang-migrate"  # N_name.up.sql / N_name.down.sql
-
-
 class SourceError(ValueError):
     """A directory or file that can't be read as migrations; the message names it."""
-
-
-_GOLANG = re.compile(r"^(\d+)_(.+)\.(up|down)\.sql$")
-_NUMERIC = re.compile(r"^(\d+)")
-
-
-@dataclass(frozen=True)
-class MigrationFile:
-    """A migration's up SQL and, when the layout has one, the author's down."""
-
-    version: str
-    path: str
-    up: str
-    down: str | None = None
-    down_path: str | None = None
-
-    def migration(self) -> Migration:
-        return Migration(self.path, self.up)
-
-
-def detect_layout(names: list[str]) -> Layout:
-    if any(_GOLANG.match(n) for n in names):
-        return Layout.GOLANG_MIGRATE
-    return Layout.PLAIN
 
 
 def read_text(path: Path, display: str) -> str:
@@ -61,62 +30,38 @@ def read_text(path: Path, display: str) -> str:
         ) from None
 
 
-def read_dir(directory: Path, layout: Layout | None = None) -> tuple[Layout, list[MigrationFile]]:
-    """The migrations in `directory`, oldest first."""
+def read_dir(
+    directory: Path, fmt: Format | None = None
+) -> tuple[Format, list[VersionedMigration]]:
+    """The migrations in `directory`, oldest first in the tool's own order: every layout
+    `plan` reads (Atlas, golang-migrate, goose, dbmate, Flyway, Liquibase formatted SQL,
+    sqitch, Diesel, plain). A file that can't be used is an error, not a silent gap."""
     if not directory.exists():
         raise SourceError(f"{directory}: no such directory")
     if not directory.is_dir():
         raise SourceError(f"{directory}: not a directory")
-    names = sorted(p.name for p in directory.iterdir() if p.is_file() and p.suffix == ".sql")
-    if not names:
-        raise SourceError(f"{directory}: no .sql migrations found")
-    layout = layout or detect_layout(names)
-    if layout is Layout.GOLANG_MIGRATE:
-        return layout, _golang(directory, names)
-    return layout, _plain(directory, names)
-
-
-def _plain(directory: Path, names: list[str]) -> list[MigrationFile]:
-    # Numbered files sort by number (2_x before 10_x), the rest by name, numbered ones first.
-    def key(name: str) -> tuple[int, int, str]:
-        m = _NUMERIC.match(name)
-        return (0, int(m.group(1)), name) if m else (1, 0, name)
-
-    return [
-        MigrationFile(Path(n).stem, n, read_text(directory / n, str(directory / n)))
-        for n in sorted(names, key=key)
+    # the directory and one level below it (Diesel's folders, sqitch's deploy/revert/verify)
+    paths = [
+        p
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+        and len(p.relative_to(directory).parts) <= 2
+        and (p.suffix == ".sql" or p.name in _INDEXES)
     ]
+    if not any(p.suffix == ".sql" for p in paths):
+        raise SourceError(f"{directory}: no .sql migrations found")
+    texts = {p.relative_to(directory).as_posix(): read_text(p, str(p)) for p in paths}
+    fmt = fmt or detect_format(texts)
+    if fmt is None:
+        raise SourceError(f"{directory}: cannot tell the migration layout; pass --layout")
+    # relative paths: two directories with the same files have the same history
+    migrations, problems = parse_migrations(fmt, texts)
+    if problems:
+        raise SourceError(f"{directory}: " + "; ".join(problems))
+    versioned = [m for m in migrations if not m.repeatable]
+    if not versioned:
+        raise SourceError(f"{directory}: no {fmt.value} migrations found")
+    return fmt, versioned
 
 
-def _golang(directory: Path, names: list[str]) -> list[MigrationFile]:
-    ups: dict[int, str] = {}
-    downs: dict[int, str] = {}
-    for name in names:
-        m = _GOLANG.match(name)
-        if not m:
-            raise SourceError(
-                f"{directory / name}: not a golang-migrate file name (expected N_name.up.sql)"
-            )
-        version = int(m.group(1))
-        target = ups if m.group(3) == "up" else downs
-        if version in target:
-            raise SourceError(
-                f"{directory / name}: version {version} appears twice ({target[version]})"
-            )
-        target[version] = name
-    if not ups:
-        raise SourceError(f"{directory}: no .up.sql migrations found")
-    out = []
-    for version in sorted(ups):
-        up = ups[version]
-        down = downs.get(version)
-        out.append(
-            MigrationFile(
-                str(version),
-                up,
-                read_text(directory / up, str(directory / up)),
-                read_text(directory / down, str(directory / down)) if down else None,
-                down,
-            )
-        )
-    return out
+_INDEXES = ("atlas.sum", "sqitch.plan")

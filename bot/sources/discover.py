@@ -145,6 +145,14 @@ def _directories(
         ):
             continue
         migrations, bad = parse_migrations(fmt, texts, d)
+        variants = sorted(n for n in texts if _PER_DATABASE.search(n))
+        if fmt is Format.PLAIN and variants:
+            bad = [
+                *bad,
+                f"{prefix}{variants[0]}: one file per database side by side (the mautrix "
+                "dbutil layout): rollback-plan reads this directory as plain ordered files and "
+                "replays all of them, so the plan mixes databases: check it by hand",
+            ]
         if not migrations and not bad:
             continue
         sources.append(
@@ -173,13 +181,22 @@ def _manifests(
     return list(scan.sources), problems + list(scan.problems), scan.jobs
 
 
+# `02-name.postgres.sql` beside `02-name.sqlite.sql`: a tool picks one file per database
+_PER_DATABASE = re.compile(r"\.(postgres|postgresql|sqlite3?|mysql|mariadb)\.sql$")
 # Path words naming a database: one directory per database (migrations/mysql, db/db_sqlite3).
 _NAMED = {
-    **dict.fromkeys(("postgres", "postgresql", "pg", "pgsql", "psql"), Dialect.POSTGRES),
+    # pgx: the Go PostgreSQL driver; sqlcipher and rqlite speak SQLite's SQL
+    **dict.fromkeys(("postgres", "postgresql", "pg", "pgsql", "psql", "pgx"), Dialect.POSTGRES),
     **dict.fromkeys(("mysql", "mariadb"), Dialect.MYSQL),
-    **dict.fromkeys(("sqlite", "sqlite3"), Dialect.SQLITE),
+    **dict.fromkeys(("sqlite", "sqlite3", "sqlcipher", "rqlite"), Dialect.SQLITE),
 }
+# ... and path words naming a database that is none of those: never guessed as one of them
+_UNSUPPORTED = frozenset(
+    "clickhouse ydb vertica spanner duckdb starrocks mssql sqlserver oracle snowflake "
+    "bigquery cassandra".split()
+)
 _WORDS = re.compile(r"[/_.#\-]+")
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 # Strong hints only: a wrong dialect would render SQL that does not run.
 _HINTS = (
     (Dialect.MYSQL, re.compile(r"(?i)\bauto_increment\b|\bengine\s*=|`\w+`|\bunsigned\b")),
@@ -198,7 +215,20 @@ def _decide_dialect(source: SchemaSource, option: Dialect | None) -> SchemaSourc
     --dialect, then dialect-only syntax in the SQL; the plan says which."""
     if source.dialect is not None:
         return _unused_option(source, option)
-    named = {_NAMED[w] for w in _WORDS.split(source.path.lower()) if w in _NAMED}
+    words = _WORDS.split(source.path.lower())
+    other = next((w for w in words if w in _UNSUPPORTED), None)
+    if other is not None:
+        # ClickHouse's ENGINE = ... reads like MySQL: a guess here would plan the wrong database
+        return replace(
+            source,
+            problems=(
+                *source.problems,
+                f"{source.path}: the directory name says {other}, a database rollback-plan "
+                "does not plan (PostgreSQL, MySQL/MariaDB and SQLite only); set its dialect "
+                "in .rollback-plan.yml if it is one of those",
+            ),
+        )
+    named = {_NAMED[w] for w in words if w in _NAMED}
     if len(named) == 1:
         (by_name,) = named
         return _unused_option(
@@ -213,6 +243,8 @@ def _decide_dialect(source: SchemaSource, option: Dialect | None) -> SchemaSourc
     if option is not None:
         return _decided(source, option, DialectFrom.OPTION, None)
     text = "\n".join(m.up for m in source.migrations) + (source.schema_sql or "")
+    # comments name other databases freely ("-- `col` is ...", "-- like MySQL's ENGINE=")
+    text = _COMMENTS.sub(" ", text)
     votes = [d for d, pattern in _HINTS if pattern.search(text)]
     if len(votes) == 1:
         return _decided(

@@ -155,3 +155,36 @@ def test_exclusion_constraint_is_kept_verbatim_and_dropped_by_name() -> None:
     assert [s.sql for s in back.statements] == [
         "ALTER TABLE b ADD CONSTRAINT b_no_overlap EXCLUDE USING gist (room WITH =, during WITH &&)"
     ]
+
+
+def test_storage_and_behaviour_options_are_reported_not_dropped() -> None:
+    sql = (
+        "CREATE TABLE a (id int PRIMARY KEY, b text);\n"
+        "ALTER TABLE a OWNER TO app;\n"
+        "ALTER TABLE a SET UNLOGGED;\n"
+        "ALTER TABLE a SET (fillfactor = 70), ALTER COLUMN b SET STATISTICS 500;\n"
+        "ALTER TABLE a CLUSTER ON a_pkey;\n"
+        "CREATE UNLOGGED TABLE c (id int);\n"
+    )
+    history = replay_sql(sql, Dialect.POSTGRES, path="002.sql")
+    assert [(u.line, u.reason.split(" is not")[0]) for u in history.unmodelled] == [
+        (3, "ALTER TABLE a SET UNLOGGED"),
+        (4, "ALTER TABLE a SET (fillfactor = 70)"),
+        (4, "ALTER TABLE a ALTER COLUMN b SET STATISTICS 500"),
+        (5, "ALTER TABLE a CLUSTER ON a_pkey"),
+        (6, "UNLOGGED"),
+    ]
+
+
+def test_mysql_engine_and_row_format_changes_are_reported_unless_a_no_op() -> None:
+    sql = (
+        "CREATE TABLE a (id int PRIMARY KEY) ENGINE=InnoDB;\n"
+        "ALTER TABLE a ENGINE=InnoDB, ALGORITHM=INPLACE;\n"
+        "ALTER TABLE a ENGINE=MyISAM;\n"
+        "ALTER TABLE a ROW_FORMAT=COMPRESSED;\n"
+    )
+    history = replay_sql(sql, Dialect.MYSQL, path="003.sql")
+    assert [(u.line, u.reason.split(" is not")[0]) for u in history.unmodelled] == [
+        (3, "ALTER TABLE a ENGINE=MyISAM"),
+        (4, "ALTER TABLE a ROW_FORMAT=COMPRESSED"),
+    ]

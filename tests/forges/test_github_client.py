@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import requests
 
-from bot.forges import Check, CheckState, ForgeError, Permission
+from bot.forges import Check, CheckState, ForgeError, Permission, PullState
 from bot.forges.github import GitHubCredentials, GitHubForge
 from bot.forges.retry import TransientHTTP, call_with_retry
 from tests.fakes.github import FakeGitHub
@@ -115,9 +115,10 @@ def test_open_find_and_update_a_pull_request(fake: FakeGitHub, app: GitHubForge)
     assert (pr.head_branch, pr.base_branch, pr.state, pr.is_fork) == (
         "rollback-plan/abc",
         "main",
-        "open",
+        PullState.OPEN,
         False,
     )
+    assert pr.state is PullState.OPEN  # the enum, not a string that equals it
     assert pr.author == "rollback-plan[bot]"
     assert pr.url.startswith(fake.root)
     assert [label["name"] for label in fake.pulls(REPO)[0]["labels"]] == ["rollback-plan"]

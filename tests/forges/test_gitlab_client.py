@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from bot.forges import Check, CheckState, ForgeError, Permission
+from bot.forges import Check, CheckState, ForgeError, Permission, PullState
 from bot.forges.gitlab import GitLabForge
 from bot.forges.gitlab.client import DESCRIPTION_MAX, permission_for_level
 from tests.fakes.gitlab import FakeGitLab
@@ -80,8 +80,9 @@ def test_pull_request_maps_the_merge_request(fake: FakeGitLab, forge: GitLabForg
         iid,
         'Revert "add column"',
         "alice",
-        "open",
+        PullState.OPEN,
     )
+    assert pr.state is PullState.OPEN  # GitLab's "opened", as our enum
     assert (pr.head_branch, pr.base_branch, pr.is_fork) == ("revert-1", "main", False)
     assert pr.head_sha == fake.branch_head(REPO, "revert-1")
     assert pr.url == f"{fake.url}/{REPO}/-/merge_requests/{iid}"

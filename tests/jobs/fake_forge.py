@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
-from bot.forges import Check, Comment, ForgeError, Permission, PullRequest
+from bot.forges import Check, Comment, ForgeError, Permission, PullRequest, PullState
 
 T = TypeVar("T")
 BOT = "rollback-plan[bot]"
@@ -92,7 +92,7 @@ class FakeForge:
                 head_branch,
                 base_branch,
                 is_fork,
-                "open",
+                PullState.OPEN,
                 f"https://forge.test/{self.repo}/pull/{{n}}",
             )
             pr = replace(pr, url=pr.url.format(n=pr.number))
@@ -134,7 +134,7 @@ class FakeForge:
         self._repo(repo)
         with self._lock:
             for pr in self.pulls.values():
-                if pr.head_branch == branch and pr.state == "open" and not pr.is_fork:
+                if pr.head_branch == branch and pr.state is PullState.OPEN and not pr.is_fork:
                     return pr
         return None
 
@@ -177,7 +177,9 @@ class FakeForge:
             if self.pull_request_for_branch(repo, head) is not None:
                 raise ForgeError("422 A pull request already exists", status=422)
             n = self._number()
-            pr = PullRequest(n, title, body, BOT, sha, head, base, False, "open", self._url(n))
+            pr = PullRequest(
+                n, title, body, BOT, sha, head, base, False, PullState.OPEN, self._url(n)
+            )
             self.pulls[n] = pr
             self.labels[n] = labels
             return pr

@@ -4,6 +4,8 @@ and the token is never logged or stored."""
 from __future__ import annotations
 
 import logging
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from bot.events import ForgeKind, Job, JobKind
 from bot.forges import CheckState
 from bot.jobs.repo_cache import CloneError, Remote, RepoCache
+from tests.jobs.git_http import GitHttp
 from tests.jobs.scenario import REPO, make_world, revert_pr
 from tests.planner.repo import Repo
 
@@ -62,6 +65,62 @@ def test_a_failed_fetch_is_a_clear_error_without_the_token(
     assert TOKEN not in repr(remote)
     config = next((tmp_path / "cache").rglob("config")).read_text()
     assert TOKEN not in config  # the token is passed per call, never stored
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[GitHttp, Repo]]:
+    origin = history(tmp_path, 3)
+    subprocess.run(
+        ["git", "clone", "-q", "--bare", str(origin.path), str(tmp_path / "srv" / "origin.git")],
+        check=True,
+    )
+    server = GitHttp(tmp_path / "srv", "x-access-token", TOKEN)
+    yield server, origin
+    server.close()
+
+
+def test_the_fetch_sends_the_token_in_a_header(
+    tmp_path: Path, served: tuple[GitHttp, Repo]
+) -> None:
+    server, origin = served
+    cache = RepoCache(tmp_path / "cache", lambda j: Remote(f"{server.url}/origin.git", TOKEN))
+    with cache.open(job(), [origin.head()]) as cached:
+        assert cached.has(origin.head())
+    assert server.authorizations and set(server.authorizations) == {server.expected}
+    # ...and nowhere it would stay: not in the clone's config
+    config = next((tmp_path / "cache").rglob("config")).read_text()
+    assert TOKEN not in config and server.expected.split()[1] not in config
+
+
+def test_a_wrong_token_is_a_clear_error(tmp_path: Path, served: tuple[GitHttp, Repo]) -> None:
+    server, origin = served
+    cache = RepoCache(tmp_path / "cache", lambda j: Remote(f"{server.url}/origin.git", "nope"))
+    with (
+        pytest.raises(CloneError, match="could not authenticate"),
+        cache.open(job(), [origin.head()]),
+    ):
+        pass
+
+
+def test_git_output_is_scrubbed_of_the_token(
+    tmp_path: Path,
+    served: tuple[GitHttp, Repo],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An operator debugging with git's curl tracing on: the request headers, Authorization
+    included, are in git's output; none of it reaches the log or the error."""
+    monkeypatch.setenv("GIT_CURL_VERBOSE", "1")
+    monkeypatch.setenv("GIT_TRACE_REDACT", "0")
+    server, _ = served
+    cache = RepoCache(tmp_path / "cache", lambda j: Remote(f"{server.url}/gone.git", TOKEN))
+    with pytest.raises(CloneError) as err, cache.open(job(), ["a" * 40]):
+        pass
+    secret = server.expected.split()[1]
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for text in (logged, str(err.value)):
+        assert TOKEN not in text and secret not in text
+    assert "Authorization: Basic ***" in logged  # the header was there, masked
 
 
 def test_not_a_sha_is_refused_before_git_sees_it(tmp_path: Path) -> None:

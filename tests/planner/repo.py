@@ -103,8 +103,12 @@ def only_source(plan: Plan, kind: str | None = None) -> SourcePlan:
 
 
 def sqls(source: SourcePlan) -> list[str]:
+    """The down's schema statements, after the session timeouts it starts with."""
     assert source.down is not None, source.problems
-    return [s.sql for s in source.down.statements]
+    statements = source.down.statements
+    if source.dialect in ("postgres", "mysql") and statements:
+        assert statements[0].change == "session", "the down sets no lock timeout first"
+    return [s.sql for s in statements if s.change != "session"]
 
 
 def with_companion(files: Mapping[str, str], source: SourcePlan, directory: str) -> dict[str, str]:

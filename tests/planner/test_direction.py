@@ -66,3 +66,49 @@ def test_swapped_refs_are_flagged(repo: Repo, capsys: pytest.CaptureFixture[str]
     assert swapped["direction"] == "forward" and swapped["verdict"] != "safe"
     assert "--from and --to are swapped" in swapped["warnings"][0]
     assert swapped["sources"][0]["applies"] == [f"{M}/000002_members.up.sql"]
+
+
+def test_direction_is_known_without_the_dialect(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "plain")
+    repo.commit("t", {f"{M}/001_t.sql": "CREATE TABLE t (id int);\n"})
+    repo.commit("u", {f"{M}/002_u.sql": "CREATE TABLE u (id int);\n"})
+    plan = repo.plan("HEAD")
+    assert plan.sources[0].dialect is None and plan.sources[0].down is None
+    assert plan.direction is Direction.FORWARD and "is not a revert" in plan.warnings[0]
+
+
+def test_a_migration_edited_in_place_is_not_a_forward_plan(repo: Repo) -> None:
+    """Reverting an edit of an unreleased migration (goharbor/harbor does this): the file
+    is on both sides, with other content; the plan rolls back and says it was edited."""
+    repo.commit(
+        "Add a column to the unreleased migration",
+        {f"{M}/000002_members.up.sql": RENAME + "ALTER TABLE members ADD COLUMN nick text;\n"},
+    )
+    repo.revert("HEAD")
+    plan = repo.plan()
+    assert (plan.direction, plan.warnings) == (Direction.ROLLBACK, ())
+    (source,) = plan.sources
+    assert source.applies == () and source.undone == (f"{M}/000002_members.up.sql",)
+    assert source.down is not None
+    assert [s.sql for s in source.down.statements] == ["ALTER TABLE members DROP COLUMN nick"]
+    assert any("edited in place" in n for n in source.notes)
+    assert source.comes_back_empty == ()  # the down creates nothing
+    assert any("edits migrations in place" in p for p in source.problems)
+    assert "gives git their files back" not in plan_markdown(plan)
+
+
+def test_reverting_a_migration_that_is_not_the_newest(repo: Repo) -> None:
+    """LemmyNet/lemmy reverts a migration after a later one was merged: the later one stays,
+    only the removed one is undone, and its files come back before the compensating one."""
+    add = f"{M}/000003_nick.up.sql"
+    repo.commit("Nick", {add: "ALTER TABLE members ADD COLUMN nick text;\n"})
+    repo.commit("Bio", {f"{M}/000004_bio.up.sql": "ALTER TABLE members ADD COLUMN bio text;\n"})
+    repo.revert("HEAD~1")
+    plan = repo.plan()
+    assert (plan.direction, plan.warnings) == (Direction.ROLLBACK, ())
+    (source,) = plan.sources
+    assert source.undone == (add,) and source.applies == ()
+    assert source.down is not None and source.down.method.value == "inversion"
+    assert [s.sql for s in source.down.statements] == ["ALTER TABLE members DROP COLUMN nick"]
+    assert any("later migrations stay applied (000004_bio.up.sql)" in n for n in source.notes)
+    assert source.files[0].path == add

@@ -170,3 +170,25 @@ def test_markdown_escapes_the_commit_title(
     assert "```sql\nALTER TABLE users DROP COLUMN email;\n```" in out
     assert "<script>" not in out and "*bold*" not in out
     assert r"\<script\>" in out
+
+
+def test_a_history_with_missing_objects_is_still_planned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A partial clone (blobs filtered out, like a mirror without its largest files): the
+    earlier commits can't be diffed, but the plan of the two trees it has still comes out."""
+    repo = Repo(tmp_path / "app")
+    repo.commit(
+        "a", {"notes.txt": "first\n", "db/migrations/0001_t.up.sql": "CREATE TABLE t (id int);\n"}
+    )
+    old_tree = repo.git("rev-parse", "HEAD^{tree}")
+    repo.commit(
+        "b", {"notes.txt": "second\n", "db/migrations/0002_u.up.sql": "CREATE TABLE u (id int);\n"}
+    )
+    repo.commit("c", {"other.txt": "c\n"})
+    repo.revert("HEAD~1")
+    (repo.path / ".git" / "objects" / old_tree[:2] / old_tree[2:]).unlink()
+    code, out, err = run(repo, capsys, "--dialect", "sqlite")
+    assert code == 1 and "Traceback" not in err  # refused: dropping table u loses data
+    assert "the earlier commits were not searched" in out
+    assert "DROP TABLE u;" in out

@@ -9,7 +9,7 @@ import git
 
 from bot.core.plan import Plan
 from bot.planner import plan_commit
-from tests.planner.repo import NOW, Repo
+from tests.planner.repo import NOW, Repo, sqls
 
 JOB = """\
 apiVersion: batch/v1
@@ -74,7 +74,7 @@ def test_reverting_an_image_tag_plans_the_migrations_between_the_tags(tmp_path: 
     assert len(jobs) == 1, [s.path for s in plan.sources]
     source = jobs[0]
     assert source.down is not None
-    assert [s.sql for s in source.down.statements] == ["ALTER TABLE users DROP COLUMN email"]
+    assert sqls(source) == ["ALTER TABLE users DROP COLUMN email"]
     assert source.files == ()  # the migrations ship in the image, not in this repository
     assert any("image tag v1.1.0 -> v1.0.0" in n for n in source.notes), source.notes
 

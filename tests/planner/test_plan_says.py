@@ -60,11 +60,18 @@ def test_sqlite_adds_the_column_at_the_end_and_says_so(tmp_path: Path) -> None:
     assert sqls(source)[1:] == ["ALTER TABLE users ADD COLUMN bio text"]  # no rebuild
     assert source.proof is not None and source.proof.verified, source.proof
     assert "except the column order the plan chose" in source.proof.reason
-    assert "**Column order:** `users.bio` comes back at the end" in plan_markdown(p)
+    text = plan_markdown(p)
+    assert "**Column order:** `users.bio` comes back at the end" in text
+    (proven,) = [line for line in text.splitlines() if line.startswith("**Proven** on SQLite")]
+    assert proven.count(source.proof.engine or "?") == 1  # named once, not twice
 
+
+def test_sqlite_exact_column_order_rebuilds_the_table(tmp_path: Path) -> None:
+    repo = dropped(tmp_path, RIGHT)
     exact = only_source(plan(repo, verify=True, exact_column_order=True))
     assert exact.columns_at_end == ()
     assert "ALTER TABLE _rp_new_users RENAME TO users" in sqls(exact)  # the table rebuild
+    # the rebuild runs inside the migration tool's transaction, as the proof runs it
     assert exact.proof is not None and exact.proof.verified, exact.proof
 
 
@@ -82,3 +89,14 @@ def test_column_order_in_the_config(tmp_path: Path, value: str) -> None:
     repo = dropped(tmp_path, RIGHT, f"column_order: {value}\n")
     source = only_source(plan(repo))
     assert source.columns_at_end == (() if value == "exact" else ("users.bio",))
+
+
+def test_a_column_an_in_place_edit_dropped_comes_back_empty(tmp_path: Path) -> None:
+    """72services/jooq-hr edits V001 in place, replacing NAME by FIRSTNAME/LASTNAME: going
+    back re-creates NAME, without its values."""
+    repo = Repo(tmp_path / "app")
+    v1 = "db/V001__create.sql"
+    repo.commit("a", {v1: "CREATE TABLE e (id integer PRIMARY KEY, name text);\n"})
+    repo.commit("b", {v1: "CREATE TABLE e (id integer PRIMARY KEY, first text);\n"})
+    source = only_source(repo.plan_refs("HEAD", "HEAD~1", dialect=Dialect.SQLITE))
+    assert source.comes_back_empty == ("e.name",)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.model import Dialect
+from bot.core.risk.analyse import policy_from_config
 from bot.sources.config import ConfigError, DatabaseRef, RepoConfig, SourceConfig, load_config
 from bot.sources.model import Format
 
@@ -30,7 +31,11 @@ def test_the_documented_example_loads() -> None:
     )
     assert config.sources[1].manifest == "deploy/atlas/migration.yaml"
     assert config.sources[1].policy == {"data_loss": "refuse"}
-    assert config.policy["needs_approval"] == ["might_fail", "locking", "unmodelled"]
+    assert config.policy == {"data_loss": "refused", "locking": "needs-approval"}
+    policy_from_config(config.policy)  # the documented policy is one the rules accept
+    for source in config.sources:
+        policy_from_config(source.policy)
+    assert config.column_order == "cosmetic"
     assert config.databases == {
         "app": DatabaseRef(url_env="APP_DATABASE_URL_RO"),
         "billing": DatabaseRef(url_file="/var/run/secrets/billing-db/url"),

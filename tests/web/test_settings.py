@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,88 @@ def test_credentials_required_for_an_enabled_forge() -> None:
 def test_bad_url() -> None:
     with pytest.raises(SettingsError, match="GITHUB_API_URL must be an http"):
         load_settings(env(GITHUB_WEBHOOK_SECRET=SECRET, GITHUB_TOKEN="x", GITHUB_API_URL="ftp://x"))
+
+
+# -- check-config ------------------------------------------------------------------------------
+
+
+def check_config(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], env: dict[str, str]
+) -> tuple[int, str, str]:
+    from bot.cli import main
+
+    for name in [n for n in os.environ if n.startswith("ROLLBACK_PLAN_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code = main(["check-config"])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+GOOD = {
+    "ROLLBACK_PLAN_GITHUB_WEBHOOK_SECRET": "s3cret-webhook",
+    "ROLLBACK_PLAN_GITHUB_TOKEN": "ghp_" + "x" * 36,
+}
+
+
+def test_check_config_says_what_will_run_in_words(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    env = {**GOOD, "ROLLBACK_PLAN_QUEUE_PATH": str(tmp_path / "q.sqlite3")}
+    code, out, err = check_config(monkeypatch, capsys, env)
+    assert code == 0 and err == ""
+    assert out.startswith("rollback-plan: the settings are valid.\n")
+    assert "Settings(" not in out and "s3cret-webhook" not in out and "ghp_" not in out
+    assert f"job queue:  the SQLite file {tmp_path / 'q.sqlite3'}" in out
+    assert "GitHub at https://api.github.com (a token)" in out
+
+
+def test_check_config_lists_every_problem_on_its_own_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    env = {
+        **GOOD,
+        "ROLLBACK_PLAN_REDIS_URL": "http://user:pw@cache:6379/0",
+        "ROLLBACK_PLAN_LOG_LEVEL": "chatty",
+        "ROLLBACK_PLAN_MYSQL_SCRATCH_URL": "postgres://db/app",
+        "ROLLBACK_PLAN_QUEUE_PATH": str(tmp_path),
+        "ROLLBACK_PLAN_GITHUB_TOKN": "x",
+        "ROLLBACK_PLAN_PUBLIC_ULR": "https://bot.example",
+    }
+    code, out, err = check_config(monkeypatch, capsys, env)
+    assert code == 2 and out == ""
+    lines = err.splitlines()
+    assert lines[0] == "rollback-plan: error: 6 problem(s) in the settings:"
+    assert lines[1:] == [
+        f"  ROLLBACK_PLAN_QUEUE_PATH: {tmp_path} is a directory; give the queue file's path",
+        "  ROLLBACK_PLAN_REDIS_URL must be a redis://, rediss:// or unix:// URL",
+        "  ROLLBACK_PLAN_LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, "
+        "got 'CHATTY'",
+        "  ROLLBACK_PLAN_GITHUB_TOKN is not a setting rollback-plan reads "
+        "(did you mean ROLLBACK_PLAN_GITHUB_TOKEN?)",
+        "  ROLLBACK_PLAN_PUBLIC_ULR is not a setting rollback-plan reads "
+        "(did you mean ROLLBACK_PLAN_PUBLIC_URL?)",
+        "  ROLLBACK_PLAN_MYSQL_SCRATCH_URL must be a mysql:// or mariadb:// URL with a host",
+    ]
+    assert "pw" not in err  # the Redis URL's password is not echoed
+
+
+def test_a_scratch_url_naming_a_database_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {**GOOD, "ROLLBACK_PLAN_MYSQL_SCRATCH_URL": "mysql://root@127.0.0.1:3306/app"}
+    code, _, err = check_config(monkeypatch, capsys, env)
+    assert code == 2 and "must name a server, not a database" in err
+
+
+def test_serve_names_a_bad_log_level(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    for name, value in {**GOOD, "ROLLBACK_PLAN_LOG_LEVEL": "loud"}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["worker"]) == 2
+    err = capsys.readouterr().err
+    assert "ROLLBACK_PLAN_LOG_LEVEL: expected one of" in err

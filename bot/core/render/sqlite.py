@@ -10,6 +10,7 @@ the drop took with it. A run of consecutive changes to one table shares one rebu
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from bot.core import changes as ch
@@ -280,9 +281,7 @@ def _touches(change: ch.Change, key: tuple[str, str]) -> bool:
     return any(qkey(n, _D) == key for n in names)
 
 
-def _swap_rebuild(
-    rename: ch.Change, create: ch.Change, drop: ch.Change, state: State
-) -> list[str]:
+def _swap_rebuild(rename: ch.Change, create: ch.Change, drop: ch.Change, state: State) -> list[str]:
     """One rebuild giving table A the shape of the CreateTable; applies all three to `state`."""
     assert isinstance(rename, ch.RenameTable) and isinstance(create, ch.CreateTable)
     source = state.require_table(rename.old)
@@ -639,3 +638,16 @@ def _collation(name: str) -> str:
 def _mentions(text: str, name: str) -> bool:
     """Whether `name` occurs in SQL text as a whole word (quoted or not), ignoring case."""
     return re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", text, re.IGNORECASE) is not None
+
+
+# The table rebuild's own transaction control: inside a migration tool's transaction BEGIN
+# fails ("cannot start a transaction within a transaction") and PRAGMA foreign_keys is a
+# no-op, so a tool that wraps the file gets the rebuild without them (the tool commits).
+_OWN_TRANSACTION = frozenset(
+    {"PRAGMA foreign_keys=OFF", "BEGIN", "COMMIT", "PRAGMA foreign_keys=ON"}
+)
+
+
+def inside_transaction(statements: Iterable[str]) -> list[str]:
+    """The script for a migration tool that runs the whole file in one transaction."""
+    return [s for s in statements if s not in _OWN_TRANSACTION]

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.core.render.session import Timeouts
+
 
 class Category(StrEnum):
     DATA_LOSS = "data-loss"  # rows or values are gone after the step
@@ -72,6 +74,8 @@ class Policy:
     rules: Mapping[str, Verdict] = field(default_factory=lambda: {"drop-index-locks": Verdict.SAFE})
     # rule ids allowed everywhere in this source (with a reason), like an allow comment
     allow: Mapping[str, str] = field(default_factory=dict)
+    # what a shipped down sets first (lock_timeout, statement_timeout, lock_wait_timeout)
+    timeouts: Timeouts = field(default_factory=Timeouts)
 
     def verdict(self, finding: Finding) -> Verdict:
         allowed = finding.suppressed is not None or finding.rule in self.allow

@@ -7,17 +7,20 @@ Each change is judged against the schema just before it: the changes are walked 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.core import changes as ch
 from bot.core.changes import Change, change_kind, change_object
-from bot.core.model import Dialect, Schema
+from bot.core.model import Dialect, QName, Schema
 from bot.core.render import Rendered
-from bot.core.replay import Allow, Unmodelled
+from bot.core.render.session import KIND as SESSION
+from bot.core.render.session import Timeouts, duration
+from bot.core.replay import Allow, Migration, Unmodelled, replay_one
 from bot.core.risk import Category, Finding, Policy, Verdict, strictest
-from bot.core.risk.rules import BY_ID, RULES, Context
+from bot.core.risk.rules import BY_ID, RULES, Context, data_loss
 from bot.core.risk.rules import unmodelled as unmodelled_rule
 from bot.core.state import State
 
@@ -28,6 +31,8 @@ class StepRisk:
 
     change: Change
     findings: tuple[Finding, ...]
+    # per finding, a pattern naming which of the change's statements carries it (None: its first)
+    at: tuple[str | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -36,9 +41,15 @@ class Assessment:
     unmodelled: tuple[Finding, ...]  # one per statement the engine could not model
     verdict: Verdict  # the strictest over every finding, under `policy`
     policy: Policy = field(default_factory=Policy)  # the policy the verdict was given under
+    # data loss read from the shipped SQL that no change's finding covers: (statement, finding)
+    shipped: tuple[tuple[int, Finding], ...] = ()
 
     def findings(self) -> list[Finding]:
-        return [f for s in self.steps for f in s.findings] + list(self.unmodelled)
+        return (
+            [f for s in self.steps for f in s.findings]
+            + [f for _, f in self.shipped]
+            + list(self.unmodelled)
+        )
 
 
 def assess(
@@ -48,26 +59,36 @@ def assess(
     policy: Policy | None = None,
     unmodelled: Sequence[Unmodelled] = (),
     allows: Sequence[Allow] = (),
+    statements: Sequence[Rendered] = (),
 ) -> Assessment:
-    """Findings for every change of a down applied to `before`, and the verdict under `policy`."""
+    """Findings for every change of a down applied to `before`, and the verdict under `policy`.
+
+    With `statements` (the SQL that ships), data loss is also read from the SQL itself, so a
+    statement that loses data the changes don't show can never leave the down `safe`.
+    """
     policy = policy if policy is not None else Policy()
     state = State(before.dialect, before)
     fresh: set[tuple[str, str]] = set()
     steps: list[StepRisk] = []
     for change in changes:
-        ctx = Context(state, frozenset(fresh))
-        found = [
-            _allowed(f, allows, policy, before.dialect) for r in RULES for f in r.run(change, ctx)
-        ]
-        steps.append(StepRisk(change, tuple(found)))
+        ctx = Context(state, frozenset(fresh), policy.timeouts.lock_ms > 0)
+        located = [(f, at) for r in RULES for f, at in r.located(change, ctx)]
+        found = tuple(_allowed(f, allows, policy, before.dialect) for f, _ in located)
+        steps.append(StepRisk(change, found, tuple(at for _, at in located)))
         _follow_fresh(change, state, fresh)
         state.apply(change)
     unknown = tuple(
         _allowed(unmodelled_rule.finding(u), allows, policy, before.dialect) for u in unmodelled
     )
-    every = [f for s in steps for f in s.findings] + list(unknown)
+    known = [f for s in steps for f in s.findings]
+    shipped = tuple(
+        (i, _allowed(f, allows, policy, before.dialect))
+        for i, f in sql_losses(statements, before)
+        if not _covered(f, known)
+    )
+    every = known + [f for _, f in shipped] + list(unknown)
     verdict = strictest([policy.verdict(f) for f in every])
-    return Assessment(tuple(steps), unknown, verdict, policy)
+    return Assessment(tuple(steps), unknown, verdict, policy, shipped)
 
 
 def statement_findings(
@@ -75,15 +96,16 @@ def statement_findings(
 ) -> list[tuple[Rendered, tuple[Finding, ...]]]:
     """Each rendered statement with the findings of the change it implements.
 
-    A change rendered as several statements (a SQLite rebuild, a re-created enum) has its
-    findings on the first of them. A change the renderer folded into an earlier statement
-    (SQLite rebuilds a run of changes to one table at once) adds its findings to that one.
+    A change rendered as several statements (a SQLite rebuild, a re-created enum) has each
+    finding on the statement its rule names (the enum's ALTER TABLE ... USING), else on the
+    first. A change with no statement of its own (folded into a SQLite rebuild, or made by a
+    later DROP COLUMN / DROP TABLE) has them on the statement about its table that does it.
     """
     attached: list[list[Finding]] = [[] for _ in rendered]
     pos = 0
     for step in assessment.steps:
         key = (change_kind(step.change), change_object(step.change))
-        at = next(
+        first = next(
             (
                 j
                 for j in range(pos, len(rendered))
@@ -91,16 +113,202 @@ def statement_findings(
             ),
             None,
         )
-        if at is None:
-            at = pos - 1 if pos > 0 else (0 if rendered else None)
-        else:
-            pos = at + 1
-            # skip the rest of this change's own statements
-            while pos < len(rendered) and (rendered[pos].change, rendered[pos].object) == key:
-                pos += 1
-        if at is not None:
-            attached[at].extend(step.findings)
+        if first is None:
+            at = _carrier(step.change, rendered, pos)
+            if at is not None:
+                attached[at].extend(step.findings)
+            continue
+        own = [first]
+        while (
+            own[-1] + 1 < len(rendered)
+            and (
+                rendered[own[-1] + 1].change,
+                rendered[own[-1] + 1].object,
+            )
+            == key
+        ):
+            own.append(own[-1] + 1)
+        pos = own[-1] + 1
+        patterns = step.at or (None,) * len(step.findings)
+        for finding, pattern in zip(step.findings, patterns, strict=True):
+            j = next(
+                (j for j in own if pattern and re.search(pattern, _sql(rendered[j]), re.I | re.M)),
+                first,
+            )
+            attached[j].append(finding)
+    # the shipped findings were read from the statements before the session preamble
+    offset = next((j for j, r in enumerate(rendered) if r.change != SESSION), len(rendered))
+    for index, finding in assessment.shipped:
+        if index + offset < len(rendered):
+            attached[index + offset].append(finding)
     return [(r, tuple(f)) for r, f in zip(rendered, attached, strict=True)]
+
+
+def _sql(r: Rendered) -> str:
+    """The statement without the comment lines the renderer may put before it."""
+    return "\n".join(line for line in r.sql.splitlines() if not line.lstrip().startswith("--"))
+
+
+def _carrier(change: Change, rendered: Sequence[Rendered], pos: int) -> int | None:
+    """The statement that does a change which has none of its own: the next one about its
+    table (the DROP COLUMN that takes an index with it), else the last one before (a SQLite
+    rebuild that folded it in)."""
+    table = _table(change)
+    if table is None:
+        return None
+
+    def about(r: Rendered) -> bool:
+        return r.object == table or r.object.startswith(table + ".")
+
+    after = next((j for j in range(pos, len(rendered)) if about(rendered[j])), None)
+    if after is not None:
+        return after
+    return next((j for j in range(min(pos, len(rendered)) - 1, -1, -1) if about(rendered[j])), None)
+
+
+def _table(change: Change) -> str | None:
+    """The table a change belongs to, as statements name it."""
+    match change:
+        case (
+            ch.AddColumn(t)
+            | ch.DropColumn(t)
+            | ch.RenameColumn(t)
+            | ch.AlterColumn(t)
+            | ch.MoveColumn(t)
+            | ch.AddConstraint(t)
+            | ch.DropConstraint(t)
+            | ch.RenameConstraint(t)
+            | ch.RenameIndex(t)
+            | ch.SetTableComment(t)
+        ):
+            return str(t)
+        case ch.CreateIndex(index) | ch.DropIndex(index):
+            return str(index.table)
+        case ch.CreateTable(table) | ch.DropTable(table):
+            return str(table.name)
+        case ch.RenameTable(old):
+            return str(old)
+    return None
+
+
+# -- data loss read from the SQL that ships ----------------------------------------------------
+
+_PART = r'(?:"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]|[\w$]+)'
+_NAME = rf"{_PART}(?:\s*\.\s*{_PART})?"
+# A rebuild's copy: INSERT INTO new (cols) SELECT exprs FROM old
+_COPY = re.compile(
+    rf"\s*INSERT\s+INTO\s+(?P<into>{_NAME})\s*\((?P<cols>[^)]*)\)\s*SELECT\s+(?P<exprs>.*?)"
+    rf"\s+FROM\s+(?P<src>{_NAME})(?:\s+WHERE\b.*)?\s*\Z",
+    re.I | re.S,
+)
+
+
+def sql_losses(statements: Sequence[Rendered], before: Schema) -> list[tuple[int, Finding]]:
+    """Data loss found in the statements themselves, replayed one by one from `before`.
+
+    A DROP TABLE or DROP COLUMN deletes values, unless the table was created by these
+    statements and holds no rows; a rebuild (create, copy, drop, rename) deletes the columns
+    of the old table its copy leaves out.
+    """
+    state = State(before.dialect, before)
+    fresh: set[tuple[str, str]] = set()
+    copied: dict[tuple[str, str], set[str]] = {}  # table -> the columns a copy read from it
+    out: list[tuple[int, Finding]] = []
+    for i, r in enumerate(statements):
+        if r.change == SESSION:
+            continue
+        if copy := _COPY.match(_sql(r)):
+            into, src = _qname(copy["into"], state.dialect), _qname(copy["src"], state.dialect)
+            fresh.discard(state.key(into))  # it holds rows now
+            read = {_unquote(w).lower() for w in re.findall(_PART, copy["exprs"])}
+            copied.setdefault(state.key(src), set()).update(read)
+            continue
+        for change in replay_one(Migration(f"statement {i + 1}", r.sql), state).changes:
+            out += [(i, f) for f in _losses(change, state, fresh, copied)]
+            _follow_fresh_after(change, state, fresh, copied)
+    return out
+
+
+def _losses(
+    change: Change,
+    state: State,
+    fresh: set[tuple[str, str]],
+    copied: dict[tuple[str, str], set[str]],
+) -> list[Finding]:
+    """The data-loss findings of one change read from the SQL (`state` is already past it)."""
+    if isinstance(change, ch.DropTable):
+        key = state.key(change.table.name)
+        if key in fresh:
+            return []
+        if key in copied:
+            return [
+                Finding(
+                    data_loss.drop_column.id,
+                    Category.DATA_LOSS,
+                    data_loss.drop_column.level,
+                    f"the rebuild of {change.table.name} does not copy {c.name}: dropping the "
+                    "old table deletes every value of it",
+                    f"{change.table.name}.{c.name}",
+                )
+                for c in change.table.columns
+                if c.generated is None and c.name.lower() not in copied[key]
+            ]
+    ctx = Context(state, frozenset(fresh))
+    rules = (
+        data_loss.drop_table,
+        data_loss.drop_column,
+        data_loss.lossy_type_change,
+        data_loss.enum_values_removed,
+    )
+    return [f for r in rules for f in r.run(change, ctx)]
+
+
+def _follow_fresh_after(
+    change: Change,
+    state: State,
+    fresh: set[tuple[str, str]],
+    copied: dict[tuple[str, str], set[str]],
+) -> None:
+    match change:
+        case ch.CreateTable(table):
+            fresh.add(state.key(table.name))
+        case ch.DropTable(table):
+            fresh.discard(state.key(table.name))
+            copied.pop(state.key(table.name), None)
+        case ch.RenameTable(old, new):
+            for keys in (fresh,):
+                if state.key(old) in keys:
+                    keys.discard(state.key(old))
+                    keys.add(state.key(new))
+            if state.key(old) in copied:
+                copied[state.key(new)] = copied.pop(state.key(old))
+
+
+def _covered(finding: Finding, known: Sequence[Finding]) -> bool:
+    """Whether the changes' own findings already report this loss (same object, or the whole
+    table it belongs to)."""
+    return any(
+        k.category is Category.DATA_LOSS
+        and (finding.object == k.object or finding.object.startswith(k.object + "."))
+        for k in known
+    )
+
+
+def _qname(text: str, dialect: Dialect) -> QName:
+    parts = [p.strip() for p in re.findall(_PART, text)]
+    names = [
+        _unquote(p) if p[0] in '"`[' or dialect is not Dialect.POSTGRES else p.lower()
+        for p in parts
+    ]
+    return QName(names[-1], names[0] if len(names) > 1 else None)
+
+
+def _unquote(part: str) -> str:
+    if part[:1] in ('"', "`") and part[-1:] == part[:1]:
+        return part[1:-1].replace(part[0] * 2, part[0])
+    if part[:1] == "[" and part[-1:] == "]":
+        return part[1:-1]
+    return part
 
 
 def _follow_fresh(change: Change, state: State, fresh: set[tuple[str, str]]) -> None:
@@ -166,7 +374,8 @@ def policy_from_config(
 
     Keys (`-` and `_` are the same): one per category (`data_loss`, `might_fail`, `locking`,
     `compatibility`, `integrity`, `unmodelled`) with a verdict; `safe`/`needs_approval`/
-    `refused` with a list of categories; `rules: {rule-id: verdict}`; `allow: {rule-id: reason}`.
+    `refused` with a list of categories; `rules: {rule-id: verdict}`; `allow: {rule-id: reason}`;
+    `timeouts: {lock: 5s, statement: 1h}` (what a shipped down sets first).
     """
     base = base if base is not None else Policy()
     if not isinstance(mapping, Mapping):
@@ -174,6 +383,7 @@ def policy_from_config(
     categories = dict(base.categories)
     rules = dict(base.rules)
     allow = dict(base.allow)
+    timeouts = base.timeouts
     for raw_key, value in mapping.items():
         key = str(raw_key).strip().lower().replace("-", "_")
         here = f"{where}.{raw_key}"
@@ -210,13 +420,15 @@ def policy_from_config(
                         f"{here}.{rule_id}: expected the reason as text, got {_shown(reason)}"
                     )
                 allow[rule.id] = (reason or "").strip()
+        elif key == "timeouts":
+            timeouts = _timeouts(here, value, timeouts)
         else:
-            known = [*_CATEGORY_KEYS, *_LIST_KEYS, "rules", "allow"]
+            known = [*_CATEGORY_KEYS, *_LIST_KEYS, "rules", "allow", "timeouts"]
             raise ValueError(
                 f"{here}: unknown key; expected one of {', '.join(known)}"
                 + _did_you_mean(key, known)
             )
-    return Policy(categories, rules, allow)
+    return Policy(categories, rules, allow, timeouts)
 
 
 def policy_as_config(policy: Policy) -> dict[str, Any]:
@@ -225,7 +437,51 @@ def policy_as_config(policy: Policy) -> dict[str, Any]:
         **{c.value.replace("-", "_"): policy.categories[c].value for c in policy.categories},
         "rules": {k: v.value for k, v in sorted(policy.rules.items())},
         "allow": dict(sorted(policy.allow.items())),
+        "timeouts": {
+            "lock": duration(policy.timeouts.lock_ms) if policy.timeouts.lock_ms else "off",
+            "statement": (
+                duration(policy.timeouts.statement_ms) if policy.timeouts.statement_ms else "off"
+            ),
+        },
     }
+
+
+_DURATION = re.compile(r"(\d+)\s*(ms|s|min|h)?")
+_UNIT_MS = {"ms": 1, "s": 1_000, "min": 60_000, "h": 3_600_000}
+_MAX_MS = 86_400_000  # a day: past that a "timeout" protects nothing
+
+
+def _timeouts(where: str, value: object, base: Timeouts) -> Timeouts:
+    """`timeouts: {lock: 5s, statement: 1h}`; `0` or `off` leaves the engine's own setting."""
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            f"{where}: expected a mapping with lock and statement, got {_shown(value)}"
+        )
+    out = {"lock": base.lock_ms, "statement": base.statement_ms}
+    for raw, given in value.items():
+        key = str(raw).strip().lower()
+        if key not in out:
+            raise ValueError(
+                f"{where}.{raw}: unknown key; expected lock or statement"
+                + _did_you_mean(key, list(out))
+            )
+        out[key] = _milliseconds(f"{where}.{raw}", given)
+    return Timeouts(out["lock"], out["statement"])
+
+
+def _milliseconds(where: str, value: object) -> int:
+    expected = "a duration such as 500ms, 5s, 2min or 1h, or off"
+    if value is False or (isinstance(value, str) and value.strip().lower() == "off"):
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool):
+        ms = value * 1_000  # a bare number is seconds, as in lock_wait_timeout
+    elif isinstance(value, str) and (m := _DURATION.fullmatch(value.strip().lower())):
+        ms = int(m.group(1)) * _UNIT_MS[m.group(2) or "s"]
+    else:
+        raise ValueError(f"{where}: expected {expected}, got {_shown(value)}")
+    if not 0 <= ms <= _MAX_MS:
+        raise ValueError(f"{where}: expected at most 24h (0 or off for none), got {_shown(value)}")
+    return ms
 
 
 def _category_verdict(where: str, category: Category, value: object) -> Verdict:

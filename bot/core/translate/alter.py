@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+import sqlglot
 from sqlglot import exp
 
 from bot.core import changes as ch
@@ -27,7 +28,13 @@ from bot.core.model import (
 )
 from bot.core.sqltext import ParsedStatement
 from bot.core.state import StateError
-from bot.core.translate.base import _IGNORED_ACTIONS, _SERIAL, _SERIAL_KINDS, Unsupported
+from bot.core.translate.base import (
+    _IGNORED_ACTIONS,
+    _SERIAL,
+    _SERIAL_KINDS,
+    _UNMODELLED_OPTIONS,
+    Unsupported,
+)
 from bot.core.translate.commands import _ident_text
 from bot.core.translate.common import (
     _has_index_prefix,
@@ -81,7 +88,7 @@ class AlterStatements(ObjectStatements):
         for action in _split_top_level(actions):
             if not action.strip():
                 continue
-            if _IGNORED_ACTIONS.match(action):
+            if self.table_option(name, action):
                 continue
             if self._alter_fallback(name, action):
                 continue
@@ -298,10 +305,27 @@ class AlterStatements(ObjectStatements):
                 self.emit(ch.RenameIndex(name, old, new))
         else:
             text = action.sql(self.dialect.value)
-            if _IGNORED_ACTIONS.match(text):
+            if self.table_option(name, text):
                 return name
             self.unmodelled.append(f"ALTER TABLE action not modelled: {text[:120]}")
         return name
+
+    def table_option(self, name: QName, action: str) -> bool:
+        """True for an action about how the table is stored or run: ignored when it changes
+        nothing a down restores, reported as unmodelled when it does."""
+        if _IGNORED_ACTIONS.match(action):
+            return True
+        if not _UNMODELLED_OPTIONS.match(action):
+            return False
+        engine = re.fullmatch(r"(?is)\s*engine\s*=?\s*`?innodb`?\s*", action)
+        table = self.state.table(name)
+        if engine and table is not None and "engine" not in (table.options or "").lower():
+            return True  # the default engine restated: a rebuild, nothing changes
+        self.unmodelled.append(
+            f"ALTER TABLE {name} {' '.join(action.split())[:100]} is not modelled: "
+            "the down leaves it as the migration set it"
+        )
+        return True
 
     def add_column(self, name: QName, cd: exp.ColumnDef) -> None:
         col, extra = self.column(cd)
@@ -464,6 +488,7 @@ class AlterStatements(ObjectStatements):
                     rest_cols = tuple(c for c in con.columns if not same(c, col.name))
                     if rest_cols and not isinstance(con, ForeignKey):
                         self.emit(ch.AddConstraint(name, replace(con, columns=rest_cols)))
+        owned = self.untie_owned_sequences(name, col.name)
         current = self.state.require_table(name)
         after_col = None
         first = False
@@ -472,6 +497,35 @@ class AlterStatements(ObjectStatements):
                 first = i == 0
                 after_col = current.columns[i - 1].name if i > 0 else None
         self.emit(ch.DropColumn(name, col, after_col, first))
+        for seq in owned:
+            self.emit(ch.DropSequence(seq))
+
+    def untie_owned_sequences(self, table: QName, column: str | None) -> list[Sequence]:
+        """Sequences OWNED BY the table (or one column of it), untied before it goes.
+
+        PostgreSQL drops them with their owner. Untying first lets the down re-create the
+        sequence before the table whose default reads it, and tie it again afterwards.
+        """
+        untied = []
+        for seq in list(self.state.sequences.values()):
+            try:
+                ref = sqlglot.parse_one(seq.owned_by or "", read="postgres")
+            except sqlglot.errors.ParseError:
+                continue
+            if not isinstance(ref, exp.Column) or ref.args.get("table") is None:
+                continue
+            db = ref.args.get("db")
+            owner = QName(self.name(ref.args["table"]), self.name(db) if db is not None else None)
+            if owner.schema == "public":
+                owner = QName(owner.name)
+            if self.state.key(owner) != self.state.key(table):
+                continue
+            if column is not None and not self.state.same(self.name(ref.this), column):
+                continue
+            free = replace(seq, owned_by=None)
+            self.emit(ch.AlterSequence(seq, free))
+            untied.append(free)
+        return untied
 
     def alter_column(self, name: QName, node: exp.AlterColumn) -> None:
         colname = self.name(node.this)

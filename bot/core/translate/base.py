@@ -32,13 +32,20 @@ _CONSTRAINT_WORDS = {
     "CONSTRAINT", "PRIMARY", "NOT", "NULL", "UNIQUE", "CHECK", "DEFAULT", "COLLATE",
     "REFERENCES", "GENERATED", "AS", "AUTOINCREMENT", "AUTO_INCREMENT", "COMMENT", "ON",
 }  # fmt: skip
+# ALTER TABLE actions with no effect on the schema a down restores (ownership, how the server
+# runs the statement, counters, maintenance switches).
 _IGNORED_ACTIONS = re.compile(
-    r"(?is)\s*(owner\s+to|set\s+\(|reset\s+\(|set\s+(logged|unlogged|tablespace|without)|"
-    r"cluster\s+on|alter\s+(column\s+)?\S+\s+set\s+(statistics|storage|compression)|"
-    r"validate\s+constraint|enable\s+(always\s+|replica\s+)?trigger|disable\s+trigger|"
-    r"replica\s+identity|engine\s*=?|auto_increment\s*=|row_format\s*=|"
-    r"(default\s+)?(charset|character\s+set)\s*=?|force\b|algorithm\s*=|lock\s*=|"
-    r"alter\s+(column\s+)?\S+\s+set\s+\(|enable\s+keys|disable\s+keys)"
+    r"(?is)\s*(owner\s+to|validate\s+constraint|auto_increment\s*=|force\b|algorithm\s*=|"
+    r"lock\s*=|enable\s+keys|disable\s+keys)"
+)
+# ALTER TABLE actions that change how a table stores or behaves, which the model does not hold:
+# reported, never dropped without a word (the down would leave them in place).
+_UNMODELLED_OPTIONS = re.compile(
+    r"(?is)\s*(set\s+\(|reset\s+\(|set\s+(logged|unlogged|tablespace|without)|"
+    r"cluster\s+on|alter\s+(column\s+)?\S+\s+(set|reset)\s+(statistics|storage|compression|\()|"
+    r"enable\s+(always\s+|replica\s+)?(trigger|rule)|disable\s+(trigger|rule)|"
+    r"(no\s+)?force\s+row\s+level|replica\s+identity|engine\s*=?|row_format\s*=|"
+    r"(default\s+)?(charset|character\s+set)\s*=?|convert\s+to\b)"
 )
 
 

@@ -34,6 +34,8 @@ class DropStatements(AlterStatements):
                     if exists:
                         continue
                     raise StateError(f"view {name} does not exist")
+                if cascade and self.dialect is Dialect.POSTGRES:
+                    self.drop_dependent_views(name)
                 for obj in list(self.state.opaque.values()):
                     if obj.table is not None and self.state.key(obj.table) == self.state.key(name):
                         self.emit(ch.DropOpaque(obj))
@@ -86,6 +88,22 @@ class DropStatements(AlterStatements):
                 if self.state.same(base, type_name):
                     self.drop_column(self.state.require_table(table.name), col)
 
+    def drop_dependent_views(self, name: QName) -> None:
+        """CASCADE: the views and materialized views reading `name`, theirs first."""
+        for view in list(self.state.views.values()):
+            if self.state.key(view.name) == self.state.key(name):
+                continue
+            if self.state.key(view.name) in self.state.views and _mentions(
+                view.definition, name.name
+            ):
+                self.drop_dependent_views(view.name)
+                for obj in list(self.state.opaque.values()):
+                    if obj.table is not None and self.state.key(obj.table) == self.state.key(
+                        view.name
+                    ):
+                        self.emit(ch.DropOpaque(obj))
+                self.emit(ch.DropView(view))
+
     def drop_table(self, name: QName, exists: bool, cascade: bool) -> None:
         table = self.state.table(name)
         if table is None:
@@ -100,10 +118,11 @@ class DropStatements(AlterStatements):
                 if self.state.key(other.name) != self.state.key(name):
                     self.emit(ch.DropConstraint(other.name, fk))
         if cascade and self.dialect is Dialect.POSTGRES:
-            for view in list(self.state.views.values()):
-                if _mentions(view.definition, name.name):
-                    self.emit(ch.DropView(view))
+            self.drop_dependent_views(name)
+        owned = self.untie_owned_sequences(name, None)
         self.emit(ch.DropTable(self.state.require_table(name)))
+        for seq in owned:
+            self.emit(ch.DropSequence(seq))
 
     def drop_index(self, target: exp.Expr, tree: exp.Drop, exists: bool) -> None:
         name = self.name(target)

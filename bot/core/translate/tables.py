@@ -81,6 +81,8 @@ class TableStatements(OpaqueStatements):
             )
             if opts:
                 table = replace(table, options=" ".join(opts.group(1).split()).upper())
+        else:
+            table = self._storage_options(tree, table)
         # Build the table with its constraints in one CreateTable, naming them as the engine would.
         taken = self._taken()
         for colname, cc in inline:
@@ -97,6 +99,26 @@ class TableStatements(OpaqueStatements):
                 "PARTITION BY is not modelled: the partition key is not in the plan"
             )
         self.emit(ch.CreateTable(table))
+
+    def _storage_options(self, tree: exp.Create, table: Table) -> Table:
+        """Storage options kept verbatim so a re-created table stores rows the same way;
+        UNLOGGED, which the renderer cannot place, is reported."""
+        props = tree.args.get("properties")
+        kept: list[str] = []
+        for prop in props.expressions if props is not None else []:
+            if isinstance(prop, exp.UnloggedProperty):
+                self.unmodelled.append(
+                    f"UNLOGGED is not modelled: {table.name} would come back logged"
+                )
+            elif isinstance(prop, (exp.EngineProperty, exp.RowFormatProperty)):
+                text = prop.sql(self.dialect.value)
+                if text.replace(" ", "").upper() != "ENGINE=INNODB":
+                    kept.append(text)
+            elif type(prop) is exp.Property and self.dialect is Dialect.POSTGRES:
+                kept.append(prop.sql(self.dialect.value))
+        if self.dialect is Dialect.POSTGRES:
+            return replace(table, options=f"WITH ({', '.join(kept)})") if kept else table
+        return replace(table, options=" ".join(kept)) if kept else table
 
     def column(self, cd: exp.ColumnDef) -> tuple[Column, list[exp.ColumnConstraint]]:
         """A column and the constraints written inline on it that become table constraints."""

@@ -18,7 +18,7 @@ import github
 from github import Auth, GithubException, GithubIntegration
 from github.InputGitTreeElement import InputGitTreeElement
 
-from bot.forges import Check, CheckState, Comment, ForgeError, Permission, PullRequest
+from bot.forges import Check, CheckState, Comment, ForgeError, Permission, PullRequest, PullState
 from bot.forges.retry import DEADLINE_S, TransientHTTP, call_with_retry, is_transient_status
 
 T = TypeVar("T")
@@ -141,7 +141,8 @@ def _pull_request(pr: Any) -> PullRequest:
     head_repo = pr.head.repo
     base_repo = pr.base.repo
     is_fork = head_repo is None or head_repo.full_name != base_repo.full_name
-    state = "merged" if pr.merged_at is not None else str(pr.state)
+    # GitHub says "closed" for a merged PR too: merged_at tells them apart
+    state = PullState.MERGED if pr.merged_at is not None else PullState(str(pr.state))
     return PullRequest(
         number=int(pr.number),
         title=str(pr.title or ""),

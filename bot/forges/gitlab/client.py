@@ -47,7 +47,7 @@ from gitlab._backends.requests_backend import RequestsBackend, RequestsResponse
 from gitlab.exceptions import GitlabError
 from gitlab.v4.objects import Project, ProjectCommit, ProjectMergeRequest
 
-from bot.forges import Check, CheckState, Comment, ForgeError, Permission, PullRequest
+from bot.forges import Check, CheckState, Comment, ForgeError, Permission, PullRequest, PullState
 from bot.forges.retry import DEADLINE_S, TransientHTTP, call_with_retry
 
 T = TypeVar("T")
@@ -64,7 +64,12 @@ _STATE_OUT = {
     CheckState.FAILURE: "failed",
 }
 # "locked" is the short-lived state while GitLab merges: still open for our purposes.
-_MR_STATE = {"opened": "open", "locked": "open", "closed": "closed", "merged": "merged"}
+_MR_STATE = {
+    "opened": PullState.OPEN,
+    "locked": PullState.OPEN,  # a discussion lock; the MR is still open
+    "closed": PullState.CLOSED,
+    "merged": PullState.MERGED,
+}
 # GitHub reaction names (what the workflow speaks) -> GitLab award emoji names.
 _REACTIONS = {
     "+1": "thumbsup",
@@ -537,6 +542,6 @@ def _pull_request(mr: Mapping[str, Any]) -> PullRequest:
         head_branch=str(mr.get("source_branch") or ""),
         base_branch=str(mr.get("target_branch") or ""),
         is_fork=mr.get("source_project_id") != mr.get("target_project_id"),
-        state=_MR_STATE.get(str(mr.get("state")), "closed"),
+        state=_MR_STATE.get(str(mr.get("state")), PullState.CLOSED),
         url=str(mr.get("web_url") or ""),
     )

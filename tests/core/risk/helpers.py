@@ -26,9 +26,9 @@ def rollback(
     return down, assessment
 
 
-def fired(dialect: str, history: str, migration: str) -> set[str]:
+def fired(dialect: str, history: str, migration: str, policy: Policy | None = None) -> set[str]:
     """The rule ids that fire on the rollback of `migration`."""
-    return {f.rule for f in rollback(dialect, history, migration)[1].findings()}
+    return {f.rule for f in rollback(dialect, history, migration, policy)[1].findings()}
 
 
 def fired_between(dialect: str, newer: str, older: str) -> set[str]:

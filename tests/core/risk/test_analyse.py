@@ -12,9 +12,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.changes import DropColumn, DropTable
+from bot.core.down import compute_down
+from bot.core.model import Dialect, Schema
+from bot.core.render import Rendered
+from bot.core.replay import Migration, replay, replay_sql
 from bot.core.risk import Category, Policy, Verdict
-from bot.core.risk.analyse import policy_as_config, policy_from_config, statement_findings
+from bot.core.risk.analyse import (
+    assess,
+    policy_as_config,
+    policy_from_config,
+    statement_findings,
+)
 from bot.core.risk.rules import CATALOGUE
+from bot.engines import ScratchServer
 from tests.core.risk.helpers import rollback
 
 USERS = "CREATE TABLE users (id int PRIMARY KEY, email varchar(50), name text);"
@@ -151,6 +161,49 @@ def test_each_statement_carries_its_own_change_findings() -> None:
     }
 
 
+def test_a_re_created_enum_carries_the_cast_and_the_rewrite_on_its_alter_table() -> None:
+    history = "CREATE TYPE mood AS ENUM ('a', 'b'); CREATE TABLE people (id int, m mood);"
+    down, assessment = rollback("postgres", history, "ALTER TYPE mood ADD VALUE 'c';")
+    attached = statement_findings(assessment, down.statements)
+
+    # rename the type away, create the new one, move the column, drop the old type
+    assert [r.sql.split(" ", 2)[:2] for r, _ in attached] == [
+        ["ALTER", "TYPE"],
+        ["CREATE", "TYPE"],
+        ["ALTER", "TABLE"],
+        ["DROP", "TYPE"],
+    ]
+    assert [sorted(f.rule for f in fs) for _, fs in attached] == [
+        [],
+        [],
+        ["pg-table-rewrite", "type-cast-may-fail"],
+        [],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("later", "carrier"),
+    [
+        ("CREATE INDEX users_tmp ON users (email, tmp);", "ALTER TABLE users DROP COLUMN tmp"),
+        ("CREATE TABLE t2 (id int); CREATE INDEX t2_id ON t2 (id);", "DROP TABLE t2"),
+    ],
+    ids=["with-its-column", "with-its-table"],
+)
+def test_an_index_dropped_by_a_later_drop_is_reported_under_that_drop(
+    later: str, carrier: str
+) -> None:
+    # issue 11 item 5: PostgreSQL drops the index with its column or table, so the down
+    # writes no DROP INDEX; its findings were shown under the unrelated ADD COLUMN before it
+    migration = f"ALTER TABLE users ADD COLUMN tmp int; {later} ALTER TABLE users DROP COLUMN name;"
+    down, assessment = rollback("postgres", USERS, migration)
+    attached = statement_findings(assessment, down.statements)
+    by_sql = {r.sql: {f.rule for f in fs} for r, fs in attached}
+
+    assert by_sql["ALTER TABLE users ADD COLUMN name text"] == set()
+    assert "drop-index-locks" in by_sql[carrier]
+    assert sum(len(fs) for _, fs in attached) == len(assessment.findings())
+
+
 def test_a_rebuild_carries_its_findings_once() -> None:
     history = "CREATE TABLE users (id int PRIMARY KEY, email text, legacy int NOT NULL);"
     down, assessment = rollback("sqlite", history, "ALTER TABLE users DROP COLUMN legacy;")
@@ -218,6 +271,30 @@ def test_source_policy_is_layered_on_the_repository_policy() -> None:
 def test_policy_round_trips_through_its_config_shape() -> None:
     policy = policy_from_config({"locking": "safe", "allow": {"drop-check": "fine"}})
     assert policy_from_config(policy_as_config(policy)) == policy
+    timed = policy_from_config({"timeouts": {"lock": "1500ms", "statement": "off"}})
+    assert policy_from_config(policy_as_config(timed)) == timed
+
+
+@pytest.mark.parametrize(
+    ("given", "lock_ms", "statement_ms"),
+    [
+        ({}, 5_000, 3_600_000),
+        ({"lock": "500ms"}, 500, 3_600_000),
+        ({"lock": 3, "statement": "2min"}, 3_000, 120_000),
+        ({"lock": "off", "statement": False}, 0, 0),
+        ({"lock": "0", "statement": "1h"}, 0, 3_600_000),
+    ],
+)
+def test_policy_timeouts_read_durations_and_off(
+    given: dict[str, Any], lock_ms: int, statement_ms: int
+) -> None:
+    timeouts = policy_from_config({"timeouts": given}).timeouts
+    assert (timeouts.lock_ms, timeouts.statement_ms) == (lock_ms, statement_ms)
+    # a source's policy layers on the repository's
+    layered = policy_from_config(
+        {"timeouts": {"statement": "5min"}}, base=policy_from_config({"timeouts": given})
+    )
+    assert (layered.timeouts.lock_ms, layered.timeouts.statement_ms) == (lock_ms, 300_000)
 
 
 @pytest.mark.parametrize(
@@ -240,6 +317,11 @@ def test_policy_round_trips_through_its_config_shape() -> None:
         ({"safe": "locking"}, "policy.safe: expected a list of categories"),
         ({"safe": ["data_loss"]}, "losing data is never safe"),
         ({"refused": ["speed"]}, "policy.refused: unknown category 'speed'"),
+        ({"timeouts": "5s"}, "policy.timeouts: expected a mapping with lock and statement"),
+        ({"timeouts": {"lok": "5s"}}, "policy.timeouts.lok: unknown key; expected lock or"),
+        ({"timeouts": {"lock": "5 minutes"}}, "policy.timeouts.lock: expected a duration such"),
+        ({"timeouts": {"lock": "48h"}}, "policy.timeouts.lock: expected at most 24h"),
+        ({"timeouts": {"statement": -1}}, "policy.timeouts.statement: expected at most 24h"),
     ],
 )
 def test_bad_policy_says_which_key_and_what_it_accepts(
@@ -366,3 +448,59 @@ def test_no_data_losing_plan_comes_out_safe(migration: tuple[str, str], policy: 
     # ... and no policy, setting or allow comment makes it safe
     if loss:
         assert assessment.verdict is not Verdict.SAFE
+
+
+# -- risk follows the SQL that ships (issue 10) ---------------------------------------------
+
+
+def _newer(dialect: str, history: str, migration: str) -> Schema:
+    d = Dialect.parse(dialect)
+    return replay([Migration("001.sql", history), Migration("002.sql", migration)], d).schema
+
+
+def test_a_drop_table_in_the_shipped_sql_is_data_loss_even_when_the_changes_rename() -> None:
+    rename = "ALTER TABLE users RENAME TO people;"
+    down, assessment = rollback("postgres", USERS, rename)
+    assert assessment.verdict is Verdict.SAFE
+    # what a schema-diff fallback ships for the same change: the renamed table dropped
+    shipped = [
+        Rendered("DROP TABLE people", "rename_table", "people"),
+        Rendered("CREATE TABLE users (id int PRIMARY KEY, email varchar(50), name text)", "x", "y"),
+    ]
+    lossy = assess(down.changes, _newer("postgres", USERS, rename), statements=shipped)
+
+    assert lossy.verdict is Verdict.REFUSED
+    attached = statement_findings(lossy, shipped)
+    assert [(f.rule, f.object) for f in attached[0][1] if f.category is Category.DATA_LOSS] == [
+        ("drop-table", "people")
+    ]
+    assert attached[1][1] == ()
+
+
+def test_a_rebuild_that_copies_fewer_columns_than_it_drops_is_data_loss(
+    sqlite_server: ScratchServer,
+) -> None:
+    history = "CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL, name text);"
+    migration = "ALTER TABLE users ALTER COLUMN email DROP NOT NULL;"
+    newer = replay_sql(history + migration, Dialect.SQLITE).schema
+    older = replay_sql(history, Dialect.SQLITE).schema
+    down = compute_down(newer, older)
+    copy = next(r for r in down.statements if r.sql.startswith("INSERT INTO"))
+    assert copy.sql.endswith("SELECT id, email, name FROM users")
+    # the same rebuild with a copy that leaves `name` out
+    short = Rendered(
+        copy.sql.replace(", name)", ")").replace(", name FROM", " FROM"), copy.change, copy.object
+    )
+    lossy = [short if r is copy else r for r in down.statements]
+
+    assert assess(down.changes, newer, statements=down.statements).verdict is not Verdict.REFUSED
+    judged = assess(down.changes, newer, statements=lossy)
+    assert judged.verdict is Verdict.REFUSED
+    ((at, finding),) = judged.shipped
+    assert (finding.rule, finding.object) == ("drop-column", "users.name")
+    assert lossy[at].sql == "DROP TABLE users"
+    # and it is what the engine does: the values of name are gone
+    db = sqlite_server.new_database()
+    db.execute([history, "INSERT INTO users VALUES (1, 'a@x', 'Ada')"])
+    db.execute([r.sql for r in lossy])
+    assert db.query("SELECT id, email, name FROM users") == [(1, "a@x", None)]

@@ -10,6 +10,8 @@ import pytest
 
 from bot.core.changes import DropNamespace
 from bot.core.model import Dialect, QName, Schema, Table
+from bot.core.render.session import Timeouts
+from bot.core.risk import Policy
 from bot.core.risk.analyse import assess
 from bot.core.risk.rules import CATALOGUE
 from tests.core.risk.helpers import fired, fired_between, rollback
@@ -20,6 +22,10 @@ class Case(NamedTuple):
     dialect: str
     history: str
     migration: str  # the migration being rolled back
+    policy: Policy | None = None
+
+
+NO_LOCK_TIMEOUT = Policy(timeouts=Timeouts(lock_ms=0))
 
 
 USERS = "CREATE TABLE users (id int PRIMARY KEY, email varchar(50), name text);"
@@ -49,14 +55,20 @@ FIRES = [
     Case("drop-column", "mysql", USERS, "ALTER TABLE users ADD COLUMN bio text;"),
     Case("drop-column", "sqlite", USERS, "ALTER TABLE users ADD COLUMN bio text;"),
     Case(
-        "lossy-type-change",
+        "narrowing-may-fail",
         "postgres",
         col("varchar(50)"),
         "ALTER TABLE t ALTER COLUMN v TYPE varchar(255);",
     ),
-    Case("lossy-type-change", "postgres", col("int"), "ALTER TABLE t ALTER COLUMN v TYPE bigint;"),
+    Case("narrowing-may-fail", "postgres", col("int"), "ALTER TABLE t ALTER COLUMN v TYPE bigint;"),
     Case(
-        "lossy-type-change", "postgres", col("smallint"), "ALTER TABLE t ALTER COLUMN v TYPE int;"
+        "narrowing-may-fail", "postgres", col("smallint"), "ALTER TABLE t ALTER COLUMN v TYPE int;"
+    ),
+    Case(
+        "narrowing-may-fail",
+        "postgres",
+        col("numeric(10,2)"),
+        "ALTER TABLE t ALTER COLUMN v TYPE numeric(14,2);",
     ),
     Case(
         "lossy-type-change",
@@ -71,7 +83,7 @@ FIRES = [
         "ALTER TABLE t ALTER COLUMN v TYPE timestamptz;",
     ),
     Case(
-        "lossy-type-change",
+        "narrowing-may-fail",
         "postgres",
         col("varchar(50)"),
         "ALTER TABLE t ALTER COLUMN v TYPE text;",
@@ -81,7 +93,7 @@ FIRES = [
     Case("lossy-type-change", "mysql", col("int"), "ALTER TABLE t MODIFY v int unsigned;"),
     Case("lossy-type-change", "mysql", col("timestamp NULL"), "ALTER TABLE t MODIFY v datetime;"),
     Case("lossy-type-change", "mysql", col("tinytext"), "ALTER TABLE t MODIFY v text;"),
-    Case("enum-values-removed", "postgres", MOOD, "ALTER TYPE mood ADD VALUE 'c';"),
+    Case("type-cast-may-fail", "postgres", MOOD, "ALTER TYPE mood ADD VALUE 'c';"),
     Case(
         "enum-values-removed",
         "mysql",
@@ -133,6 +145,20 @@ FIRES = [
     ),
     Case("pg-table-rewrite", "postgres", MOOD, "ALTER TYPE mood ADD VALUE 'c';"),
     Case("index-without-concurrently", "postgres", PLAIN_EMAIL, "DROP INDEX users_email;"),
+    Case(
+        "lock-without-timeout",
+        "postgres",
+        USERS,
+        "ALTER TABLE users ADD COLUMN bio text;",
+        NO_LOCK_TIMEOUT,
+    ),
+    Case(
+        "lock-without-timeout",
+        "mysql",
+        PLAIN_EMAIL,
+        "DROP INDEX users_email ON users;",
+        NO_LOCK_TIMEOUT,
+    ),
     Case(
         "index-without-concurrently",
         "postgres",
@@ -282,6 +308,33 @@ QUIET = [
         "ALTER TABLE users ALTER COLUMN email SET DEFAULT 'x';",
     ),
     Case("enum-values-removed", "postgres", MOOD, "ALTER TYPE mood RENAME VALUE 'a' TO 'z';"),
+    # PostgreSQL refuses the removed value (type-cast-may-fail): it is never lost
+    Case("enum-values-removed", "postgres", MOOD, "ALTER TYPE mood ADD VALUE 'c';"),
+    # on PostgreSQL narrowing fails rather than losing; on MySQL it is lossy-type-change
+    Case(
+        "narrowing-may-fail",
+        "postgres",
+        col("varchar(255)"),
+        "ALTER TABLE t ALTER COLUMN v TYPE varchar(50);",
+    ),
+    Case("narrowing-may-fail", "mysql", col("int"), "ALTER TABLE t MODIFY v bigint;"),
+    Case(
+        "narrowing-may-fail",
+        "postgres",
+        col("numeric(10,2)"),
+        "ALTER TABLE t ALTER COLUMN v TYPE numeric(12,4);",
+    ),
+    # the default policy sets a lock timeout: the same rollback is quiet
+    Case("lock-without-timeout", "postgres", USERS, "ALTER TABLE users ADD COLUMN bio text;"),
+    # creating a table locks nothing anyone waits on
+    Case("lock-without-timeout", "postgres", USERS, "DROP TABLE users;", NO_LOCK_TIMEOUT),
+    Case(
+        "lock-without-timeout",
+        "sqlite",
+        USERS,
+        "ALTER TABLE users ADD COLUMN bio text;",
+        NO_LOCK_TIMEOUT,
+    ),
     Case(
         "enum-values-removed",
         "mysql",
@@ -313,6 +366,13 @@ QUIET = [
         "postgres",
         col("varchar(255)"),
         "ALTER TABLE t ALTER COLUMN v TYPE varchar(50);",
+    ),
+    # timestamptz to timestamp cannot fail (the lost offset is lossy-type-change's)
+    Case(
+        "type-cast-may-fail",
+        "postgres",
+        col("timestamp"),
+        "ALTER TABLE t ALTER COLUMN v TYPE timestamptz;",
     ),
     Case(
         "pg-table-rewrite",
@@ -414,12 +474,12 @@ def _id(case: Case) -> str:
 
 @pytest.mark.parametrize("case", FIRES, ids=_id)
 def test_rule_fires_on_the_risky_rollback(case: Case) -> None:
-    assert case.rule in fired(case.dialect, case.history, case.migration)
+    assert case.rule in fired(case.dialect, case.history, case.migration, case.policy)
 
 
 @pytest.mark.parametrize("case", QUIET, ids=_id)
 def test_rule_stays_quiet_on_the_safe_shape(case: Case) -> None:
-    down, assessment = rollback(case.dialect, case.history, case.migration)
+    down, assessment = rollback(case.dialect, case.history, case.migration, case.policy)
     # the rollback is real: the engine understood the migration and undoes something
     assert down.changes and not down.unmodelled
     assert case.rule not in {f.rule for f in assessment.findings()}

@@ -18,6 +18,9 @@ class Hit:
 
     message: str
     object: str | None = None
+    # a pattern naming which of the change's statements carries it (the enum re-creation's
+    # ALTER TABLE ... USING, not its RENAME); None: the change's first statement
+    at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -26,11 +29,12 @@ class Context:
 
     `state` must not be changed by rules. `fresh` holds the tables this down created itself
     before this step: they are empty, so checks about existing rows and long locks don't
-    apply to them.
+    apply to them. `lock_timeout`: the shipped down sets one (the policy's `timeouts.lock`).
     """
 
     state: State
     fresh: frozenset[tuple[str, str]] = frozenset()
+    lock_timeout: bool = True
 
     @property
     def dialect(self) -> Dialect:
@@ -53,13 +57,20 @@ class Rule:
     check: Check
 
     def run(self, change: Change, ctx: Context) -> list[Finding]:
+        return [f for f, _ in self.located(change, ctx)]
+
+    def located(self, change: Change, ctx: Context) -> list[tuple[Finding, str | None]]:
+        """Each finding with the pattern of the statement that carries it (`Hit.at`)."""
         return [
-            Finding(
-                self.id,
-                self.category,
-                self.level,
-                hit.message,
-                hit.object if hit.object is not None else change_object(change),
+            (
+                Finding(
+                    self.id,
+                    self.category,
+                    self.level,
+                    hit.message,
+                    hit.object if hit.object is not None else change_object(change),
+                ),
+                hit.at,
             )
             for hit in self.check(change, ctx)
         ]

@@ -8,7 +8,7 @@ called harmless.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import sqlglot
@@ -225,6 +225,67 @@ def holds(old: ColType, new: ColType, dialect: Dialect) -> bool:
         case (Family.ENUM, Family.ENUM):
             return old.is_set == new.is_set and set(old.values) <= set(new.values)
     return False
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """What converting a column's values to another type does on the engine."""
+
+    fails: bool  # a value that doesn't fit or convert stops the step with an error
+    alters: bool  # a value may be changed without an error: cut, rounded, its zone dropped
+
+
+# PostgreSQL: within each group our renderer converts with an assignment cast (no USING),
+# which refuses what doesn't fit; across groups it writes USING col::type, an explicit cast.
+_PG_ASSIGNED = (
+    frozenset({Family.INTEGER, Family.DECIMAL, Family.FLOAT}),
+    frozenset({Family.STRING}),
+    frozenset({Family.TIMESTAMP, Family.TIMESTAMPTZ}),
+)
+
+
+def conversion(old: ColType, new: ColType, dialect: Dialect) -> Conversion:
+    """Whether converting `old` values to `new` can fail, and whether it can change a value.
+
+    PostgreSQL refuses what doesn't fit (value too long, integer out of range, numeric field
+    overflow) and changes values only by rounding, dropping a time zone or an explicit cast
+    to a bounded string. MySQL outside strict mode and SQLite's affinities change values
+    instead of refusing them, so there any conversion that doesn't hold alters.
+    """
+    if holds(old, new, dialect):
+        return Conversion(False, False)
+    if dialect is not Dialect.POSTGRES:
+        return Conversion(old.family is not new.family, True)
+    o, n = old.family, new.family
+    if any(o in g and n in g for g in _PG_ASSIGNED):
+        return _pg_assigned(old, new)
+    if n is Family.STRING:
+        return Conversion(False, True)  # '12345'::varchar(3) is '123', no error
+    if o is Family.STRING:
+        # text that doesn't parse makes the cast fail; what parses is normalised ('007' is 7)
+        return Conversion(True, True)
+    if n is Family.DATE and o in (Family.TIMESTAMP, Family.TIMESTAMPTZ):
+        return Conversion(False, True)  # the time of day is dropped
+    if o is n is Family.TIME:
+        return Conversion(False, True)  # fewer fractional digits: rounded
+    return Conversion(True, True)  # anything else: assume both
+
+
+def _pg_assigned(old: ColType, new: ColType) -> Conversion:
+    o, n = old.family, new.family
+    if o is Family.STRING or o is n is Family.INTEGER:
+        return Conversion(True, False)  # value too long / integer out of range
+    if o in (Family.TIMESTAMP, Family.TIMESTAMPTZ):
+        return Conversion(False, True)  # the zone, or fractional digits, are dropped
+    if Family.FLOAT in (o, n):
+        # rounding to a float's or an integer's precision; overflow fails
+        return Conversion(n is not Family.FLOAT or (new.size or 0) < (old.size or 0), True)
+    # integer/decimal to integer/decimal: fewer digits before the point overflow, fewer after
+    # it round
+    old_scale = 0 if o is Family.INTEGER else old.scale
+    new_scale = 0 if n is Family.INTEGER else new.scale
+    rounds = new_scale is not None and (old_scale is None or new_scale < old_scale)
+    return Conversion(not holds(replace(old, scale=new_scale), new, Dialect.POSTGRES), rounds)
 
 
 def removed_values(old: ColType, new: ColType) -> tuple[str, ...]:

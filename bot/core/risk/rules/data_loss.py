@@ -8,7 +8,7 @@ from bot.core import changes as ch
 from bot.core.model import Dialect
 from bot.core.risk import Category, Level
 from bot.core.risk.rules.base import Context, Hit, rule
-from bot.core.risk.rules.coltypes import holds, parse_type, removed_values
+from bot.core.risk.rules.coltypes import conversion, parse_type, removed_values
 
 _LOSS = Category.DATA_LOSS
 
@@ -49,37 +49,50 @@ def drop_column(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     "lossy-type-change",
     _LOSS,
     Level.DANGER,
-    "the new type cannot hold every value of the old one (narrowing, precision, time zone)",
+    "the new type changes values without an error (cut, rounded, time zone dropped)",
 )
 def lossy_type_change(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if not isinstance(change, ch.AlterColumn) or not ctx.has_rows(change.table):
         return
     old = parse_type(change.before.type, ctx.dialect)
     new = parse_type(change.after.type, ctx.dialect)
-    if old == new or holds(old, new, ctx.dialect) or removed_values(old, new):
+    if old == new or removed_values(old, new):
         return  # removed ENUM members are enum-values-removed's to report
+    if not conversion(old, new, ctx.dialect).alters:
+        return  # PostgreSQL refuses what doesn't fit: narrowing-may-fail's to report
     col = f"{change.table}.{change.before.name}"
-    yield Hit(
-        f"changing {col} from {change.before.type} to {change.after.type} cannot keep every "
-        "value: values that don't fit are cut, rounded, or make the step fail"
-    )
+    what = f"changing {col} from {change.before.type} to {change.after.type}"
+    if ctx.dialect is Dialect.POSTGRES:
+        yield Hit(f"{what} changes values without an error: they are rounded or cut", at=_TYPE)
+    elif ctx.dialect is Dialect.MYSQL:
+        yield Hit(f"{what} cannot keep every value: {MYSQL_MODE}", at=_TYPE)
+    else:
+        yield Hit(f"{what} converts values that look like another kind (text '007' to 7)")
 
 
+# Whether MySQL cuts or refuses depends on the server's sql_mode, which we can't see.
+MYSQL_MODE = (
+    "outside strict mode MySQL/MariaDB cut or clamp the values that don't fit, silently; in "
+    "strict mode (STRICT_TRANS_TABLES) the step fails on them instead. The server's sql_mode "
+    "isn't known here, so this counts as data loss"
+)
+_TYPE = r"\b(?:TYPE|MODIFY|CHANGE)\b"
+
+
+# MySQL inline ENUM/SET. PostgreSQL re-creates an enum type and casts every row to it: a
+# removed value fails that cast (type-cast-may-fail), it is never lost.
 @rule("enum-values-removed", _LOSS, Level.DANGER, "rows holding a removed enum value lose it")
 def enum_values_removed(change: ch.Change, ctx: Context) -> Iterator[Hit]:
-    if isinstance(change, ch.AlterEnum):
-        gone = enum_removed(change.before.values, change.after.values)
-        if gone:
-            yield Hit(
-                f"removing {_list(gone)} from enum {change.before.name}: rows holding "
-                "them can't keep their value"
-            )
-    elif isinstance(change, ch.AlterColumn) and ctx.has_rows(change.table):
+    if isinstance(change, ch.AlterColumn) and ctx.has_rows(change.table):
         old = parse_type(change.before.type, ctx.dialect)
         gone = list(removed_values(old, parse_type(change.after.type, ctx.dialect)))
         if gone:
             col = f"{change.table}.{change.before.name}"
-            yield Hit(f"removing {_list(gone)} from {col}: rows holding them lose their value")
+            yield Hit(
+                f"removing {_list(gone)} from {col}: rows holding them lose their value; "
+                + MYSQL_MODE,
+                at=_TYPE,
+            )
 
 
 def enum_removed(before: tuple[str, ...], after: tuple[str, ...]) -> list[str]:

@@ -12,7 +12,8 @@ from bot.core import changes as ch
 from bot.core.model import Check, Column, Dialect, ForeignKey, PrimaryKey, Unique
 from bot.core.risk import Category, Level
 from bot.core.risk.rules.base import Context, Hit, rule
-from bot.core.risk.rules.coltypes import holds, parse_type
+from bot.core.risk.rules.coltypes import ColType, Family, conversion, parse_type
+from bot.core.risk.rules.data_loss import enum_removed
 
 _FAIL = Category.MIGHT_FAIL
 
@@ -61,7 +62,8 @@ def set_not_null(change: ch.Change, ctx: Context) -> Iterator[Hit]:
         and ctx.has_rows(change.table)
     ):
         yield Hit(
-            f"making {change.table}.{change.before.name} NOT NULL fails if any row holds NULL in it"
+            f"making {change.table}.{change.before.name} NOT NULL fails if any row holds NULL in it",
+            at=r"\bSET NOT NULL\b",
         )
 
 
@@ -147,25 +149,90 @@ def add_check(change: ch.Change, ctx: Context) -> Iterator[Hit]:
 
 
 @rule(
+    "narrowing-may-fail",
+    _FAIL,
+    Level.WARNING,
+    "PostgreSQL refuses a value that doesn't fit the narrower type: the step fails, nothing lost",
+)
+def narrowing_may_fail(change: ch.Change, ctx: Context) -> Iterator[Hit]:
+    if (
+        ctx.dialect is not Dialect.POSTGRES
+        or not isinstance(change, ch.AlterColumn)
+        or not ctx.has_rows(change.table)
+    ):
+        return
+    old = parse_type(change.before.type, ctx.dialect)
+    new = parse_type(change.after.type, ctx.dialect)
+    done = conversion(old, new, ctx.dialect)
+    # a conversion that may also change values is lossy-type-change's, a cast type-cast's
+    if done.fails and not done.alters and not _cast(old, new):
+        yield Hit(
+            f"changing {change.table}.{change.before.name} from {change.before.type} to "
+            f"{change.after.type} fails on a value that doesn't fit (value too long, out of "
+            "range, numeric field overflow); nothing is changed then",
+            at=_TYPE,
+        )
+
+
+@rule(
     "type-cast-may-fail",
     _FAIL,
     Level.WARNING,
     "converting to another kind of type (text to integer) fails on values that don't convert",
 )
 def type_cast_may_fail(change: ch.Change, ctx: Context) -> Iterator[Hit]:
+    if isinstance(change, ch.AlterEnum) and ctx.dialect is Dialect.POSTGRES:
+        yield from _enum_cast(change, ctx)
+        return
     if not isinstance(change, ch.AlterColumn) or not ctx.has_rows(change.table):
         return
     if ctx.dialect is Dialect.SQLITE and not _strict(ctx, change):
         return  # SQLite stores any value in any column unless the table is STRICT
     old = parse_type(change.before.type, ctx.dialect)
     new = parse_type(change.after.type, ctx.dialect)
-    if old.family is not new.family and not holds(old, new, ctx.dialect):
+    if _cast(old, new) and conversion(old, new, ctx.dialect).fails:
         yield Hit(
             f"converting {change.table}.{change.before.name} from {change.before.type} to "
-            f"{change.after.type} fails on any value that doesn't convert"
+            f"{change.after.type} fails on any value that doesn't convert",
+            at=_TYPE,
         )
+
+
+def _cast(old: ColType, new: ColType) -> bool:
+    """A conversion between kinds of type (text to integer), not within one (int to smallint).
+    Integers, decimals and floats are one kind: numbers."""
+    numbers = {Family.INTEGER, Family.DECIMAL, Family.FLOAT}
+    return old.family is not new.family and not {old.family, new.family} <= numbers
+
+
+def _enum_cast(change: ch.AlterEnum, ctx: Context) -> Iterator[Hit]:
+    """A removed value: re-creating the type casts every row through text, and a row holding
+    it stops the cast ("invalid input value for enum")."""
+    gone = enum_removed(change.before.values, change.after.values)
+    using = [
+        f"{t.name}.{c.name}"
+        for t in ctx.state.tables.values()
+        if ctx.has_rows(t.name)
+        for c in t.columns
+        if is_type(c.type, change.before.name.name)
+    ]
+    if gone and using:
+        values = ", ".join(f"'{v}'" for v in gone)
+        yield Hit(
+            f"removing {values} from enum {change.before.name} fails if a row of "
+            f"{', '.join(sorted(using))} holds it: the cast to the re-created type refuses it",
+            at=r"\bUSING\b",
+        )
+
+
+_TYPE = r"\b(?:TYPE|MODIFY|CHANGE)\b"
 
 
 def _strict(ctx: Context, change: ch.AlterColumn) -> bool:
     table = ctx.state.table(change.table)
     return table is not None and "STRICT" in (table.options or "").upper()
+
+
+def is_type(type_text: str, name: str) -> bool:
+    """Whether a column's type is the enum `name` (or an array of it)."""
+    return type_text.strip().rstrip("[] ").strip('"').rsplit(".", 1)[-1].strip('"') == name

@@ -10,11 +10,22 @@ import re
 from collections.abc import Iterator
 
 from bot.core import changes as ch
-from bot.core.model import AutoKind, Check, Column, Dialect, ForeignKey, PrimaryKey, Unique
+from bot.core.model import (
+    AutoKind,
+    Check,
+    Column,
+    Dialect,
+    ForeignKey,
+    PrimaryKey,
+    QName,
+    Table,
+    Unique,
+)
 from bot.core.risk import Category, Level
 from bot.core.risk.rules.base import Context, Hit, rule
 from bot.core.risk.rules.coltypes import ColType, Family, parse_type
 from bot.core.risk.rules.data_loss import enum_removed
+from bot.core.risk.rules.might_fail import is_type
 
 _LOCK = Category.LOCKING
 PG = Dialect.POSTGRES
@@ -51,7 +62,8 @@ def pg_table_rewrite(change: ch.Change, ctx: Context) -> Iterator[Hit]:
         if not binary_coercible(old, new):
             yield Hit(
                 f"changing {change.table}.{change.before.name} to {change.after.type} rewrites "
-                f"{change.table} and its indexes; reads and writes wait until it ends"
+                f"{change.table} and its indexes; reads and writes wait until it ends",
+                at=r"\bTYPE\b",
             )
     elif isinstance(change, ch.AddColumn) and ctx.has_rows(change.table):
         why = _rewriting_column(change.column)
@@ -60,22 +72,29 @@ def pg_table_rewrite(change: ch.Change, ctx: Context) -> Iterator[Hit]:
                 f"adding {change.table}.{change.column.name} with {why} rewrites {change.table}; "
                 "reads and writes wait until it ends"
             )
-    elif isinstance(change, ch.AlterEnum):
-        before, after = change.before.values, change.after.values
-        kept = [v for v in after if v in before]
-        # the renderer re-creates the type (moving every column through text) for a removal
-        # or a reorder; renames and additions are done in place
-        if enum_removed(before, after) or kept != [v for v in before if v in after]:
-            using = [
-                str(t.name)
-                for t in ctx.state.tables.values()
-                if any(_is_type(c.type, change.before.name.name) for c in t.columns)
-                and ctx.has_rows(t.name)
-            ]
-            if using:
-                yield Hit(
-                    f"re-creating enum {change.before.name} rewrites {', '.join(sorted(using))}"
-                )
+    elif isinstance(change, ch.AlterEnum) and recreates_enum(change):
+        using = [
+            str(t.name)
+            for t in ctx.state.tables.values()
+            if uses_enum(t, change.before.name) and ctx.has_rows(t.name)
+        ]
+        if using:
+            yield Hit(
+                f"re-creating enum {change.before.name} rewrites {', '.join(sorted(using))}",
+                at=r"^\s*ALTER\s+TABLE\b",
+            )
+
+
+def recreates_enum(change: ch.AlterEnum) -> bool:
+    """Whether the renderer re-creates the type (moving every column through text): for a
+    removal or a reorder; renames and additions are done in place."""
+    before, after = change.before.values, change.after.values
+    kept = [v for v in after if v in before]
+    return bool(enum_removed(before, after)) or kept != [v for v in before if v in after]
+
+
+def uses_enum(table: Table, enum: QName) -> bool:
+    return any(is_type(c.type, enum.name) for c in table.columns)
 
 
 @rule(
@@ -113,7 +132,8 @@ def drop_index_locks(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if ctx.dialect is PG and isinstance(change, ch.DropIndex) and ctx.has_rows(change.index.table):
         yield Hit(
             f"DROP INDEX {change.index.name} waits for, then briefly blocks, every query on "
-            f"{change.index.table}"
+            f"{change.index.table}",
+            at=r"\bDROP\s+INDEX\b",
         )
 
 
@@ -138,7 +158,8 @@ def set_not_null_scan(change: ch.Change, ctx: Context) -> Iterator[Hit]:
         return
     yield Hit(
         f"SET NOT NULL on {change.table}.{change.before.name} scans every row while holding "
-        "an ACCESS EXCLUSIVE lock"
+        "an ACCESS EXCLUSIVE lock",
+        at=r"\bSET NOT NULL\b",
     )
 
 
@@ -205,7 +226,3 @@ def _rewriting_column(column: Column) -> str | None:
 def _proves_not_null(check: Check, column: str) -> bool:
     expr = " ".join(check.expression.strip("() ").split()).lower()
     return expr in (f"{column.lower()} is not null", f'"{column.lower()}" is not null')
-
-
-def _is_type(type_text: str, name: str) -> bool:
-    return type_text.strip('"').rsplit(".", 1)[-1].strip('"') == name

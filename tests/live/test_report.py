@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import socket
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -15,7 +16,8 @@ from bot.core.down import compute_down
 from bot.core.model import Dialect, Schema
 from bot.core.replay import replay_sql
 from bot.engines import ScratchDatabase, ScratchServer
-from bot.inspect import LiveReport, _open, database_url, inspect_live
+from bot.live import LiveReport, database_url, inspect_live
+from bot.live.sessions import open_session as _open
 from bot.sources.config import DatabaseRef
 
 OLDER = (
@@ -363,13 +365,29 @@ def test_server_that_never_answers_times_out() -> None:
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)  # accepts the TCP connection in the kernel, never says a word
     port = listener.getsockname()[1]
+    started = time.monotonic()
     try:
         report, _ = _inspect(Dialect.MYSQL, f"mysql://app:pw@127.0.0.1:{port}/shop", timeout_s=1.0)
     finally:
         listener.close()
+    waited = time.monotonic() - started
 
     (problem,) = report.problems
     assert "timed out" in problem or "Lost connection" in problem, problem
+    # the server never answers, so only the 1 s timeout ends the wait; 4 s is far above any
+    # scheduling delay and far below the driver's own defaults (10 s and more)
+    assert waited < 4.0, waited
+
+
+def test_mysql_session_gets_the_configured_timeouts(my_reader: str) -> None:
+    with _open(Dialect.MYSQL, my_reader, 1.0) as session:
+        ((statement_limit, lock_wait),) = session.query(
+            "SELECT @@session.max_statement_time, @@session.lock_wait_timeout"
+        )
+        conn = session._conn  # type: ignore[attr-defined]
+
+    assert (float(statement_limit), int(lock_wait)) == (1.0, 1)
+    assert (conn.connect_timeout, conn._read_timeout, conn._write_timeout) == (1, 1, 1)
 
 
 def test_postgres_lock_held_by_the_application_times_out_the_count(
@@ -486,3 +504,16 @@ def test_sqlite_counts_rows_a_new_key_index_column_or_reference_would_reject(
         "people.tenant: 4 existing rows without a value for the new NOT NULL column",
         "people.people_team: 2 rows referencing a missing teams row",
     ]
+
+
+def test_our_own_bug_raises_instead_of_becoming_a_problem_line(
+    sqlite_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.live.report as report_module
+
+    def broken(*_args: object) -> list[str]:
+        raise TypeError("a bug in the drift code")
+
+    monkeypatch.setattr(report_module, "live_drift", broken)
+    with pytest.raises(TypeError, match="a bug in the drift code"):
+        _inspect(Dialect.SQLITE, str(sqlite_file))

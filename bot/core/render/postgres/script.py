@@ -1,0 +1,335 @@
+"""PostgreSQL statements for a list of changes: the order they are written in, what a later
+DROP makes unnecessary, and which statements each change becomes.
+
+Every change is rendered against the state it applies to, so statements that need more than
+the change itself (an enum re-created for every column that uses it, the sequence behind a
+serial column) can find what they touch.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from bot.core import changes as ch
+from bot.core.model import (
+    Check,
+    ForeignKey,
+    PrimaryKey,
+    QName,
+    Schema,
+    Unique,
+    qkey,
+)
+from bot.core.render import Rendered
+from bot.core.render.common import (
+    alter_sequence,
+    create_sequence,
+    create_view,
+    drop_view,
+    opaque_statements,
+)
+from bot.core.render.names import ident, qname
+from bot.core.render.postgres.enums import alter_enum, create_enum
+from bot.core.render.postgres.indexes import constraint_definition, create_index, index_name
+from bot.core.render.postgres.tables import (
+    PG,
+    alter_column,
+    column_comment,
+    column_definition,
+    comment_text,
+    create_table,
+    references,
+    rename,
+    retyped_serial,
+    serial_sequence,
+    serial_type,
+)
+from bot.core.state import State
+
+
+def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
+    """PostgreSQL statements taking a database at `before` through `changes`, in order.
+
+    Changes that a later DROP TABLE / DROP COLUMN makes anyway (an index or comment of a table
+    about to go, the foreign key of a column about to go) are applied to the working state but
+    not written out: PostgreSQL drops them with their table or column.
+    """
+    changes = _merge_steps(changes)
+    skipped = _subsumed(changes)
+    kept = _kept_sequences(changes)
+    skipped |= {i + 1 if isinstance(changes[i], ch.AlterColumn) else i for i in kept}
+    state = State(before.dialect, before)
+    out: list[Rendered] = []
+    relaxed = False
+    for i, change in enumerate(changes):
+        if not relaxed and _sql_body(change):
+            # A LANGUAGE sql body is checked against the tables when it is created, and they
+            # may come later in this script: relax that for the session, as pg_dump does.
+            out.append(Rendered.of("SET check_function_bodies = false", change))
+            relaxed = True
+        if i in skipped:
+            pass
+        elif isinstance(change, ch.AlterColumn) and (i in kept or i - 1 in kept):
+            table = state.require_table(change.table)
+            sql = alter_column(table, change.before, change.after, keep_sequence=True)
+            out.extend(Rendered.of(s, change) for s in sql)
+        else:
+            out.extend(Rendered.of(sql, change) for sql in _statements(change, state))
+        state.apply(change)
+    return out
+
+
+def _sql_body(change: ch.Change) -> bool:
+    """A function or procedure written in SQL (its body is validated at creation)."""
+    match change:
+        case ch.CreateOpaque(obj) | ch.ReplaceOpaque(_, obj) if obj.kind in {
+            "function",
+            "procedure",
+        }:
+            return bool(re.search(r"(?i)\blanguage\s+'?sql'?\b|\bbegin\s+atomic\b", obj.definition))
+    return False
+
+
+def _kept_sequences(changes: list[ch.Change]) -> set[int]:
+    """Where a serial column and its sequence part or join, and the sequence stays.
+
+    `ALTER COLUMN id DROP DEFAULT` on a serial leaves its sequence (owned by the column, still
+    counting); replay models that as the column ceasing to be serial and a sequence appearing.
+    Going back, the sequence is there: SET DEFAULT nextval(...) is all it takes, and keeps the
+    sequence's position (a fresh one moved to max(id) + 1 could hand out ids of deleted rows).
+    Returns the position of the first change of each such pair.
+    """
+    pairs: set[int] = set()
+    for i in range(len(changes) - 1):
+        first, second = changes[i], changes[i + 1]
+        match first, second:
+            case ch.AlterColumn(t, before, after), ch.CreateSequence(seq) if serial_type(
+                before
+            ) and not serial_type(after):
+                column = before
+            case ch.DropSequence(seq), ch.AlterColumn(t, before, after) if serial_type(
+                after
+            ) and not serial_type(before):
+                column = after
+            case _:
+                continue
+        serial = serial_type(column)
+        if (
+            qkey(seq.name, PG) == qkey(serial_sequence(t, column.name), PG)
+            and seq.owned_by is not None
+            and " ".join(seq.definition.split()).lower() == f"as {serial}"
+        ):
+            pairs.add(i)
+    return pairs
+
+
+def _merge_steps(changes: list[ch.Change]) -> list[ch.Change]:
+    """Consecutive changes of one enum or one column as one: removing three added values
+    re-creates the type once, and a column's type, default and nullability change in one
+    ALTER TABLE (one table rewrite at most)."""
+    out: list[ch.Change] = []
+    for change in changes:
+        last = out[-1] if out else None
+        if (
+            isinstance(change, ch.AlterEnum)
+            and isinstance(last, ch.AlterEnum)
+            and last.after == change.before
+        ):
+            out[-1] = ch.AlterEnum(last.before, change.after)
+        elif (
+            isinstance(change, ch.AlterColumn)
+            and isinstance(last, ch.AlterColumn)
+            and qkey(last.table, PG) == qkey(change.table, PG)
+            and last.after == change.before
+        ):
+            out[-1] = ch.AlterColumn(change.table, last.before, change.after)
+        else:
+            out.append(change)
+    return out
+
+
+def _table_of(change: ch.Change) -> QName | None:
+    """The one table a change is confined to, or None when it reaches beyond one table."""
+    match change:
+        case (
+            ch.AddColumn(t)
+            | ch.DropColumn(t)
+            | ch.RenameColumn(t)
+            | ch.AlterColumn(t)
+            | ch.AddConstraint(t)
+            | ch.DropConstraint(t)
+            | ch.RenameIndex(t)
+            | ch.SetTableComment(t)
+        ):
+            return t
+        case ch.CreateIndex(index) | ch.DropIndex(index):
+            return index.table
+        case ch.DropTable(table):
+            return table.name
+    return None
+
+
+def _subsumed(changes: list[ch.Change]) -> set[int]:
+    """Positions of changes whose effect a later DROP TABLE or DROP COLUMN has anyway.
+
+    Walks backwards remembering the tables and columns dropped later. Comments go whatever lies
+    between; anything else only when everything in between removes something from the same
+    table (a foreign key may have to go before another table does, a primary key before its
+    replacement is added, an index before another takes its name), and for a column only when
+    what lies between is nothing another constraint could depend on.
+    """
+    tables: dict[tuple[str, str], bool] = {}  # table -> only its own changes since its drop
+    columns: dict[tuple[tuple[str, str], str], bool] = {}
+    skipped: set[int] = set()
+    for i in range(len(changes) - 1, -1, -1):
+        change = changes[i]
+        table = _table_of(change)
+        key = qkey(table, PG) if table is not None else None
+        if (
+            key is not None
+            and key in tables
+            and (_always_goes(change) or (tables[key] and not isinstance(change, ch.DropTable)))
+        ):
+            skipped.add(i)
+            continue
+        if key is not None and _goes_with_column(change, key, columns):
+            skipped.add(i)
+            continue
+        removes = isinstance(
+            change,
+            ch.DropTable | ch.DropConstraint | ch.DropIndex | ch.DropColumn | ch.SetTableComment,
+        )
+        # A DROP COLUMN doesn't drop the keys a constraint of its own table may reference
+        # (a self-reference to the primary key): only what nothing can depend on may lie between.
+        harmless = (
+            _always_goes(change)
+            or (
+                isinstance(change, ch.DropConstraint)
+                and isinstance(change.constraint, Check | ForeignKey)
+            )
+            or (isinstance(change, ch.DropIndex) and not change.index.unique)
+        )
+        for name in tables:
+            tables[name] = tables[name] and removes and name == key
+        for column in columns:
+            columns[column] = columns[column] and harmless and column[0] == key
+        match change:
+            case ch.DropTable(t):
+                tables[qkey(t.name, PG)] = True
+            case ch.RenameTable(old, new) if qkey(new, PG) in tables:
+                tables[qkey(old, PG)] = tables.pop(qkey(new, PG))
+                for tk, col in [c for c in columns if c[0] == qkey(new, PG)]:
+                    columns[(qkey(old, PG), col)] = columns.pop((tk, col))
+            case ch.DropColumn(t, col):
+                columns[(qkey(t, PG), col.name)] = True
+            case ch.RenameColumn(t, old, new) if (qkey(t, PG), new) in columns:
+                columns[(qkey(t, PG), old)] = columns.pop((qkey(t, PG), new))
+            case ch.AddColumn(t, col):
+                columns.pop((qkey(t, PG), col.name), None)
+    return skipped
+
+
+def _always_goes(change: ch.Change) -> bool:
+    """Comments: removing them first never matters to anything else. (Not even an index drop
+    is like that: a later change may create another index of the same name.)"""
+    match change:
+        case ch.SetTableComment():
+            return True
+        case ch.AlterColumn(_, before, after):
+            return replace(after, comment=before.comment) == before
+    return False
+
+
+def _goes_with_column(
+    change: ch.Change, table: tuple[str, str], columns: dict[tuple[tuple[str, str], str], bool]
+) -> bool:
+    """Whether DROP COLUMN of a column dropped later removes what `change` removes."""
+    match change:
+        case ch.DropIndex(index):
+            used = [p.expression for p in index.parts if p.is_column] + list(index.include)
+            return any(columns.get((table, c), False) for c in used)
+        case ch.DropConstraint(_, PrimaryKey(_, cols) | Unique(_, cols) | ForeignKey(_, cols)):
+            return any(columns.get((table, c), False) for c in cols)
+        case ch.DropConstraint(_, Check(_, expression)):
+            return any(
+                dropped and t == table and references(expression, c)
+                for (t, c), dropped in columns.items()
+            )
+        case ch.AlterColumn(_, before, after) if (table, after.name) in columns:
+            return before.name == after.name and (
+                columns[(table, after.name)] or _always_goes(change)
+            )
+    return False
+
+
+def _statements(change: ch.Change, state: State) -> list[str]:
+    match change:
+        case ch.CreateNamespace(name):
+            return [f"CREATE SCHEMA {ident(name, PG)}"]
+        case ch.DropNamespace(name):
+            return [f"DROP SCHEMA {ident(name, PG)}"]
+        case ch.CreateTable(table):
+            return create_table(table)
+        case ch.DropTable(table):
+            return [f"DROP TABLE {qname(table.name, PG)}"]
+        case ch.RenameTable(old, new):
+            return rename(old, new, "TABLE")
+        case ch.AddColumn(tname, column):
+            out = [f"ALTER TABLE {qname(tname, PG)} ADD COLUMN {column_definition(column)}"]
+            out += retyped_serial(tname, column)
+            if column.comment is not None:
+                out.append(column_comment(tname, column.name, column.comment))
+            return out
+        case ch.DropColumn(tname, column):
+            return [f"ALTER TABLE {qname(tname, PG)} DROP COLUMN {ident(column.name, PG)}"]
+        case ch.RenameColumn(tname, old, new):
+            return [
+                f"ALTER TABLE {qname(tname, PG)} RENAME COLUMN {ident(old, PG)} TO {ident(new, PG)}"
+            ]
+        case ch.AlterColumn(tname, before, after):
+            # PostgreSQL has no cast from an enum to anything but text.
+            via_text = state.is_enum(before.type) and not state.is_enum(after.type)
+            return alter_column(state.require_table(tname), before, after, via_text=via_text)
+        case ch.AddConstraint(tname, con):
+            return [f"ALTER TABLE {qname(tname, PG)} ADD {constraint_definition(con)}"]
+        case ch.DropConstraint(tname, con):
+            if con.name is None:
+                raise ValueError(f"cannot drop an unnamed {con.kind} constraint on {tname}")
+            return [f"ALTER TABLE {qname(tname, PG)} DROP CONSTRAINT {ident(con.name, PG)}"]
+        case ch.CreateIndex(index):
+            return [create_index(index)]
+        case ch.DropIndex(index):
+            return [f"DROP INDEX {index_name(index.table, index.name)}"]
+        case ch.RenameIndex(tname, old, new):
+            return [f"ALTER INDEX {index_name(tname, old)} RENAME TO {ident(new, PG)}"]
+        case ch.RenameConstraint(tname, old, new):
+            return [
+                f"ALTER TABLE {qname(tname, PG)} RENAME CONSTRAINT {ident(old, PG)} TO {ident(new, PG)}"
+            ]
+        case ch.SetTableComment(tname, _, after):
+            return [f"COMMENT ON TABLE {qname(tname, PG)} IS {comment_text(after)}"]
+        case ch.CreateView(view):
+            return [create_view(view, PG)]
+        case ch.DropView(view):
+            return [drop_view(view, PG)]
+        case ch.ReplaceView(before_view, after_view):
+            # CREATE OR REPLACE VIEW cannot drop, rename or retype columns; re-creating always can.
+            return [drop_view(before_view, PG), create_view(after_view, PG)]
+        case ch.CreateEnum(enum):
+            return [create_enum(enum)]
+        case ch.DropEnum(enum):
+            return [f"DROP TYPE {qname(enum.name, PG)}"]
+        case ch.AlterEnum(before_enum, after_enum):
+            return alter_enum(before_enum, after_enum, state)
+        case ch.RenameEnum(old, new):
+            return rename(old, new, "TYPE")
+        case ch.CreateSequence(seq):
+            return [create_sequence(seq, PG)]
+        case ch.DropSequence(seq):
+            return [f"DROP SEQUENCE {qname(seq.name, PG)}"]
+        case ch.AlterSequence(before_seq, after_seq):
+            return alter_sequence(before_seq, after_seq, PG)
+        case ch.CreateOpaque() | ch.DropOpaque() | ch.ReplaceOpaque():
+            return opaque_statements(change, or_replace=True)
+    raise TypeError(f"not a change: {change!r}")

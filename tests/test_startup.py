@@ -1,0 +1,43 @@
+"""Start-up stays cheap: `rollback-plan --help` and the parser load no heavy stack
+(bench/startup.py measures the CPU time; this guards what is imported)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HEAVY = ("sqlglot", "git", "jinja2", "yaml", "github", "gitlab", "bot.core.replay", "bot.planner")
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys\nprint(' '.join(sys.modules))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return set(out.stdout.split())
+
+
+def test_help_and_parser_import_no_heavy_module() -> None:
+    loaded = _modules_after(
+        "import contextlib, io\n"
+        "from bot.cli import main\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['--help'])\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['ci', '--help'])"
+    )
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_schema_of_an_empty_directory_fails_before_loading_the_parser(tmp_path: Path) -> None:
+    loaded = _modules_after(
+        "import contextlib, io\n"
+        "from bot.cli import main\n"
+        "with contextlib.redirect_stderr(io.StringIO()) as err:\n"
+        f"    code = main(['schema', '--dir', {str(tmp_path)!r}, '--dialect', 'postgres'])\n"
+        "assert code == 2 and 'no .sql migrations' in err.getvalue(), (code, err.getvalue())"
+    )
+    assert "sqlglot" not in loaded
