@@ -55,8 +55,10 @@ def migrations(count: int = 1000, tables: int = 500, seed: int = 7) -> list[tupl
                 stmts.append(f"ALTER TABLE t{t} ADD COLUMN {c} integer;")
                 stmts.append(f"COMMENT ON COLUMN t{t}.{c} IS 'added by migration {n}';")
             elif op == "rename":
+                # name, amount and note are altered by later steps: they keep their names
                 old = rng.choice(
-                    [c for c in cols if c not in {"name", "parent_id", "status"}] or ["note"]
+                    [c for c in cols if c not in {"name", "parent_id", "status", "amount", "note"}]
+                    or [""]  # none left: no rename this time
                 )
                 if old not in cols:
                     continue

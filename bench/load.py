@@ -207,7 +207,9 @@ def drain_count(queue_path: str, redis_url: str | None) -> int:
     return done
 
 
-def scenario(name: str, args: argparse.Namespace, redis_url: str | None) -> None:
+def scenario(
+    name: str, args: argparse.Namespace, redis_url: str | None, worker_class: str | None = None
+) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="rp-load-"))
     port = free_port()
     queue_path = str(tmp / "queue.sqlite3")
@@ -232,6 +234,7 @@ def scenario(name: str, args: argparse.Namespace, redis_url: str | None) -> None
             f"127.0.0.1:{port}",
             "--access-logfile",
             "/dev/null",
+            *(["--worker-class", worker_class] if worker_class else []),
             "bot.wsgi:application",
         ],
         cwd=ROOT,
@@ -277,9 +280,14 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--idle", type=int, default=50, help="idle connections held open")
     parser.add_argument("--no-redis", action="store_true")
+    parser.add_argument(
+        "--stock", action="store_true", help="also run gunicorn's stock gthread worker, to compare"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     scenario("embedded SQLite queue", args, None)
+    if args.stock:
+        scenario("embedded, stock gthread", args, None, "gthread")
     if args.no_redis or not shutil.which("redis-server"):
         return
     port = free_port()

@@ -3,7 +3,7 @@
 Prints numbers; asserts nothing. Targets (2-core machine): a cold plan of the revert commit
 under 2 s; planning again on the same history (caches warm) under 200 ms.
 
-    python bench/plan.py [--files 2000] [--migrations 1000]
+    python bench/plan.py [--files 2000] [--migrations 1000] [--no-verify]
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -66,14 +67,14 @@ def build(repo: Path, files: int, count: int) -> str:
     return git(repo, "rev-parse", "HEAD")
 
 
-def child(repo: str, sha: str) -> None:
+def child(repo: str, sha: str, verify: bool) -> None:
     """Cold plan in a fresh process, then the same plan again with the caches warm."""
     import logging
     from datetime import UTC, datetime
 
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     t0 = time.perf_counter()
-    from bot.planner import PlanCache, plan_commit
+    from bot.planner import PlanCache, PlanOptions, plan_commit
     from bot.sources.git import open_repo
 
     t_import = time.perf_counter() - t0
@@ -81,10 +82,11 @@ def child(repo: str, sha: str) -> None:
     cache = PlanCache()
     now = datetime.now(UTC)
     t1 = time.perf_counter()
-    plan = plan_commit(r, sha, cache=cache, now=now)
+    options = PlanOptions(verify=verify)
+    plan = plan_commit(r, sha, cache=cache, now=now, options=options)
     cold = time.perf_counter() - t1
     t2 = time.perf_counter()
-    plan_commit(r, sha, cache=cache, now=now)
+    plan_commit(r, sha, cache=cache, now=now, options=options)
     warm = time.perf_counter() - t2
     source = plan.sources[0]
     print(
@@ -96,6 +98,7 @@ def child(repo: str, sha: str) -> None:
                 "sources": len(plan.sources),
                 "statements": len(source.down.statements) if source.down else 0,
                 "files": len(source.files),
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
         )
     )
@@ -105,10 +108,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--migrations", type=int, default=1000)
+    parser.add_argument(
+        "--no-verify", action="store_true", help="plan without the engine proof (on by default)"
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(*args.child)
+        child(*args.child, verify=not args.no_verify)
         return
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "repo"
@@ -117,7 +123,8 @@ def main() -> None:
         built = time.perf_counter() - t0
         tracked = len(git(repo, "ls-files").splitlines())
         out = subprocess.run(
-            [sys.executable, __file__, "--child", str(repo), sha],
+            [sys.executable, __file__, "--child", str(repo), sha]
+            + (["--no-verify"] if args.no_verify else []),
             check=True, capture_output=True, text=True,
         )
         r = json.loads(out.stdout.strip().splitlines()[-1])
@@ -125,6 +132,7 @@ def main() -> None:
         print(f"import:            {r['import_s']:.3f} s")
         print(f"plan, cold:        {r['cold_s']:.3f} s   (target < 2 s)")
         print(f"plan again, warm:  {r['warm_s'] * 1000:.0f} ms  (target < 200 ms)")
+        print(f"peak RSS of the planning process: {r['peak_rss_mb']:.0f} MB  (target < 300 MB)")
         print(f"plan: {r['sources']} source(s), {r['statements']} down statements, {r['files']} companion files")
 
 

@@ -21,7 +21,7 @@ from flask import Flask
 
 from bot.approvals import ApprovalPolicy
 from bot.events import ForgeKind, Job
-from bot.forges import Forge, ForgeError, Permission
+from bot.forges import Forge, ForgeError
 from bot.jobs.handlers import Worker, Workflow
 from bot.jobs.queue import DurableQueue, Tuning, open_store
 from bot.jobs.repo_cache import Remote, RepoCache
@@ -145,7 +145,7 @@ def build(
     forges = forge_for(settings, forge_options, metrics)
     cache = RepoCache(Path(settings.cache_dir), remote_for(settings, forges))
     policy = ApprovalPolicy(
-        minimum=Permission(settings.approval_min_permission),
+        minimum=settings.approval_min_permission,
         teams=settings.approval_teams,
         author_may_approve_data_loss=settings.author_may_approve_data_loss,
     )

@@ -68,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     diff.add_argument("--to-dir", required=True, type=Path, help="the older state to go back to")
     diff.add_argument("--format", choices=["sql", "json"], default="sql")
+    diff.add_argument(
+        "--no-timeouts",
+        action="store_true",
+        help="leave out the lock and statement timeouts the down sets first (PostgreSQL, MySQL)",
+    )
     _common(diff)
     diff.set_defaults(func=cmd_diff)
 
@@ -198,14 +203,28 @@ def cmd_diff(args: argparse.Namespace) -> int:
     older_files = _load(args.to_dir, args.layout)
     from bot.core.down import down_between
     from bot.core.render import to_script
+    from bot.engines.engine_state import engine_checked
+    from bot.engines.proof import MYSQL_SCRATCH_ENV
 
     down = down_between(newer_files, older_files, dialect, _replay_cache())
+    undone = [m.path for m in newer_files if m not in older_files]
+    mysql_url = os.environ.get(MYSQL_SCRATCH_ENV) or None
+    down = engine_checked(
+        down, newer_files, older_files, dialect, undone=undone, mysql_url=mysql_url
+    ).down
+    if down.statements and not args.no_timeouts:
+        from dataclasses import replace
+
+        from bot.core.render.session import Timeouts, preamble
+
+        # what ships must not queue every query behind its lock: the same SETs a plan's down has
+        down = replace(down, statements=(*preamble(dialect, Timeouts()), *down.statements))
     _warn_unmodelled(down.unmodelled)
     if args.format == "json":
         json.dump(down_json(down, dialect), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(_header(down.unmodelled, down.note))
+        sys.stdout.write(_header(down.unmodelled, down.note, down.listed))
         sys.stdout.write(
             to_script(list(down.statements)) or "-- nothing to undo: the schemas are equal\n"
         )
@@ -402,10 +421,33 @@ def cmd_ci(args: argparse.Namespace) -> int:
 
 
 def cmd_setup_github_app(args: argparse.Namespace) -> int:
-    from bot.web.setup import main_setup
+    """Serve the setup page until interrupted (before the bot has the secrets it needs)."""
+    from bot import server
+    from bot.settings import Settings
+    from bot.web.setup import (
+        ManifestError,
+        create_setup_app,
+        load_manifest,
+        manifest_text,
+        parse_manifest,
+    )
 
-    manifest = ["--manifest", str(args.manifest)] if args.manifest else []
-    return main_setup([*manifest, "--host", args.host, "--port", str(args.port)])
+    try:
+        manifest = (
+            load_manifest(args.manifest) if args.manifest else parse_manifest(manifest_text())
+        )
+    except ManifestError as err:
+        raise UsageError(str(err)) from err
+    settings = Settings(
+        public_url=os.environ.get("ROLLBACK_PLAN_PUBLIC_URL", "").strip().rstrip("/"),
+        github_api_url=os.environ.get("ROLLBACK_PLAN_GITHUB_API_URL", "").strip().rstrip("/")
+        or "https://api.github.com",
+    )
+    print(f"open http://{args.host}:{args.port}/github-app/setup", file=sys.stderr)
+    app = create_setup_app(settings, manifest)
+    # gunicorn, like `serve`: its access log has the path only, never the one-time code
+    server.run(lambda: app, server.options(args.host, args.port, threads=2, grace=0.0))
+    return EXIT_OK
 
 
 def down_json(down: Down, dialect: Dialect) -> dict[str, Any]:
@@ -420,10 +462,16 @@ def down_json(down: Down, dialect: Dialect) -> dict[str, Any]:
             {"file": u.file, "line": u.line, "sql": u.sql, "reason": u.reason}
             for u in down.unmodelled
         ],
+        "unmodelled_listed": [
+            {"file": u.file, "line": u.line, "sql": u.sql, "reason": u.reason} for u in down.listed
+        ],
+        "note": down.note,
     }
 
 
-def _header(unmodelled: tuple[Unmodelled, ...], note: str | None = None) -> str:
+def _header(
+    unmodelled: tuple[Unmodelled, ...], note: str | None = None, listed: tuple[Unmodelled, ...] = ()
+) -> str:
     lines = []
     if note:
         lines.append(f"-- note: {note}")
@@ -433,6 +481,11 @@ def _header(unmodelled: tuple[Unmodelled, ...], note: str | None = None) -> str:
             "their effect is not in this script:"
         )
         lines += [f"--   {u.file}:{u.line}: {u.reason}" for u in unmodelled]
+    if listed:
+        lines.append(
+            f"-- not gating: {len(listed)} statement(s) not modelled, settled or unrelated:"
+        )
+        lines += [f"--   {u.file}:{u.line}: {u.reason}" for u in listed]
     return "".join(f"{line}\n" for line in lines) + ("\n" if lines else "")
 
 

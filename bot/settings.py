@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot.forges import Permission
+
 PREFIX = "ROLLBACK_PLAN_"
 DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -66,7 +68,7 @@ class Settings:
     redis_url: str | None = None
     # Who may approve a plan: a minimum repository permission, or membership of these
     # GitHub teams ("org/slug") / GitLab groups ("group/sub").
-    approval_min_permission: str = "write"
+    approval_min_permission: Permission = Permission.WRITE
     approval_teams: tuple[str, ...] = ()
     author_may_approve_data_loss: bool = False
     log_level: str = "INFO"
@@ -182,7 +184,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         cache_dir=cache_dir,
         queue_path=queue_path,
         redis_url=redis_url,
-        approval_min_permission=approval_min,
+        approval_min_permission=Permission(approval_min),
         approval_teams=approval_teams,
         author_may_approve_data_loss=author_flag in {"true", "1", "yes"},
         log_level=log_level,

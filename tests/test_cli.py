@@ -48,6 +48,29 @@ def test_diff_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     assert all(set(s) == {"sql", "change", "object"} for s in out["statements"])
 
 
+@pytest.mark.parametrize(
+    ("dialect", "first"),
+    [
+        ("postgres", "SET lock_timeout = '5s'"),
+        ("mysql", "SET SESSION lock_wait_timeout = 5"),
+        ("sqlite", None),  # one writer: no lock queue to protect
+    ],
+)
+def test_diff_sets_its_timeouts_first(
+    dialect: str, first: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["diff", "--from-dir", str(EXAMPLES / "after"), "--to-dir", str(EXAMPLES / "before")]
+    assert main([*args, "--dialect", dialect]) == 0
+    out = capsys.readouterr().out
+    statements = [line for line in out.splitlines() if line and not line.startswith("--")]
+    if first is None:
+        assert "timeout" not in out
+    else:
+        assert statements[0].startswith(first), statements[:3]
+    assert main([*args, "--dialect", dialect, "--no-timeouts"]) == 0
+    assert "timeout" not in capsys.readouterr().out
+
+
 def test_schema_prints_create_statements(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

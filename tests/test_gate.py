@@ -253,6 +253,29 @@ def test_the_compensating_migration_starts_with_the_policys_timeouts(
     }
 
 
+def test_a_refused_postgres_plan_ships_its_variant_and_restore_script_with_the_timeouts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rename_and_add = (
+        "ALTER TABLE users RENAME COLUMN name TO legal_name;\n"
+        "ALTER TABLE users ADD COLUMN name text;\n"
+    )
+    repo = reverted(tmp_path, config("postgres"), rename_and_add)
+    _, doc = cli(repo, capsys)
+
+    (source,) = doc["sources"]
+    assert source["verdict"] == "refused" and source["safe_variant"]["strategies"] == ["archive"]
+    for what in ("statements", "restore"):
+        first, second, *rest = source["safe_variant"][what]
+        assert (first.splitlines()[-1], second) == (
+            "SET lock_timeout = '5s'",
+            "SET statement_timeout = '1h'",
+        )
+        assert rest and not any(sql.startswith("SET ") for sql in rest)
+    restore = next(f for f in source["files"] if f["path"].startswith(".rollback-plan/restore/"))
+    assert "SET lock_timeout = '5s';" in restore["content"]
+
+
 def test_turning_the_lock_timeout_off_flags_every_exclusive_lock(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -484,7 +507,9 @@ def test_drift_index_missing_live_plans_from_the_live_schema(tmp_path: Path) -> 
     source = only_source(plan)
 
     assert source.live is not None and source.live.planned_from_live
-    assert source.live.drift == ("table users: index users_name_idx is missing on the live database",)
+    assert source.live.drift == (
+        "table users: index users_name_idx is missing on the live database",
+    )
     assert sqls(source) == ["DROP INDEX users_email_key"]
     assert "this plan starts from the live schema" in plan_markdown(plan)
 

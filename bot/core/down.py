@@ -24,6 +24,7 @@ from bot.core.changes import (
     DropConstraint,
     DropIndex,
     DropTable,
+    RenameColumn,
     RenameTable,
     ReplaceView,
     reverse_all,
@@ -32,7 +33,7 @@ from bot.core.diff import diff
 from bot.core.model import Dialect, Schema, Unique
 from bot.core.render import Rendered, render
 from bot.core.replay import History, Migration, ParseCache, Step, Unmodelled, replay
-from bot.core.state import State, StateError, apply_changes
+from bot.core.state import State, StateError, apply_changes, rename_word
 
 
 class Method(StrEnum):
@@ -49,6 +50,9 @@ class Down:
     method: Method
     unmodelled: tuple[Unmodelled, ...] = ()
     note: str | None = None  # why inversion was not used, when it wasn't
+    # not modelled, but not this down's concern: unrelated to what it changes, or settled
+    # by replaying the history on a real engine; shown, never gating
+    listed: tuple[Unmodelled, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -59,8 +63,10 @@ class Down:
 def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = None) -> Down:
     """The down taking a database at `newer` to `older`; `undone` are the steps between them."""
     unmodelled = tuple(u for s in undone or () for u in s.unmodelled)
+    renames: list[Change] = []
     if undone is not None:
         inverse = views_last(reverse_all([c for s in undone for c in s.changes]))
+        renames = [c for c in inverse if isinstance(c, (RenameTable, RenameColumn))]
         try:
             reached = apply_changes(newer, inverse)
         except StateError as err:
@@ -71,6 +77,7 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
                 set() if newer.dialect is Dialect.SQLITE else tables_emptied(newer, inverse, older)
             )
             if lost:
+                renames = []  # a shadow-table swap: its renames are what loses the rows
                 note = (
                     "inverting the migration would re-create "
                     + ", ".join(sorted(lost))
@@ -87,8 +94,40 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
                 )
     else:
         note = None
-    changes = diff(newer, older)
+    changes = _diff_keeping_renames(newer, older, renames)
     return Down(tuple(changes), tuple(render(changes, newer)), Method.DIFF, unmodelled, note)
+
+
+def _diff_keeping_renames(newer: Schema, older: Schema, renames: list[Change]) -> list[Change]:
+    """The schema diff after the migration's renames are undone as renames.
+
+    The diff alone cannot express a rename: it would drop the renamed table or column and
+    create it again empty. When the renames cannot be applied first, the plain diff is all
+    there is (its drops are then visible as such to the risk rules).
+    """
+    kept = [c for c in renames if _lands_in(c, older)]
+    if kept:
+        try:
+            middle = apply_changes(newer, kept)
+        except StateError:
+            pass
+        else:
+            return kept + diff(middle, older)
+    return diff(newer, older)
+
+
+def _lands_in(rename: Change, older: Schema) -> bool:
+    """A rename that moves a name `older` lacks onto one it has (not a shadow-table swap)."""
+    if isinstance(rename, RenameTable):
+        return older.table(rename.new) is not None and older.table(rename.old) is None
+    if isinstance(rename, RenameColumn):
+        table = older.table(rename.table)
+        return (
+            table is not None
+            and table.column(rename.new, older.dialect) is not None
+            and table.column(rename.old, older.dialect) is None
+        )
+    return False
 
 
 def down_between(
@@ -119,6 +158,29 @@ def down_between(
     return Down(
         down.changes, down.statements, down.method, tuple(dict.fromkeys(unknown)), down.note
     )
+
+
+def split_unmodelled(
+    unmodelled: Sequence[Unmodelled], statements: Sequence[Rendered], undone: Sequence[str]
+) -> tuple[tuple[Unmodelled, ...], tuple[Unmodelled, ...]]:
+    """(gating, listed): an unmodelled statement gates this down when it is in a migration
+    being undone (`undone` paths), is not SQL we could read at all, or names an object the
+    down changes; an old one about other objects is only listed."""
+    names = {
+        word.lower()
+        for s in statements
+        for word in re.findall(r"[\w$]+", s.object)
+        if word.lower() not in {"on", "index", "trigger", "function", "extension", "policy"}
+    }
+    gating: list[Unmodelled] = []
+    listed: list[Unmodelled] = []
+    for u in unmodelled:
+        words = {w.lower() for w in re.findall(r"[\w$]+", u.sql)}
+        # dynamic SQL names its objects at run time: it may touch anything
+        dynamic = bool(words & {"execute", "prepare", "format"})
+        touches = not u.sql.strip() or u.file in undone or dynamic or bool(words & names)
+        (gating if touches else listed).append(u)
+    return tuple(gating), tuple(listed)
 
 
 def implied_by_drops(changes: list[Change], dialect: Dialect) -> list[Change]:
@@ -174,11 +236,32 @@ def views_last(changes: list[Change]) -> list[Change]:
         if isinstance(c, (CreateView, ReplaceView)):
             view = c.view if isinstance(c, CreateView) else c.after
             last = max(
-                (j for j in range(i + 1, len(out)) if _touches_table_of(out[j], view.definition)),
+                (
+                    j
+                    for j in range(i + 1, len(out))
+                    if _touches_table_of(out[j], view.definition)
+                    # A view that no longer reads a column must let go of it before it is
+                    # dropped (`SELECT *` would bind it again, so that one waits).
+                    and not (isinstance(out[j], DropColumn) and "*" not in view.definition)
+                ),
                 default=None,
             )
             if last is not None:
-                out.insert(last, out.pop(i))
+                # The view now comes after renames it used to precede: it must say the names
+                # those renames give, as the engine (and our state) would have followed them.
+                for passed in out[i + 1 : last + 1]:
+                    if isinstance(passed, RenameTable):
+                        view = replace(
+                            view,
+                            definition=rename_word(
+                                view.definition, passed.old.name, passed.new.name
+                            ),
+                        )
+                moved: Change = (
+                    CreateView(view) if isinstance(c, CreateView) else ReplaceView(c.before, view)
+                )
+                out.pop(i)
+                out.insert(last, moved)
                 continue
         i += 1
     return out

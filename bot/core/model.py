@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import cached_property
 
 
 class Dialect(StrEnum):
@@ -160,11 +161,27 @@ class Table:
     )
 
     def column(self, name: str, dialect: Dialect) -> Column | None:
-        key = name.lower() if dialect is not Dialect.POSTGRES else name
-        for col in self.columns:
-            if (col.name.lower() if dialect is not Dialect.POSTGRES else col.name) == key:
-                return col
-        return None
+        if dialect is Dialect.POSTGRES:
+            return self._by_name.get(name)
+        return self._by_folded_name.get(name.lower())
+
+    def with_column_added(self, column: Column, columns: tuple[Column, ...]) -> Table:
+        """The table with `columns` (its own plus `column`); name lookups carried over."""
+        new = replace(self, columns=columns)
+        for attr, key in (("_by_name", column.name), ("_by_folded_name", column.name.lower())):
+            known = self.__dict__.get(attr)
+            if known is not None and key not in known:
+                new.__dict__[attr] = {**known, key: column}  # a C-level copy, not a rebuild
+        return new
+
+    # Looked up once per action: a scan per lookup made long ALTER histories quadratic.
+    @cached_property
+    def _by_name(self) -> dict[str, Column]:
+        return {c.name: c for c in reversed(self.columns)}
+
+    @cached_property
+    def _by_folded_name(self) -> dict[str, Column]:
+        return {c.name.lower(): c for c in reversed(self.columns)}
 
     def constraints(self) -> tuple[Constraint, ...]:
         pk: tuple[Constraint, ...] = (self.primary_key,) if self.primary_key else ()

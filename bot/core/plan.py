@@ -110,7 +110,8 @@ class SourcePlan:
         verdicts = [self.assessment.verdict]
         if not self.complete:
             verdicts.append(Verdict.NEEDS_APPROVAL)  # missing information never relaxes it
-        if self.proof is not None and not self.proof.verified and self.proof.engine:
+        if self.proof is not None and not self.proof.verified:
+            # failed, or could not run: either way nobody has seen this plan work
             verdicts.append(Verdict.NEEDS_APPROVAL)
         if self.handwritten.gates:
             # the companion change puts the author's down back in git: a person looks first
@@ -203,6 +204,11 @@ def _source_json(s: SourcePlan) -> dict[str, Any]:
             {"file": u.file, "line": u.line, "sql": u.sql, "reason": u.reason}
             for u in (down.unmodelled if down else ())
         ],
+        "unmodelled_listed": [
+            {"file": u.file, "line": u.line, "sql": u.sql, "reason": u.reason}
+            for u in (down.listed if down else ())
+        ],
+        "note": down.note if down else None,
         "handwritten_down": {
             "present": s.handwritten.present,
             "restores": s.handwritten.restores,
@@ -242,7 +248,8 @@ def _source_json(s: SourcePlan) -> dict[str, Any]:
             "seconds": round(s.proof.seconds, 3),
         },
         "data_at_risk": [
-            {"object": o, "count": c, "message": m} for o, c, m in (s.live.at_risk if s.live else ())
+            {"object": o, "count": c, "message": m}
+            for o, c, m in (s.live.at_risk if s.live else ())
         ],
         "drift": list(s.live.drift) if s.live else [],
         "planned_from_live": bool(s.live and s.live.planned_from_live),

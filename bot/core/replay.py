@@ -167,12 +167,23 @@ def _digest(text: str) -> str:
 
 # Statements recognised by their first words without parsing: cheap on 50 MB seed files.
 _DATA = re.compile(
-    r"(?is)\s*(insert|update|delete|replace|merge|copy|truncate|call|load\s+data|select|with|values)\b"
+    r"(?is)\s*(insert|update|delete|replace|merge|copy|truncate|load\s+data|select|with|values)\b"
 )
 _SESSION = re.compile(
     r"(?is)\s*(begin|commit|end|start\s+transaction|rollback|savepoint|release|set|reset|use|"
     r"pragma|analyze|analyse|vacuum|lock|unlock|checkpoint|discard|listen|notify|show|explain|"
-    r"flush|optimize|\\)\b"
+    r"flush|optimize|deallocate|\\)\b"
+)
+# Statements that run code we do not see: a procedure's body, or SQL built at run time.
+_RUNS_CODE = (
+    (
+        re.compile(r"(?is)\s*call\b"),
+        "CALL runs a stored procedure: its effect on the schema is unknown",
+    ),
+    (
+        re.compile(r"(?is)\s*(prepare|execute)\b"),
+        "dynamic SQL (PREPARE/EXECUTE): the statement it runs is not analysed",
+    ),
 )
 _ANONYMOUS = re.compile(r"(?is)\s*do\b")
 # COMMENT ON ... IS NULL is not parsed by sqlglot; all COMMENT statements are read by pattern.
@@ -183,6 +194,12 @@ _PROCEDURAL = re.compile(
     r"(constraint\s+)?(temp(orary)?\s+)?(function|procedure|trigger|event)\b"
 )
 
+# A table constraint's closing parenthesis (or its REFERENCES clause) followed, after some
+# whitespace and no comma, by the next table constraint.
+_SQLITE_UNSEPARATED = re.compile(
+    r"(?i)(\)(?:\s+on\s+(?:delete|update)\s+(?:cascade|restrict|no\s+action|set\s+null|"
+    r"set\s+default))*)\s(?=\s*(?:constraint\s+\S+\s+)?(?:foreign\s+key|primary\s+key|unique|check)\s*\()"
+)
 _DROP_ROUTINES = re.compile(r"(?is)\s*drop\s+(function|procedure)\b")
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -273,6 +290,9 @@ def _parse_one(stmt: Statement, dialect: Dialect) -> ParsedStatement | str:
         return "data"
     if _SESSION.match(text) and not re.match(r"(?is)\s*set\s+(schema|search_path)\b", text):
         return "session"
+    for pattern, reason in _RUNS_CODE:
+        if pattern.match(text):
+            return reason
     if _ANONYMOUS.match(text):
         return "anonymous code block (DO): its effect on the schema is unknown"
     view = _VIEW.match(text)
@@ -293,6 +313,14 @@ def _parse_one(stmt: Statement, dialect: Dialect) -> ParsedStatement | str:
         if _DROP_ROUTINES.match(text):
             # sqlglot reads one routine per DROP; ours reads the list (DROP FUNCTION a, b).
             return ParsedStatement(text, dialect, parse=False)
+        if dialect is Dialect.SQLITE and _SQLITE_UNSEPARATED.search(parse_text):
+            # SQLite accepts table constraints with no comma between them; sqlglot does not.
+            # A space becomes the comma, so every position in the text stays where it was.
+            separated = _SQLITE_UNSEPARATED.sub(lambda m: m.group(1) + ",", parse_text)
+            try:
+                return ParsedStatement(text, dialect, parse_text=separated)
+            except (sqlglot.errors.ParseError, sqlglot.errors.TokenError):
+                pass
         return f"syntax error: {_first_line(str(err))}"
     except RecursionError:
         return "nested too deeply to analyse"
@@ -368,6 +396,11 @@ def replay_one(migration: Migration, state: State, cache: ParseCache | None = No
             made = translator.translate()
         except (StateError, translate.Unsupported) as err:
             unmodelled.append(Unmodelled(migration.path, stmt.line, stmt.text, str(err)))
+            made = translator.applied
+        except (translate.SqlglotError, RecursionError) as err:
+            # A part of the statement the parser could not read (or nest): report, go on.
+            reason = f"not understood: {_first_line(str(err)) or type(err).__name__}"
+            unmodelled.append(Unmodelled(migration.path, stmt.line, stmt.text, reason))
             made = translator.applied
         changes.extend(made)
         for comment in stmt.comments:

@@ -188,12 +188,12 @@ class State:
                 pos = len(cols)
                 if first:
                     pos = 0
-                elif after is not None:
+                elif after is not None and not (cols and self.same(cols[-1].name, after)):
                     pos = next(
                         (i + 1 for i, c in enumerate(cols) if self.same(c.name, after)), len(cols)
                     )
                 cols.insert(pos, column)
-                self._put(replace(table, columns=tuple(cols)))
+                self._put(table.with_column_added(column, tuple(cols)))
             case ch.DropColumn(tname, column):
                 table = self.require_table(tname)
                 self.column(tname, column.name)

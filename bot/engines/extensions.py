@@ -81,3 +81,18 @@ def install_stand_ins(share: Path) -> Path:
         )
         (directory / f"{name}--{version}.sql").write_text(sql, encoding="utf-8")
     return share
+
+
+# Roles the Supabase platform provides (policies and grants name them). Roles belong to the
+# whole server, which scratch databases share: created once, quietly after that.
+SUPABASE_ROLES = """DO $$
+DECLARE r text;
+BEGIN
+  FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'service_role', 'supabase_admin',
+    'supabase_auth_admin', 'supabase_storage_admin', 'dashboard_user'] LOOP
+    BEGIN
+      EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+    END;
+  END LOOP;
+END $$"""

@@ -29,11 +29,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from bot.core.model import Dialect
 from bot.core.plan import Proof
 from bot.core.split import SplitError, split_statements
-from bot.engines.extensions import STAND_INS, install_stand_ins
+from bot.engines.extensions import STAND_INS, SUPABASE_ROLES, install_stand_ins
 from bot.engines.scratch import EngineError, EngineUnavailable
 from bot.engines.seed import lost_values, seed, snapshot
-from bot.live.urls import mask_url
+from bot.engines.urls import mask_url
 from bot.sources.config import EngineConfig, SqliteFunction
+from bot.sources.model import Format
 
 if TYPE_CHECKING:
     from bot.engines.catalog import Catalog
@@ -66,9 +67,14 @@ class EngineSettings:
     sqlite_functions: tuple[SqliteFunction, ...] = ()
 
     @classmethod
-    def of(cls, config: EngineConfig, dialect: Dialect) -> EngineSettings:
-        """The statements that give a scratch session of `dialect` the configured settings."""
+    def of(
+        cls, config: EngineConfig, dialect: Dialect, tool: Format | None = None
+    ) -> EngineSettings:
+        """The statements that give a scratch session of `dialect` the configured settings
+        (and what the platform behind `tool` provides, e.g. Supabase's roles)."""
         statements: list[str] = []
+        if tool is Format.SUPABASE and dialect is Dialect.POSTGRES:
+            statements.append(SUPABASE_ROLES)
         if dialect is Dialect.SQLITE and config.foreign_keys is not None:
             statements.append(f"PRAGMA foreign_keys = {'ON' if config.foreign_keys else 'OFF'}")
         if dialect is Dialect.MYSQL and config.foreign_key_checks is not None:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from bot.core import changes as ch
 from bot.core.model import Dialect, Schema
 from bot.engines.catalog import Catalog
+from bot.engines.urls import mask_url
 from bot.live.at_risk import AtRisk, count_at_risk
 from bot.live.drift import catalog_drift, live_drift
 from bot.live.sessions import Problem, open_session
-from bot.live.urls import mask_url
 
 
 @dataclass(frozen=True)

@@ -62,18 +62,3 @@ def clean(message: str, url: str) -> str:
 def mysql_message(err: BaseException) -> str:
     args: tuple[Any, ...] = tuple(getattr(err, "args", ()))
     return str(args[1]) if len(args) == 2 else str(err) or type(err).__name__
-
-
-def mask_url(url: str) -> str:
-    """scheme://host/db: enough to say which database, never the user or password."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-    except ValueError:
-        return "<unparsable URL>"
-    if not parts.scheme:
-        return "<path>"
-    if parts.scheme in ("sqlite", "file"):
-        return f"{parts.scheme}://{parts.path}"
-    # the port is left out too: the mask names the database, nothing about how to reach it
-    return f"{parts.scheme}://{host}{parts.path or '/'}"

@@ -105,6 +105,13 @@ class _View:
         return f"*{what}*{named}{where}" + (f" (dialect {how})" if how else "")
 
     @staticmethod
+    def steps(source: SourcePlan) -> str:
+        """Schema statements: the session timeouts every down starts with are not steps."""
+        if source.down is None:
+            return "none"
+        return str(sum(s.change != "session" for s in source.down.statements))
+
+    @staticmethod
     def handwritten(source: SourcePlan) -> str:
         h = source.handwritten
         if not h.present:

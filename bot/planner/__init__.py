@@ -24,6 +24,7 @@ from bot.core.replay import Allow, Migration, ParseCache, replay
 from bot.core.revert import detect_revert
 from bot.core.risk import Policy, Verdict
 from bot.core.risk.analyse import policy_from_config
+from bot.engines.engine_state import engine_checked
 from bot.planner.companion import companion_files, restore_file, short_name
 from bot.planner.gate import gate, judge_author_down, live_url, prove
 from bot.sources.config import EngineConfig, RepoConfig
@@ -415,7 +416,16 @@ def _versioned(
     steps = [st for st in at_newer.steps if st.path in removed]
     down = compute_down(at_newer.schema, at_older.schema, steps if not forward else None)
     unknown = tuple(dict.fromkeys(prefix.unmodelled + down.unmodelled + at_older.unmodelled))
-    down = Down(down.changes, down.statements, down.method, unknown, down.note)
+    checked = engine_checked(
+        Down(down.changes, down.statements, down.method, unknown, down.note),
+        [_mig(m) for m in new_migs],
+        [_mig(m) for m in old_migs],
+        dialect,
+        undone=[m.up_path for m in undone],
+        postgres=run.options.postgres,
+        mysql_url=run.options.mysql_url,
+    )
+    down = checked.down
     at_end: tuple[str, ...] = ()
     if not (run.options.exact_column_order or run.config.column_order == "exact"):
         down, at_end = columns_at_end(down, at_newer.schema)
@@ -445,6 +455,8 @@ def _versioned(
         columns_at_end=at_end,
     )
     plan, start = _live(plan, at_newer.schema, run, [m.up for m in new_migs])
+    # where the engine corrected the model, the down applies to the engine's state
+    start = checked.newer if checked.newer and start is at_newer.schema else start
     plan = _gate(plan, start, [a for st in at_newer.steps for a in st.allows], run)
     if dialect is Dialect.SQLITE and older is not None:
         from bot.engines.shipped import runs_in_transaction
@@ -484,7 +496,7 @@ def _versioned(
             mysql_url=run.options.mysql_url,
             postgres=run.options.postgres,
             deployed=start,
-            target=at_older.schema,
+            target=checked.older or at_older.schema,
             steps=at_newer.steps,
             engine=_engine_config(run, plan),
             tool=older.format if older is not None else None,

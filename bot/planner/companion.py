@@ -12,7 +12,7 @@ import yaml
 
 from bot.core.plan import CompanionFile, SourcePlan
 from bot.sources.atlas_sum import SUM_FILE, atlas_sum
-from bot.sources.formats import render_migration
+from bot.sources.formats import DRIZZLE_JOURNAL, render_migration
 from bot.sources.git import GitSnapshot
 from bot.sources.model import Format, SchemaSource, SourceKind, VersionedMigration
 
@@ -123,7 +123,7 @@ _WRONG_DOWN = (
 # Sources whose migration files are the data of a manifest: the manifest is what changes.
 _IN_MANIFEST = (SourceKind.ATLAS_MIGRATION, SourceKind.CONFIGMAP)
 # Files listing a directory's migrations: the tool refuses a directory they don't match.
-_INDEXES = (SUM_FILE, "sqitch.plan")
+_INDEXES = (SUM_FILE, "sqitch.plan", DRIZZLE_JOURNAL)
 
 
 def _index_files(
@@ -151,7 +151,7 @@ def _directory_files(snapshot: GitSnapshot, prefix: str) -> list[str]:
         if e.path.startswith(prefix)
         and not e.symlink
         and e.path[len(prefix) :].count("/") <= 1
-        and e.path.endswith((".sql", "atlas.sum", "sqitch.plan"))
+        and e.path.endswith((".sql", *_INDEXES))
     ]
 
 
@@ -247,7 +247,8 @@ _BlockDumper.add_representer(str, _str_block)
 def short_name(path: str) -> str:
     """A migration as people name it: its file, or its folder for Diesel's `<version>/up.sql`."""
     parts = path.split("/")
-    return "/".join(parts[-2:]) if parts[-1] in {"up.sql", "down.sql"} else parts[-1]
+    folder_named = {"up.sql", "down.sql", "migration.sql"}  # Diesel, Prisma
+    return "/".join(parts[-2:]) if parts[-1] in folder_named else parts[-1]
 
 
 def restore_file(plan: SourcePlan, restore: tuple[str, ...], target: str) -> CompanionFile:

@@ -50,8 +50,12 @@ def gate(
     if loses_data and offered:
         statements, restore, chosen = apply_alternatives(down.changes, before, label)
         if chosen:
-            sets = [r.sql for r in first] if statements else []
-            safe = SafeVariant((*sets, *statements), tuple(restore), tuple(chosen))
+            sets = tuple(r.sql for r in first)
+            safe = SafeVariant(
+                (*sets, *statements) if statements else (),
+                (*sets, *restore) if restore else (),  # run later, on the live database too
+                tuple(chosen),
+            )
     down = replace(down, statements=(*first, *down.statements))
     return replace(
         source, down=down, assessment=assessment, alternatives=tuple(offered), safe_variant=safe
@@ -84,7 +88,7 @@ def prove(
     if script is None:
         return source
     dialect = Dialect(source.dialect)
-    settings = EngineSettings.of(engine or EngineConfig(), dialect)
+    settings = EngineSettings.of(engine or EngineConfig(), dialect, tool)
     proof = verify(
         dialect, newer, script, older, mysql_url=mysql_url, postgres=postgres, settings=settings
     )
@@ -101,12 +105,6 @@ def prove(
             reason=f"{script.what} gives the reverted-to catalog, except the column order"
             " the plan chose",
             differences=(),
-        )
-    if not proof.verified and proof.engine is None:
-        # core's verdict gates only a proof that ran and failed; a proof that could not run
-        # must not leave the plan safe either, so it is a problem of this plan
-        return replace(
-            source, proof=proof, problems=(*source.problems, f"not proven: {proof.reason}")
         )
     return replace(source, proof=proof)
 
@@ -162,7 +160,7 @@ def judge_author_down(
         ours.renames if ours else (),
         transaction,
     )
-    settings = EngineSettings.of(engine or EngineConfig(), dialect)
+    settings = EngineSettings.of(engine or EngineConfig(), dialect, tool)
     proof = verify(
         dialect, newer, script, older, mysql_url=mysql_url, postgres=postgres, settings=settings
     )

@@ -30,9 +30,7 @@ def read_text(path: Path, display: str) -> str:
         ) from None
 
 
-def read_dir(
-    directory: Path, fmt: Format | None = None
-) -> tuple[Format, list[VersionedMigration]]:
+def read_dir(directory: Path, fmt: Format | None = None) -> tuple[Format, list[VersionedMigration]]:
     """The migrations in `directory`, oldest first in the tool's own order: every layout
     `plan` reads (Atlas, golang-migrate, goose, dbmate, Flyway, Liquibase formatted SQL,
     sqitch, Diesel, plain). A file that can't be used is an error, not a silent gap."""

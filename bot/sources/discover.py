@@ -10,11 +10,17 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from posixpath import dirname
+from posixpath import basename, dirname
 
 from bot.core.model import Dialect
 from bot.sources.config import CONFIG_PATH, ConfigError, RepoConfig, load_config
-from bot.sources.formats import detect_format, parse_migrations
+from bot.sources.formats import (
+    DRIZZLE_JOURNAL,
+    PRISMA_LOCK,
+    detect_format,
+    parse_migrations,
+    tool_dialect,
+)
 from bot.sources.git import GitSnapshot
 from bot.sources.manifests import MigrationJob, scan_manifests
 from bot.sources.model import DialectFrom, FileEntry, Format, SchemaSource, SourceKind
@@ -69,8 +75,8 @@ def discover(snapshot: GitSnapshot, dialect: Dialect | None = None) -> Discovery
             sources.append(
                 replace(
                     src,
-                    dialect=conf.dialect,
-                    dialect_from=DialectFrom.CONFIG if conf.dialect else None,
+                    dialect=conf.dialect or src.dialect,
+                    dialect_from=DialectFrom.CONFIG if conf.dialect else src.dialect_from,
                     name=conf.name,
                 )
             )
@@ -98,8 +104,10 @@ def _candidate_dirs(files: Iterable[str]) -> list[str]:
     dirs: set[str] = set()
     for path in files:
         name = path.rsplit("/", 1)[-1]
-        if name in {"atlas.sum", "sqitch.plan"}:
+        if name in {"atlas.sum", "sqitch.plan", PRISMA_LOCK}:
             dirs.add(dirname(path))
+        elif name == "migration.sql" and _PRISMA_FOLDER.match(basename(dirname(path))):
+            dirs.add(dirname(dirname(path)))  # Prisma: <dir>/<timestamp>_<name>/migration.sql
         elif path.endswith(".sql"):
             d = dirname(path)
             if name in {"up.sql", "down.sql"} and d:
@@ -124,7 +132,8 @@ def _directories(
         for d in dirs:
             prefix = f"{d}/" if d else ""
             if path.startswith(prefix) and (
-                path.endswith(".sql") or path.endswith(("atlas.sum", "sqitch.plan"))
+                path.endswith(".sql")
+                or path.endswith(("atlas.sum", "sqitch.plan", PRISMA_LOCK, DRIZZLE_JOURNAL))
             ):
                 rel = path[len(prefix) :]
                 if rel.count("/") <= 1:  # the directory and one level below (Diesel, sqitch)
@@ -138,6 +147,10 @@ def _directories(
         fmt = (forced or {}).get(d) or detect_format(texts)
         if fmt is None:
             continue
+        if forced is None and _is_sqlx(snapshot, files, d, fmt, texts):
+            fmt = Format.SQLX
+        if forced is None and fmt is Format.PLAIN and f"/{d}".endswith("/supabase/migrations"):
+            fmt = Format.SUPABASE
         if (
             fmt is Format.PLAIN
             and forced is None
@@ -155,17 +168,80 @@ def _directories(
             ]
         if not migrations and not bad:
             continue
+        dialect, tool_problem = tool_dialect(fmt, texts)
+        if fmt is Format.SQLX:
+            dialect = _sqlx_dialect(snapshot, files, d)
         sources.append(
             SchemaSource(
                 SourceKind.DIRECTORY,
                 d or ".",
-                None,
+                dialect,
                 format=fmt,
                 migrations=tuple(migrations),
-                problems=tuple(bad),
+                problems=(*bad, *([f"{prefix}{tool_problem}"] if tool_problem else [])),
+                dialect_from=DialectFrom.TOOL if dialect else None,
+                notes=tuple(n.format(d) for f, n in _TOOL_NOTES if f is fmt),
             )
         )
     return sources
+
+
+def _cargo_files(files: list[str], d: str) -> list[str]:
+    """Cargo.toml files of `d` and its parents, nearest first."""
+    parts = d.split("/") if d else []
+    cargo = ["/".join([*parts[:i], "Cargo.toml"]) for i in range(len(parts), -1, -1)]
+    present = set(files)
+    return [c for c in cargo if c in present]
+
+
+def _sqlx_dialect(snapshot: GitSnapshot, files: list[str], d: str) -> Dialect | None:
+    """The one database feature the nearest Cargo.toml naming one turns on for sqlx."""
+    read = snapshot.read_text(_cargo_files(files, d))
+    for path in _cargo_files(files, d):
+        lines = [ln for ln in read.texts.get(path, "").splitlines() if "sqlx" in ln]
+        named = {
+            _SQLX_FEATURES[w]
+            for ln in lines
+            for w in re.findall(r'"(\w+)"', ln)
+            if w in _SQLX_FEATURES
+        }
+        if named:
+            return named.pop() if len(named) == 1 else None
+    return None
+
+
+_SQLX_FEATURES = {"sqlite": Dialect.SQLITE, "postgres": Dialect.POSTGRES, "mysql": Dialect.MYSQL}
+
+
+def _is_sqlx(
+    snapshot: GitSnapshot, files: list[str], d: str, fmt: Format, texts: Mapping[str, str]
+) -> bool:
+    """`<version>_<name>[.up|.down].sql` files under a Cargo.toml that depends on sqlx: sqlx's
+    layout (golang-migrate's and plain numbered files look the same)."""
+    if fmt not in (Format.GOLANG_MIGRATE, Format.PLAIN):
+        return False
+    names = [n for n in texts if "/" not in n and n.endswith(".sql")]
+    if not names or not all(_SQLX_NAME.match(n) for n in names):
+        return False
+    read = snapshot.read_text(_cargo_files(files, d))
+    return any(_SQLX_DEPENDENCY.search(t) for t in read.texts.values())
+
+
+_SUPABASE_NOTE = (
+    "{}: the auth, storage and extensions schemas come from the Supabase platform: the replay "
+    "and the proof use stand-ins for them (auth.users, auth.uid(), auth.role(), auth.jwt(), "
+    "storage.buckets, storage.objects; the proof also creates its roles anon, authenticated, "
+    "service_role), not the platform's own definitions"
+)
+_DRIZZLE_NOTE = (
+    "{}: a compensating migration rollback-plan writes is added to meta/_journal.json, but its "
+    "meta/<NNNN>_snapshot.json is not written: run `drizzle-kit generate` after merging it so "
+    "the next generated migration starts from the right schema"
+)
+_TOOL_NOTES = ((Format.SUPABASE, _SUPABASE_NOTE), (Format.DRIZZLE, _DRIZZLE_NOTE))
+_SQLX_NAME = re.compile(r"^\d+_.*\.sql$")
+_SQLX_DEPENDENCY = re.compile(r"(?m)^\s*sqlx\b|\[(workspace\.)?dependencies\.sqlx\]")
+_PRISMA_FOLDER = re.compile(r"^\d+_.+$")
 
 
 def _manifests(
@@ -278,6 +354,7 @@ def _unused_option(source: SchemaSource, option: Dialect | None) -> SchemaSource
         DialectFrom.CONFIG: "its dialect is set in .rollback-plan.yml",
         DialectFrom.MANIFEST: "its manifest's database URL names it",
         DialectFrom.DIRECTORY_NAME: "its directory name names it",
+        DialectFrom.TOOL: "its migration tool's own configuration names it",
     }.get(source.dialect_from or DialectFrom.CONFIG, "")
     return replace(
         source,

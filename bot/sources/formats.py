@@ -7,6 +7,7 @@ Everything here works on in-memory file maps: paths relative to the migration di
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ _FLYWAY_REPEATABLE = re.compile(r"^R__(.*)\.sql$")
 _FLYWAY_CALLBACK = re.compile(r"^(before|after)[A-Z]\w*?(__.*)?\.sql$")
 _DIESEL_DIR = re.compile(r"^(\d[\d-]*)_(.+)$")
 _NUMBERED = re.compile(r"^(\d+)")
+_PRISMA_DIR = re.compile(r"^(\d+)_(.+)$")
+_SQLX = re.compile(r"^(\d+)_(.*?)(\.up|\.down)?\.sql$")
 
 _GOOSE_ANNOTATION = re.compile(r"^\s*--\s*\+goose\s+(.*?)\s*$", re.IGNORECASE)
 _DBMATE_UP = re.compile(r"^--\s*migrate:up\b", re.IGNORECASE)
@@ -51,6 +54,14 @@ _LB_META = re.compile(
 _LB_NO_ROLLBACK = {"not required", "empty"}
 
 _SQITCH_PLAN = "sqitch.plan"
+PRISMA_LOCK = "migration_lock.toml"
+_PRISMA_PROVIDER = re.compile(r'^\s*provider\s*=\s*"([^"]*)"', re.MULTILINE)
+_PRISMA_DIALECTS = {
+    "postgresql": Dialect.POSTGRES,
+    "postgres": Dialect.POSTGRES,
+    "mysql": Dialect.MYSQL,
+    "sqlite": Dialect.SQLITE,
+}
 
 
 # --- detection ------------------------------------------------------------------------------
@@ -70,6 +81,10 @@ def detect_format(files: Mapping[str, str]) -> Format | None:
         return Format.LIQUIBASE
     if any(_FLYWAY.match(_base(n)) or _FLYWAY_REPEATABLE.match(_base(n)) for n in files):
         return Format.FLYWAY
+    if DRIZZLE_JOURNAL in files:
+        return Format.DRIZZLE
+    if PRISMA_LOCK in top or any(_prisma_folder(n) is not None for n in files):
+        return Format.PRISMA
     if any(_diesel_folder(n) is not None for n in files):
         return Format.DIESEL
     if any(_GOLANG.match(n) for n in sql_top):
@@ -116,6 +131,34 @@ def _diesel_folder(path: str) -> str | None:
     if len(parts) == 2 and parts[1] in ("up.sql", "down.sql") and _DIESEL_DIR.match(parts[0]):
         return parts[0]
     return None
+
+
+def _prisma_folder(path: str) -> str | None:
+    parts = path.split("/")
+    if len(parts) == 2 and parts[1] == "migration.sql" and _PRISMA_DIR.match(parts[0]):
+        return parts[0]
+    return None
+
+
+def tool_dialect(fmt: Format, files: Mapping[str, str]) -> tuple[Dialect | None, str | None]:
+    """The dialect the tool's own files name (Prisma's migration_lock.toml `provider`), and a
+    problem when they name a database rollback-plan does not plan."""
+    if fmt is Format.SUPABASE:
+        return Dialect.POSTGRES, None
+    if fmt is Format.DRIZZLE:
+        return _drizzle_dialect(files)
+    if fmt is not Format.PRISMA or PRISMA_LOCK not in files:
+        return None, None
+    m = _PRISMA_PROVIDER.search(files[PRISMA_LOCK])
+    if m is None:
+        return None, f"{PRISMA_LOCK}: no provider line"
+    dialect = _PRISMA_DIALECTS.get(m.group(1).lower())
+    if dialect is None:
+        return None, (
+            f"{PRISMA_LOCK}: provider {m.group(1)}, a database rollback-plan does not plan "
+            "(PostgreSQL, MySQL/MariaDB and SQLite only)"
+        )
+    return dialect, None
 
 
 # --- parsing --------------------------------------------------------------------------------
@@ -449,6 +492,167 @@ def _parse_diesel(files: Mapping[str, str], at: _Paths) -> Parsed:
     return out, problems
 
 
+def _parse_prisma(files: Mapping[str, str], at: _Paths) -> Parsed:
+    """Prisma applies `<timestamp>_<name>/migration.sql` folders in folder-name order."""
+    problems: Problems = []
+    out = []
+    for rel in sorted(files):
+        parts = rel.split("/")
+        if len(parts) == 1:
+            if rel.endswith(".sql"):
+                problems.append(f"{at(rel)}: not inside a <timestamp>_<name>/ folder, left out")
+            continue
+        if len(parts) != 2 or not parts[1].endswith(".sql"):
+            continue
+        m = _PRISMA_DIR.match(parts[0])
+        if parts[1] != "migration.sql" or m is None:
+            problems.append(f"{at(rel)}: Prisma only runs <timestamp>_<name>/migration.sql")
+            continue
+        out.append(VersionedMigration(m.group(1), m.group(2), at(rel), files[rel]))
+    return out, problems
+
+
+# Supabase CLI: `<digits>_<name>.sql`; other files are skipped by the CLI with a warning.
+_SUPABASE = re.compile(r"^(\d+)_(.*)\.sql$")
+SUPABASE_STAND_INS = "#supabase-platform"  # up_path suffix of the platform stand-in migration
+# What the Supabase platform provides before the first migration, as far as histories use it.
+# The same at every commit, so it is never part of a diff; the plan says it stood in.
+SUPABASE_PLATFORM = """\
+CREATE SCHEMA IF NOT EXISTS auth;
+CREATE SCHEMA IF NOT EXISTS storage;
+CREATE SCHEMA IF NOT EXISTS extensions;
+CREATE TABLE auth.users (id uuid PRIMARY KEY, email text, raw_user_meta_data jsonb,
+  raw_app_meta_data jsonb, created_at timestamptz);
+CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$ SELECT NULL::uuid $$;
+CREATE FUNCTION auth.role() RETURNS text LANGUAGE sql STABLE AS $$ SELECT NULL::text $$;
+CREATE FUNCTION auth.jwt() RETURNS jsonb LANGUAGE sql STABLE AS $$ SELECT NULL::jsonb $$;
+CREATE TABLE storage.buckets (id text PRIMARY KEY, name text NOT NULL, owner uuid,
+  public boolean DEFAULT false, created_at timestamptz);
+CREATE TABLE storage.objects (id uuid PRIMARY KEY, bucket_id text REFERENCES storage.buckets (id),
+  name text, owner uuid, metadata jsonb, created_at timestamptz);
+"""
+
+
+def _parse_supabase(files: Mapping[str, str], at: _Paths) -> Parsed:
+    """Supabase CLI applies `<timestamp>_<name>.sql` in file-name order, after a stand-in for
+    the platform's own schemas (the database already has them)."""
+    out = []
+    problems: Problems = []
+    for rel in sorted(_top_level(files)):
+        if not rel.endswith(".sql"):
+            continue
+        m = _SUPABASE.match(rel)
+        if m is None:
+            problems.append(f"{at(rel)}: not <timestamp>_<name>.sql, the Supabase CLI skips it")
+            continue
+        out.append(VersionedMigration(m.group(1), m.group(2), at(rel), files[rel]))
+    platform = VersionedMigration(
+        "0",
+        "supabase_platform_stand_ins",
+        at("").rstrip("/") + SUPABASE_STAND_INS,
+        SUPABASE_PLATFORM,
+    )
+    return [platform, *out], problems
+
+
+DRIZZLE_JOURNAL = "meta/_journal.json"
+DRIZZLE_BREAKPOINT = "--> statement-breakpoint"
+_DRIZZLE_DIALECTS = {
+    "postgresql": Dialect.POSTGRES,
+    "pg": Dialect.POSTGRES,
+    "mysql": Dialect.MYSQL,
+    "sqlite": Dialect.SQLITE,
+    "turso": Dialect.SQLITE,
+}
+
+
+def _drizzle_journal(files: Mapping[str, str]) -> dict[str, object] | None:
+    try:
+        journal = json.loads(files.get(DRIZZLE_JOURNAL, ""))
+    except ValueError:
+        return None
+    return journal if isinstance(journal, dict) else None
+
+
+def _drizzle_entries(journal: Mapping[str, object]) -> list[dict[str, object]]:
+    entries = journal.get("entries")
+    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+
+
+def _drizzle_dialect(files: Mapping[str, str]) -> tuple[Dialect | None, str | None]:
+    journal = _drizzle_journal(files)
+    name = journal.get("dialect") if journal else None
+    dialect = _DRIZZLE_DIALECTS.get(str(name).lower()) if name else None
+    if dialect is None and name:
+        return None, f"{DRIZZLE_JOURNAL}: dialect {name}, a database rollback-plan does not plan"
+    return dialect, None
+
+
+def _parse_drizzle(files: Mapping[str, str], at: _Paths) -> Parsed:
+    """Drizzle Kit runs `<tag>.sql` for each journal entry, in journal order."""
+    journal = _drizzle_journal(files)
+    if journal is None:
+        return [], [f"{at(DRIZZLE_JOURNAL)}: not a JSON object, Drizzle cannot read it"]
+    problems: Problems = []
+    out = []
+    listed: set[str] = set()
+    for entry in _drizzle_entries(journal):
+        tag = str(entry.get("tag", ""))
+        rel = f"{tag}.sql"
+        listed.add(rel)
+        if rel not in files:
+            problems.append(f"{at(DRIZZLE_JOURNAL)}: entry {tag}: {at(rel)} is missing")
+            continue
+        number, _, name = tag.partition("_")
+        out.append(VersionedMigration(number, name, at(rel), _drizzle_sql(files[rel])))
+    for rel in sorted(_top_level(files)):
+        if rel.endswith(".sql") and rel not in listed:
+            problems.append(f"{at(rel)}: not in {DRIZZLE_JOURNAL}, Drizzle never runs it")
+    return out, problems
+
+
+def _parse_sqlx(files: Mapping[str, str], at: _Paths) -> Parsed:
+    """sqlx: `<version>_<name>.sql`, or reversible `.up.sql`/`.down.sql`; numeric order."""
+    problems: Problems = []
+    ups: dict[int, tuple[str, str, str]] = {}  # version -> (raw version, name, file)
+    downs: dict[int, str] = {}
+    for rel in sorted(_top_level(files)):
+        if not rel.endswith(".sql"):
+            continue
+        m = _SQLX.match(rel)
+        if not m:
+            problems.append(f"{at(rel)}: not a sqlx file name (expected <version>_<name>.sql)")
+            continue
+        number = int(m.group(1))
+        if m.group(3) == ".down":
+            if number in downs:
+                problems.append(_duplicate(at(rel), m.group(1), at(downs[number])))
+                continue
+            downs[number] = rel
+            continue
+        if number in ups:
+            problems.append(_duplicate(at(rel), m.group(1), at(ups[number][2])))
+            continue
+        ups[number] = (m.group(1), m.group(2), rel)
+    for number in sorted(set(downs) - set(ups)):
+        problems.append(f"{at(downs[number])}: down migration without an up ({number})")
+    out = []
+    for number in sorted(ups):
+        raw, name, rel = ups[number]
+        down = downs.get(number)
+        out.append(
+            VersionedMigration(
+                raw,
+                name,
+                at(rel),
+                files[rel],
+                files[down] if down else None,
+                at(down) if down else None,
+            )
+        )
+    return out, problems
+
+
 def _parse_plain(files: Mapping[str, str], at: _Paths) -> Parsed:
     out = []
     for rel in sorted((n for n in _top_level(files) if n.endswith(".sql")), key=_plain_key):
@@ -608,6 +812,10 @@ _PARSERS: dict[Format, Callable[[Mapping[str, str], _Paths], Parsed]] = {
     Format.SQITCH: _parse_sqitch,
     Format.DIESEL: _parse_diesel,
     Format.PLAIN: _parse_plain,
+    Format.PRISMA: _parse_prisma,
+    Format.SQLX: _parse_sqlx,
+    Format.SUPABASE: _parse_supabase,
+    Format.DRIZZLE: _parse_drizzle,
 }
 
 
@@ -832,6 +1040,60 @@ def _render_plain(r: _Render) -> list[tuple[str, str]]:
     return [(f"{version}_{r.name}.sql", r.header + r.up)]
 
 
+def _render_prisma(r: _Render) -> list[tuple[str, str]]:
+    # Prisma has no down; a later timestamp so `prisma migrate deploy` applies it last.
+    version = _next_number(r.versions, r.now)
+    return [(f"{version}_{r.name}/migration.sql", r.header + r.up)]
+
+
+def _render_sqlx(r: _Render) -> list[tuple[str, str]]:
+    version = _next_number(r.versions, r.now)
+    # sqlx refuses a directory mixing simple and reversible migrations: follow the existing.
+    if not any(n.endswith((".up.sql", ".down.sql")) for n in _top_level(r.files)):
+        return [(f"{version}_{r.name}.sql", r.header + r.up)]
+    out = [(f"{version}_{r.name}.up.sql", r.header + r.up)]
+    if r.down is not None:
+        out.append((f"{version}_{r.name}.down.sql", r.header + r.down))
+    return out
+
+
+def _drizzle_sql(text: str) -> str:
+    """Drizzle runs each chunk between breakpoints as one statement, `;` or not."""
+    chunks = [c.strip() for c in text.split(DRIZZLE_BREAKPOINT)]
+    return "".join(c + ("\n" if c.endswith(";") else ";\n") for c in chunks if c)
+
+
+def _render_drizzle(r: _Render) -> list[tuple[str, str]]:
+    """`<NNNN>_<name>.sql` with statement breakpoints, and the journal entry that runs it.
+    The snapshot (meta/<NNNN>_snapshot.json) is not written: drizzle-kit regenerates it."""
+    journal = _drizzle_journal(r.files)
+    if journal is None:
+        raise ValueError(f"{DRIZZLE_JOURNAL} is not a JSON object")
+    entries = _drizzle_entries(journal)
+    numbers = [v for v in (str(e.get("tag", "")).split("_")[0] for e in entries) if v.isdigit()]
+    version = str(int(max(numbers, key=int)) + 1).zfill(4) if numbers else "0000"
+    tag = f"{version}_{r.name}"
+    breakpoints = all(e.get("breakpoints", True) is not False for e in entries)
+    statements = _drizzle_statements(r.up, r.dialect)
+    sep = f"\n{DRIZZLE_BREAKPOINT}\n" if breakpoints else "\n"
+    whens = [w for e in entries if isinstance(w := e.get("when"), int)]
+    when = max(int(r.now.timestamp() * 1000), max(whens, default=0) + 1)
+    last = entries[-1] if entries else {}
+    entry = {"idx": len(entries), "version": last.get("version", "7"), "when": when, "tag": tag}
+    entry["breakpoints"] = breakpoints
+    extended = {**journal, "entries": [*entries, entry]}
+    indent = "\t" if "\n\t" in r.files[DRIZZLE_JOURNAL] else 2
+    text = json.dumps(extended, indent=indent, ensure_ascii=False) + "\n"
+    return [(f"{tag}.sql", r.header + sep.join(statements) + "\n"), (DRIZZLE_JOURNAL, text)]
+
+
+def _drizzle_statements(sql: str, dialect: Dialect | None) -> list[str]:
+    try:
+        return [f"{st.text};" for st in split_statements(sql, (dialect or Dialect.POSTGRES).value)]
+    except SplitError:
+        return [sql.strip()]
+
+
 def _render_sqitch(r: _Render) -> list[tuple[str, str]]:
     plan = r.files.get(_SQITCH_PLAN, "")
     taken = {name for name, _script in _sqitch_plan(plan, _Paths(""), [])}
@@ -878,4 +1140,8 @@ _RENDERERS: dict[Format, Callable[[_Render], list[tuple[str, str]]]] = {
     Format.SQITCH: _render_sqitch,
     Format.DIESEL: _render_diesel,
     Format.PLAIN: _render_plain,
+    Format.PRISMA: _render_prisma,
+    Format.SQLX: _render_sqlx,
+    Format.DRIZZLE: _render_drizzle,
+    Format.SUPABASE: _render_atlas,  # `<timestamp>_<name>.sql`, a later timestamp, no down
 }

@@ -21,6 +21,10 @@ class Format(StrEnum):
     LIQUIBASE = "liquibase"  # --liquibase formatted sql, --changeset, --rollback
     SQITCH = "sqitch"  # sqitch.plan + deploy/ revert/ verify/
     DIESEL = "diesel"  # <version>_<name>/up.sql + down.sql
+    PRISMA = "prisma"  # <timestamp>_<name>/migration.sql + migration_lock.toml
+    SUPABASE = "supabase"  # supabase/migrations/<timestamp>_<name>.sql (PostgreSQL)
+    DRIZZLE = "drizzle"  # <NNNN>_<name>.sql ordered by meta/_journal.json
+    SQLX = "sqlx"  # <version>_<name>.sql, or reversible .up.sql / .down.sql (Cargo.toml: sqlx)
     PLAIN = "plain"  # ordered *.sql
 
 
@@ -29,6 +33,7 @@ class DialectFrom(StrEnum):
 
     CONFIG = "config"  # .rollback-plan.yml
     MANIFEST = "manifest"  # the database URL in a Kubernetes manifest
+    TOOL = "tool"  # the migration tool's own file, e.g. Prisma's migration_lock.toml
     DIRECTORY_NAME = "directory-name"  # e.g. migrations/mysql, db/db_sqlite3
     OPTION = "option"  # --dialect, for sources nothing else decides
     SQL = "sql"  # guessed from dialect-only syntax in the migrations

@@ -19,7 +19,6 @@ import hmac
 import json
 import logging
 import secrets
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -243,40 +242,6 @@ def create_setup_app(settings: Settings, manifest: Mapping[str, Any]) -> Flask:
     app = Flask(__name__)
     app.register_blueprint(setup_blueprint(settings, manifest))
     return app
-
-
-def main_setup(argv: list[str] | None = None, env: Mapping[str, str] | None = None) -> int:
-    """`rollback-plan setup-github-app`: serve the setup page until interrupted."""
-    import argparse
-    import os
-
-    from bot import server
-
-    parser = argparse.ArgumentParser(prog="rollback-plan setup-github-app")
-    parser.add_argument(
-        "--manifest", type=Path, default=None, help="default: the app.yml shipped with the bot"
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
-    args = parser.parse_args(argv)
-    env = os.environ if env is None else env
-    try:
-        manifest = (
-            load_manifest(args.manifest) if args.manifest else parse_manifest(manifest_text())
-        )
-    except ManifestError as err:
-        print(f"rollback-plan: error: {err}", file=sys.stderr)
-        return 2
-    settings = Settings(
-        public_url=env.get("ROLLBACK_PLAN_PUBLIC_URL", "").strip().rstrip("/"),
-        github_api_url=env.get("ROLLBACK_PLAN_GITHUB_API_URL", "").strip().rstrip("/")
-        or "https://api.github.com",
-    )
-    print(f"open http://{args.host}:{args.port}/github-app/setup", file=sys.stderr)
-    app = create_setup_app(settings, manifest)
-    # gunicorn, like `serve`: its access log has the path only, never the one-time code
-    server.run(lambda: app, server.options(args.host, args.port, threads=2, grace=0.0))
-    return 0
 
 
 def _valid_org(org: str) -> bool:

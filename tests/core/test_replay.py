@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.core import changes as ch
-from bot.core.down import Method, down_between
+from bot.core.down import Method, compute_down, down_between
 from bot.core.model import AutoKind, Dialect, QName
-from bot.core.replay import Migration, replay_sql
+from bot.core.replay import Migration, Step, replay_sql
 
 
 def test_unparseable_and_procedural_statements_are_reported_with_file_and_line() -> None:
@@ -188,3 +188,49 @@ def test_mysql_engine_and_row_format_changes_are_reported_unless_a_no_op() -> No
         (3, "ALTER TABLE a ENGINE=MyISAM"),
         (4, "ALTER TABLE a ROW_FORMAT=COMPRESSED"),
     ]
+
+
+def test_diff_fallback_keeps_the_migrations_renames() -> None:
+    """When inverting does not reach the older schema, the renames still go back as renames."""
+    older = replay_sql("CREATE TABLE t5 (id int, b int, c int);", Dialect.POSTGRES).schema
+    newer = replay_sql("CREATE TABLE t9 (id int, b int);", Dialect.POSTGRES).schema
+    # The step knows of the rename only, not of the dropped column: inversion falls short.
+    undone = [Step("2.sql", (ch.RenameTable(QName("t5"), QName("t9")),), ())]
+    down = compute_down(newer, older, undone)
+    assert down.method is Method.DIFF
+    assert [type(c).__name__ for c in down.changes] == ["RenameTable", "AddColumn"]
+
+
+def test_deep_nesting_and_unknown_types_are_reported_or_kept_never_a_crash() -> None:
+    deep = "(" * 500 + "id > 1" + ")" * 500
+    sql = (
+        "CREATE TABLE docs (id int, lang regconfig, src regclass, blob oid);\n"
+        f"ALTER TABLE docs ADD CONSTRAINT deep CHECK ({deep});\n"
+        "DROP FUNCTION f_one, f_two;\n"
+    )
+    history = replay_sql(sql, Dialect.POSTGRES, path="004.sql")
+    table = history.schema.table(QName("docs"))
+    assert table is not None
+    assert [c.type.lower() for c in table.columns] == ["int", "regconfig", "regclass", "oid"]
+    assert [(u.line, u.reason) for u in history.unmodelled] == [
+        (2, "nested too deeply to analyse"),
+        (3, "function f_one does not exist"),
+    ]
+
+
+def test_mysql_call_and_dynamic_sql_are_reported_not_taken_for_data() -> None:
+    sql = (
+        "CREATE TABLE t (id int);\n"
+        "CALL add_columns();\n"
+        "SET @s = 'ALTER TABLE t ADD COLUMN x int';\n"
+        "PREPARE stmt FROM @s;\n"
+        "EXECUTE stmt;\n"
+        "DEALLOCATE PREPARE stmt;\n"
+    )
+    history = replay_sql(sql, Dialect.MYSQL, path="005.sql")
+    assert [(u.line, u.reason.split(":")[0]) for u in history.unmodelled] == [
+        (2, "CALL runs a stored procedure"),
+        (4, "dynamic SQL (PREPARE/EXECUTE)"),
+        (5, "dynamic SQL (PREPARE/EXECUTE)"),
+    ]
+    assert history.steps[0].data == ()

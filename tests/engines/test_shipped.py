@@ -99,8 +99,10 @@ def test_a_plan_that_could_not_be_proven_is_never_safe(tmp_path: Path) -> None:
     source = only_source(plan)
 
     assert source.proof is not None and source.proof.engine is None
-    assert "not proven: proof on PostgreSQL is switched off" in source.problems
+    assert source.proof.reason == "proof on PostgreSQL is switched off"
+    assert source.complete  # the plan itself is whole: only its proof is missing
     assert source.verdict is Verdict.NEEDS_APPROVAL
+    assert "**Not proven:** proof on PostgreSQL is switched off" in plan_markdown(plan)
 
 
 def test_proof_is_on_by_default_in_the_bot_and_ci_and_can_be_turned_off() -> None:

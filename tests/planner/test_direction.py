@@ -11,7 +11,7 @@ from bot.cli import main
 from bot.core.plan import Direction
 from bot.core.risk import Verdict
 from bot.markdown.plan import plan_markdown
-from tests.planner.repo import Repo
+from tests.planner.repo import Repo, sqls
 
 M = "db/migrations"
 USERS = "CREATE TABLE users (id integer PRIMARY KEY, name text NOT NULL);\n"
@@ -90,7 +90,7 @@ def test_a_migration_edited_in_place_is_not_a_forward_plan(repo: Repo) -> None:
     (source,) = plan.sources
     assert source.applies == () and source.undone == (f"{M}/000002_members.up.sql",)
     assert source.down is not None
-    assert [s.sql for s in source.down.statements] == ["ALTER TABLE members DROP COLUMN nick"]
+    assert sqls(source) == ["ALTER TABLE members DROP COLUMN nick"]
     assert any("edited in place" in n for n in source.notes)
     assert source.comes_back_empty == ()  # the down creates nothing
     assert any("edits migrations in place" in p for p in source.problems)
@@ -109,6 +109,6 @@ def test_reverting_a_migration_that_is_not_the_newest(repo: Repo) -> None:
     (source,) = plan.sources
     assert source.undone == (add,) and source.applies == ()
     assert source.down is not None and source.down.method.value == "inversion"
-    assert [s.sql for s in source.down.statements] == ["ALTER TABLE members DROP COLUMN nick"]
+    assert sqls(source) == ["ALTER TABLE members DROP COLUMN nick"]
     assert any("later migrations stay applied (000004_bio.up.sql)" in n for n in source.notes)
     assert source.files[0].path == add

@@ -100,3 +100,13 @@ def test_a_column_an_in_place_edit_dropped_comes_back_empty(tmp_path: Path) -> N
     repo.commit("b", {v1: "CREATE TABLE e (id integer PRIMARY KEY, first text);\n"})
     source = only_source(repo.plan_refs("HEAD", "HEAD~1", dialect=Dialect.SQLITE))
     assert source.comes_back_empty == ("e.name",)
+
+
+def test_planning_the_same_revert_again_says_exactly_the_same(tmp_path: Path) -> None:
+    """The bot edits its comment only when the plan changed: nothing in the text may vary by run
+    (the proof's duration did, so every re-plan edited the comment and the companion PR)."""
+    repo = dropped(tmp_path, RIGHT)
+    first = plan_markdown(plan(repo, verify=True))
+    second = plan_markdown(plan(repo, verify=True))
+    assert "**Proven** on SQLite" in first
+    assert first == second

@@ -238,6 +238,9 @@ def test_refused_revert_archives_the_data_and_ships_a_restore_script(
     assert restore is not None
     assert restore.path == f".rollback-plan/restore/{revert[:12]}-db-migrations.sql"
     assert f"DROP TABLE {archive};" in restore.content
+    # both files run on the live database: each limits its own lock waits first (PostgreSQL)
+    for content in (compensating[0].content, restore.content):
+        assert ("SET lock_timeout = '5s';" in content) is (source.dialect == "postgres")
 
     db = server.new_database()
     try:

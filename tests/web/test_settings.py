@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.forges import Permission
 from bot.settings import DEFAULT_MAX_BODY_BYTES, SettingsError, load_settings
 
 SECRET = "s3cr3t-value-never-shown"
@@ -212,3 +213,8 @@ def test_serve_names_a_bad_log_level(
     assert main(["worker"]) == 2
     err = capsys.readouterr().err
     assert "ROLLBACK_PLAN_LOG_LEVEL: expected one of" in err
+
+
+def test_the_approval_permission_is_a_permission() -> None:
+    settings = load_settings({**GOOD, "ROLLBACK_PLAN_APPROVAL_MIN_PERMISSION": "Maintain"})
+    assert settings.approval_min_permission is Permission.MAINTAIN

@@ -40,6 +40,8 @@ def _type_key(dtype: exp.DataType) -> str | None:
         params.append(str(lit.this))
     if any(v for k, v in dtype.args.items() if k not in {"this", "expressions", "nested"}):
         return None
+    if not isinstance(dtype.this, exp.DataType.Type):
+        return None  # a type sqlglot does not know (regconfig, oid, ...): read verbatim
     return f"{dtype.this.value}({','.join(params)})"
 
 

@@ -39,6 +39,8 @@ from bot.core.translate.common import (
     _unparen,
 )
 
+_BOOLEAN_DEFAULT = re.compile(r"(?i)\bdefault\s+(true|false)\b")
+
 
 class TableStatements(OpaqueStatements):
     """CREATE TABLE and the column and constraint pieces ALTER TABLE reuses."""
@@ -167,7 +169,7 @@ class TableStatements(OpaqueStatements):
                 col.update(
                     default=None
                     if _is_null(value) and self.dialect is not Dialect.SQLITE
-                    else self.raw(value),
+                    else self._default_text(cd, value),
                 )
             elif isinstance(kind, exp.AutoIncrementColumnConstraint):
                 col.update(
@@ -210,6 +212,16 @@ class TableStatements(OpaqueStatements):
                     f"column {name}: {kind.sql(self.dialect.value)!r} is not modelled"
                 )
         return Column(**col), extra
+
+    def _default_text(self, cd: exp.ColumnDef, value: exp.Expr) -> str:
+        """A default as written. SQLite's catalog keeps its text, so `false` must not come
+        back as FALSE; sqlglot gives TRUE/FALSE no position, so it is found after the name."""
+        span = self.p.token_range(cd.this)
+        if self.dialect is Dialect.SQLITE and isinstance(value, exp.Boolean) and span:
+            found = _BOOLEAN_DEFAULT.search(self.p.text, self.p.tokens[span[0]].start)
+            if found and found.group(1).lower() == str(value.this).lower():
+                return found.group(1)
+        return self.raw(value)
 
     def _verbatim_type(self, cd: exp.ColumnDef) -> str:
         """SQLite keeps the declared type as written; the catalog shows it verbatim."""
