@@ -135,6 +135,8 @@ def test_github_pull_request_synchronize_becomes_a_pull_request_job(
         "changes",
     )
     assert job.installation_id == 1
+    # who opened it decides who may approve its data loss (the author may not, by default)
+    assert job.author == "Codertocat"
 
 
 @pytest.mark.parametrize("action", ["opened", "reopened", "edited"])
@@ -181,6 +183,8 @@ def test_github_branch_push_becomes_a_push_job(send_github: Send, queue: Queue) 
     assert send_github("push", body).status_code == 202
     (job,) = queue.jobs
     assert (job.kind, job.sha, job.branch) == (JobKind.PUSH, after, "main")
+    # the pushed range's start: where the database was before this push
+    assert job.before == body["before"] and job.before
 
 
 def test_github_deletion_push_makes_no_job(send_github: Send, queue: Queue) -> None:
