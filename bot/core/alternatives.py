@@ -65,6 +65,9 @@ class Alternative:
     # What `statements` do to the live tables, as changes: the steps after this one in the
     # down are rendered against the schema these leave (added field; not part of the brief).
     effect: tuple[Change, ...] = ()
+    # The table an archive copies into: not part of `effect` (the later steps never see it),
+    # but part of what the variant leaves in the database.
+    archive: QName | None = None
 
 
 _LIMITS = {Dialect.POSTGRES: 63, Dialect.MYSQL: 64}  # bytes; SQLite has no limit
@@ -411,6 +414,7 @@ def _archive_column(
         "script puts the values back after the change is re-applied.",
         True,
         (change,),
+        archive,
     )
 
 
@@ -483,6 +487,7 @@ def _table_alternatives(
             "after the change is re-applied.",
             True,
             (change,),
+            archive,
         )
     )
     rename = _rename_table(change, table, before, label)
@@ -574,6 +579,7 @@ def _narrowing_alternatives(
                 "back after the change is re-applied.",
                 True,
                 (change,),
+                archive,
             )
         )
     return out
