@@ -258,8 +258,8 @@ def _is_sqlx(
 
 _SUPABASE_NOTE = (
     "{}: the auth, storage and extensions schemas come from the Supabase platform: the replay "
-    "and the proof use stand-ins for them (auth.users, auth.uid(), auth.role(), auth.jwt(), "
-    "storage.buckets, storage.objects; the proof also creates its roles anon, authenticated, "
+    "and the proof use stand-ins for them (auth.users, auth.uid(), auth.role(), auth.email(), "
+    "auth.jwt(), storage.buckets, storage.objects, storage.foldername() and the like; the proof also creates its roles anon, authenticated, "
     "service_role), not the platform's own definitions"
 )
 _DRIZZLE_NOTE = (

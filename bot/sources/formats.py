@@ -528,15 +528,33 @@ SUPABASE_PLATFORM = """\
 CREATE SCHEMA IF NOT EXISTS auth;
 CREATE SCHEMA IF NOT EXISTS storage;
 CREATE SCHEMA IF NOT EXISTS extensions;
-CREATE TABLE auth.users (id uuid PRIMARY KEY, email text, raw_user_meta_data jsonb,
-  raw_app_meta_data jsonb, created_at timestamptz);
+CREATE EXTENSION IF NOT EXISTS "uuid-ossp" WITH SCHEMA extensions;
+CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA extensions;
+CREATE TABLE auth.users (id uuid PRIMARY KEY, aud varchar(255), role varchar(255),
+  email varchar(255), phone text, encrypted_password varchar(255),
+  email_confirmed_at timestamptz, phone_confirmed_at timestamptz, confirmed_at timestamptz,
+  last_sign_in_at timestamptz, raw_user_meta_data jsonb, raw_app_meta_data jsonb,
+  is_super_admin boolean, is_sso_user boolean NOT NULL DEFAULT false,
+  is_anonymous boolean NOT NULL DEFAULT false, banned_until timestamptz,
+  created_at timestamptz, updated_at timestamptz, deleted_at timestamptz);
 CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$ SELECT NULL::uuid $$;
 CREATE FUNCTION auth.role() RETURNS text LANGUAGE sql STABLE AS $$ SELECT NULL::text $$;
+CREATE FUNCTION auth.email() RETURNS text LANGUAGE sql STABLE AS $$ SELECT NULL::text $$;
 CREATE FUNCTION auth.jwt() RETURNS jsonb LANGUAGE sql STABLE AS $$ SELECT NULL::jsonb $$;
 CREATE TABLE storage.buckets (id text PRIMARY KEY, name text NOT NULL, owner uuid,
-  public boolean DEFAULT false, created_at timestamptz);
+  owner_id text, public boolean DEFAULT false, avif_autodetection boolean DEFAULT false,
+  file_size_limit bigint, allowed_mime_types text[], created_at timestamptz,
+  updated_at timestamptz);
 CREATE TABLE storage.objects (id uuid PRIMARY KEY, bucket_id text REFERENCES storage.buckets (id),
-  name text, owner uuid, metadata jsonb, created_at timestamptz);
+  name text, owner uuid, owner_id text, metadata jsonb, user_metadata jsonb, version text,
+  path_tokens text[], created_at timestamptz, updated_at timestamptz,
+  last_accessed_at timestamptz);
+CREATE FUNCTION storage.foldername(name text) RETURNS text[] LANGUAGE sql IMMUTABLE
+  AS $$ SELECT (string_to_array(name, '/'))[1:array_length(string_to_array(name, '/'), 1) - 1] $$;
+CREATE FUNCTION storage.filename(name text) RETURNS text LANGUAGE sql IMMUTABLE
+  AS $$ SELECT (string_to_array(name, '/'))[array_length(string_to_array(name, '/'), 1)] $$;
+CREATE FUNCTION storage.extension(name text) RETURNS text LANGUAGE sql IMMUTABLE
+  AS $$ SELECT reverse(split_part(reverse(name), '.', 1)) $$;
 """
 
 
