@@ -15,6 +15,8 @@ from pathlib import Path
 import git
 import pytest
 
+from bot.core.model import Dialect
+from bot.core.plan import Plan
 from bot.core.risk import Verdict
 from bot.engines import Catalog, ScratchServer
 from bot.engines.sqlite import read_catalog
@@ -22,7 +24,7 @@ from bot.planner import PlanOptions, plan_commit
 from bot.sources.alembic import materialize
 from bot.sources.discover import discover
 from bot.sources.git import GitSnapshot, open_repo
-from bot.sources.model import Format
+from bot.sources.model import Format, SchemaSource
 from bot.sources.pyrunner import Sandbox
 from tests.planner.repo import NOW, Repo, only_source, sqls
 
@@ -132,7 +134,14 @@ def _revision(rev: str, down: str | None, message: str, up: str, down_body: str)
     return REVISION.format(rev=rev, down=down, message=message, up=up, down_body=down_body)
 
 
-def _reverted(tmp: Path, *, down: str = RIGHT_DOWN, extra: str = "", url: str = "sqlite:///app.db") -> Repo:
+def _reverted(
+    tmp: Path,
+    *,
+    up: str = ADD_EMAIL,
+    down: str = RIGHT_DOWN,
+    extra: str = "",
+    url: str = "sqlite:///app.db",
+) -> Repo:
     repo = Repo(tmp / "app")
     repo.commit(
         "Initial schema",
@@ -148,14 +157,15 @@ def _reverted(tmp: Path, *, down: str = RIGHT_DOWN, extra: str = "", url: str = 
     )
     repo.commit(
         "Add email to users",
-        {f"migrations/versions/{SECOND}_email.py": _revision(SECOND, FIRST, "add email", ADD_EMAIL, down)},
+        {f"migrations/versions/{SECOND}_email.py": _revision(SECOND, FIRST, "add email", up, down)},
     )
     repo.revert("HEAD")
     return repo
 
 
-def _plan(repo: Repo, **options: object) -> object:
-    return plan_commit(git.Repo(repo.path), "HEAD", now=NOW, options=PlanOptions(**options))  # type: ignore[arg-type]
+def _plan(repo: Repo, *, run_repo_code: bool = False, verify: bool = True) -> Plan:
+    options = PlanOptions(run_repo_code=run_repo_code, verify=verify)
+    return plan_commit(git.Repo(repo.path), "HEAD", now=NOW, options=options)
 
 
 def test_alembic_environment_is_detected_and_its_graph_read_without_running_it(
@@ -164,7 +174,11 @@ def test_alembic_environment_is_detected_and_its_graph_read_without_running_it(
     repo = _reverted(tmp_path, extra="raise SystemExit('env.py must not run here')")
     snapshot = GitSnapshot(open_repo(repo.path), repo.git("rev-parse", "HEAD~1"))
     (source,) = discover(snapshot).sources
-    assert (source.format, source.path, source.manifest) == (Format.ALEMBIC, "migrations", "alembic.ini")
+    assert (source.format, source.path, source.manifest) == (
+        Format.ALEMBIC,
+        "migrations",
+        "alembic.ini",
+    )
     assert (source.dialect, source.dialect_from) == ("sqlite", "tool")  # from sqlalchemy.url
     # graph order: the revision that revises the other comes second, whatever its file name
     assert [m.version for m in source.migrations] == [FIRST, SECOND]
@@ -207,7 +221,7 @@ def test_alembic_revert_is_planned_proven_and_its_companion_revision_runs_in_ale
 ) -> None:
     repo = _reverted(tmp_path, down=WRONG_DOWN)
     plan = _plan(repo, run_repo_code=True)
-    source = only_source(plan)  # type: ignore[arg-type]
+    source = only_source(plan)
     assert source.problems == () and source.complete, source.problems
     assert sqls(source) == DOWN
     assert source.proof is not None and source.proof.verified, source.proof
@@ -218,7 +232,9 @@ def test_alembic_revert_is_planned_proven_and_its_companion_revision_runs_in_ale
     by_path = {f.path: f.content for f in source.files}
     readded = f"migrations/versions/{SECOND}_email.py"
     (new,) = set(by_path) - {readded}
-    assert new.startswith("migrations/versions/") and new.endswith(f"_rollback_{repo.head()[:7]}.py")
+    assert new.startswith("migrations/versions/") and new.endswith(
+        f"_rollback_{repo.head()[:7]}.py"
+    )
     assert f"down_revision = '{SECOND}'" in by_path[new]
 
     # Alembic itself: the deployed database, then `alembic upgrade head` with the companion
@@ -235,3 +251,175 @@ def test_alembic_revert_is_planned_proven_and_its_companion_revision_runs_in_ale
     assert _catalog(fixed / "app.db").diff(_catalog(target / "app.db")) == []
     _alembic(deployed, "upgrade", "head")
     assert _catalog(deployed / "app.db").diff(_catalog(target / "app.db")) != []
+
+
+def test_alembic_env_py_that_crashes_gives_a_clear_problem(tmp_path: Path) -> None:
+    repo = _reverted(tmp_path, extra="raise RuntimeError('cannot reach the settings service')")
+    source = only_source(_plan(repo, run_repo_code=True))
+    assert source.down is None and not source.complete
+    assert source.undone == (f"migrations/versions/{SECOND}_email.py",)
+    (problem,) = source.problems
+    assert problem.startswith(
+        "migrations/env.py: Alembic's offline mode (`alembic upgrade --sql`) failed"
+    )
+    assert problem.endswith("RuntimeError: cannot reach the settings service"), problem
+    assert "Traceback" not in problem
+
+
+Side = tuple[str, SchemaSource | None]
+
+
+def _sides(repo: Repo) -> tuple[Side, Side]:
+    """(sha, source) at the deployed commit and at the revert."""
+    r = open_repo(repo.path)
+    deployed, revert = repo.git("rev-parse", "HEAD~1"), repo.git("rev-parse", "HEAD")
+    (a,) = discover(GitSnapshot(r, deployed)).sources
+    (b,) = discover(GitSnapshot(r, revert)).sources
+    return (deployed, a), (revert, b)
+
+
+@pytest.mark.parametrize(
+    ("extra", "sandbox", "said"),
+    [
+        # hangs: waits forever for an event nobody sets
+        (
+            "import threading; threading.Event().wait()",
+            Sandbox(timeout=2),
+            "did not finish within 2s: stopped",
+        ),
+        (
+            "import sys; sys.stdout.buffer.write(b'\\xff\\xfe garbage')",
+            Sandbox(),
+            "printed bytes that are not UTF-8 text",
+        ),
+        (
+            "print('x' * 3_000_000)",
+            Sandbox(max_output=1024 * 1024),
+            "printed more than 1 MB: stopped",
+        ),
+        ("", Sandbox(python="/nonexistent/python3"), "cannot start /nonexistent/python3"),
+    ],
+    ids=["hangs", "binary-garbage", "floods-output", "no-interpreter"],
+)
+def test_alembic_misbehaving_env_py_is_stopped_with_a_clear_problem(
+    tmp_path: Path, extra: str, sandbox: Sandbox, said: str
+) -> None:
+    repo = _reverted(tmp_path, extra=extra)
+    newer, older = _sides(repo)
+    *_, problem = materialize(open_repo(repo.path), newer, older, Dialect.SQLITE, sandbox)
+    assert problem is not None and said in problem, problem
+    assert problem.startswith("migrations/env.py: Alembic's offline mode")
+
+
+def test_alembic_env_py_sees_none_of_our_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROLLBACK_PLAN_GITHUB_TOKEN", "ghs_secret")
+    leak = "import os, sys\nif 'ROLLBACK_PLAN_GITHUB_TOKEN' in os.environ: raise SystemExit('token leaked')\nassert os.environ['DATABASE_URL'].startswith('sqlite:')"
+    repo = _reverted(tmp_path, extra=leak)
+    source = only_source(_plan(repo, run_repo_code=True, verify=False))
+    assert source.problems == () and sqls(source) == DOWN
+
+
+GARBAGE_REVISION = """\
+    print("Adding a column, please wait...")
+    op.add_column("users", sa.Column("nickname", sa.String(20)))"""
+
+
+def test_alembic_revision_that_reads_the_database_is_skipped_and_said(tmp_path: Path) -> None:
+    """Offline mode has no database: a revision that queries it fails there. The rest of the
+    history is still read (the run starts again after it) and the plan names the revision."""
+    repo = Repo(tmp_path / "app")
+    third = "3c3c3c3c3c3c"
+    repo.commit(
+        "Initial",
+        {
+            ".rollback-plan.yml": POLICY,
+            "alembic.ini": INI.format(url="sqlite:///app.db"),
+            "migrations/env.py": ENV_PY.format(extra=""),
+            f"migrations/versions/{FIRST}_users.py": _revision(
+                FIRST, None, "users", USERS, "    pass"
+            ),
+            f"migrations/versions/{SECOND}_data.py": _revision(
+                SECOND,
+                FIRST,
+                "backfill",
+                "    op.get_bind().execute(sa.text('SELECT 1')).fetchall()",
+                "    pass",
+            ),
+        },
+    )
+    repo.commit(
+        "Add email",
+        {
+            f"migrations/versions/{third}_email.py": _revision(
+                third, SECOND, "email", ADD_EMAIL, RIGHT_DOWN
+            )
+        },
+    )
+    repo.revert("HEAD")
+    source = only_source(_plan(repo, run_repo_code=True, verify=False))
+    assert sqls(source) == DOWN  # planned from the rest of the history
+    assert not source.complete
+    (problem,) = source.problems
+    assert problem.startswith(
+        f"migrations/versions/{SECOND}_data.py: Alembic's offline mode (--sql) failed in this revision"
+    )
+
+
+def test_alembic_revision_printing_to_stdout_makes_the_plan_incomplete_not_wrong(
+    tmp_path: Path,
+) -> None:
+    """print() in a revision lands in offline mode's SQL: the statement it glues itself to
+    can't be read, and the plan says so instead of leaving the change out."""
+    repo = _reverted(tmp_path, up=GARBAGE_REVISION, down='    op.drop_column("users", "nickname")')
+    source = only_source(_plan(repo, run_repo_code=True, verify=False))
+    assert not source.complete
+    assert source.verdict is not Verdict.SAFE
+    assert source.down is not None and source.down.statements == ()
+    (unread,) = source.down.unmodelled
+    assert unread.sql.startswith("Adding a column, please wait...\nALTER TABLE users ADD COLUMN")
+
+
+def test_alembic_runs_in_ci_by_default_and_not_when_refused(tmp_path: Path) -> None:
+    """`rollback-plan ci` already runs in the repository's own job: it plans Alembic from
+    offline mode unless told --no-run-repo-code (then the comment says how to enable it)."""
+    from bot.ci import main_ci
+    from tests.fakes.github import FakeGitHub
+    from tests.test_ci import (
+        ACTIONS_BOT,
+        FAST,
+        REPO,
+        TOKEN,
+        actions_env,
+        github_event,
+        mirror_to_github,
+    )
+
+    repo = _reverted(tmp_path)
+    repo.git("branch", "-m", "revert-2-add-email")
+    repo.git("branch", "main", "HEAD~1")
+    with FakeGitHub() as github:
+        github.add_repo(REPO)
+        github.add_token(TOKEN, ACTIONS_BOT)
+        mirror_to_github(github, repo)
+        pr = github.add_pull(
+            REPO, head="revert-2-add-email", base="main", title='Revert "Add email"'
+        )
+        event = github_event(tmp_path, pr["number"], repo.head(), "revert-2-add-email", "opened")
+        env = actions_env(github, repo.path, event, "pull_request")
+        bodies = []
+        for args in ([], ["--no-run-repo-code"]):
+            main_ci(args, env, forge_options=FAST)
+            (comment,) = [
+                c for c in github.comments(REPO, pr["number"]) if c["user"]["login"] == ACTIONS_BOT
+            ]
+            bodies.append(comment["body"])
+        assert not github.errors, github.errors
+    on, off = bodies
+    assert (
+        "ALTER TABLE users DROP COLUMN email" in on and "running repository code is off" not in on
+    )
+    assert (
+        "ALTER TABLE users DROP COLUMN email" not in off and "running repository code is off" in off
+    )
