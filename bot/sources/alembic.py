@@ -356,17 +356,20 @@ def offline_sql(
     try:
         with checkout(repo, sha) as root:
             config = _write_ini(root, location, ini, dialect)
+            cwd = config.parent  # where people run `alembic`: beside alembic.ini
             env = {v: DUMMY_URLS[dialect] for v in URL_VARIABLES}
             start = "base"
             for _ in range(MAX_RESTARTS + 1):
                 args = ["-m", "alembic", "-c", str(config), "upgrade", f"{start}:heads", "--sql"]
                 try:
-                    out, error = run_tool(args, root, sandbox, env), None
+                    out, error = run_tool(args, root, sandbox, env, cwd), None
                 except RunError as err:
                     if err.stopped:
                         return OfflineSQL(failed=str(err))
                     out, error = err.partial, str(err)
                 sections = _sections(out, "upgrade", dialect)
+                if error is not None and _FLASK.search(_text(root / location / ENV_PY)):
+                    error += f" ({_FLASK_HINT})"
                 if error is None:
                     ups.update(sections)
                     break
@@ -402,7 +405,7 @@ def offline_sql(
                 ]
                 try:
                     downs.update(
-                        _sections(run_tool(args, root, sandbox, env), "downgrade", dialect)
+                        _sections(run_tool(args, root, sandbox, env, cwd), "downgrade", dialect)
                     )
                 except RunError as err:
                     problems.append(
@@ -412,6 +415,21 @@ def offline_sql(
     except RunError as err:
         return OfflineSQL(failed=str(err))
     return OfflineSQL(ups, downs, tuple(problems))
+
+
+# Flask-Migrate's env.py takes the URL and models from the running Flask application.
+_FLASK = re.compile(r"\bcurrent_app\b")
+_FLASK_HINT = (
+    "this env.py is Flask-Migrate's: it reads Flask's current_app, which exists only inside "
+    "`flask db`; rollback-plan runs plain Alembic, so it can't plan this environment yet"
+)
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def _write_ini(root: Path, location: str, ini: str | None, dialect: Dialect) -> Path:

@@ -77,18 +77,20 @@ def checkout(repo: git.Repo, sha: str, paths: Sequence[str] = ()) -> Iterator[Pa
 
 def run_tool(
     args: Sequence[str],
-    cwd: Path,
+    root: Path,
     sandbox: Sandbox,
     env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> str:
-    """stdout of `python <args>` run in `cwd`; a RunError when it fails, hangs past the
-    timeout or prints more than allowed (its last stderr line says why)."""
-    home = cwd.parent / "home"
+    """stdout of `python <args>` run in `cwd` (default: `root`, the checkout, which is also
+    on the import path); a RunError when it fails, hangs past the timeout or prints more
+    than allowed (saying why)."""
+    home = root.parent / "home"
     home.mkdir(exist_ok=True)
     clean = {k: os.environ[k] for k in _KEPT if k in os.environ}
     clean |= {
         "HOME": str(home),
-        "PYTHONPATH": str(cwd),
+        "PYTHONPATH": str(root),
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONIOENCODING": "utf-8",
         "PYTHONUNBUFFERED": "1",
@@ -97,7 +99,7 @@ def run_tool(
     try:
         proc = subprocess.Popen(
             [sandbox.python, *args],
-            cwd=cwd,
+            cwd=cwd or root,
             env=clean,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -159,6 +161,15 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _last_words(stderr: bytes) -> str:
-    """The line of stderr that says what went wrong (a traceback's last line)."""
-    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
-    return lines[-1][:500] if lines else ""
+    """What went wrong, on one line: the exception that ended the last traceback (its
+    message may span lines), else the last line of stderr."""
+    lines = [ln.rstrip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    start = max((i for i, ln in enumerate(lines) if ln.startswith("Traceback (")), default=-1)
+    if start >= 0:
+        tail = lines[start + 1 :]
+        # frames are indented; the exception starts at the first line after them that isn't
+        last_frame = max((i for i, ln in enumerate(tail) if ln[:1].isspace()), default=-1)
+        words = " ".join(ln.strip() for ln in tail[last_frame + 1 :])
+    else:
+        words = lines[-1].strip() if lines else ""
+    return words[:500]
