@@ -304,7 +304,16 @@ def alembic_source(env: Environment, versions: Mapping[str, str]) -> SchemaSourc
         manifest=env.ini,  # the alembic.ini that names the environment, which offline mode reads
         problems=(*problems, *([f"{env.ini}: {problem}"] if problem and env.ini else [])),
         dialect_from=DialectFrom.TOOL if dialect else None,
+        notes=(_CHECK.format(env.script_location or "."),),
     )
+
+
+_CHECK = (
+    "{}: a compensating revision rollback-plan writes runs the proven SQL through op.execute, "
+    "with down_revision the current head: before merging, check that the revert also took the "
+    "models back (or autogenerate will add the reverted columns again) and that no other "
+    "branch added a revision since (`alembic heads` shows one head)"
+)
 
 
 def version_files(script_location: str, files: Sequence[str]) -> list[str]:
@@ -356,7 +365,7 @@ def offline_sql(
     try:
         with checkout(repo, sha) as root:
             config = _write_ini(root, location, ini, dialect)
-            cwd = config.parent  # where people run `alembic`: beside alembic.ini
+            cwd = config.parent  # where people run `alembic`
             env = {v: DUMMY_URLS[dialect] for v in URL_VARIABLES}
             start = "base"
             for _ in range(MAX_RESTARTS + 1):
@@ -456,7 +465,10 @@ def _write_ini(root: Path, location: str, ini: str | None, dialect: Dialect) -> 
             parser.add_section(section)
             for k, v in values.items():
                 parser.set(section, k, v)
-    target = (root / ini).parent / _OUR_INI if ini is not None else root / _OUR_INI
+    # Beside alembic.ini, unless that is inside a package (jupyterhub/alembic.ini): running
+    # there would put the package's own modules (jupyterhub/traitlets.py) before the libraries.
+    here = (root / ini).parent if ini is not None else root
+    target = (root if (here / "__init__.py").exists() else here) / _OUR_INI
     with target.open("w", encoding="utf-8") as fh:
         parser.write(fh)
     return target
