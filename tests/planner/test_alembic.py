@@ -423,3 +423,21 @@ def test_alembic_runs_in_ci_by_default_and_not_when_refused(tmp_path: Path) -> N
     assert (
         "ALTER TABLE users DROP COLUMN email" not in off and "running repository code is off" in off
     )
+
+
+def test_alembic_postgres_revert_is_proven_on_postgres(
+    tmp_path: Path, postgres_server: ScratchServer
+) -> None:
+    """The dialect comes from sqlalchemy.url; offline mode renders PostgreSQL (with BEGIN and
+    COMMIT, left out), and the companion revision's SQL is proven on the embedded PostgreSQL."""
+    repo = _reverted(tmp_path, url="postgresql+psycopg://app@db.internal/app")
+    source = only_source(_plan(repo, run_repo_code=True))
+    assert (source.dialect, source.dialect_from) == ("postgres", "tool")
+    assert source.problems == () and source.complete, source.problems
+    # PostgreSQL drops the column's index with it
+    assert sqls(source) == ["ALTER TABLE users DROP COLUMN email"]
+    assert source.proof is not None and source.proof.verified, source.proof
+    assert "PostgreSQL" in (source.proof.engine or ""), source.proof
+    assert (source.handwritten.present, source.handwritten.restores) == (True, True)
+    (revision,) = [f for f in source.files if "_rollback_" in f.path]
+    assert "op.execute(\"SET lock_timeout = '5s'\")" in revision.content
