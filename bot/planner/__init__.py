@@ -610,9 +610,7 @@ def _live(
     from bot.live import inspect_live
     from bot.live.plan import down_from_live
 
-    report = inspect_live(
-        plan.dialect, url, plan.down.changes, expected, history=history or None
-    )
+    report = inspect_live(plan.dialect, url, plan.down.changes, expected, history=history or None)
     facts = LiveFacts(
         tuple((a.object, a.count, a.message) for a in report.at_risk),
         tuple(report.drift),

@@ -369,7 +369,7 @@ def offline_sql(
             env = {v: DUMMY_URLS[dialect] for v in URL_VARIABLES}
             start = "base"
             for _ in range(MAX_RESTARTS + 1):
-                args = ["-m", "alembic", "-c", str(config), "upgrade", f"{start}:heads", "--sql"]
+                args = ["-c", _DRIVER, "-c", str(config), "upgrade", f"{start}:heads", "--sql"]
                 try:
                     out, error = run_tool(args, root, sandbox, env, cwd), None
                 except RunError as err:
@@ -377,6 +377,10 @@ def offline_sql(
                         return OfflineSQL(failed=str(err))
                     out, error = err.partial, str(err)
                 sections = _sections(out, "upgrade", dialect)
+                for rev, why in _failures(out).items():
+                    sections.pop(rev, None)
+                    path = next((p for p, v in by_path.items() if v == rev), rev)
+                    problems.append(_failed_in(path, why))
                 if error is not None and _FLASK.search(_text(root / location / ENV_PY)):
                     error += f" ({_FLASK_HINT})"
                 if error is None:
@@ -393,10 +397,7 @@ def offline_sql(
                 failed = done[-1]  # its section is cut short
                 ups.update({k: v for k, v in sections.items() if k != failed})
                 path = next((p for p, v in by_path.items() if v == failed), failed)
-                problems.append(
-                    f"{path}: Alembic's offline mode (--sql) failed in this revision: {error}; "
-                    "its SQL is missing from the plan"
-                )
+                problems.append(_failed_in(path, error))
                 start = failed
             else:
                 problems.append(
@@ -404,8 +405,8 @@ def offline_sql(
                 )
             if downgrade is not None:
                 args = [
-                    "-m",
-                    "alembic",
+                    "-c",
+                    _DRIVER,
                     "-c",
                     str(config),
                     "downgrade",
@@ -413,9 +414,17 @@ def offline_sql(
                     "--sql",
                 ]
                 try:
-                    downs.update(
-                        _sections(run_tool(args, root, sandbox, env, cwd), "downgrade", dialect)
-                    )
+                    out = run_tool(args, root, sandbox, env, cwd)
+                    failed_downs = _failures(out, "downgrade")
+                    if failed_downs:
+                        rev, why = next(iter(failed_downs.items()))
+                        path = next((p for p, v in by_path.items() if v == rev), rev)
+                        problems.append(
+                            f"{path}: its downgrade() fails in offline mode ({why}): the "
+                            "author's down is not judged"
+                        )
+                    else:
+                        downs.update(_sections(out, "downgrade", dialect))
                 except RunError as err:
                     problems.append(
                         f"{location or '.'}: the author's downgrade() could not be read in "
@@ -482,6 +491,52 @@ _LOGGING = {
     "handler_console": {"class": "StreamHandler", "args": "(sys.stderr,)", "formatter": "generic"},
     "formatter_generic": {"format": "%%(levelname)s %%(message)s"},
 }
+
+
+def _failed_in(path: str, why: str) -> str:
+    return (
+        f"{path}: Alembic's offline mode (--sql) failed in this revision: {why}; "
+        "its SQL is missing from the plan"
+    )
+
+
+# `alembic`, with each revision's upgrade()/downgrade() caught: one that fails offline (it
+# reads the database) prints why in its section and the run goes on, instead of a run per
+# failure. Without the hook (another Alembic), failures end the run and it starts again.
+_DRIVER = """\
+import functools, sys
+try:
+    from alembic.runtime import migration as _m
+    _init = _m.RevisionStep.__init__
+    def _caught(self, *a, **k):
+        _init(self, *a, **k)
+        fn = self.migration_fn
+        @functools.wraps(fn)
+        def run(*args, **kw):
+            try:
+                return fn(*args, **kw)
+            except Exception as exc:
+                why = " ".join(f"{type(exc).__name__}: {exc}".split())
+                print("\\n-- rollback-plan failed: " + why, flush=True)
+        self.migration_fn = run
+    _m.RevisionStep.__init__ = _caught
+except (ImportError, AttributeError):
+    pass
+from alembic.config import main
+main(argv=sys.argv[1:], prog="alembic")
+"""
+_FAILED = re.compile(r"^-- rollback-plan failed: (.*)$", re.MULTILINE)
+
+
+def _failures(out: str, direction: str = "upgrade") -> dict[str, str]:
+    """Revisions whose upgrade() (or downgrade()) raised under the driver, and why."""
+    marks = [m for m in _MARKER.finditer(out) if m.group(1) == direction]
+    found: dict[str, str] = {}
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(out)
+        if failed := _FAILED.search(out, m.end(), end):
+            found[(m.group(3) if direction == "upgrade" else m.group(2)).strip()] = failed.group(1)
+    return found
 
 
 def _sections(out: str, direction: str, dialect: Dialect) -> dict[str, str]:
