@@ -422,7 +422,7 @@ def run_ci(
             verify=bool(args.verify),
             mysql_url=env.get(MYSQL_SCRATCH_ENV) or None,
             env=dict(env),
-            run_repo_code=bool(getattr(args, "run_repo_code", True)),
+            run_repo_code=bool(args.run_repo_code),
             python=env.get(PYTHON_ENV) or None,
         )
         outcome = execute(
