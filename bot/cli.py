@@ -103,6 +103,13 @@ def _parser() -> argparse.ArgumentParser:
         help="SQLite: rebuild a table to put a re-added column back at its old position "
         "(default: add it at the end, which needs no rebuild)",
     )
+    plan.add_argument(
+        "--run-repo-code",
+        action="store_true",
+        help="Alembic: run the repository's env.py in offline mode (`alembic upgrade --sql`) to "
+        "get its SQL; it executes repository code, in a subprocess with a timeout and none of "
+        "your environment variables",
+    )
     plan.set_defaults(func=cmd_plan)
 
     serve = sub.add_parser(
@@ -240,6 +247,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from bot.markdown.plan import plan_markdown
     from bot.planner import PlanCache, PlanOptions, plan_commit, plan_refs
     from bot.sources.git import open_repo
+    from bot.sources.pyrunner import PYTHON_ENV
 
     if args.from_ref and not args.to_ref:
         raise UsageError("--from needs --to")
@@ -255,6 +263,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         mysql_url=os.environ.get(MYSQL_SCRATCH_ENV) or None,
         env=dict(os.environ),
         exact_column_order=args.exact_column_order,
+        run_repo_code=args.run_repo_code,
+        python=os.environ.get(PYTHON_ENV) or None,
     )
     if args.commit:
         plan = plan_commit(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.core.model import Dialect
 from bot.core.split import SplitError, split_statements
+from bot.sources.alembic import render_revision, revisions_of
 from bot.sources.atlas_sum import SUM_FILE, atlas_sum, verify_atlas_sum
 from bot.sources.model import Format, VersionedMigration
 
@@ -836,6 +837,16 @@ def _sqitch_plan(text: str, at: _Paths, problems: Problems) -> list[tuple[str, s
     return out
 
 
+def _parse_alembic(files: Mapping[str, str], at: _Paths) -> Parsed:
+    """Revisions in graph order; their `up` is the Python file (SQL comes from offline mode)."""
+    revisions, problems = revisions_of(
+        {at(n): t for n, t in files.items() if n.startswith("versions/") and n.endswith(".py")}
+    )
+    return [
+        VersionedMigration(r.id, r.message, r.path, files[r.path[len(at("")) :]]) for r in revisions
+    ], problems
+
+
 _PARSERS: dict[Format, Callable[[Mapping[str, str], _Paths], Parsed]] = {
     Format.ATLAS: _parse_atlas,
     Format.GOLANG_MIGRATE: _parse_golang,
@@ -850,6 +861,7 @@ _PARSERS: dict[Format, Callable[[Mapping[str, str], _Paths], Parsed]] = {
     Format.SQLX: _parse_sqlx,
     Format.SUPABASE: _parse_supabase,
     Format.DRIZZLE: _parse_drizzle,
+    Format.ALEMBIC: _parse_alembic,
 }
 
 
@@ -1178,4 +1190,7 @@ _RENDERERS: dict[Format, Callable[[_Render], list[tuple[str, str]]]] = {
     Format.SQLX: _render_sqlx,
     Format.DRIZZLE: _render_drizzle,
     Format.SUPABASE: _render_atlas,  # `<timestamp>_<name>.sql`, a later timestamp, no down
+    Format.ALEMBIC: lambda r: render_revision(
+        r.files, r.name, r.note, r.up, r.down, r.now, r.dialect
+    ),
 }
