@@ -178,17 +178,19 @@ def _replay_cache() -> ParseCache:
     return ParseCache(store=replay_store(os.environ))
 
 
-def _load(directory: Path, layout: str | None) -> list[Migration]:
+def _load(directory: Path, layout: str | None, *, allow_empty: bool = False) -> list[Migration]:
     from bot.sources.dirs import read_dir
 
-    _, migrations = read_dir(directory, Format(layout) if layout else None)
+    _, migrations = read_dir(directory, Format(layout) if layout else None, allow_empty=allow_empty)
+    if not migrations:
+        print(f"rollback-plan: {directory}: no migrations: the empty database", file=sys.stderr)
     from bot.core.replay import Migration
 
     return [Migration(m.up_path, m.up) for m in migrations]
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    files = _load(args.dir, args.layout)
+    files = _load(args.dir, args.layout, allow_empty=True)
     from bot.core.diff import create_all
     from bot.core.model import Dialect, Schema
     from bot.core.render import render, to_script
@@ -207,7 +209,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     dialect = Dialect.parse(args.dialect)
     newer_files = _load(args.from_dir, args.layout)
-    older_files = _load(args.to_dir, args.layout)
+    older_files = _load(args.to_dir, args.layout, allow_empty=True)  # back to nothing: drop all
     from bot.core.down import down_between
     from bot.core.render import to_script
     from bot.engines.engine_state import engine_checked
