@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.sources.model import Format
+from bot.sources.model import RUNS_CODE, Format
 
 # Each command imports what it uses: start-up (`--help`, a bad argument) stays cheap, and
 # `schema`/`diff` never load the git, forge and template stack (bench/startup.py).
@@ -166,7 +166,10 @@ def _parser() -> argparse.ArgumentParser:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dialect", required=True, help="postgres, mysql (MySQL 8 / MariaDB) or sqlite")
     p.add_argument(
-        "--layout", choices=[f.value for f in Format], help="migration layout (default: detect)"
+        "--layout",
+        # Alembic and Django produce their SQL by running the project's code: `plan` only
+        choices=[f.value for f in Format if f not in RUNS_CODE],
+        help="migration layout (default: detect)",
     )
 
 

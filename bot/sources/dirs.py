@@ -50,7 +50,11 @@ def read_dir(
         and (p.suffix == ".sql" or p.name in _INDEXES)
     ]
     if not any(p.suffix == ".sql" for p in paths):
-        if allow_empty and not paths:
+        # only a directory with nothing in it: one of Python migrations (Alembic, Django)
+        # or of files in another layout is not an empty database
+        if allow_empty and not any(
+            p.is_file() and not p.name.startswith(".") for p in directory.rglob("*")
+        ):
             return fmt, []
         raise SourceError(f"{directory}: no .sql migrations found")
     texts = {p.relative_to(directory).as_posix(): read_text(p, str(p)) for p in paths}

@@ -29,6 +29,10 @@ class Format(StrEnum):
     PLAIN = "plain"  # ordered *.sql
 
 
+# Layouts whose SQL comes from running the repository's own code (plan --run-repo-code, ci)
+RUNS_CODE = frozenset({Format.ALEMBIC})
+
+
 class DialectFrom(StrEnum):
     """How a source's dialect was decided, strongest first."""
 
