@@ -492,11 +492,33 @@ def _names_of(table: Table) -> list[str]:
 
 
 def rename_word(text: str, old: str, new: str) -> str:
-    """Replace `old` as a whole identifier (bare or double-quoted) outside string literals."""
+    """Replace `old` as a whole identifier (bare or double-quoted) outside string literals.
+
+    A quoted name stays quoted, as engines rewrite it (and as its author wrote it), and a
+    new name that can't stand bare (a keyword, a space) is quoted.
+    """
     pattern = re.compile(
         rf"'(?:[^']|'')*'|(?<![\w$])\"?{re.escape(old)}\"?(?![\w$])", re.IGNORECASE
     )
-    return pattern.sub(lambda m: m.group(0) if m.group(0).startswith("'") else new, text)
+    quoted = '"' + new.replace('"', '""') + '"'
+    bare = new if _BARE_WORD.match(new) and new.lower() not in _KEYWORDS else quoted
+
+    def sub(m: re.Match[str]) -> str:
+        found = m.group(0)
+        if found.startswith("'"):
+            return found
+        return quoted if found.startswith('"') and found.endswith('"') else bare
+
+    return pattern.sub(sub, text)
+
+
+_BARE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*\Z")
+# Words a renamed identifier can't be left bare as (in expressions, where it lands).
+_KEYWORDS = frozenset(
+    "select from where and or not null is in like between case when then else end as by "
+    "order group having limit offset union all distinct table check default collate "
+    "references key primary foreign unique desc asc index values value".split()
+)
 
 
 def _with_constraint(table: Table, con: Constraint) -> Table:
