@@ -316,6 +316,9 @@ class TableStatements(OpaqueStatements):
         ref_table = self.qname(target)
         if isinstance(target, exp.Schema) and target.expressions:
             ref_cols = tuple(self.name(c) for c in target.expressions)
+        elif self.dialect is Dialect.SQLITE:
+            # SQLite keeps the key as written and resolves the primary key on use
+            ref_cols = ()
         else:
             # REFERENCES t without columns means t's primary key.
             if ref_table == table.name or self.state.table(ref_table) is None:
