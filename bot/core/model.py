@@ -132,6 +132,7 @@ class IndexPart:
     length: int | None = None  # MySQL prefix length
     opclass: str | None = None
     collation: str | None = None
+    asc: bool = False  # ASC written out: SQLite keeps an index's text, so it is part of it
 
 
 @dataclass(frozen=True)

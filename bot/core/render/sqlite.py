@@ -634,6 +634,8 @@ def _index_part(index: Index, part: IndexPart) -> str:
         sql += f" COLLATE {_collation(part.collation)}"
     if part.desc:
         sql += " DESC"
+    elif part.asc:
+        sql += " ASC"
     return sql
 
 

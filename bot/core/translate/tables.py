@@ -496,8 +496,11 @@ class TableStatements(OpaqueStatements):
         opclass: str | None = None
         collation: str | None = None
         inner = node
+        asc = False
         if isinstance(inner, exp.Ordered):
             desc = bool(inner.args.get("desc"))
+            # sqlglot gives False for a written ASC, None for none
+            asc = self.dialect is Dialect.SQLITE and inner.args.get("desc") is False
             span = self.p.token_range(inner.this)
             if span is not None:
                 words = [t.text.upper() for t in self.p.tokens[span[1] + 1 : span[1] + 4]]
@@ -526,8 +529,10 @@ class TableStatements(OpaqueStatements):
             length = int(inner.expressions[0].this)
             inner = exp.column(str(inner.this), quoted=False)
         if isinstance(inner, (exp.Column, exp.Identifier)) and not isinstance(inner, exp.Paren):
-            return IndexPart(self.name(inner), True, desc, nulls, length, opclass, collation)
-        return IndexPart(self.raw(_unparen(inner)), False, desc, nulls, length, opclass, collation)
+            return IndexPart(self.name(inner), True, desc, nulls, length, opclass, collation, asc)
+        return IndexPart(
+            self.raw(_unparen(inner)), False, desc, nulls, length, opclass, collation, asc
+        )
 
     def _mysql_fk_indexes(self, table: Table) -> Table:
         """InnoDB creates an index for a foreign key when no index starts with its columns."""
