@@ -289,7 +289,7 @@ class TableStatements(OpaqueStatements):
             con = self._foreign_key(table, cols, kind, given, taken)
             table = replace(table, foreign_keys=(*table.foreign_keys, con))
         elif isinstance(kind, exp.CheckColumnConstraint):
-            expr = self.raw(_unparen(kind.this))
+            expr = self._check_text(kind.this)
             con = Check(
                 given
                 or naming.constraint_name(
@@ -426,7 +426,7 @@ class TableStatements(OpaqueStatements):
             cols = _single_column(expr_node, self)
             ck = Check(
                 given or naming.constraint_name(self.dialect, table, "check", cols, taken),
-                self.raw(expr_node),
+                self._check_text(element.this),
             )
             if ck.name:
                 taken.add(ck.name)
@@ -435,6 +435,10 @@ class TableStatements(OpaqueStatements):
             idx = self._inline_index(table, element, taken)
             return replace(table, indexes=(*table.indexes, idx))
         raise Unsupported(f"table element {element.sql(self.dialect.value)!r} is not modelled")
+
+    def _check_text(self, node: exp.Expr) -> str:
+        """A CHECK's expression; SQLite keeps the table's text, so its extra parentheses stay."""
+        return self.raw(node if self.dialect is Dialect.SQLITE else _unparen(node))
 
     def _fk_actions(self, fk: ForeignKey, element: exp.ForeignKey) -> ForeignKey:
         for key in ("delete", "update"):
