@@ -307,6 +307,8 @@ class State:
         if self.table(new) is not None and self.key(new) != self.key(old):
             raise StateError(f"table {new} already exists")
         self._remove(old)
+        if self.dialect is Dialect.MYSQL:
+            table = replace(table, foreign_keys=_innodb_fk_names(table.foreign_keys, old, new))
         self._put(
             replace(table, name=new, indexes=tuple(replace(i, table=new) for i in table.indexes))
         )
@@ -455,6 +457,23 @@ class State:
                 if len(kept_c) == len(table.checks):
                     raise StateError(f"constraint {con.name} does not exist on {table.name}")
                 return replace(table, checks=kept_c)
+
+
+def _innodb_fk_names(
+    fks: tuple[ForeignKey, ...], old: QName, new: QName
+) -> tuple[ForeignKey, ...]:
+    """InnoDB renames the foreign keys named `<table>_ibfk_<n>` (its own generated names)
+    with their table."""
+    prefix = f"{old.name}_ibfk_".lower()
+
+    def renamed(fk: ForeignKey) -> ForeignKey:
+        name = fk.name
+        if name is None or not name.lower().startswith(prefix):
+            return fk
+        number = name[len(prefix) :]
+        return replace(fk, name=f"{new.name}_ibfk_{number}") if number.isdigit() else fk
+
+    return tuple(renamed(fk) for fk in fks)
 
 
 def _pg_view_rename(definition: str, old: str, new: str) -> str:
