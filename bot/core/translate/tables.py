@@ -116,6 +116,11 @@ class TableStatements(OpaqueStatements):
                 text = prop.sql(self.dialect.value)
                 if text.replace(" ", "").upper() != "ENGINE=INNODB":
                     kept.append(text)
+            elif isinstance(prop, (exp.CharacterSetProperty, exp.CollateProperty)) and (
+                self.dialect is Dialect.MYSQL
+            ):
+                # the table's default collation is every column's that names none
+                kept.append(prop.sql(self.dialect.value))
             elif type(prop) is exp.Property and self.dialect is Dialect.POSTGRES:
                 kept.append(prop.sql(self.dialect.value))
         if self.dialect is Dialect.POSTGRES:
@@ -531,7 +536,12 @@ class TableStatements(OpaqueStatements):
         ):
             # `path(191)` in CREATE INDEX is a prefix length, not a call.
             length = int(inner.expressions[0].this)
-            inner = exp.column(str(inner.this), quoted=False)
+            func = inner.this  # a quoted name comes as an Identifier, a bare one as text
+            inner = (
+                exp.column(func.copy())
+                if isinstance(func, exp.Identifier)
+                else exp.column(str(func), quoted=False)
+            )
         if isinstance(inner, (exp.Column, exp.Identifier)) and not isinstance(inner, exp.Paren):
             return IndexPart(self.name(inner), True, desc, nulls, length, opclass, collation, asc)
         return IndexPart(
