@@ -51,6 +51,8 @@ FIRES = [
     Case("drop-table", "postgres", USERS, "CREATE TABLE audit (id int);"),
     Case("drop-table", "mysql", USERS, "CREATE TABLE audit (id int);"),
     Case("drop-table", "sqlite", USERS, "CREATE TABLE audit (id int);"),
+    # an FTS5 table holds rows like any other
+    Case("drop-table", "sqlite", USERS, "CREATE VIRTUAL TABLE search USING fts5(title);"),
     Case("drop-column", "postgres", USERS, "ALTER TABLE users ADD COLUMN bio text;"),
     Case("drop-column", "mysql", USERS, "ALTER TABLE users ADD COLUMN bio text;"),
     Case("drop-column", "sqlite", USERS, "ALTER TABLE users ADD COLUMN bio text;"),
