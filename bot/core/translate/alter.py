@@ -366,7 +366,14 @@ class AlterStatements(ObjectStatements):
                 )
                 assert idx_name is not None
                 self.emit(
-                    ch.CreateIndex(Index(idx_name, name, tuple(IndexPart(c) for c in con.columns)))
+                    ch.CreateIndex(
+                        Index(
+                            idx_name,
+                            name,
+                            tuple(IndexPart(c) for c in con.columns),
+                            implicit=True,
+                        )
+                    )
                 )
         if isinstance(con, PrimaryKey) and self.dialect is not Dialect.SQLITE:
             # Making a column part of the primary key makes it NOT NULL.
@@ -380,7 +387,7 @@ class AlterStatements(ObjectStatements):
         table = self.state.require_table(name)
         if isinstance(node, exp.IndexColumnConstraint):
             idx = self._inline_index(table, node, self._taken())
-            self.emit(ch.CreateIndex(idx))
+            self.emit_index(idx)
             return
         taken = self._taken()
         if self._unnamed and isinstance(node, exp.Constraint):

@@ -563,7 +563,23 @@ class TableStatements(OpaqueStatements):
                 table,
                 indexes=(
                     *table.indexes,
-                    Index(name, table.name, tuple(IndexPart(c) for c in fk.columns)),
+                    Index(name, table.name, tuple(IndexPart(c) for c in fk.columns), implicit=True),
                 ),
             )
         return table
+
+    def emit_index(self, index: Index) -> None:
+        """CREATE INDEX; on MySQL an index that can serve a foreign key replaces the one
+        InnoDB made for it, which InnoDB then drops."""
+        self.emit(ch.CreateIndex(index))
+        if self.dialect is not Dialect.MYSQL or index.kind is not None:
+            return
+        serves: list[str] = []  # the leading plain columns: what a key can use
+        for part in index.parts:
+            if not part.is_column or part.length:
+                break
+            serves.append(part.expression.lower())
+        for old in self.state.require_table(index.table).indexes:
+            cols = [p.expression.lower() for p in old.parts]
+            if old.implicit and old.name != index.name and serves[: len(cols)] == cols:
+                self.emit(ch.DropIndex(old))
