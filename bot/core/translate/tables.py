@@ -200,6 +200,9 @@ class TableStatements(OpaqueStatements):
                 col.update(on_update=self.raw(kind.this))
             elif isinstance(kind, exp.CharacterSetColumnConstraint):
                 col.update(type=f"{col['type']} CHARACTER SET {kind.this.sql(self.dialect.value)}")
+            elif isinstance(kind, exp.BinaryColumnConstraint) and self.dialect is Dialect.MYSQL:
+                # the charset's binary collation, whichever charset the column ends up with
+                col.update(type=f"{col['type']} BINARY")
             elif isinstance(
                 kind,
                 (
