@@ -495,6 +495,12 @@ class AlterStatements(ObjectStatements):
                     rest_cols = tuple(c for c in con.columns if not same(c, col.name))
                     if rest_cols and not isinstance(con, ForeignKey):
                         self.emit(ch.AddConstraint(name, replace(con, columns=rest_cols)))
+        elif self.dialect is Dialect.SQLITE:
+            # SQLite refuses the drop while another column's CHECK names it: one that does is
+            # the column's own, and goes with it
+            for check in table.checks:
+                if _mentions(check.expression, col.name):
+                    self.emit(ch.DropConstraint(name, check))
         owned = self.untie_owned_sequences(name, col.name)
         current = self.state.require_table(name)
         after_col = None

@@ -171,6 +171,10 @@ class TableStatements(OpaqueStatements):
                 col.update(nullable=bool(kind.args.get("allow_null")))
             elif isinstance(kind, exp.DefaultColumnConstraint):
                 value = kind.this
+                if isinstance(value, exp.Collate) and self.dialect is Dialect.SQLITE:
+                    # `DEFAULT 'x' COLLATE NOCASE`: the COLLATE is the column's, not the value's
+                    col.update(collation=self.name(value.expression))
+                    value = value.this
                 col.update(
                     default=None
                     if _is_null(value) and self.dialect is not Dialect.SQLITE
