@@ -513,8 +513,9 @@ def _names_of(table: Table) -> list[str]:
 def rename_word(text: str, old: str, new: str) -> str:
     """Replace `old` as a whole identifier (bare or double-quoted) outside string literals.
 
-    A quoted name stays quoted, as engines rewrite it (and as its author wrote it), and a
-    new name that can't stand bare (a keyword, a space) is quoted.
+    A quoted name stays quoted, as engines rewrite it (and as its author wrote it), a new
+    name that can't stand bare (a keyword, a space) is quoted, and an old name that is a
+    keyword is only replaced where it is quoted.
     """
     pattern = re.compile(
         rf"'(?:[^']|'')*'|(?<![\w$])\"?{re.escape(old)}\"?(?![\w$])", re.IGNORECASE
@@ -522,11 +523,16 @@ def rename_word(text: str, old: str, new: str) -> str:
     quoted = '"' + new.replace('"', '""') + '"'
     bare = new if _BARE_WORD.match(new) and new.lower() not in _KEYWORDS else quoted
 
+    # a keyword written bare is the keyword (SELECT, DESC), never the column of that name
+    keyword = old.lower() in _KEYWORDS
+
     def sub(m: re.Match[str]) -> str:
         found = m.group(0)
         if found.startswith("'"):
             return found
-        return quoted if found.startswith('"') and found.endswith('"') else bare
+        if found.startswith('"') and found.endswith('"'):
+            return quoted
+        return found if keyword else bare
 
     return pattern.sub(sub, text)
 
@@ -536,7 +542,7 @@ _BARE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*\Z")
 _KEYWORDS = frozenset(
     "select from where and or not null is in like between case when then else end as by "
     "order group having limit offset union all distinct table check default collate "
-    "references key primary foreign unique desc asc index values value".split()
+    "references primary foreign unique desc asc index".split()
 )
 
 

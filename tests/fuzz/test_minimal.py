@@ -12,6 +12,7 @@ from bench.fuzz import run_script
 from bot.core.down import down_between
 from bot.core.model import Dialect
 from bot.core.replay import Migration
+from bot.core.state import rename_word
 from bot.engines import ScratchDatabase
 
 
@@ -114,3 +115,28 @@ def test_sqlite_column_renamed_to_a_keyword_comes_back_by_inversion(
     assert (down.method.value, down.complete) == ("inversion", True)
     run_script(db, "sqlite", [s.sql for s in down.statements])
     assert db.rows("t") == [(1, 10, 5), (2, 20, 6)]
+
+
+def test_sqlite_column_named_select_renamed_leaves_the_keyword_alone(
+    engine_db: Callable[[str], ScratchDatabase],
+) -> None:
+    """A view reading "select" follows the rename; its SELECT keyword stays a keyword."""
+    db = engine_db("sqlite")
+    older = [
+        'CREATE TABLE t (id INTEGER PRIMARY KEY, "select" INTEGER)',
+        'CREATE VIEW v AS SELECT "select" FROM t',
+    ]
+    newer = ['ALTER TABLE t RENAME COLUMN "select" TO e', "DROP VIEW v"]
+    db.execute(older)
+    db.execute(["INSERT INTO t VALUES (1, 10), (2, 20)"])
+    db.execute(newer)
+    files = [Migration(f"{i:03d}.sql", sql) for i, sql in enumerate(older + newer)]
+    down = down_between(files, files[: len(older)], Dialect.SQLITE)
+    assert down.complete
+    run_script(db, "sqlite", [s.sql for s in down.statements])
+    assert db.rows("v") == [(10,), (20,)]
+    # what the view's text becomes in the model when the column is renamed (fuzz seed 167)
+    assert rename_word('SELECT "select" FROM t', "select", "e") == 'SELECT "e" FROM t'
+    assert rename_word("SELECT a FROM t WHERE a > 0", "a", "order") == (
+        'SELECT "order" FROM t WHERE "order" > 0'
+    )
