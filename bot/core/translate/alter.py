@@ -25,6 +25,7 @@ from bot.core.model import (
     Sequence,
     Table,
     Unique,
+    fold,
 )
 from bot.core.sqltext import ParsedStatement
 from bot.core.state import StateError
@@ -426,6 +427,8 @@ class AlterStatements(ObjectStatements):
                     if exists:
                         continue
                     raise StateError(f"constraint {what} does not exist on {name}")
+                if isinstance(con, (PrimaryKey, Unique)) and node.args.get("cascade"):
+                    self.drop_keys_referencing(name, con.columns)
                 self.emit(ch.DropConstraint(name, con))
             elif kind in {"INDEX", "KEY"}:
                 idx = next((i for i in table.indexes if self.state.same(i.name, what)), None)
@@ -439,6 +442,16 @@ class AlterStatements(ObjectStatements):
                     raise StateError(f"index {what} does not exist on {name}")
             else:
                 self.unmodelled.append(f"ALTER TABLE DROP {kind} is not modelled")
+
+    def drop_keys_referencing(self, name: QName, columns: tuple[str, ...]) -> None:
+        """CASCADE on a primary key or unique: PostgreSQL drops the foreign keys that rely on it
+        (those referencing exactly its columns), in whichever table they are."""
+        if self.dialect is not Dialect.POSTGRES:
+            return
+        key = {fold(c, self.dialect) for c in columns}
+        for other, fk in self.state.referencing(name):
+            if {fold(c, self.dialect) for c in fk.ref_columns} == key:
+                self.emit(ch.DropConstraint(other.name, fk))
 
     def drop_column(self, table: Table, col: Column) -> None:
         """Drop a column and, first, what the engine drops or shrinks along with it."""
@@ -573,7 +586,11 @@ class AlterStatements(ObjectStatements):
         self.emit(ch.AlterColumn(name, col, replace(col, auto=None, default=None)))
         self.emit(
             ch.CreateSequence(
-                Sequence(QName(seq, name.schema), f"AS {seq_type}", f"{name.name}.{col.name}")
+                Sequence(
+                    QName(seq, name.schema),
+                    f"AS {seq_type}",
+                    f"{_quote_q(name, self.dialect)}.{_quote_name(col.name, self.dialect)}",
+                )
             )
         )
         return True

@@ -131,19 +131,11 @@ def _function(t: Translator, m: re.Match[str], text: str) -> None:
 
 def _function_args(text: str, dialect: Dialect) -> str:
     """The argument types of a function signature, as PostgreSQL identifies overloads."""
-    start = text.find("(")
-    if start < 0:
+    inside = _parenthesised(text)
+    if inside is None:
         return ""
-    depth, i = 0, start
-    for i in range(start, len(text)):
-        if text[i] == "(":
-            depth += 1
-        elif text[i] == ")":
-            depth -= 1
-            if depth == 0:
-                break
     types = []
-    for arg in _split_top_level(text[start + 1 : i]):
+    for arg in _split_top_level(inside):
         words = re.split(r"(?i)\s+(?:default\b|=)", arg.strip(), maxsplit=1)[0].split()
         if not words:
             continue
@@ -155,6 +147,34 @@ def _function_args(text: str, dialect: Dialect) -> str:
             words = words[1:]
         types.append(" ".join(words).lower())
     return ", ".join(types)
+
+
+_ARG_TOKEN = re.compile(
+    r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|[()]|[^-/'\"()]+|.", re.S
+)
+
+
+def _parenthesised(text: str) -> str | None:
+    """What the first parentheses of `text` hold, comments left out (a comment may hold a
+    comma or a parenthesis, and is not part of any type)."""
+    depth = 0
+    out: list[str] = []
+    for m in _ARG_TOKEN.finditer(text):
+        token = m.group(0)
+        if token.startswith(("--", "/*")):
+            out.append(" ")
+            continue
+        if token == "(":
+            depth += 1
+            if depth == 1:
+                continue
+        elif token == ")" and depth > 0:
+            depth -= 1
+            if depth == 0:
+                return "".join(out)
+        if depth > 0:
+            out.append(token)
+    return None
 
 
 _MULTIWORD_TYPES = (

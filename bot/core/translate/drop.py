@@ -147,4 +147,6 @@ class DropStatements(AlterStatements):
             if exists:
                 return
             raise StateError(f"index {name} does not exist")
+        if idx.unique and tree.args.get("cascade") and all(p.is_column for p in idx.parts):
+            self.drop_keys_referencing(idx.table, tuple(p.expression for p in idx.parts))
         self.emit(ch.DropIndex(idx))

@@ -19,6 +19,7 @@ from bot.core.model import (
     Table,
     Unique,
 )
+from bot.core.naming import object_name
 from bot.core.render.common import (
     with_column_renamed,
 )
@@ -54,7 +55,6 @@ _TYPE_ALIASES = {
     "TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE",
     "TIMETZ": "TIME WITH TIME ZONE",
 }
-_NAMEDATALEN = 63  # bytes PostgreSQL keeps of an identifier
 
 
 def create_table(table: Table) -> list[str]:
@@ -199,22 +199,6 @@ def _same_type(a: str, b: str) -> bool:
 def _not_null(col: Column) -> bool:
     """Serial and identity columns are NOT NULL whatever the model's flag says."""
     return not col.nullable or col.auto in _SERIAL_TYPE or col.auto in _IDENTITY
-
-
-def object_name(name1: str, name2: str, label: str) -> str:
-    """The name PostgreSQL derives for an implicit object (`<table>_<column>_seq`): like its
-    makeObjectName, it trims the longer part until the whole fits in 63 bytes."""
-    avail = _NAMEDATALEN - len(label.encode()) - 2
-    b1, b2 = name1.encode(), name2.encode()
-    n1, n2 = len(b1), len(b2)
-    while n1 + n2 > avail:
-        if n1 > n2:
-            n1 -= 1
-        else:
-            n2 -= 1
-    part1 = b1[:n1].decode(errors="ignore")
-    part2 = b2[:n2].decode(errors="ignore")
-    return f"{part1}_{part2}_{label}"
 
 
 def serial_sequence(table: QName, column: str) -> QName:
