@@ -56,6 +56,7 @@ from typing import TypeVar
 from bot.core import changes as ch
 from bot.core.changes import Change
 from bot.core.model import (
+    Column,
     Constraint,
     Dialect,
     ForeignKey,
@@ -71,7 +72,7 @@ from bot.core.model import (
     fold,
     qkey,
 )
-from bot.core.state import apply_changes
+from bot.core.state import State, apply_changes, implied_sequence, nextval
 
 Key = tuple[str, str]
 _T = TypeVar("_T")
@@ -94,7 +95,58 @@ def diff(source: Schema, target: Schema) -> list[Change]:
     ]
     # The rest is planned against the renamed source, so every later change uses the
     # target's spelling (State follows a rename into indexes, foreign keys and triggers).
-    return renames + _Planner(apply_changes(source, renames), target).changes()
+    renamed = apply_changes(source, renames)
+    sequences = _serial_sequence_renames(renamed, target)
+    return renames + sequences + _Planner(apply_changes(renamed, sequences), target).changes()
+
+
+def _serial_sequence_renames(source: Schema, target: Schema) -> list[Change]:
+    """Renames of the sequence behind a column that is a serial on one side and reads a
+    differently named sequence on the other (a table renamed, or swapped for a shadow copy):
+    renaming keeps the sequence's position, where a new one could hand out ids in use."""
+    if source.dialect is not Dialect.POSTGRES:
+        return []
+    src, tgt = State(source.dialect, source), State(target.dialect, target)
+    out: list[Change] = []
+    for key, after in target.tables.items():
+        before = source.tables.get(key)
+        if before is None:
+            continue
+        for col in after.columns:
+            old = before.column(col.name, source.dialect)
+            if old is None or old == col:
+                continue
+            ends = (_reads_own_sequence(src, before, old), _reads_own_sequence(tgt, after, col))
+            if None in ends or ends[0] == ends[1]:
+                continue
+            start, end = ends
+            assert start is not None and end is not None
+            if (
+                src.key(end.name) in source.sequences
+                or tgt.key(start.name) in target.sequences
+                or start.definition.lower().split() != end.definition.lower().split()
+            ):
+                continue
+            out.append(ch.AlterSequence(start, replace(start, name=end.name)))
+    return out
+
+
+def _reads_own_sequence(state: State, table: Table, col: Column) -> Sequence | None:
+    """The sequence a serial or nextval() default of `col` reads, when the column owns it."""
+    if col.auto is not None:
+        return implied_sequence(table, col)
+    m = re.fullmatch(
+        r"nextval\('((?:[^']|'')*)'::regclass\)", " ".join((col.default or "").split())
+    )
+    if m is None:
+        return None
+    for seq in state.sequences.values():
+        if nextval(seq.name) == m.group(0) and state.owner(seq.owned_by) == (
+            state.key(table.name),
+            col.name,
+        ):
+            return seq
+    return None
 
 
 def create_all(schema: Schema) -> list[Change]:

@@ -340,16 +340,26 @@ def _alter_sequence(t: Translator, m: re.Match[str], text: str) -> None:
     seq = t.state.sequences.get(t.state.key(name))
     rest = m.group(3).strip()
     if seq is None:
-        if m.group(1):
-            return
         # Sequences owned by serial/identity columns live inside the column in our model.
         if re.match(r"(?i)(owned\s+by|owner\s+to)\b", rest):
             return
-        raise Unsupported(f"ALTER SEQUENCE {name}: sequence not created by this history")
+        # A serial's own: spelled out from now on, so it can be altered and renamed.
+        seq = t.state.sequence(name)
+        if seq is None:
+            if m.group(1):
+                return
+            raise Unsupported(f"ALTER SEQUENCE {name}: sequence not created by this history")
     if re.match(r"(?i)owned\s+by\b", rest):
         t.emit(ch.AlterSequence(seq, replace(seq, owned_by=rest[9:].strip())))
         return
-    if re.match(r"(?i)(owner\s+to|rename\s+to|set\s+schema)\b", rest):
+    rename = re.match(r"(?i)rename\s+to\s+" + _NAME + "$", rest)
+    if rename:
+        new = QName(t.name(_ident_text(rename.group(1))), seq.name.schema)
+        if t.state.sequence(new) is not None or t.state.table(new) is not None:
+            raise StateError(f"relation {new} already exists")
+        t.emit(ch.AlterSequence(seq, replace(seq, name=new)))
+        return
+    if re.match(r"(?i)(owner\s+to|set\s+schema)\b", rest):
         if re.match(r"(?i)owner\s+to\b", rest):
             return
         raise Unsupported(f"ALTER SEQUENCE {name} {rest[:40]} is not modelled")
