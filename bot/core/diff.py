@@ -42,7 +42,8 @@ that earlier steps created, and only removes objects nothing left still needs:
 13. create views (dependencies first, otherwise the target's creation order), then the
     attached objects of step 1 in the target's order
 
-Table options (Table.options) have no Change and are not diffed.
+Table options (Table.options) have no Change and are not diffed, but in PostgreSQL, where they
+are storage parameters, which step 7 sets along with UNLOGGED.
 """
 
 from __future__ import annotations
@@ -623,6 +624,13 @@ class _Planner:
                 out += [ch.AddConstraint(td.after.name, c) for c in td.add_constraints]
             if td.before.comment != td.after.comment:
                 out.append(ch.SetTableComment(td.after.name, td.before.comment, td.after.comment))
+            if self.dialect is Dialect.POSTGRES:
+                if td.before.unlogged != td.after.unlogged:
+                    out.append(ch.SetUnlogged(td.after.name, td.before.unlogged, td.after.unlogged))
+                if td.before.options != td.after.options:
+                    out.append(
+                        ch.SetTableOptions(td.after.name, td.before.options, td.after.options)
+                    )
         return out
 
     def _create_tables(self) -> list[Change]:

@@ -159,6 +159,7 @@ class Table:
     options: str | None = (
         None  # verbatim table options worth keeping (SQLite WITHOUT ROWID, STRICT)
     )
+    unlogged: bool = False  # PostgreSQL UNLOGGED: not written to the WAL, emptied by a crash
 
     def column(self, name: str, dialect: Dialect) -> Column | None:
         if dialect is Dialect.POSTGRES:

@@ -281,6 +281,10 @@ class State:
                 )
             case ch.SetTableComment(tname, _, after):
                 self._put(replace(self.require_table(tname), comment=after))
+            case ch.SetTableOptions(tname, _, after_options):
+                self._put(replace(self.require_table(tname), options=after_options))
+            case ch.SetUnlogged(tname, _, unlogged):
+                self._put(replace(self.require_table(tname), unlogged=unlogged))
             case ch.CreateView(view):
                 self.views[self.key(view.name)] = view
             case ch.DropView(view):

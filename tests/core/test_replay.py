@@ -157,7 +157,7 @@ def test_exclusion_constraint_is_kept_verbatim_and_dropped_by_name() -> None:
     ]
 
 
-def test_storage_and_behaviour_options_are_reported_not_dropped() -> None:
+def test_storage_and_behaviour_options_are_modelled_or_reported_not_dropped() -> None:
     sql = (
         "CREATE TABLE a (id int PRIMARY KEY, b text);\n"
         "ALTER TABLE a OWNER TO app;\n"
@@ -165,15 +165,18 @@ def test_storage_and_behaviour_options_are_reported_not_dropped() -> None:
         "ALTER TABLE a SET (fillfactor = 70), ALTER COLUMN b SET STATISTICS 500;\n"
         "ALTER TABLE a CLUSTER ON a_pkey;\n"
         "CREATE UNLOGGED TABLE c (id int);\n"
+        "ALTER TABLE a SET (autovacuum_enabled = false), RESET (fillfactor);\n"
     )
     history = replay_sql(sql, Dialect.POSTGRES, path="002.sql")
     assert [(u.line, u.reason.split(" is not")[0]) for u in history.unmodelled] == [
-        (3, "ALTER TABLE a SET UNLOGGED"),
-        (4, "ALTER TABLE a SET (fillfactor = 70)"),
         (4, "ALTER TABLE a ALTER COLUMN b SET STATISTICS 500"),
         (5, "ALTER TABLE a CLUSTER ON a_pkey"),
-        (6, "UNLOGGED"),
     ]
+    a = history.schema.table(QName("a"))
+    c = history.schema.table(QName("c"))
+    assert a is not None and c is not None
+    assert (a.unlogged, a.options) == (True, "WITH (autovacuum_enabled=false)")
+    assert c.unlogged
 
 
 def test_mysql_engine_and_row_format_changes_are_reported_unless_a_no_op() -> None:

@@ -27,6 +27,7 @@ from bot.core.model import (
     Unique,
     fold,
 )
+from bot.core.render.postgres.tables import storage_options, storage_parameters
 from bot.core.sqltext import ParsedStatement
 from bot.core.state import StateError
 from bot.core.translate.base import (
@@ -318,6 +319,8 @@ class AlterStatements(ObjectStatements):
             return True
         if not _UNMODELLED_OPTIONS.match(action):
             return False
+        if self.dialect is Dialect.POSTGRES and self._storage_setting(name, action):
+            return True
         engine = re.fullmatch(r"(?is)\s*engine\s*=?\s*`?innodb`?\s*", action)
         table = self.state.table(name)
         if engine and table is not None and "engine" not in (table.options or "").lower():
@@ -326,6 +329,31 @@ class AlterStatements(ObjectStatements):
             f"ALTER TABLE {name} {' '.join(action.split())[:100]} is not modelled: "
             "the down leaves it as the migration set it"
         )
+        return True
+
+    def _storage_setting(self, name: QName, action: str) -> bool:
+        """SET (...), RESET (...), SET LOGGED / UNLOGGED: what the model holds of storage."""
+        table = self.state.require_table(name)
+        flat = " ".join(action.split())
+        logged = re.fullmatch(r"(?i)set (logged|unlogged)", flat)
+        if logged:
+            unlogged = logged.group(1).lower() == "unlogged"
+            if unlogged != table.unlogged:
+                self.emit(ch.SetUnlogged(name, table.unlogged, unlogged))
+            return True
+        m = re.fullmatch(r"(?i)(set|reset) \((.*)\)", flat)
+        if m is None:
+            return False
+        parameters = storage_parameters(table.options)
+        for item in _split_top_level(m.group(2)):
+            key, _, value = item.partition("=")
+            if m.group(1).lower() == "set":
+                parameters[key.strip().lower()] = value.strip()
+            else:
+                parameters.pop(key.strip().lower(), None)
+        options = storage_options(parameters)
+        if options != table.options:
+            self.emit(ch.SetTableOptions(name, table.options, options))
         return True
 
     def add_column(self, name: QName, cd: exp.ColumnDef) -> None:

@@ -18,7 +18,13 @@ from bot.core.model import (
 )
 from bot.core.state import StateError
 from bot.core.translate.base import TranslatorBase, Unsupported
-from bot.core.translate.common import _quote_name, _quote_q, _split_top_level, _what
+from bot.core.translate.common import (
+    _quote_name,
+    _quote_q,
+    _split_top_level,
+    _what,
+    expand_star,
+)
 
 if TYPE_CHECKING:
     from bot.core.translate.translator import Translator
@@ -502,7 +508,8 @@ def _view(t: Translator, m: re.Match[str], text: str) -> None:
         if vm.group(6)
         else ()
     )
-    view = View(name, vm.group(7).strip(), bool(vm.group(3)), columns, options or None)
+    definition = expand_star(vm.group(7).strip(), t.state)
+    view = View(name, definition, bool(vm.group(3)), columns, options or None)
     existing = t.state.views.get(t.state.key(name))
     if existing is None:
         if verb == "alter":

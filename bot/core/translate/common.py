@@ -173,3 +173,63 @@ def _undo_rls(verb: str) -> str:
     return {"ENABLE": "DISABLE", "DISABLE": "ENABLE", "FORCE": "NO FORCE", "NO FORCE": "FORCE"}[
         verb
     ]
+
+
+def expand_star(definition: str, state: State) -> str:
+    """A PostgreSQL view's SELECT with `*` and `t.*` spelled out as the columns they stand for
+    now: the server stores the expansion, so a column added later is not in the view.
+
+    Left as written when a source is not a table of the model, or a join merges columns
+    (USING, NATURAL): then the expansion is not known for sure.
+    """
+    if state.dialect is not Dialect.POSTGRES or "*" not in definition:
+        return definition
+    import sqlglot
+
+    try:
+        tree = sqlglot.parse_one(definition, read="postgres")
+    except sqlglot.errors.ParseError:
+        return definition
+    if not isinstance(tree, exp.Select) or not any(
+        isinstance(p, exp.Star) or (isinstance(p, exp.Column) and isinstance(p.this, exp.Star))
+        for p in tree.expressions
+    ):
+        return definition
+    from_ = tree.args.get("from_") or tree.args.get("from")
+    joins = tree.args.get("joins") or []
+    if from_ is None or any(j.args.get("using") or j.args.get("method") for j in joins):
+        return definition
+    sources: list[tuple[str, Table]] = []
+    for node in [from_.this, *(j.this for j in joins)]:
+        if not isinstance(node, exp.Table) or not isinstance(node.this, exp.Identifier):
+            return definition
+        db = node.args.get("db")
+        schema = _ident(db) if isinstance(db, exp.Identifier) else None
+        table = state.table(QName(_ident(node.this), None if schema == "public" else schema))
+        if table is None:
+            return definition
+        sources.append((node.alias_or_name, table))
+    items: list[exp.Expr] = []
+    for item in tree.expressions:
+        star = isinstance(item, exp.Star) or (
+            isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
+        )
+        if not star:
+            items.append(item)
+            continue
+        qualifier = item.table if isinstance(item, exp.Column) else ""
+        chosen = [(a, t) for a, t in sources if not qualifier or a == qualifier]
+        if not chosen:
+            return definition
+        for alias, table in chosen:
+            for col in table.columns:
+                name = exp.to_identifier(
+                    col.name, quoted=_quote_name(col.name, Dialect.POSTGRES) != col.name
+                )
+                items.append(exp.column(name, table=alias if len(sources) > 1 else None))
+    tree.set("expressions", items)
+    return tree.sql("postgres")
+
+
+def _ident(node: exp.Identifier) -> str:
+    return str(node.this) if node.quoted else str(node.this).lower()

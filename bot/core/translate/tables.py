@@ -109,9 +109,7 @@ class TableStatements(OpaqueStatements):
         kept: list[str] = []
         for prop in props.expressions if props is not None else []:
             if isinstance(prop, exp.UnloggedProperty):
-                self.unmodelled.append(
-                    f"UNLOGGED is not modelled: {table.name} would come back logged"
-                )
+                table = replace(table, unlogged=True)
             elif isinstance(prop, (exp.EngineProperty, exp.RowFormatProperty)):
                 text = prop.sql(self.dialect.value)
                 if text.replace(" ", "").upper() != "ENGINE=INNODB":

@@ -44,6 +44,7 @@ from bot.core.render.postgres.tables import (
     retyped_serial,
     serial_sequence,
     serial_type,
+    set_options,
 )
 from bot.core.state import State
 
@@ -309,6 +310,10 @@ def _statements(change: ch.Change, state: State) -> list[str]:
             ]
         case ch.SetTableComment(tname, _, after):
             return [f"COMMENT ON TABLE {qname(tname, PG)} IS {comment_text(after)}"]
+        case ch.SetTableOptions(tname, before_options, after_options):
+            return set_options(tname, before_options, after_options)
+        case ch.SetUnlogged(tname, _, unlogged):
+            return [f"ALTER TABLE {qname(tname, PG)} SET {'UNLOGGED' if unlogged else 'LOGGED'}"]
         case ch.CreateView(view):
             return [create_view(view, PG)]
         case ch.DropView(view):

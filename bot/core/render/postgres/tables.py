@@ -61,7 +61,8 @@ def create_table(table: Table) -> list[str]:
     """CREATE TABLE with its constraints, then its indexes and comments."""
     elements = [column_definition(c) for c in table.columns]
     elements += [constraint_definition(c) for c in table.constraints()]
-    sql = f"CREATE TABLE {qname(table.name, PG)} (\n  " + ",\n  ".join(elements) + "\n)"
+    head = "CREATE UNLOGGED TABLE" if table.unlogged else "CREATE TABLE"
+    sql = f"{head} {qname(table.name, PG)} (\n  " + ",\n  ".join(elements) + "\n)"
     if table.options:
         sql += f" {table.options}"
     out = [sql]
@@ -75,6 +76,42 @@ def create_table(table: Table) -> list[str]:
         for c in table.columns
         if c.comment is not None
     ]
+    return out
+
+
+def storage_parameters(options: str | None) -> dict[str, str]:
+    """`WITH (a=1, b = x)` as {"a": "1", "b": "x"}, in order."""
+    m = re.fullmatch(r"(?is)\s*with\s*\((.*)\)\s*", options or "")
+    if m is None:
+        return {}
+    out = {}
+    for item in _split_commas(m.group(1)):
+        key, _, value = item.partition("=")
+        out[key.strip().lower()] = value.strip()
+    return out
+
+
+def _split_commas(text: str) -> list[str]:
+    return [p for p in re.split(r",(?=(?:[^']*'[^']*')*[^']*$)", text) if p.strip()]
+
+
+def storage_options(parameters: dict[str, str]) -> str | None:
+    """The Table.options text of storage parameters (None when there are none)."""
+    if not parameters:
+        return None
+    return "WITH (" + ", ".join(f"{k}={v}" if v else k for k, v in parameters.items()) + ")"
+
+
+def set_options(table: QName, before: str | None, after: str | None) -> list[str]:
+    """ALTER TABLE SET (...) for parameters set or changed, RESET (...) for those removed."""
+    old, new = storage_parameters(before), storage_parameters(after)
+    out = []
+    gone = [k for k in old if k not in new]
+    if gone:
+        out.append(f"ALTER TABLE {qname(table, PG)} RESET ({', '.join(gone)})")
+    changed = [f"{k}={v}" if v else k for k, v in new.items() if old.get(k) != v]
+    if changed:
+        out.append(f"ALTER TABLE {qname(table, PG)} SET ({', '.join(changed)})")
     return out
 
 
