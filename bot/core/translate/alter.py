@@ -150,6 +150,13 @@ class AlterStatements(ObjectStatements):
             col = self.state.column(name, self.name(_ident_text(m.group(1))))
             self.emit(ch.AlterColumn(name, col, replace(col, generated=m.group(2).strip())))
             return True
+        m = re.fullmatch(
+            r"(?i)alter constraint (\S+)((?: not)? deferrable)?( initially (?:deferred|immediate))?",
+            a,
+        )
+        if m and self.dialect is Dialect.POSTGRES and (m.group(2) or m.group(3)):
+            self._alter_constraint(name, self.name(_ident_text(m.group(1))), a.lower())
+            return True
         m = re.match(r"(?i)alter\s+(?:column\s+)?(\S+)\s+drop\s+expression\b", a)
         if m:
             col = self.state.column(name, self.name(_ident_text(m.group(1))))
@@ -330,6 +337,27 @@ class AlterStatements(ObjectStatements):
             "the down leaves it as the migration set it"
         )
         return True
+
+    def _alter_constraint(self, name: QName, constraint: str, action: str) -> None:
+        """ALTER CONSTRAINT ... [NOT] DEFERRABLE [INITIALLY ...] on a foreign key: what is not
+        said goes back to its default (not deferrable, initially immediate)."""
+        con = self.state.find_constraint(name, constraint)
+        if not isinstance(con, ForeignKey):
+            raise Unsupported(f"ALTER CONSTRAINT {constraint}: only foreign keys are modelled")
+        if "not deferrable" in action:
+            deferrable = None
+        elif "initially deferred" in action:
+            deferrable = "DEFERRABLE INITIALLY DEFERRED"
+        elif "deferrable" in action:
+            deferrable = "DEFERRABLE"
+        else:
+            deferrable = None
+        current = {"DEFERRABLE INITIALLY IMMEDIATE": "DEFERRABLE"}.get(
+            con.deferrable or "", con.deferrable
+        )
+        if deferrable != current:
+            self.emit(ch.DropConstraint(name, con))
+            self.emit(ch.AddConstraint(name, replace(con, deferrable=deferrable)))
 
     def _storage_setting(self, name: QName, action: str) -> bool:
         """SET (...), RESET (...), SET LOGGED / UNLOGGED: what the model holds of storage."""

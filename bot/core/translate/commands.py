@@ -275,6 +275,35 @@ def _drop_trigger(t: Translator, m: re.Match[str], text: str) -> None:
     t._drop_opaque("trigger", ident, exists, table)
 
 
+def _rename_trigger(t: Translator, m: re.Match[str], text: str) -> None:
+    """PostgreSQL ALTER TRIGGER ... RENAME TO: the trigger is kept as its CREATE text, which
+    now names it anew (undone by dropping it and creating it under the old name)."""
+    table = _qn(t, m.group(2))
+    old = t.name(_ident_text(m.group(1)))
+    new = t.name(_ident_text(m.group(3)))
+    key = t._find_opaque("trigger", f"{old} on {table}", table)
+    if key is None:
+        raise StateError(f"trigger {old} on {table} does not exist")
+    obj = t.state.opaque[key]
+    if t._find_opaque("trigger", f"{new} on {table}", table) is not None and new != old:
+        raise StateError(f"trigger {new} on {table} already exists")
+    head = re.compile(
+        r"(?is)(create\s+(?:or\s+replace\s+)?(?:constraint\s+)?trigger\s+)"
+        + r"(?:[`\"][^`\"]+[`\"]|[\w$]+)"
+    )
+    if not head.match(obj.definition.lstrip()):
+        raise Unsupported(f"cannot rename trigger {old}: its definition is not a CREATE TRIGGER")
+    quoted = _quote_name(new, t.dialect)
+    renamed = replace(
+        obj,
+        identity=f"{new} on {table}",
+        definition=head.sub(lambda h: h.group(1) + quoted, obj.definition.lstrip(), count=1),
+        drop=f"DROP TRIGGER {quoted} ON {_quote_q(table, t.dialect)}",
+    )
+    t.emit(ch.DropOpaque(obj))
+    t.emit(ch.CreateOpaque(renamed))
+
+
 def _drop_scoped(kind: str) -> Handler:
     def handler(t: Translator, m: re.Match[str], text: str) -> None:
         name = t.name(_ident_text(m.group(2)))
@@ -620,6 +649,18 @@ _COMMANDS: list[tuple[re.Pattern[str], Handler]] = [
     (
         re.compile(r"(?is)drop\s+rule\s+(if\s+exists\s+)?" + _NAME + r"\s+on\s+" + _NAME),
         _drop_scoped("rule"),
+    ),
+    (
+        re.compile(
+            r"(?is)alter\s+trigger\s+"
+            + _NAME
+            + r"\s+on\s+"
+            + _NAME
+            + r"\s+rename\s+to\s+"
+            + _NAME
+            + "$"
+        ),
+        _rename_trigger,
     ),
     (re.compile(r"(?is)alter\s+type\s+" + _NAME + r"\s+(.+)$"), _alter_type),
     (

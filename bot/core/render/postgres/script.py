@@ -71,6 +71,9 @@ def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
             relaxed = True
         if i in skipped:
             pass
+        elif (deferral := _deferral_only(changes, i)) is not None:
+            out.append(Rendered.of(deferral, change))
+            skipped.add(i + 1)
         elif isinstance(change, ch.AlterColumn) and (i in kept or i - 1 in kept):
             table = state.require_table(change.table)
             sql = alter_column(table, change.before, change.after, keep_sequence=True)
@@ -79,6 +82,19 @@ def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
             out.extend(Rendered.of(sql, change) for sql in _statements(change, state))
         state.apply(change)
     return out
+
+
+def _deferral_only(changes: list[ch.Change], i: int) -> str | None:
+    """A foreign key dropped and added back differing only in when it is checked: one ALTER
+    CONSTRAINT, which neither takes the table's lock for a re-check nor re-reads its rows."""
+    match changes[i : i + 2]:
+        case [
+            ch.DropConstraint(t, ForeignKey() as old),
+            ch.AddConstraint(t2, ForeignKey() as new),
+        ] if t == t2 and old.name is not None and replace(old, deferrable=new.deferrable) == new:
+            timing = new.deferrable or "NOT DEFERRABLE"
+            return f"ALTER TABLE {qname(t, PG)} ALTER CONSTRAINT {ident(old.name, PG)} {timing}"
+    return None
 
 
 def _sql_body(change: ch.Change) -> bool:
