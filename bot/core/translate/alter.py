@@ -27,7 +27,7 @@ from bot.core.model import (
     Unique,
     fold,
 )
-from bot.core.render.postgres.tables import storage_options, storage_parameters
+from bot.core.render.postgres.tables import storage_options, storage_parameters, typed_default
 from bot.core.sqltext import ParsedStatement
 from bot.core.state import StateError
 from bot.core.translate.base import (
@@ -605,6 +605,8 @@ class AlterStatements(ObjectStatements):
             if dtype.this in _SERIAL:
                 raise Unsupported("changing a column to serial is not valid SQL")
             new = replace(new, type=dtype.sql(self.dialect.value))
+            if self.dialect is Dialect.POSTGRES and col.default is not None:
+                new = replace(new, default=typed_default(col.default, col.type))
             collate = node.args.get("collate")
             if isinstance(collate, exp.Expr):
                 new = replace(new, collation=self.name(collate))

@@ -79,6 +79,16 @@ def create_table(table: Table) -> list[str]:
     return out
 
 
+def typed_default(default: str, old_type: str) -> str:
+    """A column's default after ALTER COLUMN ... TYPE. PostgreSQL keeps the default's own
+    expression and converts it on use, so a bare string literal keeps the type the column
+    had when the default was set (`'STD'` on varchar shows as `'STD'::character varying`)."""
+    if re.fullmatch(r"'(?:[^']|'')*'", default.strip()) is None:
+        return default
+    bare = re.sub(r"\(.*?\)", "", old_type).strip()
+    return f"{default.strip()}::{pg_type(bare)}"
+
+
 def storage_parameters(options: str | None) -> dict[str, str]:
     """`WITH (a=1, b = x)` as {"a": "1", "b": "x"}, in order."""
     m = re.fullmatch(r"(?is)\s*with\s*\((.*)\)\s*", options or "")
@@ -331,7 +341,18 @@ def alter_column(
         then.append(f"{col} ADD GENERATED {a_ident} AS IDENTITY")
         table_text, column_text = literal(qname(table.name, PG), PG), literal(after.name, PG)
         last.append(_restart(f"pg_get_serial_sequence({table_text}, {column_text})", t, c))
-    elif not a_serial and not a_ident and not b_serial and after.default != default:
+    elif (
+        not a_serial
+        and not a_ident
+        and not b_serial
+        and after.default != default
+        and not (
+            changes_type
+            and default is not None
+            and after.default is not None
+            and default == typed_default(after.default, a_type)
+        )
+    ):
         main.append(
             f"{col} SET DEFAULT {after.default}" if after.default else f"{col} DROP DEFAULT"
         )
