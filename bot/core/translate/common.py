@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 from bot.core.model import (
+    Column,
     Constraint,
     Dialect,
     QName,
@@ -195,20 +196,9 @@ def expand_star(definition: str, state: State) -> str:
         for p in tree.expressions
     ):
         return definition
-    from_ = tree.args.get("from_") or tree.args.get("from")
-    joins = tree.args.get("joins") or []
-    if from_ is None or any(j.args.get("using") or j.args.get("method") for j in joins):
+    sources = query_sources(tree, state)
+    if sources is None:
         return definition
-    sources: list[tuple[str, Table]] = []
-    for node in [from_.this, *(j.this for j in joins)]:
-        if not isinstance(node, exp.Table) or not isinstance(node.this, exp.Identifier):
-            return definition
-        db = node.args.get("db")
-        schema = _ident(db) if isinstance(db, exp.Identifier) else None
-        table = state.table(QName(_ident(node.this), None if schema == "public" else schema))
-        if table is None:
-            return definition
-        sources.append((node.alias_or_name, table))
     items: list[exp.Expr] = []
     for item in tree.expressions:
         star = isinstance(item, exp.Star) or (
@@ -229,6 +219,92 @@ def expand_star(definition: str, state: State) -> str:
                 items.append(exp.column(name, table=alias if len(sources) > 1 else None))
     tree.set("expressions", items)
     return tree.sql("postgres")
+
+
+def query_sources(tree: exp.Select, state: State) -> list[tuple[str, Table]] | None:
+    """The tables a SELECT reads, by the name the query calls them; None when one is not a
+    table of the model or a join merges columns (USING, NATURAL)."""
+    from_ = tree.args.get("from_") or tree.args.get("from")
+    joins = tree.args.get("joins") or []
+    if from_ is None or any(j.args.get("using") or j.args.get("method") for j in joins):
+        return None
+    sources: list[tuple[str, Table]] = []
+    for node in [from_.this, *(j.this for j in joins)]:
+        if not isinstance(node, exp.Table) or not isinstance(node.this, exp.Identifier):
+            return None
+        db = node.args.get("db")
+        schema = _ident(db) if isinstance(db, exp.Identifier) else None
+        table = state.table(QName(_ident(node.this), None if schema == "public" else schema))
+        if table is None:
+            return None
+        sources.append((node.alias_or_name, table))
+    return sources
+
+
+def query_columns(tree: exp.Expr, state: State) -> list[Column] | None:
+    """The columns CREATE TABLE ... AS gives a PostgreSQL table: each output column of the
+    SELECT, typed as the column it reads (or its cast), nullable, without default. None
+    when one is an expression whose type is not known here."""
+    if not isinstance(tree, exp.Select):
+        return None
+    sources = query_sources(tree, state)
+    if sources is None:
+        return None
+
+    def source_column(ref: exp.Column) -> Column | None:
+        name = _ident(ref.this) if isinstance(ref.this, exp.Identifier) else None
+        found = [
+            c
+            for alias, table in sources
+            if not ref.table or alias == ref.table
+            for c in table.columns
+            if c.name == name
+        ]
+        return found[0] if len(found) == 1 else None
+
+    out: list[Column] = []
+    for item in tree.expressions:
+        named = item.args.get("alias") if isinstance(item, exp.Alias) else None
+        if isinstance(named, exp.TableAlias):
+            named = named.this
+        alias = _ident(named) if isinstance(named, exp.Identifier) else None
+        if isinstance(item, exp.Alias) and alias is None:
+            return None
+        node = item.this if isinstance(item, exp.Alias) else item
+        if isinstance(node, exp.Star) or (
+            isinstance(node, exp.Column) and isinstance(node.this, exp.Star)
+        ):
+            qualifier = node.table if isinstance(node, exp.Column) else ""
+            chosen = [t for a, t in sources if not qualifier or a == qualifier]
+            if not chosen:
+                return None
+            out += [_plain(c, c.name) for t in chosen for c in t.columns]
+            continue
+        cast = node.args.get("to") if isinstance(node, exp.Cast) else None
+        inner = node.this if isinstance(node, exp.Cast) else node
+        if not isinstance(inner, exp.Column):
+            return None
+        col = source_column(inner)
+        if col is None:
+            return None
+        name = alias or col.name
+        typed = _plain(col, name)
+        if isinstance(cast, exp.DataType):
+            typed = replace(typed, type=cast.sql("postgres"), collation=None)
+        out.append(typed)
+    names = [c.name for c in out]
+    return out if len(set(names)) == len(names) else None
+
+
+def _plain(col: Column, name: str) -> Column:
+    """A column as a query hands it on: its type and collation, nothing else."""
+    serial = {"serial": "INT", "bigserial": "BIGINT", "smallserial": "SMALLINT"}
+    kind = col.auto.value if col.auto is not None else ""
+    return Column(
+        name,
+        serial.get(kind, col.type) if col.type.lower() == kind else col.type,
+        collation=col.collation,
+    )
 
 
 def _ident(node: exp.Identifier) -> str:

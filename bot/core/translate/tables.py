@@ -37,6 +37,7 @@ from bot.core.translate.common import (
     _type_key,
     _type_sql,
     _unparen,
+    query_columns,
 )
 
 _BOOLEAN_DEFAULT = re.compile(r"(?i)\bdefault\s+(true|false)\b")
@@ -53,7 +54,15 @@ class TableStatements(OpaqueStatements):
                 return
             raise StateError(f"table {name} already exists")
         if tree.args.get("expression") is not None:
-            raise Unsupported("CREATE TABLE ... AS SELECT: its columns come from a query")
+            columns = (
+                query_columns(_unparen(tree.args["expression"]), self.state)
+                if self.dialect is Dialect.POSTGRES and not isinstance(target, exp.Schema)
+                else None
+            )
+            if columns is None:
+                raise Unsupported("CREATE TABLE ... AS SELECT: its columns come from a query")
+            self.emit(ch.CreateTable(Table(name, tuple(columns))))
+            return
         if not isinstance(target, exp.Schema):
             like = next(iter(tree.find_all(exp.LikeProperty)), None)
             if like is not None:
