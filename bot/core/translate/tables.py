@@ -54,14 +54,14 @@ class TableStatements(OpaqueStatements):
                 return
             raise StateError(f"table {name} already exists")
         if tree.args.get("expression") is not None:
-            columns = (
+            queried = (
                 query_columns(_unparen(tree.args["expression"]), self.state)
                 if self.dialect is Dialect.POSTGRES and not isinstance(target, exp.Schema)
                 else None
             )
-            if columns is None:
+            if queried is None:
                 raise Unsupported("CREATE TABLE ... AS SELECT: its columns come from a query")
-            self.emit(ch.CreateTable(Table(name, tuple(columns))))
+            self.emit(ch.CreateTable(Table(name, tuple(queried))))
             return
         if not isinstance(target, exp.Schema):
             like = next(iter(tree.find_all(exp.LikeProperty)), None)
