@@ -151,8 +151,41 @@ def _function_args(text: str, dialect: Dialect) -> str:
             words = words[1:]
         if len(words) > 1 and not _starts_type(words):
             words = words[1:]
-        types.append(" ".join(words).lower())
+        types.append(_arg_type(" ".join(words)))
     return ", ".join(types)
+
+
+# PostgreSQL's own names for the types an argument may be spelled with.
+_ARG_TYPES = {
+    "int": "integer",
+    "int4": "integer",
+    "int8": "bigint",
+    "int2": "smallint",
+    "float8": "double precision",
+    "float": "double precision",
+    "float4": "real",
+    "bool": "boolean",
+    "varchar": "character varying",
+    "char": "character",
+    "bpchar": "character",
+    "decimal": "numeric",
+    "timestamptz": "timestamp with time zone",
+    "timestamp": "timestamp without time zone",
+    "timetz": "time with time zone",
+    "time": "time without time zone",
+}
+
+
+def _arg_type(text: str) -> str:
+    """An argument type as the server names it: `int4` and `int` are `integer`, and a length
+    or precision is not part of it (PostgreSQL ignores them in a signature)."""
+    if '"' in text:
+        return text
+    base = " ".join(re.sub(r"\([^)]*\)", " ", text.lower()).split())
+    arrays = ""
+    while base.endswith("[]"):
+        base, arrays = base[:-2].rstrip(), arrays + "[]"
+    return _ARG_TYPES.get(base, base) + arrays
 
 
 _ARG_TOKEN = re.compile(
