@@ -676,7 +676,10 @@ class _Planner:
         return out
 
     def _refs(self, table: Table) -> list[Key]:
-        return [qkey(fk.ref_table, self.dialect) for fk in table.foreign_keys]
+        parent = [table.partition_of] if table.partition_of is not None else []
+        return [
+            qkey(t, self.dialect) for t in [*parent, *(fk.ref_table for fk in table.foreign_keys)]
+        ]
 
 
 # -- helpers ------------------------------------------------------------------------------

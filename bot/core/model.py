@@ -160,6 +160,11 @@ class Table:
         None  # verbatim table options worth keeping (SQLite WITHOUT ROWID, STRICT)
     )
     unlogged: bool = False  # PostgreSQL UNLOGGED: not written to the WAL, emptied by a crash
+    partition_by: str | None = None  # PostgreSQL partition key as written: "RANGE (taken_at)"
+    # A PostgreSQL partition: its parent and bound ("FOR VALUES ..." / "DEFAULT"). Its columns,
+    # and the keys and indexes the server clones into it, are its parent's: not held here.
+    partition_of: QName | None = None
+    partition_bound: str | None = None
 
     def column(self, name: str, dialect: Dialect) -> Column | None:
         if dialect is Dialect.POSTGRES:

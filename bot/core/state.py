@@ -325,6 +325,9 @@ class State:
         self._put(self._keep_serial_sequences(table, moved))
         self._follow_owner(old, new, None, None)
         self._absorb_sequences(new)
+        for child in list(self.tables.values()):
+            if child.partition_of is not None and self.key(child.partition_of) == self.key(old):
+                self._put(replace(child, partition_of=new))
         # Engines follow the rename in foreign keys and triggers that point at the table.
         for other in list(self.tables.values()):
             if not other.foreign_keys:

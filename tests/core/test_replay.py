@@ -114,13 +114,22 @@ def test_postgres_drop_column_also_drops_its_indexes_and_the_down_restores_them(
     assert kinds == ["AddColumn", "AddConstraint", "CreateIndex"]
 
 
-def test_partitioned_table_is_modelled_and_its_partitioning_reported() -> None:
+def test_partitioned_table_and_its_partitions_are_modelled_attach_is_reported() -> None:
     history = replay_sql(
-        "CREATE TABLE readings (id bigint, taken_at date) PARTITION BY RANGE (taken_at);",
+        "CREATE TABLE readings (id bigint, taken_at date) PARTITION BY RANGE (taken_at);\n"
+        "CREATE TABLE readings_old PARTITION OF readings DEFAULT;\n"
+        "CREATE TABLE loose (id bigint, taken_at date);\n"
+        "ALTER TABLE readings ATTACH PARTITION loose FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
         Dialect.POSTGRES,
     )
-    assert history.schema.table(QName("readings")) is not None
-    assert [u.reason.split(":")[0] for u in history.unmodelled] == ["PARTITION BY is not modelled"]
+    readings = history.schema.table(QName("readings"))
+    old = history.schema.table(QName("readings_old"))
+    assert readings is not None and readings.partition_by == "RANGE (taken_at)"
+    assert old is not None and (old.partition_of, old.partition_bound) == (
+        QName("readings"),
+        "DEFAULT",
+    )
+    assert [u.line for u in history.unmodelled] == [4]
 
 
 def test_renaming_a_constraints_index_renames_the_constraint_and_the_down_renames_it_back() -> None:

@@ -151,6 +151,12 @@ class DropStatements(AlterStatements):
             if exists:
                 return
             raise StateError(f"table {name} does not exist")
+        for child in list(self.state.tables.values()):
+            # A partitioned table's partitions go with it.
+            if child.partition_of is not None and self.state.key(child.partition_of) == (
+                self.state.key(name)
+            ):
+                self.drop_table(child.name, exists=True, cascade=cascade)
         for obj in list(self.state.opaque.values()):
             if obj.table is not None and self.state.key(obj.table) == self.state.key(name):
                 self.emit(ch.DropOpaque(obj))

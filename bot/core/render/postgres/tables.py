@@ -59,10 +59,23 @@ _TYPE_ALIASES = {
 
 def create_table(table: Table) -> list[str]:
     """CREATE TABLE with its constraints, then its indexes and comments."""
+    if table.partition_of is not None:
+        sql = (
+            f"CREATE TABLE {qname(table.name, PG)} PARTITION OF "
+            f"{qname(table.partition_of, PG)} {table.partition_bound}"
+        )
+        if table.partition_by:
+            sql += f" PARTITION BY {table.partition_by}"
+        out = [sql]
+        if table.comment is not None:
+            out.append(f"COMMENT ON TABLE {qname(table.name, PG)} IS {comment_text(table.comment)}")
+        return out
     elements = [column_definition(c) for c in table.columns]
     elements += [constraint_definition(c) for c in table.constraints()]
     head = "CREATE UNLOGGED TABLE" if table.unlogged else "CREATE TABLE"
     sql = f"{head} {qname(table.name, PG)} (\n  " + ",\n  ".join(elements) + "\n)"
+    if table.partition_by:
+        sql += f" PARTITION BY {table.partition_by}"
     if table.options:
         sql += f" {table.options}"
     out = [sql]
