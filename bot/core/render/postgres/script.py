@@ -29,7 +29,7 @@ from bot.core.render.common import (
     drop_view,
     opaque_statements,
 )
-from bot.core.render.names import ident, qname
+from bot.core.render.names import ident, literal, qname
 from bot.core.render.postgres.enums import alter_enum, create_enum
 from bot.core.render.postgres.indexes import constraint_definition, create_index, index_name
 from bot.core.render.postgres.tables import (
@@ -41,6 +41,7 @@ from bot.core.render.postgres.tables import (
     create_table,
     references,
     rename,
+    restart,
     retyped_serial,
     serial_sequence,
     serial_type,
@@ -61,6 +62,7 @@ def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
     kept = _kept_sequences(changes)
     skipped |= {i + 1 if isinstance(changes[i], ch.AlterColumn) else i for i in kept}
     state = State(before.dialect, before)
+    fresh = {state.key(c.sequence.name) for c in changes if isinstance(c, ch.CreateSequence)}
     out: list[Rendered] = []
     relaxed = False
     for i, change in enumerate(changes):
@@ -77,6 +79,11 @@ def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
         elif isinstance(change, ch.AlterColumn) and (i in kept or i - 1 in kept):
             table = state.require_table(change.table)
             sql = alter_column(table, change.before, change.after, keep_sequence=True)
+            seq = serial_sequence(table.name, change.after.name)
+            if serial_type(change.after) and state.key(seq) in fresh:
+                # The sequence was made anew above (the migration dropped it): it starts
+                # at 1, below ids the column already holds.
+                sql.append(restart(literal(qname(seq, PG), PG), table.name, change.after.name))
             out.extend(Rendered.of(s, change) for s in sql)
         else:
             out.extend(Rendered.of(sql, change) for sql in _statements(change, state))

@@ -347,13 +347,13 @@ def alter_column(
         if not keep_sequence:
             sequences.append(f"CREATE SEQUENCE {seq} AS {a_serial}")
             last.append(f"ALTER SEQUENCE {seq} OWNED BY {t}.{c}")
-            last.append(_restart(literal(seq, PG), t, c))
+            last.append(_restart_sql(literal(seq, PG), t, c))
     elif a_ident and not b_ident:
         if default is not None:
             main.append(f"{col} DROP DEFAULT")
         then.append(f"{col} ADD GENERATED {a_ident} AS IDENTITY")
         table_text, column_text = literal(qname(table.name, PG), PG), literal(after.name, PG)
-        last.append(_restart(f"pg_get_serial_sequence({table_text}, {column_text})", t, c))
+        last.append(_restart_sql(f"pg_get_serial_sequence({table_text}, {column_text})", t, c))
     elif (
         not a_serial
         and not a_ident
@@ -395,7 +395,12 @@ def alter_column(
     return out
 
 
-def _restart(sequence: str, table: str, column: str) -> str:
+def restart(sequence: str, table: QName, column: str) -> str:
+    """Move a re-created sequence past the values already in the column."""
+    return _restart_sql(sequence, qname(table, PG), ident(column, PG))
+
+
+def _restart_sql(sequence: str, table: str, column: str) -> str:
     """Move a new sequence past the values already in the column, so inserts don't collide."""
     return f"SELECT setval({sequence}, coalesce(max({column}), 0) + 1, false) FROM {table}"
 
