@@ -204,6 +204,18 @@ class SetTableOptions:
 
 
 @dataclass(frozen=True)
+class SetClusterOn:
+    """PostgreSQL `ALTER TABLE ... CLUSTER ON index` / `SET WITHOUT CLUSTER` (None)."""
+
+    table: QName
+    before: str | None
+    after: str | None
+
+    def reverse(self) -> Change:
+        return SetClusterOn(self.table, self.after, self.before)
+
+
+@dataclass(frozen=True)
 class SetUnlogged:
     """PostgreSQL `ALTER TABLE ... SET UNLOGGED` / `SET LOGGED`."""
 
@@ -348,6 +360,7 @@ Change = (
     | SetTableComment
     | SetTableOptions
     | SetUnlogged
+    | SetClusterOn
     | CreateView
     | DropView
     | ReplaceView
@@ -411,7 +424,12 @@ def change_object(change: Change) -> str:
             return old
         case RenameConstraint(t, old, _):
             return f"{t}.{old}"
-        case SetTableComment(t, _, _) | SetTableOptions(t, _, _) | SetUnlogged(t, _, _):
+        case (
+            SetTableComment(t, _, _)
+            | SetTableOptions(t, _, _)
+            | SetUnlogged(t, _, _)
+            | SetClusterOn(t, _, _)
+        ):
             return str(t)
         case CreateView(v) | DropView(v):
             return str(v.name)

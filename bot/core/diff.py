@@ -666,6 +666,10 @@ class _Planner:
             if self.dialect is not Dialect.SQLITE:
                 out += [ch.AddConstraint(td.after.name, c) for c in td.add_constraints]
             out += [ch.CreateIndex(i) for i in td.add_indexes]
+            if self.dialect is Dialect.POSTGRES and td.before.clustered_on != td.after.clustered_on:
+                out.append(
+                    ch.SetClusterOn(td.after.name, td.before.clustered_on, td.after.clustered_on)
+                )
         return out
 
     def _add_foreign_keys(self) -> list[Change]:

@@ -285,6 +285,8 @@ class State:
                 self._put(replace(self.require_table(tname), options=after_options))
             case ch.SetUnlogged(tname, _, unlogged):
                 self._put(replace(self.require_table(tname), unlogged=unlogged))
+            case ch.SetClusterOn(tname, _, index_name):
+                self._put(replace(self.require_table(tname), clustered_on=index_name))
             case ch.CreateView(view):
                 self.views[self.key(view.name)] = view
             case ch.DropView(view):
@@ -313,6 +315,32 @@ class State:
                 self.opaque.pop((obj.kind, obj.identity), None)
             case _:
                 raise TypeError(f"not a change: {change!r}")
+        if isinstance(
+            change, (ch.DropIndex, ch.RenameIndex, ch.DropConstraint, ch.RenameConstraint)
+        ):
+            self._follow_cluster(change)
+
+    def _follow_cluster(
+        self, change: ch.DropIndex | ch.RenameIndex | ch.DropConstraint | ch.RenameConstraint
+    ) -> None:
+        """CLUSTER ON follows its index's rename and ends with its drop, as the server's flag
+        on the index does."""
+        match change:
+            case ch.DropIndex(index):
+                tname, old, new = index.table, index.name, None
+            case ch.DropConstraint(tname, con) if con.name is not None:
+                old, new = con.name, None
+            case ch.RenameIndex(tname, old, new) | ch.RenameConstraint(tname, old, new):
+                pass
+            case _:
+                return
+        table = self.table(tname)
+        if (
+            table is not None
+            and table.clustered_on is not None
+            and self.same(table.clustered_on, old)
+        ):
+            self._put(replace(table, clustered_on=new))
 
     def _rename_table(self, old: QName, new: QName) -> None:
         table = self.require_table(old)

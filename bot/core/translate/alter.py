@@ -360,7 +360,8 @@ class AlterStatements(ObjectStatements):
             self.emit(ch.AddConstraint(name, replace(con, deferrable=deferrable)))
 
     def _storage_setting(self, name: QName, action: str) -> bool:
-        """SET (...), RESET (...), SET LOGGED / UNLOGGED: what the model holds of storage."""
+        """SET (...), RESET (...), SET LOGGED / UNLOGGED, a column's SET STATISTICS: what the
+        model holds of how a table is stored and analysed."""
         table = self.state.require_table(name)
         flat = " ".join(action.split())
         logged = re.fullmatch(r"(?i)set (logged|unlogged)", flat)
@@ -368,6 +369,25 @@ class AlterStatements(ObjectStatements):
             unlogged = logged.group(1).lower() == "unlogged"
             if unlogged != table.unlogged:
                 self.emit(ch.SetUnlogged(name, table.unlogged, unlogged))
+            return True
+        stats = re.fullmatch(r"(?i)alter (?:column )?(\S+) set statistics (-?\d+|default)", flat)
+        if stats:
+            col = self.state.column(name, self.name(_ident_text(stats.group(1))))
+            target = None if stats.group(2).lower() in ("default", "-1") else int(stats.group(2))
+            if target != col.statistics:
+                self.emit(ch.AlterColumn(name, col, replace(col, statistics=target)))
+            return True
+        cluster = re.fullmatch(r"(?i)cluster on (\S+)|set without cluster", flat)
+        if cluster:
+            index = self.name(_ident_text(cluster.group(1))) if cluster.group(1) else None
+            if index is not None and not any(
+                self.state.same(n, index)
+                for n in [i.name for i in table.indexes]
+                + [c.name for c in (table.primary_key, *table.uniques) if c and c.name]
+            ):
+                raise StateError(f"index {index} does not exist on {name}")
+            if index != table.clustered_on:
+                self.emit(ch.SetClusterOn(name, table.clustered_on, index))
             return True
         m = re.fullmatch(r"(?i)(set|reset) \((.*)\)", flat)
         if m is None:

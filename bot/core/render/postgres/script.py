@@ -46,6 +46,7 @@ from bot.core.render.postgres.tables import (
     serial_sequence,
     serial_type,
     set_options,
+    statistics_target,
 )
 from bot.core.state import State
 
@@ -302,6 +303,7 @@ def _statements(change: ch.Change, state: State) -> list[str]:
         case ch.AddColumn(tname, column):
             out = [f"ALTER TABLE {qname(tname, PG)} ADD COLUMN {column_definition(column)}"]
             out += retyped_serial(tname, column)
+            out += statistics_target(tname, column)
             if column.comment is not None:
                 out.append(column_comment(tname, column.name, column.comment))
             return out
@@ -335,6 +337,9 @@ def _statements(change: ch.Change, state: State) -> list[str]:
             return [f"COMMENT ON TABLE {qname(tname, PG)} IS {comment_text(after)}"]
         case ch.SetTableOptions(tname, before_options, after_options):
             return set_options(tname, before_options, after_options)
+        case ch.SetClusterOn(tname, _, clustered):
+            how = f"CLUSTER ON {ident(clustered, PG)}" if clustered else "SET WITHOUT CLUSTER"
+            return [f"ALTER TABLE {qname(tname, PG)} {how}"]
         case ch.SetUnlogged(tname, _, unlogged):
             return [f"ALTER TABLE {qname(tname, PG)} SET {'UNLOGGED' if unlogged else 'LOGGED'}"]
         case ch.CreateView(view):

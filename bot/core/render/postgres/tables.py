@@ -81,7 +81,12 @@ def create_table(table: Table) -> list[str]:
     out = [sql]
     for column in table.columns:
         out += retyped_serial(table.name, column)
+        out += statistics_target(table.name, column)
     out += [create_index(i) for i in table.indexes]
+    if table.clustered_on is not None:
+        out.append(
+            f"ALTER TABLE {qname(table.name, PG)} CLUSTER ON {ident(table.clustered_on, PG)}"
+        )
     if table.comment is not None:
         out.append(f"COMMENT ON TABLE {qname(table.name, PG)} IS {comment_text(table.comment)}")
     out += [
@@ -157,6 +162,16 @@ def column_definition(col: Column) -> str:
 
 def comment_text(text: str | None) -> str:
     return "NULL" if text is None else literal(text, PG)
+
+
+def statistics_target(table: QName, col: Column) -> list[str]:
+    """SET STATISTICS for a column that has its own target (it cannot be said inline)."""
+    if col.statistics is None:
+        return []
+    return [
+        f"ALTER TABLE {qname(table, PG)} ALTER COLUMN {ident(col.name, PG)} "
+        f"SET STATISTICS {col.statistics}"
+    ]
 
 
 def column_comment(table: QName, column: str, text: str | None) -> str:
@@ -341,6 +356,8 @@ def alter_column(
 
     if _not_null(before) != _not_null(after):
         main.append(f"{col} {'SET' if _not_null(after) else 'DROP'} NOT NULL")
+    if before.statistics != after.statistics:
+        main.append(f"{col} SET STATISTICS {-1 if after.statistics is None else after.statistics}")
 
     if a_serial and not b_serial:
         main.append(f"{col} SET DEFAULT nextval({literal(seq, PG)}::regclass)")
