@@ -248,3 +248,20 @@ def test_mysql_call_and_dynamic_sql_are_reported_not_taken_for_data() -> None:
         (5, "dynamic SQL (PREPARE/EXECUTE)"),
     ]
     assert history.steps[0].data == ()
+
+
+def test_do_block_creating_what_its_catalog_test_does_not_find_is_read_as_that_statement() -> None:
+    guarded = (
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_class WHERE relname = '{name}') THEN "
+        "CREATE INDEX {made} ON t (v); END IF; END $$;\n"
+    )
+    history = replay_sql(
+        "CREATE TABLE t (id int PRIMARY KEY, v text);\n"
+        + guarded.format(name="t_v_idx", made="t_v_idx")
+        + guarded.format(name="t_v_idx", made="t_v_idx")  # found now: does nothing
+        + guarded.format(name="other_idx", made="t_v2_idx"),  # tests something else
+        Dialect.POSTGRES,
+    )
+    table = history.schema.table(QName("t"))
+    assert table is not None and [i.name for i in table.indexes] == ["t_v_idx"]
+    assert [u.line for u in history.unmodelled] == [4]
