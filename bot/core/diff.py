@@ -107,7 +107,7 @@ def _serial_sequence_renames(source: Schema, target: Schema) -> list[Change]:
     renaming keeps the sequence's position, where a new one could hand out ids in use."""
     if source.dialect is not Dialect.POSTGRES:
         return []
-    src, tgt = State(source.dialect, source), State(target.dialect, target)
+    names = State(source.dialect)  # only reads OWNED BY texts and folds names
     out: list[Change] = []
     for key, after in target.tables.items():
         before = source.tables.get(key)
@@ -117,14 +117,17 @@ def _serial_sequence_renames(source: Schema, target: Schema) -> list[Change]:
             old = before.column(col.name, source.dialect)
             if old is None or old == col:
                 continue
-            ends = (_reads_own_sequence(src, before, old), _reads_own_sequence(tgt, after, col))
+            ends = (
+                _reads_own_sequence(names, source, before, old),
+                _reads_own_sequence(names, target, after, col),
+            )
             if None in ends or ends[0] == ends[1]:
                 continue
             start, end = ends
             assert start is not None and end is not None
             if (
-                src.key(end.name) in source.sequences
-                or tgt.key(start.name) in target.sequences
+                names.key(end.name) in source.sequences
+                or names.key(start.name) in target.sequences
                 or start.definition.lower().split() != end.definition.lower().split()
             ):
                 continue
@@ -132,7 +135,7 @@ def _serial_sequence_renames(source: Schema, target: Schema) -> list[Change]:
     return out
 
 
-def _reads_own_sequence(state: State, table: Table, col: Column) -> Sequence | None:
+def _reads_own_sequence(names: State, schema: Schema, table: Table, col: Column) -> Sequence | None:
     """The sequence a serial or nextval() default of `col` reads, when the column owns it."""
     if col.auto is not None:
         return implied_sequence(table, col)
@@ -141,9 +144,9 @@ def _reads_own_sequence(state: State, table: Table, col: Column) -> Sequence | N
     )
     if m is None:
         return None
-    for seq in state.sequences.values():
-        if nextval(seq.name) == m.group(0) and state.owner(seq.owned_by) == (
-            state.key(table.name),
+    for seq in schema.sequences.values():
+        if nextval(seq.name) == m.group(0) and names.owner(seq.owned_by) == (
+            names.key(table.name),
             col.name,
         ):
             return seq
