@@ -191,6 +191,43 @@ class SetTableComment:
 
 
 @dataclass(frozen=True)
+class SetTableOptions:
+    """PostgreSQL `ALTER TABLE ... SET (...)` / `RESET (...)`: storage parameters, kept as
+    Table.options spells them (`WITH (fillfactor=70)`)."""
+
+    table: QName
+    before: str | None
+    after: str | None
+
+    def reverse(self) -> Change:
+        return SetTableOptions(self.table, self.after, self.before)
+
+
+@dataclass(frozen=True)
+class SetClusterOn:
+    """PostgreSQL `ALTER TABLE ... CLUSTER ON index` / `SET WITHOUT CLUSTER` (None)."""
+
+    table: QName
+    before: str | None
+    after: str | None
+
+    def reverse(self) -> Change:
+        return SetClusterOn(self.table, self.after, self.before)
+
+
+@dataclass(frozen=True)
+class SetUnlogged:
+    """PostgreSQL `ALTER TABLE ... SET UNLOGGED` / `SET LOGGED`."""
+
+    table: QName
+    before: bool
+    after: bool
+
+    def reverse(self) -> Change:
+        return SetUnlogged(self.table, self.after, self.before)
+
+
+@dataclass(frozen=True)
 class CreateView:
     view: View
 
@@ -321,6 +358,9 @@ Change = (
     | DropIndex
     | RenameIndex
     | SetTableComment
+    | SetTableOptions
+    | SetUnlogged
+    | SetClusterOn
     | CreateView
     | DropView
     | ReplaceView
@@ -384,7 +424,12 @@ def change_object(change: Change) -> str:
             return old
         case RenameConstraint(t, old, _):
             return f"{t}.{old}"
-        case SetTableComment(t, _, _):
+        case (
+            SetTableComment(t, _, _)
+            | SetTableOptions(t, _, _)
+            | SetUnlogged(t, _, _)
+            | SetClusterOn(t, _, _)
+        ):
             return str(t)
         case CreateView(v) | DropView(v):
             return str(v.name)

@@ -42,7 +42,8 @@ that earlier steps created, and only removes objects nothing left still needs:
 13. create views (dependencies first, otherwise the target's creation order), then the
     attached objects of step 1 in the target's order
 
-Table options (Table.options) have no Change and are not diffed.
+Table options (Table.options) have no Change and are not diffed, but in PostgreSQL, where they
+are storage parameters, which step 7 sets along with UNLOGGED.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from typing import TypeVar
 from bot.core import changes as ch
 from bot.core.changes import Change
 from bot.core.model import (
+    Column,
     Constraint,
     Dialect,
     ForeignKey,
@@ -71,7 +73,7 @@ from bot.core.model import (
     fold,
     qkey,
 )
-from bot.core.state import apply_changes
+from bot.core.state import State, apply_changes, implied_sequence, nextval
 
 Key = tuple[str, str]
 _T = TypeVar("_T")
@@ -94,7 +96,61 @@ def diff(source: Schema, target: Schema) -> list[Change]:
     ]
     # The rest is planned against the renamed source, so every later change uses the
     # target's spelling (State follows a rename into indexes, foreign keys and triggers).
-    return renames + _Planner(apply_changes(source, renames), target).changes()
+    renamed = apply_changes(source, renames)
+    sequences = _serial_sequence_renames(renamed, target)
+    return renames + sequences + _Planner(apply_changes(renamed, sequences), target).changes()
+
+
+def _serial_sequence_renames(source: Schema, target: Schema) -> list[Change]:
+    """Renames of the sequence behind a column that is a serial on one side and reads a
+    differently named sequence on the other (a table renamed, or swapped for a shadow copy):
+    renaming keeps the sequence's position, where a new one could hand out ids in use."""
+    if source.dialect is not Dialect.POSTGRES:
+        return []
+    names = State(source.dialect)  # only reads OWNED BY texts and folds names
+    out: list[Change] = []
+    for key, after in target.tables.items():
+        before = source.tables.get(key)
+        if before is None:
+            continue
+        for col in after.columns:
+            old = before.column(col.name, source.dialect)
+            if old is None or old == col:
+                continue
+            ends = (
+                _reads_own_sequence(names, source, before, old),
+                _reads_own_sequence(names, target, after, col),
+            )
+            if None in ends or ends[0] == ends[1]:
+                continue
+            start, end = ends
+            assert start is not None and end is not None
+            if (
+                names.key(end.name) in source.sequences
+                or names.key(start.name) in target.sequences
+                or start.definition.lower().split() != end.definition.lower().split()
+            ):
+                continue
+            out.append(ch.AlterSequence(start, replace(start, name=end.name)))
+    return out
+
+
+def _reads_own_sequence(names: State, schema: Schema, table: Table, col: Column) -> Sequence | None:
+    """The sequence a serial or nextval() default of `col` reads, when the column owns it."""
+    if col.auto is not None:
+        return implied_sequence(table, col)
+    m = re.fullmatch(
+        r"nextval\('((?:[^']|'')*)'::regclass\)", " ".join((col.default or "").split())
+    )
+    if m is None:
+        return None
+    for seq in schema.sequences.values():
+        if nextval(seq.name) == m.group(0) and names.owner(seq.owned_by) == (
+            names.key(table.name),
+            col.name,
+        ):
+            return seq
+    return None
 
 
 def create_all(schema: Schema) -> list[Change]:
@@ -571,6 +627,13 @@ class _Planner:
                 out += [ch.AddConstraint(td.after.name, c) for c in td.add_constraints]
             if td.before.comment != td.after.comment:
                 out.append(ch.SetTableComment(td.after.name, td.before.comment, td.after.comment))
+            if self.dialect is Dialect.POSTGRES:
+                if td.before.unlogged != td.after.unlogged:
+                    out.append(ch.SetUnlogged(td.after.name, td.before.unlogged, td.after.unlogged))
+                if td.before.options != td.after.options:
+                    out.append(
+                        ch.SetTableOptions(td.after.name, td.before.options, td.after.options)
+                    )
         return out
 
     def _create_tables(self) -> list[Change]:
@@ -606,6 +669,10 @@ class _Planner:
             if self.dialect is not Dialect.SQLITE:
                 out += [ch.AddConstraint(td.after.name, c) for c in td.add_constraints]
             out += [ch.CreateIndex(i) for i in td.add_indexes]
+            if self.dialect is Dialect.POSTGRES and td.before.clustered_on != td.after.clustered_on:
+                out.append(
+                    ch.SetClusterOn(td.after.name, td.before.clustered_on, td.after.clustered_on)
+                )
         return out
 
     def _add_foreign_keys(self) -> list[Change]:
@@ -616,7 +683,10 @@ class _Planner:
         return out
 
     def _refs(self, table: Table) -> list[Key]:
-        return [qkey(fk.ref_table, self.dialect) for fk in table.foreign_keys]
+        parent = [table.partition_of] if table.partition_of is not None else []
+        return [
+            qkey(t, self.dialect) for t in [*parent, *(fk.ref_table for fk in table.foreign_keys)]
+        ]
 
 
 # -- helpers ------------------------------------------------------------------------------

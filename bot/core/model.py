@@ -80,6 +80,7 @@ class Column:
     collation: str | None = None
     comment: str | None = None
     on_update: str | None = None  # MySQL ON UPDATE CURRENT_TIMESTAMP
+    statistics: int | None = None  # PostgreSQL SET STATISTICS target; None: the default
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,13 @@ class Table:
     options: str | None = (
         None  # verbatim table options worth keeping (SQLite WITHOUT ROWID, STRICT)
     )
+    unlogged: bool = False  # PostgreSQL UNLOGGED: not written to the WAL, emptied by a crash
+    clustered_on: str | None = None  # PostgreSQL CLUSTER ON: the index CLUSTER uses
+    partition_by: str | None = None  # PostgreSQL partition key as written: "RANGE (taken_at)"
+    # A PostgreSQL partition: its parent and bound ("FOR VALUES ..." / "DEFAULT"). Its columns,
+    # and the keys and indexes the server clones into it, are its parent's: not held here.
+    partition_of: QName | None = None
+    partition_bound: str | None = None
 
     def column(self, name: str, dialect: Dialect) -> Column | None:
         if dialect is Dialect.POSTGRES:

@@ -30,17 +30,31 @@ class Names:
         self.added.add(name)
 
 
+def object_name(name1: str, name2: str | None, label: str) -> str:
+    """PostgreSQL's makeObjectName: `<name1>_<name2>_<label>`; over 63 bytes it trims the
+    longer of the two names a byte at a time, never the label."""
+    b1, b2 = name1.encode(), (name2 or "").encode()
+    avail = PG_MAX - len(label.encode()) - 1 - (1 if name2 is not None else 0)
+    n1, n2 = len(b1), len(b2)
+    while n1 + n2 > avail:
+        if n1 > n2:
+            n1 -= 1
+        else:
+            n2 -= 1
+    parts = [b1[:n1].decode(errors="ignore")]
+    if name2 is not None:
+        parts.append(b2[:n2].decode(errors="ignore"))
+    return "_".join([*parts, label])
+
+
 def _pg_name(parts: list[str], suffix: str, taken: Names) -> str:
+    # ChooseConstraintName: the columns, joined, are the second name; on a collision the
+    # label gets a number (`fkey1`) and the names are trimmed again to make room for it.
+    name2 = "_".join(parts[1:]) if len(parts) > 1 else None
     label = suffix
     n = 0
     while True:
-        base = "_".join(parts)
-        full = f"{base}_{label}"
-        # PostgreSQL shortens the name parts, not the label, to fit NAMEDATALEN.
-        overflow = len(full.encode()) - PG_MAX
-        if overflow > 0:
-            base = base.encode()[: max(len(base.encode()) - overflow, 1)].decode(errors="ignore")
-            full = f"{base}_{label}"
+        full = object_name(parts[0], name2, label)
         if full not in taken:
             return full
         n += 1

@@ -298,6 +298,12 @@ def _parse_one(stmt: Statement, dialect: Dialect) -> ParsedStatement | str:
         if not isinstance(guarded, str) and guarded.tree is not None:
             guarded.guarded = True
             return guarded
+    if dialect is Dialect.POSTGRES and (found := _if_missing_body(text)) is not None:
+        name, inner = found
+        guarded = _parse_one(Statement(inner, stmt.line, ()), dialect)
+        if not isinstance(guarded, str) and guarded.tree is not None:
+            guarded.unless_exists = name
+            return guarded
     if _ANONYMOUS.match(text):
         return "anonymous code block (DO): its effect on the schema is unknown"
     view = _VIEW.match(text)
@@ -352,6 +358,42 @@ def _guarded_body(text: str) -> str | None:
     if len(statements) != 1 or _ANONYMOUS.match(statements[0].text):
         return None
     return statements[0].text
+
+
+# "Create unless it exists" written as a DO block testing the catalog for the object's name
+# (IF NOT EXISTS (SELECT 1 FROM pg_class WHERE relname = 'x') THEN CREATE ... x ...; END IF).
+_IF_MISSING = re.compile(
+    r"(?is)\s*do\s+(\$\w*\$)\s*begin\s+if\s+not\s+exists\s*\(\s*(?P<query>select\b[^;]*?)\)\s*"
+    r"then\s+(?P<body>[^;]+;)\s*end\s+if\s*;\s*end\s*;?\s*\1(?:\s+language\s+plpgsql)?\s*;?\s*$"
+)
+_CREATES = re.compile(
+    r"(?is)\s*(?:create\s+(?:unique\s+)?index\s+(?:concurrently\s+)?|create\s+(?:table|type|"
+    r"sequence|view|materialized\s+view|schema)\s+|alter\s+table\s+\S+\s+add\s+constraint\s+)"
+    r"(?:if\s+not\s+exists\s+)?(?:\S+\.)?\"?(?P<name>[\w$]+)\"?"
+)
+
+
+def _if_missing_body(text: str) -> tuple[str, str] | None:
+    """(name, statement) of a DO block that runs one statement creating `name` only when the
+    catalog query it tests finds nothing named `name`; None for any other block."""
+    m = _IF_MISSING.match(text)
+    if m is None:
+        return None
+    names = re.findall(r"'((?:[^']|'')*)'", m.group("query"))
+    made = _CREATES.match(m.group("body"))
+    if made is None or len(names) != 1 or names[0] != made.group("name"):
+        return None
+    return names[0], m.group("body").strip().rstrip(";").strip()
+
+
+def _named_object_exists(state: State, name: str) -> bool:
+    """Whether a relation, type, schema or constraint of that name is in the schema."""
+    return (
+        name in state.names_in_use()
+        or any(key[1] == name for key in (*state.tables, *state.views, *state.sequences))
+        or any(key[1] == name for key in state.enums)
+        or name in state.namespaces
+    )
 
 
 def _first_line(text: str) -> str:
@@ -421,6 +463,8 @@ def replay_one(migration: Migration, state: State, cache: ParseCache | None = No
             continue
         if tree.guarded and _exists_already(state, tree):
             continue  # the block swallows the engine's duplicate_object: nothing happens
+        if tree.unless_exists is not None and _named_object_exists(state, tree.unless_exists):
+            continue  # the block's IF NOT EXISTS finds the object: nothing happens
         translator = translate.Translator(state, tree)
         try:
             made = translator.translate()

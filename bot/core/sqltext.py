@@ -71,6 +71,8 @@ class ParsedStatement:
         self.dialect = dialect
         # Read out of a DO block that swallows duplicate_object: skipped when its object exists
         self.guarded = False
+        # Read out of a DO block's IF NOT EXISTS (... 'name' ...): skipped when `name` exists
+        self.unless_exists: str | None = None
         self.tokens: list[Token] = []
         self.tree: exp.Expr | None = None
         if parse:

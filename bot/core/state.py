@@ -8,7 +8,9 @@ from dataclasses import replace
 from typing import Any
 
 from bot.core import changes as ch
+from bot.core import naming
 from bot.core.model import (
+    AutoKind,
     Check,
     Column,
     Constraint,
@@ -18,11 +20,13 @@ from bot.core.model import (
     PrimaryKey,
     QName,
     Schema,
+    Sequence,
     Table,
     Unique,
     fold,
     qkey,
 )
+from bot.core.render.names import ident, literal, qname
 
 
 class StateError(ValueError):
@@ -206,7 +210,11 @@ class State:
                     )
                 )
             case ch.RenameColumn(tname, old, new):
+                before_rename = self.require_table(tname)
                 self._rename_column(tname, old, new)
+                self._put(self._keep_serial_sequences(before_rename, self.require_table(tname)))
+                self._follow_owner(tname, tname, old, new)
+                self._absorb_sequences(tname)
                 self._follow_column_rename(tname, old, new)
             case ch.AlterColumn(tname, before, after):
                 table = self.require_table(tname)
@@ -273,6 +281,12 @@ class State:
                 )
             case ch.SetTableComment(tname, _, after):
                 self._put(replace(self.require_table(tname), comment=after))
+            case ch.SetTableOptions(tname, _, after_options):
+                self._put(replace(self.require_table(tname), options=after_options))
+            case ch.SetUnlogged(tname, _, unlogged):
+                self._put(replace(self.require_table(tname), unlogged=unlogged))
+            case ch.SetClusterOn(tname, _, index_name):
+                self._put(replace(self.require_table(tname), clustered_on=index_name))
             case ch.CreateView(view):
                 self.views[self.key(view.name)] = view
             case ch.DropView(view):
@@ -293,14 +307,40 @@ class State:
                 self.sequences[self.key(seq.name)] = seq
             case ch.DropSequence(seq):
                 self.sequences.pop(self.key(seq.name), None)
-            case ch.AlterSequence(_, after):
-                self.sequences[self.key(after.name)] = after
+            case ch.AlterSequence(before, after):
+                self._alter_sequence(before, after)
             case ch.CreateOpaque(obj) | ch.ReplaceOpaque(_, obj):
                 self.opaque[(obj.kind, obj.identity)] = obj
             case ch.DropOpaque(obj):
                 self.opaque.pop((obj.kind, obj.identity), None)
             case _:
                 raise TypeError(f"not a change: {change!r}")
+        if isinstance(
+            change, (ch.DropIndex, ch.RenameIndex, ch.DropConstraint, ch.RenameConstraint)
+        ):
+            self._follow_cluster(change)
+
+    def _follow_cluster(
+        self, change: ch.DropIndex | ch.RenameIndex | ch.DropConstraint | ch.RenameConstraint
+    ) -> None:
+        """CLUSTER ON follows its index's rename and ends with its drop, as the server's flag
+        on the index does."""
+        match change:
+            case ch.DropIndex(index):
+                tname, old, new = index.table, index.name, None
+            case ch.DropConstraint(tname, con) if con.name is not None:
+                old, new = con.name, None
+            case ch.RenameIndex(tname, old, new) | ch.RenameConstraint(tname, old, new):
+                pass
+            case _:
+                return
+        table = self.table(tname)
+        if (
+            table is not None
+            and table.clustered_on is not None
+            and self.same(table.clustered_on, old)
+        ):
+            self._put(replace(table, clustered_on=new))
 
     def _rename_table(self, old: QName, new: QName) -> None:
         table = self.require_table(old)
@@ -309,9 +349,15 @@ class State:
         self._remove(old)
         if self.dialect is Dialect.MYSQL:
             table = replace(table, foreign_keys=_innodb_fk_names(table.foreign_keys, old, new))
-        self._put(
-            replace(table, name=new, indexes=tuple(replace(i, table=new) for i in table.indexes))
+        moved = replace(
+            table, name=new, indexes=tuple(replace(i, table=new) for i in table.indexes)
         )
+        self._put(self._keep_serial_sequences(table, moved))
+        self._follow_owner(old, new, None, None)
+        self._absorb_sequences(new)
+        for child in list(self.tables.values()):
+            if child.partition_of is not None and self.key(child.partition_of) == self.key(old):
+                self._put(replace(child, partition_of=new))
         # Engines follow the rename in foreign keys and triggers that point at the table.
         for other in list(self.tables.values()):
             if not other.foreign_keys:
@@ -336,6 +382,125 @@ class State:
             self.views[k] = replace(
                 view, definition=rename_word(view.definition, old.name, new.name)
             )
+
+    # -- the sequences of serial columns (PostgreSQL) -----------------------------------
+
+    # A serial column stands for its sequence too, named `<table>_<column>_seq`; renaming the
+    # table or the column does not rename the sequence. From then on the model spells the
+    # column out (a default reading the sequence, a sequence OWNED BY the column), and folds
+    # it back into a serial when the names match again.
+
+    def _keep_serial_sequences(self, before: Table, after: Table) -> Table:
+        """`after` (`before` renamed, or one of its columns) with each serial whose sequence
+        name no longer follows from the names spelled out."""
+        if self.dialect is not Dialect.POSTGRES:
+            return after
+        columns = list(after.columns)
+        for i, (old, col) in enumerate(zip(before.columns, after.columns, strict=True)):
+            kind = _SERIAL_SEQUENCE_TYPE.get(old.auto) if old.auto else None
+            if kind is None:
+                continue
+            seq = QName(naming.serial_sequence(before.name.name, old.name), after.name.schema)
+            if seq.name == naming.serial_sequence(after.name.name, col.name):
+                continue
+            columns[i] = replace(col, auto=None, default=nextval(seq), nullable=False)
+            self.sequences[self.key(seq)] = Sequence(
+                seq, f"AS {kind}", _owner_text(after.name, col.name)
+            )
+        return replace(after, columns=tuple(columns))
+
+    def _absorb_sequences(self, tname: QName) -> None:
+        """Columns of `tname` that read the sequence a serial of theirs would have, as a serial
+        makes it, become that serial again."""
+        if self.dialect is not Dialect.POSTGRES:
+            return
+        table = self.require_table(tname)
+        columns = list(table.columns)
+        for i, col in enumerate(table.columns):
+            if col.auto is not None or col.default is None or col.nullable:
+                continue
+            seq = QName(naming.serial_sequence(tname.name, col.name), tname.schema)
+            found = self.sequences.get(self.key(seq))
+            kind = _SERIAL_KINDS.get(" ".join(found.definition.lower().split())) if found else None
+            if (
+                found is None
+                or kind is None
+                or " ".join(col.default.split()) != nextval(seq)
+                or self.owner(found.owned_by) != (self.key(tname), col.name)
+            ):
+                continue
+            columns[i] = replace(col, auto=kind, default=None)
+            del self.sequences[self.key(seq)]
+        if columns != list(table.columns):
+            self._put(replace(table, columns=tuple(columns)))
+
+    def sequence(self, name: QName) -> Sequence | None:
+        """The sequence `name`, a serial's own spelled out as an object of its own."""
+        found = self.sequences.get(self.key(name))
+        if found is not None or self.dialect is not Dialect.POSTGRES:
+            return found
+        for table in list(self.tables.values()):
+            if not self.same(table.name.schema or "", name.schema or ""):
+                continue
+            for col in table.columns:
+                seq = implied_sequence(table, col)
+                if seq is None or not self.same(seq.name.name, name.name):
+                    continue
+                spelled = replace(col, auto=None, default=nextval(seq.name), nullable=False)
+                self._put(
+                    replace(table, columns=tuple(spelled if c is col else c for c in table.columns))
+                )
+                self.sequences[self.key(seq.name)] = seq
+                return seq
+        return None
+
+    def _alter_sequence(self, before: Sequence, after: Sequence) -> None:
+        self.sequence(before.name)
+        if self.key(before.name) != self.key(after.name):
+            # A rename: the defaults that read it follow (they hold the sequence, not its name).
+            self.sequences.pop(self.key(before.name), None)
+            old_call, new_call = nextval(before.name), nextval(after.name)
+            for table in list(self.tables.values()):
+                if any(c.default == old_call for c in table.columns):
+                    self._put(
+                        replace(
+                            table,
+                            columns=tuple(
+                                replace(c, default=new_call) if c.default == old_call else c
+                                for c in table.columns
+                            ),
+                        )
+                    )
+        self.sequences[self.key(after.name)] = after
+        owner = self.owner(after.owned_by)
+        if owner is not None and owner[0] in self.tables:
+            self._absorb_sequences(self.tables[owner[0]].name)
+
+    def owner(self, owned_by: str | None) -> tuple[tuple[str, str], str] | None:
+        """The table key and column an OWNED BY text names."""
+        parts = [
+            p[1:-1].replace('""', '"') if p.startswith('"') else p.lower()
+            for p in _OWNER_PART.findall(owned_by or "")
+        ]
+        if len(parts) not in (2, 3):
+            return None
+        schema = parts[0] if len(parts) == 3 and parts[0] != "public" else None
+        return self.key(QName(parts[-2], schema)), parts[-1]
+
+    def _follow_owner(
+        self, old: QName, new: QName, old_column: str | None, new_column: str | None
+    ) -> None:
+        """Sequences OWNED BY a renamed table or column say its new name."""
+        if self.dialect is not Dialect.POSTGRES:
+            return
+        for k, seq in list(self.sequences.items()):
+            owner = self.owner(seq.owned_by)
+            if owner is None or owner[0] != self.key(old):
+                continue
+            if old_column is not None and owner[1] != old_column:
+                continue
+            column = new_column if new_column is not None else owner[1]
+            self.sequences[k] = replace(seq, owned_by=_owner_text(new, column))
 
     def _rename_column(self, tname: QName, old: str, new: str) -> None:
         table = self.require_table(tname)
@@ -474,6 +639,33 @@ def _innodb_fk_names(
         return replace(fk, name=f"{new.name}_ibfk_{number}") if number.isdigit() else fk
 
     return tuple(renamed(fk) for fk in fks)
+
+
+_SERIAL_SEQUENCE_TYPE = {
+    AutoKind.SERIAL: "integer",
+    AutoKind.BIGSERIAL: "bigint",
+    AutoKind.SMALLSERIAL: "smallint",
+}
+_SERIAL_KINDS = {f"as {kind}": auto for auto, kind in _SERIAL_SEQUENCE_TYPE.items()}
+_OWNER_PART = re.compile(r'"(?:[^"]|"")*"|[^."\s]+')
+
+
+def implied_sequence(table: Table, col: Column) -> Sequence | None:
+    """The sequence a serial column stands for (PostgreSQL), as an object of its own."""
+    kind = _SERIAL_SEQUENCE_TYPE.get(col.auto) if col.auto else None
+    if kind is None:
+        return None
+    name = QName(naming.serial_sequence(table.name.name, col.name), table.name.schema)
+    return Sequence(name, f"AS {kind}", _owner_text(table.name, col.name))
+
+
+def nextval(seq: QName) -> str:
+    """A default reading `seq`, as PostgreSQL shows it."""
+    return f"nextval({literal(qname(seq, Dialect.POSTGRES), Dialect.POSTGRES)}::regclass)"
+
+
+def _owner_text(table: QName, column: str) -> str:
+    return f"{qname(table, Dialect.POSTGRES)}.{ident(column, Dialect.POSTGRES)}"
 
 
 def _pg_view_rename(definition: str, old: str, new: str) -> str:

@@ -114,13 +114,22 @@ def test_postgres_drop_column_also_drops_its_indexes_and_the_down_restores_them(
     assert kinds == ["AddColumn", "AddConstraint", "CreateIndex"]
 
 
-def test_partitioned_table_is_modelled_and_its_partitioning_reported() -> None:
+def test_partitioned_table_and_its_partitions_are_modelled_attach_is_reported() -> None:
     history = replay_sql(
-        "CREATE TABLE readings (id bigint, taken_at date) PARTITION BY RANGE (taken_at);",
+        "CREATE TABLE readings (id bigint, taken_at date) PARTITION BY RANGE (taken_at);\n"
+        "CREATE TABLE readings_old PARTITION OF readings DEFAULT;\n"
+        "CREATE TABLE loose (id bigint, taken_at date);\n"
+        "ALTER TABLE readings ATTACH PARTITION loose FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
         Dialect.POSTGRES,
     )
-    assert history.schema.table(QName("readings")) is not None
-    assert [u.reason.split(":")[0] for u in history.unmodelled] == ["PARTITION BY is not modelled"]
+    readings = history.schema.table(QName("readings"))
+    old = history.schema.table(QName("readings_old"))
+    assert readings is not None and readings.partition_by == "RANGE (taken_at)"
+    assert old is not None and (old.partition_of, old.partition_bound) == (
+        QName("readings"),
+        "DEFAULT",
+    )
+    assert [u.line for u in history.unmodelled] == [4]
 
 
 def test_renaming_a_constraints_index_renames_the_constraint_and_the_down_renames_it_back() -> None:
@@ -157,7 +166,7 @@ def test_exclusion_constraint_is_kept_verbatim_and_dropped_by_name() -> None:
     ]
 
 
-def test_storage_and_behaviour_options_are_reported_not_dropped() -> None:
+def test_storage_and_behaviour_options_are_modelled() -> None:
     sql = (
         "CREATE TABLE a (id int PRIMARY KEY, b text);\n"
         "ALTER TABLE a OWNER TO app;\n"
@@ -165,15 +174,20 @@ def test_storage_and_behaviour_options_are_reported_not_dropped() -> None:
         "ALTER TABLE a SET (fillfactor = 70), ALTER COLUMN b SET STATISTICS 500;\n"
         "ALTER TABLE a CLUSTER ON a_pkey;\n"
         "CREATE UNLOGGED TABLE c (id int);\n"
+        "ALTER TABLE a SET (autovacuum_enabled = false), RESET (fillfactor);\n"
     )
     history = replay_sql(sql, Dialect.POSTGRES, path="002.sql")
-    assert [(u.line, u.reason.split(" is not")[0]) for u in history.unmodelled] == [
-        (3, "ALTER TABLE a SET UNLOGGED"),
-        (4, "ALTER TABLE a SET (fillfactor = 70)"),
-        (4, "ALTER TABLE a ALTER COLUMN b SET STATISTICS 500"),
-        (5, "ALTER TABLE a CLUSTER ON a_pkey"),
-        (6, "UNLOGGED"),
-    ]
+    assert history.unmodelled == ()
+    a = history.schema.table(QName("a"))
+    c = history.schema.table(QName("c"))
+    assert a is not None and c is not None
+    assert (a.unlogged, a.options, a.clustered_on) == (
+        True,
+        "WITH (autovacuum_enabled=false)",
+        "a_pkey",
+    )
+    assert a.columns[1].statistics == 500
+    assert c.unlogged
 
 
 def test_mysql_engine_and_row_format_changes_are_reported_unless_a_no_op() -> None:
@@ -234,3 +248,20 @@ def test_mysql_call_and_dynamic_sql_are_reported_not_taken_for_data() -> None:
         (5, "dynamic SQL (PREPARE/EXECUTE)"),
     ]
     assert history.steps[0].data == ()
+
+
+def test_do_block_creating_what_its_catalog_test_does_not_find_is_read_as_that_statement() -> None:
+    guarded = (
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_class WHERE relname = '{name}') THEN "
+        "CREATE INDEX {made} ON t (v); END IF; END $$;\n"
+    )
+    history = replay_sql(
+        "CREATE TABLE t (id int PRIMARY KEY, v text);\n"
+        + guarded.format(name="t_v_idx", made="t_v_idx")
+        + guarded.format(name="t_v_idx", made="t_v_idx")  # found now: does nothing
+        + guarded.format(name="other_idx", made="t_v2_idx"),  # tests something else
+        Dialect.POSTGRES,
+    )
+    table = history.schema.table(QName("t"))
+    assert table is not None and [i.name for i in table.indexes] == ["t_v_idx"]
+    assert [u.line for u in history.unmodelled] == [4]

@@ -176,6 +176,13 @@ def alter_sequence(before: Sequence, after: Sequence, dialect: Dialect) -> list[
     """ALTER SEQUENCE to `after`'s options; an option only `before` set goes back to its default,
     since ALTER SEQUENCE leaves unmentioned options as they are. Options both set alike are
     not repeated."""
+    renamed: list[str] = []
+    if before.name != after.name:
+        renamed.append(
+            f"ALTER SEQUENCE {qname(before.name, dialect)} RENAME TO {ident(after.name.name, dialect)}"
+            if dialect is Dialect.POSTGRES
+            else f"RENAME TABLE {qname(before.name, dialect)} TO {qname(after.name, dialect)}"
+        )
     old = _parse_sequence_options(before.definition)
     new = _parse_sequence_options(after.definition)
     if old is not None and new is not None:
@@ -198,8 +205,8 @@ def alter_sequence(before: Sequence, after: Sequence, dialect: Dialect) -> list[
     ):
         parts.append(f"OWNED BY {after.owned_by}" if after.owned_by else "OWNED BY NONE")
     if not parts:
-        return []
-    return [f"ALTER SEQUENCE {qname(after.name, dialect)} {' '.join(parts)}"]
+        return renamed
+    return [*renamed, f"ALTER SEQUENCE {qname(after.name, dialect)} {' '.join(parts)}"]
 
 
 _CREATE_ROUTINE = re.compile(r"\s*CREATE\s+(?=(?:FUNCTION|PROCEDURE)\b)", re.I)

@@ -25,7 +25,9 @@ from bot.core.model import (
     Sequence,
     Table,
     Unique,
+    fold,
 )
+from bot.core.render.postgres.tables import storage_options, storage_parameters, typed_default
 from bot.core.sqltext import ParsedStatement
 from bot.core.state import StateError
 from bot.core.translate.base import (
@@ -147,6 +149,13 @@ class AlterStatements(ObjectStatements):
         if m:
             col = self.state.column(name, self.name(_ident_text(m.group(1))))
             self.emit(ch.AlterColumn(name, col, replace(col, generated=m.group(2).strip())))
+            return True
+        m = re.fullmatch(
+            r"(?i)alter constraint (\S+)((?: not)? deferrable)?( initially (?:deferred|immediate))?",
+            a,
+        )
+        if m and self.dialect is Dialect.POSTGRES and (m.group(2) or m.group(3)):
+            self._alter_constraint(name, self.name(_ident_text(m.group(1))), a.lower())
             return True
         m = re.match(r"(?i)alter\s+(?:column\s+)?(\S+)\s+drop\s+expression\b", a)
         if m:
@@ -317,6 +326,8 @@ class AlterStatements(ObjectStatements):
             return True
         if not _UNMODELLED_OPTIONS.match(action):
             return False
+        if self.dialect is Dialect.POSTGRES and self._storage_setting(name, action):
+            return True
         engine = re.fullmatch(r"(?is)\s*engine\s*=?\s*`?innodb`?\s*", action)
         table = self.state.table(name)
         if engine and table is not None and "engine" not in (table.options or "").lower():
@@ -325,6 +336,72 @@ class AlterStatements(ObjectStatements):
             f"ALTER TABLE {name} {' '.join(action.split())[:100]} is not modelled: "
             "the down leaves it as the migration set it"
         )
+        return True
+
+    def _alter_constraint(self, name: QName, constraint: str, action: str) -> None:
+        """ALTER CONSTRAINT ... [NOT] DEFERRABLE [INITIALLY ...] on a foreign key: what is not
+        said goes back to its default (not deferrable, initially immediate)."""
+        con = self.state.find_constraint(name, constraint)
+        if not isinstance(con, ForeignKey):
+            raise Unsupported(f"ALTER CONSTRAINT {constraint}: only foreign keys are modelled")
+        if "not deferrable" in action:
+            deferrable = None
+        elif "initially deferred" in action:
+            deferrable = "DEFERRABLE INITIALLY DEFERRED"
+        elif "deferrable" in action:
+            deferrable = "DEFERRABLE"
+        else:
+            deferrable = None
+        current = {"DEFERRABLE INITIALLY IMMEDIATE": "DEFERRABLE"}.get(
+            con.deferrable or "", con.deferrable
+        )
+        if deferrable != current:
+            self.emit(ch.DropConstraint(name, con))
+            self.emit(ch.AddConstraint(name, replace(con, deferrable=deferrable)))
+
+    def _storage_setting(self, name: QName, action: str) -> bool:
+        """SET (...), RESET (...), SET LOGGED / UNLOGGED, a column's SET STATISTICS: what the
+        model holds of how a table is stored and analysed."""
+        table = self.state.require_table(name)
+        flat = " ".join(action.split())
+        logged = re.fullmatch(r"(?i)set (logged|unlogged)", flat)
+        if logged:
+            unlogged = logged.group(1).lower() == "unlogged"
+            if unlogged != table.unlogged:
+                self.emit(ch.SetUnlogged(name, table.unlogged, unlogged))
+            return True
+        stats = re.fullmatch(r"(?i)alter (?:column )?(\S+) set statistics (-?\d+|default)", flat)
+        if stats:
+            col = self.state.column(name, self.name(_ident_text(stats.group(1))))
+            target = None if stats.group(2).lower() in ("default", "-1") else int(stats.group(2))
+            if target != col.statistics:
+                self.emit(ch.AlterColumn(name, col, replace(col, statistics=target)))
+            return True
+        cluster = re.fullmatch(r"(?i)cluster on (\S+)|set without cluster", flat)
+        if cluster:
+            index = self.name(_ident_text(cluster.group(1))) if cluster.group(1) else None
+            if index is not None and not any(
+                self.state.same(n, index)
+                for n in [i.name for i in table.indexes]
+                + [c.name for c in (table.primary_key, *table.uniques) if c and c.name]
+            ):
+                raise StateError(f"index {index} does not exist on {name}")
+            if index != table.clustered_on:
+                self.emit(ch.SetClusterOn(name, table.clustered_on, index))
+            return True
+        m = re.fullmatch(r"(?i)(set|reset) \((.*)\)", flat)
+        if m is None:
+            return False
+        parameters = storage_parameters(table.options)
+        for item in _split_top_level(m.group(2)):
+            key, _, value = item.partition("=")
+            if m.group(1).lower() == "set":
+                parameters[key.strip().lower()] = value.strip()
+            else:
+                parameters.pop(key.strip().lower(), None)
+        options = storage_options(parameters)
+        if options != table.options:
+            self.emit(ch.SetTableOptions(name, table.options, options))
         return True
 
     def add_column(self, name: QName, cd: exp.ColumnDef) -> None:
@@ -433,6 +510,8 @@ class AlterStatements(ObjectStatements):
                     if exists:
                         continue
                     raise StateError(f"constraint {what} does not exist on {name}")
+                if isinstance(con, (PrimaryKey, Unique)) and node.args.get("cascade"):
+                    self.drop_keys_referencing(name, con.columns)
                 self.emit(ch.DropConstraint(name, con))
             elif kind in {"INDEX", "KEY"}:
                 idx = next((i for i in table.indexes if self.state.same(i.name, what)), None)
@@ -446,6 +525,16 @@ class AlterStatements(ObjectStatements):
                     raise StateError(f"index {what} does not exist on {name}")
             else:
                 self.unmodelled.append(f"ALTER TABLE DROP {kind} is not modelled")
+
+    def drop_keys_referencing(self, name: QName, columns: tuple[str, ...]) -> None:
+        """CASCADE on a primary key or unique: PostgreSQL drops the foreign keys that rely on it
+        (those referencing exactly its columns), in whichever table they are."""
+        if self.dialect is not Dialect.POSTGRES:
+            return
+        key = {fold(c, self.dialect) for c in columns}
+        for other, fk in self.state.referencing(name):
+            if {fold(c, self.dialect) for c in fk.ref_columns} == key:
+                self.emit(ch.DropConstraint(other.name, fk))
 
     def drop_column(self, table: Table, col: Column) -> None:
         """Drop a column and, first, what the engine drops or shrinks along with it."""
@@ -549,6 +638,8 @@ class AlterStatements(ObjectStatements):
             if dtype.this in _SERIAL:
                 raise Unsupported("changing a column to serial is not valid SQL")
             new = replace(new, type=dtype.sql(self.dialect.value))
+            if self.dialect is Dialect.POSTGRES and col.default is not None:
+                new = replace(new, default=typed_default(col.default, col.type))
             collate = node.args.get("collate")
             if isinstance(collate, exp.Expr):
                 new = replace(new, collation=self.name(collate))
@@ -586,7 +677,11 @@ class AlterStatements(ObjectStatements):
         self.emit(ch.AlterColumn(name, col, replace(col, auto=None, default=None)))
         self.emit(
             ch.CreateSequence(
-                Sequence(QName(seq, name.schema), f"AS {seq_type}", f"{name.name}.{col.name}")
+                Sequence(
+                    QName(seq, name.schema),
+                    f"AS {seq_type}",
+                    f"{_quote_q(name, self.dialect)}.{_quote_name(col.name, self.dialect)}",
+                )
             )
         )
         return True

@@ -18,7 +18,13 @@ from bot.core.model import (
 )
 from bot.core.state import StateError
 from bot.core.translate.base import TranslatorBase, Unsupported
-from bot.core.translate.common import _quote_name, _quote_q, _split_top_level, _what
+from bot.core.translate.common import (
+    _quote_name,
+    _quote_q,
+    _split_top_level,
+    _what,
+    expand_star,
+)
 
 if TYPE_CHECKING:
     from bot.core.translate.translator import Translator
@@ -131,19 +137,11 @@ def _function(t: Translator, m: re.Match[str], text: str) -> None:
 
 def _function_args(text: str, dialect: Dialect) -> str:
     """The argument types of a function signature, as PostgreSQL identifies overloads."""
-    start = text.find("(")
-    if start < 0:
+    inside = _parenthesised(text)
+    if inside is None:
         return ""
-    depth, i = 0, start
-    for i in range(start, len(text)):
-        if text[i] == "(":
-            depth += 1
-        elif text[i] == ")":
-            depth -= 1
-            if depth == 0:
-                break
     types = []
-    for arg in _split_top_level(text[start + 1 : i]):
+    for arg in _split_top_level(inside):
         words = re.split(r"(?i)\s+(?:default\b|=)", arg.strip(), maxsplit=1)[0].split()
         if not words:
             continue
@@ -153,8 +151,69 @@ def _function_args(text: str, dialect: Dialect) -> str:
             words = words[1:]
         if len(words) > 1 and not _starts_type(words):
             words = words[1:]
-        types.append(" ".join(words).lower())
+        types.append(_arg_type(" ".join(words)))
     return ", ".join(types)
+
+
+# PostgreSQL's own names for the types an argument may be spelled with.
+_ARG_TYPES = {
+    "int": "integer",
+    "int4": "integer",
+    "int8": "bigint",
+    "int2": "smallint",
+    "float8": "double precision",
+    "float": "double precision",
+    "float4": "real",
+    "bool": "boolean",
+    "varchar": "character varying",
+    "char": "character",
+    "bpchar": "character",
+    "decimal": "numeric",
+    "timestamptz": "timestamp with time zone",
+    "timestamp": "timestamp without time zone",
+    "timetz": "time with time zone",
+    "time": "time without time zone",
+}
+
+
+def _arg_type(text: str) -> str:
+    """An argument type as the server names it: `int4` and `int` are `integer`, and a length
+    or precision is not part of it (PostgreSQL ignores them in a signature)."""
+    if '"' in text:
+        return text
+    base = " ".join(re.sub(r"\([^)]*\)", " ", text.lower()).split())
+    arrays = ""
+    while base.endswith("[]"):
+        base, arrays = base[:-2].rstrip(), arrays + "[]"
+    return _ARG_TYPES.get(base, base) + arrays
+
+
+_ARG_TOKEN = re.compile(
+    r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|[()]|[^-/'\"()]+|.", re.S
+)
+
+
+def _parenthesised(text: str) -> str | None:
+    """What the first parentheses of `text` hold, comments left out (a comment may hold a
+    comma or a parenthesis, and is not part of any type)."""
+    depth = 0
+    out: list[str] = []
+    for m in _ARG_TOKEN.finditer(text):
+        token = m.group(0)
+        if token.startswith(("--", "/*")):
+            out.append(" ")
+            continue
+        if token == "(":
+            depth += 1
+            if depth == 1:
+                continue
+        elif token == ")" and depth > 0:
+            depth -= 1
+            if depth == 0:
+                return "".join(out)
+        if depth > 0:
+            out.append(token)
+    return None
 
 
 _MULTIWORD_TYPES = (
@@ -249,6 +308,35 @@ def _drop_trigger(t: Translator, m: re.Match[str], text: str) -> None:
     t._drop_opaque("trigger", ident, exists, table)
 
 
+def _rename_trigger(t: Translator, m: re.Match[str], text: str) -> None:
+    """PostgreSQL ALTER TRIGGER ... RENAME TO: the trigger is kept as its CREATE text, which
+    now names it anew (undone by dropping it and creating it under the old name)."""
+    table = _qn(t, m.group(2))
+    old = t.name(_ident_text(m.group(1)))
+    new = t.name(_ident_text(m.group(3)))
+    key = t._find_opaque("trigger", f"{old} on {table}", table)
+    if key is None:
+        raise StateError(f"trigger {old} on {table} does not exist")
+    obj = t.state.opaque[key]
+    if t._find_opaque("trigger", f"{new} on {table}", table) is not None and new != old:
+        raise StateError(f"trigger {new} on {table} already exists")
+    head = re.compile(
+        r"(?is)(create\s+(?:or\s+replace\s+)?(?:constraint\s+)?trigger\s+)"
+        + r"(?:[`\"][^`\"]+[`\"]|[\w$]+)"
+    )
+    if not head.match(obj.definition.lstrip()):
+        raise Unsupported(f"cannot rename trigger {old}: its definition is not a CREATE TRIGGER")
+    quoted = _quote_name(new, t.dialect)
+    renamed = replace(
+        obj,
+        identity=f"{new} on {table}",
+        definition=head.sub(lambda h: h.group(1) + quoted, obj.definition.lstrip(), count=1),
+        drop=f"DROP TRIGGER {quoted} ON {_quote_q(table, t.dialect)}",
+    )
+    t.emit(ch.DropOpaque(obj))
+    t.emit(ch.CreateOpaque(renamed))
+
+
 def _drop_scoped(kind: str) -> Handler:
     def handler(t: Translator, m: re.Match[str], text: str) -> None:
         name = t.name(_ident_text(m.group(2)))
@@ -320,16 +408,26 @@ def _alter_sequence(t: Translator, m: re.Match[str], text: str) -> None:
     seq = t.state.sequences.get(t.state.key(name))
     rest = m.group(3).strip()
     if seq is None:
-        if m.group(1):
-            return
         # Sequences owned by serial/identity columns live inside the column in our model.
         if re.match(r"(?i)(owned\s+by|owner\s+to)\b", rest):
             return
-        raise Unsupported(f"ALTER SEQUENCE {name}: sequence not created by this history")
+        # A serial's own: spelled out from now on, so it can be altered and renamed.
+        seq = t.state.sequence(name)
+        if seq is None:
+            if m.group(1):
+                return
+            raise Unsupported(f"ALTER SEQUENCE {name}: sequence not created by this history")
     if re.match(r"(?i)owned\s+by\b", rest):
         t.emit(ch.AlterSequence(seq, replace(seq, owned_by=rest[9:].strip())))
         return
-    if re.match(r"(?i)(owner\s+to|rename\s+to|set\s+schema)\b", rest):
+    rename = re.match(r"(?i)rename\s+to\s+" + _NAME + "$", rest)
+    if rename:
+        new = QName(t.name(_ident_text(rename.group(1))), seq.name.schema)
+        if t.state.sequence(new) is not None or t.state.table(new) is not None:
+            raise StateError(f"relation {new} already exists")
+        t.emit(ch.AlterSequence(seq, replace(seq, name=new)))
+        return
+    if re.match(r"(?i)(owner\s+to|set\s+schema)\b", rest):
         if re.match(r"(?i)owner\s+to\b", rest):
             return
         raise Unsupported(f"ALTER SEQUENCE {name} {rest[:40]} is not modelled")
@@ -472,7 +570,8 @@ def _view(t: Translator, m: re.Match[str], text: str) -> None:
         if vm.group(6)
         else ()
     )
-    view = View(name, vm.group(7).strip(), bool(vm.group(3)), columns, options or None)
+    definition = expand_star(vm.group(7).strip(), t.state)
+    view = View(name, definition, bool(vm.group(3)), columns, options or None)
     existing = t.state.views.get(t.state.key(name))
     if existing is None:
         if verb == "alter":
@@ -588,6 +687,18 @@ _COMMANDS: list[tuple[re.Pattern[str], Handler]] = [
     (
         re.compile(r"(?is)drop\s+rule\s+(if\s+exists\s+)?" + _NAME + r"\s+on\s+" + _NAME),
         _drop_scoped("rule"),
+    ),
+    (
+        re.compile(
+            r"(?is)alter\s+trigger\s+"
+            + _NAME
+            + r"\s+on\s+"
+            + _NAME
+            + r"\s+rename\s+to\s+"
+            + _NAME
+            + "$"
+        ),
+        _rename_trigger,
     ),
     (re.compile(r"(?is)alter\s+type\s+" + _NAME + r"\s+(.+)$"), _alter_type),
     (

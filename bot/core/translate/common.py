@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 from bot.core.model import (
+    Column,
     Constraint,
     Dialect,
     QName,
@@ -173,3 +174,138 @@ def _undo_rls(verb: str) -> str:
     return {"ENABLE": "DISABLE", "DISABLE": "ENABLE", "FORCE": "NO FORCE", "NO FORCE": "FORCE"}[
         verb
     ]
+
+
+def expand_star(definition: str, state: State) -> str:
+    """A PostgreSQL view's SELECT with `*` and `t.*` spelled out as the columns they stand for
+    now: the server stores the expansion, so a column added later is not in the view.
+
+    Left as written when a source is not a table of the model, or a join merges columns
+    (USING, NATURAL): then the expansion is not known for sure.
+    """
+    if state.dialect is not Dialect.POSTGRES or "*" not in definition:
+        return definition
+    import sqlglot
+
+    try:
+        tree = sqlglot.parse_one(definition, read="postgres")
+    except sqlglot.errors.ParseError:
+        return definition
+    if not isinstance(tree, exp.Select) or not any(
+        isinstance(p, exp.Star) or (isinstance(p, exp.Column) and isinstance(p.this, exp.Star))
+        for p in tree.expressions
+    ):
+        return definition
+    sources = query_sources(tree, state)
+    if sources is None:
+        return definition
+    items: list[exp.Expr] = []
+    for item in tree.expressions:
+        star = isinstance(item, exp.Star) or (
+            isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
+        )
+        if not star:
+            items.append(item)
+            continue
+        qualifier = item.table if isinstance(item, exp.Column) else ""
+        chosen = [(a, t) for a, t in sources if not qualifier or a == qualifier]
+        if not chosen:
+            return definition
+        for alias, table in chosen:
+            for col in table.columns:
+                name = exp.to_identifier(
+                    col.name, quoted=_quote_name(col.name, Dialect.POSTGRES) != col.name
+                )
+                items.append(exp.column(name, table=alias if len(sources) > 1 else None))
+    tree.set("expressions", items)
+    return tree.sql("postgres")
+
+
+def query_sources(tree: exp.Select, state: State) -> list[tuple[str, Table]] | None:
+    """The tables a SELECT reads, by the name the query calls them; None when one is not a
+    table of the model or a join merges columns (USING, NATURAL)."""
+    from_ = tree.args.get("from_") or tree.args.get("from")
+    joins = tree.args.get("joins") or []
+    if from_ is None or any(j.args.get("using") or j.args.get("method") for j in joins):
+        return None
+    sources: list[tuple[str, Table]] = []
+    for node in [from_.this, *(j.this for j in joins)]:
+        if not isinstance(node, exp.Table) or not isinstance(node.this, exp.Identifier):
+            return None
+        db = node.args.get("db")
+        schema = _ident(db) if isinstance(db, exp.Identifier) else None
+        table = state.table(QName(_ident(node.this), None if schema == "public" else schema))
+        if table is None:
+            return None
+        sources.append((node.alias_or_name, table))
+    return sources
+
+
+def query_columns(tree: exp.Expr, state: State) -> list[Column] | None:
+    """The columns CREATE TABLE ... AS gives a PostgreSQL table: each output column of the
+    SELECT, typed as the column it reads (or its cast), nullable, without default. None
+    when one is an expression whose type is not known here."""
+    if not isinstance(tree, exp.Select):
+        return None
+    sources = query_sources(tree, state)
+    if sources is None:
+        return None
+
+    def source_column(ref: exp.Column) -> Column | None:
+        name = _ident(ref.this) if isinstance(ref.this, exp.Identifier) else None
+        found = [
+            c
+            for alias, table in sources
+            if not ref.table or alias == ref.table
+            for c in table.columns
+            if c.name == name
+        ]
+        return found[0] if len(found) == 1 else None
+
+    out: list[Column] = []
+    for item in tree.expressions:
+        named = item.args.get("alias") if isinstance(item, exp.Alias) else None
+        if isinstance(named, exp.TableAlias):
+            named = named.this
+        alias = _ident(named) if isinstance(named, exp.Identifier) else None
+        if isinstance(item, exp.Alias) and alias is None:
+            return None
+        node = item.this if isinstance(item, exp.Alias) else item
+        if isinstance(node, exp.Star) or (
+            isinstance(node, exp.Column) and isinstance(node.this, exp.Star)
+        ):
+            qualifier = node.table if isinstance(node, exp.Column) else ""
+            chosen = [t for a, t in sources if not qualifier or a == qualifier]
+            if not chosen:
+                return None
+            out += [_plain(c, c.name) for t in chosen for c in t.columns]
+            continue
+        cast = node.args.get("to") if isinstance(node, exp.Cast) else None
+        inner = node.this if isinstance(node, exp.Cast) else node
+        if not isinstance(inner, exp.Column):
+            return None
+        col = source_column(inner)
+        if col is None:
+            return None
+        name = alias or col.name
+        typed = _plain(col, name)
+        if isinstance(cast, exp.DataType):
+            typed = replace(typed, type=cast.sql("postgres"), collation=None)
+        out.append(typed)
+    names = [c.name for c in out]
+    return out if len(set(names)) == len(names) else None
+
+
+def _plain(col: Column, name: str) -> Column:
+    """A column as a query hands it on: its type and collation, nothing else."""
+    serial = {"serial": "INT", "bigserial": "BIGINT", "smallserial": "SMALLINT"}
+    kind = col.auto.value if col.auto is not None else ""
+    return Column(
+        name,
+        serial.get(kind, col.type) if col.type.lower() == kind else col.type,
+        collation=col.collation,
+    )
+
+
+def _ident(node: exp.Identifier) -> str:
+    return str(node.this) if node.quoted else str(node.this).lower()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
 from bot.core import changes as ch
@@ -59,14 +61,12 @@ class DropStatements(AlterStatements):
             for t in targets:
                 node = t.args.get("db") or t.this if isinstance(t, exp.Table) else t
                 schema_name = self.name(node)
-                if cascade:
-                    raise Unsupported(
-                        f"DROP SCHEMA {schema_name} CASCADE: drops every object in it"
-                    )
                 if not any(self.state.same(n, schema_name) for n in self.state.namespaces):
                     if exists:
                         continue
                     raise StateError(f"schema {schema_name} does not exist")
+                if cascade:
+                    self.drop_schema_contents(schema_name)
                 self.emit(ch.DropNamespace(schema_name))
         elif kind == "SEQUENCE":
             for t in targets:
@@ -79,6 +79,47 @@ class DropStatements(AlterStatements):
                 self.emit(ch.DropSequence(seq))
         else:
             self.command()
+
+    def drop_schema_contents(self, schema: str) -> None:
+        """DROP SCHEMA ... CASCADE: its views, tables (with what reads or references them),
+        sequences, enum types (with the columns elsewhere of that type) and routines. An object
+        kept as text that only mentions the schema may depend on it in ways not read here."""
+        if self.dialect is not Dialect.POSTGRES:
+            raise Unsupported(f"DROP SCHEMA {schema} CASCADE: drops every object in it")
+        same = self.state.same
+
+        def inside(name: QName) -> bool:
+            return name.schema is not None and same(name.schema, schema)
+
+        for view in list(self.state.views.values()):
+            if inside(view.name) and self.state.key(view.name) in self.state.views:
+                self.drop_dependent_views(view.name)
+                for obj in list(self.state.opaque.values()):
+                    if obj.table is not None and self.state.key(obj.table) == self.state.key(
+                        view.name
+                    ):
+                        self.emit(ch.DropOpaque(obj))
+                self.emit(ch.DropView(view))
+        for table in list(self.state.tables.values()):
+            if inside(table.name) and self.state.table(table.name) is not None:
+                self.drop_table(table.name, exists=False, cascade=True)
+        for seq in list(self.state.sequences.values()):
+            if inside(seq.name) and self.state.key(seq.name) in self.state.sequences:
+                self.emit(ch.DropSequence(seq))
+        for enum in list(self.state.enums.values()):
+            if inside(enum.name):
+                self._drop_columns_of_type(f"{schema}.{enum.name.name}")
+                self.emit(ch.DropEnum(enum))
+        mention = re.compile(rf'(?i)(?<![\w$])"?{re.escape(schema)}"?\s*\.')
+        for obj in list(self.state.opaque.values()):
+            scoped = obj.table is not None and inside(obj.table)
+            if scoped or re.match(rf"(?i){re.escape(schema)}\.", obj.identity):
+                self.emit(ch.DropOpaque(obj))
+            elif mention.search(obj.definition):
+                self.unmodelled.append(
+                    f"DROP SCHEMA {schema} CASCADE: whether it drops {obj.kind} {obj.identity} "
+                    "is not known"
+                )
 
     def _drop_columns_of_type(self, type_name: str) -> None:
         """DROP TYPE ... CASCADE drops every column of that type (or an array of it)."""
@@ -113,6 +154,12 @@ class DropStatements(AlterStatements):
             if exists:
                 return
             raise StateError(f"table {name} does not exist")
+        for child in list(self.state.tables.values()):
+            # A partitioned table's partitions go with it.
+            if child.partition_of is not None and self.state.key(child.partition_of) == (
+                self.state.key(name)
+            ):
+                self.drop_table(child.name, exists=True, cascade=cascade)
         for obj in list(self.state.opaque.values()):
             if obj.table is not None and self.state.key(obj.table) == self.state.key(name):
                 self.emit(ch.DropOpaque(obj))
@@ -150,4 +197,6 @@ class DropStatements(AlterStatements):
             if exists:
                 return
             raise StateError(f"index {name} does not exist")
+        if idx.unique and tree.args.get("cascade") and all(p.is_column for p in idx.parts):
+            self.drop_keys_referencing(idx.table, tuple(p.expression for p in idx.parts))
         self.emit(ch.DropIndex(idx))

@@ -20,7 +20,7 @@ from bot.core.model import (
 )
 from bot.core.state import StateError
 from bot.core.translate.base import Unsupported
-from bot.core.translate.common import _expr_label, _property, _quote_q
+from bot.core.translate.common import _expr_label, _property, _quote_q, expand_star
 from bot.core.translate.tables import TableStatements
 
 
@@ -103,7 +103,7 @@ class ObjectStatements(TableStatements):
         materialized = _property(tree, exp.MaterializedProperty) is not None or bool(
             re.match(r"(?is)\s*create\s+(or\s+replace\s+)?materialized\b", self.p.text)
         )
-        definition = self._view_body()
+        definition = expand_star(self._view_body(), self.state)
         view = View(name, definition, materialized, columns)
         existing = self.state.views.get(self.state.key(name))
         if existing is not None:

@@ -21,6 +21,7 @@ from bot.core.model import (
     Index,
     IndexPart,
     PrimaryKey,
+    QName,
     Table,
     Unique,
 )
@@ -37,6 +38,7 @@ from bot.core.translate.common import (
     _type_key,
     _type_sql,
     _unparen,
+    query_columns,
 )
 
 _BOOLEAN_DEFAULT = re.compile(r"(?i)\bdefault\s+(true|false)\b")
@@ -53,8 +55,20 @@ class TableStatements(OpaqueStatements):
                 return
             raise StateError(f"table {name} already exists")
         if tree.args.get("expression") is not None:
-            raise Unsupported("CREATE TABLE ... AS SELECT: its columns come from a query")
+            queried = (
+                query_columns(_unparen(tree.args["expression"]), self.state)
+                if self.dialect is Dialect.POSTGRES and not isinstance(target, exp.Schema)
+                else None
+            )
+            if queried is None:
+                raise Unsupported("CREATE TABLE ... AS SELECT: its columns come from a query")
+            self.emit(ch.CreateTable(Table(name, tuple(queried))))
+            return
         if not isinstance(target, exp.Schema):
+            parent_node = _property(tree, exp.PartitionedOfProperty)
+            if parent_node is not None:
+                self._create_partition(name, self.qname(parent_node))
+                return
             like = next(iter(tree.find_all(exp.LikeProperty)), None)
             if like is not None:
                 source = self.state.require_table(self.qname(like.this))
@@ -95,11 +109,36 @@ class TableStatements(OpaqueStatements):
             table = _pk_not_null(table, self.state)
         if self.dialect is Dialect.MYSQL:
             table = self._mysql_fk_indexes(table)
-        if re.search(r"(?is)\)\s*partition\s+by\b", self.p.text):
+        key = re.search(r"(?is)\)\s*partition\s+by\s+(.+?)\s*(?:\bwith\s*\(.*\)\s*)?$", self.p.text)
+        if key and self.dialect is Dialect.POSTGRES:
+            table = replace(table, partition_by=" ".join(key.group(1).split()))
+        elif key:
             # The table is modelled, its partitioning is not: say so rather than lose it.
             self.unmodelled.append(
                 "PARTITION BY is not modelled: the partition key is not in the plan"
             )
+        self.emit(ch.CreateTable(table))
+
+    def _create_partition(self, name: QName, parent_name: QName) -> None:
+        """CREATE TABLE ... PARTITION OF parent FOR VALUES ... | DEFAULT (PostgreSQL)."""
+        m = re.match(
+            r"(?is)\s*create\s+(?:unlogged\s+)?table\s+(?:if\s+not\s+exists\s+)?\S+\s+partition\s+of\s+"
+            r"((?:\"[^\"]+\"|[\w$]+)(?:\s*\.\s*(?:\"[^\"]+\"|[\w$]+))?)\s+"
+            r"(for\s+values\s+.+?|default)(\s+partition\s+by\s+.+?)?\s*$",
+            self.p.text,
+        )
+        if self.dialect is not Dialect.POSTGRES or m is None:
+            raise Unsupported("CREATE TABLE ... PARTITION OF with its own columns or options")
+        parent = self.state.require_table(parent_name)
+        if parent.partition_by is None:
+            raise StateError(f"table {parent.name} is not partitioned")
+        sub = m.group(3)
+        table = Table(
+            name,
+            partition_of=parent.name,
+            partition_bound=" ".join(m.group(2).split()),
+            partition_by=" ".join(sub.split()[2:]) if sub else None,
+        )
         self.emit(ch.CreateTable(table))
 
     def _storage_options(self, tree: exp.Create, table: Table) -> Table:
@@ -109,9 +148,7 @@ class TableStatements(OpaqueStatements):
         kept: list[str] = []
         for prop in props.expressions if props is not None else []:
             if isinstance(prop, exp.UnloggedProperty):
-                self.unmodelled.append(
-                    f"UNLOGGED is not modelled: {table.name} would come back logged"
-                )
+                table = replace(table, unlogged=True)
             elif isinstance(prop, (exp.EngineProperty, exp.RowFormatProperty)):
                 text = prop.sql(self.dialect.value)
                 if text.replace(" ", "").upper() != "ENGINE=INNODB":

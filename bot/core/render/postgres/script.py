@@ -29,7 +29,7 @@ from bot.core.render.common import (
     drop_view,
     opaque_statements,
 )
-from bot.core.render.names import ident, qname
+from bot.core.render.names import ident, literal, qname
 from bot.core.render.postgres.enums import alter_enum, create_enum
 from bot.core.render.postgres.indexes import constraint_definition, create_index, index_name
 from bot.core.render.postgres.tables import (
@@ -41,9 +41,12 @@ from bot.core.render.postgres.tables import (
     create_table,
     references,
     rename,
+    restart,
     retyped_serial,
     serial_sequence,
     serial_type,
+    set_options,
+    statistics_target,
 )
 from bot.core.state import State
 
@@ -60,6 +63,7 @@ def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
     kept = _kept_sequences(changes)
     skipped |= {i + 1 if isinstance(changes[i], ch.AlterColumn) else i for i in kept}
     state = State(before.dialect, before)
+    fresh = {state.key(c.sequence.name) for c in changes if isinstance(c, ch.CreateSequence)}
     out: list[Rendered] = []
     relaxed = False
     for i, change in enumerate(changes):
@@ -70,14 +74,35 @@ def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
             relaxed = True
         if i in skipped:
             pass
+        elif (deferral := _deferral_only(changes, i)) is not None:
+            out.append(Rendered.of(deferral, change))
+            skipped.add(i + 1)
         elif isinstance(change, ch.AlterColumn) and (i in kept or i - 1 in kept):
             table = state.require_table(change.table)
             sql = alter_column(table, change.before, change.after, keep_sequence=True)
+            seq = serial_sequence(table.name, change.after.name)
+            if serial_type(change.after) and state.key(seq) in fresh:
+                # The sequence was made anew above (the migration dropped it): it starts
+                # at 1, below ids the column already holds.
+                sql.append(restart(literal(qname(seq, PG), PG), table.name, change.after.name))
             out.extend(Rendered.of(s, change) for s in sql)
         else:
             out.extend(Rendered.of(sql, change) for sql in _statements(change, state))
         state.apply(change)
     return out
+
+
+def _deferral_only(changes: list[ch.Change], i: int) -> str | None:
+    """A foreign key dropped and added back differing only in when it is checked: one ALTER
+    CONSTRAINT, which neither takes the table's lock for a re-check nor re-reads its rows."""
+    match changes[i : i + 2]:
+        case [
+            ch.DropConstraint(t, ForeignKey() as old),
+            ch.AddConstraint(t2, ForeignKey() as new),
+        ] if t == t2 and old.name is not None and replace(old, deferrable=new.deferrable) == new:
+            timing = new.deferrable or "NOT DEFERRABLE"
+            return f"ALTER TABLE {qname(t, PG)} ALTER CONSTRAINT {ident(old.name, PG)} {timing}"
+    return None
 
 
 def _sql_body(change: ch.Change) -> bool:
@@ -278,6 +303,7 @@ def _statements(change: ch.Change, state: State) -> list[str]:
         case ch.AddColumn(tname, column):
             out = [f"ALTER TABLE {qname(tname, PG)} ADD COLUMN {column_definition(column)}"]
             out += retyped_serial(tname, column)
+            out += statistics_target(tname, column)
             if column.comment is not None:
                 out.append(column_comment(tname, column.name, column.comment))
             return out
@@ -309,6 +335,13 @@ def _statements(change: ch.Change, state: State) -> list[str]:
             ]
         case ch.SetTableComment(tname, _, after):
             return [f"COMMENT ON TABLE {qname(tname, PG)} IS {comment_text(after)}"]
+        case ch.SetTableOptions(tname, before_options, after_options):
+            return set_options(tname, before_options, after_options)
+        case ch.SetClusterOn(tname, _, clustered):
+            how = f"CLUSTER ON {ident(clustered, PG)}" if clustered else "SET WITHOUT CLUSTER"
+            return [f"ALTER TABLE {qname(tname, PG)} {how}"]
+        case ch.SetUnlogged(tname, _, unlogged):
+            return [f"ALTER TABLE {qname(tname, PG)} SET {'UNLOGGED' if unlogged else 'LOGGED'}"]
         case ch.CreateView(view):
             return [create_view(view, PG)]
         case ch.DropView(view):

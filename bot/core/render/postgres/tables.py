@@ -19,6 +19,7 @@ from bot.core.model import (
     Table,
     Unique,
 )
+from bot.core.naming import object_name
 from bot.core.render.common import (
     with_column_renamed,
 )
@@ -54,20 +55,38 @@ _TYPE_ALIASES = {
     "TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE",
     "TIMETZ": "TIME WITH TIME ZONE",
 }
-_NAMEDATALEN = 63  # bytes PostgreSQL keeps of an identifier
 
 
 def create_table(table: Table) -> list[str]:
     """CREATE TABLE with its constraints, then its indexes and comments."""
+    if table.partition_of is not None:
+        sql = (
+            f"CREATE TABLE {qname(table.name, PG)} PARTITION OF "
+            f"{qname(table.partition_of, PG)} {table.partition_bound}"
+        )
+        if table.partition_by:
+            sql += f" PARTITION BY {table.partition_by}"
+        out = [sql]
+        if table.comment is not None:
+            out.append(f"COMMENT ON TABLE {qname(table.name, PG)} IS {comment_text(table.comment)}")
+        return out
     elements = [column_definition(c) for c in table.columns]
     elements += [constraint_definition(c) for c in table.constraints()]
-    sql = f"CREATE TABLE {qname(table.name, PG)} (\n  " + ",\n  ".join(elements) + "\n)"
+    head = "CREATE UNLOGGED TABLE" if table.unlogged else "CREATE TABLE"
+    sql = f"{head} {qname(table.name, PG)} (\n  " + ",\n  ".join(elements) + "\n)"
+    if table.partition_by:
+        sql += f" PARTITION BY {table.partition_by}"
     if table.options:
         sql += f" {table.options}"
     out = [sql]
     for column in table.columns:
         out += retyped_serial(table.name, column)
+        out += statistics_target(table.name, column)
     out += [create_index(i) for i in table.indexes]
+    if table.clustered_on is not None:
+        out.append(
+            f"ALTER TABLE {qname(table.name, PG)} CLUSTER ON {ident(table.clustered_on, PG)}"
+        )
     if table.comment is not None:
         out.append(f"COMMENT ON TABLE {qname(table.name, PG)} IS {comment_text(table.comment)}")
     out += [
@@ -75,6 +94,52 @@ def create_table(table: Table) -> list[str]:
         for c in table.columns
         if c.comment is not None
     ]
+    return out
+
+
+def typed_default(default: str, old_type: str) -> str:
+    """A column's default after ALTER COLUMN ... TYPE. PostgreSQL keeps the default's own
+    expression and converts it on use, so a bare string literal keeps the type the column
+    had when the default was set (`'STD'` on varchar shows as `'STD'::character varying`)."""
+    if re.fullmatch(r"'(?:[^']|'')*'", default.strip()) is None:
+        return default
+    bare = re.sub(r"\(.*?\)", "", old_type).strip()
+    return f"{default.strip()}::{pg_type(bare)}"
+
+
+def storage_parameters(options: str | None) -> dict[str, str]:
+    """`WITH (a=1, b = x)` as {"a": "1", "b": "x"}, in order."""
+    m = re.fullmatch(r"(?is)\s*with\s*\((.*)\)\s*", options or "")
+    if m is None:
+        return {}
+    out = {}
+    for item in _split_commas(m.group(1)):
+        key, _, value = item.partition("=")
+        out[key.strip().lower()] = value.strip()
+    return out
+
+
+def _split_commas(text: str) -> list[str]:
+    return [p for p in re.split(r",(?=(?:[^']*'[^']*')*[^']*$)", text) if p.strip()]
+
+
+def storage_options(parameters: dict[str, str]) -> str | None:
+    """The Table.options text of storage parameters (None when there are none)."""
+    if not parameters:
+        return None
+    return "WITH (" + ", ".join(f"{k}={v}" if v else k for k, v in parameters.items()) + ")"
+
+
+def set_options(table: QName, before: str | None, after: str | None) -> list[str]:
+    """ALTER TABLE SET (...) for parameters set or changed, RESET (...) for those removed."""
+    old, new = storage_parameters(before), storage_parameters(after)
+    out = []
+    gone = [k for k in old if k not in new]
+    if gone:
+        out.append(f"ALTER TABLE {qname(table, PG)} RESET ({', '.join(gone)})")
+    changed = [f"{k}={v}" if v else k for k, v in new.items() if old.get(k) != v]
+    if changed:
+        out.append(f"ALTER TABLE {qname(table, PG)} SET ({', '.join(changed)})")
     return out
 
 
@@ -97,6 +162,16 @@ def column_definition(col: Column) -> str:
 
 def comment_text(text: str | None) -> str:
     return "NULL" if text is None else literal(text, PG)
+
+
+def statistics_target(table: QName, col: Column) -> list[str]:
+    """SET STATISTICS for a column that has its own target (it cannot be said inline)."""
+    if col.statistics is None:
+        return []
+    return [
+        f"ALTER TABLE {qname(table, PG)} ALTER COLUMN {ident(col.name, PG)} "
+        f"SET STATISTICS {col.statistics}"
+    ]
 
 
 def column_comment(table: QName, column: str, text: str | None) -> str:
@@ -201,22 +276,6 @@ def _not_null(col: Column) -> bool:
     return not col.nullable or col.auto in _SERIAL_TYPE or col.auto in _IDENTITY
 
 
-def object_name(name1: str, name2: str, label: str) -> str:
-    """The name PostgreSQL derives for an implicit object (`<table>_<column>_seq`): like its
-    makeObjectName, it trims the longer part until the whole fits in 63 bytes."""
-    avail = _NAMEDATALEN - len(label.encode()) - 2
-    b1, b2 = name1.encode(), name2.encode()
-    n1, n2 = len(b1), len(b2)
-    while n1 + n2 > avail:
-        if n1 > n2:
-            n1 -= 1
-        else:
-            n2 -= 1
-    part1 = b1[:n1].decode(errors="ignore")
-    part2 = b2[:n2].decode(errors="ignore")
-    return f"{part1}_{part2}_{label}"
-
-
 def serial_sequence(table: QName, column: str) -> QName:
     """The sequence PostgreSQL creates for a serial column."""
     return QName(object_name(table.name, column, "seq"), table.schema)
@@ -297,20 +356,33 @@ def alter_column(
 
     if _not_null(before) != _not_null(after):
         main.append(f"{col} {'SET' if _not_null(after) else 'DROP'} NOT NULL")
+    if before.statistics != after.statistics:
+        main.append(f"{col} SET STATISTICS {-1 if after.statistics is None else after.statistics}")
 
     if a_serial and not b_serial:
         main.append(f"{col} SET DEFAULT nextval({literal(seq, PG)}::regclass)")
         if not keep_sequence:
             sequences.append(f"CREATE SEQUENCE {seq} AS {a_serial}")
             last.append(f"ALTER SEQUENCE {seq} OWNED BY {t}.{c}")
-            last.append(_restart(literal(seq, PG), t, c))
+            last.append(_restart_sql(literal(seq, PG), t, c))
     elif a_ident and not b_ident:
         if default is not None:
             main.append(f"{col} DROP DEFAULT")
         then.append(f"{col} ADD GENERATED {a_ident} AS IDENTITY")
         table_text, column_text = literal(qname(table.name, PG), PG), literal(after.name, PG)
-        last.append(_restart(f"pg_get_serial_sequence({table_text}, {column_text})", t, c))
-    elif not a_serial and not a_ident and not b_serial and after.default != default:
+        last.append(_restart_sql(f"pg_get_serial_sequence({table_text}, {column_text})", t, c))
+    elif (
+        not a_serial
+        and not a_ident
+        and not b_serial
+        and after.default != default
+        and not (
+            changes_type
+            and default is not None
+            and after.default is not None
+            and default == typed_default(after.default, a_type)
+        )
+    ):
         main.append(
             f"{col} SET DEFAULT {after.default}" if after.default else f"{col} DROP DEFAULT"
         )
@@ -340,7 +412,12 @@ def alter_column(
     return out
 
 
-def _restart(sequence: str, table: str, column: str) -> str:
+def restart(sequence: str, table: QName, column: str) -> str:
+    """Move a re-created sequence past the values already in the column."""
+    return _restart_sql(sequence, qname(table, PG), ident(column, PG))
+
+
+def _restart_sql(sequence: str, table: str, column: str) -> str:
     """Move a new sequence past the values already in the column, so inserts don't collide."""
     return f"SELECT setval({sequence}, coalesce(max({column}), 0) + 1, false) FROM {table}"
 
