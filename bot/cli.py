@@ -103,6 +103,15 @@ def _parser() -> argparse.ArgumentParser:
         help="SQLite: rebuild a table to put a re-added column back at its old position "
         "(default: add it at the end, which needs no rebuild)",
     )
+    plan.add_argument(
+        "--run-repo-code",
+        action="store_true",
+        help="run the repository's own code where a migration tool needs it for the SQL "
+        "(Django's sqlmigrate), sandboxed; off by default",
+    )
+    plan.add_argument(
+        "--python", help="the Python with the project's dependencies (default: this one)"
+    )
     plan.set_defaults(func=cmd_plan)
 
     serve = sub.add_parser(
@@ -255,6 +264,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         mysql_url=os.environ.get(MYSQL_SCRATCH_ENV) or None,
         env=dict(os.environ),
         exact_column_order=args.exact_column_order,
+        run_repo_code=args.run_repo_code,
+        python=args.python,
     )
     if args.commit:
         plan = plan_commit(

@@ -66,6 +66,7 @@ _WRAPPING = frozenset(
         Format.FLYWAY,
         Format.LIQUIBASE,
         Format.DIESEL,
+        Format.DJANGO,  # each migration is atomic unless it says `atomic = False`
     }
 )
 # The tools' own ways of saying "not in a transaction", as they appear in a file
@@ -74,6 +75,7 @@ _NO_TRANSACTION = (
     "atlas:txmode none",
     "transaction:false",
     "runintransaction:false",
+    "atomic=false",
 )
 
 

@@ -26,6 +26,7 @@ from bot.core.risk import Policy, Verdict
 from bot.core.risk.analyse import policy_from_config
 from bot.engines.engine_state import engine_checked
 from bot.planner.companion import companion_files, restore_file, short_name
+from bot.planner.django import django_sql
 from bot.planner.gate import gate, judge_author_down, live_url, prove
 from bot.sources.config import EngineConfig, RepoConfig
 from bot.sources.discover import Discovery, discover
@@ -38,7 +39,7 @@ from bot.sources.git import (
     resolve,
 )
 from bot.sources.manifests import MigrationJob
-from bot.sources.model import SchemaSource, SourceKind, VersionedMigration
+from bot.sources.model import Format, SchemaSource, SourceKind, VersionedMigration
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,11 @@ class PlanOptions:
     mysql_url: str | None = None  # a scratch MySQL/MariaDB server for --verify
     env: Mapping[str, str] = field(default_factory=dict)  # where live database URLs are read
     exact_column_order: bool = False  # SQLite: rebuild a table to put a column back in place
+    # Run the repository's own code where a tool needs it for the SQL (Django's sqlmigrate):
+    # off unless the caller's configuration allows it (on in `ci`, which runs it anyway).
+    run_repo_code: bool = False
+    python: str | None = None  # the interpreter with the project's dependencies
+    repo_code_timeout: float = 300.0
 
 
 @dataclass
@@ -185,6 +191,17 @@ def _plan_between(
         src = a or b
         if follow_jobs and src is not None and src.kind is SourceKind.MIGRATION_JOB:
             plans += _job_plans(repo, a, b, found_newer, found_older, run)
+        elif src is not None and src.format is Format.DJANGO:
+            a, b, generated = django_sql(
+                repo,
+                a,
+                b,
+                (newer.sha, older.sha),
+                run_code=options.run_repo_code,
+                python=options.python,
+                timeout=options.repo_code_timeout,
+            )
+            plans.append(_plan_source(a, b, run, sql_known=generated))
         else:
             plans.append(_plan_source(a, b, run))
     problems += [p for p in newer.problems + older.problems if p not in problems]
@@ -306,7 +323,9 @@ class _Run:
     problems: list[str]
 
 
-def _plan_source(newer: SchemaSource | None, older: SchemaSource | None, run: _Run) -> SourcePlan:
+def _plan_source(
+    newer: SchemaSource | None, older: SchemaSource | None, run: _Run, *, sql_known: bool = True
+) -> SourcePlan:
     src = newer or older
     assert src is not None
     problems = list(
@@ -335,8 +354,8 @@ def _plan_source(newer: SchemaSource | None, older: SchemaSource | None, run: _R
             "from its image, which this plan does not read: check them by hand"
         )
         return _with(base, problems=problems)
-    if src.dialect is None:
-        if not any("does not plan" in p for p in problems):  # discovery named the database
+    if src.dialect is None or not sql_known:
+        if src.dialect is None and not any("does not plan" in p for p in problems):
             problems.append(
                 f"{src.path}: cannot tell which database this is; "
                 "set its dialect in .rollback-plan.yml or pass --dialect"

@@ -14,6 +14,7 @@ from posixpath import basename, dirname
 
 from bot.core.model import Dialect
 from bot.sources.config import CONFIG_PATH, ConfigError, RepoConfig, load_config
+from bot.sources.django import django_sources
 from bot.sources.formats import (
     DRIZZLE_JOURNAL,
     PRISMA_LOCK,
@@ -61,9 +62,11 @@ def discover(snapshot: GitSnapshot, dialect: Dialect | None = None) -> Discovery
 
     if config.sources:
         dirs = {s.path: s for s in config.sources}
-        found = _directories(
-            snapshot, files, list(dirs), problems, forced={p: s.format for p, s in dirs.items()}
-        )
+        sql_dirs: dict[str, Format | None] = {
+            p: s.format for p, s in dirs.items() if s.format is not Format.DJANGO
+        }
+        found = _directories(snapshot, files, list(sql_dirs), problems, forced=sql_dirs)
+        found += [s for s in django_sources(snapshot, files) if s.path in dirs]
         by_path = {s.path: s for s in found}
         sources = []
         for path, conf in dirs.items():
@@ -83,6 +86,7 @@ def discover(snapshot: GitSnapshot, dialect: Dialect | None = None) -> Discovery
     else:
         candidates = _candidate_dirs(files)
         sources = _directories(snapshot, files, candidates, problems)
+        sources += django_sources(snapshot, files)
     manifests, manifest_problems, jobs = _manifests(snapshot, files, entries)
     if not config.sources:
         # A directory a manifest builds its ConfigMap from (kustomize, Helm .Files) is that
