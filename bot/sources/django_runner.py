@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tarfile
 import tempfile
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
@@ -26,11 +25,13 @@ from typing import Any
 import git
 
 from bot.core.model import Dialect
+from bot.sources.git import RepoError, cat_blobs, list_tree
 
 SCRIPT = Path(__file__).with_name("django_sqlmigrate.py")
 DEFAULT_TIMEOUT = 300.0
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 _STDERR_TAIL = 1500
+_BATCH = 2000  # blobs read at once: bounds the memory a large repository takes
 # What the child may see of our environment: enough to find programs and libraries.
 _KEEP = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")
 
@@ -73,6 +74,7 @@ def run_sqlmigrate(
     with tempfile.TemporaryDirectory(prefix="rollback-plan-django-") as tmp:
         base = Path(tmp)
         checkout = base / "checkout"
+        checkout.mkdir()
         problem = _checkout(repo, sha, checkout)
         if problem:
             return SqlRun(error=f"{where}: {problem}")
@@ -92,23 +94,23 @@ class _Unavailable(RuntimeError):
 
 
 def _checkout(repo: git.Repo, sha: str, into: Path) -> str | None:
-    """The commit's files (no .git), extracted as plain data: no links out, no devices."""
-    archive = into.with_suffix(".tar")
-    with archive.open("wb") as out:
-        proc = subprocess.run(
-            ["git", "--git-dir", repo.git_dir, "archive", "--format=tar", sha],
-            stdout=out,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        return f"git archive failed: {err[-1] if err else proc.returncode}"
-    into.mkdir()
-    with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="data")
-    archive.unlink()
+    """The commit's regular files (no .git, no symlinks), written from git's object database:
+    blobs a partial clone lacks are left out rather than fetched."""
+    try:
+        entries = [e for e in list_tree(repo, sha).values() if not e.symlink]
+    except RepoError as err:
+        return str(err)
+    root = into.resolve()
+    for i in range(0, len(entries), _BATCH):
+        batch = entries[i : i + _BATCH]
+        blobs = cat_blobs(repo, [e.sha for e in batch])
+        for e in batch:
+            data = blobs.get(e.sha)
+            target = (into / e.path).resolve()
+            if data is None or not target.is_relative_to(root):
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
     return None
 
 

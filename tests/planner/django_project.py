@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-MANAGE = '''#!/usr/bin/env python
+MANAGE = """#!/usr/bin/env python
 import os
 import sys
 
@@ -16,16 +16,16 @@ if __name__ == "__main__":
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)
-'''
+"""
 
-SETTINGS = '''SECRET_KEY = "not-a-secret"
+SETTINGS = """SECRET_KEY = "not-a-secret"
 INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "shop"]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
-'''
+"""
 
-INITIAL = '''from django.conf import settings
+INITIAL = """from django.conf import settings
 from django.db import migrations, models
 
 
@@ -47,9 +47,9 @@ class Migration(migrations.Migration):
             ],
         ),
     ]
-'''
+"""
 
-ADD_EMAIL = '''from django.db import migrations, models
+ADD_EMAIL = """from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -69,10 +69,10 @@ class Migration(migrations.Migration):
             index=models.Index(fields=["email"], name="shop_customer_email_idx"),
         ),
     ]
-'''
+"""
 
 # the author's reverse SQL forgets the index
-RAW_INDEX = '''from django.db import migrations
+RAW_INDEX = """from django.db import migrations
 
 
 class Migration(migrations.Migration):
@@ -87,7 +87,7 @@ class Migration(migrations.Migration):
             reverse_sql="SELECT 1",
         ),
     ]
-'''
+"""
 
 
 def project(settings: str = SETTINGS) -> dict[str, str | bytes | None]:

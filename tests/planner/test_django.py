@@ -1,0 +1,167 @@
+"""Django, end to end with the real Django package: a project in a real git repository, a
+migration, `git revert`, the plan. The SQL comes from Django's own sqlmigrate, run only when
+running repository code is allowed; the companion migration is applied with `manage.py migrate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+import git
+import pytest
+
+from bot.ci import add_arguments
+from bot.core.plan import Plan
+from bot.planner import PlanOptions, plan_commit
+from bot.sources.discover import discover
+from bot.sources.git import GitSnapshot, open_repo
+from bot.sources.model import Format
+from tests.planner.django_project import (
+    ADD_EMAIL,
+    RAW_INDEX,
+    SETTINGS,
+    migrate,
+    project,
+    schema,
+)
+from tests.planner.repo import NOW, Repo, only_source, sqls
+
+APPROVE = "policy:\n  data_loss: needs-approval\n"
+
+
+def _reverted(tmp: Path, change: str = ADD_EMAIL, settings: str = SETTINGS) -> Repo:
+    repo = Repo(tmp / "app")
+    repo.commit("Initial schema", {".rollback-plan.yml": APPROVE, **project(settings)})
+    repo.commit("Add email to customers", {"shop/migrations/0002_change.py": change})
+    repo.revert("HEAD")
+    return repo
+
+
+def _plan(repo: Repo, **options: object) -> Plan:
+    return plan_commit(
+        git.Repo(repo.path),
+        "HEAD",
+        now=NOW,
+        options=PlanOptions(**options),  # type: ignore[arg-type]
+    )
+
+
+def test_a_django_project_is_detected_with_its_dialect_from_the_settings(tmp_path: Path) -> None:
+    repo = _reverted(tmp_path)
+    found = discover(GitSnapshot(open_repo(repo.path), repo.git("rev-parse", "HEAD~1")))
+    (source,) = found.sources
+    assert (source.path, source.format, source.dialect) == (".", Format.DJANGO, "sqlite")
+    assert [m.up_path for m in source.migrations] == [
+        "shop/migrations/0001_initial.py",
+        "shop/migrations/0002_change.py",
+    ]
+    assert source.dialect_from == "tool"
+
+
+def test_running_repository_code_is_off_by_default_and_the_plan_says_how_to_turn_it_on(
+    tmp_path: Path,
+) -> None:
+    repo = _reverted(tmp_path)
+    source = only_source(_plan(repo))
+    assert source.down is None and not source.complete
+    assert source.undone == ("shop/migrations/0002_change.py",)
+    (problem,) = source.problems
+    assert "Django project" in problem and "--run-repo-code" in problem, problem
+    assert _plan(repo).verdict.value == "needs-approval"
+
+
+def test_ci_runs_repository_code_unless_told_not_to() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert parser.parse_args([]).run_repo_code is True
+    assert parser.parse_args(["--no-run-repo-code"]).run_repo_code is False
+
+
+def test_a_reverted_django_migration_gets_a_proven_down_and_a_companion_migration(
+    tmp_path: Path,
+) -> None:
+    repo = _reverted(tmp_path)
+    source = only_source(_plan(repo, run_repo_code=True))
+    assert source.problems == () and source.complete, source.problems
+    assert sqls(source) == [
+        "DROP INDEX shop_customer_email_idx",
+        "ALTER TABLE shop_customer DROP COLUMN email",
+    ]
+    assert source.proof is not None and source.proof.verified
+    # the author's down is Django's reverse SQL, judged on the engine
+    assert (source.handwritten.present, source.handwritten.restores) == (True, True)
+    revert = repo.head()
+    by_path = {f.path: f.content for f in source.files}
+    compensating = f"shop/migrations/0003_rollback_{revert[:7]}.py"
+    assert set(by_path) == {"shop/migrations/0002_change.py", compensating}
+    assert by_path["shop/migrations/0002_change.py"] == ADD_EMAIL
+    assert "('shop', '0002_change')" in by_path[compensating]
+    assert "state_operations" in by_path[compensating]  # what the user must check
+
+    # Django itself runs it: the deployed database, then the revert with the companion change
+    work = tmp_path / "work"
+    deployed = tmp_path / "deployed.sqlite3"
+    _checkout(repo, "HEAD~1", work)
+    migrate(work, deployed)
+    assert "email" in str(schema(deployed)["shop_customer"])
+    _checkout(repo, "HEAD", work)
+    for path, content in by_path.items():
+        (work / path).write_text(content)
+    migrate(work, deployed)
+    fresh = tmp_path / "fresh.sqlite3"
+    _checkout(repo, "HEAD", work)
+    migrate(work, fresh)
+    assert schema(deployed) == schema(fresh)
+
+
+def test_the_authors_reverse_sql_is_judged(tmp_path: Path) -> None:
+    repo = _reverted(tmp_path, RAW_INDEX)
+    source = only_source(_plan(repo, run_repo_code=True))
+    assert source.complete, source.problems
+    assert sqls(source) == ["DROP INDEX shop_customer_name_idx"]
+    h = source.handwritten
+    assert (h.present, h.restores) == (True, False)
+    assert h.differences == ("leaves index shop_customer_name_idx in place",)
+
+
+def test_settings_that_crash_give_a_clear_problem(tmp_path: Path) -> None:
+    crash = SETTINGS + 'raise RuntimeError("DATABASE_URL is not set")\n'
+    repo = _reverted(tmp_path, settings=crash)
+    source = only_source(_plan(repo, run_repo_code=True))
+    assert source.down is None and not source.complete
+    assert any(
+        "settings module mysite.settings failed to load: RuntimeError: DATABASE_URL is not set" in p
+        for p in source.problems
+    ), source.problems
+    assert not any("Traceback" in p for p in source.problems)
+
+
+def test_settings_that_hang_are_stopped_at_the_time_limit(tmp_path: Path) -> None:
+    hang = SETTINGS + "import threading\nthreading.Event().wait()\n"
+    repo = _reverted(tmp_path, settings=hang)
+    source = only_source(_plan(repo, run_repo_code=True, repo_code_timeout=3))
+    assert source.down is None
+    assert any("did not finish within 3s" in p for p in source.problems), source.problems
+
+
+def test_the_sandbox_sees_no_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    leak = SETTINGS + (
+        "import os\n"
+        "if 'ROLLBACK_PLAN_GITHUB_TOKEN' in os.environ:\n"
+        "    raise RuntimeError('token visible')\n"
+    )
+    repo = _reverted(tmp_path, settings=leak)
+    monkeypatch.setenv("ROLLBACK_PLAN_GITHUB_TOKEN", "ghp_secret")
+    source = only_source(_plan(repo, run_repo_code=True))
+    assert source.complete, source.problems
+
+
+def _checkout(repo: Repo, ref: str, into: Path) -> None:
+    shutil.rmtree(into, ignore_errors=True)
+    into.mkdir()
+    tree = repo.git("ls-tree", "-r", "--name-only", ref).splitlines()
+    for name in tree:
+        (into / name).parent.mkdir(parents=True, exist_ok=True)
+        (into / name).write_text(repo.show(ref, name)[:-1])
