@@ -13,7 +13,7 @@ from datetime import datetime
 import git
 
 from bot.core.author_down import HandwrittenDown, judge_downs
-from bot.core.changes import AddColumn, CreateTable
+from bot.core.changes import AddColumn, CreateTable, DropTable, RenameTable
 from bot.core.column_order import columns_at_end
 from bot.core.down import Down, compute_down
 from bot.core.model import Dialect, Schema
@@ -56,7 +56,7 @@ class PlanOptions:
     # off unless the caller's configuration allows it (on in `ci`, which runs it anyway).
     run_repo_code: bool = False
     python: str | None = None  # the interpreter with the project's dependencies
-    repo_code_timeout: float = 300.0
+    repo_code_timeout: float = 600.0
 
 
 @dataclass
@@ -469,7 +469,9 @@ def _versioned(
         ),
         # in a rollback (edits included) what the down creates existed before: empty now
         comes_back_empty=(
-            _recreated(down) if undone and all(m.up_path in edited for m in forward) else ()
+            _recreated(down, dialect)
+            if undone and all(m.up_path in edited for m in forward)
+            else ()
         ),
         columns_at_end=at_end,
     )
@@ -646,13 +648,21 @@ _EDITED = (
 )
 
 
-def _recreated(down: Down) -> tuple[str, ...]:
+def _recreated(down: Down, dialect: Dialect) -> tuple[str, ...]:
     """Tables and columns a rollback creates: the reverted change dropped them, and their
     values went with them; the down brings back the structure only."""
     out = []
+    # SQLite renders a swap (rename the table away, re-create it, drop the renamed one) as
+    # its row-keeping rebuild: Django's and Prisma's rebuilds inverted
+    gone = {str(c.table.name) for c in down.changes if isinstance(c, DropTable)}
+    swapped = {
+        str(c.old) for c in down.changes if isinstance(c, RenameTable) and str(c.new) in gone
+    }
     for change in down.changes:
         if isinstance(change, CreateTable):
-            out.append(str(change.table.name))
+            name = str(change.table.name)
+            if not (dialect is Dialect.SQLITE and name in swapped):
+                out.append(name)
         elif isinstance(change, AddColumn):
             out.append(f"{change.table}.{change.column.name}")
     return tuple(out)

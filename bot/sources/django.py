@@ -158,9 +158,16 @@ def settings_paths(root: str, module: str | None, paths: Iterable[str]) -> list[
     prefix = f"{root}/" if root else ""
     if module:
         stem = prefix + module.replace(".", "/")
-        wanted = [p for p in paths if p == f"{stem}.py" or p.startswith(f"{stem}/")]
-        if wanted:
-            return sorted(p for p in wanted if p.endswith(".py"))
+        # the module, its package, and its siblings (settings/dev.py importing settings/base.py)
+        parent = stem.rsplit("/", 1)[0] + "/" if "/" in stem else prefix
+        wanted = [
+            p
+            for p in paths
+            if p.endswith(".py")
+            and (p.startswith(f"{stem}/") or (p.startswith(parent) and "/" not in p[len(parent) :]))
+        ]
+        if any(p == f"{stem}.py" or p.startswith(f"{stem}/") for p in wanted):
+            return sorted(wanted)
     return sorted(
         p
         for p in paths

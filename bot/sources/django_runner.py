@@ -28,7 +28,7 @@ from bot.core.model import Dialect
 from bot.sources.git import RepoError, cat_blobs, list_tree
 
 SCRIPT = Path(__file__).with_name("django_sqlmigrate.py")
-DEFAULT_TIMEOUT = 300.0
+DEFAULT_TIMEOUT = 600.0
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 _STDERR_TAIL = 1500
 _BATCH = 2000  # blobs read at once: bounds the memory a large repository takes

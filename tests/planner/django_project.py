@@ -71,6 +71,26 @@ class Migration(migrations.Migration):
     ]
 """
 
+# Django adds a NOT NULL column with a default on SQLite by rebuilding the table (new__...)
+ADD_CODE = """from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("shop", "0001_initial"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="customer",
+            name="code",
+            field=models.CharField(max_length=20, default="none"),
+            preserve_default=False,
+        ),
+    ]
+"""
+
 # the author's reverse SQL forgets the index
 RAW_INDEX = """from django.db import migrations
 

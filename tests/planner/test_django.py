@@ -19,6 +19,7 @@ from bot.sources.discover import discover
 from bot.sources.git import GitSnapshot, open_repo
 from bot.sources.model import Format
 from tests.planner.django_project import (
+    ADD_CODE,
     ADD_EMAIL,
     RAW_INDEX,
     SETTINGS,
@@ -114,6 +115,21 @@ def test_a_reverted_django_migration_gets_a_proven_down_and_a_companion_migratio
     _checkout(repo, "HEAD", work)
     migrate(work, fresh)
     assert schema(deployed) == schema(fresh)
+
+
+def test_a_sqlite_table_rebuild_keeps_its_rows_in_the_plan_and_the_judgement(
+    tmp_path: Path,
+) -> None:
+    repo = _reverted(tmp_path, ADD_CODE)
+    source = only_source(_plan(repo, run_repo_code=True))
+    assert source.complete, source.problems
+    # Django rebuilt shop_customer through new__shop_customer: its rows are not gone
+    assert source.comes_back_empty == ()
+    assert source.proof is not None and source.proof.verified
+    assert (source.handwritten.present, source.handwritten.restores) == (True, True)
+    assert source.assessment is not None
+    risks = [f.rule for f in source.assessment.findings()]
+    assert "drop-column" in risks  # the code column's values are lost, and said
 
 
 def test_the_authors_reverse_sql_is_judged(tmp_path: Path) -> None:
