@@ -102,6 +102,16 @@ def test_prisma_unsupported_provider_is_said(tmp_path: Path) -> None:
     assert not source.complete
 
 
+def test_prisma_scripts_beside_the_migrations_are_named_as_not_run(tmp_path: Path) -> None:
+    base, change = _prisma(["20260101000000", "20260102000000"], "sqlite")
+    script = "prisma/migrations/20260102000000_add_email/migration.ts"
+    change[script] = "export async function run() { /* backfill emails */ }\n"
+    source = only_source(_reverted(tmp_path, base, change).plan())
+    assert source.complete and sqls(source) == DOWN  # the script does not block the schema plan
+    (note,) = [n for n in source.notes if script in n]
+    assert "not run by `prisma migrate deploy`" in note and "by hand" in note
+
+
 CARGO = '[package]\nname = "app"\n\n[dependencies]\nsqlx = { version = "0.8" }\n'
 # A workspace: sqlx for PostgreSQL at the root, the crate with the migrations uses SQLite.
 ROOT_CARGO = '[workspace.dependencies]\nsqlx = { version = "0.8", features = ["postgres"] }\n'
