@@ -168,6 +168,14 @@ def django_companion(
         "proposes operations, add them here as `state_operations=[...]` of this RunSQL so the "
         "state matches the models without changing the database again."
     )
+    folder = _folder(last.path)
+    if not any(m.up_path.startswith(folder) for m in older.migrations):
+        problems.append(
+            f"{older.path}: the revert removes every migration of the app {last.app}: Django runs "
+            "only the migrations of installed apps, so the companion files do not run as they "
+            f"are. Keep {last.app} installed (its package and its INSTALLED_APPS entry) until "
+            "the compensating migration has run, or run the down by hand"
+        )
     text = render_django_migration(deps, statements, reapply, note)
     out.append(
         CompanionFile(

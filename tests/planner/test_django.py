@@ -14,6 +14,7 @@ import pytest
 
 from bot.ci import add_arguments
 from bot.core.plan import Plan
+from bot.engines import ScratchServer
 from bot.planner import PlanOptions, plan_commit
 from bot.sources.discover import discover
 from bot.sources.git import GitSnapshot, open_repo
@@ -181,3 +182,60 @@ def _checkout(repo: Repo, ref: str, into: Path) -> None:
     for name in tree:
         (into / name).parent.mkdir(parents=True, exist_ok=True)
         (into / name).write_text(repo.show(ref, name)[:-1])
+
+
+BLOG = """from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+
+    initial = True
+
+    dependencies = []
+
+    operations = [
+        migrations.CreateModel(
+            name="Post",
+            fields=[("id", models.BigAutoField(primary_key=True, serialize=False))],
+        ),
+    ]
+"""
+
+
+def test_reverting_a_new_app_says_its_migrations_do_not_run_once_it_is_gone(
+    tmp_path: Path,
+) -> None:
+    repo = Repo(tmp_path / "app")
+    repo.commit("Initial schema", {".rollback-plan.yml": APPROVE, **project()})
+    repo.commit(
+        "Add a blog",
+        {
+            "mysite/settings.py": SETTINGS.replace('"shop"]', '"shop", "blog"]'),
+            "blog/__init__.py": "",
+            "blog/migrations/__init__.py": "",
+            "blog/migrations/0001_initial.py": BLOG,
+        },
+    )
+    repo.revert("HEAD")
+    source = only_source(_plan(repo, run_repo_code=True))
+    assert sqls(source) == ["DROP TABLE blog_post"]
+    assert any("removes every migration of the app blog" in p for p in source.problems), (
+        source.problems
+    )
+    assert "blog/migrations/0002_rollback_" in " ".join(f.path for f in source.files)
+
+
+def test_a_postgres_project_gets_postgres_sql_from_django_on_a_scratch_postgres(
+    tmp_path: Path, postgres_server: ScratchServer
+) -> None:
+    settings = SETTINGS.replace("django.db.backends.sqlite3", "django.db.backends.postgresql")
+    settings = settings.replace('"NAME": "db.sqlite3"', '"NAME": "app", "HOST": "db.invalid"')
+    repo = _reverted(tmp_path, settings=settings)
+    source = only_source(_plan(repo, run_repo_code=True))
+    assert (source.dialect, source.dialect_from) == ("postgres", "tool")
+    assert source.complete, source.problems
+    # from Django's postgresql backend, never the configured host; the index goes with the
+    # column on PostgreSQL
+    assert sqls(source) == ["ALTER TABLE shop_customer DROP COLUMN email"]
+    assert source.proof is not None and source.proof.verified
+    assert (source.handwritten.present, source.handwritten.restores) == (True, True)
