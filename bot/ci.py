@@ -390,6 +390,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(Django's sqlmigrate), sandboxed: the job runs the repository's code anyway (default)",
     )
     parser.add_argument(
+        "--repo-code-env",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="a variable the repository's code sees (it sees no other but PATH and the locale)",
+    )
+    parser.add_argument(
         "--report",
         choices=Report.CHOICES,
         default=Report.AUTO,
@@ -411,6 +418,7 @@ def run_ci(
     from bot.engines.proof import MYSQL_SCRATCH_ENV
     from bot.forges import ForgeError
     from bot.planner import PlanOptions
+    from bot.sources.django_runner import env_option
 
     env = os.environ if env is None else env
     try:
@@ -422,6 +430,7 @@ def run_ci(
             mysql_url=env.get(MYSQL_SCRATCH_ENV) or None,
             env=dict(env),
             run_repo_code=bool(args.run_repo_code),
+            repo_code_env=env_option(args.repo_code_env, env),
         )
         outcome = execute(
             run,

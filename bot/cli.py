@@ -112,6 +112,13 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--python", help="the Python with the project's dependencies (default: this one)"
     )
+    plan.add_argument(
+        "--repo-code-env",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="a variable the repository's code sees (it sees no other but PATH and the locale)",
+    )
     plan.set_defaults(func=cmd_plan)
 
     serve = sub.add_parser(
@@ -266,6 +273,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         exact_column_order=args.exact_column_order,
         run_repo_code=args.run_repo_code,
         python=args.python,
+        repo_code_env=_repo_code_env(args.repo_code_env),
     )
     if args.commit:
         plan = plan_commit(
@@ -286,6 +294,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
         sys.stdout.write(plan_markdown(plan))
     # CI jobs gate on this: anything but a safe plan needs a person.
     return EXIT_OK if plan.verdict is Verdict.SAFE else EXIT_GATE
+
+
+def _repo_code_env(items: list[str]) -> dict[str, str]:
+    from bot.sources.django_runner import env_option
+
+    try:
+        return env_option(items, os.environ)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

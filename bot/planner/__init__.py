@@ -57,6 +57,8 @@ class PlanOptions:
     run_repo_code: bool = False
     python: str | None = None  # the interpreter with the project's dependencies
     repo_code_timeout: float = 600.0
+    # the only variables the repository's code sees beyond PATH and the locale (never secrets)
+    repo_code_env: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -200,6 +202,7 @@ def _plan_between(
                 run_code=options.run_repo_code,
                 python=options.python,
                 timeout=options.repo_code_timeout,
+                env=options.repo_code_env,
             )
             plans.append(_plan_source(a, b, run, sql_known=generated))
         else:
@@ -591,9 +594,7 @@ def _live(
     from bot.live import inspect_live
     from bot.live.plan import down_from_live
 
-    report = inspect_live(
-        plan.dialect, url, plan.down.changes, expected, history=history or None
-    )
+    report = inspect_live(plan.dialect, url, plan.down.changes, expected, history=history or None)
     facts = LiveFacts(
         tuple((a.object, a.count, a.message) for a in report.at_risk),
         tuple(report.drift),

@@ -3,7 +3,7 @@ allowed (or why there is none), and the companion change as a Django migration."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import git
@@ -39,6 +39,7 @@ def django_sql(
     run_code: bool,
     python: str | None,
     timeout: float,
+    env: Mapping[str, str],
 ) -> tuple[SchemaSource | None, SchemaSource | None, bool]:
     """Both sides with the SQL Django gives their migrations, and True; or the sides with
     the reason there is none among their problems, and False."""
@@ -75,6 +76,7 @@ def django_sql(
             backwards=backwards,
             python=python_for(python),
             timeout=timeout,
+            env=env,
         )
         if result.error is not None:
             problem = f"{result.error}; the Django migrations could not be planned"

@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,7 @@ def run_sqlmigrate(
     backwards: Collection[str] = (),
     python: str,
     timeout: float = DEFAULT_TIMEOUT,
+    env: Mapping[str, str] | None = None,
 ) -> SqlRun:
     """The SQL of every migration of the Django project at `root` (repo-relative, "" for the
     top) at commit `sha`; Django's reverse SQL too for the modules in `backwards`."""
@@ -75,14 +76,32 @@ def run_sqlmigrate(
         base = Path(tmp)
         checkout = base / "checkout"
         checkout.mkdir()
-        problem = _checkout(repo, sha, checkout)
+        problem, missing = _checkout(repo, sha, checkout)
         if problem:
             return SqlRun(error=f"{where}: {problem}")
         try:
             with _scratch(dialect, base) as database:
-                return _run(
-                    checkout, root, database, base, settings, backwards, python, timeout, where
+                run = _run(
+                    checkout,
+                    root,
+                    database,
+                    base,
+                    settings,
+                    backwards,
+                    python,
+                    timeout,
+                    where,
+                    env or {},
                 )
+            if run.error and missing:
+                shown = ", ".join(missing[:3]) + (
+                    f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+                )
+                run = SqlRun(
+                    error=f"{run.error} ({len(missing)} file(s) are not in this clone, a partial "
+                    f"or incomplete one: {shown})"
+                )
+            return run
         except _Unavailable as err:
             return SqlRun(
                 error=f"{where}: no scratch {dialect.value} database for sqlmigrate: {err}"
@@ -93,25 +112,29 @@ class _Unavailable(RuntimeError):
     pass
 
 
-def _checkout(repo: git.Repo, sha: str, into: Path) -> str | None:
+def _checkout(repo: git.Repo, sha: str, into: Path) -> tuple[str | None, list[str]]:
     """The commit's regular files (no .git, no symlinks), written from git's object database:
     blobs a partial clone lacks are left out rather than fetched."""
     try:
         entries = [e for e in list_tree(repo, sha).values() if not e.symlink]
     except RepoError as err:
-        return str(err)
+        return str(err), []
     root = into.resolve()
+    missing = []
     for i in range(0, len(entries), _BATCH):
         batch = entries[i : i + _BATCH]
         blobs = cat_blobs(repo, [e.sha for e in batch])
         for e in batch:
             data = blobs.get(e.sha)
             target = (into / e.path).resolve()
-            if data is None or not target.is_relative_to(root):
+            if data is None:
+                missing.append(e.path)
+                continue
+            if not target.is_relative_to(root):
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-    return None
+    return None, missing
 
 
 @contextlib.contextmanager
@@ -159,6 +182,7 @@ def _run(
     python: str,
     timeout: float,
     where: str,
+    extra_env: Mapping[str, str],
 ) -> SqlRun:
     cwd = checkout / root if root else checkout
     answer = base / "answer.json"
@@ -177,13 +201,14 @@ def _run(
     home = base / "home"
     home.mkdir()
     env = {k: os.environ[k] for k in _KEEP if k in os.environ}
+    env |= extra_env  # what the user named (--repo-code-env), e.g. a settings switch
     env |= {
         "HOME": str(home),
         "TMPDIR": str(base),
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONHASHSEED": "0",
     }
-    if settings:
+    if settings and "DJANGO_SETTINGS_MODULE" not in extra_env:  # manage.py's setdefault
         env["DJANGO_SETTINGS_MODULE"] = settings
     stderr_path = base / "stderr.txt"
     with stderr_path.open("wb") as stderr:
@@ -246,3 +271,17 @@ def python_for(option: str | None) -> str:
     if option:
         return shutil.which(option) or option
     return sys.executable
+
+
+def env_option(items: Collection[str], environ: Mapping[str, str]) -> dict[str, str]:
+    """`--repo-code-env` values: `NAME=VALUE`, or `NAME` for its value here (when set)."""
+    out = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not name or not name.replace("_", "").isalnum():
+            raise ValueError(f"--repo-code-env {item!r}: expected NAME=VALUE or NAME")
+        if eq:
+            out[name] = value
+        elif name in environ:
+            out[name] = environ[name]
+    return out

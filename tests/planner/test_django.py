@@ -17,6 +17,7 @@ from bot.core.plan import Plan
 from bot.engines import ScratchServer
 from bot.planner import PlanOptions, plan_commit
 from bot.sources.discover import discover
+from bot.sources.django_runner import env_option
 from bot.sources.git import GitSnapshot, open_repo
 from bot.sources.model import Format
 from tests.planner.django_project import (
@@ -239,3 +240,19 @@ def test_a_postgres_project_gets_postgres_sql_from_django_on_a_scratch_postgres(
     assert sqls(source) == ["ALTER TABLE shop_customer DROP COLUMN email"]
     assert source.proof is not None and source.proof.verified
     assert (source.handwritten.present, source.handwritten.restores) == (True, True)
+
+
+def test_variables_the_user_names_reach_the_settings(tmp_path: Path) -> None:
+    needs = SETTINGS + (
+        "import os\n"
+        "if os.environ.get('APP_CONFIGURATION') != 'testing':\n"
+        "    raise RuntimeError('set APP_CONFIGURATION')\n"
+    )
+    repo = _reverted(tmp_path, settings=needs)
+    named = only_source(
+        _plan(repo, run_repo_code=True, repo_code_env={"APP_CONFIGURATION": "testing"})
+    )
+    assert named.complete, named.problems
+    assert env_option(["A=1", "HOME_DIR"], {"HOME_DIR": "/srv"}) == {"A": "1", "HOME_DIR": "/srv"}
+    with pytest.raises(ValueError, match="expected NAME=VALUE"):
+        env_option(["=x"], {})
