@@ -18,6 +18,7 @@ from bot.sources.django import django_sources
 from bot.sources.formats import (
     DRIZZLE_JOURNAL,
     PRISMA_LOCK,
+    Note,
     detect_format,
     parse_migrations,
     tool_dialect,
@@ -182,9 +183,13 @@ def _directories(
                 dialect,
                 format=fmt,
                 migrations=tuple(migrations),
-                problems=(*bad, *([f"{prefix}{tool_problem}"] if tool_problem else [])),
+                problems=(
+                    *(p for p in bad if not isinstance(p, Note)),
+                    *([f"{prefix}{tool_problem}"] if tool_problem else []),
+                ),
                 dialect_from=DialectFrom.TOOL if dialect else None,
                 notes=(
+                    *(str(p) for p in bad if isinstance(p, Note)),
                     *(n.format(d) for f, n in _TOOL_NOTES if f is fmt),
                     *(_prisma_scripts(files, prefix) if fmt is Format.PRISMA else ()),
                 ),

@@ -317,6 +317,8 @@ def test_drizzle_file_left_out_of_the_journal_is_reported(tmp_path: Path) -> Non
         "drizzle/0000_users.sql",
         "drizzle/0001_posts.sql",
     ]
-    assert source.problems == (
-        "drizzle/0002_add_email.sql: not in meta/_journal.json, Drizzle never runs it",
+    # said, but it does not make the plan doubtful: Drizzle never ran it, and neither do we
+    assert source.problems == ()
+    assert "drizzle/0002_add_email.sql: not in meta/_journal.json, Drizzle never runs it" in (
+        source.notes
     )
