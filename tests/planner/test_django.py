@@ -240,6 +240,9 @@ def test_a_postgres_project_gets_postgres_sql_from_django_on_a_scratch_postgres(
     assert sqls(source) == ["ALTER TABLE shop_customer DROP COLUMN email"]
     assert source.proof is not None and source.proof.verified
     assert (source.handwritten.present, source.handwritten.restores) == (True, True)
+    # Django runs the migration in a transaction: its timeouts must not outlive it
+    (compensating,) = [f.content for f in source.files if "_rollback_" in f.path]
+    assert "\"SET LOCAL lock_timeout = '5s'\"" in compensating, compensating
 
 
 def test_variables_the_user_names_reach_the_settings(tmp_path: Path) -> None:
