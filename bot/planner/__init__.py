@@ -522,7 +522,7 @@ def _versioned(
             deployed=start,
             target=checked.older or at_older.schema,
             steps=at_newer.steps,
-            engine=_engine_config(run, plan),
+            engine=_engine_config(run, plan, older.format if older else None),
             tool=older.format if older is not None else None,
         )
         if handwritten.present:
@@ -536,7 +536,7 @@ def _versioned(
                 deployed=start,
                 target=at_older.schema,
                 steps=at_newer.steps,
-                engine=_engine_config(run, plan),
+                engine=_engine_config(run, plan, older.format if older else None),
                 tool=older.format if older is not None else None,
             )
     return plan
@@ -554,10 +554,15 @@ def _inside_transaction(plan: SourcePlan) -> SourcePlan:
     return replace(plan, down=down, safe_variant=variant)
 
 
-def _engine_config(run: _Run, plan: SourcePlan) -> EngineConfig | None:
+def _engine_config(run: _Run, plan: SourcePlan, tool: Format | None = None) -> EngineConfig | None:
     """The engine settings the source's migration tool uses (`sources[].engine`)."""
     own = next((s for s in run.config.sources if s.path == plan.path), None)
-    return own.engine if own is not None else None
+    engine = own.engine if own is not None else None
+    if tool is Format.DJANGO and (engine is None or engine.foreign_keys is None):
+        # Django's SQLite schema editor turns foreign keys off around each migration (and
+        # checks them after), so a table rebuild in one is run the same way here
+        engine = replace(engine or EngineConfig(), foreign_keys=False)
+    return engine
 
 
 def _gate(plan: SourcePlan, before: Schema, allows: list[Allow], run: _Run) -> SourcePlan:

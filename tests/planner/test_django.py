@@ -259,3 +259,44 @@ def test_variables_the_user_names_reach_the_settings(tmp_path: Path) -> None:
     assert env_option(["A=1", "HOME_DIR"], {"HOME_DIR": "/srv"}) == {"A": "1", "HOME_DIR": "/srv"}
     with pytest.raises(ValueError, match="expected NAME=VALUE"):
         env_option(["=x"], {})
+
+
+ORDERS = """from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("shop", "0001_initial"),
+    ]
+
+    operations = [
+        migrations.CreateModel(
+            name="Order",
+            fields=[
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("customer", models.ForeignKey(on_delete=models.deletion.CASCADE, to="shop.customer")),
+            ],
+        ),
+    ]
+"""
+
+
+def test_a_kept_column_rebuilds_a_referenced_table_the_way_django_runs_it(
+    tmp_path: Path,
+) -> None:
+    repo = Repo(tmp_path / "app")
+    repo.commit(
+        "Initial schema",
+        {**project(), "shop/migrations/0002_orders.py": ORDERS},  # default policy: refuse
+    )
+    repo.commit(
+        "Add code to customers",
+        {"shop/migrations/0003_change.py": ADD_CODE.replace("0001_initial", "0002_orders")},
+    )
+    repo.revert("HEAD")
+    source = only_source(_plan(repo, run_repo_code=True))
+    assert source.verdict.value == "refused" and source.safe_variant is not None
+    # keeping shop_customer.code drops its NOT NULL: a rebuild of a table shop_order
+    # references, which Django runs with foreign keys off (and checks them after)
+    assert source.proof is not None and source.proof.verified, source.proof
