@@ -302,7 +302,14 @@ def _pairs(
 def _touched(a: SchemaSource | None, b: SchemaSource | None) -> bool:
     if a is None or b is None:
         return True
-    return (a.migrations, a.schema_sql, a.dialect) != (b.migrations, b.schema_sql, b.dialect)
+    # problems count: files the source could not read that changed (a migration added outside
+    # a Drizzle journal) are a change nobody planned, not "nothing to roll back"
+    return (a.migrations, a.schema_sql, a.dialect, a.problems) != (
+        b.migrations,
+        b.schema_sql,
+        b.dialect,
+        b.problems,
+    )
 
 
 def _job_changed(

@@ -612,9 +612,18 @@ def _parse_drizzle(files: Mapping[str, str], at: _Paths) -> Parsed:
             continue
         number, _, name = tag.partition("_")
         out.append(VersionedMigration(number, name, at(rel), _drizzle_sql(files[rel])))
+    last = max((m.version for m in out), default="")
     for rel in sorted(_top_level(files)):
-        if rel.endswith(".sql") and rel not in listed:
-            problems.append(Note(f"{at(rel)}: not in {DRIZZLE_JOURNAL}, Drizzle never runs it"))
+        if not rel.endswith(".sql") or rel in listed:
+            continue
+        text = f"{at(rel)}: not in {DRIZZLE_JOURNAL}, Drizzle never runs it"
+        if rel.partition("_")[0] < last:
+            # a leftover among journaled files: Drizzle skips it, and so does the plan
+            problems.append(Note(text))
+        else:
+            # newer than the journal: the project may run these some other way, so the plan
+            # cannot tell what the database has
+            problems.append(text + "; if your deploy runs it some other way, plan by hand")
     return out, problems
 
 

@@ -317,8 +317,34 @@ def test_drizzle_file_left_out_of_the_journal_is_reported(tmp_path: Path) -> Non
         "drizzle/0000_users.sql",
         "drizzle/0001_posts.sql",
     ]
-    # said, but it does not make the plan doubtful: Drizzle never ran it, and neither do we
+    # newer than the journal: the project may apply it some other way (midday does), so the
+    # plan cannot say what the database has
+    assert source.problems == (
+        "drizzle/0002_add_email.sql: not in meta/_journal.json, Drizzle never runs it; "
+        "if your deploy runs it some other way, plan by hand",
+    )
+
+
+def test_drizzle_leftover_among_journaled_files_is_only_noted(tmp_path: Path) -> None:
+    base, change = _drizzle("postgresql")
+    repo = Repo(tmp_path / "app")
+    repo.commit("drizzle", {**base, **change, "drizzle/0001_abandoned.sql": "CREATE TABLE x (a int);"})
+    (source,) = discover(GitSnapshot(open_repo(repo.path), repo.head())).sources
+    assert len(source.migrations) == 3
+    # Drizzle skipped it between journaled files, and so does the plan: not a doubt (Dokploy)
     assert source.problems == ()
-    assert "drizzle/0002_add_email.sql: not in meta/_journal.json, Drizzle never runs it" in (
+    assert "drizzle/0001_abandoned.sql: not in meta/_journal.json, Drizzle never runs it" in (
         source.notes
     )
+
+
+def test_drizzle_revert_of_a_file_outside_the_journal_is_not_nothing(tmp_path: Path) -> None:
+    # midday applies files the journal does not list some other way: a revert of one must
+    # not read as "nothing to roll back, safe"
+    base, change = _drizzle("postgresql")
+    del change["drizzle/meta/_journal.json"]
+    plan = _reverted(tmp_path, base, change).plan()
+    source = only_source(plan)
+    assert plan.verdict is not Verdict.SAFE
+    assert not source.complete
+    assert any("0002_add_email.sql: not in meta/_journal.json" in p for p in source.problems)
