@@ -33,6 +33,7 @@ def seed(db: ScratchDatabase, catalog: Catalog) -> Seeded:
         name: record
         for name, record in catalog.objects.get("tables", {}).items()
         if not record.get("virtual")
+        and not record.get("shadow")  # a virtual table's own storage (SQLite FTS5)
         and record.get("type", "BASE TABLE") == "BASE TABLE"
         and not record.get("partition_bound")  # rows reach partitions through their parent
     }

@@ -300,3 +300,38 @@ def test_a_kept_column_rebuilds_a_referenced_table_the_way_django_runs_it(
     # keeping shop_customer.code drops its NOT NULL: a rebuild of a table shop_order
     # references, which Django runs with foreign keys off (and checks them after)
     assert source.proof is not None and source.proof.verified, source.proof
+
+
+SEARCH = """from django.db import migrations
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("shop", "0001_initial"),
+    ]
+
+    operations = [
+        migrations.RunSQL(
+            "CREATE VIRTUAL TABLE shop_search USING fts5(title, body)",
+            reverse_sql="DROP TABLE shop_search",
+        ),
+    ]
+"""
+
+
+def test_a_full_text_index_beside_the_change_is_left_alone_by_the_proof(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "app")
+    repo.commit(
+        "Initial schema",
+        {".rollback-plan.yml": APPROVE, **project(), "shop/migrations/0002_search.py": SEARCH},
+    )
+    repo.commit(
+        "Add email to customers",
+        {"shop/migrations/0003_change.py": ADD_EMAIL.replace("0001_initial", "0002_search")},
+    )
+    repo.revert("HEAD")
+    source = only_source(_plan(repo, run_repo_code=True))
+    # FTS5 keeps its data in shadow tables: rows written into them would corrupt the index
+    assert source.proof is not None and source.proof.verified, source.proof
+    assert (source.handwritten.present, source.handwritten.restores) == (True, True)
