@@ -313,8 +313,13 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunSQL(
-            "CREATE VIRTUAL TABLE shop_search USING fts5(title, body)",
-            reverse_sql="DROP TABLE shop_search",
+            [
+                "CREATE VIRTUAL TABLE shop_search USING fts5(title, body)",
+                # an external-content index, as Wagtail's search backend makes
+                "CREATE VIRTUAL TABLE shop_names USING fts5(name, content='shop_customer', "
+                "content_rowid='id')",
+            ],
+            reverse_sql=["DROP TABLE shop_names", "DROP TABLE shop_search"],
         ),
     ]
 """
