@@ -387,7 +387,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="run the repository's own code where a migration tool needs it for the SQL "
-        "(Django's sqlmigrate), sandboxed: the job runs the repository's code anyway (default)",
+        "(Alembic's env.py offline, Django's sqlmigrate), sandboxed (default: the CI job runs "
+        "the repository's code anyway); --no-run-repo-code to refuse",
     )
     parser.add_argument(
         "--repo-code-env",
@@ -419,6 +420,7 @@ def run_ci(
     from bot.forges import ForgeError
     from bot.planner import PlanOptions
     from bot.sources.django_runner import env_option
+    from bot.sources.pyrunner import PYTHON_ENV
 
     env = os.environ if env is None else env
     try:
@@ -431,6 +433,7 @@ def run_ci(
             env=dict(env),
             run_repo_code=bool(args.run_repo_code),
             repo_code_env=env_option(args.repo_code_env, env),
+            python=env.get(PYTHON_ENV) or None,
         )
         outcome = execute(
             run,

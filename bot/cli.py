@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.sources.model import Format
+from bot.sources.model import RUNS_CODE, Format
 
 # Each command imports what it uses: start-up (`--help`, a bad argument) stays cheap, and
 # `schema`/`diff` never load the git, forge and template stack (bench/startup.py).
@@ -107,10 +107,13 @@ def _parser() -> argparse.ArgumentParser:
         "--run-repo-code",
         action="store_true",
         help="run the repository's own code where a migration tool needs it for the SQL "
-        "(Django's sqlmigrate), sandboxed; off by default",
+        "(Alembic's env.py offline, Django's sqlmigrate), in a subprocess with a timeout and "
+        "none of your environment variables; off by default",
     )
     plan.add_argument(
-        "--python", help="the Python with the project's dependencies (default: this one)"
+        "--python",
+        help="the Python with the project's dependencies (default: $ROLLBACK_PLAN_PYTHON, "
+        "else this one)",
     )
     plan.add_argument(
         "--repo-code-env",
@@ -175,7 +178,10 @@ def _parser() -> argparse.ArgumentParser:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dialect", required=True, help="postgres, mysql (MySQL 8 / MariaDB) or sqlite")
     p.add_argument(
-        "--layout", choices=[f.value for f in Format], help="migration layout (default: detect)"
+        "--layout",
+        # Alembic and Django produce their SQL by running the project's code: `plan` only
+        choices=[f.value for f in Format if f not in RUNS_CODE],
+        help="migration layout (default: detect)",
     )
 
 
@@ -187,17 +193,19 @@ def _replay_cache() -> ParseCache:
     return ParseCache(store=replay_store(os.environ))
 
 
-def _load(directory: Path, layout: str | None) -> list[Migration]:
+def _load(directory: Path, layout: str | None, *, allow_empty: bool = False) -> list[Migration]:
     from bot.sources.dirs import read_dir
 
-    _, migrations = read_dir(directory, Format(layout) if layout else None)
+    _, migrations = read_dir(directory, Format(layout) if layout else None, allow_empty=allow_empty)
+    if not migrations:
+        print(f"rollback-plan: {directory}: no migrations: the empty database", file=sys.stderr)
     from bot.core.replay import Migration
 
     return [Migration(m.up_path, m.up) for m in migrations]
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    files = _load(args.dir, args.layout)
+    files = _load(args.dir, args.layout, allow_empty=True)
     from bot.core.diff import create_all
     from bot.core.model import Dialect, Schema
     from bot.core.render import render, to_script
@@ -216,7 +224,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     dialect = Dialect.parse(args.dialect)
     newer_files = _load(args.from_dir, args.layout)
-    older_files = _load(args.to_dir, args.layout)
+    older_files = _load(args.to_dir, args.layout, allow_empty=True)  # back to nothing: drop all
     from bot.core.down import down_between
     from bot.core.render import to_script
     from bot.engines.engine_state import engine_checked
@@ -256,6 +264,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from bot.markdown.plan import plan_markdown
     from bot.planner import PlanCache, PlanOptions, plan_commit, plan_refs
     from bot.sources.git import open_repo
+    from bot.sources.pyrunner import PYTHON_ENV
 
     if args.from_ref and not args.to_ref:
         raise UsageError("--from needs --to")
@@ -272,7 +281,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         env=dict(os.environ),
         exact_column_order=args.exact_column_order,
         run_repo_code=args.run_repo_code,
-        python=args.python,
+        python=args.python or os.environ.get(PYTHON_ENV) or None,
         repo_code_env=_repo_code_env(args.repo_code_env),
     )
     if args.commit:

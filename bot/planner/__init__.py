@@ -28,6 +28,7 @@ from bot.engines.engine_state import engine_checked
 from bot.planner.companion import companion_files, restore_file, short_name
 from bot.planner.django import django_sql
 from bot.planner.gate import gate, judge_author_down, live_url, prove
+from bot.sources.alembic import materialize, off_problem
 from bot.sources.config import EngineConfig, RepoConfig
 from bot.sources.discover import Discovery, discover
 from bot.sources.git import (
@@ -40,6 +41,7 @@ from bot.sources.git import (
 )
 from bot.sources.manifests import MigrationJob
 from bot.sources.model import Format, SchemaSource, SourceKind, VersionedMigration
+from bot.sources.pyrunner import Sandbox
 
 
 @dataclass(frozen=True)
@@ -52,12 +54,12 @@ class PlanOptions:
     mysql_url: str | None = None  # a scratch MySQL/MariaDB server for --verify
     env: Mapping[str, str] = field(default_factory=dict)  # where live database URLs are read
     exact_column_order: bool = False  # SQLite: rebuild a table to put a column back in place
-    # Run the repository's own code where a tool needs it for the SQL (Django's sqlmigrate):
-    # off unless the caller's configuration allows it (on in `ci`, which runs it anyway).
+    # Run the repository's own code where a tool needs it for the SQL (Alembic's env.py in
+    # offline mode, Django's sqlmigrate): off unless the caller's configuration allows it.
     run_repo_code: bool = False
-    python: str | None = None  # the interpreter with the project's dependencies
-    repo_code_timeout: float = 600.0
-    # the only variables the repository's code sees beyond PATH and the locale (never secrets)
+    python: str | None = None  # the interpreter for it; default: the one running rollback-plan
+    repo_code_timeout: float = 600.0  # Django: both commits' whole migration history
+    # Django: the only variables the repository's code sees beyond PATH and the locale
     repo_code_env: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -191,7 +193,9 @@ def _plan_between(
         if not (_touched(a, b) or _job_changed(a, b, newer, older)):
             continue
         src = a or b
-        if follow_jobs and src is not None and src.kind is SourceKind.MIGRATION_JOB:
+        if src is not None and src.format is Format.ALEMBIC:
+            plans.append(_alembic(repo, a, b, run))
+        elif follow_jobs and src is not None and src.kind is SourceKind.MIGRATION_JOB:
             plans += _job_plans(repo, a, b, found_newer, found_older, run)
         elif src is not None and src.format is Format.DJANGO:
             a, b, generated = django_sql(
@@ -204,13 +208,43 @@ def _plan_between(
                 timeout=options.repo_code_timeout,
                 env=options.repo_code_env,
             )
-            plans.append(_plan_source(a, b, run, sql_known=generated))
+            plans.append(_plan_source(a, b, run, unplanned=not generated))
         else:
             plans.append(_plan_source(a, b, run))
     problems += [p for p in newer.problems + older.problems if p not in problems]
     return Plan(
         newer.sha, older.sha, None, tuple(plans), tuple(problems), direction=_direction(plans)
     )
+
+
+def _alembic(
+    repo: git.Repo, a: SchemaSource | None, b: SchemaSource | None, run: _Run
+) -> SourcePlan:
+    """An Alembic source is planned from the SQL its offline mode prints, when running the
+    repository's code is allowed; otherwise the plan says what it would take."""
+    src = a or b
+    assert src is not None
+    dialect = src.dialect or (b.dialect if b else None)
+    if not run.options.run_repo_code:
+        moves = _moves(list(a.migrations) if a else [], list(b.migrations) if b else [])
+        off = off_problem(src, [short_name(m.up_path) for m in moves.removed])
+        return _plan_source(*_said(a, b, (off,)), run, unplanned=True)
+    if dialect is None:
+        return _plan_source(a, b, run, unplanned=True)
+    sandbox = Sandbox(python=run.options.python or Sandbox().python)
+    a, b, problem = materialize(repo, (run.snapshot.sha, a), (run.target, b), dialect, sandbox)
+    if problem is not None:
+        return _plan_source(*_said(a, b, (problem,)), run, unplanned=True)
+    return _plan_source(a, b, run)
+
+
+def _said(
+    a: SchemaSource | None, b: SchemaSource | None, problems: tuple[str, ...]
+) -> tuple[SchemaSource | None, SchemaSource | None]:
+    side = a if a is not None else b
+    assert side is not None
+    side = replace(side, problems=(*side.problems, *problems))
+    return (side, b) if a is not None else (None, side)
 
 
 def _job_plans(
@@ -334,8 +368,10 @@ class _Run:
 
 
 def _plan_source(
-    newer: SchemaSource | None, older: SchemaSource | None, run: _Run, *, sql_known: bool = True
+    newer: SchemaSource | None, older: SchemaSource | None, run: _Run, *, unplanned: bool = False
 ) -> SourcePlan:
+    """`unplanned`: its SQL is unknown (Alembic or Django not run): say what moves, compute
+    nothing."""
     src = newer or older
     assert src is not None
     problems = list(
@@ -364,7 +400,7 @@ def _plan_source(
             "from its image, which this plan does not read: check them by hand"
         )
         return _with(base, problems=problems)
-    if src.dialect is None or not sql_known:
+    if src.dialect is None or unplanned:
         if src.dialect is None and not any("does not plan" in p for p in problems):
             problems.append(
                 f"{src.path}: cannot tell which database this is; "

@@ -25,8 +25,8 @@ from bot.sources.git import GitSnapshot
 from bot.sources.model import SchemaSource, VersionedMigration
 
 ENABLE = (
-    "`rollback-plan plan --run-repo-code`, or `rollback-plan ci` (on unless --no-run-repo-code); "
-    "the bot does not run repository code"
+    "`rollback-plan plan --run-repo-code`, `rollback-plan ci` (on unless --no-run-repo-code), "
+    "or for the bot ROLLBACK_PLAN_RUN_REPO_CODE=true (its operator's choice)"
 )
 _NOT_SQL = "MIGRATION NOW PERFORMS OPERATION THAT CANNOT BE WRITTEN AS SQL"
 

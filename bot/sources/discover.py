@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from posixpath import basename, dirname
 
 from bot.core.model import Dialect
+from bot.sources.alembic import discover_alembic
 from bot.sources.config import CONFIG_PATH, ConfigError, RepoConfig, load_config
 from bot.sources.django import django_sources
 from bot.sources.formats import (
@@ -61,14 +62,23 @@ def discover(snapshot: GitSnapshot, dialect: Dialect | None = None) -> Discovery
     problems += [f"{p}: symbolic link, not followed" for p in symlinks]
     files = [p for p, e in entries.items() if not e.symlink]
 
+    alembic = discover_alembic(snapshot, files, problems)
     if config.sources:
         dirs = {s.path: s for s in config.sources}
-        sql_dirs: dict[str, Format | None] = {
-            p: s.format for p, s in dirs.items() if s.format is not Format.DJANGO
-        }
-        found = _directories(snapshot, files, list(sql_dirs), problems, forced=sql_dirs)
-        found += [s for s in django_sources(snapshot, files) if s.path in dirs]
-        by_path = {s.path: s for s in found}
+        envs = {s.path: s for s in alembic if s.path in dirs}
+        own = {s.path: s for s in django_sources(snapshot, files) if s.path in dirs}
+        python_formats = (Format.ALEMBIC, Format.DJANGO)
+        sql_dirs = [p for p in dirs if p not in envs and dirs[p].format not in python_formats]
+        problems += [
+            f"{config.path}: sources: {p} is not an Alembic script directory (env.py and "
+            "versions/*.py revisions)"
+            for p in dirs
+            if p not in envs and dirs[p].format is Format.ALEMBIC
+        ]
+        found = _directories(
+            snapshot, files, sql_dirs, problems, forced={p: dirs[p].format for p in sql_dirs}
+        )
+        by_path = {s.path: s for s in found} | envs | own
         sources = []
         for path, conf in dirs.items():
             src = by_path.get(path)
@@ -86,7 +96,7 @@ def discover(snapshot: GitSnapshot, dialect: Dialect | None = None) -> Discovery
             )
     else:
         candidates = _candidate_dirs(files)
-        sources = _directories(snapshot, files, candidates, problems)
+        sources = _directories(snapshot, files, candidates, problems) + alembic
         sources += django_sources(snapshot, files)
     manifests, manifest_problems, jobs = _manifests(snapshot, files, entries)
     if not config.sources:
@@ -262,8 +272,8 @@ def _is_sqlx(
 
 _SUPABASE_NOTE = (
     "{}: the auth, storage and extensions schemas come from the Supabase platform: the replay "
-    "and the proof use stand-ins for them (auth.users, auth.uid(), auth.role(), auth.jwt(), "
-    "storage.buckets, storage.objects; the proof also creates its roles anon, authenticated, "
+    "and the proof use stand-ins for them (auth.users, auth.uid(), auth.role(), auth.email(), "
+    "auth.jwt(), storage.buckets, storage.objects, storage.foldername() and the like; the proof also creates its roles anon, authenticated, "
     "service_role), not the platform's own definitions"
 )
 _DRIZZLE_NOTE = (
@@ -351,6 +361,8 @@ def _decide_dialect(source: SchemaSource, option: Dialect | None) -> SchemaSourc
         )
     if option is not None:
         return _decided(source, option, DialectFrom.OPTION, None)
+    if source.format is Format.ALEMBIC:
+        return source  # its migrations are Python: no SQL to guess from
     text = "\n".join(m.up for m in source.migrations) + (source.schema_sql or "")
     # comments name other databases freely ("-- `col` is ...", "-- like MySQL's ENGINE=")
     text = _COMMENTS.sub(" ", text)

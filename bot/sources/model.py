@@ -26,7 +26,12 @@ class Format(StrEnum):
     DRIZZLE = "drizzle"  # <NNNN>_<name>.sql ordered by meta/_journal.json
     SQLX = "sqlx"  # <version>_<name>.sql, or reversible .up.sql / .down.sql (Cargo.toml: sqlx)
     DJANGO = "django"  # manage.py + <app>/migrations/NNNN_name.py; SQL from `sqlmigrate`
+    ALEMBIC = "alembic"  # env.py + versions/*.py revisions; SQL from offline mode (--sql)
     PLAIN = "plain"  # ordered *.sql
+
+
+# Layouts whose SQL comes from running the repository's own code (plan --run-repo-code, ci)
+RUNS_CODE = frozenset({Format.ALEMBIC})
 
 
 class DialectFrom(StrEnum):
