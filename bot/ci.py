@@ -386,8 +386,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--run-repo-code",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="Alembic: run the repository's env.py in offline mode to get its SQL (default: "
-        "the CI job runs the repository's code anyway); --no-run-repo-code to refuse",
+        help="run the repository's own code where a migration tool needs it for the SQL "
+        "(Alembic's env.py offline, Django's sqlmigrate), sandboxed (default: the CI job runs "
+        "the repository's code anyway); --no-run-repo-code to refuse",
+    )
+    parser.add_argument(
+        "--repo-code-env",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="a variable the repository's code sees (it sees no other but PATH and the locale)",
     )
     parser.add_argument(
         "--report",
@@ -411,6 +419,7 @@ def run_ci(
     from bot.engines.proof import MYSQL_SCRATCH_ENV
     from bot.forges import ForgeError
     from bot.planner import PlanOptions
+    from bot.sources.django_runner import env_option
     from bot.sources.pyrunner import PYTHON_ENV
 
     env = os.environ if env is None else env
@@ -423,6 +432,7 @@ def run_ci(
             mysql_url=env.get(MYSQL_SCRATCH_ENV) or None,
             env=dict(env),
             run_repo_code=bool(args.run_repo_code),
+            repo_code_env=env_option(args.repo_code_env, env),
             python=env.get(PYTHON_ENV) or None,
         )
         outcome = execute(

@@ -106,9 +106,21 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--run-repo-code",
         action="store_true",
-        help="Alembic: run the repository's env.py in offline mode (`alembic upgrade --sql`) to "
-        "get its SQL; it executes repository code, in a subprocess with a timeout and none of "
-        "your environment variables",
+        help="run the repository's own code where a migration tool needs it for the SQL "
+        "(Alembic's env.py offline, Django's sqlmigrate), in a subprocess with a timeout and "
+        "none of your environment variables; off by default",
+    )
+    plan.add_argument(
+        "--python",
+        help="the Python with the project's dependencies (default: $ROLLBACK_PLAN_PYTHON, "
+        "else this one)",
+    )
+    plan.add_argument(
+        "--repo-code-env",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="a variable the repository's code sees (it sees no other but PATH and the locale)",
     )
     plan.set_defaults(func=cmd_plan)
 
@@ -269,7 +281,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         env=dict(os.environ),
         exact_column_order=args.exact_column_order,
         run_repo_code=args.run_repo_code,
-        python=os.environ.get(PYTHON_ENV) or None,
+        python=args.python or os.environ.get(PYTHON_ENV) or None,
+        repo_code_env=_repo_code_env(args.repo_code_env),
     )
     if args.commit:
         plan = plan_commit(
@@ -290,6 +303,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
         sys.stdout.write(plan_markdown(plan))
     # CI jobs gate on this: anything but a safe plan needs a person.
     return EXIT_OK if plan.verdict is Verdict.SAFE else EXIT_GATE
+
+
+def _repo_code_env(items: list[str]) -> dict[str, str]:
+    from bot.sources.django_runner import env_option
+
+    try:
+        return env_option(items, os.environ)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ def seed(db: ScratchDatabase, catalog: Catalog) -> Seeded:
         name: record
         for name, record in catalog.objects.get("tables", {}).items()
         if not record.get("virtual")
+        and not record.get("shadow")  # a virtual table's own storage (SQLite FTS5)
         and record.get("type", "BASE TABLE") == "BASE TABLE"
         and not record.get("partition_bound")  # rows reach partitions through their parent
     }
@@ -200,7 +201,9 @@ def snapshot(
     out: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
     for name, record in catalog.objects.get("tables", {}).items():
         columns = list(record.get("column_order") or record["columns"])
-        if not columns:
+        if not columns or record.get("virtual") or record.get("shadow"):
+            # a virtual table's rows live in other tables (its shadow tables, or an FTS5
+            # external content table), which are compared themselves
             continue
         select = ", ".join(_quote(db.dialect, c) for c in columns)
         out[name] = (columns, db.query(f"SELECT {select} FROM {_quote_table(db.dialect, name)}"))

@@ -67,6 +67,7 @@ _WRAPPING = frozenset(
         Format.FLYWAY,
         Format.LIQUIBASE,
         Format.DIESEL,
+        Format.DJANGO,  # each migration is atomic unless it says `atomic = False`
     }
 )
 # The tools' own ways of saying "not in a transaction", as they appear in a file
@@ -75,6 +76,7 @@ _NO_TRANSACTION = (
     "atlas:txmode none",
     "transaction:false",
     "runintransaction:false",
+    "atomic=false",
 )
 
 
@@ -88,8 +90,16 @@ def runs_in_transaction(format: Format | None, files: Sequence[CompanionFile]) -
 
 def _dropped(changes: Sequence[ch.Change]) -> list[str]:
     out: list[str] = []
+    # a swap (rename the table away, re-create it, drop the renamed one) keeps the rows of
+    # the columns the new table has: only the others are lost
+    renamed = {str(c.new): str(c.old) for c in changes if isinstance(c, ch.RenameTable)}
+    created = {str(c.table.name): c.table for c in changes if isinstance(c, ch.CreateTable)}
     for change in changes:
         match change:
+            case ch.DropTable(table) if renamed.get(str(table.name)) in created:
+                name = renamed[str(table.name)]
+                kept = {c.name for c in created[name].columns}
+                out += [f"{name}.{c.name}" for c in table.columns if c.name not in kept]
             case ch.DropTable(table):
                 out.append(str(table.name))
             case ch.DropColumn(table, column):
@@ -100,9 +110,17 @@ def _dropped(changes: Sequence[ch.Change]) -> list[str]:
 def _renames(steps: Sequence[Step]) -> tuple[tuple[str, str], ...]:
     """Deployed name -> name at the target, for the tables and columns the history renamed."""
     out: dict[str, str] = {}
+    dropped: set[str] = set()
     for step in steps:
         for change in step.changes:
             match change:
+                case ch.DropTable(table):
+                    dropped.add(str(table.name))
+                case ch.RenameTable(old, new) if str(new) in dropped:
+                    # a shadow-table swap (SQLite's rebuild: Django, Prisma): the copy takes
+                    # the dropped table's place and its rows, so the name keeps its identity
+                    out.pop(str(old), None)
+                    dropped.discard(str(new))
                 case ch.RenameTable(old, new):
                     origin = out.pop(str(old), str(old))
                     out[str(new)] = origin

@@ -105,14 +105,27 @@ def read_catalog(conn: sqlite3.Connection) -> Catalog:
         "SELECT type, name, tbl_name, sql FROM sqlite_master"
         " WHERE type IN ('table', 'view', 'trigger') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
     ).fetchall()
+    shadow = _shadow_tables(conn)
     for kind, name, table, sql in master:
         if kind == "table":
             tables[name] = _table(conn, name, sql)
+            if name in shadow:
+                tables[name]["shadow"] = True
         elif kind == "view":
             views[name] = {"definition": _normalize(sql)}
         else:
             triggers[name] = {"table": table, "definition": _normalize(sql)}
     return Catalog.build("sqlite", {"tables": tables, "views": views, "triggers": triggers})
+
+
+def _shadow_tables(conn: sqlite3.Connection) -> set[str]:
+    """Tables a virtual table keeps its own data in (FTS5's _data, _idx, _content...):
+    writing rows into them corrupts it. `PRAGMA table_list` names them (SQLite 3.37+)."""
+    try:
+        rows = conn.execute("PRAGMA table_list").fetchall()
+    except sqlite3.DatabaseError:
+        return set()
+    return {row[1] for row in rows if row[0] == "main" and row[2] == "shadow"}
 
 
 def _normalize(sql: str) -> str:

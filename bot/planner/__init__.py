@@ -13,7 +13,7 @@ from datetime import datetime
 import git
 
 from bot.core.author_down import HandwrittenDown, judge_downs
-from bot.core.changes import AddColumn, CreateTable
+from bot.core.changes import AddColumn, CreateTable, DropTable, RenameTable
 from bot.core.column_order import columns_at_end
 from bot.core.down import Down, compute_down
 from bot.core.model import Dialect, Schema
@@ -26,6 +26,7 @@ from bot.core.risk import Policy, Verdict
 from bot.core.risk.analyse import policy_from_config
 from bot.engines.engine_state import engine_checked
 from bot.planner.companion import companion_files, restore_file, short_name
+from bot.planner.django import django_sql
 from bot.planner.gate import gate, judge_author_down, live_url, prove
 from bot.sources.alembic import materialize, off_problem
 from bot.sources.config import EngineConfig, RepoConfig
@@ -53,9 +54,13 @@ class PlanOptions:
     mysql_url: str | None = None  # a scratch MySQL/MariaDB server for --verify
     env: Mapping[str, str] = field(default_factory=dict)  # where live database URLs are read
     exact_column_order: bool = False  # SQLite: rebuild a table to put a column back in place
-    # Alembic: run the repository's env.py in offline mode (executes repository code)
+    # Run the repository's own code where a tool needs it for the SQL (Alembic's env.py in
+    # offline mode, Django's sqlmigrate): off unless the caller's configuration allows it.
     run_repo_code: bool = False
     python: str | None = None  # the interpreter for it; default: the one running rollback-plan
+    repo_code_timeout: float = 600.0  # Django: both commits' whole migration history
+    # Django: the only variables the repository's code sees beyond PATH and the locale
+    repo_code_env: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -192,6 +197,18 @@ def _plan_between(
             plans.append(_alembic(repo, a, b, run))
         elif follow_jobs and src is not None and src.kind is SourceKind.MIGRATION_JOB:
             plans += _job_plans(repo, a, b, found_newer, found_older, run)
+        elif src is not None and src.format is Format.DJANGO:
+            a, b, generated = django_sql(
+                repo,
+                a,
+                b,
+                (newer.sha, older.sha),
+                run_code=options.run_repo_code,
+                python=options.python,
+                timeout=options.repo_code_timeout,
+                env=options.repo_code_env,
+            )
+            plans.append(_plan_source(a, b, run, unplanned=not generated))
         else:
             plans.append(_plan_source(a, b, run))
     problems += [p for p in newer.problems + older.problems if p not in problems]
@@ -353,7 +370,8 @@ class _Run:
 def _plan_source(
     newer: SchemaSource | None, older: SchemaSource | None, run: _Run, *, unplanned: bool = False
 ) -> SourcePlan:
-    """`unplanned`: its SQL is unknown (Alembic's not run): say what moves, compute nothing."""
+    """`unplanned`: its SQL is unknown (Alembic or Django not run): say what moves, compute
+    nothing."""
     src = newer or older
     assert src is not None
     problems = list(
@@ -497,7 +515,9 @@ def _versioned(
         ),
         # in a rollback (edits included) what the down creates existed before: empty now
         comes_back_empty=(
-            _recreated(down) if undone and all(m.up_path in edited for m in forward) else ()
+            _recreated(down, dialect)
+            if undone and all(m.up_path in edited for m in forward)
+            else ()
         ),
         columns_at_end=at_end,
     )
@@ -545,7 +565,7 @@ def _versioned(
             deployed=start,
             target=checked.older or at_older.schema,
             steps=at_newer.steps,
-            engine=_engine_config(run, plan),
+            engine=_engine_config(run, plan, older.format if older else None),
             tool=older.format if older is not None else None,
         )
         if handwritten.present:
@@ -559,7 +579,7 @@ def _versioned(
                 deployed=start,
                 target=at_older.schema,
                 steps=at_newer.steps,
-                engine=_engine_config(run, plan),
+                engine=_engine_config(run, plan, older.format if older else None),
                 tool=older.format if older is not None else None,
             )
     return plan
@@ -577,10 +597,15 @@ def _inside_transaction(plan: SourcePlan) -> SourcePlan:
     return replace(plan, down=down, safe_variant=variant)
 
 
-def _engine_config(run: _Run, plan: SourcePlan) -> EngineConfig | None:
+def _engine_config(run: _Run, plan: SourcePlan, tool: Format | None = None) -> EngineConfig | None:
     """The engine settings the source's migration tool uses (`sources[].engine`)."""
     own = next((s for s in run.config.sources if s.path == plan.path), None)
-    return own.engine if own is not None else None
+    engine = own.engine if own is not None else None
+    if tool is Format.DJANGO and (engine is None or engine.foreign_keys is None):
+        # Django's SQLite schema editor turns foreign keys off around each migration (and
+        # checks them after), so a table rebuild in one is run the same way here
+        engine = replace(engine or EngineConfig(), foreign_keys=False)
+    return engine
 
 
 def _gate(plan: SourcePlan, before: Schema, allows: list[Allow], run: _Run) -> SourcePlan:
@@ -672,13 +697,21 @@ _EDITED = (
 )
 
 
-def _recreated(down: Down) -> tuple[str, ...]:
+def _recreated(down: Down, dialect: Dialect) -> tuple[str, ...]:
     """Tables and columns a rollback creates: the reverted change dropped them, and their
     values went with them; the down brings back the structure only."""
     out = []
+    # SQLite renders a swap (rename the table away, re-create it, drop the renamed one) as
+    # its row-keeping rebuild: Django's and Prisma's rebuilds inverted
+    gone = {str(c.table.name) for c in down.changes if isinstance(c, DropTable)}
+    swapped = {
+        str(c.old) for c in down.changes if isinstance(c, RenameTable) and str(c.new) in gone
+    }
     for change in down.changes:
         if isinstance(change, CreateTable):
-            out.append(str(change.table.name))
+            name = str(change.table.name)
+            if not (dialect is Dialect.SQLITE and name in swapped):
+                out.append(name)
         elif isinstance(change, AddColumn):
             out.append(f"{change.table}.{change.column.name}")
     return tuple(out)

@@ -11,6 +11,7 @@ from datetime import datetime
 import yaml
 
 from bot.core.plan import CompanionFile, SourcePlan
+from bot.planner.django import django_companion
 from bot.sources.atlas_sum import SUM_FILE, atlas_sum
 from bot.sources.formats import DRIZZLE_JOURNAL, render_migration
 from bot.sources.git import GitSnapshot
@@ -40,6 +41,10 @@ def companion_files(
         problems.append(f"{older.path}: the target {what}; no compensating migration was generated")
         return ()
     assert older.format is not None
+    if older.format is Format.DJANGO:
+        return django_companion(
+            older, undone, script, snapshot, target, problems, variant, wrong_downs
+        )
     out: list[CompanionFile] = []
     readded = "re-added: the database has this migration applied"
     prefix = _directory_prefix(older, undone)

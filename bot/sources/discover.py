@@ -15,6 +15,7 @@ from posixpath import basename, dirname
 from bot.core.model import Dialect
 from bot.sources.alembic import discover_alembic
 from bot.sources.config import CONFIG_PATH, ConfigError, RepoConfig, load_config
+from bot.sources.django import django_sources
 from bot.sources.formats import (
     DRIZZLE_JOURNAL,
     PRISMA_LOCK,
@@ -65,7 +66,9 @@ def discover(snapshot: GitSnapshot, dialect: Dialect | None = None) -> Discovery
     if config.sources:
         dirs = {s.path: s for s in config.sources}
         envs = {s.path: s for s in alembic if s.path in dirs}
-        sql_dirs = [p for p in dirs if p not in envs and dirs[p].format is not Format.ALEMBIC]
+        own = {s.path: s for s in django_sources(snapshot, files) if s.path in dirs}
+        python_formats = (Format.ALEMBIC, Format.DJANGO)
+        sql_dirs = [p for p in dirs if p not in envs and dirs[p].format not in python_formats]
         problems += [
             f"{config.path}: sources: {p} is not an Alembic script directory (env.py and "
             "versions/*.py revisions)"
@@ -75,7 +78,7 @@ def discover(snapshot: GitSnapshot, dialect: Dialect | None = None) -> Discovery
         found = _directories(
             snapshot, files, sql_dirs, problems, forced={p: dirs[p].format for p in sql_dirs}
         )
-        by_path = {s.path: s for s in found} | envs
+        by_path = {s.path: s for s in found} | envs | own
         sources = []
         for path, conf in dirs.items():
             src = by_path.get(path)
@@ -94,6 +97,7 @@ def discover(snapshot: GitSnapshot, dialect: Dialect | None = None) -> Discovery
     else:
         candidates = _candidate_dirs(files)
         sources = _directories(snapshot, files, candidates, problems) + alembic
+        sources += django_sources(snapshot, files)
     manifests, manifest_problems, jobs = _manifests(snapshot, files, entries)
     if not config.sources:
         # A directory a manifest builds its ConfigMap from (kustomize, Helm .Files) is that

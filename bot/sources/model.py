@@ -25,6 +25,7 @@ class Format(StrEnum):
     SUPABASE = "supabase"  # supabase/migrations/<timestamp>_<name>.sql (PostgreSQL)
     DRIZZLE = "drizzle"  # <NNNN>_<name>.sql ordered by meta/_journal.json
     SQLX = "sqlx"  # <version>_<name>.sql, or reversible .up.sql / .down.sql (Cargo.toml: sqlx)
+    DJANGO = "django"  # manage.py + <app>/migrations/NNNN_name.py; SQL from `sqlmigrate`
     ALEMBIC = "alembic"  # env.py + versions/*.py revisions; SQL from offline mode (--sql)
     PLAIN = "plain"  # ordered *.sql
 
@@ -89,6 +90,7 @@ class VersionedMigration:
     down: str | None = None  # the author's down SQL, when the format has one
     down_path: str | None = None  # where the down lives (may equal up_path: goose, dbmate...)
     repeatable: bool = False  # Flyway R__: noted, not replayed as versioned
+    code: str | None = None  # Python migrations (Django): the module's source; `up` is its SQL
 
 
 @dataclass(frozen=True)
