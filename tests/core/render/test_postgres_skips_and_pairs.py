@@ -6,6 +6,7 @@ Names are mixed case where a lookup could fold them: PostgreSQL compares them ex
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from bot.core import changes as ch
@@ -26,6 +27,7 @@ from bot.core.model import (
     qkey,
 )
 from bot.core.render.postgres import render
+from bot.engines import ScratchDatabase
 
 PG = Dialect.POSTGRES
 KIDS = QName("Kids")
@@ -195,9 +197,11 @@ def test_a_table_comment_goes_with_the_table_dropped_under_its_new_name() -> Non
     assert written == ['ALTER TABLE "Kids" RENAME TO "Young"', 'DROP TABLE "Young"']
 
 
-def test_a_foreign_key_goes_before_the_table_it_references_even_if_its_table_goes_later() -> None:
+def test_a_foreign_key_goes_before_the_table_it_references_even_if_its_table_goes_later(
+    engine_db: Callable[[str], ScratchDatabase],
+) -> None:
     """Between the key's drop and its table's, the referenced table goes: the key must go first.
-    Comments of the table still need not be written."""
+    Comments of the table still need not be written. The script runs on PostgreSQL."""
     kids = replace(KIDS_TABLE, foreign_keys=(FK,))
     toy_with_comment = replace(TOY, comment="old")
     kids = replace(kids, columns=(kids.columns[0], toy_with_comment, kids.columns[2]))
@@ -217,6 +221,18 @@ def test_a_foreign_key_goes_before_the_table_it_references_even_if_its_table_goe
         'DROP TABLE "Parent"',
         'DROP TABLE "Kids"',
     ]
+    db = engine_db("postgres")
+    db.execute(
+        [
+            'CREATE TABLE "Parent" (id int PRIMARY KEY)',
+            'CREATE TABLE "Kids" ("Id" int NOT NULL CONSTRAINT kids_parent REFERENCES "Parent",'
+            ' "Toy" text, age int)',
+            'CREATE INDEX kids_toy ON "Kids" ("Toy")',
+            'COMMENT ON COLUMN "Kids"."Toy" IS \'old\'',
+        ]
+    )
+    db.execute(written)
+    assert db.catalog().names("tables") == []
 
 
 def test_a_type_change_before_another_table_goes_is_still_written() -> None:
