@@ -495,13 +495,18 @@ def _header(
             f"-- INCOMPLETE: {len(unmodelled)} statement(s) could not be modelled; "
             "their effect is not in this script:"
         )
-        lines += [f"--   {u.file}:{u.line}: {u.reason}" for u in unmodelled]
+        lines += [f"--   {_where(u)}{u.reason}" for u in unmodelled]
     if listed:
         lines.append(
             f"-- not gating: {len(listed)} statement(s) not modelled, settled or unrelated:"
         )
-        lines += [f"--   {u.file}:{u.line}: {u.reason}" for u in listed]
+        lines += [f"--   {_where(u)}{u.reason}" for u in listed]
     return "".join(f"{line}\n" for line in lines) + ("\n" if lines else "")
+
+
+def _where(u: Unmodelled) -> str:
+    """`file:line: `, or nothing for what the down itself can't do (no statement to point at)."""
+    return f"{u.file}:{u.line}: " if u.file else ""
 
 
 def _warn_unmodelled(unmodelled: tuple[Unmodelled, ...]) -> None:
