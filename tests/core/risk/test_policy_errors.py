@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bot.core.risk import Category, Verdict
 from bot.core.risk.analyse import policy_as_config, policy_from_config
 
 _CATEGORIES = "data_loss, might_fail, locking, compatibility, integrity, unmodelled"
@@ -26,6 +27,30 @@ _CATEGORIES = "data_loss, might_fail, locking, compatibility, integrity, unmodel
             "policy.locking: expected one of safe, needs-approval, refused, got None",
         ),
         ({"rules": "x"}, "policy.rules: expected a mapping of rule id to value, got 'x'"),
+        ({"allow": ["x"]}, "policy.allow: expected a mapping of rule id to value, got list"),
+        (
+            {"rules": {"drop-check": "maybe"}},
+            "policy.rules.drop-check: expected one of safe, needs-approval, refused, got 'maybe'",
+        ),
+        (
+            {"allow": {"drop-colum": "x"}},
+            "policy.allow: unknown rule 'drop-colum' (docs/rules.md lists them); "
+            "did you mean 'drop-column'?",
+        ),
+        (
+            {"rules": {"drop-colum": "refused"}},
+            "policy.rules: unknown rule 'drop-colum' (docs/rules.md lists them); "
+            "did you mean 'drop-column'?",
+        ),
+        (
+            {"allow": {"drop-check": 3}},
+            "policy.allow.drop-check: expected the reason as text, got 3",
+        ),
+        ({"safe": "locking"}, "policy.safe: expected a list of categories, got 'locking'"),
+        (
+            {"safe": ["data_loss"]},
+            "policy.safe: losing data is never safe; expected needs-approval or refused",
+        ),
         (
             {"refused": ["speed"]},
             f"policy.refused: unknown category 'speed'; expected {_CATEGORIES}",
@@ -56,6 +81,18 @@ def test_a_bad_policy_value_is_named_with_what_was_written(
     with pytest.raises(ValueError) as raised:
         policy_from_config(config)
     assert str(raised.value) == message
+
+
+def test_a_policy_that_is_not_a_mapping_says_what_it_is() -> None:
+    with pytest.raises(ValueError) as raised:
+        policy_from_config(["locking"])  # type: ignore[arg-type]
+    assert str(raised.value) == "policy: expected a mapping, got list"
+
+
+def test_a_list_of_categories_accepts_dashes() -> None:
+    policy = policy_from_config({"needs-approval": ["might-fail", "Compatibility "]})
+    assert policy.categories[Category.MIGHT_FAIL] is Verdict.NEEDS_APPROVAL
+    assert policy.categories[Category.COMPATIBILITY] is Verdict.NEEDS_APPROVAL
 
 
 def test_a_day_is_the_longest_timeout_accepted() -> None:
