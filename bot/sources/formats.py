@@ -19,6 +19,13 @@ from bot.sources.atlas_sum import SUM_FILE, atlas_sum, verify_atlas_sum
 from bot.sources.model import Format, VersionedMigration
 
 Problems = list[str]
+
+
+class Note(str):
+    """A finding a parser reports that is worth saying but does not make the plan doubtful
+    (a file the tool itself never runs): discover turns it into a source note."""
+
+    __slots__ = ()
 Parsed = tuple[list[VersionedMigration], Problems]
 
 GENERATOR = "rollback-plan"
@@ -605,9 +612,18 @@ def _parse_drizzle(files: Mapping[str, str], at: _Paths) -> Parsed:
             continue
         number, _, name = tag.partition("_")
         out.append(VersionedMigration(number, name, at(rel), _drizzle_sql(files[rel])))
+    last = max((m.version for m in out), default="")
     for rel in sorted(_top_level(files)):
-        if rel.endswith(".sql") and rel not in listed:
-            problems.append(f"{at(rel)}: not in {DRIZZLE_JOURNAL}, Drizzle never runs it")
+        if not rel.endswith(".sql") or rel in listed:
+            continue
+        text = f"{at(rel)}: not in {DRIZZLE_JOURNAL}, Drizzle never runs it"
+        if rel.partition("_")[0] < last:
+            # a leftover among journaled files: Drizzle skips it, and so does the plan
+            problems.append(Note(text))
+        else:
+            # newer than the journal: the project may run these some other way, so the plan
+            # cannot tell what the database has
+            problems.append(text + "; if your deploy runs it some other way, plan by hand")
     return out, problems
 
 

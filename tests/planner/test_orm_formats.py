@@ -102,6 +102,16 @@ def test_prisma_unsupported_provider_is_said(tmp_path: Path) -> None:
     assert not source.complete
 
 
+def test_prisma_scripts_beside_the_migrations_are_named_as_not_run(tmp_path: Path) -> None:
+    base, change = _prisma(["20260101000000", "20260102000000"], "sqlite")
+    script = "prisma/migrations/20260102000000_add_email/migration.ts"
+    change[script] = "export async function run() { /* backfill emails */ }\n"
+    source = only_source(_reverted(tmp_path, base, change).plan())
+    assert source.complete and sqls(source) == DOWN  # the script does not block the schema plan
+    (note,) = [n for n in source.notes if script in n]
+    assert "not run by `prisma migrate deploy`" in note and "by hand" in note
+
+
 CARGO = '[package]\nname = "app"\n\n[dependencies]\nsqlx = { version = "0.8" }\n'
 # A workspace: sqlx for PostgreSQL at the root, the crate with the migrations uses SQLite.
 ROOT_CARGO = '[workspace.dependencies]\nsqlx = { version = "0.8", features = ["postgres"] }\n'
@@ -307,6 +317,34 @@ def test_drizzle_file_left_out_of_the_journal_is_reported(tmp_path: Path) -> Non
         "drizzle/0000_users.sql",
         "drizzle/0001_posts.sql",
     ]
+    # newer than the journal: the project may apply it some other way (midday does), so the
+    # plan cannot say what the database has
     assert source.problems == (
-        "drizzle/0002_add_email.sql: not in meta/_journal.json, Drizzle never runs it",
+        "drizzle/0002_add_email.sql: not in meta/_journal.json, Drizzle never runs it; "
+        "if your deploy runs it some other way, plan by hand",
     )
+
+
+def test_drizzle_leftover_among_journaled_files_is_only_noted(tmp_path: Path) -> None:
+    base, change = _drizzle("postgresql")
+    repo = Repo(tmp_path / "app")
+    repo.commit("drizzle", {**base, **change, "drizzle/0001_abandoned.sql": "CREATE TABLE x (a int);"})
+    (source,) = discover(GitSnapshot(open_repo(repo.path), repo.head())).sources
+    assert len(source.migrations) == 3
+    # Drizzle skipped it between journaled files, and so does the plan: not a doubt (Dokploy)
+    assert source.problems == ()
+    assert "drizzle/0001_abandoned.sql: not in meta/_journal.json, Drizzle never runs it" in (
+        source.notes
+    )
+
+
+def test_drizzle_revert_of_a_file_outside_the_journal_is_not_nothing(tmp_path: Path) -> None:
+    # midday applies files the journal does not list some other way: a revert of one must
+    # not read as "nothing to roll back, safe"
+    base, change = _drizzle("postgresql")
+    del change["drizzle/meta/_journal.json"]
+    plan = _reverted(tmp_path, base, change).plan()
+    source = only_source(plan)
+    assert plan.verdict is not Verdict.SAFE
+    assert not source.complete
+    assert any("0002_add_email.sql: not in meta/_journal.json" in p for p in source.problems)
