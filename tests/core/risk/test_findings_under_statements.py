@@ -93,3 +93,20 @@ def test_a_change_without_a_statement_is_shown_under_the_one_before_about_its_ta
     finding = Finding("x", Category.COMPATIBILITY, Level.WARNING, "breaks the app", "users")
     assessment = Assessment((StepRisk(first, ()), StepRisk(change, (finding,))), (), Verdict.SAFE)
     assert statement_findings(assessment, rendered) == [(rendered[0], (finding,))]
+
+
+def test_a_change_without_a_statement_skips_statements_about_other_tables() -> None:
+    first = ch.AddColumn(QName("users"), Column("bio", "text"))
+    other = ch.AddColumn(QName("orders"), Column("note", "text"))
+    rendered = [
+        Rendered.of("ALTER TABLE users ADD COLUMN bio text", first),
+        Rendered.of("ALTER TABLE orders ADD COLUMN note text", other),
+    ]
+    finding = Finding("x", Category.COMPATIBILITY, Level.WARNING, "breaks the app", "users")
+    steps = (
+        StepRisk(first, ()),
+        StepRisk(other, ()),
+        StepRisk(ch.RenameColumn(QName("users"), "name", "full_name"), (finding,)),
+    )
+    attached = statement_findings(Assessment(steps, (), Verdict.SAFE), rendered)
+    assert attached == [(rendered[0], (finding,)), (rendered[1], ())]
