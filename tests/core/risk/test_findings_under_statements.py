@@ -9,6 +9,7 @@ from bot.core import changes as ch
 from bot.core.down import compute_down
 from bot.core.model import Column, Dialect, QName, Table
 from bot.core.render import Rendered
+from bot.core.render.session import Timeouts, preamble
 from bot.core.replay import replay_sql
 from bot.core.risk import Category, Finding, Level, Verdict
 from bot.core.risk.analyse import Assessment, StepRisk, assess, statement_findings
@@ -110,3 +111,23 @@ def test_a_change_without_a_statement_skips_statements_about_other_tables() -> N
     )
     attached = statement_findings(Assessment(steps, (), Verdict.SAFE), rendered)
     assert attached == [(rendered[0], (finding,)), (rendered[1], ())]
+
+
+def test_a_loss_read_from_the_sql_stays_on_its_statement_after_the_session_preamble() -> None:
+    before = replay_sql("CREATE TABLE users (id int); CREATE TABLE t (id int);", Dialect.POSTGRES)
+    shipped = [
+        Rendered("DROP TABLE t", "drop_table", "t"),
+        Rendered("ALTER TABLE users ADD COLUMN bio text", "add_column", "users.bio"),
+        Rendered("ALTER TABLE users ADD COLUMN note text", "add_column", "users.note"),
+    ]
+    assessment = assess([], before.schema, statements=shipped)
+    first = preamble(Dialect.POSTGRES, Timeouts())
+    attached = statement_findings(assessment, [*first, *shipped])
+
+    assert len(first) == 2  # the SETs of lock_timeout and statement_timeout
+    assert [(r.sql, [f.rule for f in fs]) for r, fs in attached[len(first) :]] == [
+        ("DROP TABLE t", ["drop-table"]),
+        ("ALTER TABLE users ADD COLUMN bio text", []),
+        ("ALTER TABLE users ADD COLUMN note text", []),
+    ]
+    assert all(fs == () for _, fs in attached[: len(first)])

@@ -24,7 +24,7 @@ def test_a_rebuild_copy_with_quoted_and_qualified_names_loses_only_what_it_leave
     history = 'CREATE SCHEMA app; CREATE TABLE app.xrefs (id int, "We""ird" int, a int, name text);'
     rebuild = [
         'CREATE TABLE app.xrefs_new (id int, "We""ird" int, a int)',
-        'INSERT INTO "app"."xrefs_new" (id, "We""ird", a) SELECT ID, "We""ird", A FROM app.XREFS',
+        'INSERT INTO "app"."xrefs_new" (id, "We""ird", a) SELECT ID, "We""ird", A FROM "app".XREFS',
         "DROP TABLE app.xrefs",
         "ALTER TABLE app.xrefs_new RENAME TO xrefs",
     ]
@@ -86,12 +86,14 @@ HISTORY = (
         ),
         (  # tables these statements created hold no rows, renamed or not
             [
-                "CREATE TABLE scratch (id int, v bigint)",
-                "ALTER TABLE scratch ALTER COLUMN v TYPE int",
+                "CREATE TABLE scratch (id int, v numeric(8,2))",
+                "ALTER TABLE scratch ALTER COLUMN v TYPE numeric(8,1)",
                 "ALTER TABLE scratch RENAME TO scratch2",
                 "DROP TABLE scratch2",
+                "ALTER TABLE u RENAME TO scratch",
+                "DROP TABLE scratch",
             ],
-            [],
+            [(5, "drop-table", "scratch")],
         ),
         (  # but a name freed by a drop and taken by an old table holds that table's rows
             [
