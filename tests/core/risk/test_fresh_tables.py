@@ -17,10 +17,13 @@ def test_tables_the_down_creates_are_empty_until_an_old_table_takes_their_name()
         RenameTable(QName("scratch"), QName("scratch2")),
         AddColumn(QName("scratch2"), required),  # empty: nothing to fail on
         DropTable(Table(QName("scratch2"), (Column("id", "int"), required))),
-        RenameTable(QName("users"), QName("scratch2")),
-        AddColumn(QName("scratch2"), required),  # users' rows: fails
+        RenameTable(QName("users"), QName("scratch")),
+        AddColumn(QName("scratch"), required),  # users' rows: fails
+        RenameTable(QName("scratch"), QName("scratch2")),
+        AddColumn(QName("scratch2"), Column("d", "int", nullable=False)),  # still users' rows
     ]
     steps = assess(changes, before).steps
-    assert [
-        s.change for s in steps if any(f.rule == "add-not-null-column" for f in s.findings)
-    ] == [changes[5]]
+    failing = [
+        i for i, s in enumerate(steps) if any(f.rule == "add-not-null-column" for f in s.findings)
+    ]
+    assert failing == [5, 7]
