@@ -1,5 +1,5 @@
 """A bad `policy:` in .rollback-plan.yml is reported whole: the key, what it accepts, and what
-was written; and the policy shown in the JSON plan says `off` for a timeout that is off."""
+was written; the JSON plan says `off` for a timeout that is off; any lock timeout counts."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from bot.core.risk import Category, Verdict
 from bot.core.risk.analyse import policy_as_config, policy_from_config
+from tests.core.risk.helpers import rollback
 
 _CATEGORIES = "data_loss, might_fail, locking, compatibility, integrity, unmodelled"
 
@@ -105,3 +106,11 @@ def test_the_plan_shows_a_timeout_that_is_off_as_off() -> None:
     assert policy_as_config(lock_off)["timeouts"] == {"lock": "off", "statement": "1500ms"}
     statement_off = policy_from_config({"timeouts": {"lock": "2s", "statement": 0}})
     assert policy_as_config(statement_off)["timeouts"] == {"lock": "2s", "statement": "off"}
+
+
+@pytest.mark.parametrize(("lock", "warned"), [("1ms", False), ("off", True)])
+def test_any_lock_timeout_quiets_lock_without_timeout(lock: str, warned: bool) -> None:
+    policy = policy_from_config({"timeouts": {"lock": lock}})
+    rename = "ALTER TABLE users RENAME COLUMN name TO full_name;"
+    _, assessment = rollback("postgres", "CREATE TABLE users (id int, name text);", rename, policy)
+    assert ("lock-without-timeout" in {f.rule for f in assessment.findings()}) is warned
