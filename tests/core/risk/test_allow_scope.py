@@ -7,6 +7,7 @@ import pytest
 
 from bot.core.changes import RenameColumn
 from bot.core.model import Dialect, QName
+from bot.core.render import Rendered
 from bot.core.replay import Allow, replay_sql
 from bot.core.risk import Category, Finding, Level, Policy, Verdict
 from bot.core.risk.analyse import assess, policy_from_config
@@ -46,3 +47,16 @@ def test_a_policy_allow_without_a_reason_says_the_policy_allowed_it() -> None:
 def test_a_category_a_policy_leaves_out_needs_approval() -> None:
     finding = Finding("drop-check", Category.INTEGRITY, Level.WARNING, "no check", "t.c")
     assert Policy(categories={}).verdict(finding) is Verdict.NEEDS_APPROVAL
+
+
+@pytest.mark.parametrize(
+    ("allowed", "suppressed"), [("users", "dropped on purpose"), ("USERS", None)]
+)
+def test_an_allow_covers_a_loss_read_from_the_shipped_sql_as_postgres_compares_names(
+    allowed: str, suppressed: str | None
+) -> None:
+    before = replay_sql("CREATE TABLE users (id int);", Dialect.POSTGRES).schema
+    allow = Allow("drop-table", "dropped on purpose", (allowed,), "002.sql", 1)
+    shipped = [Rendered("DROP TABLE users", "drop_table", "users")]
+    assessment = assess([], before, allows=[allow], statements=shipped)
+    assert [f.suppressed for _, f in assessment.shipped] == [suppressed]

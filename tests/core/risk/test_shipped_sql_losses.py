@@ -8,6 +8,7 @@ import pytest
 from bot.core.changes import DropTable
 from bot.core.model import Dialect, QName
 from bot.core.render import Rendered
+from bot.core.render.session import Timeouts, preamble
 from bot.core.replay import replay_sql
 from bot.core.risk import Category, Level, Verdict
 from bot.core.risk.analyse import assess, sql_losses
@@ -74,10 +75,10 @@ HISTORY = (
 @pytest.mark.parametrize(
     ("statements", "lost"),
     [
-        (  # a rebuild, then the rebuilt table dropped: that drop loses every value again
+        (  # a rebuild (its copy in capitals), then the rebuilt table dropped: all lost again
             [
                 "CREATE TABLE t_new (id int, a int)",
-                "INSERT INTO t_new (id, a) SELECT id, a FROM t",
+                "INSERT INTO T_NEW (id, a) SELECT id, a FROM T",
                 "DROP TABLE t",
                 "ALTER TABLE t_new RENAME TO t",
                 "DROP TABLE t",
@@ -120,3 +121,11 @@ def test_what_the_shipped_statements_lose_follows_creates_renames_and_drops(
     statements: list[str], lost: list[tuple[int, str, str]]
 ) -> None:
     assert _lost(Dialect.POSTGRES, HISTORY, statements) == lost
+
+
+def test_the_session_preamble_does_not_hide_what_follows_it() -> None:
+    before = replay_sql(HISTORY, Dialect.POSTGRES).schema
+    statements = [*preamble(Dialect.POSTGRES, Timeouts()), Rendered("DROP TABLE u", "x", "u")]
+    assert [(i, f.rule, f.object) for i, f in sql_losses(statements, before)] == [
+        (len(statements) - 1, "drop-table", "u")
+    ]
