@@ -14,6 +14,7 @@ from bot.core.model import Dialect
 from bot.core.risk import Verdict
 from bot.engines import Catalog, ScratchServer
 from bot.engines.extensions import SUPABASE_ROLES
+from bot.engines.proof import ScratchEngines
 from bot.sources.discover import discover
 from bot.sources.formats import SUPABASE_PLATFORM, parse_migrations
 from bot.sources.git import GitSnapshot, open_repo
@@ -233,10 +234,13 @@ def test_supabase_revert_treats_platform_schemas_as_existing(
     assert source.proof is not None and source.proof.verified, source.proof
 
     # And, as the Supabase CLI would: target plus companion reaches the target's schema.
+    engines = ScratchEngines()  # with the stand-in extensions the platform has (uuid-ossp)
+    engines.use(Dialect.POSTGRES, postgres_server)
+
     def apply(files: dict[str, str]) -> Catalog:
         migrations, problems = parse_migrations(Format.SUPABASE, files)
         assert not problems and migrations[0].up == SUPABASE_PLATFORM
-        db = postgres_server.new_database()
+        db = engines.new_database(Dialect.POSTGRES)
         try:
             db.execute([SUPABASE_ROLES])
             for m in migrations:
