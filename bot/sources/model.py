@@ -31,7 +31,7 @@ class Format(StrEnum):
 
 
 # Layouts whose SQL comes from running the repository's own code (plan --run-repo-code, ci)
-RUNS_CODE = frozenset({Format.ALEMBIC})
+RUNS_CODE = frozenset({Format.ALEMBIC, Format.DJANGO})
 
 
 class DialectFrom(StrEnum):
