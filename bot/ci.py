@@ -419,7 +419,7 @@ def run_ci(
     from bot.engines.proof import MYSQL_SCRATCH_ENV
     from bot.forges import ForgeError
     from bot.planner import PlanOptions
-    from bot.sources.django_runner import env_option
+    from bot.planner.django_runner import env_option
     from bot.sources.pyrunner import PYTHON_ENV
 
     env = os.environ if env is None else env

@@ -306,7 +306,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _repo_code_env(items: list[str]) -> dict[str, str]:
-    from bot.sources.django_runner import env_option
+    from bot.planner.django_runner import env_option
 
     try:
         return env_option(items, os.environ)

@@ -12,6 +12,7 @@ import git
 from bot.core.model import Dialect
 from bot.core.plan import CompanionFile
 from bot.core.split import SplitError, split_statements
+from bot.planner.django_runner import GeneratedMigration, python_for, run_sqlmigrate
 from bot.sources.django import (
     MANAGE,
     migration_graph,
@@ -20,7 +21,6 @@ from bot.sources.django import (
     settings_module,
     snapshot_text,
 )
-from bot.sources.django_runner import GeneratedMigration, python_for, run_sqlmigrate
 from bot.sources.git import GitSnapshot
 from bot.sources.model import SchemaSource, VersionedMigration
 

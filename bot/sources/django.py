@@ -3,7 +3,7 @@ statically (Python's `ast`, nothing imported or run), and write a compensating m
 Django's own format.
 
 The SQL of a Django migration exists only once Django computes it (`manage.py sqlmigrate`),
-which runs the repository's code: `bot.sources.django_runner` does that, when allowed.
+which runs the repository's code: `bot.planner.django_runner` does that, when allowed.
 Nothing here runs code: files are read from the snapshot and parsed.
 """
 

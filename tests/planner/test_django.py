@@ -16,8 +16,8 @@ from bot.ci import add_arguments
 from bot.core.plan import Plan
 from bot.engines import ScratchServer
 from bot.planner import PlanOptions, plan_commit
+from bot.planner.django_runner import env_option
 from bot.sources.discover import discover
-from bot.sources.django_runner import env_option
 from bot.sources.git import GitSnapshot, open_repo
 from bot.sources.model import Format
 from tests.planner.django_project import (

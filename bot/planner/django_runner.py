@@ -1,5 +1,5 @@
 """Django's SQL for a project's migrations, from the repository's own code: a checkout of the
-commit in a temporary directory, `bot/sources/django_sqlmigrate.py` run there by a Python that
+commit in a temporary directory, `bot/planner/django_sqlmigrate.py` run there by a Python that
 has the project's dependencies, in a sandbox: a scrubbed environment (no tokens or secrets),
 stdin closed, a time limit, a bounded answer, and a scratch database of the source's dialect
 in place of every database the settings configure.
