@@ -65,6 +65,9 @@ class Alternative:
     # What `statements` do to the live tables, as changes: the steps after this one in the
     # down are rendered against the schema these leave (added field; not part of the brief).
     effect: tuple[Change, ...] = ()
+    # The table an archive copies into: not part of `effect` (the later steps never see it),
+    # but part of what the variant leaves in the database.
+    archive: QName | None = None
 
 
 _LIMITS = {Dialect.POSTGRES: 63, Dialect.MYSQL: 64}  # bytes; SQLite has no limit
@@ -238,7 +241,9 @@ def _mentions(change: Change) -> _Mentions:
             if f.name != "table":
                 walk(getattr(change, f.name), change, f.name)
         columns = frozenset(f"{table}.{w}" for w in objects | words)
-        return _Mentions(columns, frozenset({table}), frozenset())
+        # the words stay words too: a column's type (an enum, a domain) and its default
+        # (a sequence) are objects of their own that a later step may drop
+        return _Mentions(columns, frozenset({table}), frozenset(words))
     walk(change)
     return _Mentions(frozenset(objects), frozenset(), frozenset(words))
 
@@ -275,10 +280,62 @@ def _fits(alt: Alternative, change: Change, now: Schema, rest: _Rest) -> bool:
     if not mine.touches(rest.mentions):
         return True
     try:
-        apply_changes(now, [*alt.effect, *rest.changes[rest.start :]])
+        after = apply_changes(now, [*alt.effect, *rest.changes[rest.start :]])
     except StateError:
         return False
-    return True
+    return not _still_needed(now, after)
+
+
+def _still_needed(now: Schema, after: Schema) -> bool:
+    """Whether a later step drops a type, sequence or key that what the alternative keeps
+    still uses: the engine refuses that drop (the model does not check dependencies)."""
+    gone_types = {k[1].lower() for k in now.enums if k not in after.enums}
+    gone_types |= {
+        k[1].lower()
+        for k, o in now.opaque.items()
+        if o.kind in ("type", "domain") and k not in after.opaque
+    }
+    gone_sequences = {k[1].lower() for k in now.sequences if k not in after.sequences}
+    for table in after.tables.values():
+        for col in table.columns:
+            if gone_types and _type_name(col.type) in gone_types:
+                return True
+            default = (col.default or "").lower()
+            if (
+                gone_sequences
+                and "nextval" in default
+                and any(w in gone_sequences for w in _WORD.findall(default))
+            ):
+                return True
+        for fk in table.foreign_keys:
+            target = after.table(fk.ref_table)
+            if target is None:
+                return True
+            was = now.table(fk.ref_table)
+            if was is not None and _keyed(was, fk.ref_columns) and not _keyed(
+                target, fk.ref_columns
+            ):
+                return True
+    return False
+
+
+def _type_name(text: str) -> str:
+    """`public."Role"[]` → role: the type's own name, as a lookup key."""
+    base = text.replace('"', "").replace("`", "").split("(")[0].strip().rstrip("[]").strip()
+    return base.rsplit(".", 1)[-1].lower()
+
+
+def _keyed(table: Table, columns: Sequence[str]) -> bool:
+    """Whether `columns` are the table's primary key, a UNIQUE, or a plain unique index."""
+    want = {c.lower() for c in columns}
+    keys = [table.primary_key.columns] if table.primary_key else []
+    keys += [u.columns for u in table.uniques]
+    keys += [
+        tuple(p.expression for p in i.parts)
+        for i in table.indexes
+        if i.unique and i.where is None and all(p.is_column for p in i.parts)
+    ]
+    return any({c.lower() for c in key} == want for key in keys)
 
 
 # -- columns ---------------------------------------------------------------------------
@@ -341,9 +398,10 @@ def _archive_column(
     archive = QName(
         object_name("_rollback", label, (table.name.name, column.name), d), table.name.schema
     )
-    copy = _copy_out(table.name, (*key, column.name), archive, key, d)
+    typed = _user_typed(table, before)
+    copy = _copy_out(table.name, (*key, column.name), archive, key, d, typed)
     restore = (
-        *_update_from(table, column.name, archive, key, d),
+        *_update_from(table, column.name, archive, key, d, typed),
         f"DROP TABLE {qname(archive, d)}",
     )
     return Alternative(
@@ -356,6 +414,7 @@ def _archive_column(
         "script puts the values back after the change is re-applied.",
         True,
         (change,),
+        archive,
     )
 
 
@@ -412,20 +471,23 @@ def _table_alternatives(
         Alternative(Strategy.KEEP, change, _sql(list(effect), before), (), keep_text, True, effect)
     ]
     archive = QName(object_name("_rollback", label, (table.name.name,), d), table.name.schema)
+    typed = _user_typed(table, before)
+    every = ", ".join(_out(c.name, typed, d) for c in table.columns) if typed else "*"
     out.append(
         Alternative(
             Strategy.ARCHIVE,
             change,
             (
-                f"CREATE TABLE {qname(archive, d)} AS SELECT * FROM {qname(table.name, d)}",
+                f"CREATE TABLE {qname(archive, d)} AS SELECT {every} FROM {qname(table.name, d)}",
                 *_sql([change], before),
             ),
-            (*_insert_back(table, archive, d), f"DROP TABLE {qname(archive, d)}"),
+            (*_insert_back(table, archive, d, typed), f"DROP TABLE {qname(archive, d)}"),
             f"Copies every row of {table.name} to {archive}, then drops the table: the older "
             "app sees exactly the schema it expects. Its restore script puts the rows back "
             "after the change is re-applied.",
             True,
             (change,),
+            archive,
         )
     )
     rename = _rename_table(change, table, before, label)
@@ -461,7 +523,7 @@ def _rename_table(
         Strategy.RENAME,
         change,
         _sql(effect, before),
-        (*_insert_back(table, new, d), f"DROP TABLE {qname(new, d)}"),
+        (*_insert_back(table, new, d, {}), f"DROP TABLE {qname(new, d)}"),
         f"Renames table {table.name} to {new}, without its indexes and constraints, for a "
         "later change to drop; the older app never uses it. Its restore script copies the "
         "rows back after the change is re-applied.",
@@ -495,6 +557,7 @@ def _narrowing_alternatives(
         )
     ]
     key = _row_key(table, d, without=col)
+    typed = _user_typed(table, before)
     if key is not None and change.before.generated is None:
         archive = QName(
             object_name("_rollback", label, (table.name.name, col), d), table.name.schema
@@ -503,13 +566,20 @@ def _narrowing_alternatives(
             Alternative(
                 Strategy.ARCHIVE,
                 change,
-                (*_copy_out(table.name, (*key, col), archive, key, d), *_sql([change], before)),
-                (*_update_from(table, col, archive, key, d), f"DROP TABLE {qname(archive, d)}"),
+                (
+                    *_copy_out(table.name, (*key, col), archive, key, d, typed),
+                    *_sql([change], before),
+                ),
+                (
+                    *_update_from(table, col, archive, key, d, typed),
+                    f"DROP TABLE {qname(archive, d)}",
+                ),
                 f"Copies {table.name}.{col} with the key {', '.join(key)} to {archive}, then "
                 f"narrows it to {change.after.type}. Its restore script puts the exact values "
                 "back after the change is re-applied.",
                 True,
                 (change,),
+                archive,
             )
         )
     return out
@@ -624,10 +694,36 @@ def _row_key(table: Table, d: Dialect, without: str) -> tuple[str, ...] | None:
     return None
 
 
+def _user_typed(table: Table, schema: Schema) -> dict[str, str]:
+    """Columns of a PostgreSQL table whose type the schema defines (enum, domain, composite),
+    by name, with that type. An archive holds them as text: a copy of the type's values would
+    keep the type alive, and the down drops it."""
+    if schema.dialect is not Dialect.POSTGRES:
+        return {}
+    types = {k[1].lower() for k in schema.enums}
+    types |= {k[1].lower() for k, o in schema.opaque.items() if o.kind in ("type", "domain")}
+    return {c.name: c.type for c in table.columns if _type_name(c.type) in types}
+
+
+def _out(col: str, typed: dict[str, str], d: Dialect) -> str:
+    c = ident(col, d)
+    return f"{c}::text AS {c}" if col in typed else c
+
+
+def _back(col: str, typed: dict[str, str], d: Dialect, prefix: str = "") -> str:
+    c = f"{prefix}{ident(col, d)}"
+    return f"{c}::{typed[col]}" if col in typed else c
+
+
 def _copy_out(
-    source: QName, cols: tuple[str, ...], archive: QName, key: tuple[str, ...], d: Dialect
+    source: QName,
+    cols: tuple[str, ...],
+    archive: QName,
+    key: tuple[str, ...],
+    d: Dialect,
+    typed: dict[str, str],
 ) -> tuple[str, ...]:
-    select = ", ".join(ident(c, d) for c in cols)
+    select = ", ".join(_out(c, typed, d) for c in cols)
     out = [f"CREATE TABLE {qname(archive, d)} AS SELECT {select} FROM {qname(source, d)}"]
     if d is Dialect.SQLITE:
         # The restore looks rows up by key once per row: without an index that is quadratic.
@@ -640,14 +736,19 @@ def _copy_out(
 
 
 def _update_from(
-    table: Table, col: str, archive: QName, key: tuple[str, ...], d: Dialect
+    table: Table,
+    col: str,
+    archive: QName,
+    key: tuple[str, ...],
+    d: Dialect,
+    typed: dict[str, str],
 ) -> tuple[str, ...]:
     """UPDATE the re-added column from the archive, matching rows by key."""
     c = ident(col, d)
     if d is Dialect.POSTGRES:
         match = " AND ".join(f"live.{ident(k, d)} = archived.{ident(k, d)}" for k in key)
         return (
-            f"UPDATE {qname(table.name, d)} AS live SET {c} = archived.{c} "
+            f"UPDATE {qname(table.name, d)} AS live SET {c} = {_back(col, typed, d, 'archived.')} "
             f"FROM {qname(archive, d)} AS archived WHERE {match}",
         )
     if d is Dialect.MYSQL:
@@ -687,10 +788,13 @@ def _frozen_on_update(table: Table, col: str, prefix: str) -> list[str]:
     ]
 
 
-def _insert_back(table: Table, source: QName, d: Dialect) -> tuple[str, ...]:
+def _insert_back(
+    table: Table, source: QName, d: Dialect, typed: dict[str, str]
+) -> tuple[str, ...]:
     """INSERT every archived row back into the re-created table, then move its sequences on."""
     cols = [c.name for c in table.columns if c.generated is None]
     listed = ", ".join(ident(c, d) for c in cols)
+    selected = ", ".join(_back(c, typed, d) for c in cols)
     override = ""
     if d is Dialect.POSTGRES and any(c.auto is AutoKind.IDENTITY_ALWAYS for c in table.columns):
         override = " OVERRIDING SYSTEM VALUE"
@@ -700,7 +804,7 @@ def _insert_back(table: Table, source: QName, d: Dialect) -> tuple[str, ...]:
         order = " ORDER BY " + ", ".join(ident(c, d) for c in table.primary_key.columns)
     out = [
         f"INSERT INTO {qname(table.name, d)} ({listed}){override} "
-        f"SELECT {listed} FROM {qname(source, d)}{order}"
+        f"SELECT {selected} FROM {qname(source, d)}{order}"
     ]
     if d is Dialect.POSTGRES:
         for c in table.columns:

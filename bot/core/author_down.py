@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from bot.core import changes as ch
 from bot.core.diff import diff
-from bot.core.model import Column, Schema
+from bot.core.difference import Side, difference
+from bot.core.model import Schema
 from bot.core.replay import Migration, Unmodelled, replay
 
 
@@ -55,76 +56,30 @@ def judge_downs(newer: Schema, older: Schema, downs: Sequence[Migration | None])
 
 def describe(result: Schema, expected: Schema) -> list[str]:
     """How `result` (what the down leaves) differs from `expected`, one sentence each."""
-    return [s for c in diff(result, expected) if (s := _sentence(c, result, expected))]
+    return [s for c in diff(result, expected) if (s := _sentence(c))]
 
 
-def _sentence(change: ch.Change, result: Schema, expected: Schema) -> str | None:
-    match change:
-        case ch.DropTable(t):
-            return f"leaves table {t.name} in place"
-        case ch.CreateTable(t):
-            return f"drops table {t.name}, which existed before the up"
-        case ch.DropColumn(t, col):
-            return f"leaves column {t}.{col.name} in place"
-        case ch.AddColumn(t, col):
-            return f"does not restore column {t}.{col.name}"
-        case ch.AlterColumn(t, before, after):
-            return f"leaves {t}.{before.name} {_column_difference(before, after)}"
-        case ch.DropIndex(idx):
-            return f"leaves index {idx.name} in place"
-        case ch.CreateIndex(idx):
-            return f"does not restore index {idx.name}"
-        case ch.DropConstraint(t, con):
-            return f"leaves {con.kind} {con.name or ''} on {t} in place".replace("  ", " ")
-        case ch.AddConstraint(t, con):
-            return f"does not restore {con.kind} {con.name or ''} on {t}".replace("  ", " ")
-        case ch.DropView(v):
-            return f"leaves view {v.name} in place"
-        case ch.CreateView(v):
-            return f"does not restore view {v.name}"
-        case ch.ReplaceView(before, _):
-            return f"leaves view {before.name} with a different definition"
-        case ch.DropEnum(e):
-            return f"leaves type {e.name} in place"
-        case ch.CreateEnum(e):
-            return f"does not restore type {e.name}"
-        case ch.AlterEnum(before, after):
-            return f"leaves type {before.name} with values {list(before.values)} (was {list(after.values)})"
-        case ch.DropSequence(s):
-            return f"leaves sequence {s.name} in place"
-        case ch.CreateSequence(s):
-            return f"does not restore sequence {s.name}"
-        case ch.AlterSequence(before, _):
-            return f"leaves sequence {before.name} with different options"
-        case ch.DropOpaque(o):
-            return f"leaves {o.kind} {o.identity} in place"
-        case ch.CreateOpaque(o):
-            return f"does not restore {o.kind} {o.identity}"
-        case ch.ReplaceOpaque(before, _):
-            return f"leaves {before.kind} {before.identity} with the up's definition"
-        case ch.SetTableComment(t, _, _):
-            return f"leaves a different comment on table {t}"
-        case ch.CreateNamespace(n):
-            return f"does not restore schema {n}"
-        case ch.DropNamespace(n):
-            return f"leaves schema {n} in place"
-    return None
+def _sentence(change: ch.Change) -> str | None:
+    d = difference(change)
+    if d is None:
+        return None
+    if d.side is Side.EXTRA:
+        return f"leaves {d.subject} in place"
+    if d.side is Side.MISSING:
+        return f"does not restore {d.subject}"
+    return f"leaves {d.subject} " + (", ".join(_detail(*x) for x in d.details) or "changed")
 
 
-def _column_difference(now: Column, was: Column) -> str:
-    parts = []
-    if now.nullable != was.nullable:
-        parts.append("NOT NULL" if not now.nullable else "nullable")
-    if now.type != was.type:
-        parts.append(f"as {now.type} (was {was.type})")
-    if now.default != was.default:
-        parts.append(f"with default {now.default} (was {was.default})")
-    if now.auto != was.auto:
-        parts.append(f"{now.auto or 'without auto-generated values'} (was {was.auto or 'none'})")
-    if now.generated != was.generated:
-        parts.append("with a different generated expression")
-    if now.collation != was.collation:
-        parts.append(f"with collation {now.collation} (was {was.collation})")
-    if now.comment != was.comment:
-        parts.append("with a different comment")
-    return ", ".join(parts) or "changed"
+def _detail(attr: str, now: str, was: str) -> str:
+    match attr:
+        case "null":
+            return now
+        case "type":
+            return f"as {now} (was {was})"
+        case "auto":
+            return f"with generated values {now} (was {was})"
+        case "options":
+            return "with different options"
+        case "default" | "collation" | "values":
+            return f"with {attr} {now} (was {was})"
+    return f"with a different {attr}"

@@ -14,6 +14,7 @@ from bot.core.alternatives import Alternative
 from bot.core.author_down import HandwrittenDown
 from bot.core.changes import change_object
 from bot.core.down import Down
+from bot.core.model import Dialect
 from bot.core.render import Rendered
 from bot.core.risk import Finding, Verdict, strictest
 from bot.core.risk.analyse import Assessment, policy_as_config, statement_findings
@@ -78,7 +79,7 @@ class SourcePlan:
     kind: str
     path: str
     manifest: str | None
-    dialect: str | None
+    dialect: Dialect | None
     down: Down | None  # None when the source could not be planned (see problems)
     handwritten: HandwrittenDown
     files: tuple[CompanionFile, ...] = ()
@@ -181,7 +182,7 @@ def _source_json(s: SourcePlan) -> dict[str, Any]:
         "path": s.path,
         "manifest": s.manifest,
         "name": s.name,
-        "dialect": s.dialect,
+        "dialect": s.dialect.value if s.dialect else None,
         "dialect_from": s.dialect_from,
         "method": down.method.value if down else None,
         "complete": s.complete,

@@ -293,6 +293,11 @@ def _parse_one(stmt: Statement, dialect: Dialect) -> ParsedStatement | str:
     for pattern, reason in _RUNS_CODE:
         if pattern.match(text):
             return reason
+    if dialect is Dialect.POSTGRES and (inner := _guarded_body(text)) is not None:
+        guarded = _parse_one(Statement(inner, stmt.line, ()), dialect)
+        if not isinstance(guarded, str) and guarded.tree is not None:
+            guarded.guarded = True
+            return guarded
     if _ANONYMOUS.match(text):
         return "anonymous code block (DO): its effect on the schema is unknown"
     view = _VIEW.match(text)
@@ -324,6 +329,29 @@ def _parse_one(stmt: Statement, dialect: Dialect) -> ParsedStatement | str:
         return f"syntax error: {_first_line(str(err))}"
     except RecursionError:
         return "nested too deeply to analyse"
+
+
+# Drizzle and Prisma write "create unless it exists" as a DO block whose one statement's
+# duplicate_object error is swallowed: read as that statement, skipped when its object exists.
+_GUARDED = re.compile(
+    r"(?is)\s*do\s+(\$\w*\$)\s*begin\s+(?P<body>.+?)\s*exception\s+when\s+duplicate_object\s+"
+    r"then\s+(?:null|raise\s+notice\s+'(?:[^']|'')*'(?:\s*,[^;]*)?)\s*;\s*end\s*;?\s*\1"
+    r"(?:\s+language\s+plpgsql)?\s*;?\s*$"
+)
+
+
+def _guarded_body(text: str) -> str | None:
+    """The one statement of a DO block that only swallows duplicate_object, or None."""
+    m = _GUARDED.match(text)
+    if m is None:
+        return None
+    try:
+        statements = split_statements(m.group("body"), Dialect.POSTGRES)
+    except SplitError:
+        return None
+    if len(statements) != 1 or _ANONYMOUS.match(statements[0].text):
+        return None
+    return statements[0].text
 
 
 def _first_line(text: str) -> str:
@@ -391,6 +419,8 @@ def replay_one(migration: Migration, state: State, cache: ParseCache | None = No
         if isinstance(tree, str):
             unmodelled.append(Unmodelled(migration.path, stmt.line, stmt.text, tree))
             continue
+        if tree.guarded and _exists_already(state, tree):
+            continue  # the block swallows the engine's duplicate_object: nothing happens
         translator = translate.Translator(state, tree)
         try:
             made = translator.translate()
@@ -414,6 +444,37 @@ def replay_one(migration: Migration, state: State, cache: ParseCache | None = No
             for reason in translator.unmodelled
         )
     return Step(migration.path, tuple(changes), tuple(unmodelled), tuple(data), tuple(allows))
+
+
+# What duplicate_object is raised for (others raise duplicate_table, duplicate_function...)
+_DUPLICATE_OBJECT_KINDS = frozenset({"trigger", "extension", "policy", "type", "domain", "rule"})
+
+
+def _exists_already(state: State, tree: ParsedStatement) -> bool:
+    """Whether the guarded statement would fail with duplicate_object: translated on a copy of
+    the state, it creates a type, constraint, trigger, extension or policy that exists."""
+    from bot.core import translate
+
+    trial = State(state.dialect, state.snapshot())
+    try:
+        made = translate.Translator(trial, tree).translate()
+    except StateError as err:
+        # the translator refuses a type, trigger... that exists: the engine's duplicate_object
+        kind, _, rest = str(err).partition(" ")
+        return kind in _DUPLICATE_OBJECT_KINDS and rest.endswith(" already exists")
+    except (translate.Unsupported, translate.SqlglotError, RecursionError):
+        return False  # the real translation reports it
+    for change in made:
+        match change:
+            case ch.CreateEnum(enum) if state.key(enum.name) in state.enums:
+                return True
+            case ch.AddConstraint(table, con) if con.name is not None:
+                if state.table(table) is not None and state.find_constraint(table, con.name):
+                    return True
+            case ch.CreateOpaque(obj) if obj.kind in _DUPLICATE_OBJECT_KINDS:
+                if (obj.kind, obj.identity) in state.opaque:
+                    return True
+    return False
 
 
 def replay_sql(

@@ -69,6 +69,8 @@ class ParsedStatement:
         """`parse_text`, when given, is a prefix of `text` to parse (positions stay valid)."""
         self.text = text
         self.dialect = dialect
+        # Read out of a DO block that swallows duplicate_object: skipped when its object exists
+        self.guarded = False
         self.tokens: list[Token] = []
         self.tree: exp.Expr | None = None
         if parse:

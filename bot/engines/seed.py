@@ -37,7 +37,7 @@ def seed(db: ScratchDatabase, catalog: Catalog) -> Seeded:
         and not record.get("partition_bound")  # rows reach partitions through their parent
     }
     enums = {
-        name.split(".")[-1]: record["labels"]
+        _type_key(name): record["labels"]
         for name, record in catalog.objects.get("enums", {}).items()
     }
     filled: dict[str, int] = {}
@@ -95,6 +95,12 @@ def _fill(
     return count, error
 
 
+def _type_key(name: str) -> str:
+    """`public."ActionType"` and `actiontype` alike: the catalog names an enum one way and a
+    column's type another (quoted, qualified, in another case)."""
+    return name.replace('"', "").split(".")[-1].lower()
+
+
 def _fills_itself(attrs: Mapping[str, Any], dialect: str) -> bool:
     """Identity, serial, auto-increment and generated columns: the engine gives the value."""
     if attrs.get("identity") or attrs.get("generated") or attrs.get("expression"):
@@ -118,8 +124,8 @@ def _value(
     base = re.sub(r"\(.*", "", kind).strip()
     if kind.endswith("[]"):
         return "'{}'"
-    if base in enums:
-        labels = enums[base]
+    if _type_key(base) in enums:
+        labels = enums[_type_key(base)]
         return _text(labels[(n - 1) % len(labels)])
     if base.startswith("enum") or base.startswith("set"):
         labels = re.findall(r"'((?:[^']|'')*)'", kind)

@@ -11,6 +11,7 @@ from bot.core.diff import diff
 from bot.core.model import Schema
 from bot.core.plan import CompanionFile, SourcePlan
 from bot.core.render import render
+from bot.core.render.names import qname
 from bot.core.replay import Step
 from bot.core.risk import Verdict
 from bot.core.state import State, StateError
@@ -138,4 +139,7 @@ def _removal(
         return ()
     claimed = state.snapshot()
     drops: list[ch.Change] = [c for c in diff(claimed, target) if isinstance(c, _DROPS)]
-    return tuple(r.sql for r in render(drops, claimed))
+    archives = tuple(
+        f"DROP TABLE {qname(alt.archive, deployed.dialect)}" for alt in chosen if alt.archive
+    )
+    return (*(r.sql for r in render(drops, claimed)), *archives)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from bot.core import changes as ch
 from bot.core.diff import diff
-from bot.core.model import Column, Dialect, Schema
+from bot.core.difference import Side, difference
+from bot.core.model import Dialect, Schema
 from bot.core.replay import replay_sql
 from bot.core.split import SplitError, split_statements
 from bot.engines.catalog import Catalog, Json
@@ -142,71 +143,26 @@ def real_differences(changes: Sequence[ch.Change]) -> list[ch.Change]:
 
 
 def _drift_sentence(change: ch.Change) -> str:
-    """One plain sentence for a change that would take the live schema to the expected one.
-
-    verdict.describe words a down's result ("leaves X in place"); drift needs the live
-    database as the subject, hence these sentences.
-    """
-    extra = "exists on the live database but not in the migration history"
-    missing = "is missing on the live database"
-    match change:
-        case ch.DropTable(t):
-            return f"table {t.name} {extra}"
-        case ch.CreateTable(t):
-            return f"table {t.name} {missing}"
-        case ch.DropColumn(t, col):
-            return f"column {t}.{col.name} {extra}"
-        case ch.AddColumn(t, col):
-            return f"column {t}.{col.name} {missing}"
-        case ch.AlterColumn(t, live, wanted):
-            return f"column {t}.{live.name} differs on the live database: {_column_drift(live, wanted)}"
-        case ch.DropIndex(idx):
-            return f"index {idx.name} {extra}"
-        case ch.CreateIndex(idx):
-            return f"index {idx.name} {missing}"
-        case ch.DropConstraint(t, con):
-            return f"{con.kind} {con.name or ''} on {t} {extra}".replace("  ", " ")
-        case ch.AddConstraint(t, con):
-            return f"{con.kind} {con.name or ''} on {t} {missing}".replace("  ", " ")
-        case ch.DropView(v):
-            return f"view {v.name} {extra}"
-        case ch.CreateView(v):
-            return f"view {v.name} {missing}"
-        case ch.DropEnum(e):
-            return f"type {e.name} {extra}"
-        case ch.CreateEnum(e):
-            return f"type {e.name} {missing}"
-        case ch.AlterEnum(live_enum, wanted_enum):
-            return (
-                f"type {live_enum.name} has values {list(live_enum.values)} on the live database"
-                f" (migration history: {list(wanted_enum.values)})"
-            )
-        case ch.DropSequence(s):
-            return f"sequence {s.name} {extra}"
-        case ch.CreateSequence(s):
-            return f"sequence {s.name} {missing}"
-        case ch.DropOpaque(o):
-            return f"{o.kind} {o.identity} {extra}"
-        case ch.CreateOpaque(o):
-            return f"{o.kind} {o.identity} {missing}"
-        case ch.DropNamespace(n):
-            return f"schema {n} {extra}"
-        case ch.CreateNamespace(n):
-            return f"schema {n} {missing}"
-    what = ch.change_kind(change).replace("_", " ")
-    return f"{ch.change_object(change)} differs on the live database (the history needs: {what})"
+    """One plain sentence, with the live database as its subject, for a change that would take
+    the live schema to the expected one."""
+    d = difference(change)
+    if d is None:
+        what = ch.change_kind(change).replace("_", " ")
+        return f"{ch.change_object(change)} differs on the live database (the history needs: {what})"
+    if d.side is Side.EXTRA:
+        return f"{d.subject} exists on the live database but not in the migration history"
+    if d.side is Side.MISSING:
+        return f"{d.subject} is missing on the live database"
+    parts = ", ".join(_drift_detail(*x) for x in d.details) or "attributes differ"
+    return f"{d.subject} differs on the live database: {parts}"
 
 
-def _column_drift(live: Column, wanted: Column) -> str:
-    parts = []
-    if live.type != wanted.type:
-        parts.append(f"type {live.type} (history: {wanted.type})")
-    if live.nullable != wanted.nullable:
-        parts.append(
-            "nullable (history: NOT NULL)" if live.nullable else "NOT NULL (history: nullable)"
-        )
-    if live.default != wanted.default:
-        parts.append(f"default {live.default} (history: {wanted.default})")
-    if live.auto != wanted.auto:
-        parts.append(f"generated values {live.auto or 'none'} (history: {wanted.auto or 'none'})")
-    return ", ".join(parts) or "attributes differ"
+def _drift_detail(attr: str, live: str, history: str) -> str:
+    match attr:
+        case "null":
+            return f"{live} (history: {history})"
+        case "auto":
+            return f"generated values {live} (history: {history})"
+        case "type" | "default" | "collation" | "values":
+            return f"{attr} {live} (history: {history})"
+    return f"a different {attr}"

@@ -320,7 +320,7 @@ def _plan_source(newer: SchemaSource | None, older: SchemaSource | None, run: _R
         src.kind.value,
         src.path,
         src.manifest,
-        src.dialect.value if src.dialect else None,
+        src.dialect,
         None,
         HandwrittenDown(False, None),
         name=src.name,
@@ -571,7 +571,7 @@ def _live(
     from bot.live.plan import down_from_live
 
     report = inspect_live(
-        Dialect(plan.dialect), url, plan.down.changes, expected, history=history or None
+        plan.dialect, url, plan.down.changes, expected, history=history or None
     )
     facts = LiveFacts(
         tuple((a.object, a.count, a.message) for a in report.at_risk),
@@ -580,7 +580,7 @@ def _live(
         tuple(report.problems),
     )
     if report.drift and report.live_schema_sql:
-        live = replay([Migration("live database", report.live_schema_sql)], Dialect(plan.dialect))
+        live = replay([Migration("live database", report.live_schema_sql)], plan.dialect)
         if not live.unmodelled:
             down = down_from_live(live.schema, expected, plan.down)
             facts = replace(facts, planned_from_live=True)

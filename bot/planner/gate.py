@@ -77,7 +77,6 @@ def prove(
 ) -> SourcePlan:
     """Prove what ships (the down, or a refused plan's data-keeping variant) on a scratch engine
     of the source's dialect, with rows in every table; never on a configured database."""
-    from bot.core.model import Dialect
     from bot.engines.proof import EngineSettings, verify
     from bot.engines.shipped import runs_in_transaction, shipped_script
 
@@ -87,7 +86,7 @@ def prove(
     script = shipped_script(source, deployed, target, steps, transaction=transaction)
     if script is None:
         return source
-    dialect = Dialect(source.dialect)
+    dialect = source.dialect
     settings = EngineSettings.of(engine or EngineConfig(), dialect, tool)
     proof = verify(
         dialect, newer, script, older, mysql_url=mysql_url, postgres=postgres, settings=settings
@@ -141,14 +140,13 @@ def judge_author_down(
 
     The engine is the judge: the model's verdict stays only when no engine could run it.
     """
-    from bot.core.model import Dialect
     from bot.engines.proof import EngineSettings, Script, verify
     from bot.engines.shipped import runs_in_transaction, shipped_script
 
     h = source.handwritten
     if not h.present or source.dialect is None or not downs:
         return source
-    dialect = Dialect(source.dialect)
+    dialect = source.dialect
     transaction = runs_in_transaction(tool, source.files)
     ours = shipped_script(source, deployed, target, steps, transaction=transaction)
     # The author's down drops what the up added, like ours: the same losses are declared.

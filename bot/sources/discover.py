@@ -17,6 +17,7 @@ from bot.sources.config import CONFIG_PATH, ConfigError, RepoConfig, load_config
 from bot.sources.formats import (
     DRIZZLE_JOURNAL,
     PRISMA_LOCK,
+    Note,
     detect_format,
     parse_migrations,
     tool_dialect,
@@ -178,12 +179,40 @@ def _directories(
                 dialect,
                 format=fmt,
                 migrations=tuple(migrations),
-                problems=(*bad, *([f"{prefix}{tool_problem}"] if tool_problem else [])),
+                problems=(
+                    *(p for p in bad if not isinstance(p, Note)),
+                    *([f"{prefix}{tool_problem}"] if tool_problem else []),
+                ),
                 dialect_from=DialectFrom.TOOL if dialect else None,
-                notes=tuple(n.format(d) for f, n in _TOOL_NOTES if f is fmt),
+                notes=(
+                    *(str(p) for p in bad if isinstance(p, Note)),
+                    *(n.format(d) for f, n in _TOOL_NOTES if f is fmt),
+                    *(_prisma_scripts(files, prefix) if fmt is Format.PRISMA else ()),
+                ),
             )
         )
     return sources
+
+
+_SCRIPT = (".ts", ".js", ".mjs", ".cjs", ".py", ".sh")
+
+
+def _prisma_scripts(files: list[str], prefix: str) -> tuple[str, ...]:
+    """Scripts beside Prisma's migration.sql (a project's data migrations, such as a
+    `migration.ts`): `prisma migrate deploy` never runs them, and neither does this plan."""
+    scripts = [
+        p
+        for p in files
+        if p.startswith(prefix) and p[len(prefix) :].count("/") == 1 and p.endswith(_SCRIPT)
+    ]
+    if not scripts:
+        return ()
+    more = f" and {len(scripts) - 1} more" if len(scripts) > 1 else ""
+    return (
+        f"{scripts[0]}{more}: scripts beside the Prisma migrations are not run by "
+        "`prisma migrate deploy` and are not read by this plan; if your deploy runs them, "
+        "undo what they did to the data by hand",
+    )
 
 
 def _cargo_files(files: list[str], d: str) -> list[str]:

@@ -19,6 +19,13 @@ from bot.sources.atlas_sum import SUM_FILE, atlas_sum, verify_atlas_sum
 from bot.sources.model import Format, VersionedMigration
 
 Problems = list[str]
+
+
+class Note(str):
+    """A finding a parser reports that is worth saying but does not make the plan doubtful
+    (a file the tool itself never runs): discover turns it into a source note."""
+
+    __slots__ = ()
 Parsed = tuple[list[VersionedMigration], Problems]
 
 GENERATOR = "rollback-plan"
@@ -607,7 +614,7 @@ def _parse_drizzle(files: Mapping[str, str], at: _Paths) -> Parsed:
         out.append(VersionedMigration(number, name, at(rel), _drizzle_sql(files[rel])))
     for rel in sorted(_top_level(files)):
         if rel.endswith(".sql") and rel not in listed:
-            problems.append(f"{at(rel)}: not in {DRIZZLE_JOURNAL}, Drizzle never runs it")
+            problems.append(Note(f"{at(rel)}: not in {DRIZZLE_JOURNAL}, Drizzle never runs it"))
     return out, problems
 
 

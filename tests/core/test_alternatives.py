@@ -440,3 +440,36 @@ def test_archived_tables_with_generated_ids_restore_and_keep_counting(
     )
     assert db.query("SELECT MAX(id) FROM events") == [(4,)]
     assert db.query("SELECT MAX(id) FROM tickets") == [(4,)]
+
+
+# The shape that broke on formbricks and Dokploy: the migration adds an enum type with the
+# tables and columns that use it; the down drops them all, the type last.
+ENUM_UP = [
+    "CREATE TYPE \"Role\" AS ENUM ('owner', 'member')",
+    'CREATE TABLE membership (id INTEGER PRIMARY KEY, role "Role" NOT NULL)',
+    'ALTER TABLE users ADD COLUMN kind "Role"',
+]
+
+
+def test_what_keeps_data_does_not_keep_a_type_the_down_drops(engine_db: MakeDb) -> None:
+    d = Dialect.POSTGRES
+    base = ["CREATE TABLE users (id INTEGER PRIMARY KEY)"]
+    older = [Migration("001.sql", ";\n".join(base) + ";")]
+    both = [*older, Migration("002.sql", ";\n".join(ENUM_UP) + ";")]
+    down = down_between(both, older, d)
+    assert isinstance(down.changes[-1], ch.DropEnum)
+    db = engine_db("postgres")
+    rows = [
+        "INSERT INTO users (id, kind) VALUES (1, 'owner'), (2, NULL)",
+        "INSERT INTO membership (id, role) VALUES (1, 'member'), (2, 'owner')",
+    ]
+    db.execute([*base, *ENUM_UP, *rows])
+    before = {t: db.rows(t) for t in ("users", "membership")}
+    statements, restore, chosen = apply_alternatives(down.changes, replay(both, d).schema, LABEL)
+    # keeping the table or the column would keep the type alive, and DROP TYPE would fail
+    assert [a.strategy for a in chosen] == [Strategy.ARCHIVE, Strategy.ARCHIVE]
+    db.execute(statements)  # raises if the type is still in use
+    assert db.query("SELECT count(*) FROM pg_type WHERE typname = 'Role'") == [(0,)]
+    db.execute(ENUM_UP)
+    db.execute(restore)
+    assert {t: db.rows(t) for t in ("users", "membership")} == before

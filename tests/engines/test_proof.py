@@ -322,6 +322,22 @@ def test_a_table_no_value_fits_is_named() -> None:
 
 
 @pytest.mark.usefixtures("shared_postgres")
+def test_columns_of_a_mixed_case_enum_and_their_children_are_filled() -> None:
+    # Prisma and Drizzle name enum types in mixed case; the seeder must find their labels,
+    # or the table and every table referencing it stay empty and the proof sees no data.
+    older = [
+        'CREATE TYPE "Role" AS ENUM (\'owner\', \'member\');\n'
+        'CREATE TABLE "User" (id serial PRIMARY KEY, role "Role" NOT NULL);\n'
+        'CREATE TABLE post (id serial PRIMARY KEY, "userId" int NOT NULL REFERENCES "User");'
+    ]
+
+    result = verify(Dialect.POSTGRES, older, [], older)
+
+    assert result.verified, result
+    assert "6 rows in 2 tables" in result.reason and "not filled" not in result.reason
+
+
+@pytest.mark.usefixtures("shared_postgres")
 def test_history_creating_pgcrypto_and_uuid_ossp_is_proven_with_stand_ins() -> None:
     older = [
         'CREATE EXTENSION IF NOT EXISTS pgcrypto;\nCREATE EXTENSION IF NOT EXISTS "uuid-ossp";\n'

@@ -116,3 +116,18 @@ def test_proof_is_on_by_default_in_the_bot_and_ci_and_can_be_turned_off() -> Non
     assert PlanOptions().verify is True  # the bot's jobs plan with the default options
     assert parser.parse_args([]).verify is True
     assert parser.parse_args(["--no-verify"]).verify is False
+
+
+@pytest.mark.usefixtures("shared")
+def test_a_variant_that_archives_is_proven_with_its_archive(tmp_path: Path) -> None:
+    # keeping the table would keep its enum type alive: the variant archives it instead
+    change = (
+        "CREATE TYPE role AS ENUM ('owner', 'member');\n"
+        "CREATE TABLE membership (id serial PRIMARY KEY, role role NOT NULL);\n"
+    )
+    source = only_source(_plan(tmp_path, "postgres", USERS["postgres"], change))  # type: ignore[arg-type]
+
+    assert source.verdict is Verdict.REFUSED and source.safe_variant is not None
+    assert any("_rollback_" in s for s in source.safe_variant.statements)
+    assert source.proof is not None and source.proof.verified, source.proof
+    assert "plus what it keeps" in source.proof.reason
