@@ -136,10 +136,15 @@ def test_a_shorter_plan_empties_the_parts_it_no_longer_needs(tmp_path: Path) -> 
     ex, forge, sha = executor(tmp_path, limit=1000)
     ex.publish(problem("long line\n\n" * 300, sha))
     assert len(forge.bot_comments(1)) > 2
+    # the markers of earlier posts must stay what they were: they are how parts are found again
+    assert forge.bot_comments(1)[1].body.startswith(
+        "<!-- rollback-plan:comment part 2 -->\n*Rollback plan, continued (part 2).*\n"
+    )
     ex.publish(problem("short", sha))
     first, *rest = forge.bot_comments(1)
     record = ex.record(1)
     assert "short" in first.body and record is not None and record.parts == 1
+    assert record.comment_id == first.id
     for i, part in enumerate(rest, start=1):
         assert part.body == (
             f"{part_marker(i)}\n*This part of an earlier, longer plan is no longer used.*\n"
@@ -203,3 +208,20 @@ def test_a_reopened_code_block_starts_with_its_fence_line_and_nothing_more() -> 
     assert len(parts) > 1
     for i, part in enumerate(parts[1:], start=1):
         assert part.startswith(header(i) + "```sql\nline\n")
+
+
+def test_a_part_someone_deleted_is_no_obstacle_to_a_shorter_plan(tmp_path: Path) -> None:
+    ex, forge, sha = executor(tmp_path, limit=1000)
+    ex.publish(problem("long line\n\n" * 300, sha))
+    del forge.comments[1][2]
+    ex.publish(problem("short", sha))
+    assert "short" in forge.bot_comments(1)[0].body
+
+
+def test_a_job_failing_twice_on_a_pr_says_so_once(tmp_path: Path) -> None:
+    ex, forge, _ = executor(tmp_path)
+    ex.fail(1, None, "gave up")
+    ex.fail(1, None, "gave up again")
+    assert [c.body for c in forge.bot_comments(1)] == [
+        f"{reply_marker(FAILURE_KEY)}\ngave up again"
+    ]
