@@ -26,6 +26,7 @@ from bot.jobs.handlers import Worker, Workflow
 from bot.jobs.queue import DurableQueue, Tuning, open_store
 from bot.jobs.repo_cache import Remote, RepoCache
 from bot.observability import InstrumentedForge, Metrics
+from bot.planner import PlanOptions
 from bot.settings import Settings
 from bot.web import create_app
 
@@ -149,7 +150,8 @@ def build(
         teams=settings.approval_teams,
         author_may_approve_data_loss=settings.author_may_approve_data_loss,
     )
-    worker = Worker(Workflow(approval_policy=policy), forges, cache, now)
+    options = PlanOptions(run_repo_code=settings.run_repo_code, python=settings.python)
+    worker = Worker(Workflow(approval_policy=policy, plan_options=options), forges, cache, now)
     worker.on_plan = metrics.plan
     store = open_store(settings.queue_path, settings.redis_url)
     queue = DurableQueue(

@@ -383,6 +383,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="prove what ships on a scratch engine, with data (default); --no-verify for speed",
     )
     parser.add_argument(
+        "--run-repo-code",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Alembic: run the repository's env.py in offline mode to get its SQL (default: "
+        "the CI job runs the repository's code anyway); --no-run-repo-code to refuse",
+    )
+    parser.add_argument(
         "--report",
         choices=Report.CHOICES,
         default=Report.AUTO,
@@ -404,6 +411,7 @@ def run_ci(
     from bot.engines.proof import MYSQL_SCRATCH_ENV
     from bot.forges import ForgeError
     from bot.planner import PlanOptions
+    from bot.sources.pyrunner import PYTHON_ENV
 
     env = os.environ if env is None else env
     try:
@@ -414,6 +422,8 @@ def run_ci(
             verify=bool(args.verify),
             mysql_url=env.get(MYSQL_SCRATCH_ENV) or None,
             env=dict(env),
+            run_repo_code=bool(args.run_repo_code),
+            python=env.get(PYTHON_ENV) or None,
         )
         outcome = execute(
             run,

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.sources.model import Format
+from bot.sources.model import RUNS_CODE, Format
 
 # Each command imports what it uses: start-up (`--help`, a bad argument) stays cheap, and
 # `schema`/`diff` never load the git, forge and template stack (bench/startup.py).
@@ -103,6 +103,13 @@ def _parser() -> argparse.ArgumentParser:
         help="SQLite: rebuild a table to put a re-added column back at its old position "
         "(default: add it at the end, which needs no rebuild)",
     )
+    plan.add_argument(
+        "--run-repo-code",
+        action="store_true",
+        help="Alembic: run the repository's env.py in offline mode (`alembic upgrade --sql`) to "
+        "get its SQL; it executes repository code, in a subprocess with a timeout and none of "
+        "your environment variables",
+    )
     plan.set_defaults(func=cmd_plan)
 
     serve = sub.add_parser(
@@ -159,7 +166,10 @@ def _parser() -> argparse.ArgumentParser:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dialect", required=True, help="postgres, mysql (MySQL 8 / MariaDB) or sqlite")
     p.add_argument(
-        "--layout", choices=[f.value for f in Format], help="migration layout (default: detect)"
+        "--layout",
+        # Alembic and Django produce their SQL by running the project's code: `plan` only
+        choices=[f.value for f in Format if f not in RUNS_CODE],
+        help="migration layout (default: detect)",
     )
 
 
@@ -171,17 +181,19 @@ def _replay_cache() -> ParseCache:
     return ParseCache(store=replay_store(os.environ))
 
 
-def _load(directory: Path, layout: str | None) -> list[Migration]:
+def _load(directory: Path, layout: str | None, *, allow_empty: bool = False) -> list[Migration]:
     from bot.sources.dirs import read_dir
 
-    _, migrations = read_dir(directory, Format(layout) if layout else None)
+    _, migrations = read_dir(directory, Format(layout) if layout else None, allow_empty=allow_empty)
+    if not migrations:
+        print(f"rollback-plan: {directory}: no migrations: the empty database", file=sys.stderr)
     from bot.core.replay import Migration
 
     return [Migration(m.up_path, m.up) for m in migrations]
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    files = _load(args.dir, args.layout)
+    files = _load(args.dir, args.layout, allow_empty=True)
     from bot.core.diff import create_all
     from bot.core.model import Dialect, Schema
     from bot.core.render import render, to_script
@@ -200,7 +212,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     dialect = Dialect.parse(args.dialect)
     newer_files = _load(args.from_dir, args.layout)
-    older_files = _load(args.to_dir, args.layout)
+    older_files = _load(args.to_dir, args.layout, allow_empty=True)  # back to nothing: drop all
     from bot.core.down import down_between
     from bot.core.render import to_script
     from bot.engines.engine_state import engine_checked
@@ -240,6 +252,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from bot.markdown.plan import plan_markdown
     from bot.planner import PlanCache, PlanOptions, plan_commit, plan_refs
     from bot.sources.git import open_repo
+    from bot.sources.pyrunner import PYTHON_ENV
 
     if args.from_ref and not args.to_ref:
         raise UsageError("--from needs --to")
@@ -255,6 +268,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         mysql_url=os.environ.get(MYSQL_SCRATCH_ENV) or None,
         env=dict(os.environ),
         exact_column_order=args.exact_column_order,
+        run_repo_code=args.run_repo_code,
+        python=os.environ.get(PYTHON_ENV) or None,
     )
     if args.commit:
         plan = plan_commit(
@@ -480,13 +495,18 @@ def _header(
             f"-- INCOMPLETE: {len(unmodelled)} statement(s) could not be modelled; "
             "their effect is not in this script:"
         )
-        lines += [f"--   {u.file}:{u.line}: {u.reason}" for u in unmodelled]
+        lines += [f"--   {_where(u)}{u.reason}" for u in unmodelled]
     if listed:
         lines.append(
             f"-- not gating: {len(listed)} statement(s) not modelled, settled or unrelated:"
         )
-        lines += [f"--   {u.file}:{u.line}: {u.reason}" for u in listed]
+        lines += [f"--   {_where(u)}{u.reason}" for u in listed]
     return "".join(f"{line}\n" for line in lines) + ("\n" if lines else "")
+
+
+def _where(u: Unmodelled) -> str:
+    """`file:line: `, or nothing for what the down itself can't do (no statement to point at)."""
+    return f"{u.file}:{u.line}: " if u.file else ""
 
 
 def _warn_unmodelled(unmodelled: tuple[Unmodelled, ...]) -> None:

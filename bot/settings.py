@@ -28,7 +28,7 @@ KNOWN_NAMES = frozenset(
         "GITHUB_API_URL", "GITLAB_URL", "MAX_BODY_BYTES", "PUBLIC_URL", "BOT_LOGINS",
         "GIT_URL_TEMPLATE", "CACHE_DIR", "QUEUE_PATH", "APPROVAL_MIN_PERMISSION",
         "APPROVAL_TEAMS", "AUTHOR_MAY_APPROVE_DATA_LOSS", "LOG_LEVEL", "MYSQL_SCRATCH_URL",
-        "IMAGE", "PORT", "ARGS", "PACKAGE",
+        "RUN_REPO_CODE", "PYTHON", "IMAGE", "PORT", "ARGS", "PACKAGE",
     )
 )  # fmt: skip
 _SECRETS = frozenset(
@@ -72,6 +72,9 @@ class Settings:
     approval_teams: tuple[str, ...] = ()
     author_may_approve_data_loss: bool = False
     log_level: str = "INFO"
+    # Alembic's offline mode runs the repository's env.py: only when the operator says so
+    run_repo_code: bool = False
+    python: str | None = None  # the interpreter that runs it (default: the bot's own)
 
     @property
     def github_enabled(self) -> bool:
@@ -145,6 +148,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if author_flag not in {"true", "false", "1", "0", "yes", "no"}:
         problems.append(f"{PREFIX}AUTHOR_MAY_APPROVE_DATA_LOSS: expected true or false")
 
+    run_code = reader.plain("RUN_REPO_CODE", "false").lower()
+    if run_code not in {"true", "false", "1", "0", "yes", "no"}:
+        problems.append(f"{PREFIX}RUN_REPO_CODE: expected true or false")
+    python = reader.plain("PYTHON") or None
+
     if private_key is not None and "-----BEGIN" not in private_key:
         problems.append(f"{PREFIX}GITHUB_PRIVATE_KEY does not look like a PEM private key")
     if (app_id is None) != (private_key is None):
@@ -188,6 +196,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         approval_teams=approval_teams,
         author_may_approve_data_loss=author_flag in {"true", "1", "yes"},
         log_level=log_level,
+        run_repo_code=run_code in {"true", "1", "yes"},
+        python=python,
     )
 
 

@@ -85,7 +85,6 @@ def test_schema_prints_create_statements(
 @pytest.mark.parametrize(
     ("files", "message"),
     [
-        ({}, "no .sql migrations found"),
         ({"1.sql": b"\x00\x01binary"}, "1.sql: binary file"),
         ({"1.sql": b"CREATE TABLE \xff (a int);"}, "1.sql: not valid UTF-8"),
         ({"1_a.up.sql": "SELECT 1;", "1_b.up.sql": "SELECT 1;"}, "version 1 appears twice"),
@@ -98,6 +97,23 @@ def test_bad_directories_give_one_line_errors(
     assert main(["schema", "--dir", str(d), "--dialect", "postgres"]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_an_empty_directory_is_the_empty_database_to_go_back_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    newer = write(tmp_path / "new", {"1.sql": "CREATE TABLE a (id int);"})
+    empty = write(tmp_path / "empty", {})
+    assert main(["schema", "--dir", str(empty), "--dialect", "postgres"]) == 0
+    out, err = capsys.readouterr()
+    assert "CREATE" not in out and "no migrations: the empty database" in err
+    args = ["diff", "--from-dir", str(newer), "--to-dir", str(empty), "--dialect", "postgres"]
+    assert main(args) == 0
+    assert "DROP TABLE a;" in capsys.readouterr().out
+    # the deployed side must have migrations: an empty --from-dir is a mistake, said so
+    args = ["diff", "--from-dir", str(empty), "--to-dir", str(newer), "--dialect", "postgres"]
+    assert main(args) == 2
+    assert "no .sql migrations found" in capsys.readouterr().err
 
 
 def test_missing_directory_and_unknown_dialect(

@@ -312,8 +312,10 @@ def _still_needed(now: Schema, after: Schema) -> bool:
             if target is None:
                 return True
             was = now.table(fk.ref_table)
-            if was is not None and _keyed(was, fk.ref_columns) and not _keyed(
-                target, fk.ref_columns
+            if (
+                was is not None
+                and _keyed(was, fk.ref_columns)
+                and not _keyed(target, fk.ref_columns)
             ):
                 return True
     return False
@@ -788,9 +790,7 @@ def _frozen_on_update(table: Table, col: str, prefix: str) -> list[str]:
     ]
 
 
-def _insert_back(
-    table: Table, source: QName, d: Dialect, typed: dict[str, str]
-) -> tuple[str, ...]:
+def _insert_back(table: Table, source: QName, d: Dialect, typed: dict[str, str]) -> tuple[str, ...]:
     """INSERT every archived row back into the re-created table, then move its sequences on."""
     cols = [c.name for c in table.columns if c.generated is None]
     listed = ", ".join(ident(c, d) for c in cols)

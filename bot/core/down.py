@@ -9,15 +9,17 @@ must give the older one. When it doesn't, the diff is used and the reason is kep
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from bot.core.changes import (
+    AddColumn,
     AddConstraint,
     AlterColumn,
     Change,
     CreateIndex,
+    CreateOpaque,
     CreateTable,
     CreateView,
     DropColumn,
@@ -25,13 +27,17 @@ from bot.core.changes import (
     DropIndex,
     DropTable,
     RenameColumn,
+    RenameIndex,
     RenameTable,
+    ReplaceOpaque,
     ReplaceView,
+    SetTableComment,
     reverse_all,
 )
 from bot.core.diff import diff
-from bot.core.model import Dialect, Schema, Unique
+from bot.core.model import Dialect, ForeignKey, QName, Schema, Unique
 from bot.core.render import Rendered, render
+from bot.core.render.sqlite import render_with_gaps, swap_steps
 from bot.core.replay import History, Migration, ParseCache, Step, Unmodelled, replay
 from bot.core.state import State, StateError, apply_changes, rename_word
 
@@ -72,10 +78,9 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
         except StateError as err:
             note = f"inverting the migration failed ({err}); used the schema diff"
         else:
-            # SQLite's renderer turns such a swap into its row-keeping table rebuild itself.
-            lost = (
-                set() if newer.dialect is Dialect.SQLITE else tables_emptied(newer, inverse, older)
-            )
+            # SQLite's renderer turns the swaps it knows into its row-keeping table rebuild.
+            kept = swap_steps(inverse) if newer.dialect is Dialect.SQLITE else set()
+            lost = tables_emptied(newer, inverse, older, kept)
             if lost:
                 renames = []  # a shadow-table swap: its renames are what loses the rows
                 note = (
@@ -85,9 +90,10 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
                 )
             elif reached == older or _canonical(reached) == _canonical(older):  # cheap first
                 inverse = implied_by_drops(inverse, newer.dialect)
-                return Down(
-                    tuple(inverse), tuple(render(inverse, newer)), Method.INVERSION, unmodelled
-                )
+                if newer.dialect is Dialect.SQLITE:
+                    inverse = _before_table_drop(newer, inverse, older)
+                statements, gaps = _rendered(inverse, newer)
+                return Down(tuple(inverse), statements, Method.INVERSION, unmodelled + gaps)
             else:
                 note = (
                     "inverting the migration did not reach the older schema; used the schema diff"
@@ -95,7 +101,33 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
     else:
         note = None
     changes = _diff_keeping_renames(newer, older, renames)
-    return Down(tuple(changes), tuple(render(changes, newer)), Method.DIFF, unmodelled, note)
+    statements, gaps = _rendered(changes, newer)
+    return Down(tuple(changes), statements, Method.DIFF, unmodelled + gaps, note)
+
+
+def _rendered(
+    changes: list[Change], newer: Schema
+) -> tuple[tuple[Rendered, ...], tuple[Unmodelled, ...]]:
+    """The down's statements, and what makes them fail on a table with rows (SQLite).
+
+    A SQLite rebuild re-creating a NOT NULL column without a default has no value to copy
+    into it: on any row the copy fails. The values are gone, so no down can fill them in;
+    the plan must say so rather than call the down complete.
+    """
+    if newer.dialect is not Dialect.SQLITE:
+        return tuple(render(changes, newer)), ()
+    statements, gaps = render_with_gaps(changes, newer)
+    return tuple(statements), tuple(
+        Unmodelled(
+            "",
+            0,
+            "",
+            f"{gap} comes back NOT NULL without a default, and its values are gone: the "
+            "table rebuild has nothing to put in it, so it fails on a table that has rows. "
+            "Give the column a value by hand (or empty the table) before running the down",
+        )
+        for gap in dict.fromkeys(gaps)
+    )
 
 
 def _diff_keeping_renames(newer: Schema, older: Schema, renames: list[Change]) -> list[Change]:
@@ -222,6 +254,92 @@ def implied_by_drops(changes: list[Change], dialect: Dialect) -> list[Change]:
     return [c for i, c in enumerate(changes) if not only_column(i, c)]
 
 
+def _before_table_drop(newer: Schema, changes: list[Change], older: Schema) -> list[Change]:
+    """Leave out changes to a table that the same down drops afterwards (SQLite).
+
+    There each is a table rebuild that only copies rows about to be deleted, and can fail on
+    them (a NOT NULL column re-created with nothing to fill it). Kept when anything else in
+    between names the table (a view, a foreign key), or when the result misses `older`.
+    """
+    swaps = swap_steps(changes)
+    doomed: set[tuple[str, str]] = set()  # tables dropped later, by the name they have here
+    keep = [True] * len(changes)
+    state = State(newer.dialect, newer)
+    for i in reversed(range(len(changes))):
+        change = changes[i]
+        if i in swaps:
+            swapped, steps = swaps[i]
+            if i == steps[-1] and state.key(swapped) in doomed:
+                for k in steps:
+                    keep[k] = False
+            continue
+        match change:
+            case DropTable(table):
+                doomed.add(state.key(table.name))
+                continue
+            case RenameTable(old, new):
+                was = state.key(new) in doomed
+                doomed -= {state.key(new), state.key(old)}
+                if was:
+                    doomed.add(state.key(old))
+                continue
+            case CreateTable(table):
+                doomed.discard(state.key(table.name))
+        own = _own_table(change)
+        if own is not None and state.key(own) in doomed:
+            keep[i] = False
+            continue
+        doomed -= {key for key in doomed if _names_table(change, key, state)}
+    pruned = [c for c, k in zip(changes, keep, strict=True) if k]
+    if len(pruned) == len(changes):
+        return changes
+    try:
+        reached = apply_changes(newer, pruned)
+    except StateError:
+        return changes
+    return pruned if reached == older or _canonical(reached) == _canonical(older) else changes
+
+
+def _own_table(change: Change) -> QName | None:
+    """The table a change builds on and nothing else (its columns, constraints, new indexes
+    and triggers), or None. Dropping an index or trigger first costs nothing: kept."""
+    match change:
+        case (
+            AddColumn(table=t)
+            | DropColumn(table=t)
+            | RenameColumn(table=t)
+            | AlterColumn(table=t)
+            | AddConstraint(table=t)
+            | DropConstraint(table=t)
+            | SetTableComment(table=t)
+            | RenameIndex(table=t)
+        ):
+            return t
+        case CreateIndex(index):
+            return index.table
+        case CreateOpaque(obj) | ReplaceOpaque(_, obj):
+            return obj.table
+    return None
+
+
+def _names_table(change: Change, key: tuple[str, str], state: State) -> bool:
+    """Whether `change` creates something that refers to the table with this key."""
+    match change:
+        case CreateView(view) | ReplaceView(_, view):
+            return _mentions(view.definition, key[1])
+        case CreateOpaque(obj) | ReplaceOpaque(_, obj):
+            return _mentions(obj.definition, key[1])
+        case CreateTable(table):
+            return any(state.key(fk.ref_table) == key for fk in table.foreign_keys)
+        case AddConstraint(_, ForeignKey() as fk):
+            return state.key(fk.ref_table) == key
+    return False
+
+
+def _mentions(text: str, name: str) -> bool:
+    return re.search(rf"(?i)(?<![\w$]){re.escape(name)}(?![\w$])", text) is not None
+
+
 def views_last(changes: list[Change]) -> list[Change]:
     """A view (re)created before a change to a table it reads moves after that change.
 
@@ -284,8 +402,12 @@ def _touches_table_of(change: Change, definition: str) -> bool:
     return any(re.search(rf"(?i)(?<![\w$]){re.escape(n)}(?![\w$])", definition) for n in names)
 
 
-def tables_emptied(newer: Schema, changes: list[Change], older: Schema) -> set[str]:
+def tables_emptied(
+    newer: Schema, changes: list[Change], older: Schema, kept: Container[int] = ()
+) -> set[str]:
     """Tables of `older` that `changes` would rebuild empty while dropping the rows' table.
+
+    `kept` are positions of changes rendered as a rebuild that keeps the rows: skipped here.
 
     Follows each table through renames: a name that ends up on a freshly created table, while
     the table that held it in `newer` is dropped, means an inversion that loses every row (as
@@ -294,7 +416,9 @@ def tables_emptied(newer: Schema, changes: list[Change], older: Schema) -> set[s
     origin = {key: key for key in newer.tables}  # current key -> the `newer` table it is
     state = State(newer.dialect, newer)
     dropped: set[tuple[str, str]] = set()
-    for change in changes:
+    for i, change in enumerate(changes):
+        if i in kept:
+            continue
         if isinstance(change, RenameTable):
             src = origin.pop(state.key(change.old), None)
             if src is not None:

@@ -132,6 +132,7 @@ class IndexPart:
     length: int | None = None  # MySQL prefix length
     opclass: str | None = None
     collation: str | None = None
+    asc: bool = False  # ASC written out: SQLite keeps an index's text, so it is part of it
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,9 @@ class Index:
     method: str | None = None
     include: tuple[str, ...] = ()
     kind: str | None = None  # MySQL FULLTEXT / SPATIAL
+    # InnoDB made it for a foreign key, and drops it when another index can serve the key;
+    # a fact of its history, not of the schema (equal indexes compare equal without it)
+    implicit: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -307,6 +307,8 @@ class State:
         if self.table(new) is not None and self.key(new) != self.key(old):
             raise StateError(f"table {new} already exists")
         self._remove(old)
+        if self.dialect is Dialect.MYSQL:
+            table = replace(table, foreign_keys=_innodb_fk_names(table.foreign_keys, old, new))
         self._put(
             replace(table, name=new, indexes=tuple(replace(i, table=new) for i in table.indexes))
         )
@@ -457,6 +459,23 @@ class State:
                 return replace(table, checks=kept_c)
 
 
+def _innodb_fk_names(
+    fks: tuple[ForeignKey, ...], old: QName, new: QName
+) -> tuple[ForeignKey, ...]:
+    """InnoDB renames the foreign keys named `<table>_ibfk_<n>` (its own generated names)
+    with their table."""
+    prefix = f"{old.name}_ibfk_".lower()
+
+    def renamed(fk: ForeignKey) -> ForeignKey:
+        name = fk.name
+        if name is None or not name.lower().startswith(prefix):
+            return fk
+        number = name[len(prefix) :]
+        return replace(fk, name=f"{new.name}_ibfk_{number}") if number.isdigit() else fk
+
+    return tuple(renamed(fk) for fk in fks)
+
+
 def _pg_view_rename(definition: str, old: str, new: str) -> str:
     """A view's SELECT after a column it reads was renamed (PostgreSQL semantics)."""
     import sqlglot
@@ -492,11 +511,39 @@ def _names_of(table: Table) -> list[str]:
 
 
 def rename_word(text: str, old: str, new: str) -> str:
-    """Replace `old` as a whole identifier (bare or double-quoted) outside string literals."""
+    """Replace `old` as a whole identifier (bare or double-quoted) outside string literals.
+
+    A quoted name stays quoted, as engines rewrite it (and as its author wrote it), a new
+    name that can't stand bare (a keyword, a space) is quoted, and an old name that is a
+    keyword is only replaced where it is quoted.
+    """
     pattern = re.compile(
         rf"'(?:[^']|'')*'|(?<![\w$])\"?{re.escape(old)}\"?(?![\w$])", re.IGNORECASE
     )
-    return pattern.sub(lambda m: m.group(0) if m.group(0).startswith("'") else new, text)
+    quoted = '"' + new.replace('"', '""') + '"'
+    bare = new if _BARE_WORD.match(new) and new.lower() not in _KEYWORDS else quoted
+
+    # a keyword written bare is the keyword (SELECT, DESC), never the column of that name
+    keyword = old.lower() in _KEYWORDS
+
+    def sub(m: re.Match[str]) -> str:
+        found = m.group(0)
+        if found.startswith("'"):
+            return found
+        if found.startswith('"') and found.endswith('"'):
+            return quoted
+        return found if keyword else bare
+
+    return pattern.sub(sub, text)
+
+
+_BARE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*\Z")
+# Words a renamed identifier can't be left bare as (in expressions, where it lands).
+_KEYWORDS = frozenset(
+    "select from where and or not null is in like between case when then else end as by "
+    "order group having limit offset union all distinct table check default collate "
+    "references primary foreign unique desc asc index".split()
+)
 
 
 def _with_constraint(table: Table, con: Constraint) -> Table:

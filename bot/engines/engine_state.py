@@ -74,16 +74,20 @@ def engine_checked(
 ) -> Checked:
     """The planner's hook: what the model could not read either is not this down's concern
     (listed), or is settled on a scratch engine, or stays gating with the reason."""
-    gating, listed = split_unmodelled(down.unmodelled, down.statements, undone)
+    # what the down itself can't do on rows (no file: no statement of the history) is not
+    # the model's to settle, and an engine replaying the history has no rows to show it
+    own = tuple(u for u in down.unmodelled if not u.file)
+    read = [u for u in down.unmodelled if u.file]
+    gating, listed = split_unmodelled(read, down.statements, undone)
     listed = down.listed + listed
     if not gating:
-        return Checked(replace(down, unmodelled=(), listed=listed))
+        return Checked(replace(down, unmodelled=own, listed=listed))
     if dialect is Dialect.POSTGRES and not postgres:
         note = "the embedded PostgreSQL is off, so the unmodelled statements stay unsettled"
-        return Checked(replace(_noted(down, note), unmodelled=gating, listed=listed))
+        return Checked(replace(_noted(down, note), unmodelled=gating + own, listed=listed))
     result = settle(replace(down, unmodelled=gating), newer, older, dialect, mysql_url=mysql_url)
     if not result.settled:
-        return Checked(replace(result.down, unmodelled=gating, listed=listed))
+        return Checked(replace(result.down, unmodelled=gating + own, listed=listed))
     where = ", ".join(f"{u.file}:{u.line}" for u in gating)
     note = (
         f"the engine settled {len(gating)} statement(s) the model could not read ({where}):"
@@ -93,7 +97,7 @@ def engine_checked(
     if result.corrected:
         note += f"; the model missed {', '.join(result.corrected)}, added from the engine"
     return Checked(
-        replace(_noted(result.down, note), unmodelled=(), listed=listed + gating),
+        replace(_noted(result.down, note), unmodelled=own, listed=listed + gating),
         result.newer,
         result.older,
     )

@@ -65,6 +65,22 @@ def sqlite_ddl(query: Query) -> tuple[list[str], list[str]]:
         "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL"
         " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid"
     )
+    # a virtual table's module makes its shadow tables (FTS5's <name>_data, ...): its own
+    # CREATE VIRTUAL TABLE makes them again, so they are not objects of their own
+    virtual = [
+        str(name).lower() + "_"
+        for _kind, name, sql in rows
+        if re.match(r"(?is)\s*create\s+virtual\s+table\b", str(sql))
+    ]
+    rows = [
+        row
+        for row in rows
+        if not (
+            row[0] == "table"
+            and str(row[1]).lower().startswith(tuple(virtual))
+            and not re.match(r"(?is)\s*create\s+virtual\s+table\b", str(row[2]))
+        )
+    ]
     ordered = sorted(rows, key=lambda row: _SQLITE_ORDER.get(row[0], 4))
     return [sql for _kind, _name, sql in ordered], []
 

@@ -75,6 +75,8 @@ class EngineSettings:
         statements: list[str] = []
         if tool is Format.SUPABASE and dialect is Dialect.POSTGRES:
             statements.append(SUPABASE_ROLES)
+            # the platform's databases look in `extensions` too (uuid_generate_v4() unqualified)
+            statements.append("SET search_path = public, extensions")
         if dialect is Dialect.SQLITE and config.foreign_keys is not None:
             statements.append(f"PRAGMA foreign_keys = {'ON' if config.foreign_keys else 'OFF'}")
         if dialect is Dialect.MYSQL and config.foreign_key_checks is not None:

@@ -148,7 +148,9 @@ def _drift_sentence(change: ch.Change) -> str:
     d = difference(change)
     if d is None:
         what = ch.change_kind(change).replace("_", " ")
-        return f"{ch.change_object(change)} differs on the live database (the history needs: {what})"
+        return (
+            f"{ch.change_object(change)} differs on the live database (the history needs: {what})"
+        )
     if d.side is Side.EXTRA:
         return f"{d.subject} exists on the live database but not in the migration history"
     if d.side is Side.MISSING:

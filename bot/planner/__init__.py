@@ -27,6 +27,7 @@ from bot.core.risk.analyse import policy_from_config
 from bot.engines.engine_state import engine_checked
 from bot.planner.companion import companion_files, restore_file, short_name
 from bot.planner.gate import gate, judge_author_down, live_url, prove
+from bot.sources.alembic import materialize, off_problem
 from bot.sources.config import EngineConfig, RepoConfig
 from bot.sources.discover import Discovery, discover
 from bot.sources.git import (
@@ -38,7 +39,8 @@ from bot.sources.git import (
     resolve,
 )
 from bot.sources.manifests import MigrationJob
-from bot.sources.model import SchemaSource, SourceKind, VersionedMigration
+from bot.sources.model import Format, SchemaSource, SourceKind, VersionedMigration
+from bot.sources.pyrunner import Sandbox
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class PlanOptions:
     mysql_url: str | None = None  # a scratch MySQL/MariaDB server for --verify
     env: Mapping[str, str] = field(default_factory=dict)  # where live database URLs are read
     exact_column_order: bool = False  # SQLite: rebuild a table to put a column back in place
+    # Alembic: run the repository's env.py in offline mode (executes repository code)
+    run_repo_code: bool = False
+    python: str | None = None  # the interpreter for it; default: the one running rollback-plan
 
 
 @dataclass
@@ -183,7 +188,9 @@ def _plan_between(
         if not (_touched(a, b) or _job_changed(a, b, newer, older)):
             continue
         src = a or b
-        if follow_jobs and src is not None and src.kind is SourceKind.MIGRATION_JOB:
+        if src is not None and src.format is Format.ALEMBIC:
+            plans.append(_alembic(repo, a, b, run))
+        elif follow_jobs and src is not None and src.kind is SourceKind.MIGRATION_JOB:
             plans += _job_plans(repo, a, b, found_newer, found_older, run)
         else:
             plans.append(_plan_source(a, b, run))
@@ -191,6 +198,36 @@ def _plan_between(
     return Plan(
         newer.sha, older.sha, None, tuple(plans), tuple(problems), direction=_direction(plans)
     )
+
+
+def _alembic(
+    repo: git.Repo, a: SchemaSource | None, b: SchemaSource | None, run: _Run
+) -> SourcePlan:
+    """An Alembic source is planned from the SQL its offline mode prints, when running the
+    repository's code is allowed; otherwise the plan says what it would take."""
+    src = a or b
+    assert src is not None
+    dialect = src.dialect or (b.dialect if b else None)
+    if not run.options.run_repo_code:
+        moves = _moves(list(a.migrations) if a else [], list(b.migrations) if b else [])
+        off = off_problem(src, [short_name(m.up_path) for m in moves.removed])
+        return _plan_source(*_said(a, b, (off,)), run, unplanned=True)
+    if dialect is None:
+        return _plan_source(a, b, run, unplanned=True)
+    sandbox = Sandbox(python=run.options.python or Sandbox().python)
+    a, b, problem = materialize(repo, (run.snapshot.sha, a), (run.target, b), dialect, sandbox)
+    if problem is not None:
+        return _plan_source(*_said(a, b, (problem,)), run, unplanned=True)
+    return _plan_source(a, b, run)
+
+
+def _said(
+    a: SchemaSource | None, b: SchemaSource | None, problems: tuple[str, ...]
+) -> tuple[SchemaSource | None, SchemaSource | None]:
+    side = a if a is not None else b
+    assert side is not None
+    side = replace(side, problems=(*side.problems, *problems))
+    return (side, b) if a is not None else (None, side)
 
 
 def _job_plans(
@@ -282,7 +319,14 @@ def _pairs(
 def _touched(a: SchemaSource | None, b: SchemaSource | None) -> bool:
     if a is None or b is None:
         return True
-    return (a.migrations, a.schema_sql, a.dialect) != (b.migrations, b.schema_sql, b.dialect)
+    # problems count: files the source could not read that changed (a migration added outside
+    # a Drizzle journal) are a change nobody planned, not "nothing to roll back"
+    return (a.migrations, a.schema_sql, a.dialect, a.problems) != (
+        b.migrations,
+        b.schema_sql,
+        b.dialect,
+        b.problems,
+    )
 
 
 def _job_changed(
@@ -306,7 +350,10 @@ class _Run:
     problems: list[str]
 
 
-def _plan_source(newer: SchemaSource | None, older: SchemaSource | None, run: _Run) -> SourcePlan:
+def _plan_source(
+    newer: SchemaSource | None, older: SchemaSource | None, run: _Run, *, unplanned: bool = False
+) -> SourcePlan:
+    """`unplanned`: its SQL is unknown (Alembic's not run): say what moves, compute nothing."""
     src = newer or older
     assert src is not None
     problems = list(
@@ -335,8 +382,8 @@ def _plan_source(newer: SchemaSource | None, older: SchemaSource | None, run: _R
             "from its image, which this plan does not read: check them by hand"
         )
         return _with(base, problems=problems)
-    if src.dialect is None:
-        if not any("does not plan" in p for p in problems):  # discovery named the database
+    if src.dialect is None or unplanned:
+        if src.dialect is None and not any("does not plan" in p for p in problems):
             problems.append(
                 f"{src.path}: cannot tell which database this is; "
                 "set its dialect in .rollback-plan.yml or pass --dialect"
@@ -570,9 +617,7 @@ def _live(
     from bot.live import inspect_live
     from bot.live.plan import down_from_live
 
-    report = inspect_live(
-        plan.dialect, url, plan.down.changes, expected, history=history or None
-    )
+    report = inspect_live(plan.dialect, url, plan.down.changes, expected, history=history or None)
     facts = LiveFacts(
         tuple((a.object, a.count, a.message) for a in report.at_risk),
         tuple(report.drift),

@@ -50,7 +50,7 @@ def companion_files(
     if older.kind is SourceKind.DIRECTORY:
         # The deployed directory is the target's plus the undone migrations: the new
         # migration goes after it, and its sqitch.plan / atlas.sum already list them.
-        read = snapshot.read_text(_directory_files(snapshot, prefix))
+        read = snapshot.read_text(_directory_files(snapshot, prefix, older.format))
         problems += read.problems
         deployed = dict(read.texts)
         dir_files = {p[len(prefix) :]: t for p, t in read.texts.items()}
@@ -102,7 +102,9 @@ def companion_files(
         return tuple(out)
     for rel, content in added:
         reason = (
-            "compensating migration: takes the database back" if rel.endswith(".sql") else "updated"
+            "compensating migration: takes the database back"
+            if rel.endswith((".sql", ".py"))
+            else "updated"
         )
         out.append(CompanionFile(prefix + rel, content, reason))
     if in_manifest:
@@ -143,15 +145,17 @@ def _index_files(
     return []
 
 
-def _directory_files(snapshot: GitSnapshot, prefix: str) -> list[str]:
-    """The migration directory's own files (one folder level down: Diesel, sqitch)."""
+def _directory_files(snapshot: GitSnapshot, prefix: str, fmt: Format | None) -> list[str]:
+    """The migration directory's own files (one folder level down: Diesel, sqitch, Alembic's
+    versions/)."""
+    ends = (".sql", *_INDEXES, *((".py",) if fmt is Format.ALEMBIC else ()))
     return [
         e.path
         for e in snapshot.entries()
         if e.path.startswith(prefix)
         and not e.symlink
         and e.path[len(prefix) :].count("/") <= 1
-        and e.path.endswith((".sql", *_INDEXES))
+        and e.path.endswith(ends)
     ]
 
 

@@ -30,10 +30,13 @@ def read_text(path: Path, display: str) -> str:
         ) from None
 
 
-def read_dir(directory: Path, fmt: Format | None = None) -> tuple[Format, list[VersionedMigration]]:
+def read_dir(
+    directory: Path, fmt: Format | None = None, *, allow_empty: bool = False
+) -> tuple[Format | None, list[VersionedMigration]]:
     """The migrations in `directory`, oldest first in the tool's own order: every layout
     `plan` reads (Atlas, golang-migrate, goose, dbmate, Flyway, Liquibase formatted SQL,
-    sqitch, Diesel, plain). A file that can't be used is an error, not a silent gap."""
+    sqitch, Diesel, plain). A file that can't be used is an error, not a silent gap.
+    `allow_empty`: a directory without any migration is the empty database (no format)."""
     if not directory.exists():
         raise SourceError(f"{directory}: no such directory")
     if not directory.is_dir():
@@ -47,6 +50,12 @@ def read_dir(directory: Path, fmt: Format | None = None) -> tuple[Format, list[V
         and (p.suffix == ".sql" or p.name in _INDEXES)
     ]
     if not any(p.suffix == ".sql" for p in paths):
+        # only a directory with nothing in it: one of Python migrations (Alembic, Django)
+        # or of files in another layout is not an empty database
+        if allow_empty and not any(
+            p.is_file() and not p.name.startswith(".") for p in directory.rglob("*")
+        ):
+            return fmt, []
         raise SourceError(f"{directory}: no .sql migrations found")
     texts = {p.relative_to(directory).as_posix(): read_text(p, str(p)) for p in paths}
     fmt = fmt or detect_format(texts)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from posixpath import basename, dirname
 
 from bot.core.model import Dialect
+from bot.sources.alembic import discover_alembic
 from bot.sources.config import CONFIG_PATH, ConfigError, RepoConfig, load_config
 from bot.sources.formats import (
     DRIZZLE_JOURNAL,
@@ -60,12 +61,21 @@ def discover(snapshot: GitSnapshot, dialect: Dialect | None = None) -> Discovery
     problems += [f"{p}: symbolic link, not followed" for p in symlinks]
     files = [p for p, e in entries.items() if not e.symlink]
 
+    alembic = discover_alembic(snapshot, files, problems)
     if config.sources:
         dirs = {s.path: s for s in config.sources}
+        envs = {s.path: s for s in alembic if s.path in dirs}
+        sql_dirs = [p for p in dirs if p not in envs and dirs[p].format is not Format.ALEMBIC]
+        problems += [
+            f"{config.path}: sources: {p} is not an Alembic script directory (env.py and "
+            "versions/*.py revisions)"
+            for p in dirs
+            if p not in envs and dirs[p].format is Format.ALEMBIC
+        ]
         found = _directories(
-            snapshot, files, list(dirs), problems, forced={p: s.format for p, s in dirs.items()}
+            snapshot, files, sql_dirs, problems, forced={p: dirs[p].format for p in sql_dirs}
         )
-        by_path = {s.path: s for s in found}
+        by_path = {s.path: s for s in found} | envs
         sources = []
         for path, conf in dirs.items():
             src = by_path.get(path)
@@ -83,7 +93,7 @@ def discover(snapshot: GitSnapshot, dialect: Dialect | None = None) -> Discovery
             )
     else:
         candidates = _candidate_dirs(files)
-        sources = _directories(snapshot, files, candidates, problems)
+        sources = _directories(snapshot, files, candidates, problems) + alembic
     manifests, manifest_problems, jobs = _manifests(snapshot, files, entries)
     if not config.sources:
         # A directory a manifest builds its ConfigMap from (kustomize, Helm .Files) is that
@@ -258,8 +268,8 @@ def _is_sqlx(
 
 _SUPABASE_NOTE = (
     "{}: the auth, storage and extensions schemas come from the Supabase platform: the replay "
-    "and the proof use stand-ins for them (auth.users, auth.uid(), auth.role(), auth.jwt(), "
-    "storage.buckets, storage.objects; the proof also creates its roles anon, authenticated, "
+    "and the proof use stand-ins for them (auth.users, auth.uid(), auth.role(), auth.email(), "
+    "auth.jwt(), storage.buckets, storage.objects, storage.foldername() and the like; the proof also creates its roles anon, authenticated, "
     "service_role), not the platform's own definitions"
 )
 _DRIZZLE_NOTE = (
@@ -347,6 +357,8 @@ def _decide_dialect(source: SchemaSource, option: Dialect | None) -> SchemaSourc
         )
     if option is not None:
         return _decided(source, option, DialectFrom.OPTION, None)
+    if source.format is Format.ALEMBIC:
+        return source  # its migrations are Python: no SQL to guess from
     text = "\n".join(m.up for m in source.migrations) + (source.schema_sql or "")
     # comments name other databases freely ("-- `col` is ...", "-- like MySQL's ENGINE=")
     text = _COMMENTS.sub(" ", text)

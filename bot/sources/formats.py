@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.core.model import Dialect
 from bot.core.split import SplitError, split_statements
+from bot.sources.alembic import render_revision, revisions_of
 from bot.sources.atlas_sum import SUM_FILE, atlas_sum, verify_atlas_sum
 from bot.sources.model import Format, VersionedMigration
 
@@ -528,15 +529,33 @@ SUPABASE_PLATFORM = """\
 CREATE SCHEMA IF NOT EXISTS auth;
 CREATE SCHEMA IF NOT EXISTS storage;
 CREATE SCHEMA IF NOT EXISTS extensions;
-CREATE TABLE auth.users (id uuid PRIMARY KEY, email text, raw_user_meta_data jsonb,
-  raw_app_meta_data jsonb, created_at timestamptz);
+CREATE EXTENSION IF NOT EXISTS "uuid-ossp" WITH SCHEMA extensions;
+CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA extensions;
+CREATE TABLE auth.users (id uuid PRIMARY KEY, aud varchar(255), role varchar(255),
+  email varchar(255), phone text, encrypted_password varchar(255),
+  email_confirmed_at timestamptz, phone_confirmed_at timestamptz, confirmed_at timestamptz,
+  last_sign_in_at timestamptz, raw_user_meta_data jsonb, raw_app_meta_data jsonb,
+  is_super_admin boolean, is_sso_user boolean NOT NULL DEFAULT false,
+  is_anonymous boolean NOT NULL DEFAULT false, banned_until timestamptz,
+  created_at timestamptz, updated_at timestamptz, deleted_at timestamptz);
 CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$ SELECT NULL::uuid $$;
 CREATE FUNCTION auth.role() RETURNS text LANGUAGE sql STABLE AS $$ SELECT NULL::text $$;
+CREATE FUNCTION auth.email() RETURNS text LANGUAGE sql STABLE AS $$ SELECT NULL::text $$;
 CREATE FUNCTION auth.jwt() RETURNS jsonb LANGUAGE sql STABLE AS $$ SELECT NULL::jsonb $$;
 CREATE TABLE storage.buckets (id text PRIMARY KEY, name text NOT NULL, owner uuid,
-  public boolean DEFAULT false, created_at timestamptz);
+  owner_id text, public boolean DEFAULT false, avif_autodetection boolean DEFAULT false,
+  file_size_limit bigint, allowed_mime_types text[], created_at timestamptz,
+  updated_at timestamptz);
 CREATE TABLE storage.objects (id uuid PRIMARY KEY, bucket_id text REFERENCES storage.buckets (id),
-  name text, owner uuid, metadata jsonb, created_at timestamptz);
+  name text, owner uuid, owner_id text, metadata jsonb, user_metadata jsonb, version text,
+  path_tokens text[], created_at timestamptz, updated_at timestamptz,
+  last_accessed_at timestamptz);
+CREATE FUNCTION storage.foldername(name text) RETURNS text[] LANGUAGE sql IMMUTABLE
+  AS $$ SELECT (string_to_array(name, '/'))[1:array_length(string_to_array(name, '/'), 1) - 1] $$;
+CREATE FUNCTION storage.filename(name text) RETURNS text LANGUAGE sql IMMUTABLE
+  AS $$ SELECT (string_to_array(name, '/'))[array_length(string_to_array(name, '/'), 1)] $$;
+CREATE FUNCTION storage.extension(name text) RETURNS text LANGUAGE sql IMMUTABLE
+  AS $$ SELECT reverse(split_part(reverse(name), '.', 1)) $$;
 """
 
 
@@ -612,9 +631,18 @@ def _parse_drizzle(files: Mapping[str, str], at: _Paths) -> Parsed:
             continue
         number, _, name = tag.partition("_")
         out.append(VersionedMigration(number, name, at(rel), _drizzle_sql(files[rel])))
+    last = max((m.version for m in out), default="")
     for rel in sorted(_top_level(files)):
-        if rel.endswith(".sql") and rel not in listed:
-            problems.append(Note(f"{at(rel)}: not in {DRIZZLE_JOURNAL}, Drizzle never runs it"))
+        if not rel.endswith(".sql") or rel in listed:
+            continue
+        text = f"{at(rel)}: not in {DRIZZLE_JOURNAL}, Drizzle never runs it"
+        if rel.partition("_")[0] < last:
+            # a leftover among journaled files: Drizzle skips it, and so does the plan
+            problems.append(Note(text))
+        else:
+            # newer than the journal: the project may run these some other way, so the plan
+            # cannot tell what the database has
+            problems.append(text + "; if your deploy runs it some other way, plan by hand")
     return out, problems
 
 
@@ -809,6 +837,16 @@ def _sqitch_plan(text: str, at: _Paths, problems: Problems) -> list[tuple[str, s
     return out
 
 
+def _parse_alembic(files: Mapping[str, str], at: _Paths) -> Parsed:
+    """Revisions in graph order; their `up` is the Python file (SQL comes from offline mode)."""
+    revisions, problems = revisions_of(
+        {at(n): t for n, t in files.items() if n.startswith("versions/") and n.endswith(".py")}
+    )
+    return [
+        VersionedMigration(r.id, r.message, r.path, files[r.path[len(at("")) :]]) for r in revisions
+    ], problems
+
+
 _PARSERS: dict[Format, Callable[[Mapping[str, str], _Paths], Parsed]] = {
     Format.ATLAS: _parse_atlas,
     Format.GOLANG_MIGRATE: _parse_golang,
@@ -823,6 +861,7 @@ _PARSERS: dict[Format, Callable[[Mapping[str, str], _Paths], Parsed]] = {
     Format.SQLX: _parse_sqlx,
     Format.SUPABASE: _parse_supabase,
     Format.DRIZZLE: _parse_drizzle,
+    Format.ALEMBIC: _parse_alembic,
 }
 
 
@@ -1151,4 +1190,7 @@ _RENDERERS: dict[Format, Callable[[_Render], list[tuple[str, str]]]] = {
     Format.SQLX: _render_sqlx,
     Format.DRIZZLE: _render_drizzle,
     Format.SUPABASE: _render_atlas,  # `<timestamp>_<name>.sql`, a later timestamp, no down
+    Format.ALEMBIC: lambda r: render_revision(
+        r.files, r.name, r.note, r.up, r.down, r.now, r.dialect
+    ),
 }

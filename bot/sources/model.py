@@ -25,7 +25,12 @@ class Format(StrEnum):
     SUPABASE = "supabase"  # supabase/migrations/<timestamp>_<name>.sql (PostgreSQL)
     DRIZZLE = "drizzle"  # <NNNN>_<name>.sql ordered by meta/_journal.json
     SQLX = "sqlx"  # <version>_<name>.sql, or reversible .up.sql / .down.sql (Cargo.toml: sqlx)
+    ALEMBIC = "alembic"  # env.py + versions/*.py revisions; SQL from offline mode (--sql)
     PLAIN = "plain"  # ordered *.sql
+
+
+# Layouts whose SQL comes from running the repository's own code (plan --run-repo-code, ci)
+RUNS_CODE = frozenset({Format.ALEMBIC})
 
 
 class DialectFrom(StrEnum):

@@ -185,6 +185,19 @@ def test_without_an_engine_the_down_stays_incomplete_and_says_why() -> None:
     assert down.note is not None and "PostgreSQL is off" in down.note
 
 
+def test_a_down_that_fails_on_rows_stays_incomplete_after_the_engine_check() -> None:
+    """The scratch engine replays the history without rows, so it can't clear a down that
+    has no value for a NOT NULL column: that one keeps gating."""
+    newer = [
+        Migration("001.sql", "CREATE TABLE t (id INTEGER PRIMARY KEY, d TEXT NOT NULL);\n"),
+        Migration("002.sql", "DROP TABLE t;\nCREATE TABLE t (id INTEGER PRIMARY KEY, e TEXT);\n"),
+    ]
+    static = down_between(newer, newer[:1], Dialect.SQLITE)
+    down = engine_checked(static, newer, newer[:1], Dialect.SQLITE, undone=["002.sql"]).down
+    assert not down.complete
+    assert [u.reason.split(" ")[0] for u in down.unmodelled] == ["t.d"]
+
+
 def test_old_unrelated_unmodelled_statements_are_listed_not_gating() -> None:
     history = [
         Migration("001.sql", "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n"),

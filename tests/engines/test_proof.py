@@ -357,6 +357,32 @@ def test_history_creating_pgcrypto_and_uuid_ossp_is_proven_with_stand_ins() -> N
     )
 
 
+@pytest.mark.usefixtures("shared_postgres")
+def test_supabase_histories_calling_http_pg_net_and_pg_cron_are_proven_with_stand_ins() -> None:
+    # the shapes of chatbot-ui's and other Supabase projects' migrations
+    older = [
+        "CREATE SCHEMA IF NOT EXISTS extensions;\n"
+        "CREATE EXTENSION http WITH SCHEMA extensions;\n"
+        "CREATE EXTENSION IF NOT EXISTS pg_net;\nCREATE EXTENSION IF NOT EXISTS pg_cron;\n"
+        "CREATE TABLE hooks (id serial PRIMARY KEY, url text NOT NULL);\n"
+        "CREATE FUNCTION ping(url text) RETURNS integer LANGUAGE sql AS $$"
+        " SELECT (extensions.http((\'GET\', url,"
+        " ARRAY[extensions.http_header(\'authorization\', \'Bearer x\')], NULL, NULL"
+        ")::extensions.http_request)).status $$;\n"
+        "SELECT net.http_post(url := 'https://example.invalid', body := '{}'::jsonb);\n"
+        "SELECT cron.schedule('nightly', '0 3 * * *', 'SELECT 1');"
+    ]
+    newer = [*older, "ALTER TABLE hooks ADD COLUMN secret text;"]
+    down = Script(("ALTER TABLE hooks DROP COLUMN secret",), lost=("hooks.secret",))
+
+    result = verify(Dialect.POSTGRES, newer, down, older)
+
+    assert result.verified, result
+    assert "stand-in extensions (same functions, not the real ones): " in result.reason
+    for name in ("http", "pg_cron", "pg_net"):
+        assert name in result.reason.rsplit(": ", 1)[-1], result.reason
+
+
 # --- the engine settings the project's migration tool uses (.rollback-plan.yml) ----------
 
 

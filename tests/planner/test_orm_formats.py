@@ -14,6 +14,7 @@ from bot.core.model import Dialect
 from bot.core.risk import Verdict
 from bot.engines import Catalog, ScratchServer
 from bot.engines.extensions import SUPABASE_ROLES
+from bot.engines.proof import ScratchEngines
 from bot.sources.discover import discover
 from bot.sources.formats import SUPABASE_PLATFORM, parse_migrations
 from bot.sources.git import GitSnapshot, open_repo
@@ -233,10 +234,13 @@ def test_supabase_revert_treats_platform_schemas_as_existing(
     assert source.proof is not None and source.proof.verified, source.proof
 
     # And, as the Supabase CLI would: target plus companion reaches the target's schema.
+    engines = ScratchEngines()  # with the stand-in extensions the platform has (uuid-ossp)
+    engines.use(Dialect.POSTGRES, postgres_server)
+
     def apply(files: dict[str, str]) -> Catalog:
         migrations, problems = parse_migrations(Format.SUPABASE, files)
         assert not problems and migrations[0].up == SUPABASE_PLATFORM
-        db = postgres_server.new_database()
+        db = engines.new_database(Dialect.POSTGRES)
         try:
             db.execute([SUPABASE_ROLES])
             for m in migrations:
@@ -317,8 +321,34 @@ def test_drizzle_file_left_out_of_the_journal_is_reported(tmp_path: Path) -> Non
         "drizzle/0000_users.sql",
         "drizzle/0001_posts.sql",
     ]
-    # said, but it does not make the plan doubtful: Drizzle never ran it, and neither do we
+    # newer than the journal: the project may apply it some other way (midday does), so the
+    # plan cannot say what the database has
+    assert source.problems == (
+        "drizzle/0002_add_email.sql: not in meta/_journal.json, Drizzle never runs it; "
+        "if your deploy runs it some other way, plan by hand",
+    )
+
+
+def test_drizzle_leftover_among_journaled_files_is_only_noted(tmp_path: Path) -> None:
+    base, change = _drizzle("postgresql")
+    repo = Repo(tmp_path / "app")
+    repo.commit("drizzle", {**base, **change, "drizzle/0001_abandoned.sql": "CREATE TABLE x (a int);"})
+    (source,) = discover(GitSnapshot(open_repo(repo.path), repo.head())).sources
+    assert len(source.migrations) == 3
+    # Drizzle skipped it between journaled files, and so does the plan: not a doubt (Dokploy)
     assert source.problems == ()
-    assert "drizzle/0002_add_email.sql: not in meta/_journal.json, Drizzle never runs it" in (
+    assert "drizzle/0001_abandoned.sql: not in meta/_journal.json, Drizzle never runs it" in (
         source.notes
     )
+
+
+def test_drizzle_revert_of_a_file_outside_the_journal_is_not_nothing(tmp_path: Path) -> None:
+    # midday applies files the journal does not list some other way: a revert of one must
+    # not read as "nothing to roll back, safe"
+    base, change = _drizzle("postgresql")
+    del change["drizzle/meta/_journal.json"]
+    plan = _reverted(tmp_path, base, change).plan()
+    source = only_source(plan)
+    assert plan.verdict is not Verdict.SAFE
+    assert not source.complete
+    assert any("0002_add_email.sql: not in meta/_journal.json" in p for p in source.problems)

@@ -103,7 +103,7 @@ def test_source_entries_are_checked() -> None:
         ".rollback-plan.yml: sources[1].path: required (the migration directory or manifest)",
         ".rollback-plan.yml: sources[2].path: path '../other-repo/db' leaves the repository",
         ".rollback-plan.yml: sources[3].format: expected one of auto, atlas, golang-migrate, goose, "
-        "dbmate, flyway, liquibase, sqitch, diesel, prisma, supabase, drizzle, sqlx, plain, got 'rails'",
+        "dbmate, flyway, liquibase, sqitch, diesel, prisma, supabase, drizzle, sqlx, alembic, plain, got 'rails'",
         ".rollback-plan.yml: sources[4].path: expected a path relative to the repository root, got '/srv/db'",
         ".rollback-plan.yml: sources[6].path: 'x' is already listed as sources[5]",
     ]

@@ -17,6 +17,7 @@ a column that the run then drops become just the DROP COLUMN.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from bot.core import changes as ch
@@ -368,6 +369,16 @@ class _Renderer:
                 before = replace(before, name=after.name)
         if _must_recreate(before, after):
             return out + _recreate_column(table, before, after, column_check(table, after.name))
+        if not out and replace(before, default=after.default) == after:
+            # only the default: ALTER COLUMN leaves the rest of the column alone, where MODIFY
+            # restates it (and MariaDB re-creates a JSON column's check under the column's name)
+            if after.default is None:
+                return [f"ALTER TABLE {t} ALTER COLUMN {ident(after.name, MY)} DROP DEFAULT"]
+            if _LITERAL_DEFAULT.fullmatch(after.default):
+                return [
+                    f"ALTER TABLE {t} ALTER COLUMN {ident(after.name, MY)}"
+                    f" SET DEFAULT {after.default}"
+                ]
         changed = replace(
             table,
             columns=tuple(
@@ -427,6 +438,11 @@ class _Renderer:
                 return [self._restate_column(tname, name or "", None)]
             case Check(name):
                 return [f"ALTER TABLE {qname(tname, MY)} DROP CONSTRAINT {_name(name, con, tname)}"]
+
+
+# A default ALTER COLUMN ... SET DEFAULT takes as it is on MySQL 8 and MariaDB alike: a number
+# or a string (an expression needs parentheses on MySQL, and MODIFY says it as written).
+_LITERAL_DEFAULT = re.compile(r"[+-]?\d+(?:\.\d+)?|'(?:[^'\\]|''|\\.)*'")
 
 
 def _must_recreate(before: Column, after: Column) -> bool:

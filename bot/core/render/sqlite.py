@@ -59,12 +59,20 @@ def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
     can do them; from the first one it can't, the rest of the run becomes one rebuild,
     attributed to that change.
     """
+    return render_with_gaps(changes, before)[0]
+
+
+def render_with_gaps(changes: list[ch.Change], before: Schema) -> tuple[list[Rendered], list[str]]:
+    """`render`'s statements, and the NOT NULL columns without a default that a rebuild of
+    a table holding rows has no value for (`table.column`): its copy fails on any row."""
     if before.dialect is not _D:
         raise ValueError(f"the SQLite renderer got a {before.dialect} schema")
     state = State(_D, before)
     out: list[Rendered] = []
+    gaps: list[str] = []
+    fresh: set[tuple[str, str]] = set()  # tables these changes created: they hold no rows
     swaps = _table_swaps(changes)
-    skipped = {k for swap in swaps.values() for k in (swap.rename, swap.drop)}
+    skipped = {k for at, swap in swaps.items() for k in swap.steps if k != at}
     i = 0
     while i < len(changes):
         change = changes[i]
@@ -73,12 +81,14 @@ def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
             continue
         if i in swaps:
             swap = swaps[i]
-            rebuild = _swap_rebuild(changes[swap.rename], changes[i], changes[swap.drop], state)
+            steps = [changes[k] for k in swap.steps]
+            rebuild = _swap_rebuild(swap.table, steps, state, _gaps(swap.table, fresh, gaps))
             out.extend(Rendered.of(sql, change) for sql in rebuild)
             i += 1
             continue
         if not isinstance(change, _TableChange):
             out.extend(Rendered.of(sql, change) for sql in _render_other(change, state))
+            _follow_fresh(change, fresh)
             state.apply(change)
             i += 1
             continue
@@ -88,13 +98,30 @@ def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
         for j in range(i, end):
             in_place = _in_place(changes[j], state)
             if in_place is None:
-                rebuild = _rebuild(change.table, changes[j:end], state)
+                found = _gaps(change.table, fresh, gaps)
+                rebuild = _rebuild(change.table, changes[j:end], state, found)
                 out.extend(Rendered.of(sql, changes[j]) for sql in rebuild)
                 break
             out.extend(Rendered.of(sql, changes[j]) for sql in in_place)
             state.apply(changes[j])
         i = end
-    return out
+    return out, gaps
+
+
+def _gaps(table: QName, fresh: set[tuple[str, str]], gaps: list[str]) -> list[str]:
+    """Where a rebuild of `table` reports its gaps: nowhere when the table holds no rows."""
+    return [] if qkey(table, _D) in fresh else gaps
+
+
+def _follow_fresh(change: ch.Change, fresh: set[tuple[str, str]]) -> None:
+    match change:
+        case ch.CreateTable(table):
+            fresh.add(qkey(table.name, _D))
+        case ch.DropTable(table):
+            fresh.discard(qkey(table.name, _D))
+        case ch.RenameTable(old, new) if qkey(old, _D) in fresh:
+            fresh.discard(qkey(old, _D))
+            fresh.add(qkey(new, _D))
 
 
 def _same_table(change: ch.Change, table: QName, state: State) -> bool:
@@ -215,43 +242,84 @@ def _can_drop_column(state: State, table: Table, name: str) -> bool:
 
 @dataclass(frozen=True)
 class _Swap:
-    """Positions of the rename and the drop that, with a CreateTable, swap a table's shape."""
+    """A table whose shape a rename, a CreateTable and a DropTable swap, rendered as one rebuild.
 
-    rename: int
-    drop: int
+    `steps` are the positions of the three changes in order; the rebuild is rendered at the
+    middle one, and the other two render nothing.
+    """
+
+    table: QName
+    steps: tuple[int, int, int]
 
 
 def _table_swaps(changes: list[ch.Change]) -> dict[int, _Swap]:
-    """Rename A to B, create A, drop B: the inverse of a hand-written twelve-step rebuild.
+    """The table swaps among `changes`, keyed by the position their rebuild is rendered at.
 
-    Rendered as written it would lose every row and re-point foreign keys at B, so it is
-    rendered as one rebuild of A instead, keyed by the position of the CreateTable. Only
-    when nothing else in between touches B, and nothing before the CreateTable touches A.
+    Two orders, each the inverse of a way people rebuild a SQLite table by hand, and each
+    losing every row (and re-pointing foreign keys) if rendered as written:
+
+    - rename A to B, create A, drop B (the inverse of "create new_A, copy, drop A, rename
+      new_A to A"), keyed by the CreateTable: nothing in between touches B, and nothing
+      before the CreateTable touches A;
+    - create B, drop A, rename B to A (the inverse of "rename A to A_old, create A, copy,
+      drop A_old"), keyed by the DropTable: nothing in between touches B, and nothing after
+      the DropTable touches A.
     """
     swaps: dict[int, _Swap] = {}
+    used: set[int] = set()
     for i, change in enumerate(changes):
-        if not isinstance(change, ch.RenameTable):
+        if isinstance(change, ch.RenameTable):
+            a, b = qkey(change.old, _D), qkey(change.new, _D)
+            create = _next_touching(changes, i, a, b)
+            if create is None or not _is_create(changes[create], a):
+                continue
+            drop = _next_touching(changes, create, b)
+            if drop is None or not isinstance(changes[drop], ch.DropTable):
+                continue
+            found = _Swap(change.old, (i, create, drop))
+        elif isinstance(change, ch.CreateTable):
+            b = qkey(change.table.name, _D)
+            rename = _next_touching(changes, i, b)
+            if rename is None:
+                continue
+            target = changes[rename]
+            if not isinstance(target, ch.RenameTable) or qkey(target.old, _D) != b:
+                continue
+            a = qkey(target.new, _D)
+            drop = next((k for k in range(rename - 1, i, -1) if _touches(changes[k], a)), None)
+            if drop is None or not _is_drop(changes[drop], a):
+                continue
+            found = _Swap(target.new, (i, drop, rename))
+        else:
             continue
-        a, b = qkey(change.old, _D), qkey(change.new, _D)
-        create = next(
-            (
-                j
-                for j in range(i + 1, len(changes))
-                if _touches(changes[j], a) or _touches(changes[j], b)
-            ),
-            None,
-        )
-        if create is None or not _is_create(changes[create], a):
-            continue
-        drop = next((k for k in range(create + 1, len(changes)) if _touches(changes[k], b)), None)
-        if drop is None or not isinstance(changes[drop], ch.DropTable):
-            continue
-        swaps[create] = _Swap(i, drop)
+        if not used.intersection(found.steps):
+            used.update(found.steps)
+            swaps[found.steps[1]] = found
     return swaps
+
+
+def swap_steps(changes: list[ch.Change]) -> dict[int, tuple[QName, tuple[int, int, int]]]:
+    """The changes that `render` turns into row-keeping table rebuilds: position -> the
+    table rebuilt and the positions of the swap's three changes."""
+    return {
+        k: (swap.table, swap.steps) for swap in _table_swaps(changes).values() for k in swap.steps
+    }
+
+
+def _next_touching(changes: list[ch.Change], after: int, *keys: tuple[str, str]) -> int | None:
+    """The position of the first change after `after` about a table with one of `keys`."""
+    return next(
+        (j for j in range(after + 1, len(changes)) if any(_touches(changes[j], k) for k in keys)),
+        None,
+    )
 
 
 def _is_create(change: ch.Change, key: tuple[str, str]) -> bool:
     return isinstance(change, ch.CreateTable) and qkey(change.table.name, _D) == key
+
+
+def _is_drop(change: ch.Change, key: tuple[str, str]) -> bool:
+    return isinstance(change, ch.DropTable) and qkey(change.table.name, _D) == key
 
 
 def _touches(change: ch.Change, key: tuple[str, str]) -> bool:
@@ -281,22 +349,21 @@ def _touches(change: ch.Change, key: tuple[str, str]) -> bool:
     return any(qkey(n, _D) == key for n in names)
 
 
-def _swap_rebuild(rename: ch.Change, create: ch.Change, drop: ch.Change, state: State) -> list[str]:
-    """One rebuild giving table A the shape of the CreateTable; applies all three to `state`."""
-    assert isinstance(rename, ch.RenameTable) and isinstance(create, ch.CreateTable)
-    source = state.require_table(rename.old)
+def _swap_rebuild(name: QName, steps: list[ch.Change], state: State, gaps: list[str]) -> list[str]:
+    """One rebuild giving table `name` the shape the swap `steps` leave it; applies them."""
+    source = state.require_table(name)
     dependents = _dependents(state, source.name)
-    for change in (rename, create, drop):
+    for change in steps:
         state.apply(change)
-    # what the swap removed with B stays removed; the rest comes back as it was
+    # what the swap removed with the other table stays removed; the rest comes back as it was
     kept = _Dependents(
         tuple(v for v in dependents.views if state.views.get(qkey(v.name, _D)) is not None),
         tuple(t for t in dependents.triggers if t in state.opaque.values()),
     )
     origin = {fold(c.name, _D): c.name for c in source.columns}
-    target = replace(create.table, name=source.name)
+    target = state.require_table(name)
     _check_temp_free(state, source.name)
-    return _rebuild_sql(source, target, origin, dependents, kept)
+    return _rebuild_sql(source, target, origin, dependents, kept, gaps)
 
 
 # -- the rebuild -----------------------------------------------------------------------------
@@ -340,7 +407,7 @@ def _dependents(state: State, table: QName) -> _Dependents:
     return _Dependents(tuple(v for v in state.views.values() if v in views), triggers)
 
 
-def _rebuild(name: QName, run: list[ch.Change], state: State) -> list[str]:
+def _rebuild(name: QName, run: list[ch.Change], state: State, gaps: list[str]) -> list[str]:
     """The twelve-step rebuild carrying out `run` (changes to table `name`); applies them to `state`."""
     source = state.require_table(name)
     dependents = _dependents(state, name)
@@ -360,7 +427,7 @@ def _rebuild(name: QName, run: list[ch.Change], state: State) -> list[str]:
         state.apply(change)
     target = state.require_table(name)
     _check_temp_free(state, name)
-    return _rebuild_sql(source, target, origin, dependents, dependents)
+    return _rebuild_sql(source, target, origin, dependents, dependents, gaps)
 
 
 def _check_temp_free(state: State, name: QName) -> None:
@@ -375,15 +442,19 @@ def _rebuild_sql(
     origin: dict[str, str],
     dropped: _Dependents,
     restored: _Dependents,
+    gaps: list[str],
 ) -> list[str]:
     """The statements turning `source` into `target`, copying each column from `origin`
-    (new column -> old column); `dropped` views and triggers go first, `restored` come back."""
+    (new column -> old column); `dropped` views and triggers go first, `restored` come back.
+    A NOT NULL column the copy can give no value goes into `gaps`."""
     name = source.name
     temp = QName(_NEW_PREFIX + name.name, name.schema)
     into: list[str] = []
     values: list[str] = []
     for column in target.columns:
         copied = origin.get(fold(column.name, _D))
+        if copied is None and _needs_value(target, column):
+            gaps.append(f"{name}.{column.name}")
         if copied is None or column.generated is not None:
             continue
         was = source.column(copied, _D)
@@ -419,6 +490,23 @@ def _rebuild_sql(
     sql += [t.definition.strip() for t in restored.triggers]
     sql += ["PRAGMA foreign_key_check", "COMMIT", "PRAGMA foreign_keys=ON"]
     return sql
+
+
+def _needs_value(table: Table, column: Column) -> bool:
+    """A NOT NULL column that nothing fills in: no default, not generated, not the rowid."""
+    pk = table.primary_key
+    rowid = (
+        pk is not None
+        and [fold(c, _D) for c in pk.columns] == [fold(column.name, _D)]
+        and column.type.upper() == "INTEGER"
+    )
+    return (
+        not column.nullable
+        and column.default is None
+        and column.generated is None
+        and column.auto is None
+        and not rowid
+    )
 
 
 def _autoincrement(table: Table) -> bool:
@@ -546,6 +634,8 @@ def _index_part(index: Index, part: IndexPart) -> str:
         sql += f" COLLATE {_collation(part.collation)}"
     if part.desc:
         sql += " DESC"
+    elif part.asc:
+        sql += " ASC"
     return sql
 
 

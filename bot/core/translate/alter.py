@@ -366,7 +366,14 @@ class AlterStatements(ObjectStatements):
                 )
                 assert idx_name is not None
                 self.emit(
-                    ch.CreateIndex(Index(idx_name, name, tuple(IndexPart(c) for c in con.columns)))
+                    ch.CreateIndex(
+                        Index(
+                            idx_name,
+                            name,
+                            tuple(IndexPart(c) for c in con.columns),
+                            implicit=True,
+                        )
+                    )
                 )
         if isinstance(con, PrimaryKey) and self.dialect is not Dialect.SQLITE:
             # Making a column part of the primary key makes it NOT NULL.
@@ -380,7 +387,7 @@ class AlterStatements(ObjectStatements):
         table = self.state.require_table(name)
         if isinstance(node, exp.IndexColumnConstraint):
             idx = self._inline_index(table, node, self._taken())
-            self.emit(ch.CreateIndex(idx))
+            self.emit_index(idx)
             return
         taken = self._taken()
         if self._unnamed and isinstance(node, exp.Constraint):
@@ -488,6 +495,12 @@ class AlterStatements(ObjectStatements):
                     rest_cols = tuple(c for c in con.columns if not same(c, col.name))
                     if rest_cols and not isinstance(con, ForeignKey):
                         self.emit(ch.AddConstraint(name, replace(con, columns=rest_cols)))
+        elif self.dialect is Dialect.SQLITE:
+            # SQLite refuses the drop while another column's CHECK names it: one that does is
+            # the column's own, and goes with it
+            for check in table.checks:
+                if _mentions(check.expression, col.name):
+                    self.emit(ch.DropConstraint(name, check))
         owned = self.untie_owned_sequences(name, col.name)
         current = self.state.require_table(name)
         after_col = None

@@ -544,6 +544,11 @@ _COMMANDS: list[tuple[re.Pattern[str], Handler]] = [
         re.compile(r"(?is)create\s+extension\s+(if\s+not\s+exists\s+)?" + _NAME),
         _simple_opaque("extension", "EXTENSION"),
     ),
+    (
+        # SQLite: FTS5, R*Tree and other modules' tables (and their shadow tables)
+        re.compile(r"(?is)create\s+virtual\s+table\s+(if\s+not\s+exists\s+)?" + _NAME),
+        _simple_opaque("virtual table", "TABLE"),
+    ),
     (re.compile(r"(?is)create\s+domain\s+()" + _NAME), _simple_opaque("domain", "DOMAIN")),
     (re.compile(r"(?is)create\s+type\s+()" + _NAME), _simple_opaque("type", "TYPE")),
     (

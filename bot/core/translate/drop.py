@@ -106,6 +106,9 @@ class DropStatements(AlterStatements):
 
     def drop_table(self, name: QName, exists: bool, cascade: bool) -> None:
         table = self.state.table(name)
+        if table is None and self._find_opaque("virtual table", str(name), None) is not None:
+            self._drop_opaque("virtual table", str(name), exists)
+            return
         if table is None:
             if exists:
                 return

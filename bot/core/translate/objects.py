@@ -71,18 +71,16 @@ class ObjectStatements(TableStatements):
             method = (using.name if isinstance(using, exp.Expr) else str(using)).lower()
             if method == "btree" and self.dialect is Dialect.POSTGRES:
                 method = None  # the default: the catalog can't tell them apart
-        self.emit(
-            ch.CreateIndex(
-                Index(
-                    name,
-                    tname,
-                    parts,
-                    unique=bool(tree.args.get("unique")),
-                    where=self.raw(where.this) if isinstance(where, exp.Where) else None,
-                    method=method,
-                    include=tuple(self.name(i) for i in include),
-                    kind=kind,
-                )
+        self.emit_index(
+            Index(
+                name,
+                tname,
+                parts,
+                unique=bool(tree.args.get("unique")),
+                where=self.raw(where.this) if isinstance(where, exp.Where) else None,
+                method=method,
+                include=tuple(self.name(i) for i in include),
+                kind=kind,
             )
         )
 

@@ -116,6 +116,11 @@ class TableStatements(OpaqueStatements):
                 text = prop.sql(self.dialect.value)
                 if text.replace(" ", "").upper() != "ENGINE=INNODB":
                     kept.append(text)
+            elif isinstance(prop, (exp.CharacterSetProperty, exp.CollateProperty)) and (
+                self.dialect is Dialect.MYSQL
+            ):
+                # the table's default collation is every column's that names none
+                kept.append(prop.sql(self.dialect.value))
             elif type(prop) is exp.Property and self.dialect is Dialect.POSTGRES:
                 kept.append(prop.sql(self.dialect.value))
         if self.dialect is Dialect.POSTGRES:
@@ -166,6 +171,10 @@ class TableStatements(OpaqueStatements):
                 col.update(nullable=bool(kind.args.get("allow_null")))
             elif isinstance(kind, exp.DefaultColumnConstraint):
                 value = kind.this
+                if isinstance(value, exp.Collate) and self.dialect is Dialect.SQLITE:
+                    # `DEFAULT 'x' COLLATE NOCASE`: the COLLATE is the column's, not the value's
+                    col.update(collation=self.name(value.expression))
+                    value = value.this
                 col.update(
                     default=None
                     if _is_null(value) and self.dialect is not Dialect.SQLITE
@@ -195,6 +204,9 @@ class TableStatements(OpaqueStatements):
                 col.update(on_update=self.raw(kind.this))
             elif isinstance(kind, exp.CharacterSetColumnConstraint):
                 col.update(type=f"{col['type']} CHARACTER SET {kind.this.sql(self.dialect.value)}")
+            elif isinstance(kind, exp.BinaryColumnConstraint) and self.dialect is Dialect.MYSQL:
+                # the charset's binary collation, whichever charset the column ends up with
+                col.update(type=f"{col['type']} BINARY")
             elif isinstance(
                 kind,
                 (
@@ -289,7 +301,7 @@ class TableStatements(OpaqueStatements):
             con = self._foreign_key(table, cols, kind, given, taken)
             table = replace(table, foreign_keys=(*table.foreign_keys, con))
         elif isinstance(kind, exp.CheckColumnConstraint):
-            expr = self.raw(_unparen(kind.this))
+            expr = self._check_text(kind.this)
             con = Check(
                 given
                 or naming.constraint_name(
@@ -316,6 +328,9 @@ class TableStatements(OpaqueStatements):
         ref_table = self.qname(target)
         if isinstance(target, exp.Schema) and target.expressions:
             ref_cols = tuple(self.name(c) for c in target.expressions)
+        elif self.dialect is Dialect.SQLITE:
+            # SQLite keeps the key as written and resolves the primary key on use
+            ref_cols = ()
         else:
             # REFERENCES t without columns means t's primary key.
             if ref_table == table.name or self.state.table(ref_table) is None:
@@ -423,7 +438,7 @@ class TableStatements(OpaqueStatements):
             cols = _single_column(expr_node, self)
             ck = Check(
                 given or naming.constraint_name(self.dialect, table, "check", cols, taken),
-                self.raw(expr_node),
+                self._check_text(element.this),
             )
             if ck.name:
                 taken.add(ck.name)
@@ -432,6 +447,10 @@ class TableStatements(OpaqueStatements):
             idx = self._inline_index(table, element, taken)
             return replace(table, indexes=(*table.indexes, idx))
         raise Unsupported(f"table element {element.sql(self.dialect.value)!r} is not modelled")
+
+    def _check_text(self, node: exp.Expr) -> str:
+        """A CHECK's expression; SQLite keeps the table's text, so its extra parentheses stay."""
+        return self.raw(node if self.dialect is Dialect.SQLITE else _unparen(node))
 
     def _fk_actions(self, fk: ForeignKey, element: exp.ForeignKey) -> ForeignKey:
         for key in ("delete", "update"):
@@ -493,8 +512,11 @@ class TableStatements(OpaqueStatements):
         opclass: str | None = None
         collation: str | None = None
         inner = node
+        asc = False
         if isinstance(inner, exp.Ordered):
             desc = bool(inner.args.get("desc"))
+            # sqlglot gives False for a written ASC, None for none
+            asc = self.dialect is Dialect.SQLITE and inner.args.get("desc") is False
             span = self.p.token_range(inner.this)
             if span is not None:
                 words = [t.text.upper() for t in self.p.tokens[span[1] + 1 : span[1] + 4]]
@@ -521,10 +543,17 @@ class TableStatements(OpaqueStatements):
         ):
             # `path(191)` in CREATE INDEX is a prefix length, not a call.
             length = int(inner.expressions[0].this)
-            inner = exp.column(str(inner.this), quoted=False)
+            func = inner.this  # a quoted name comes as an Identifier, a bare one as text
+            inner = (
+                exp.column(func.copy())
+                if isinstance(func, exp.Identifier)
+                else exp.column(str(func), quoted=False)
+            )
         if isinstance(inner, (exp.Column, exp.Identifier)) and not isinstance(inner, exp.Paren):
-            return IndexPart(self.name(inner), True, desc, nulls, length, opclass, collation)
-        return IndexPart(self.raw(_unparen(inner)), False, desc, nulls, length, opclass, collation)
+            return IndexPart(self.name(inner), True, desc, nulls, length, opclass, collation, asc)
+        return IndexPart(
+            self.raw(_unparen(inner)), False, desc, nulls, length, opclass, collation, asc
+        )
 
     def _mysql_fk_indexes(self, table: Table) -> Table:
         """InnoDB creates an index for a foreign key when no index starts with its columns."""
@@ -541,7 +570,23 @@ class TableStatements(OpaqueStatements):
                 table,
                 indexes=(
                     *table.indexes,
-                    Index(name, table.name, tuple(IndexPart(c) for c in fk.columns)),
+                    Index(name, table.name, tuple(IndexPart(c) for c in fk.columns), implicit=True),
                 ),
             )
         return table
+
+    def emit_index(self, index: Index) -> None:
+        """CREATE INDEX; on MySQL an index that can serve a foreign key replaces the one
+        InnoDB made for it, which InnoDB then drops."""
+        self.emit(ch.CreateIndex(index))
+        if self.dialect is not Dialect.MYSQL or index.kind is not None:
+            return
+        serves: list[str] = []  # the leading plain columns: what a key can use
+        for part in index.parts:
+            if not part.is_column or part.length:
+                break
+            serves.append(part.expression.lower())
+        for old in self.state.require_table(index.table).indexes:
+            cols = [p.expression.lower() for p in old.parts]
+            if old.implicit and old.name != index.name and serves[: len(cols)] == cols:
+                self.emit(ch.DropIndex(old))

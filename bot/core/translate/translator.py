@@ -8,6 +8,8 @@ the pieces of earlier ones (ALTER TABLE ADD COLUMN reuses CREATE TABLE's column 
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
 from bot.core import changes as ch
@@ -17,6 +19,8 @@ from bot.core.model import (
 from bot.core.state import StateError
 from bot.core.translate.base import Unsupported
 from bot.core.translate.drop import DropStatements
+
+_VIRTUAL = re.compile(r"(?is)\s*create\s+virtual\s+table\b")
 
 
 class Translator(DropStatements):
@@ -50,7 +54,10 @@ class Translator(DropStatements):
         if temporary:
             return  # session-scoped: never part of the schema
         if kind == "TABLE":
-            self.create_table(tree)
+            if self.dialect is Dialect.SQLITE and _VIRTUAL.match(self.p.text):
+                self.command()  # a module's table: kept verbatim
+            else:
+                self.create_table(tree)
         elif kind == "INDEX":
             self.create_index(tree)
         elif kind == "VIEW":

@@ -852,6 +852,43 @@ def test_undone_hand_rebuild_keeps_rows(sqlite_server: ScratchServer) -> None:
     assert {s.change for s in statements} == {"create_table"}
 
 
+def test_undone_rename_away_rebuild_keeps_rows(sqlite_server: ScratchServer) -> None:
+    """Create B, drop A, rename B to A (the inverse of "rename A away, create A, copy, drop
+    the old one") copies the rows into B's shape, where the literal statements lose them."""
+    table_sql = "CREATE TABLE p (id INTEGER PRIMARY KEY, amount INTEGER NOT NULL)"
+    newer = Table(
+        QName("p"),
+        (Column("id", "INTEGER"), Column("amount", "INTEGER", nullable=False)),
+        PrimaryKey(None, ("id",)),
+    )
+    old = QName("p_old")
+    older = replace(
+        newer,
+        name=old,
+        columns=(*newer.columns, Column("note", "TEXT")),
+        indexes=(Index("p_amount", old, (IndexPart("amount"),)),),
+    )
+    changes: list[ch.Change] = [
+        ch.CreateTable(older),
+        ch.DropTable(newer),
+        ch.RenameTable(old, QName("p")),
+    ]
+    case = Case(
+        [table_sql],
+        schema(newer),
+        changes,
+        [
+            "CREATE TABLE p (id INTEGER PRIMARY KEY, amount INTEGER NOT NULL, note TEXT)",
+            "CREATE INDEX p_amount ON p (amount)",
+        ],
+        data=["INSERT INTO p VALUES (1, 100), (2, 250)"],
+        rows={"SELECT * FROM p": [(1, 100, None), (2, 250, None)]},
+        rebuilds=1,
+    )
+    statements = prove(sqlite_server, case)
+    assert {s.change for s in statements} == {"drop_table"}
+
+
 def test_rename_create_without_drop_is_not_a_rebuild() -> None:
     """Moving a table aside for a new one keeps the old one: nothing to copy, no rebuild."""
     table = Table(QName("p"), (Column("id", "INTEGER"),), PrimaryKey(None, ("id",)))

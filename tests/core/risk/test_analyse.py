@@ -205,7 +205,8 @@ def test_an_index_dropped_by_a_later_drop_is_reported_under_that_drop(
 
 
 def test_a_rebuild_carries_its_findings_once() -> None:
-    history = "CREATE TABLE users (id int PRIMARY KEY, email text, legacy int NOT NULL);"
+    # put back before email (not at the end), so SQLite rebuilds the table
+    history = "CREATE TABLE users (id int PRIMARY KEY, legacy int NOT NULL DEFAULT 0, email text);"
     down, assessment = rollback("sqlite", history, "ALTER TABLE users DROP COLUMN legacy;")
     attached = statement_findings(assessment, down.statements)
 

@@ -51,6 +51,8 @@ FIRES = [
     Case("drop-table", "postgres", USERS, "CREATE TABLE audit (id int);"),
     Case("drop-table", "mysql", USERS, "CREATE TABLE audit (id int);"),
     Case("drop-table", "sqlite", USERS, "CREATE TABLE audit (id int);"),
+    # an FTS5 table holds rows like any other
+    Case("drop-table", "sqlite", USERS, "CREATE VIRTUAL TABLE search USING fts5(title);"),
     Case("drop-column", "postgres", USERS, "ALTER TABLE users ADD COLUMN bio text;"),
     Case("drop-column", "mysql", USERS, "ALTER TABLE users ADD COLUMN bio text;"),
     Case("drop-column", "sqlite", USERS, "ALTER TABLE users ADD COLUMN bio text;"),
@@ -186,6 +188,10 @@ FIRES = [
     ),
     Case("mysql-table-copy", "mysql", col("bigint"), "ALTER TABLE t MODIFY v int;"),
     Case("mysql-table-copy", "mysql", col("varchar(100)"), "ALTER TABLE t MODIFY v varchar(50);"),
+    # BINARY: the charset's binary collation; going back re-collates every value
+    Case(
+        "mysql-table-copy", "mysql", col("varchar(9)"), "ALTER TABLE t MODIFY v varchar(9) BINARY;"
+    ),
     Case(
         "mysql-table-copy", "mysql", col("enum('x', 'y')"), "ALTER TABLE t MODIFY v enum('y', 'x');"
     ),

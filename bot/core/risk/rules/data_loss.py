@@ -35,6 +35,8 @@ def drop_schema(change: ch.Change, ctx: Context) -> Iterator[Hit]:
 def drop_table(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if isinstance(change, ch.DropTable):
         yield Hit(f"dropping table {change.table.name} deletes all of its rows")
+    elif isinstance(change, ch.DropOpaque) and change.obj.kind == "virtual table":
+        yield Hit(f"dropping virtual table {change.obj.identity} deletes all of its rows")
 
 
 @rule("drop-column", _LOSS, Level.DANGER, "every value stored in the column is deleted")

@@ -54,7 +54,9 @@ def mysql_table_copy(change: ch.Change, ctx: Context) -> Iterator[Hit]:
             old, new = parse_type(before.type, MY), parse_type(after.type, MY)
             if not in_place_type_change(old, new, before):
                 why = f"changing {t}.{before.name} from {before.type} to {after.type}"
-            elif (before.collation or "") != (after.collation or ""):
+            elif (before.collation or "") != (after.collation or "") or _binary(before) != _binary(
+                after
+            ):
                 why = f"changing the collation of {t}.{before.name}"
         case ch.AddColumn(t, column) if ctx.has_rows(t):
             table = t
@@ -75,6 +77,11 @@ def mysql_table_copy(change: ch.Change, ctx: Context) -> Iterator[Hit]:
                 why = f"building the {kind} index {index.name}"
     if why is not None:
         yield Hit(f"{why} copies {table} row by row and blocks writes to it until done")
+
+
+def _binary(column: Column) -> bool:
+    """`VARCHAR(n) BINARY`: the charset's binary collation, kept on the type."""
+    return column.type.upper().endswith(" BINARY")
 
 
 def _bytes_per_char(collation: str | None) -> int:

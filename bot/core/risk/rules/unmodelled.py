@@ -23,7 +23,7 @@ def unmodelled(change: ch.Change, ctx: Context) -> Iterator[Hit]:
 
 def finding(u: Unmodelled) -> Finding:
     """The finding for one statement the engine could not model."""
-    where = f"{u.file}:{u.line}"
+    where = f"{u.file}:{u.line}" if u.file else "the down"  # no file: the down's own gap
     first = " ".join(u.sql.split())[:80]
     shown = f" ({first})" if first else ""
     return Finding(
