@@ -1,0 +1,334 @@
+"""The down-migration: what gates it, what it keeps as renames, and when it falls back."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bot.core import changes as ch
+from bot.core.down import (
+    Down,
+    Method,
+    compute_down,
+    down_between,
+    implied_by_drops,
+    split_unmodelled,
+    views_last,
+)
+from bot.core.model import Column, Dialect, Index, IndexPart, QName, Schema, Unique, View
+from bot.core.render import Rendered
+from bot.core.replay import Migration, ParseCache, Step, Unmodelled, replay_sql
+
+P = Dialect.POSTGRES
+T = QName("t")
+
+DROP_EMAIL = Rendered("ALTER TABLE users DROP COLUMN email", "drop_column", "users.email")
+
+
+def old(sql: str) -> Unmodelled:
+    return Unmodelled("1.sql", 3, sql, "not modelled")
+
+
+def test_an_old_statement_about_another_table_is_listed_not_gating() -> None:
+    u = old("ALTER TABLE orders SET (fillfactor = 70)")
+    assert split_unmodelled([u], [DROP_EMAIL], ["2.sql"]) == ((), (u,))
+
+
+def test_an_old_statement_naming_a_table_the_down_changes_gates_whatever_its_case() -> None:
+    u = old("ALTER TABLE Users SET (fillfactor = 70)")
+    assert split_unmodelled([u], [DROP_EMAIL], ["2.sql"]) == ((u,), ())
+
+
+def test_a_statement_in_a_migration_being_undone_gates_even_about_another_table() -> None:
+    u = Unmodelled("2.sql", 1, "ALTER TABLE orders SET (fillfactor = 70)", "not modelled")
+    assert split_unmodelled([u], [DROP_EMAIL], ["2.sql"]) == ((u,), ())
+
+
+def test_a_statement_that_could_not_be_read_at_all_gates() -> None:
+    u = old("  \n")
+    assert split_unmodelled([u], [DROP_EMAIL], []) == ((u,), ())
+
+
+@pytest.mark.parametrize("word", ["EXECUTE", "prepare", "format"])
+def test_dynamic_sql_gates_because_it_names_its_objects_at_run_time(word: str) -> None:
+    u = old(f"DO $$ BEGIN {word} 'x'; END $$")
+    assert split_unmodelled([u], [DROP_EMAIL], []) == ((u,), ())
+
+
+@pytest.mark.parametrize("word", ["index", "trigger", "function", "extension", "policy"])
+def test_the_kind_words_of_an_object_name_nothing_that_gates(word: str) -> None:
+    dropped = Rendered("DROP …", "drop_opaque", f"{word} audit_x ON users")
+    u = old(f"CREATE {word.upper()} other_thing ON orders")
+    assert split_unmodelled([u], [dropped], []) == ((), (u,))
+
+
+def sqls(down: Down) -> list[str]:
+    return [s.sql for s in down.statements]
+
+
+def schema(sql: str) -> Schema:
+    return replay_sql(sql, P).schema
+
+
+def renamed(old: str, new: str) -> list[Step]:
+    """A step that knows of one column rename only, so inverting it falls short."""
+    return [Step("2.sql", (ch.RenameColumn(T, old, new),), ())]
+
+
+def test_a_renamed_column_goes_back_as_a_rename_when_the_diff_is_used() -> None:
+    older, newer = (
+        schema("CREATE TABLE t (id int, a int, c int);"),
+        schema("CREATE TABLE t (id int, b int);"),
+    )
+    down = compute_down(newer, older, renamed("a", "b"))
+    assert down.method is Method.DIFF
+    assert down.note == (
+        "inverting the migration did not reach the older schema; used the schema diff"
+    )
+    assert sqls(down) == [
+        "ALTER TABLE t RENAME COLUMN b TO a",
+        "ALTER TABLE t ADD COLUMN c integer",
+    ]
+
+
+def test_a_rename_onto_a_column_older_still_has_under_the_old_name_is_not_kept() -> None:
+    """Older has both `a` and `b`: renaming `b` to `a` would empty `b`; the diff keeps it."""
+    older, newer = (
+        schema("CREATE TABLE t (id int, a int, b int);"),
+        schema("CREATE TABLE t (id int, b int, c int);"),
+    )
+    down = compute_down(newer, older, renamed("a", "b"))
+    assert sqls(down) == ["ALTER TABLE t DROP COLUMN c", "ALTER TABLE t ADD COLUMN a integer"]
+
+
+def test_a_rename_to_a_name_older_lacks_is_not_kept() -> None:
+    older, newer = schema("CREATE TABLE t (id int);"), schema("CREATE TABLE t (id int, b int);")
+    assert sqls(compute_down(newer, older, renamed("a", "b"))) == ["ALTER TABLE t DROP COLUMN b"]
+    older = schema("CREATE TABLE k (id int);")
+    newer = schema("CREATE TABLE k (id int); CREATE TABLE t9 (id int);")
+    undone = [Step("2.sql", (ch.RenameTable(QName("t5"), QName("t9")),), ())]
+    assert sqls(compute_down(newer, older, undone)) == ["DROP TABLE t9"]
+
+
+def test_a_table_rename_onto_a_table_older_still_has_is_not_kept() -> None:
+    older = schema("CREATE TABLE t5 (id int); CREATE TABLE t9 (id int, x int);")
+    newer = schema("CREATE TABLE t9 (id int);")
+    undone = [Step("2.sql", (ch.RenameTable(QName("t5"), QName("t9")),), ())]
+    assert [type(c) for c in compute_down(newer, older, undone).changes] == [
+        ch.AddColumn,
+        ch.CreateTable,
+    ]
+
+
+def test_a_swap_of_two_tables_names_both_in_the_note() -> None:
+    base = [Migration("1.sql", "CREATE TABLE a (id int); CREATE TABLE b (id int);")]
+    swap = "".join(
+        f"CREATE TABLE {t}_new (id bigint); DROP TABLE {t}; ALTER TABLE {t}_new RENAME TO {t};"
+        for t in "ab"
+    )
+    down = down_between([*base, Migration("2.sql", swap)], base, P)
+    assert down.note is not None and "would re-create a, b empty" in down.note
+
+
+@pytest.mark.parametrize(
+    ("name", "swap"),
+    [
+        ("t", "CREATE TABLE t_new (id bigint); DROP TABLE t; ALTER TABLE t_new RENAME TO t;"),
+        (
+            '"Users"',
+            'CREATE TABLE "Users_new" (id bigint); DROP TABLE "Users";'
+            ' ALTER TABLE "Users_new" RENAME TO "Users";',
+        ),
+    ],
+)
+def test_inverting_a_shadow_table_swap_would_lose_the_rows_so_the_diff_alters_in_place(
+    name: str, swap: str
+) -> None:
+    base = [Migration("1.sql", f"CREATE TABLE {name} (id int);")]
+    down = down_between([*base, Migration("2.sql", swap)], base, P)
+    assert down.method is Method.DIFF
+    assert down.note == (
+        f"inverting the migration would re-create {name.strip(chr(34))} empty"
+        " and drop the table holding its rows; used the schema diff"
+    )
+    assert sqls(down) == [f"ALTER TABLE {name} ALTER COLUMN id TYPE integer"]
+
+
+def test_a_table_renamed_aside_comes_back_by_rename() -> None:
+    """The rows were kept under the other name: inverting is right, nothing is lost."""
+    base = [Migration("1.sql", "CREATE TABLE t (id int);")]
+    aside = Migration("2.sql", "ALTER TABLE t RENAME TO t_old; CREATE TABLE t (id bigint);")
+    down = down_between([*base, aside], base, P)
+    assert down.method is Method.INVERSION
+    assert sqls(down) == ["DROP TABLE t", "ALTER TABLE t_old RENAME TO t"]
+
+
+def test_a_scratch_table_created_and_dropped_is_no_table_losing_rows() -> None:
+    base = [Migration("1.sql", "CREATE TABLE t (id int);")]
+    scratch = Migration(
+        "2.sql", "CREATE TABLE s (id int); ALTER TABLE t ADD COLUMN a int; DROP TABLE s;"
+    )
+    down = down_between([*base, scratch], base, P)
+    assert down.method is Method.INVERSION
+    assert sqls(down)[1:] == ["ALTER TABLE t DROP COLUMN a", "DROP TABLE s"]
+
+
+@pytest.mark.parametrize("where", ["", " where a ~ 'x'"])  # `~` is PostgreSQL's alone
+def test_a_view_rebound_through_a_rename_and_back_counts_as_restored(where: str) -> None:
+    """The state spells the re-bound view its own way; the same query is the same view."""
+    base = [
+        Migration("1.sql", f"CREATE TABLE t (a text);\nCREATE VIEW v AS select a from t{where};")
+    ]
+    newer = [*base, Migration("2.sql", "ALTER TABLE t RENAME COLUMN a TO b;")]
+    down = down_between(newer, base, P)
+    assert (down.method, sqls(down)) == (Method.INVERSION, ["ALTER TABLE t RENAME COLUMN b TO a"])
+
+
+def with_view(s: Schema, definition: str) -> Schema:
+    return replace(s, views={("", "v"): View(QName("v"), definition)})
+
+
+@pytest.mark.parametrize(
+    ("newer", "older"),
+    [
+        ("SELECT a, a AS b FROM t", "select a from t"),
+        ("SELECT a FROM t WHERE (", "SELECT ((( FROM"),  # sqlglot cannot read either
+    ],
+)
+def test_a_view_the_inversion_leaves_different_falls_back_to_the_diff(
+    newer: str, older: str
+) -> None:
+    t = schema("CREATE TABLE t (a int);")
+    down = compute_down(with_view(t, newer), with_view(t, older), [])
+    assert down.method is Method.DIFF
+    assert [c.view.definition for c in down.changes if isinstance(c, ch.CreateView)] == [older]
+
+
+def test_an_unreadable_view_left_as_it_was_counts_as_restored() -> None:
+    t = with_view(schema("CREATE TABLE t (a int);"), "SELECT a FROM t WHERE (")
+    down = compute_down(t, replace(t), [])
+    assert (down.method, down.changes) == (Method.INVERSION, ())
+
+
+def col(name: str, type_: str = "integer") -> Column:
+    return Column(name, type_)
+
+
+def test_postgres_leaves_out_changes_to_a_column_the_down_drops_afterwards() -> None:
+    alter = ch.AlterColumn(T, col("c"), col("c", "bigint"))
+    idx = ch.DropIndex(Index("t_c", T, (IndexPart("c"),)))
+    uniq = ch.DropConstraint(T, Unique("t_c_key", ("c",)))
+    drop = ch.DropColumn(T, col("c"))
+    assert implied_by_drops([alter, idx, uniq, drop], P) == [drop]
+    assert implied_by_drops([alter, idx, uniq, drop], Dialect.SQLITE) == [alter, idx, uniq, drop]
+
+
+def test_an_index_or_constraint_whose_name_comes_back_is_dropped_explicitly() -> None:
+    idx = ch.DropIndex(Index("t_c", T, (IndexPart("c"),)))
+    uniq = ch.DropConstraint(T, Unique("t_c_key", ("c",)))
+    drop = ch.DropColumn(T, col("c"))
+    again_idx = ch.CreateIndex(Index("t_c", T, (IndexPart("d"),)))
+    again_uniq = ch.AddConstraint(T, Unique("t_c_key", ("d",)))
+    assert implied_by_drops([idx, drop, again_idx], P) == [idx, drop, again_idx]
+    assert implied_by_drops([uniq, drop, again_uniq], P) == [uniq, drop, again_uniq]
+
+
+def test_a_column_dropped_before_the_change_does_not_imply_it() -> None:
+    drop = ch.DropColumn(T, col("c"))
+    alter = ch.AlterColumn(T, col("c"), col("c", "bigint"))
+    assert implied_by_drops([drop, alter], P) == [drop, alter]
+
+
+def test_a_view_restored_before_the_table_it_reads_moves_after_it() -> None:
+    view = ch.CreateView(View(QName("v"), "SELECT id FROM t"))
+    table = ch.CreateTable(replay_sql("CREATE TABLE t (id int);", P).schema.tables[("", "t")])
+    other = ch.CreateTable(replay_sql("CREATE TABLE tt (id int);", P).schema.tables[("", "tt")])
+    assert views_last([view, other, table]) == [other, table, view]
+
+
+def test_an_edited_migration_is_diffed_and_what_neither_history_models_is_reported_once() -> None:
+    odd = "ALTER TABLE t SET (fillfactor = 70);"
+    older = [Migration("1.sql", f"CREATE TABLE t (id int);\n{odd}")]
+    newer = [Migration("1.sql", f"CREATE TABLE t (id int, a int);\n{odd}")]
+    down = down_between(newer, older, P)
+    assert (down.method, sqls(down)) == (Method.DIFF, ["ALTER TABLE t DROP COLUMN a"])
+    assert down.note is None  # nothing was inverted, so there is nothing to explain
+    assert [(u.file, u.line) for u in down.unmodelled] == [("1.sql", 2)]
+    gone = [Migration("0.sql", "CREATE TABLE t (id int);\nALTER TABLE t CLUSTER ON t_pkey;")]
+    down = down_between(newer, gone, P)
+    assert [u.file for u in down.unmodelled] == ["1.sql", "0.sql"]
+
+
+def test_a_revert_that_undoes_no_migration_has_an_empty_inverted_down() -> None:
+    history = [Migration("1.sql", "CREATE TABLE t (id int);")]
+    down = down_between(history, list(history), P)
+    assert (down.method, down.changes, down.complete) == (Method.INVERSION, (), True)
+
+
+@pytest.mark.parametrize("edited", [False, True])
+def test_planning_again_with_the_callers_cache_replays_nothing(edited: bool) -> None:
+    older = [Migration("1.sql", "CREATE TABLE t (id int);")]
+    newer = [Migration("1.sql", "CREATE TABLE t (id int, a int);" if edited else older[0].sql)]
+    newer.append(Migration("2.sql", "ALTER TABLE t ADD COLUMN b int;"))
+    cache = ParseCache()
+    first = down_between(newer, older, P, cache)
+    hits = cache.hits
+    assert down_between(newer, older, P, cache) == first
+    assert cache.hits == hits + 2
+
+
+def test_an_inversion_that_cannot_be_applied_says_why_the_diff_was_used() -> None:
+    older, newer = schema("CREATE TABLE t (id int);"), schema("CREATE TABLE t (id int, a int);")
+    down = compute_down(newer, older, renamed("x", "y"))  # `y` is not in the newer schema
+    assert (down.method, sqls(down)) == (Method.DIFF, ["ALTER TABLE t DROP COLUMN a"])
+    assert down.note is not None and down.note.startswith("inverting the migration failed (")
+
+
+@pytest.mark.parametrize(
+    ("older", "newer", "down"),
+    [
+        # `"Note"` is not `note` in PostgreSQL: renaming onto `note` would not restore it
+        (
+            'CREATE TABLE t (id int, "Note" int);',
+            "CREATE TABLE t (id int, note_2 int);",
+            ["ALTER TABLE t DROP COLUMN note_2", 'ALTER TABLE t ADD COLUMN "Note" integer'],
+        ),
+        # and a `"B"` in the older schema does not stop `b` going back to `a`
+        (
+            'CREATE TABLE t (id int, a int, "B" int);',
+            "CREATE TABLE t (id int, b int);",
+            ["ALTER TABLE t RENAME COLUMN b TO a", 'ALTER TABLE t ADD COLUMN "B" integer'],
+        ),
+    ],
+)
+def test_postgres_column_names_are_matched_exactly_when_keeping_renames(
+    older: str, newer: str, down: list[str]
+) -> None:
+    old, new = ("note", "note_2") if "Note" in older else ("a", "b")
+    assert sqls(compute_down(schema(newer), schema(older), renamed(old, new))) == down
+
+
+def view(definition: str) -> ch.CreateView:
+    return ch.CreateView(View(QName("v"), definition))
+
+
+def test_a_view_reading_every_column_waits_for_a_column_drop_and_others_do_not() -> None:
+    drop = ch.DropColumn(T, col("c"))
+    assert views_last([view("SELECT * FROM t"), drop]) == [drop, view("SELECT * FROM t")]
+    assert views_last([view("SELECT id FROM t"), drop]) == [view("SELECT id FROM t"), drop]
+
+
+def test_a_moved_view_says_the_names_the_renames_it_now_follows_give() -> None:
+    """The engine follows later renames itself: the view names the table as it is then."""
+    to_u = ch.RenameTable(T, QName("u"))
+    to_w = ch.RenameTable(QName("u"), QName("w"))
+    out = views_last([view("SELECT id FROM t"), to_u, to_w])
+    assert out == [to_u, to_w, view("SELECT id FROM w")]
+
+
+def test_every_view_restored_too_early_moves() -> None:
+    table = ch.CreateTable(schema("CREATE TABLE t (id int);").tables[("", "t")])
+    v1, v2 = view("SELECT id FROM t"), ch.CreateView(View(QName("v2"), "SELECT 1 FROM t"))
+    out = views_last([v1, v2, table])
+    assert out[0] == table and set(out[1:]) == {v1, v2}
