@@ -450,7 +450,8 @@ def _canonical(schema: Schema) -> Schema:
             text = sqlglot.parse_one(view.definition, read=schema.dialect.value).sql(
                 schema.dialect.value
             )
-        except sqlglot.errors.ParseError:
+        except (sqlglot.errors.ParseError, sqlglot.errors.TokenError, RecursionError):
+            # an unterminated quote, or nesting too deep: compare the text as written
             text = view.definition
         views[key] = replace(view, definition=text)
     return replace(schema, views=views)

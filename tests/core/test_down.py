@@ -248,14 +248,14 @@ def test_a_view_restored_before_the_table_it_reads_moves_after_it() -> None:
 
 
 def test_an_edited_migration_is_diffed_and_what_neither_history_models_is_reported_once() -> None:
-    odd = "ALTER TABLE t SET (fillfactor = 70);"
+    odd = "DO $$ BEGIN PERFORM 1; END $$;"  # a DO block of no known shape: never modelled
     older = [Migration("1.sql", f"CREATE TABLE t (id int);\n{odd}")]
     newer = [Migration("1.sql", f"CREATE TABLE t (id int, a int);\n{odd}")]
     down = down_between(newer, older, P)
     assert (down.method, sqls(down)) == (Method.DIFF, ["ALTER TABLE t DROP COLUMN a"])
     assert down.note is None  # nothing was inverted, so there is nothing to explain
     assert [(u.file, u.line) for u in down.unmodelled] == [("1.sql", 2)]
-    gone = [Migration("0.sql", "CREATE TABLE t (id int);\nALTER TABLE t CLUSTER ON t_pkey;")]
+    gone = [Migration("0.sql", "CREATE TABLE t (id int);\nDO $$ BEGIN PERFORM 2; END $$;")]
     down = down_between(newer, gone, P)
     assert [u.file for u in down.unmodelled] == ["1.sql", "0.sql"]
 
@@ -332,3 +332,13 @@ def test_every_view_restored_too_early_moves() -> None:
     v1, v2 = view("SELECT id FROM t"), ch.CreateView(View(QName("v2"), "SELECT 1 FROM t"))
     out = views_last([v1, v2, table])
     assert out[0] == table and set(out[1:]) == {v1, v2}
+
+
+def test_a_view_sqlglot_cannot_tokenize_is_compared_as_written() -> None:
+    # an unterminated dollar quote raises TokenError, not ParseError: the down must not crash
+    from bot.core.down import _canonical
+    from bot.core.model import QName, Schema, View
+
+    view = View(QName("v"), "SELECT $$abc")
+    schema = Schema(Dialect.POSTGRES, views={("", "v"): view})
+    assert _canonical(schema).views[("", "v")] == view
