@@ -86,7 +86,7 @@ def test_no_silently_wrong_down(request: pytest.FixtureRequest, dialect: str) ->
     "dialect",
     [
         "mysql",
-        _known("postgres", "5"),  # implicit serial sequences missing
+        "postgres",
         "sqlite",
     ],
 )
