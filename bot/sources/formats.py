@@ -219,6 +219,18 @@ def _parse_golang(files: Mapping[str, str], at: _Paths) -> Parsed:
                 problems.append(_duplicate(at(rel), m.group(1), at(downs[number])))
                 continue
             downs[number] = rel
+    return _paired(files, at, ups, downs, problems)
+
+
+def _paired(
+    files: Mapping[str, str],
+    at: _Paths,
+    ups: Mapping[int, tuple[str, str, str]],
+    downs: Mapping[int, str],
+    problems: Problems,
+) -> Parsed:
+    """Numbered ups (number -> raw version, name, file) with their downs, in numeric order;
+    a down without its up is a problem."""
     for number in sorted(set(downs) - set(ups)):
         problems.append(f"{at(downs[number])}: down migration without an up ({number})")
     out = []
@@ -669,23 +681,7 @@ def _parse_sqlx(files: Mapping[str, str], at: _Paths) -> Parsed:
             problems.append(_duplicate(at(rel), m.group(1), at(ups[number][2])))
             continue
         ups[number] = (m.group(1), m.group(2), rel)
-    for number in sorted(set(downs) - set(ups)):
-        problems.append(f"{at(downs[number])}: down migration without an up ({number})")
-    out = []
-    for number in sorted(ups):
-        raw, name, rel = ups[number]
-        down = downs.get(number)
-        out.append(
-            VersionedMigration(
-                raw,
-                name,
-                at(rel),
-                files[rel],
-                files[down] if down else None,
-                at(down) if down else None,
-            )
-        )
-    return out, problems
+    return _paired(files, at, ups, downs, problems)
 
 
 def _parse_plain(files: Mapping[str, str], at: _Paths) -> Parsed:
