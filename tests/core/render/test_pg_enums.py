@@ -98,7 +98,7 @@ def test_recreated_type_in_a_schema_moves_columns_of_every_array_depth() -> None
     assert written == [
         'ALTER TYPE app."Mood" RENAME TO "Mood__old"',
         "CREATE TYPE app.\"Mood\" AS ENUM ('happy')",
-        'ALTER TABLE app.t ALTER COLUMN m DROP DEFAULT,'
+        "ALTER TABLE app.t ALTER COLUMN m DROP DEFAULT,"
         ' ALTER COLUMN m TYPE app."Mood" USING m::text::app."Mood",'
         " ALTER COLUMN m SET DEFAULT 'sad',"
         ' ALTER COLUMN ms TYPE app."Mood"[] USING ms::text[]::app."Mood"[],'
