@@ -65,7 +65,7 @@ def test_include_collations_and_expressions_as_postgresql_takes_them(
         ]
     )
     table = db.catalog().get("tables", "app.items")
-    assert table is not None and list(table["indexes"]) == ["i"]  # type: ignore[arg-type]
+    assert table is not None and list(table["indexes"]) == ["i"]
 
 
 def test_one_whole_function_call_is_written_bare() -> None:
