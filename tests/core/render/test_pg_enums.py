@@ -53,6 +53,14 @@ def test_values_added_around_kept_ones_land_in_the_target_order(
     assert enum_labels(db, "mood") == list(target)
 
 
+def test_a_value_added_after_a_new_first_value() -> None:
+    target = ("angry", "calm", "sad", "happy")
+    assert sql([ch.AlterEnum(MOOD, EnumType(MOOD.name, target))], (MOOD,)) == [
+        "ALTER TYPE mood ADD VALUE 'angry' BEFORE 'sad'",
+        "ALTER TYPE mood ADD VALUE 'calm' AFTER 'angry'",
+    ]
+
+
 def test_values_added_to_an_empty_enum_need_no_position(
     engine_db: Callable[[str], ScratchDatabase],
 ) -> None:

@@ -110,6 +110,10 @@ def test_storage_parameters_set_only_when_they_change() -> None:
         "ALTER TABLE t RESET (toast_tuple_target)",
         "ALTER TABLE t SET (autovacuum_enabled=true, parallel_workers=2)",
     ]
+    flag = "WITH (autovacuum_enabled)"
+    assert sql([ch.SetTableOptions(T, None, flag)], replace(table, options=None)) == [
+        "ALTER TABLE t SET (autovacuum_enabled)"
+    ]
 
 
 def test_storage_options_text_keeps_flags_without_a_value() -> None:
