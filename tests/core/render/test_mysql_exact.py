@@ -324,3 +324,28 @@ def test_a_virtual_column_made_plain_and_renamed_gets_its_values_copied(
         ]
     )
     assert db.rows("t") == [(1, 2), (2, 4)]
+
+
+def test_a_middle_column_made_virtual_comes_back_after_its_neighbour_with_its_check() -> None:
+    c = Column("c", "INT")
+    table = Table(T, (A, Column("b", "INT"), c), checks=(Check("c", "c > 0"),))
+    virtual = Column("c", "INT", generated="a * 2", generated_stored=False)
+    assert sql([ch.AlterColumn(T, c, virtual)], table) == [
+        "-- t.c: MySQL cannot change a column into or out of VIRTUAL in place;"
+        " it is re-created (values recomputed)\n"
+        "ALTER TABLE t DROP COLUMN c,"
+        " ADD COLUMN c INT GENERATED ALWAYS AS (a * 2) VIRTUAL CHECK (c > 0) AFTER b"
+    ]
+
+
+def test_an_auto_increment_column_added_before_its_key_gets_it_with_the_key(
+    engine_db: Callable[[str], ScratchDatabase],
+) -> None:
+    written = sql([ch.AddColumn(T, ID), ch.AddConstraint(T, PrimaryKey(None, ("Id",)))], BASE)
+    assert written == [
+        "ALTER TABLE t ADD COLUMN Id INT NOT NULL",
+        "ALTER TABLE t ADD PRIMARY KEY (Id), MODIFY COLUMN Id INT NOT NULL AUTO_INCREMENT",
+    ]
+    db = engine_db("mysql")
+    db.execute(["CREATE TABLE t (a INT)", *written, "INSERT INTO t (a) VALUES (7)"])
+    assert db.rows("t") == [(7, 1)]
