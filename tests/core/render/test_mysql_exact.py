@@ -349,3 +349,41 @@ def test_an_auto_increment_column_added_before_its_key_gets_it_with_the_key(
     db = engine_db("mysql")
     db.execute(["CREATE TABLE t (a INT)", *written, "INSERT INTO t (a) VALUES (7)"])
     assert db.rows("t") == [(7, 1)]
+
+
+def test_a_renamed_table_takes_its_own_columns_along_not_the_others() -> None:
+    other = Table(QName("o"), (ID,))
+    keyless = Table(T, (ID,))
+    assert sql(
+        [ch.RenameTable(T, QName("u")), ch.AddConstraint(other.name, PrimaryKey(None, ("Id",)))],
+        keyless,
+        other,
+    ) == [
+        "RENAME TABLE t TO u",
+        "ALTER TABLE o ADD PRIMARY KEY (Id), MODIFY COLUMN Id INT NOT NULL AUTO_INCREMENT",
+    ]
+
+
+def test_unnamed_constraints_cannot_be_dropped_and_say_which() -> None:
+    table = Table(
+        T,
+        (A, C),
+        uniques=(Unique(None, ("a",)),),
+        checks=(Check(None, "a > c"),),
+        foreign_keys=(ForeignKey(None, ("c",), T, ("a",)),),
+    )
+    for con, kind in (
+        (table.uniques[0], "unique"),
+        (table.checks[0], "check"),
+        (table.foreign_keys[0], "foreign key"),
+    ):
+        with pytest.raises(ValueError, match=f"cannot drop an unnamed {kind} constraint on t"):
+            sql([ch.DropConstraint(T, con)], table)
+    indexed = Table(
+        QName("child"),
+        (Column("pid", "INT"),),
+        foreign_keys=(ForeignKey(None, ("pid",), PARENT.name, ("id",)),),
+        indexes=(Index("child_pid", QName("child"), (IndexPart("pid"),)),),
+    )
+    with pytest.raises(ValueError, match="cannot drop an unnamed foreign key constraint on child"):
+        sql([ch.DropIndex(indexed.indexes[0])], PARENT, indexed)
