@@ -387,3 +387,19 @@ def test_unnamed_constraints_cannot_be_dropped_and_say_which() -> None:
     )
     with pytest.raises(ValueError, match="cannot drop an unnamed foreign key constraint on child"):
         sql([ch.DropIndex(indexed.indexes[0])], PARENT, indexed)
+
+
+def test_a_foreign_key_named_by_innodb_is_dropped_under_the_renamed_tables_name() -> None:
+    fk = ForeignKey("child_ibfk_1", ("pid",), PARENT.name, ("id",))
+    table = Table(
+        QName("child"),
+        (Column("pid", "INT"),),
+        foreign_keys=(fk,),
+        indexes=(Index("child_pid", QName("child"), (IndexPart("pid"),)),),
+    )
+    renamed = ForeignKey("kid_ibfk_1", ("pid",), PARENT.name, ("id",))
+    assert sql(
+        [ch.RenameTable(table.name, QName("kid")), ch.DropConstraint(QName("kid"), renamed)],
+        PARENT,
+        table,
+    ) == ["RENAME TABLE child TO kid", "ALTER TABLE kid DROP FOREIGN KEY kid_ibfk_1"]
