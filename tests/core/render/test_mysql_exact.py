@@ -53,10 +53,12 @@ def test_auto_increment_comes_off_before_its_key_goes_and_back_after_it_returns(
 ) -> None:
     table = Table(T, (N, ID), primary_key=PrimaryKey(None, ("Id",)))
     pk = PrimaryKey(None, ("Id",))
-    written = sql([ch.DropConstraint(T, pk), ch.AddConstraint(T, pk)], table)
+    index = Index("t_n", T, (IndexPart("n"),))
+    written = sql([ch.DropConstraint(T, pk), ch.AddConstraint(T, pk), ch.CreateIndex(index)], table)
     assert written == [
         "ALTER TABLE t MODIFY COLUMN Id INT NOT NULL, DROP PRIMARY KEY",
         "ALTER TABLE t ADD PRIMARY KEY (Id), MODIFY COLUMN Id INT NOT NULL AUTO_INCREMENT",
+        "CREATE INDEX t_n ON t (n)",
     ]
     db = engine_db("mysql")
     db.execute(["CREATE TABLE t (n INT, Id INT NOT NULL AUTO_INCREMENT PRIMARY KEY)"])
