@@ -405,3 +405,74 @@ def test_a_foreign_key_named_by_innodb_is_dropped_under_the_renamed_tables_name(
         PARENT,
         table,
     ) == ["RENAME TABLE child TO kid", "ALTER TABLE kid DROP FOREIGN KEY kid_ibfk_1"]
+
+
+# -- indexes InnoDB made for a foreign key, replaced by a later index ----------------------------
+
+REF = QName("ref")
+REFS = Table(REF, (Column("id", "VARCHAR(20)", nullable=False),), PrimaryKey(None, ("id",)))
+KID = QName("kid")
+BY_PID = Index("kid_pid", KID, (IndexPart("pid"),), implicit=True)
+BY_OTHER = Index("kid_other", KID, (IndexPart("other"),), implicit=True)
+KIDS = Table(
+    KID,
+    (Column("pid", "VARCHAR(20)"), Column("code", "INT"), Column("other", "VARCHAR(20)")),
+    foreign_keys=(
+        ForeignKey("kid_pid", ("pid",), REF, ("id",)),
+        ForeignKey("kid_other", ("other",), REF, ("id",)),
+    ),
+    indexes=(BY_PID, BY_OTHER),
+)
+
+
+def kid_sql(changes: list[ch.Change], kids: Table = KIDS) -> list[str]:
+    return sql(changes, REFS, kids)
+
+
+def test_indexes_innodb_dropped_itself_are_not_dropped_again_but_a_new_one_of_the_name_is() -> None:
+    again = Index("kid_pid", KID, (IndexPart("pid"),))
+    assert kid_sql(
+        [
+            ch.CreateIndex(Index("i1", KID, (IndexPart("pid"), IndexPart("code")))),
+            ch.CreateIndex(Index("i2", KID, (IndexPart("other"),))),
+            ch.DropIndex(BY_PID),
+            ch.DropIndex(BY_OTHER),
+            ch.CreateIndex(again),
+            ch.DropIndex(again),
+        ]
+    ) == [
+        "CREATE INDEX i1 ON kid (pid, code)",
+        "CREATE INDEX i2 ON kid (other)",
+        "CREATE INDEX kid_pid ON kid (pid)",
+        "DROP INDEX kid_pid ON kid",
+    ]
+
+
+def test_only_innodb_indexes_on_the_new_indexes_leading_columns_are_replaced() -> None:
+    """A prefix or FULLTEXT index can't serve a foreign key; an index of our own stays."""
+    for index in (
+        Index("i3", KID, (IndexPart("pid", length=5),)),
+        Index("i4", KID, (IndexPart("pid"),), kind="FULLTEXT"),
+    ):
+        written = kid_sql([ch.CreateIndex(index), ch.DropIndex(BY_PID)])
+        assert written[-1] == "DROP INDEX kid_pid ON kid", index
+    assert kid_sql(
+        [ch.CreateIndex(Index("i5", KID, (IndexPart("pid"),))), ch.DropIndex(BY_OTHER)]
+    ) == [
+        "CREATE INDEX i5 ON kid (pid)",
+        "ALTER TABLE kid DROP FOREIGN KEY kid_other",
+        "ALTER TABLE kid DROP INDEX kid_other,"
+        " ADD CONSTRAINT kid_other FOREIGN KEY (other) REFERENCES ref (id)",
+    ]
+    own = Index("own", KID, (IndexPart("other"),))
+    kids = Table(KID, KIDS.columns, foreign_keys=KIDS.foreign_keys, indexes=(BY_PID, own))
+    assert (
+        kid_sql(
+            [
+                ch.CreateIndex(Index("i6", KID, (IndexPart("other"), IndexPart("pid")))),
+                ch.DropIndex(own),
+            ],
+            kids,
+        )[-1]
+        == "DROP INDEX own ON kid"
+    )
