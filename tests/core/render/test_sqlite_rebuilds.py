@@ -1,0 +1,77 @@
+"""What a SQLite table rebuild copies, and which new NOT NULL columns it has no value for,
+run on the engine with rows in the table."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core import changes as ch
+from bot.core.model import Column, PrimaryKey, QName, Table
+from bot.core.render.sqlite import render_with_gaps
+from bot.engines import EngineError, ScratchServer
+from tests.core.render.test_sqlite import (
+    BASE,
+    BASE_ROWS,
+    BASE_SQL,
+    NOTE,
+    Case,
+    T,
+    fresh,
+    prove,
+    schema,
+)
+
+LOG = Table(QName("log"), (Column("at", "TEXT"), Column("what", "TEXT")))
+LOG_SQL = "CREATE TABLE log (at TEXT, what TEXT)"
+LOG_ROWS = "INSERT INTO log VALUES ('1', 'a'), ('2', 'b')"
+
+REBUILT: dict[str, Case] = {
+    "a column renamed and retyped by one change keeps its values": Case(
+        [BASE_SQL],
+        schema(BASE),
+        [ch.AlterColumn(T, NOTE, Column("remark", "BLOB"))],
+        [BASE_SQL.replace("note TEXT", "remark BLOB")],
+        rows={"SELECT id, remark FROM t": [(1, None), (2, "x")]},
+        rebuilds=1,
+    ),
+    "a column added by the rebuild, then renamed in it": Case(
+        [BASE_SQL],
+        schema(BASE),
+        [ch.AddColumn(T, Column("extra", "TEXT"), first=True), ch.RenameColumn(T, "extra", "more")],
+        [BASE_SQL.replace("(id", "(more TEXT, id")],
+        rows={"SELECT * FROM t": [(None, 1, "a", 5, None), (None, 2, "b", None, "x")]},
+        rebuilds=1,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REBUILT.values(), ids=REBUILT.keys())
+def test_a_rebuild_copies_each_column_from_where_it_was(
+    sqlite_server: ScratchServer, case: Case
+) -> None:
+    prove(sqlite_server, case)
+
+
+def test_a_new_integer_primary_key_is_no_gap_the_rowid_fills_it(
+    sqlite_server: ScratchServer,
+) -> None:
+    changes: list[ch.Change] = [
+        ch.AddColumn(LOG.name, Column("id", "integer", nullable=False), first=True),
+        ch.AddConstraint(LOG.name, PrimaryKey(None, ("id",))),
+    ]
+    statements, gaps = render_with_gaps(changes, schema(LOG))
+    assert gaps == []
+    db = fresh(sqlite_server, [LOG_SQL, LOG_ROWS])
+    db.execute([s.sql for s in statements])
+    assert sorted(db.rows("log")) == [(1, "1", "a"), (2, "2", "b")]
+
+
+def test_a_new_not_null_integer_outside_the_primary_key_is_a_gap(
+    sqlite_server: ScratchServer,
+) -> None:
+    changes: list[ch.Change] = [ch.AddColumn(T, Column("n", "INTEGER", nullable=False), first=True)]
+    statements, gaps = render_with_gaps(changes, schema(BASE))
+    assert gaps == ["t.n"]
+    db = fresh(sqlite_server, [BASE_SQL, BASE_ROWS])
+    with pytest.raises(EngineError, match="NOT NULL constraint failed"):
+        db.execute([s.sql for s in statements])
