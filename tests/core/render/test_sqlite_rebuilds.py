@@ -6,14 +6,15 @@ from __future__ import annotations
 import pytest
 
 from bot.core import changes as ch
-from bot.core.model import Column, PrimaryKey, QName, Table
-from bot.core.render.sqlite import render_with_gaps
+from bot.core.model import AutoKind, Column, PrimaryKey, QName, Schema, Table, qkey
+from bot.core.render.sqlite import render, render_with_gaps
 from bot.engines import EngineError, ScratchServer
 from tests.core.render.test_sqlite import (
     BASE,
     BASE_ROWS,
     BASE_SQL,
     NOTE,
+    SQLITE,
     Case,
     T,
     fresh,
@@ -75,3 +76,44 @@ def test_a_new_not_null_integer_outside_the_primary_key_is_a_gap(
     db = fresh(sqlite_server, [BASE_SQL, BASE_ROWS])
     with pytest.raises(EngineError, match="NOT NULL constraint failed"):
         db.execute([s.sql for s in statements])
+
+
+def test_a_table_of_an_attached_database_is_rebuilt_in_that_database(
+    sqlite_server: ScratchServer,
+) -> None:
+    """The temporary table, the copy of the AUTOINCREMENT mark and the rename all stay in
+    `aux`: built in main, the table would move there and its ids start over."""
+    name = QName("t", "aux")
+    table = Table(
+        name,
+        (Column("id", "INTEGER", auto=AutoKind.AUTOINCREMENT), Column("note", "TEXT")),
+        PrimaryKey(None, ("id",)),
+    )
+    before = Schema(SQLITE, tables={qkey(name, SQLITE): table})
+    change = ch.AlterColumn(name, table.columns[1], Column("note", "BLOB"))
+    assert [s.sql for s in render([change], before)] == [
+        "PRAGMA foreign_keys=OFF",
+        "BEGIN",
+        "CREATE TABLE aux._rp_new_t (\n  id INTEGER PRIMARY KEY AUTOINCREMENT,\n  note BLOB\n)",
+        "INSERT INTO aux.sqlite_sequence (name, seq) SELECT '_rp_new_t', seq"
+        " FROM aux.sqlite_sequence WHERE name = 't' COLLATE NOCASE",
+        "INSERT INTO aux._rp_new_t (id, note) SELECT id, note FROM aux.t",
+        "DROP TABLE aux.t",
+        "ALTER TABLE aux._rp_new_t RENAME TO t",
+        "PRAGMA foreign_key_check",
+        "COMMIT",
+        "PRAGMA foreign_keys=ON",
+    ]
+    db = fresh(
+        sqlite_server,
+        [
+            "ATTACH DATABASE ':memory:' AS aux",
+            "CREATE TABLE aux.t (id INTEGER PRIMARY KEY AUTOINCREMENT, note TEXT)",
+            "INSERT INTO aux.t (note) VALUES ('a'), ('b'), ('c')",
+            "DELETE FROM aux.t WHERE id = 3",
+        ],
+    )
+    db.execute([s.sql for s in render([change], before)])
+    db.execute(["INSERT INTO aux.t (note) VALUES ('d')"])
+    assert db.query("SELECT id, note FROM aux.t ORDER BY id") == [(1, "a"), (2, "b"), (4, "d")]
+    assert db.query("SELECT name FROM main.sqlite_master") == []
