@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 
 from bot.core import changes as ch
-from bot.core.model import AutoKind, Column, PrimaryKey, QName, Schema, Table, qkey
+from bot.core.down import down_between
+from bot.core.model import AutoKind, Column, Dialect, PrimaryKey, QName, Schema, Table, qkey
 from bot.core.render.sqlite import render, render_with_gaps
+from bot.core.replay import Migration
 from bot.engines import EngineError, ScratchServer
 from tests.core.render.test_sqlite import (
     BASE,
@@ -117,3 +119,25 @@ def test_a_table_of_an_attached_database_is_rebuilt_in_that_database(
     db.execute(["INSERT INTO aux.t (note) VALUES ('d')"])
     assert db.query("SELECT id, note FROM aux.t ORDER BY id") == [(1, "a"), (2, "b"), (4, "d")]
     assert db.query("SELECT name FROM main.sqlite_master") == []
+
+
+PLAIN_SQL = "CREATE TABLE t (id INTEGER PRIMARY KEY, n TEXT)"
+AUTO_SQL = "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, n TEXT)"
+
+
+def test_a_down_that_brings_back_autoincrement_rebuilds_the_table(
+    sqlite_server: ScratchServer,
+) -> None:
+    """The history edited to drop AUTOINCREMENT: the diff's down puts it back by a rebuild
+    that keeps the rows (it was refused as "AUTOINCREMENT needs its table's primary key")."""
+    down = down_between(
+        [Migration("001.sql", PLAIN_SQL + ";\n")],
+        [Migration("001.sql", AUTO_SQL + ";\n")],
+        Dialect.SQLITE,
+    )
+    assert down.complete
+    db = fresh(sqlite_server, [PLAIN_SQL, "INSERT INTO t VALUES (1, 'a'), (5, 'b')"])
+    db.execute([s.sql for s in down.statements])
+    assert db.catalog().diff(fresh(sqlite_server, [AUTO_SQL]).catalog(), column_order=True) == []
+    db.execute(["INSERT INTO t (n) VALUES ('c')"])
+    assert db.query("SELECT id, n FROM t ORDER BY id") == [(1, "a"), (5, "b"), (6, "c")]
