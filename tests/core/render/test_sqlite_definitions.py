@@ -16,6 +16,7 @@ from bot.core import changes as ch
 from bot.core.model import (
     AutoKind,
     Column,
+    Dialect,
     ForeignKey,
     Index,
     IndexPart,
@@ -237,3 +238,8 @@ REFUSED = {
 def test_what_sqlite_lacks_is_refused_with_what_and_where(change: ch.Change, message: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
         render([change], schema(BASE))
+
+
+def test_a_schema_of_another_dialect_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"^the SQLite renderer got a postgres schema$"):
+        render([], Schema(Dialect.POSTGRES))

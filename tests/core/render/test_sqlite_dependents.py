@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core import changes as ch
 from bot.core.model import Column, Opaque, QName, Table, View
 from bot.core.render.sqlite import inside_transaction, render
 from bot.engines import EngineError, ScratchServer
@@ -13,6 +14,7 @@ from tests.core.render.test_sqlite import (
     BASE_ROWS,
     BASE_SQL,
     NOTE,
+    SCORE,
     Case,
     alter,
     fresh,
@@ -89,3 +91,24 @@ def test_inside_a_tool_transaction_the_rebuild_leaves_transaction_control_to_the
     db.execute(["ROLLBACK", "BEGIN", *wrapped, "COMMIT"])
     assert db.rows("t") == [(1, "a", 5, None), (2, "b", None, "x")]
     assert db.query("SELECT type FROM pragma_table_info('t') WHERE name = 'note'") == [("BLOB",)]
+
+
+def test_a_view_over_a_column_renamed_before_the_rebuild_comes_back_with_the_new_name(
+    sqlite_server: ScratchServer,
+) -> None:
+    """RENAME COLUMN rewrites the view in SQLite; the rebuild after it must make that text."""
+    view = "CREATE VIEW v AS SELECT id, note FROM t"
+    prove(
+        sqlite_server,
+        Case(
+            [BASE_SQL, view],
+            schema(BASE, views=(View(QName("v"), "SELECT id, note FROM t"),)),
+            [ch.RenameColumn(BASE.name, "note", "remark"), alter(SCORE, type="REAL")],
+            [
+                BASE_SQL.replace("note", "remark").replace("score INT", "score REAL"),
+                "CREATE VIEW v AS SELECT id, remark FROM t",
+            ],
+            rows={"SELECT * FROM v": [(1, None), (2, "x")]},
+            rebuilds=1,
+        ),
+    )
