@@ -49,6 +49,7 @@ from tests.core.render.test_sqlite import (
 FILLED = {
     "a bare word is its own text": ("unknown", "unknown"),
     'a "quoted" word is its own text': ('"say ""hi"""', 'say "hi"'),
+    'a "quoted" word naming a column is still text': ('"name"', "name"),
     "TRUE is the keyword": ("TRUE", "1"),
 }
 
