@@ -37,6 +37,17 @@ REBUILT: dict[str, Case] = {
         rows={"SELECT id, remark FROM t": [(1, None), (2, "x")]},
         rebuilds=1,
     ),
+    "a column added by the rebuild, then renamed and retyped in it": Case(
+        [BASE_SQL],
+        schema(BASE),
+        [
+            ch.AddColumn(T, Column("extra", "TEXT"), first=True),
+            ch.AlterColumn(T, Column("extra", "TEXT"), Column("more", "BLOB")),
+        ],
+        [BASE_SQL.replace("(id", "(more BLOB, id")],
+        rows={"SELECT * FROM t": [(None, 1, "a", 5, None), (None, 2, "b", None, "x")]},
+        rebuilds=1,
+    ),
     "a column added by the rebuild, then renamed in it": Case(
         [BASE_SQL],
         schema(BASE),

@@ -74,7 +74,7 @@ def test_a_change_to_the_renamed_table_between_keeps_the_statements_as_written(
 def test_steps_that_are_not_swaps_before_a_swap_do_not_hide_it(
     sqlite_server: ScratchServer,
 ) -> None:
-    o, o2, r, s, u, u2 = (QName(n) for n in ("o", "o2", "r", "s", "u", "u2"))
+    o, o2, r, s, u, u2, w, w2 = (QName(n) for n in ("o", "o2", "r", "s", "u", "u2", "w", "w2"))
     one = (Column("x", "INT"),)
     tables = {n: Table(n, one) for n in (o, u)}
     changes: list[ch.Change] = [
@@ -82,6 +82,8 @@ def test_steps_that_are_not_swaps_before_a_swap_do_not_hide_it(
         ch.CreateTable(Table(r, one)),  # created, then indexed: not renamed next
         ch.CreateIndex(Index("r_x", r, (IndexPart("x"),))),
         ch.CreateTable(Table(s, one)),  # created, never renamed
+        ch.CreateTable(Table(w, one)),  # created, renamed, nothing dropped before
+        ch.RenameTable(w, w2),
         ch.RenameTable(u, u2),  # renamed, recreated, the old one kept
         ch.CreateTable(Table(u, one)),
         *swap(),
@@ -98,6 +100,7 @@ def test_steps_that_are_not_swaps_before_a_swap_do_not_hide_it(
                 "CREATE TABLE r (x INT)",
                 "CREATE INDEX r_x ON r (x)",
                 "CREATE TABLE s (x INT)",
+                "CREATE TABLE w2 (x INT)",
                 "CREATE TABLE u2 (x INT)",
                 "CREATE TABLE u (x INT)",
             ],
