@@ -516,7 +516,12 @@ def test_a_pushed_revert_without_a_companion_comments_on_the_commit_only(
     published = w.ex.publish(w.publication(number=None, commit=w.pr.head_sha, companion=None))
     assert published == type(published)(None, None, "")
     (on_commit,) = w.forge.commit_comments[w.pr.head_sha]
-    assert on_commit.body.endswith("\n*The plan continues in the plan comment.*\n")
+    # no other comment holds the rest: the commit comment says it is cut, and where to see it
+    assert on_commit.body.endswith(
+        "\n*The plan is longer than one comment and is cut here: "
+        f"`rollback-plan plan --commit {w.pr.head_sha[:12]}` prints it whole.*\n"
+    )
+    assert len(on_commit.body) <= 1000
     assert w.forge.comments == {} and list(w.forge.pulls) == [1]
 
 
