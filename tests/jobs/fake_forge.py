@@ -149,6 +149,7 @@ class FakeForge:
     def find_comment(self, repo: str, number: int, marker: str) -> Comment | None:
         self._repo(repo)
         with self._lock:
+            self._need_pr(number)  # a forge answers 404 for comments of no PR/MR
             for c in self.comments.get(number, []):
                 if c.author == BOT and marker in c.body:
                     return c

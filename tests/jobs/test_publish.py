@@ -429,6 +429,9 @@ def test_a_companion_with_no_files_is_not_opened(refused: World) -> None:
         None, ""
     )  # fmt: skip
     assert "Companion" not in w.comment()
+    record = w.ex.record(1)
+    # no branch was made: the next plan must not take one for granted
+    assert record is not None and (record.companion_branch, record.companion_number) == ("", None)
 
 
 def test_no_plan_opens_no_companion(refused: World) -> None:
@@ -444,6 +447,15 @@ def test_a_problem_is_shown_escaped_and_a_missing_one_is_named(refused: World) -
     assert w.check()[2].startswith(r"The plan could not be computed: bad \*yaml\* \<b\>")
     w.ex.publish(w.publication(plan=None, problem=None))
     assert w.check()[2].startswith("The plan could not be computed: unknown reason\n")
+    how = "comment `/rollback-plan refresh` once the problem is fixed"
+    assert w.check()[2].endswith(f"\n\nTo approve: {how}\n")
+    assert summary(w.comment()) == (
+        "### Rollback plan: could not be planned\n\n"
+        "- **Check `rollback-plan`:** failure\n"
+        f"- **To approve:** {how}"
+    )
+    record = w.ex.record(1)
+    assert record is not None and (record.verdict, record.plan_hash) == ("", plan_hash(w.plan))
 
 
 def test_a_report_has_no_check_and_asks_no_approval(refused: World) -> None:
@@ -492,6 +504,12 @@ def test_a_pushed_revert_is_planned_on_its_companion(refused: World) -> None:
     )
     link = w.ex.companion_link(w.forge.pulls[2])
     assert link is not None and link.revert_pr is None
+    # delivered again: the commit's comment is found by its marker (the forge edits it only
+    # when it differs), nothing else is written
+    writes = w.writes()
+    w.ex.publish(_pushed(w))
+    assert w.writes() == [*writes, "comment_on_commit"]
+    assert [c.body for c in w.forge.commit_comments[w.pr.head_sha]] == [body]
 
 
 def test_a_long_plan_is_split_and_the_commit_links_the_rest(
@@ -507,6 +525,23 @@ def test_a_long_plan_is_split_and_the_commit_links_the_rest(
     (on_commit,) = w.forge.commit_comments[w.pr.head_sha]
     url = f"https://forge.test/{REPO}/pull/2"
     assert on_commit.body == parts[0] + f"\n*The plan continues in {url}.*\n"
+
+
+def test_a_plan_in_two_parts_links_the_second_from_the_commit(
+    built: dict[str, Built], tmp_path: Path
+) -> None:
+    whole = _world(built["refused"], tmp_path / "whole")
+    whole.ex.publish(_pushed(whole))
+    # a limit that leaves room for a little more than half of the comment
+    limit = len(whole.comment(2)) // 2 + 400
+    w = _world(built["refused"], tmp_path / "split", comment_limit=limit)
+    w.ex.publish(_pushed(w))
+    first, second = [c.body for c in w.forge.bot_comments(2)]
+    assert second.startswith(f"{part_marker(1)}\n*Rollback plan, continued (part 2).*\n")
+    (on_commit,) = w.forge.commit_comments[w.pr.head_sha]
+    assert (
+        on_commit.body == first + f"\n*The plan continues in https://forge.test/{REPO}/pull/2.*\n"
+    )
 
 
 def test_a_pushed_revert_without_a_companion_comments_on_the_commit_only(
