@@ -1,0 +1,111 @@
+"""What the forge's delivery log and the operator's log show for each delivery: the exact
+one-line answer, and one log line naming the delivery and what became of it."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from bot.observability import configure_logging
+from bot.web import create_app
+from bot.web.deliveries import DeliveryLog
+from tests.web.conftest import GITLAB_SECRET, Queue, Send, payload, settings
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    handler = configure_logging("INFO", stream=stream)
+    try:
+        yield stream
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+
+def web_lines(stream: io.StringIO) -> list[tuple[str, str | None]]:
+    """(message, delivery field) of the web layer's JSON log lines."""
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    return [(d["message"], d.get("delivery")) for d in lines if d["logger"] == "bot.web"]
+
+
+def test_each_delivery_is_answered_and_logged_once_with_its_id(
+    send_github: Send, queue: Queue, log_lines: io.StringIO
+) -> None:
+    body = payload("github", "pull_request.synchronize")
+    accepted = send_github("pull_request", body, delivery="d-1")
+    again = send_github("pull_request", body, delivery="d-1")
+    labeled = {**body, "action": "labeled"}
+    nothing = send_github("pull_request", labeled, delivery="d-2")
+    unknown = send_github("x" * 100, {"action": "created"}, delivery="d-3")
+    queue.down = True
+    down = send_github("pull_request", body, delivery="d-4")
+
+    assert (accepted.status_code, accepted.get_json()) == (202, {"accepted": 1, "delivery": "d-1"})
+    assert (again.status_code, again.get_json()) == (200, {"duplicate": True, "delivery": "d-1"})
+    assert (nothing.status_code, unknown.status_code) == (204, 204)
+    assert (down.status_code, down.get_json()) == (
+        503,
+        {"error": "queue unavailable, retry later", "delivery": "d-4"},
+    )
+    assert down.headers["Retry-After"] == "30"
+    assert web_lines(log_lines) == [
+        ("delivery d-1 (pull_request): 1 job(s) accepted", "d-1"),
+        ("delivery d-1 (pull_request): duplicate", "d-1"),
+        ("delivery d-2 (pull_request): nothing to do", "d-2"),
+        # the event header is the sender's text: only its first 64 characters are logged
+        (f"delivery d-3 ({'x' * 64}): nothing to do", None),
+        ("delivery d-4 (pull_request): queue unavailable", "d-4"),
+    ]
+
+
+def test_gitlab_answers_say_what_is_wrong(send_gitlab: Send, queue: Queue) -> None:
+    push = payload("gitlab", "push")
+    missing = send_gitlab("Push Hook", push, token=None)
+    wrong = send_gitlab("Push Hook", push, token=GITLAB_SECRET + "x")
+    assert (missing.status_code, missing.get_json()) == (401, {"error": "missing X-Gitlab-Token"})
+    assert (wrong.status_code, wrong.get_json()) == (
+        401,
+        {"error": "X-Gitlab-Token does not match"},
+    )
+    off = create_app(settings(gitlab_webhook_secret=None), queue).test_client()
+    disabled = off.post("/webhooks/gitlab", data=b"{}", headers={"X-Gitlab-Token": "t"})
+    assert (disabled.status_code, disabled.get_json()) == (
+        404,
+        {"error": "gitlab webhooks are not enabled"},
+    )
+    assert queue.jobs == []
+
+
+def test_a_gitlab_delivery_is_named_by_its_idempotency_key_else_its_event_uuid(
+    send_gitlab: Send, queue: Queue
+) -> None:
+    """GitLab keeps Idempotency-Key across its retries; the event UUID names the event."""
+    push = payload("gitlab", "push")
+    by_uuid = send_gitlab("Push Hook", push, delivery="uuid-1")
+    assert (by_uuid.status_code, by_uuid.get_json()) == (202, {"accepted": 1, "delivery": "uuid-1"})
+    retry = send_gitlab("Push Hook", push, delivery="uuid-2", headers={"Idempotency-Key": "k-1"})
+    assert retry.get_json() == {"accepted": 1, "delivery": "k-1"}
+    assert [job.delivery for job in queue.jobs] == ["uuid-1", "k-1"]
+
+
+@pytest.mark.parametrize("header", ["Idempotency-Key", "X-Gitlab-Event-UUID"])
+def test_a_malformed_gitlab_delivery_id_is_named(
+    send_gitlab: Send, queue: Queue, header: str
+) -> None:
+    headers = {header: "not valid!"}
+    if header == "X-Gitlab-Event-UUID":
+        response = send_gitlab("Push Hook", payload("gitlab", "push"), delivery="not valid!")
+    else:
+        response = send_gitlab("Push Hook", payload("gitlab", "push"), headers=headers)
+    assert (response.status_code, response.get_json()) == (400, {"error": f"malformed {header}"})
+    assert queue.jobs == []
+
+
+def test_releasing_a_delivery_never_claimed_is_harmless() -> None:
+    log = DeliveryLog()
+    log.release("never-claimed")
+    assert log.claim("never-claimed")
