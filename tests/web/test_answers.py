@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.observability import configure_logging
+from bot.observability import Metrics, configure_logging
 from bot.web import create_app
 from bot.web.deliveries import DeliveryLog
-from tests.web.conftest import GITLAB_SECRET, Queue, Send, payload, settings
+from tests.web.conftest import GITLAB_SECRET, Queue, Send, github_signature, payload, settings
 
 
 @pytest.fixture
@@ -109,3 +109,30 @@ def test_releasing_a_delivery_never_claimed_is_harmless() -> None:
     log = DeliveryLog()
     log.release("never-claimed")
     assert log.claim("never-claimed")
+
+
+def test_a_delivery_another_web_process_queued_is_a_duplicate(queue: Queue) -> None:
+    """Two web processes share the queue, not their delivery logs: the queue's answer
+    decides, and the second process says (and counts) a duplicate."""
+    body = json.dumps(payload("github", "pull_request.synchronize")).encode()
+    headers = {
+        "X-GitHub-Event": "pull_request",
+        "X-GitHub-Delivery": "d-1",
+        "X-Hub-Signature-256": github_signature(body),
+        "Content-Type": "application/json",
+    }
+    metrics = Metrics()
+    first = create_app(settings(), queue).test_client()
+    second = create_app(settings(), queue, metrics=metrics).test_client()
+    assert first.post("/webhooks/github", data=body, headers=headers).status_code == 202
+    again = second.post("/webhooks/github", data=body, headers=headers)
+    assert (again.status_code, again.get_json()) == (200, {"duplicate": True, "delivery": "d-1"})
+    assert b'outcome="duplicate"} 1.0' in metrics.exposition()
+    assert len(queue.jobs) == 1
+
+
+def test_a_form_post_without_a_payload_field_is_400(send_github: Send, queue: Queue) -> None:
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    response = send_github("pull_request", b"other=1", headers=form)
+    assert (response.status_code, response.get_json()) == (400, {"error": "malformed JSON"})
+    assert queue.jobs == []
