@@ -7,6 +7,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import pytest
 
@@ -136,3 +137,37 @@ def test_a_form_post_without_a_payload_field_is_400(send_github: Send, queue: Qu
     response = send_github("pull_request", b"other=1", headers=form)
     assert (response.status_code, response.get_json()) == (400, {"error": "malformed JSON"})
     assert queue.jobs == []
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b"[1]", "payload must be a JSON object"),
+        (b'{"title": "\\ud800"}', "payload holds a lone UTF-16 surrogate (not valid Unicode)"),
+    ],
+)
+def test_a_payload_that_is_json_but_unusable_is_400_saying_why(
+    send_github: Send, queue: Queue, body: bytes, error: str
+) -> None:
+    response = send_github("pull_request", body)
+    assert (response.status_code, response.get_json()) == (400, {"error": error})
+    assert queue.jobs == []
+
+
+def test_a_form_post_with_too_many_fields_is_refused(send_github: Send, queue: Queue) -> None:
+    """GitHub's form posts carry one field; parsing is bounded at 16."""
+    good = json.dumps(payload("github", "pull_request.synchronize"))
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    fields = [("payload", good)] + [(f"f{i}", "1") for i in range(15)]
+    assert send_github("pull_request", urlencode(fields).encode(), headers=form).status_code == 202
+    fields.append(("f15", "1"))
+    response = send_github("pull_request", urlencode(fields).encode(), headers=form, delivery="d-2")
+    assert (response.status_code, response.get_json()) == (400, {"error": "malformed JSON"})
+    assert len(queue.jobs) == 1
+
+
+def test_the_delivery_log_keeps_the_newest_ids_up_to_its_capacity() -> None:
+    log = DeliveryLog(capacity=2)
+    assert log.claim("a") and log.claim("b") and log.claim("c")
+    assert not log.claim("c") and not log.claim("b")  # the two newest are held
+    assert log.claim("a")  # the oldest was let go
