@@ -3,6 +3,7 @@ one-line answer, and one log line naming the delivery and what became of it."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import pytest
+from flask.testing import FlaskClient
 
 from bot.observability import Metrics, configure_logging
 from bot.web import create_app
@@ -171,3 +173,33 @@ def test_the_delivery_log_keeps_the_newest_ids_up_to_its_capacity() -> None:
     assert log.claim("a") and log.claim("b") and log.claim("c")
     assert not log.claim("c") and not log.claim("b")  # the two newest are held
     assert log.claim("a")  # the oldest was let go
+
+
+def test_a_signed_delivery_without_an_event_header_is_400_naming_it(
+    client: FlaskClient, queue: Queue
+) -> None:
+    body = json.dumps(payload("github", "pull_request.synchronize")).encode()
+    github = client.post(
+        "/webhooks/github", data=body, headers={"X-Hub-Signature-256": github_signature(body)}
+    )
+    gitlab = client.post("/webhooks/gitlab", data=body, headers={"X-Gitlab-Token": GITLAB_SECRET})
+    assert (github.status_code, github.get_json()) == (400, {"error": "missing X-GitHub-Event"})
+    assert (gitlab.status_code, gitlab.get_json()) == (400, {"error": "missing X-Gitlab-Event"})
+    assert queue.jobs == []
+
+
+def test_a_delivery_without_an_id_is_named_by_its_body(client: FlaskClient) -> None:
+    body = json.dumps(payload("github", "pull_request.synchronize")).encode()
+    headers = {"X-GitHub-Event": "pull_request", "X-Hub-Signature-256": github_signature(body)}
+    response = client.post("/webhooks/github", data=body, headers=headers)
+    assert response.get_json() == {
+        "accepted": 1,
+        "delivery": "sha256:" + hashlib.sha256(body).hexdigest(),
+    }
+
+
+def test_an_unknown_gitlab_event_is_logged_with_its_delivery(
+    send_gitlab: Send, log_lines: io.StringIO
+) -> None:
+    assert send_gitlab("System Hook", {"event_name": "x"}, delivery="u-1").status_code == 204
+    assert web_lines(log_lines) == [("delivery u-1 (System Hook): nothing to do", None)]

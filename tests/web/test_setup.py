@@ -263,13 +263,14 @@ def test_the_manifest_shipped_with_the_bot_is_found_from_anywhere(
 
 
 def test_a_public_url_with_a_trailing_slash_gives_clean_urls(manifest: dict[str, Any]) -> None:
-    app = create_setup_app(settings(public_url="https://bot.example/"), manifest)
+    """Behind a proxy, under a path of its own."""
+    app = create_setup_app(settings(public_url="https://tools.example/RPX/"), manifest)
     _, sent = _form(app.test_client().get("/github-app/setup").get_data(as_text=True))
     assert (sent["url"], sent["redirect_url"]) == (
-        "https://bot.example",
-        "https://bot.example/github-app/exchange",
+        "https://tools.example/RPX",
+        "https://tools.example/RPX/github-app/exchange",
     )
-    assert sent["hook_attributes"]["url"] == "https://bot.example/webhooks/github"
+    assert sent["hook_attributes"]["url"] == "https://tools.example/RPX/webhooks/github"
 
 
 def test_the_webhook_is_active_unless_app_yml_says_otherwise() -> None:
