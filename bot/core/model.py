@@ -96,6 +96,8 @@ class Unique:
     name: str | None
     columns: tuple[str, ...]
     nulls_not_distinct: bool = False
+    # SQLite's UNIQUE (a, b COLLATE NOCASE): one entry per column, or empty when none is given
+    collations: tuple[str | None, ...] = ()
 
     kind = "unique"
 

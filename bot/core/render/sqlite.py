@@ -584,10 +584,16 @@ def _constraint_sql(con: Constraint) -> str:
     match con:
         case PrimaryKey(_, columns):
             return f"{prefix}PRIMARY KEY {idents(columns, _D)}"
-        case Unique(_, columns, nulls_not_distinct):
+        case Unique(_, columns, nulls_not_distinct, collations):
             if nulls_not_distinct:
                 raise ValueError(f"SQLite has no UNIQUE NULLS NOT DISTINCT ({con.name or columns})")
-            return f"{prefix}UNIQUE {idents(columns, _D)}"
+            if not collations:
+                return f"{prefix}UNIQUE {idents(columns, _D)}"
+            parts = [
+                ident(c, _D) + (f" COLLATE {_collation(k)}" if k else "")
+                for c, k in zip(columns, collations, strict=True)
+            ]
+            return f"{prefix}UNIQUE ({', '.join(parts)})"
         case Check(_, expression):
             return f"{prefix}CHECK ({expression})"
         case ForeignKey(_, columns, ref_table, ref_columns, on_delete, on_update, deferrable):

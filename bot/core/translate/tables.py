@@ -450,12 +450,14 @@ class TableStatements(OpaqueStatements):
                 if schema.this is not None and given is None:
                     given = self.name(schema.this)
                 cols = tuple(self._index_column(e) for e in schema.expressions)
+                collations = tuple(self._unique_collation(e) for e in schema.expressions)
             else:
                 raise Unsupported("UNIQUE without columns")
             uq = Unique(
                 given or naming.constraint_name(self.dialect, table, "unique", cols, taken),
                 cols,
                 nulls_not_distinct=bool(element.args.get("nulls")),
+                collations=collations if any(collations) else (),
             )
             if uq.name:
                 taken.add(uq.name)
@@ -540,7 +542,18 @@ class TableStatements(OpaqueStatements):
             node = node.this
         if isinstance(node, exp.ColumnPrefix):
             node = node.this
+        if isinstance(node, exp.ColumnDef) and self._unique_collation(node) is not None:
+            node = node.this  # SQLite's `col COLLATE x` inside UNIQUE (...) reads as a ColumnDef
         return self.name(node)
+
+    def _unique_collation(self, node: exp.Expr) -> str | None:
+        """The collation written after a column of a UNIQUE list (SQLite), or None."""
+        if not isinstance(node, exp.ColumnDef) or node.args.get("kind") is not None:
+            return None
+        kinds = [c.args.get("kind") for c in node.args.get("constraints") or []]
+        if len(kinds) != 1 or not isinstance(kinds[0], exp.CollateColumnConstraint):
+            return None
+        return self.name(kinds[0].this)
 
     def _index_part(self, node: exp.Expr) -> IndexPart:
         desc = False
