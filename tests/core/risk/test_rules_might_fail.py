@@ -3,8 +3,18 @@ rollback's step can stop half-way on rows that don't fit, and silence on what ca
 
 from __future__ import annotations
 
-from bot.core.changes import AddColumn, AddConstraint, CreateIndex, CreateTable
-from bot.core.model import Column, Dialect, ForeignKey, Index, QName, Schema, Table, Unique
+from bot.core.changes import AddColumn, AddConstraint, AlterEnum, CreateIndex, CreateTable
+from bot.core.model import (
+    Column,
+    Dialect,
+    EnumType,
+    ForeignKey,
+    Index,
+    QName,
+    Schema,
+    Table,
+    Unique,
+)
 from bot.core.risk.analyse import assess
 from bot.core.risk.rules.might_fail import is_type
 from tests.core.risk.helpers import said, said_between
@@ -260,3 +270,29 @@ def test_is_type_reads_quoted_qualified_and_array_types() -> None:
         assert is_type(text, "mood"), text
     assert not is_type("moods", "mood")
     assert not is_type("text", "mood")
+
+
+def test_removing_several_enum_values_at_once_names_each() -> None:
+    mood = QName("mood")
+    zz = Table(QName("zz"), (Column("id", "INT"), Column("m", "mood")))
+    schema = Schema(
+        Dialect.POSTGRES,
+        (),
+        {("", "zz"): zz},
+        enums={("", "mood"): EnumType(mood, ("a", "b", "c", "d"))},
+    )
+    change = AlterEnum(EnumType(mood, ("a", "b", "c", "d")), EnumType(mood, ("a", "b")))
+    found = [f for f in assess([change], schema).findings() if f.rule == "type-cast-may-fail"]
+    assert [(f.level.value, f.object, f.message) for f in found] == [
+        (
+            "warning",
+            "mood",
+            "removing 'c', 'd' from enum mood fails if a row of zz.m holds it: the cast to the "
+            "re-created type refuses it",
+        )
+    ]
+
+
+def test_is_type_takes_the_last_part_of_a_three_part_name() -> None:
+    assert is_type("app.public.mood", "mood")
+    assert is_type('"app"."public"."mood"[]', "mood")
