@@ -41,6 +41,8 @@ def col(type_: str) -> str:
         ("cidr", "inet", False),
         ("inet", "cidr", True),
         ("int", "bigint", True),
+        ("int", "text", True),
+        ("text", "int", True),
         ("timestamp", "timestamptz", True),
     ],
 )
@@ -55,6 +57,13 @@ def test_a_type_change_rewrites_unless_binary_coercible(
         assert message.endswith(f" rewrites t and its indexes; {WAIT}")
     else:
         assert found == []
+
+
+def test_a_column_whose_type_stays_is_not_rewritten() -> None:
+    for migration in ("SET NOT NULL", "SET DEFAULT 1", "DROP DEFAULT"):
+        history = col("int DEFAULT 0")
+        found = said("postgres", history, f"ALTER TABLE t ALTER COLUMN v {migration};", REWRITE)
+        assert found == [], migration
 
 
 def test_the_rewrite_message_shows_the_type_the_column_gets() -> None:
