@@ -43,6 +43,7 @@ def col(type_: str) -> str:
         ("int", "bigint", True),
         ("int", "text", True),
         ("text", "int", True),
+        ("int", "numeric", True),
         ("timestamp", "timestamptz", True),
     ],
 )
