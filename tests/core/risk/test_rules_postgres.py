@@ -102,6 +102,7 @@ def test_adding_a_column_back_with_a_computed_value_rewrites(column: str, why: s
         "n timestamptz DEFAULT now()",
         "n timestamptz DEFAULT NOW()",
         "n timestamptz DEFAULT pg_catalog.now()",
+        "n timestamptz DEFAULT app.pg_catalog.now()",
         "n date DEFAULT current_date",
         "n text DEFAULT upper('random()')",
         "n text DEFAULT 'gen_random_uuid()'",
