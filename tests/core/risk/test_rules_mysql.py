@@ -43,6 +43,11 @@ def copy_of(now: str, back_to: str) -> list[tuple[str, str, str]]:
         ("varchar(200) COLLATE ascii_general_ci", "varchar(255) COLLATE ascii_general_ci", False),
         ("varchar(200) COLLATE cp1250_general_ci", "varchar(255) COLLATE cp1250_general_ci", False),
         ("varchar(100) COLLATE utf8mb4_bin", "varchar(200) COLLATE utf8mb4_bin", False),
+        # 1 byte a character: 400 bytes would need the second length byte in utf8mb4
+        *[
+            (f"varchar(50) COLLATE {c}", f"varchar(100) COLLATE {c}", False)
+            for c in ("latin1_swedish_ci", "ascii_general_ci", "binary", "cp1250_general_ci")
+        ],
         # shortening, or to another kind of string
         ("varchar(50)", "varchar(40)", True),
         ("varchar(50)", "text", True),
@@ -55,6 +60,7 @@ def copy_of(now: str, back_to: str) -> list[tuple[str, str, str]]:
         ("set('x', 'y')", "set('x', 'y', 'z')", False),
         ("enum('x', 'y')", "set('x', 'y', 'z')", True),
         ("int", "bigint", True),
+        ("varchar(5)", "enum('a', 'b')", True),
     ],
 )
 def test_a_type_change_is_done_in_place_or_by_a_copy(now: str, back_to: str, copies: bool) -> None:
