@@ -162,10 +162,6 @@ def parse_type(text: str, dialect: Dialect) -> ColType:
     return ColType(family, spelled)
 
 
-def same_type(old: str, new: str, dialect: Dialect) -> bool:
-    return parse_type(old, dialect) == parse_type(new, dialect)
-
-
 def holds(old: ColType, new: ColType, dialect: Dialect) -> bool:
     """Whether every value of `old` fits `new` unchanged."""
     if old == new:
