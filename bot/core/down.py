@@ -35,11 +35,11 @@ from bot.core.changes import (
     reverse_all,
 )
 from bot.core.diff import diff
-from bot.core.model import Dialect, ForeignKey, QName, Schema, Unique
+from bot.core.model import Column, Dialect, ForeignKey, QName, Schema, Unique
 from bot.core.render import Rendered, render
 from bot.core.render.sqlite import render_with_gaps, swap_steps
 from bot.core.replay import History, Migration, ParseCache, Step, Unmodelled, replay
-from bot.core.state import State, StateError, apply_changes, rename_word
+from bot.core.state import State, StateError, apply_changes, pg_view_rename, rename_word
 
 
 class Method(StrEnum):
@@ -71,7 +71,7 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
     unmodelled = tuple(u for s in undone or () for u in s.unmodelled)
     renames: list[Change] = []
     if undone is not None:
-        inverse = views_last(reverse_all([c for s in undone for c in s.changes]))
+        inverse = views_last(reverse_all([c for s in undone for c in s.changes]), newer.dialect)
         renames = [c for c in inverse if isinstance(c, (RenameTable, RenameColumn))]
         try:
             reached = apply_changes(newer, inverse)
@@ -93,6 +93,7 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
                 if newer.dialect is Dialect.SQLITE:
                     inverse = _before_table_drop(newer, inverse, older)
                 statements, gaps = _rendered(inverse, newer)
+                gaps += _json_check_names(inverse, newer.dialect)
                 return Down(tuple(inverse), statements, Method.INVERSION, unmodelled + gaps)
             else:
                 note = (
@@ -102,6 +103,7 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
         note = None
     changes = _diff_keeping_renames(newer, older, renames)
     statements, gaps = _rendered(changes, newer)
+    gaps += _json_check_names(changes, newer.dialect)
     return Down(tuple(changes), statements, Method.DIFF, unmodelled + gaps, note)
 
 
@@ -127,6 +129,40 @@ def _rendered(
             "Give the column a value by hand (or empty the table) before running the down",
         )
         for gap in dict.fromkeys(gaps)
+    )
+
+
+def _json_check_names(changes: list[Change], dialect: Dialect) -> tuple[Unmodelled, ...]:
+    """JSON columns the down restates while their MariaDB check had another name.
+
+    MariaDB names a JSON column's CHECK (json_valid(...)) after the column whenever the column
+    is defined (ADD, MODIFY, CREATE TABLE) and keeps that name through RENAME COLUMN; no
+    statement renames a check, so the down can't give back the older name.
+    """
+    if dialect is not Dialect.MYSQL:
+        return ()
+    found: list[tuple[QName, Column]] = []
+    for change in changes:
+        match change:
+            case AlterColumn(t, before, after) if after.json_check and (
+                replace(before, default=after.default) != after
+            ):
+                found.append((t, after))
+            case AddColumn(t, column) if column.json_check:
+                found.append((t, column))
+            case CreateTable(table):
+                found += [(table.name, c) for c in table.columns if c.json_check]
+    return tuple(
+        Unmodelled(
+            "",
+            0,
+            "",
+            f"MariaDB re-creates the JSON check of {t}.{c.name} under the name {c.name}; "
+            f"before the migration it was called {c.json_check}, and no statement renames "
+            "a check: the down leaves it under the new name (drop and add it by hand if "
+            "something refers to it by name)",
+        )
+        for t, c in found
     )
 
 
@@ -340,7 +376,7 @@ def _mentions(text: str, name: str) -> bool:
     return re.search(rf"(?i)(?<![\w$]){re.escape(name)}(?![\w$])", text) is not None
 
 
-def views_last(changes: list[Change]) -> list[Change]:
+def views_last(changes: list[Change], dialect: Dialect | None = None) -> list[Change]:
     """A view (re)created before a change to a table it reads moves after that change.
 
     Engines bind a view to the columns it reads when it is created, so a view restored before
@@ -374,6 +410,17 @@ def views_last(changes: list[Change]) -> list[Change]:
                             definition=rename_word(
                                 view.definition, passed.old.name, passed.new.name
                             ),
+                        )
+                    elif (
+                        isinstance(passed, RenameColumn)
+                        and dialect is Dialect.POSTGRES
+                        and _touches_table_of(passed, view.definition)
+                    ):
+                        # PostgreSQL follows a column rename inside a view, keeping its output
+                        # name (`c AS e` once `e` became `c`; plain `e` when it is `e` again)
+                        view = replace(
+                            view,
+                            definition=pg_view_rename(view.definition, passed.old, passed.new),
                         )
                 moved: Change = (
                     CreateView(view) if isinstance(c, CreateView) else ReplaceView(c.before, view)

@@ -199,7 +199,8 @@ _PROCEDURAL = re.compile(
 _SQLITE_UNSEPARATED = re.compile(
     r"(?i)(\)(?:\s+(?:on\s+(?:delete|update)\s+(?:cascade|restrict|no\s+action|set\s+null|"
     r"set\s+default)|match\s+\w+|(?:not\s+)?deferrable(?:\s+initially\s+(?:deferred|immediate))?))*)"
-    r"\s(?=\s*(?:constraint\s+\S+\s+)?(?:foreign\s+key|primary\s+key|unique|check)\s*\()"
+    r"\s(?=(?:\s|--[^\n]*\n|(?s:/\*.*?\*/))*(?:constraint\s+\S+\s+)?"
+    r"(?:foreign\s+key|primary\s+key|unique|check)\s*\()"
 )
 _DROP_ROUTINES = re.compile(r"(?is)\s*drop\s+(function|procedure)\b")
 

@@ -502,6 +502,18 @@ class State:
             column = new_column if new_column is not None else owner[1]
             self.sequences[k] = replace(seq, owned_by=_owner_text(new, column))
 
+    def _json_check(self, column: Column, old: str, new: str) -> str | None:
+        """The name of a JSON column's implicit check after RENAME COLUMN old TO new (MariaDB
+        keeps the check's name)."""
+        if (
+            self.dialect is not Dialect.MYSQL
+            or not self.same(column.name, old)
+            or not column.type.lower().startswith("json")
+        ):
+            return column.json_check
+        kept = column.json_check or column.name
+        return None if self.same(kept, new) else kept
+
     def _rename_column(self, tname: QName, old: str, new: str) -> None:
         table = self.require_table(tname)
         self.column(tname, old)
@@ -523,6 +535,7 @@ class State:
                         c,
                         name=new if self.same(c.name, old) else c.name,
                         generated=fix(c.generated),
+                        json_check=self._json_check(c, old, new),
                     )
                     for c in table.columns
                 ),
@@ -576,7 +589,7 @@ class State:
             for k, view in list(self.views.items()):
                 if re.search(rf"(?<![\w$]){re.escape(table.name)}(?![\w$])", view.definition):
                     self.views[k] = replace(
-                        view, definition=_pg_view_rename(view.definition, old, new)
+                        view, definition=pg_view_rename(view.definition, old, new)
                     )
             return
         if self.dialect is not Dialect.SQLITE:
@@ -668,7 +681,7 @@ def _owner_text(table: QName, column: str) -> str:
     return f"{qname(table, Dialect.POSTGRES)}.{ident(column, Dialect.POSTGRES)}"
 
 
-def _pg_view_rename(definition: str, old: str, new: str) -> str:
+def pg_view_rename(definition: str, old: str, new: str) -> str:
     """A view's SELECT after a column it reads was renamed (PostgreSQL semantics)."""
     import sqlglot
     from sqlglot import exp

@@ -1,7 +1,8 @@
 """A bounded differential fuzz run per dialect, on fixed seeds, against the real engines.
 
-The long run is bench/fuzz.py; this one keeps the classes already fixed from coming back and
-goes red (strict xfail) the day a known one is fixed, so its marker is removed.
+The long run is bench/fuzz.py; this one keeps the classes already fixed from coming back. A
+class found and not yet fixed is marked as a strict xfail naming its seeds, so that the day it
+is fixed the test goes red and the marker is removed.
 """
 
 from __future__ import annotations
@@ -50,11 +51,6 @@ def test_no_crash(request: pytest.FixtureRequest, dialect: str) -> None:
     assert crashes == []
 
 
-def _known(dialect: str, seeds: str) -> pytest.ParameterSet:
-    reason = f"known issue 10 class, fails on seeds {seeds}; remove this marker once fixed"
-    return pytest.param(dialect, marks=pytest.mark.xfail(strict=True, reason=reason))
-
-
 @pytest.mark.parametrize(
     "dialect",
     [
@@ -72,8 +68,7 @@ def test_no_silent_row_loss(request: pytest.FixtureRequest, dialect: str) -> Non
     "dialect",
     [
         "mysql",
-        # a serial's sequence after a table rename; a down failing on a column it dropped first
-        _known("postgres", "6 10"),
+        "postgres",
         "sqlite",
     ],
 )

@@ -97,6 +97,9 @@ class _Renderer:
             for col in table.columns:
                 if col.auto is AutoKind.AUTO_INCREMENT and not _keyed(table, col.name):
                     self.suspended.add((state.key(table.name), fold(col.name, MY)))
+        # indexes InnoDB made for a foreign key and dropped on its own when a later CREATE
+        # INDEX covered them: their DROP INDEX would fail ("Can't DROP INDEX")
+        self.engine_dropped: set[tuple[tuple[str, str], str]] = set()
 
     def column_run(self, changes: list[ch.Change], start: int) -> list[ch.Change]:
         """The changes from `start` that make one restatement of one column (see the module
@@ -173,6 +176,14 @@ class _Renderer:
 
     def statements(self, change: ch.Change) -> list[str]:
         """The statements for `change`; applies it to the state."""
+        if isinstance(change, ch.DropIndex):
+            entry = (self.state.key(change.index.table), fold(change.index.name, MY))
+            if entry in self.engine_dropped:
+                self.engine_dropped.discard(entry)
+                self.state.apply(change)
+                return []
+        if isinstance(change, ch.CreateIndex):
+            self.engine_dropped |= self._covered_implicit(change.index)
         out = self._render(change)
         self._track(change)
         self.state.apply(change)
@@ -335,6 +346,26 @@ class _Renderer:
             out.append(f"ALTER TABLE {t} DROP FOREIGN KEY {_name(fk.name, fk, tname)}")
             restoring.append(f"ADD {constraint_definition(fk)}")
         return [*out, f"ALTER TABLE {t} " + ", ".join([*removing, action, *restoring])]
+
+    def _covered_implicit(self, index: Index) -> set[tuple[tuple[str, str], str]]:
+        """The foreign-key indexes InnoDB made that a new index on these leading columns
+        replaces (it drops them itself)."""
+        table = self.state.table(index.table)
+        if table is None or index.kind is not None:
+            return set()
+        serves: list[str] = []
+        for part in index.parts:
+            if not part.is_column or part.length:
+                break
+            serves.append(part.expression.lower())
+        key = self.state.key(index.table)
+        return {
+            (key, fold(old.name, MY))
+            for old in table.indexes
+            if old.implicit
+            and fold(old.name, MY) != fold(index.name, MY)
+            and serves[: len(old.parts)] == [p.expression.lower() for p in old.parts]
+        }
 
     def _track(self, change: ch.Change) -> None:
         """Keep `suspended` in step with what columns and tables are called."""

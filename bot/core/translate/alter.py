@@ -436,22 +436,28 @@ class AlterStatements(ObjectStatements):
     def _emit_constraint(self, name: QName, con: Constraint) -> None:
         if isinstance(con, ForeignKey) and self.dialect is Dialect.MYSQL:
             table = self.state.require_table(name)
-            if not _has_index_prefix(table, con.columns, self.state):
+            twins = _implicit_twins(table, con.columns)
+            if twins or not _has_index_prefix(table, con.columns, self.state):
                 idx_name = con.name if con.name in self.given_names else None
                 idx_name = idx_name or naming.constraint_name(
                     self.dialect, table, "index", con.columns, naming.Names()
                 )
                 assert idx_name is not None
-                self.emit(
-                    ch.CreateIndex(
-                        Index(
-                            idx_name,
-                            name,
-                            tuple(IndexPart(c) for c in con.columns),
-                            implicit=True,
+                if idx_name not in {t.name for t in twins}:
+                    # InnoDB makes the key its own index and drops the one it made for an
+                    # earlier key on exactly these columns (seen on MariaDB 10.11).
+                    self.emit(
+                        ch.CreateIndex(
+                            Index(
+                                idx_name,
+                                name,
+                                tuple(IndexPart(c) for c in con.columns),
+                                implicit=True,
+                            )
                         )
                     )
-                )
+                    for twin in twins:
+                        self.emit(ch.DropIndex(twin))
         if isinstance(con, PrimaryKey) and self.dialect is not Dialect.SQLITE:
             # Making a column part of the primary key makes it NOT NULL.
             for colname in con.columns:
@@ -731,3 +737,24 @@ class AlterStatements(ObjectStatements):
         ):
             return
         self.emit(ch.MoveColumn(table_name, column, after, first, was_after, was_first))
+
+
+def _implicit_twins(table: Table, cols: tuple[str, ...]) -> list[Index]:
+    """The indexes InnoDB made for a foreign key on exactly `cols`, when nothing else serves
+    a key on them: a new key on those columns gets an index of its own instead."""
+    key = [c.lower() for c in cols]
+    twins: list[Index] = []
+    for index in table.indexes:
+        parts = [p.expression.lower() for p in index.parts if p.is_column]
+        if parts[: len(key)] != key:
+            continue
+        if not index.implicit or len(parts) != len(key) or len(parts) != len(index.parts):
+            return []  # an index the user made, or a longer one, serves the key as it is
+        twins.append(index)
+    others = [tuple(c.lower() for c in u.columns) for u in table.uniques]
+    if table.primary_key:
+        others.append(tuple(c.lower() for c in table.primary_key.columns))
+    if any(list(o[: len(key)]) == key for o in others):
+        return []
+    return twins
+

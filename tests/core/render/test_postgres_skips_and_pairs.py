@@ -24,6 +24,7 @@ from bot.core.model import (
     Sequence,
     Table,
     Unique,
+    View,
     qkey,
 )
 from bot.core.render.postgres import render
@@ -201,7 +202,8 @@ def test_a_foreign_key_goes_before_the_table_it_references_even_if_its_table_goe
     engine_db: Callable[[str], ScratchDatabase],
 ) -> None:
     """Between the key's drop and its table's, the referenced table goes: the key must go first.
-    Comments of the table still need not be written. The script runs on PostgreSQL."""
+    Its index and comments need not be written (nothing in between needs them gone, and the
+    table's drop takes them). The script runs on PostgreSQL."""
     kids = replace(KIDS_TABLE, foreign_keys=(FK,))
     toy_with_comment = replace(TOY, comment="old")
     kids = replace(kids, columns=(kids.columns[0], toy_with_comment, kids.columns[2]))
@@ -217,7 +219,6 @@ def test_a_foreign_key_goes_before_the_table_it_references_even_if_its_table_goe
     )
     assert written == [
         'ALTER TABLE "Kids" DROP CONSTRAINT kids_parent',
-        "DROP INDEX kids_toy",
         'DROP TABLE "Parent"',
         'DROP TABLE "Kids"',
     ]
@@ -235,7 +236,9 @@ def test_a_foreign_key_goes_before_the_table_it_references_even_if_its_table_goe
     assert db.catalog().names("tables") == []
 
 
-def test_a_type_change_before_another_table_goes_is_still_written() -> None:
+def test_a_type_change_before_another_table_goes_is_not_written() -> None:
+    """Only removals lie between it and its table's drop: the change (which could fail on the
+    table's rows) has no effect anything needs."""
     written = sql(
         [
             ch.AlterColumn(KIDS, TOY, replace(TOY, type="VARCHAR(10)")),
@@ -244,8 +247,37 @@ def test_a_type_change_before_another_table_goes_is_still_written() -> None:
         ],
         schema(PARENT, KIDS_TABLE),
     )
+    assert written == ['DROP TABLE "Parent"', 'DROP TABLE "Kids"']
+
+
+def test_a_type_change_a_view_in_between_reads_is_still_written() -> None:
+    view = View(QName("toys"), 'SELECT "Toy" FROM "Kids"')
+    written = sql(
+        [
+            ch.AlterColumn(KIDS, TOY, replace(TOY, type="VARCHAR(10)")),
+            ch.CreateView(view),
+            ch.DropView(view),
+            ch.DropTable(KIDS_TABLE),
+        ],
+        schema(KIDS_TABLE),
+    )
+    assert written[0] == 'ALTER TABLE "Kids" ALTER COLUMN "Toy" TYPE varchar(10)'
+    assert written[-1] == 'DROP TABLE "Kids"'
+
+
+def test_a_foreign_key_column_is_dropped_before_the_table_it_references() -> None:
+    """DROP TABLE of the referenced table needs the key gone, and a column may carry one."""
+    kids = replace(KIDS_TABLE, foreign_keys=(FK,))
+    written = sql(
+        [
+            ch.DropColumn(KIDS, kids.columns[0]),
+            ch.DropTable(PARENT),
+            ch.DropTable(replace(KIDS_TABLE, columns=KIDS_TABLE.columns[1:])),
+        ],
+        schema(PARENT, kids),
+    )
     assert written == [
-        'ALTER TABLE "Kids" ALTER COLUMN "Toy" TYPE varchar(10)',
+        'ALTER TABLE "Kids" DROP COLUMN "Id"',
         'DROP TABLE "Parent"',
         'DROP TABLE "Kids"',
     ]

@@ -59,7 +59,7 @@ def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
     not written out: PostgreSQL drops them with their table or column.
     """
     changes = _merge_steps(changes)
-    skipped = _subsumed(changes)
+    skipped = _subsumed(changes, _key_columns(changes, before))
     kept = _kept_sequences(changes)
     skipped |= {i + 1 if isinstance(changes[i], ch.AlterColumn) else i for i in kept}
     state = State(before.dialect, before)
@@ -195,7 +195,7 @@ def _table_of(change: ch.Change) -> QName | None:
     return None
 
 
-def _subsumed(changes: list[ch.Change]) -> set[int]:
+def _subsumed(changes: list[ch.Change], key_columns: frozenset[str] = frozenset()) -> set[int]:
     """Positions of changes whose effect a later DROP TABLE or DROP COLUMN has anyway.
 
     Walks backwards remembering the tables and columns dropped later. Comments go whatever lies
@@ -205,6 +205,10 @@ def _subsumed(changes: list[ch.Change]) -> set[int]:
     what lies between is nothing another constraint could depend on.
     """
     tables: dict[tuple[str, str], bool] = {}  # table -> only its own changes since its drop
+    # table -> since its drop, only removals elsewhere and its own changes, all skipped: what
+    # adds to or reshapes it can go (a removal elsewhere never needs its new shape), and must,
+    # since it may fail on its rows (a NOT NULL column added back without a default)
+    shaped: dict[tuple[str, str], bool] = {}
     columns: dict[tuple[tuple[str, str], str], bool] = {}
     skipped: set[int] = set()
     for i in range(len(changes) - 1, -1, -1):
@@ -214,7 +218,11 @@ def _subsumed(changes: list[ch.Change]) -> set[int]:
         if (
             key is not None
             and key in tables
-            and (_always_goes(change) or (tables[key] and not isinstance(change, ch.DropTable)))
+            and (
+                _always_goes(change)
+                or (tables[key] and not isinstance(change, ch.DropTable))
+                or (shaped[key] and _reshapes_or_drops(change, key_columns))
+            )
         ):
             skipped.add(i)
             continue
@@ -237,13 +245,15 @@ def _subsumed(changes: list[ch.Change]) -> set[int]:
         )
         for name in tables:
             tables[name] = tables[name] and removes and name == key
+            shaped[name] = shaped[name] and name != key and _removes_elsewhere(change)
         for column in columns:
             columns[column] = columns[column] and harmless and column[0] == key
         match change:
             case ch.DropTable(t):
-                tables[qkey(t.name, PG)] = True
+                tables[qkey(t.name, PG)] = shaped[qkey(t.name, PG)] = True
             case ch.RenameTable(old, new) if qkey(new, PG) in tables:
                 tables[qkey(old, PG)] = tables.pop(qkey(new, PG))
+                shaped[qkey(old, PG)] = shaped.pop(qkey(new, PG))
                 for tk, col in [c for c in columns if c[0] == qkey(new, PG)]:
                     columns[(qkey(old, PG), col)] = columns.pop((tk, col))
             case ch.DropColumn(t, col):
@@ -253,6 +263,62 @@ def _subsumed(changes: list[ch.Change]) -> set[int]:
             case ch.AddColumn(t, col):
                 columns.pop((qkey(t, PG), col.name), None)
     return skipped
+
+
+def _reshapes_or_drops(change: ch.Change, key_columns: frozenset[str]) -> bool:
+    """A change of a table that a removal elsewhere never needs done (or not done): all but
+    dropping a foreign key, or a column that may hold one (DROP TABLE of the table it points
+    at needs it gone first)."""
+    match change:
+        case ch.DropConstraint(_, ForeignKey()):
+            return False
+        case ch.DropColumn(_, column):
+            return column.name not in key_columns
+    return isinstance(
+        change,
+        ch.AddColumn
+        | ch.AlterColumn
+        | ch.RenameColumn
+        | ch.AddConstraint
+        | ch.DropConstraint
+        | ch.CreateIndex
+        | ch.DropIndex
+        | ch.RenameIndex
+        | ch.SetTableComment,
+    )
+
+
+def _key_columns(changes: list[ch.Change], before: Schema) -> frozenset[str]:
+    """Every name a foreign key's column has on any table, before or during `changes`."""
+    names = {c for t in before.tables.values() for fk in t.foreign_keys for c in fk.columns}
+    for change in changes:
+        match change:
+            case ch.AddConstraint(_, ForeignKey(_, cols)):
+                names.update(cols)
+            case ch.CreateTable(table):
+                names.update(c for fk in table.foreign_keys for c in fk.columns)
+    renames = [(c.old, c.new) for c in changes if isinstance(c, ch.RenameColumn)]
+    for _ in range(len(renames) + 1):  # a chain of renames carries a key column's name along
+        grown = names | {n for o, n in renames if o in names} | {o for o, n in renames if n in names}
+        if grown == names:
+            break
+        names = grown
+    return frozenset(names)
+
+
+def _removes_elsewhere(change: ch.Change) -> bool:
+    """A change that only removes something (from another table, or another object)."""
+    return isinstance(
+        change,
+        ch.DropTable
+        | ch.DropColumn
+        | ch.DropConstraint
+        | ch.DropIndex
+        | ch.DropView
+        | ch.DropSequence
+        | ch.DropEnum
+        | ch.DropOpaque,
+    )
 
 
 def _always_goes(change: ch.Change) -> bool:
