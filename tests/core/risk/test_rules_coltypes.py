@@ -209,6 +209,7 @@ CASES = [
     ("mysql", "longtext", "text", (LOSSY,)),
     ("mysql", "mediumblob", "blob", (LOSSY,)),
     ("mysql", "mediumint", "float", ()),
+    ("mysql", "mediumint unsigned", "float", ()),
     ("mysql", "mediumint", "int", ()),
     ("mysql", "mediumint unsigned", "int", ()),
     ("mysql", "mediumtext", "longtext", ()),
