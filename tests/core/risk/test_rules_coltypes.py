@@ -210,6 +210,7 @@ CASES = [
     ("mysql", "mediumblob", "blob", (LOSSY,)),
     ("mysql", "mediumint", "float", ()),
     ("mysql", "mediumint unsigned", "float", ()),
+    ("mysql", "set('abc')", "varchar(3)", ()),
     ("mysql", "mediumint", "int", ()),
     ("mysql", "mediumint unsigned", "int", ()),
     ("mysql", "mediumtext", "longtext", ()),
