@@ -195,3 +195,16 @@ def test_enum_removed_leaves_out_a_value_renamed_in_place() -> None:
     # a different number of labels: nothing is a rename
     assert enum_removed(("a", "b", "c"), ("a", "z")) == ["b", "c"]
     assert enum_removed(("a", "b"), ("a", "b", "c")) == []
+
+
+def test_removed_enum_values_are_named_as_stored() -> None:
+    # the empty member and a member with a quote in it
+    history = col("enum('a')")
+    migration = "ALTER TABLE t MODIFY v enum('', 'it''s', 'a');"
+    assert said("mysql", history, migration, "enum-values-removed") == [
+        (
+            "danger",
+            "t.v",
+            f"removing '', 'it's' from t.v: rows holding them lose their value; {MYSQL_MODE}",
+        )
+    ]
