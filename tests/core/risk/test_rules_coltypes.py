@@ -210,6 +210,7 @@ CASES = [
     ("mysql", "mediumblob", "blob", (LOSSY,)),
     ("mysql", "mediumint", "float", ()),
     ("mysql", "mediumint unsigned", "float", ()),
+    ("mysql", "tinyint unsigned", "smallint unsigned", ()),
     ("mysql", "set('abc')", "varchar(3)", ()),
     ("mysql", "mediumint", "int", ()),
     ("mysql", "mediumint unsigned", "int", ()),
@@ -276,6 +277,23 @@ def test_what_a_type_change_does_to_the_values(
     dialect: str, now: str, back_to: str, rules: tuple[str, ...]
 ) -> None:
     assert type_findings(dialect, now, back_to) == set(rules)
+
+
+@pytest.mark.parametrize(
+    ("dialect", "history", "migration"),
+    [
+        ("postgres", col("int"), "ALTER TABLE t ALTER COLUMN v SET NOT NULL;"),
+        ("postgres", col("varchar(9)"), "ALTER TABLE t ALTER COLUMN v SET DEFAULT 'x';"),
+        ("mysql", col("int"), "ALTER TABLE t MODIFY v int NOT NULL;"),
+        ("mysql", col("decimal(5,2)"), "ALTER TABLE t MODIFY v decimal(5,2) DEFAULT 1;"),
+    ],
+)
+def test_a_column_whose_type_stays_keeps_its_values(
+    dialect: str, history: str, migration: str
+) -> None:
+    down, assessment = rollback(dialect, history, migration)
+    assert [type(c) for c in down.changes] == [AlterColumn]
+    assert {f.rule for f in assessment.findings()} & {LOSSY, NARROWS, CAST} == set()
 
 
 def test_sqlite_numeric_to_real_loses_the_digits_of_big_integers() -> None:
