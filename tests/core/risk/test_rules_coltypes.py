@@ -209,6 +209,8 @@ CASES = [
     ("mysql", "longtext", "text", (LOSSY,)),
     ("mysql", "mediumblob", "blob", (LOSSY,)),
     ("mysql", "mediumint", "float", ()),
+    ("postgres", "numeric(10, 1)", "numeric(10, 0)", (LOSSY,)),
+    ("mysql", "decimal(5, 1)", "decimal(5, 0)", (LOSSY,)),
     ("mysql", "mediumint unsigned", "float", ()),
     ("mysql", "tinyint unsigned", "smallint unsigned", ()),
     ("mysql", "set('abc')", "varchar(3)", ()),
