@@ -214,6 +214,8 @@ CASES = [
     ("postgres", "numeric(5, 1)", "int", (LOSSY,)),
     ("mysql", "datetime(1)", "datetime", (LOSSY,)),
     ("mysql", "time(0)", "time", ()),
+    ("mysql", "timestamp(1)", "timestamp", (LOSSY,)),
+    ("mysql", "timestamp(0)", "timestamp", ()),
     ("mysql", "mediumint unsigned", "float", ()),
     ("mysql", "tinyint unsigned", "smallint unsigned", ()),
     ("mysql", "set('abc')", "varchar(3)", ()),
