@@ -212,6 +212,8 @@ CASES = [
     ("postgres", "numeric(10, 1)", "numeric(10, 0)", (LOSSY,)),
     ("mysql", "decimal(5, 1)", "decimal(5, 0)", (LOSSY,)),
     ("postgres", "numeric(5, 1)", "int", (LOSSY,)),
+    ("postgres", "timestamp", "int", (LOSSY, CAST)),
+    ("postgres", "int", "time", (LOSSY, CAST)),
     ("mysql", "datetime(1)", "datetime", (LOSSY,)),
     ("mysql", "time(0)", "time", ()),
     ("mysql", "timestamp(1)", "timestamp", (LOSSY,)),
