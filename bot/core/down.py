@@ -111,14 +111,19 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
 def _rendered(
     changes: list[Change], newer: Schema
 ) -> tuple[tuple[Rendered, ...], tuple[Unmodelled, ...]]:
-    """The down's statements, and what makes them fail on a table with rows (SQLite).
+    """The down's statements, and what makes them fail on a table with rows.
 
     A SQLite rebuild re-creating a NOT NULL column without a default has no value to copy
-    into it: on any row the copy fails. The values are gone, so no down can fill them in;
-    the plan must say so rather than call the down complete.
+    into it, and PostgreSQL's ADD COLUMN has none to put in it: on any row the down fails.
+    The values are gone, so no down can fill them in; the plan must say so rather than call
+    the down complete.
     """
-    if newer.dialect is not Dialect.SQLITE:
+    if newer.dialect is Dialect.MYSQL:
+        # MariaDB fills a NOT NULL column it adds with the type's implicit default (0, '')
         return tuple(render(changes, newer)), ()
+    if newer.dialect is Dialect.POSTGRES:
+        rendered = tuple(render(changes, newer))
+        return rendered, tuple(_gap(g) for g in _unfillable_adds(changes, rendered))
     statements, gaps = render_with_gaps(changes, newer)
     return tuple(statements), tuple(
         Unmodelled(
@@ -131,6 +136,45 @@ def _rendered(
         )
         for gap in dict.fromkeys(gaps)
     )
+
+
+def _gap(column: str) -> Unmodelled:
+    return Unmodelled(
+        "",
+        0,
+        "",
+        f"{column} comes back NOT NULL without a default, and its values are gone: ADD COLUMN "
+        "has nothing to put in it, so it fails on a table that has rows. Give the column a "
+        "default or a value by hand (or empty the table) before running the down",
+    )
+
+
+def _unfillable_adds(changes: list[Change], rendered: tuple[Rendered, ...]) -> list[str]:
+    """Columns the down adds back NOT NULL with nothing to fill them, to a table that may have
+    rows (not one the down creates): PostgreSQL refuses that on any row."""
+    unfillable = {
+        f"{c.table}.{c.column.name}"
+        for c in changes
+        if isinstance(c, AddColumn)
+        and not c.column.nullable
+        and c.column.default is None
+        and c.column.generated is None
+        and c.column.auto is None
+        and not c.column.type.lower().endswith("serial")
+    }
+    created: set[str] = set()
+    found: list[str] = []
+    for r in rendered:
+        if r.change == "create_table":
+            created.add(r.object)
+        elif (
+            r.change == "add_column"
+            and r.object in unfillable
+            and r.object.rsplit(".", 1)[0] not in created
+            and "NOT NULL" in r.sql.upper()
+        ):
+            found.append(r.object)
+    return list(dict.fromkeys(found))
 
 
 def _json_check_names(changes: list[Change], dialect: Dialect) -> tuple[Unmodelled, ...]:

@@ -342,3 +342,32 @@ def test_a_view_sqlglot_cannot_tokenize_is_compared_as_written() -> None:
     view = View(QName("v"), "SELECT $$abc")
     schema = Schema(Dialect.POSTGRES, views={("", "v"): view})
     assert _canonical(schema).views[("", "v")] == view
+
+
+@pytest.mark.parametrize(
+    ("column", "gap"),
+    [
+        ("c bigint NOT NULL", True),
+        ("c bigint NOT NULL DEFAULT 0", False),
+        ("c bigint", False),
+        ("c bigint GENERATED ALWAYS AS IDENTITY", False),
+        ("c serial", False),
+    ],
+)
+def test_a_postgres_column_back_not_null_with_nothing_to_fill_it_is_a_gap(
+    column: str, gap: bool
+) -> None:
+    """ADD COLUMN ... NOT NULL without a default fails on any row: the plan says so."""
+    history = [Migration("1.sql", f"CREATE TABLE t (id integer PRIMARY KEY, {column})")]
+    dropped = Migration("2.sql", "ALTER TABLE t DROP COLUMN c")
+    down = down_between([*history, dropped], history, P)
+    reasons = [u.reason for u in down.unmodelled]
+    assert any(r.startswith("t.c comes back NOT NULL without a default") for r in reasons) is gap
+
+
+def test_a_postgres_table_the_down_creates_takes_a_not_null_column_without_a_gap() -> None:
+    """The down re-creates the table empty: nothing to fill."""
+    history = [Migration("1.sql", "CREATE TABLE t (id integer PRIMARY KEY, c bigint NOT NULL)")]
+    dropped = Migration("2.sql", "ALTER TABLE t DROP COLUMN c; DROP TABLE t")
+    down = down_between([*history, dropped], history, P)
+    assert down.unmodelled == ()
