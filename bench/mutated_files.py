@@ -8,7 +8,7 @@ and `rollback-plan diff` (back to the history without it) run on it as subproces
 time, 60 s each; every run's exit code, traceback, wall time and peak RSS are recorded.
 
     python bench/mutated_files.py /work/corpus/src/*/{postgres,mysql,sqlite} --count 2000 --seed 1
-        [--keep DIR] [--jobs 2] [--json out.jsonl]
+        [--first N] [--keep DIR] [--jobs 2] [--json out.jsonl]
 
 A directory's dialect is its name (postgres, mysql, sqlite) unless given as DIR@dialect.
 """
@@ -35,10 +35,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.cli import EXIT_BAD_INPUT, EXIT_GATE, EXIT_OK
+
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 60.0  # seconds a run may take
 PEAK_LIMIT_MB = 500.0
-EXIT_CODES = (0, 1, 2)  # bot/cli.py: ok, gate, bad input
+EXIT_CODES = (EXIT_OK, EXIT_GATE, EXIT_BAD_INPUT)
 DIALECTS = ("postgres", "mysql", "sqlite")
 ENV = {"ROLLBACK_PLAN_REPLAY_CACHE_DIR": "off"}  # every run parses everything, no shared state
 CONTEXT = 3  # unmutated files of the history before the mutated one (besides the first)
@@ -62,6 +64,9 @@ ODD_UNICODE = (
 )
 RAW_BYTES = (b"\x00", b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xe2\x80", b"\x80", b"\xfe\xff")
 PUNCTUATION = b"();'\"`"
+REPEATS = (1000, 5000)  # how often a statement is repeated, at most
+DEPTHS = (200, 1000, 5000, 50_000)  # parentheses nested
+HUGE_LINE_BYTES = (1 << 20, 4 << 20, 16 << 20)
 
 
 @dataclass(frozen=True)
@@ -170,18 +175,18 @@ def _splice(data: bytes, rng: random.Random, other: bytes) -> bytes:
 def _repeat_statement(data: bytes, rng: random.Random, _: bytes) -> bytes:
     statements = [s for s in data.split(b";") if s.strip()] or [b"SELECT 1"]
     statement = rng.choice(statements).strip() + b";\n"
-    return data + statement * rng.randint(1000, 5000)
+    return data + statement * rng.randint(*REPEATS)
 
 
 def _deep_parentheses(data: bytes, rng: random.Random, _: bytes) -> bytes:
-    depth = rng.choice((200, 1000, 5000, 50_000))
+    depth = rng.choice(DEPTHS)
     at = _positions(data, rng)
     body = rng.choice((b"", b"1", b"a + 1", b"SELECT 1"))
     return data[:at] + b"(" * depth + body + b")" * rng.choice((depth, depth // 2)) + data[at:]
 
 
 def _huge_line(data: bytes, rng: random.Random, _: bytes) -> bytes:
-    size = rng.choice((1, 4, 16)) * 1024 * 1024
+    size = rng.choice(HUGE_LINE_BYTES)
     how = rng.randrange(3)
     if how == 0:  # the file's statements on one line, repeated up to the size
         line = re.sub(rb"\s+", b" ", data) or b"SELECT 1;"
@@ -220,9 +225,11 @@ _TEXT = ("truncate", "odd-unicode", "delete-punctuation", "double-punctuation", 
          "repeat-statement", "deep-parentheses")  # fmt: skip
 
 
-def mutate(data: bytes, rng: random.Random, other: bytes) -> tuple[tuple[str, ...], bytes]:
-    """`data` with one to three random mutations (`other` is the file spliced in)."""
-    first = rng.choice(list(MUTATIONS))
+def mutate(
+    data: bytes, rng: random.Random, other: bytes, first: str | None = None
+) -> tuple[tuple[str, ...], bytes]:
+    """`data` with one to three random mutations, `first` first (`other` is spliced in)."""
+    first = first or rng.choice(list(MUTATIONS))
     names = [first]
     if first not in _ALONE:
         names += rng.sample(_TEXT, rng.randint(0, 2))
@@ -231,7 +238,7 @@ def mutate(data: bytes, rng: random.Random, other: bytes) -> tuple[tuple[str, ..
     return tuple(names), data
 
 
-def make_case(found: Sequence[Source], number: int, seed: int) -> Case:
+def make_case(found: Sequence[Source], number: int, seed: int, first: str | None = None) -> Case:
     """Mutated file `number`, from its own seeded generator (the same made alone or in a run)."""
     rng = random.Random(f"{seed}:{number}")
     source = rng.choice(found)
@@ -241,7 +248,7 @@ def make_case(found: Sequence[Source], number: int, seed: int) -> Case:
     other = rng.choice(found)
     other_data = (other.directory / rng.choice(other.files)).read_bytes()
     data = (source.directory / source.files[index]).read_bytes()
-    names, data = mutate(data, rng, other_data)
+    names, data = mutate(data, rng, other_data, first)
     return Case(number, source, source.files[index], context, names, data)
 
 
@@ -322,7 +329,7 @@ def problem(run: Run, timeout: float = TIMEOUT, peak_mb: float = PEAK_LIMIT_MB) 
         return "traceback: " + (run.stderr_tail.splitlines() or [""])[-1]
     if run.exit_code not in EXIT_CODES:
         return f"exit code {run.exit_code}: {run.stderr_tail}"
-    if run.exit_code == 2:
+    if run.exit_code == EXIT_BAD_INPUT:
         errors = [line for line in run.stderr_tail.splitlines() if "error:" in line]
         if not errors or not errors[-1].startswith("rollback-plan: error: "):
             return f"no one-line error on stderr: {run.stderr_tail!r}"
@@ -372,6 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("directories", nargs="+", help="migration directories, DIR[@dialect]")
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--first", type=int, default=0, help="number of the first case")
     parser.add_argument("--jobs", type=int, default=2, help="children at a time (at most 2)")
     parser.add_argument("--keep", type=Path, help="save failing inputs here")
     parser.add_argument("--python", default=sys.executable)
@@ -389,7 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         futures = [
             pool.submit(run_case, found, n, args.seed, Path(scratch), args.keep, args.python)
-            for n in range(args.count)
+            for n in range(args.first, args.first + args.count)
         ]
         for done, future in enumerate(futures, 1):
             outcomes.append(outcome := future.result())
