@@ -223,12 +223,10 @@ def parse_migration(
         found = cache.get(sql, dialect)
         if found is not None:
             return found
-    out: list[tuple[Statement, ParsedStatement | str]] = []
     was_enabled = gc.isenabled()
     gc.disable()  # see replay(): the parsed trees live as long as the cache
     try:
-        for stmt in split_statements(sql, dialect.value):
-            out.extend((piece, _parse_one(piece, dialect)) for piece in _one_object_each(stmt))
+        out = list(_each_parsed(split_statements(sql, dialect.value), dialect, collect=False))
     finally:
         if was_enabled:
             gc.enable()
@@ -248,15 +246,24 @@ def _parse_lazily(
 
 
 def _each_parsed(
-    statements: list[Statement], dialect: Dialect
+    statements: list[Statement], dialect: Dialect, collect: bool = True
 ) -> Iterator[tuple[Statement, ParsedStatement | str]]:
+    # A text seen among the last few statements is not parsed again: a file that repeats a
+    # statement (or its whole content) thousands of times takes as long as its distinct ones.
+    # Trees are not changed once parsed (the cache shares them between replays as well).
+    recent: dict[str, ParsedStatement | str] = {}
     for n, stmt in enumerate(statements, 1):
         for piece in _one_object_each(stmt):
-            yield piece, _parse_one(piece, dialect)
+            if piece.text not in recent:
+                recent[piece.text] = _parse_one(piece, dialect)
+            yield piece, recent[piece.text]
         if n % 256 == 0:
-            # replay() pauses the collector, and a sqlglot tree is a cycle (parent links):
-            # the trees read since the last pass are freed only by a pass over the youngest
-            gc.collect(0)
+            recent.clear()
+            if collect:
+                # replay() pauses the collector, and a sqlglot tree is a cycle (parent links):
+                # the trees made since the last pass, now unused, are freed by a pass over
+                # the youngest objects (a tree kept past it would outlive its use)
+                gc.collect(0)
 
 
 _DROP_LIST = re.compile(
