@@ -245,7 +245,8 @@ def _step(
             schema, current
         )
     state = _StepState(next_schema, current, own)
-    complete = not earlier and not own
+    # the down's own gaps count too (a check MariaDB renames, a SQLite column with no value)
+    complete = not earlier and not own and not down.unmodelled
     changed = current != before and bool(current.diff(before))
     if not changed and not ours:
         judged = Judgement(Outcome.UNCHANGED)

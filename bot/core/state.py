@@ -692,6 +692,11 @@ def pg_view_rename(definition: str, old: str, new: str) -> str:
         return rename_word(definition, old, new)
     if not isinstance(tree, exp.Select):
         return rename_word(definition, old, new)
+    def name(text: str) -> exp.Identifier:
+        # a name PostgreSQL would fold or read as a keyword must stay quoted
+        bare = _BARE_WORD.match(text) and text == text.lower() and text not in _KEYWORDS
+        return exp.to_identifier(text, quoted=not bare)
+
     items: list[exp.Expr] = []
     for item in tree.expressions:
         if (
@@ -699,15 +704,15 @@ def pg_view_rename(definition: str, old: str, new: str) -> str:
             and isinstance(item.this, exp.Column)
             and (item.this.name == old and item.alias == new)
         ):
-            items.append(exp.column(new, table=item.this.table or None))
+            items.append(exp.column(name(new), table=item.this.table or None))
         elif isinstance(item, exp.Column) and item.name == old:
-            items.append(exp.alias_(exp.column(new, table=item.table or None), old))
+            items.append(exp.alias_(exp.column(name(new), table=item.table or None), name(old)))
         else:
             items.append(item)
     tree.set("expressions", items)
     for col in tree.find_all(exp.Column):
         if col.name == old:
-            col.set("this", exp.to_identifier(new))
+            col.set("this", name(new))
     return tree.sql("postgres")
 
 

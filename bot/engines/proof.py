@@ -281,6 +281,15 @@ def _prove(
             f"{failed.script} failed: {failed.error.message.strip()}"
             f" (in statement: {_short(failed.error.statement)})",
         )
+    except EngineError as err:
+        # filling, reading or inspecting the deployed state (a generated column or view that
+        # calls a function this engine lacks): the proof could not be made, which is a finding
+        return Proof(
+            engine,
+            False,
+            f"the scratch engine could not read the deployed state: {err.message.strip()}"
+            f" (in statement: {_short(err.statement)})",
+        )
     finally:
         a.close()
     b = new_database()
@@ -294,6 +303,13 @@ def _prove(
             False,
             f"{failed.script} failed: {failed.error.message.strip()}"
             f" (in statement: {_short(failed.error.statement)})",
+        )
+    except EngineError as err:
+        return Proof(
+            engine,
+            False,
+            f"the scratch engine could not read the reverted-to state: {err.message.strip()}"
+            f" (in statement: {_short(err.statement)})",
         )
     finally:
         b.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,69 @@ class SqliteServer:
             db.close()
 
 
+def _truthy(value: Any) -> bool:
+    """SQLite's truth of a value: its numeric value is not zero (NULL and 'abc' are false)."""
+    if value is None:
+        return False
+    if isinstance(value, int | float):
+        return value != 0
+    text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+    match = re.match(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text)
+    return match is not None and float(match.group(0)) != 0
+
+
+def _if(*args: Any) -> Any:
+    """if(B1, V1, B2, V2, ..., E): iif() under the name SQLite 3.48 gave it."""
+    for i in range(0, len(args) - 1, 2):
+        if _truthy(args[i]):
+            return args[i + 1]
+    return args[-1] if len(args) % 2 else None
+
+
+def _unhex(text: Any, ignore: Any = None) -> bytes | None:
+    if text is None:
+        return None
+    chars = str(text)
+    if ignore is not None:
+        chars = "".join(c for c in chars if c not in str(ignore))
+    try:
+        return bytes.fromhex(chars) if len(chars) % 2 == 0 and " " not in chars else None
+    except ValueError:
+        return None
+
+
+def _concat(*args: Any) -> str:
+    return "".join(_text(a) for a in args if a is not None)
+
+
+def _concat_ws(sep: Any, *args: Any) -> str | None:
+    if sep is None:
+        return None
+    return _text(sep).join(_text(a) for a in args if a is not None)
+
+
+def _text(value: Any) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+# Built-in functions of newer SQLite releases than the scratch engine may be (version that
+# added them): migrations written for the application's SQLite call them, and ALTER TABLE
+# ADD COLUMN accepts a generated column calling a function only reading its rows needs.
+_NEWER_BUILTINS: tuple[tuple[tuple[int, int], str, int, Callable[..., Any]], ...] = (
+    ((3, 41), "unhex", 1, _unhex),
+    ((3, 41), "unhex", 2, _unhex),
+    ((3, 44), "concat", -1, _concat),
+    ((3, 44), "concat_ws", -1, _concat_ws),
+    ((3, 48), "if", -1, _if),
+)
+
+
+def _add_newer_builtins(conn: sqlite3.Connection) -> None:
+    for since, name, args, func in _NEWER_BUILTINS:
+        if sqlite3.sqlite_version_info[:2] < since:
+            conn.create_function(name, args, func, deterministic=True)
+
+
 class SqliteDatabase:
     """One in-memory database in autocommit mode with ``PRAGMA foreign_keys=ON``."""
 
@@ -55,6 +119,7 @@ class SqliteDatabase:
         # PRAGMA foreign_keys (a no-op inside a transaction) behave as in the sqlite3 shell
         self._conn = sqlite3.connect(":memory:", isolation_level=None)
         self._conn.execute("PRAGMA foreign_keys=ON")
+        _add_newer_builtins(self._conn)
         self._on_close = on_close
 
     def execute(self, statements: Sequence[str]) -> None:

@@ -106,6 +106,35 @@ def test_failing_statement_names_the_script_engine_message_and_statement() -> No
     assert "ALTER TABLE nope DROP COLUMN x" in result.reason
 
 
+def _generated(expression: str) -> Any:
+    return verify(
+        Dialect.SQLITE,
+        [
+            "CREATE TABLE flows (id integer PRIMARY KEY, ttl integer);",
+            f"ALTER TABLE flows ADD COLUMN expires integer GENERATED ALWAYS AS ({expression});",
+        ],
+        Script(("ALTER TABLE flows DROP COLUMN expires",), lost=("flows.expires",)),
+        ["CREATE TABLE flows (id integer PRIMARY KEY, ttl integer);"],
+    )
+
+
+def test_a_deployed_state_the_engine_cannot_read_is_a_finding_not_a_crash() -> None:
+    """ALTER TABLE accepts a generated column calling a function SQLite lacks; reading the
+    rows fails. The proof says so instead of raising."""
+    proof = _generated("app_ttl(ttl)")
+    assert proof.engine is not None and proof.engine.startswith("SQLite")
+    assert not proof.verified
+    assert "could not read the deployed state" in proof.reason
+    assert "app_ttl" in proof.reason
+
+
+def test_if_of_newer_sqlite_runs_on_the_scratch_engine() -> None:
+    """hydra's generated column calls if() (SQLite 3.48); the proof runs it whatever SQLite
+    this machine has."""
+    proof = _generated("if(ttl > 0, ttl, NULL)")
+    assert proof.verified, proof.reason
+
+
 def test_unsplittable_sql_is_not_verified() -> None:
     result = verify(Dialect.SQLITE, ["CREATE TABLE t (x TEXT DEFAULT 'open"], [], [])
 

@@ -169,9 +169,39 @@ def _merge_steps(changes: list[ch.Change]) -> list[ch.Change]:
             and last.after == change.before
         ):
             out[-1] = ch.AlterColumn(change.table, last.before, change.after)
+        elif (at := _added_not_null(out, change)) is not None:
+            added = out[at]
+            assert isinstance(added, ch.AddColumn) and isinstance(change, ch.AlterColumn)
+            out[at] = replace(added, column=change.after)
         else:
             out.append(change)
     return out
+
+
+def _added_not_null(out: list[ch.Change], change: ch.Change) -> int | None:
+    """Where `out` adds the column NOT NULL that `change` makes nullable again, with only
+    other columns' changes in between: adding it nullable at once is the same end state, and
+    adding it NOT NULL without a default fails on a table with rows."""
+    if not (
+        isinstance(change, ch.AlterColumn)
+        and not change.before.nullable
+        and replace(change.before, nullable=True) == change.after
+    ):
+        return None
+    name = change.before.name
+    for i in range(len(out) - 1, -1, -1):
+        other = out[i]
+        match other:
+            case ch.AddColumn(t, column) if qkey(t, PG) == qkey(change.table, PG) and (
+                column == change.before
+            ):
+                return i
+            case ch.AddColumn(_, column) | ch.DropColumn(_, column) if column.name != name:
+                continue
+            case ch.AlterColumn(_, before, after) if name not in (before.name, after.name):
+                continue
+        return None
+    return None
 
 
 def _table_of(change: ch.Change) -> QName | None:
