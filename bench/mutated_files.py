@@ -9,6 +9,7 @@ time, 60 s each; every run's exit code, traceback, wall time and peak RSS are re
 
     python bench/mutated_files.py /work/corpus/src/*/{postgres,mysql,sqlite} --count 2000 --seed 1
         [--first N] [--keep DIR] [--jobs 2] [--json out.jsonl]
+    python bench/mutated_files.py --report out.jsonl [more.jsonl ...]
 
 A directory's dialect is its name (postgres, mysql, sqlite) unless given as DIR@dialect.
 """
@@ -28,10 +29,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -376,21 +379,29 @@ def run_case(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("directories", nargs="+", help="migration directories, DIR[@dialect]")
+    parser.add_argument("directories", nargs="*", help="migration directories, DIR[@dialect]")
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--first", type=int, default=0, help="number of the first case")
     parser.add_argument("--jobs", type=int, default=2, help="children at a time (at most 2)")
     parser.add_argument("--keep", type=Path, help="save failing inputs here")
     parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--json", type=Path, help="write a JSON line per file as it finishes")
     parser.add_argument(
-        "--json", type=Path, help="write each file's runs here, a JSON line per file"
+        "--report",
+        type=Path,
+        nargs="+",
+        help="only summarise earlier --json files (a run resumed with --first)",
     )
     args = parser.parse_args(argv)
+    if args.report:
+        records = [json.loads(line) for path in args.report for line in path.open()]
+        summarise(records, None)
+        return 1 if any(rec["problems"] for rec in records) else 0
     found = sources(args.directories)
-    outcomes: list[Outcome] = []
+    records = []
     start = time.monotonic()
-    log = args.json.open("w") if args.json else None  # one line per file, as it finishes
+    log = args.json.open("w") if args.json else None
     with (
         tempfile.TemporaryDirectory(prefix="mutated-") as scratch,
         ThreadPoolExecutor(max_workers=max(1, min(args.jobs, 2))) as pool,
@@ -400,72 +411,68 @@ def main(argv: Sequence[str] | None = None) -> int:
             for n in range(args.first, args.first + args.count)
         ]
         for done, future in enumerate(futures, 1):
-            outcomes.append(outcome := future.result())
+            records.append(record := _as_json(future.result()))
             if log:
-                log.write(json.dumps(_as_json(outcome)) + "\n")
+                log.write(json.dumps(record) + "\n")
                 log.flush()
-            for p in outcome.problems:
-                print(f"  case {outcome.case.number}: {p}", file=sys.stderr, flush=True)
+            for p in record["problems"]:
+                print(f"  case {record['number']}: {p}", file=sys.stderr, flush=True)
             if done % 50 == 0:
-                _progress(outcomes, time.monotonic() - start)
+                _progress(records, time.monotonic() - start)
     if log:
         log.close()
-    summarise(outcomes, time.monotonic() - start)
-    return 1 if any(o.problems for o in outcomes) else 0
+    summarise(records, time.monotonic() - start)
+    return 1 if any(rec["problems"] for rec in records) else 0
 
 
-def _progress(outcomes: Sequence[Outcome], seconds: float) -> None:
-    runs = [r for o in outcomes for r in o.runs]
+def _progress(records: Sequence[dict[str, Any]], seconds: float) -> None:
+    runs = [r for rec in records for r in rec["runs"]]
     print(
-        f"  {len(outcomes)} files, {len(runs)} runs, {sum(r.traceback for r in runs)} tracebacks, "
-        f"{sum(r.exit_code is None for r in runs)} hangs, "
-        f"max peak {max(r.peak_mb for r in runs):.0f} MB, "
-        f"slowest {max(r.seconds for r in runs):.1f} s, {seconds:.0f} s",
+        f"  {len(records)} files, {len(runs)} runs, {sum(r['traceback'] for r in runs)} tracebacks, "
+        f"{sum(r['exit_code'] is None for r in runs)} hangs, "
+        f"max peak {max(r['peak_mb'] for r in runs):.0f} MB, "
+        f"slowest {max(r['seconds'] for r in runs):.1f} s, {seconds:.0f} s",
         file=sys.stderr,
         flush=True,
     )
 
 
-def _as_json(outcome: Outcome) -> dict[str, object]:
+def _as_json(outcome: Outcome) -> dict[str, Any]:
     case = outcome.case
     return {
         "number": case.number,
         "file": str(case.source.directory / case.target),
+        "dialect": case.source.dialect,
         "mutations": case.mutations,
         "problems": outcome.problems,
         "runs": [asdict(r) for r in outcome.runs],
     }
 
 
-def summarise(outcomes: Sequence[Outcome], seconds: float) -> None:
+def summarise(records: Sequence[dict[str, Any]], seconds: float | None) -> None:
     """Print the totals and the first few failures with a command that reproduces each."""
-    runs = [(o, r) for o in outcomes for r in o.runs]
-    codes: dict[str, int] = {}
-    for _, r in runs:
-        codes[str(r.exit_code)] = codes.get(str(r.exit_code), 0) + 1
-    slowest = max(runs, key=lambda p: p[1].seconds, default=None)
-    heaviest = max((r.peak_mb for _, r in runs), default=0.0)
-    by_dialect: dict[str, int] = {}
-    for o in outcomes:
-        by_dialect[o.case.source.dialect] = by_dialect.get(o.case.source.dialect, 0) + 1
+    runs = [(rec, Run(**r)) for rec in records for r in rec["runs"]]
+    codes = Counter(str(r.exit_code) for _, r in runs)
+    dialects = Counter(rec.get("dialect") or Path(rec["file"]).parent.name for rec in records)
     print(
-        f"files        {len(outcomes)}  ({', '.join(f'{k} {v}' for k, v in sorted(by_dialect.items()))})"
+        f"files        {len(records)}  ({', '.join(f'{k} {v}' for k, v in sorted(dialects.items()))})"
     )
     print(f"runs         {len(runs)}  exit codes {dict(sorted(codes.items()))}")
     print(f"tracebacks   {sum(r.traceback for _, r in runs)}")
     print(f"hangs >{TIMEOUT:.0f} s  {sum(r.exit_code is None for _, r in runs)}")
-    print(f"max peak     {heaviest:.0f} MB")
-    if slowest:
-        o, r = slowest
-        print(f"slowest      {r.seconds:.1f} s  case {o.case.number} "
-              f"{o.case.source.directory / o.case.target} {'+'.join(o.case.mutations)} ({r.command[3]})")  # fmt: skip
-    failed = [o for o in outcomes if o.problems]
+    print(f"max peak     {max((r.peak_mb for _, r in runs), default=0.0):.0f} MB")
+    if runs:
+        rec, r = max(runs, key=lambda p: p[1].seconds)
+        print(f"slowest      {r.seconds:.1f} s  case {rec['number']} {rec['file']} "
+              f"{'+'.join(rec['mutations'])} ({r.command[3]})")  # fmt: skip
+    failed = [rec for rec in records if rec["problems"]]
     print(f"failures     {len(failed)} files")
-    print(f"wall         {seconds:.0f} s")
-    for o in failed[:5]:
-        print(f"- case {o.case.number}: {o.case.source.directory / o.case.target} "
-              f"{'+'.join(o.case.mutations)}: {'; '.join(o.problems)}")  # fmt: skip
-        for r in o.runs:
+    if seconds is not None:
+        print(f"wall         {seconds:.0f} s")
+    for rec in failed[:5]:
+        print(f"- case {rec['number']}: {rec['file']} {'+'.join(rec['mutations'])}: "
+              f"{'; '.join(rec['problems'])}")  # fmt: skip
+        for r in (Run(**r) for r in rec["runs"]):
             if problem(r):
                 print(f"    {reproduction(r)}")
 
