@@ -202,7 +202,7 @@ class Executor:
         if pub.commit is not None:
             first = parts[0]
             if len(parts) > 1:
-                first += f"\n*The plan continues in {url or 'the plan comment'}.*\n"
+                first += _rest_of_plan(url, pub.commit)
             self.forge.comment_on_commit(self.repo, pub.commit, first, COMMENT_MARKER)
         if pub.head_sha is not None and pub.check is not None:
             self._set_check(pub, approvals, url)
@@ -482,6 +482,17 @@ def split_markdown(text: str, limit: int, header: Callable[[int], str]) -> list[
 def _closing(fence: str) -> str:
     m = _FENCE.match(fence)
     return f"{m.group(1) if m else '```'}\n"
+
+
+def _rest_of_plan(url: str, sha: str) -> str:
+    """The last line of a commit comment holding only the first part of a longer plan."""
+    if url:
+        return f"\n*The plan continues in {url}.*\n"
+    # no companion: there is no other comment holding the rest
+    return (
+        "\n*The plan is longer than one comment and is cut here: "
+        f"`rollback-plan plan --commit {sha[:12]}` prints it whole.*\n"
+    )
 
 
 def _kept(approvals: tuple[Approval, ...]) -> tuple[Approval, ...]:

@@ -26,6 +26,7 @@ from bot.core.changes import (
     DropConstraint,
     DropIndex,
     DropTable,
+    DropView,
     RenameColumn,
     RenameIndex,
     RenameTable,
@@ -35,7 +36,7 @@ from bot.core.changes import (
     reverse_all,
 )
 from bot.core.diff import diff
-from bot.core.model import Column, Dialect, ForeignKey, QName, Schema, Unique
+from bot.core.model import Column, Dialect, ForeignKey, QName, Schema, Unique, View
 from bot.core.render import Rendered, render
 from bot.core.render.sqlite import render_with_gaps, swap_steps
 from bot.core.replay import History, Migration, ParseCache, Step, Unmodelled, replay
@@ -389,10 +390,14 @@ def views_last(changes: list[Change], dialect: Dialect | None = None) -> list[Ch
         c = out[i]
         if isinstance(c, (CreateView, ReplaceView)):
             view = c.view if isinstance(c, CreateView) else c.after
+            # never past the view's own next drop or replacement: it would outlive it
+            limit = next(
+                (j for j in range(i + 1, len(out)) if _names_view(out[j], view)), len(out)
+            )
             last = max(
                 (
                     j
-                    for j in range(i + 1, len(out))
+                    for j in range(i + 1, limit)
                     if _touches_table_of(out[j], view.definition)
                     # A view that no longer reads a column must let go of it before it is
                     # dropped (`SELECT *` would bind it again, so that one waits).
@@ -430,6 +435,14 @@ def views_last(changes: list[Change], dialect: Dialect | None = None) -> list[Ch
                 continue
         i += 1
     return out
+
+
+def _names_view(change: Change, view: View) -> bool:
+    """Whether `change` drops, replaces or creates the view of that name."""
+    match change:
+        case DropView(other) | CreateView(other) | ReplaceView(_, other):
+            return other.name == view.name
+    return False
 
 
 def _touches_table_of(change: Change, definition: str) -> bool:

@@ -62,6 +62,7 @@ class FakeForge:
     commit_comments: dict[str, list[Comment]] = field(default_factory=dict)
     checks: dict[tuple[str, str], Check] = field(default_factory=dict)
     check_history: list[tuple[str, Check]] = field(default_factory=list)
+    check_urls: dict[str, str] = field(default_factory=dict)  # sha -> the check's details link
     reactions: list[tuple[int, int, str]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
@@ -148,6 +149,7 @@ class FakeForge:
     def find_comment(self, repo: str, number: int, marker: str) -> Comment | None:
         self._repo(repo)
         with self._lock:
+            self._need_pr(number)  # a forge answers 404 for comments of no PR/MR
             for c in self.comments.get(number, []):
                 if c.author == BOT and marker in c.body:
                     return c
@@ -270,6 +272,7 @@ class FakeForge:
             if self._type(sha) != "commit":
                 raise ForgeError(f"422 no commit {sha}", status=422)
             self.checks[(sha, name)] = check
+            self.check_urls[sha] = details_url
             self.check_history.append((sha, check))
 
         self._write("set_check", repo, do)

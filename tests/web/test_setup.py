@@ -25,6 +25,7 @@ from bot.web.setup import (
     StateTokens,
     create_setup_app,
     load_manifest,
+    manifest_for,
     manifest_text,
     parse_manifest,
 )
@@ -256,3 +257,101 @@ def test_the_manifest_shipped_with_the_bot_is_found_from_anywhere(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert parse_manifest(manifest_text()) == load_manifest(ROOT / "app.yml")
+
+
+# -- edges: the URLs GitHub is given, the state tokens, organization names ------------------
+
+
+def test_a_public_url_with_a_trailing_slash_gives_clean_urls(manifest: dict[str, Any]) -> None:
+    """Behind a proxy, under a path of its own."""
+    app = create_setup_app(settings(public_url="https://tools.example/RPX/"), manifest)
+    _, sent = _form(app.test_client().get("/github-app/setup").get_data(as_text=True))
+    assert (sent["url"], sent["redirect_url"]) == (
+        "https://tools.example/RPX",
+        "https://tools.example/RPX/github-app/exchange",
+    )
+    assert sent["hook_attributes"]["url"] == "https://tools.example/RPX/webhooks/github"
+
+
+def test_the_webhook_is_active_unless_app_yml_says_otherwise() -> None:
+    """GitHub delivers no webhook to an inactive hook: a manifest without the setting gets
+    an active one; hook settings app.yml does have are kept."""
+    bare = manifest_for({"name": "rp"}, "https://bot.example")
+    assert bare["hook_attributes"] == {"url": "https://bot.example/webhooks/github", "active": True}
+    given = {"name": "rp", "hook_attributes": {"url": "x", "active": False, "ssl": "0"}}
+    kept = manifest_for(given, "https://bot.example")
+    assert kept["hook_attributes"] == {
+        "url": "https://bot.example/webhooks/github",
+        "active": False,
+        "ssl": "0",
+    }
+    assert given["hook_attributes"]["url"] == "x"  # the caller's manifest is left alone
+
+
+def test_a_state_token_lives_just_under_an_hour_and_only_once() -> None:
+    now = [10_000.0]
+    tokens = StateTokens(clock=lambda: now[0])
+    first, second = tokens.issue(), tokens.issue()
+    assert tokens.redeem(first) and not tokens.redeem(first)
+    assert not tokens.redeem("never-issued")
+    now[0] += STATE_TTL_S
+    assert not tokens.redeem(second)  # an hour old: expired
+
+
+def test_at_most_a_thousand_state_tokens_are_kept_the_oldest_goes() -> None:
+    """The page is unauthenticated: visitors cannot make the server keep more."""
+    now = [0.0]
+    tokens = StateTokens(clock=lambda: now[0])
+    issued = []
+    for _ in range(1001):
+        now[0] += 1
+        issued.append(tokens.issue())
+    assert not tokens.redeem(issued[0])
+    assert all(tokens.redeem(t) for t in issued[1:])
+
+
+@pytest.mark.parametrize(("length", "status"), [(39, 200), (40, 400)])
+def test_organization_names_are_at_most_39_characters(
+    manifest: dict[str, Any], length: int, status: int
+) -> None:
+    app = create_setup_app(settings(public_url="https://bot.example"), manifest)
+    org = "a-" + "b" * (length - 2)
+    page = app.test_client().get(f"/github-app/setup?org={org}")
+    assert page.status_code == status
+    if status == 400:
+        assert "That is not a GitHub organization name." in page.get_data(as_text=True)
+
+
+def test_a_manifest_file_that_cannot_be_read_or_used_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.yml"
+    with pytest.raises(ManifestError) as err:
+        load_manifest(missing)
+    assert str(err.value).startswith(f"{missing}: cannot read the app manifest: ")
+    custom = tmp_path / "custom.yml"
+    custom.write_text("- not a mapping\n")
+    with pytest.raises(ManifestError) as err:
+        load_manifest(custom)
+    assert str(err.value) == f"{custom}: not a GitHub App manifest (no `name`)"
+
+
+SAFE_PAGE = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action https: http:"
+    ),
+}
+
+
+def test_every_setup_page_is_uncached_unframed_and_sends_no_referrer(
+    client: FlaskClient, github: FakeConversions
+) -> None:
+    """The pages show a private key and a webhook secret: no cache, no frame, no referrer."""
+    action, _ = _form((setup := client.get("/github-app/setup")).get_data(as_text=True))
+    created = client.get(f"/github-app/exchange?code={CODE}&state={_state(action)}")
+    refused = client.get(f"/github-app/exchange?code={CODE}&state=forged")
+    assert (created.status_code, refused.status_code) == (200, 400)
+    for page in (setup, created, refused):
+        assert {name: page.headers.get(name) for name in SAFE_PAGE} == SAFE_PAGE

@@ -109,7 +109,8 @@ def _sequence_options(text: str) -> set[str]:
     return {key for key, pattern, _ in _SEQUENCE_OPTIONS if re.search(pattern, text, re.I)}
 
 
-# One sequence option as written, keyed like _SEQUENCE_OPTIONS ("restart" only moves the value).
+# One sequence option as written, keyed like _SEQUENCE_OPTIONS ("restart" only moves the value;
+# "engine" is a MariaDB CREATE SEQUENCE table option, which ALTER SEQUENCE refuses).
 _SEQUENCE_OPTION = re.compile(
     r"""\s*(?:
       (?P<as>AS\s+\w+(?:\s+PRECISION)?)
@@ -121,6 +122,7 @@ _SEQUENCE_OPTION = re.compile(
     | (?P<cache>NO\s*CACHE|CACHE(?:\s*=)?\s*\d+)
     | (?P<cycle>NO\s*CYCLE|CYCLE)
     | (?P<owned>OWNED\s+BY\s+\S+)
+    | (?P<engine>ENGINE(?:\s*=)?\s*\w+)
     )(?=\s|\Z)""",
     re.I | re.X,
 )
@@ -168,6 +170,7 @@ def _mentions(words: list[str]) -> int:
         "CYCLE",
         "NOCYCLE",
         "OWNED",
+        "ENGINE",
     }
     return sum(word in keys for word in words)
 
@@ -189,7 +192,7 @@ def alter_sequence(before: Sequence, after: Sequence, dialect: Dialect) -> list[
         parts = [
             text
             for key, text in new.items()
-            if key != "restart" and text.upper() != old.get(key, "").upper()
+            if key not in ("restart", "engine") and text.upper() != old.get(key, "").upper()
         ]
         dropped = set(old) - set(new) - {"restart"}
     else:

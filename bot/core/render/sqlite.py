@@ -560,8 +560,6 @@ def _column_sql(column: Column, inline_pk: PrimaryKey | None = None) -> str:
     parts = [ident(column.name, _D)]
     if column.type:
         parts.append(column.type)
-    if column.auto is AutoKind.AUTOINCREMENT and inline_pk is None:
-        raise ValueError(f"column {column.name}: AUTOINCREMENT needs its table's primary key")
     if inline_pk is not None:
         if inline_pk.name is not None:
             parts.append(f"CONSTRAINT {ident(inline_pk.name, _D)}")

@@ -103,6 +103,7 @@ def statement_findings(
     """
     attached: list[list[Finding]] = [[] for _ in rendered]
     pos = 0
+    last: tuple[tuple[str, str], list[int]] | None = None  # the previous change's statements
     for step in assessment.steps:
         key = (change_kind(step.change), change_object(step.change))
         first = next(
@@ -113,27 +114,33 @@ def statement_findings(
             ),
             None,
         )
-        if first is None:
+        if first is None and last is not None and last[0] == key:
+            # two changes of one column (a comment, then its type) rendered as one group
+            # of statements: each finding still goes to the statement its rule names
+            own = last[1]
+        elif first is None:
             at = _carrier(step.change, rendered, pos)
             if at is not None:
                 attached[at].extend(step.findings)
             continue
-        own = [first]
-        while (
-            own[-1] + 1 < len(rendered)
-            and (
-                rendered[own[-1] + 1].change,
-                rendered[own[-1] + 1].object,
-            )
-            == key
-        ):
-            own.append(own[-1] + 1)
-        pos = own[-1] + 1
+        else:
+            own = [first]
+            while (
+                own[-1] + 1 < len(rendered)
+                and (
+                    rendered[own[-1] + 1].change,
+                    rendered[own[-1] + 1].object,
+                )
+                == key
+            ):
+                own.append(own[-1] + 1)
+            pos = own[-1] + 1
+            last = (key, own)
         patterns = step.at or (None,) * len(step.findings)
         for finding, pattern in zip(step.findings, patterns, strict=True):
             j = next(
                 (j for j in own if pattern and re.search(pattern, _sql(rendered[j]), re.I | re.M)),
-                first,
+                own[0],
             )
             attached[j].append(finding)
     # the shipped findings were read from the statements before the session preamble

@@ -39,3 +39,21 @@ def fired_between(dialect: str, newer: str, older: str) -> set[str]:
     down = down_between(new, [Migration("old.sql", older)], d)
     schema = replay(new, d).schema
     return {f.rule for f in assess(down.changes, schema).findings()}
+
+
+def said(
+    dialect: str, history: str, migration: str, rule: str, policy: Policy | None = None
+) -> list[tuple[str, str, str]]:
+    """What a reviewer reads for one rule on the rollback of `migration`: (level, object,
+    message) of each of its findings, in order."""
+    found = rollback(dialect, history, migration, policy)[1].findings()
+    return [(f.level.value, f.object, f.message) for f in found if f.rule == rule]
+
+
+def said_between(dialect: str, newer: str, older: str, rule: str) -> list[tuple[str, str, str]]:
+    """`said` for the schema diff from `newer` back to `older` (see `fired_between`)."""
+    d = Dialect.parse(dialect)
+    new = [Migration("schema.sql", newer)]
+    down = down_between(new, [Migration("old.sql", older)], d)
+    found = assess(down.changes, replay(new, d).schema).findings()
+    return [(f.level.value, f.object, f.message) for f in found if f.rule == rule]

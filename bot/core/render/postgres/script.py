@@ -337,17 +337,10 @@ def _key_columns(changes: list[ch.Change], before: Schema) -> frozenset[str]:
 
 
 def _removes_elsewhere(change: ch.Change) -> bool:
-    """A change that only removes something (from another table, or another object)."""
+    """A change that only removes something of another table, or a view. Not a type, sequence
+    or function: a column of the table may still use it, and must go first."""
     return isinstance(
-        change,
-        ch.DropTable
-        | ch.DropColumn
-        | ch.DropConstraint
-        | ch.DropIndex
-        | ch.DropView
-        | ch.DropSequence
-        | ch.DropEnum
-        | ch.DropOpaque,
+        change, ch.DropTable | ch.DropColumn | ch.DropConstraint | ch.DropIndex | ch.DropView
     )
 
 

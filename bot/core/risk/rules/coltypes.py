@@ -115,7 +115,13 @@ def parse_type(text: str, dialect: Dialect) -> ColType:
     except (sqlglot.errors.ParseError, ValueError):
         return ColType(Family.OTHER, " ".join(text.lower().split()))
     kind = dt.this
-    spelled = dt.sql(dialect.value).lower()
+    # SQLite's affinity comes from the declared name, which sqlglot's SQLite spelling loses
+    # (NUMERIC and DECIMAL are written REAL, BOOLEAN INTEGER)
+    spelled = (
+        " ".join(text.lower().split())
+        if dialect is Dialect.SQLITE
+        else dt.sql(dialect.value).lower()
+    )
     args = [_int(e) for e in dt.expressions]
     if kind in _INT_BYTES:
         width, unsigned = _INT_BYTES[kind]
@@ -143,8 +149,10 @@ def parse_type(text: str, dialect: Dialect) -> ColType:
         scale = args[1] if len(args) > 1 else (0 if precision is not None else None)
         return ColType(family, spelled, precision, scale, kind is T.UDECIMAL)
     if family is Family.FLOAT:
-        # PostgreSQL float(p) is real up to 24 bits of precision; MySQL FLOAT is 4 bytes
-        double = kind is T.DOUBLE or (args and args[0] is not None and args[0] > 24)
+        # float(p) is real up to 24 bits of precision on both engines (sqlglot reads any
+        # PostgreSQL float(p) as DOUBLE); MySQL FLOAT(M,D) is 4 bytes, DOUBLE(M,D) 8
+        precision = args[0] if len(args) == 1 else None
+        double = kind is T.DOUBLE if precision is None else precision > 24
         return ColType(family, "double" if double else "real", 8 if double else 4)
     if family in (Family.TIME, Family.TIMESTAMP, Family.TIMESTAMPTZ):
         default = 0 if dialect is Dialect.MYSQL else 6
@@ -152,10 +160,6 @@ def parse_type(text: str, dialect: Dialect) -> ColType:
     if family is Family.JSON:
         return ColType(family, spelled)
     return ColType(family, spelled)
-
-
-def same_type(old: str, new: str, dialect: Dialect) -> bool:
-    return parse_type(old, dialect) == parse_type(new, dialect)
 
 
 def holds(old: ColType, new: ColType, dialect: Dialect) -> bool:
@@ -346,8 +350,8 @@ def _text_width(t: ColType) -> int | None:
         case Family.UUID:
             return 36
         case Family.ENUM:
-            if t.is_set:
-                return sum(len(v) + 1 for v in t.values)
+            if t.is_set:  # every member, comma-separated
+                return sum(len(v) for v in t.values) + max(len(t.values) - 1, 0)
             return max((len(v) for v in t.values), default=0)
     return None
 

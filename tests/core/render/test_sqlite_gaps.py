@@ -1,0 +1,57 @@
+"""Which SQLite rebuilds have no value for a NOT NULL column: the gaps that make a down
+incomplete ("its values are gone"). A table the same changes created holds no rows, so its
+rebuild has no gap; a table holding rows under that name does, whatever renames led there."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core import changes as ch
+from bot.core.model import Column, PrimaryKey, QName, Table
+from bot.core.render.sqlite import render_with_gaps
+from bot.engines import EngineError, ScratchServer
+from tests.core.render.test_sqlite import BASE, BASE_ROWS, BASE_SQL, T, fresh, schema
+
+X, Z = QName("x"), QName("z")
+MUST = Column("must", "TEXT", nullable=False)
+
+
+def made(name: QName) -> ch.CreateTable:
+    return ch.CreateTable(Table(name, (Column("id", "INTEGER"),), PrimaryKey(None, ("id",))))
+
+
+def must_first(table: QName) -> ch.AddColumn:
+    """A NOT NULL column without default in first place: only a rebuild can add it."""
+    return ch.AddColumn(table, MUST, first=True)
+
+
+@pytest.mark.parametrize(
+    ("changes", "gaps"),
+    [
+        pytest.param([must_first(T)], ["t.must"], id="a table holding rows"),
+        pytest.param([made(X), must_first(X)], [], id="a table just created"),
+        pytest.param([made(X), ch.RenameTable(X, Z), must_first(Z)], [], id="created, renamed"),
+        pytest.param(
+            [made(X), ch.DropTable(made(X).table), ch.RenameTable(T, X), must_first(X)],
+            ["x.must"],
+            id="created, dropped, then a table with rows renamed to its name",
+        ),
+        pytest.param(
+            [made(X), ch.RenameTable(X, Z), ch.RenameTable(T, X), must_first(X)],
+            ["x.must"],
+            id="created and renamed away, then a table with rows renamed to its name",
+        ),
+    ],
+)
+def test_a_rebuild_has_a_gap_only_where_rows_can_be(
+    sqlite_server: ScratchServer, changes: list[ch.Change], gaps: list[str]
+) -> None:
+    statements, found = render_with_gaps(changes, schema(BASE))
+    assert found == gaps
+    # the gap is real: on the rows of BASE the copy into the NOT NULL column fails
+    db = fresh(sqlite_server, [BASE_SQL, BASE_ROWS])
+    if gaps:
+        with pytest.raises(EngineError, match="NOT NULL constraint failed"):
+            db.execute([s.sql for s in statements])
+    else:
+        db.execute([s.sql for s in statements])
