@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -205,6 +205,9 @@ _SQLITE_UNSEPARATED = re.compile(
 _DROP_ROUTINES = re.compile(r"(?is)\s*drop\s+(function|procedure)\b")
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
+# A larger file's trees are not kept: thousands of statements would hold hundreds of MB of
+# them. Its statements are parsed one at a time as the replay reaches them.
+CACHED_FILE_BYTES = 1024 * 1024
 _ALLOW = re.compile(r"(?i)\s*rollback-plan:\s*allow\s+([a-z0-9-]+)\s*(.*)$")
 
 
@@ -220,18 +223,47 @@ def parse_migration(
         found = cache.get(sql, dialect)
         if found is not None:
             return found
-    out: list[tuple[Statement, ParsedStatement | str]] = []
     was_enabled = gc.isenabled()
     gc.disable()  # see replay(): the parsed trees live as long as the cache
     try:
-        for stmt in split_statements(sql, dialect.value):
-            out.extend((piece, _parse_one(piece, dialect)) for piece in _one_object_each(stmt))
+        out = list(_each_parsed(split_statements(sql, dialect.value), dialect, collect=False))
     finally:
         if was_enabled:
             gc.enable()
     if cache is not None:
         cache.put(sql, dialect, out)
     return out
+
+
+def _parse_lazily(
+    sql: str, dialect: Dialect, cache: ParseCache | None
+) -> Iterable[tuple[Statement, ParsedStatement | str]]:
+    """parse_migration's pairs; for a file over CACHED_FILE_BYTES, made as they are read and
+    not cached. Raises SplitError before any tree is made."""
+    if len(sql) <= CACHED_FILE_BYTES:
+        return parse_migration(sql, dialect, cache)
+    return _each_parsed(split_statements(sql, dialect.value), dialect)
+
+
+def _each_parsed(
+    statements: list[Statement], dialect: Dialect, collect: bool = True
+) -> Iterator[tuple[Statement, ParsedStatement | str]]:
+    # A text seen among the last few statements is not parsed again: a file that repeats a
+    # statement (or its whole content) thousands of times takes as long as its distinct ones.
+    # Trees are not changed once parsed (the cache shares them between replays as well).
+    recent: dict[str, ParsedStatement | str] = {}
+    for n, stmt in enumerate(statements, 1):
+        for piece in _one_object_each(stmt):
+            if piece.text not in recent:
+                recent[piece.text] = _parse_one(piece, dialect)
+            yield piece, recent[piece.text]
+        if n % 256 == 0:
+            recent.clear()
+            if collect:
+                # replay() pauses the collector, and a sqlglot tree is a cycle (parent links):
+                # the trees made since the last pass, now unused, are freed by a pass over
+                # the youngest objects (a tree kept past it would outlive its use)
+                gc.collect(0)
 
 
 _DROP_LIST = re.compile(
@@ -443,7 +475,7 @@ def replay_one(migration: Migration, state: State, cache: ParseCache | None = No
             (Unmodelled(migration.path, 1, "", f"file too large to analyse ({size:.0f} MB)"),),
         )
     try:
-        parsed = parse_migration(migration.sql, dialect, cache)
+        parsed = _parse_lazily(migration.sql, dialect, cache)
     except SplitError as err:
         return Step(
             migration.path,
