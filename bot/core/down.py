@@ -123,29 +123,23 @@ def _rendered(
         return tuple(render(changes, newer)), ()
     if newer.dialect is Dialect.POSTGRES:
         rendered = tuple(render(changes, newer))
-        return rendered, tuple(_gap(g) for g in _unfillable_adds(changes, rendered))
+        gaps = _unfillable_adds(changes, rendered)
+        return rendered, tuple(_gap(g, "ADD COLUMN", "a default or a value") for g in gaps)
     statements, gaps = render_with_gaps(changes, newer)
     return tuple(statements), tuple(
-        Unmodelled(
-            "",
-            0,
-            "",
-            f"{gap} comes back NOT NULL without a default, and its values are gone: the "
-            "table rebuild has nothing to put in it, so it fails on a table that has rows. "
-            "Give the column a value by hand (or empty the table) before running the down",
-        )
-        for gap in dict.fromkeys(gaps)
+        _gap(g, "the table rebuild", "a value") for g in dict.fromkeys(gaps)
     )
 
 
-def _gap(column: str) -> Unmodelled:
+def _gap(column: str, statement: str, fill: str) -> Unmodelled:
+    """A column the down brings back NOT NULL with nothing to put in it."""
     return Unmodelled(
         "",
         0,
         "",
-        f"{column} comes back NOT NULL without a default, and its values are gone: ADD COLUMN "
-        "has nothing to put in it, so it fails on a table that has rows. Give the column a "
-        "default or a value by hand (or empty the table) before running the down",
+        f"{column} comes back NOT NULL without a default, and its values are gone: {statement} "
+        "has nothing to put in it, so it fails on a table that has rows. Give the column "
+        f"{fill} by hand (or empty the table) before running the down",
     )
 
 
