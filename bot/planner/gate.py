@@ -82,11 +82,13 @@ def prove(
 
     if source.dialect is None:
         return source
-    transaction = runs_in_transaction(tool, source.files)
-    script = shipped_script(source, deployed, target, steps, transaction=transaction)
+    script = shipped_script(source, deployed, target, steps)
     if script is None:
         return source
     dialect = source.dialect
+    text = "".join(f"{sql};\n" for sql in script.statements)
+    transaction = runs_in_transaction(tool, source.files, dialect, [text])
+    script = replace(script, transaction=transaction)
     settings = EngineSettings.of(engine or EngineConfig(), dialect, tool)
     proof = verify(
         dialect, newer, script, older, mysql_url=mysql_url, postgres=postgres, settings=settings
@@ -147,8 +149,9 @@ def judge_author_down(
     if not h.present or source.dialect is None or not downs:
         return source
     dialect = source.dialect
-    transaction = runs_in_transaction(tool, source.files)
-    ours = shipped_script(source, deployed, target, steps, transaction=transaction)
+    # the author's files run as they are, each the way the tool runs a file
+    transaction = runs_in_transaction(tool, (), dialect, downs)
+    ours = shipped_script(source, deployed, target, steps)
     # The author's down drops what the up added, like ours: the same losses are declared.
     script = Script(
         tuple(downs),

@@ -70,6 +70,28 @@ def test_our_own_down_is_still_safe_when_the_authors_is_right(tmp_path: Path) ->
     assert "restores the previous schema (run on PostgreSQL" in plan_markdown(p)
 
 
+@pytest.mark.usefixtures("postgres_server")
+def test_golang_migrate_runs_a_one_statement_file_outside_a_transaction(tmp_path: Path) -> None:
+    # golang-migrate sends the file as one query: a lone statement has no transaction around
+    # it, so CONCURRENTLY works, as it does in production
+    repo = reverted(tmp_path, USERS, INDEX, "DROP INDEX CONCURRENTLY users_email_idx;\n")
+    h = only_source(plan(repo, Dialect.POSTGRES, verify=True)).handwritten
+    assert h.restores is True, (h.failure, h.differences)
+    assert h.engine is not None
+
+
+@pytest.mark.usefixtures("postgres_server")
+def test_golang_migrate_runs_several_statements_in_one_implicit_transaction(
+    tmp_path: Path,
+) -> None:
+    up = INDEX + "CREATE INDEX users_id_idx ON users (id);\n"
+    down = "DROP INDEX users_id_idx;\nDROP INDEX CONCURRENTLY users_email_idx;\n"
+    repo = reverted(tmp_path, USERS, up, down)
+    h = only_source(plan(repo, Dialect.POSTGRES, verify=True)).handwritten
+    assert h.restores is False
+    assert h.failure is not None and "cannot run inside a transaction block" in h.failure
+
+
 def test_sqlite_drop_index_with_a_table_prefix_drops_nothing(tmp_path: Path) -> None:
     # SQLite reads `users.` as a schema name: IF EXISTS then quietly drops nothing
     down = "DROP INDEX IF EXISTS users.users_email_idx;\n"
