@@ -6,6 +6,7 @@ proof runs the plan on scratch engines only; live inspection is opt-in and read-
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -123,6 +124,9 @@ def live_url(
     return database_url(ref, env)
 
 
+_COLUMN_ORDER = re.compile(r"table [^:]+: column_order ")
+
+
 def judge_author_down(
     source: SourcePlan,
     newer: Sequence[str],
@@ -136,6 +140,7 @@ def judge_author_down(
     steps: Sequence[Step] = (),
     engine: EngineConfig | None = None,
     tool: Format | None = None,
+    exact_column_order: bool = False,
 ) -> SourcePlan:
     """Run the author's down (newest first) at the deployed state on a scratch engine, the way
     the migration tool runs a file, and compare with the reverted-to catalog.
@@ -167,8 +172,14 @@ def judge_author_down(
     )
     if proof.engine is None:
         return replace(source, handwritten=replace(h, not_run=proof.reason))
+    reordered = [d for d in proof.differences if _COLUMN_ORDER.match(d)]
     if proof.verified:
         judged = replace(h, restores=True, differences=(), engine=proof.engine)
+    elif reordered and len(reordered) == len(proof.differences) and not exact_column_order:
+        # judged as our own down is: where column order is cosmetic, it is said, not held
+        # against the author
+        note = "only the column order differs, which this repository treats as cosmetic"
+        judged = replace(h, restores=True, differences=(note, *reordered), engine=proof.engine)
     else:
         failed = "failed:" in proof.reason and not proof.differences
         # The model's plain words where it saw the same problem; the engine's lines otherwise.

@@ -140,3 +140,26 @@ def test_the_engine_judges_what_the_model_cannot_read(tmp_path: Path) -> None:
     assert source.handwritten.restores is True
     assert source.handwritten.engine is not None
     assert not source.handwritten.gates
+
+
+def test_an_author_down_that_only_reorders_columns_restores_where_order_is_cosmetic(
+    tmp_path: Path,
+) -> None:
+    # SQLite's ADD COLUMN appends: the author's down puts `email` back at the end, as ours does
+    history = "CREATE TABLE users (id integer PRIMARY KEY, email text, name text);\n"
+    repo = reverted(
+        tmp_path,
+        history,
+        "ALTER TABLE users DROP COLUMN email;\n",
+        "ALTER TABLE users ADD COLUMN email text;\n",
+    )
+    cosmetic = only_source(plan(repo, Dialect.SQLITE, verify=True)).handwritten
+    assert cosmetic.engine is not None
+    assert cosmetic.restores is True, cosmetic.differences
+    assert "column order" in cosmetic.differences[0]
+    assert any("table users: column_order" in d for d in cosmetic.differences)
+
+    opts = PlanOptions(dialect=Dialect.SQLITE, verify=True, exact_column_order=True)
+    exact = only_source(plan_commit(git.Repo(repo.path), "HEAD", now=NOW, options=opts)).handwritten
+    assert exact.restores is False
+    assert any("column_order" in d for d in exact.differences)
