@@ -29,7 +29,8 @@ from bot.core.down import compute_down
 from bot.core.model import Dialect, Schema
 from bot.core.replay import Migration, ParseCache, replay
 from bot.engines.proof import Script, verify
-from bot.engines.shipped import _dropped, _renames
+from bot.engines.shipped import _dropped, _renames, runs_in_transaction
+from bot.planner.gate import only_column_order
 from bot.sources.model import Format
 
 
@@ -77,13 +78,18 @@ def judge_directory(
         except Exception as err:
             out.append((m.version, author["outcome"], True, f"split: {err}"))
             continue
-        script = Script(tuple(down), "the author's down", (), lost, renames)
+        # run as `plan` runs it: the way the tool runs a file, column order as the default
+        # config judges it
+        tool = Format(str(entry["format"]))
+        transaction = runs_in_transaction(tool, (), dialect, [m.down])
+        script = Script(tuple(down), "the author's down", (), lost, renames, transaction)
         proof = verify(dialect, list(applied), script, older)
         if proof.engine is None:
             out.append((m.version, author["outcome"], False, f"not run: {proof.reason}"))
             continue
+        flags = not proof.verified and not only_column_order(proof.differences)
         detail = "; ".join(proof.differences[:3])
-        out.append((m.version, author["outcome"], not proof.verified, f"{proof.reason} {detail}"))
+        out.append((m.version, author["outcome"], flags, f"{proof.reason} {detail}"))
     return out
 
 

@@ -127,6 +127,11 @@ def live_url(
 _COLUMN_ORDER = re.compile(r"table [^:]+: column_order ")
 
 
+def only_column_order(differences: Sequence[str]) -> bool:
+    """Whether a proof's differences are all in the order of columns."""
+    return bool(differences) and all(_COLUMN_ORDER.match(d) for d in differences)
+
+
 def judge_author_down(
     source: SourcePlan,
     newer: Sequence[str],
@@ -172,14 +177,15 @@ def judge_author_down(
     )
     if proof.engine is None:
         return replace(source, handwritten=replace(h, not_run=proof.reason))
-    reordered = [d for d in proof.differences if _COLUMN_ORDER.match(d)]
     if proof.verified:
         judged = replace(h, restores=True, differences=(), engine=proof.engine)
-    elif reordered and len(reordered) == len(proof.differences) and not exact_column_order:
+    elif only_column_order(proof.differences) and not exact_column_order:
         # judged as our own down is: where column order is cosmetic, it is said, not held
         # against the author
         note = "only the column order differs, which this repository treats as cosmetic"
-        judged = replace(h, restores=True, differences=(note, *reordered), engine=proof.engine)
+        judged = replace(
+            h, restores=True, differences=(note, *proof.differences), engine=proof.engine
+        )
     else:
         failed = "failed:" in proof.reason and not proof.differences
         # The model's plain words where it saw the same problem; the engine's lines otherwise.
