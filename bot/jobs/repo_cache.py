@@ -157,17 +157,21 @@ class RepoCache:
                 kill_after_timeout=self.timeout,
             )
         except git.GitCommandError as err:
-            stderr = _scrub(str(err.stderr or ""), remote.token, secret)
+            # GitPython wraps git's output as "\n  stderr: '...'": people get git's own words
+            said = str(err.stderr or "").strip().removeprefix("stderr: '").removesuffix("'")
+            stderr = _scrub(said, remote.token, secret)
             log.warning("fetch of %s failed (delivery %s): %s", job.repo, job.delivery, stderr)
             raise CloneError(_explain(stderr, job.repo)) from None
 
 
 def _parent_present(cached: CachedRepo, sha: str) -> bool:
     try:
+        full = cached.repo.git.rev_parse(f"{sha}^{{commit}}")
         parents = cached.repo.git.rev_parse(f"{sha}^@").split()
     except git.GitCommandError:
         return False
-    return all(cached.has(p) for p in parents[:1])
+    # git lists no parents for a commit at the shallow boundary: cut off, not absent
+    return full not in cached.boundary() and all(cached.has(p) for p in parents[:1])
 
 
 def _dirname(repo: str) -> str:

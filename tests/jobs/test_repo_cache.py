@@ -47,7 +47,7 @@ def test_shallow_then_deepened_until_the_old_commit_is_there(tmp_path: Path) -> 
 def test_deepening_stops_at_the_cap(tmp_path: Path) -> None:
     r = history(tmp_path, 12)
     first = r.git("rev-list", "--max-parents=0", "HEAD")
-    cache = RepoCache(tmp_path / "c", lambda j: Remote(f"file://{r.path}"), depth=1, max_depth=4)
+    cache = RepoCache(tmp_path / "c", lambda j: Remote(f"file://{r.path}"), depth=2, max_depth=4)
     with cache.open(job(), [r.head()]) as cached:
         assert not cached.deepen_until(lambda: cached.has(first), [r.head()], step=2)
 
