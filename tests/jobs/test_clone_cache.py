@@ -223,14 +223,25 @@ def test_a_missing_repository_over_http_and_on_disk_is_not_found(tmp_path: Path)
 
 
 def test_a_fetch_that_hangs_is_stopped_and_said_to_have_timed_out(tmp_path: Path) -> None:
-    with socket.socket() as silent:  # accepts connections (the backlog), never answers
+    hang_up = threading.Event()
+    with socket.socket() as silent:  # takes the connection, never answers
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         port = silent.getsockname()[1]
+
+        def hold() -> None:
+            conn, _ = silent.accept()
+            hang_up.wait(20)  # bounded, so a fetch without a timeout fails instead of hanging
+            conn.close()
+
+        threading.Thread(target=hold, daemon=True).start()
         cache = RepoCache(
             tmp_path / "cache", lambda j: Remote(f"http://127.0.0.1:{port}/a.git"), timeout=1.0
         )
-        assert failure(cache) == "fetching acme/app timed out"
+        try:
+            assert failure(cache) == "fetching acme/app timed out"
+        finally:
+            hang_up.set()
 
 
 def _remote_saying(
