@@ -165,13 +165,13 @@ class RepoCache:
 
 
 def _parent_present(cached: CachedRepo, sha: str) -> bool:
+    # Ask the shallow list, not `sha^@`: git lists no parents for a commit at the shallow
+    # boundary (cut off, not absent); any other commit here has its parents here.
     try:
         full = cached.repo.git.rev_parse(f"{sha}^{{commit}}")
-        parents = cached.repo.git.rev_parse(f"{sha}^@").split()
     except git.GitCommandError:
         return False
-    # git lists no parents for a commit at the shallow boundary: cut off, not absent
-    return full not in cached.boundary() and all(cached.has(p) for p in parents[:1])
+    return full not in cached.boundary()
 
 
 def _dirname(repo: str) -> str:
