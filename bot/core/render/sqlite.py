@@ -353,6 +353,13 @@ def _swap_rebuild(name: QName, steps: list[ch.Change], state: State, gaps: list[
     """One rebuild giving table `name` the shape the swap `steps` leave it; applies them."""
     source = state.require_table(name)
     dependents = _dependents(state, source.name)
+    temp = None
+    match steps[0]:
+        case ch.CreateTable(created) if state.referencing(created.name):
+            # Foreign keys left pointing at the name the new shape is created under (a
+            # rebuild undone: `A_old` dropped earlier) follow its rename onto the table, as
+            # the swap written out does; so the rebuild builds under that name.
+            temp = created.name
     for change in steps:
         state.apply(change)
     # what the swap removed with the other table stays removed; the rest comes back as it was
@@ -362,8 +369,9 @@ def _swap_rebuild(name: QName, steps: list[ch.Change], state: State, gaps: list[
     )
     origin = {fold(c.name, _D): c.name for c in source.columns}
     target = state.require_table(name)
-    _check_temp_free(state, source.name)
-    return _rebuild_sql(source, target, origin, dependents, kept, gaps)
+    if temp is None:
+        _check_temp_free(state, source.name)
+    return _rebuild_sql(source, target, origin, dependents, kept, gaps, temp)
 
 
 # -- the rebuild -----------------------------------------------------------------------------
@@ -443,12 +451,14 @@ def _rebuild_sql(
     dropped: _Dependents,
     restored: _Dependents,
     gaps: list[str],
+    temp: QName | None = None,
 ) -> list[str]:
     """The statements turning `source` into `target`, copying each column from `origin`
     (new column -> old column); `dropped` views and triggers go first, `restored` come back.
-    A NOT NULL column the copy can give no value goes into `gaps`."""
+    A NOT NULL column the copy can give no value goes into `gaps`. The new shape is built
+    under `temp` (by default a name of our own) and renamed onto the table."""
     name = source.name
-    temp = QName(_NEW_PREFIX + name.name, name.schema)
+    temp = temp or QName(_NEW_PREFIX + name.name, name.schema)
     into: list[str] = []
     values: list[str] = []
     for column in target.columns:
