@@ -83,7 +83,13 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
             kept = swap_steps(inverse) if newer.dialect is Dialect.SQLITE else set()
             lost = tables_emptied(newer, inverse, older, kept)
             if lost:
-                renames = []  # a shadow-table swap: its renames are what loses the rows
+                # a shadow-table swap: its table renames are what loses the rows; the
+                # others still say what moved
+                renames = [
+                    c
+                    for c in renames
+                    if not (isinstance(c, RenameTable) and {str(c.old), str(c.new)} & lost)
+                ]
                 note = (
                     "inverting the migration would re-create "
                     + ", ".join(sorted(lost))
@@ -209,18 +215,20 @@ def _diff_keeping_renames(newer: Schema, older: Schema, renames: list[Change]) -
     """The schema diff after the migration's renames are undone as renames.
 
     The diff alone cannot express a rename: it would drop the renamed table or column and
-    create it again empty. When the renames cannot be applied first, the plain diff is all
-    there is (its drops are then visible as such to the risk rules).
+    create it again empty. Each rename that cannot be applied (its new name still taken) is
+    left to the diff (its drops are then visible as such to the risk rules); the others stay.
     """
-    kept = [c for c in renames if _lands_in(c, older)]
-    if kept:
+    kept: list[Change] = []
+    middle = newer
+    for rename in renames:
+        if not _lands_in(rename, older):
+            continue
         try:
-            middle = apply_changes(newer, kept)
+            middle = apply_changes(middle, [rename])
         except StateError:
-            pass
-        else:
-            return kept + diff(middle, older)
-    return diff(newer, older)
+            continue
+        kept.append(rename)
+    return kept + diff(middle, older)
 
 
 def _lands_in(rename: Change, older: Schema) -> bool:
@@ -465,6 +473,16 @@ def views_last(changes: list[Change], dialect: Dialect | None = None) -> list[Ch
                             view,
                             definition=pg_view_rename(view.definition, passed.old, passed.new),
                         )
+                    elif (
+                        isinstance(passed, RenameColumn)
+                        and dialect is Dialect.SQLITE
+                        and _touches_table_of(passed, view.definition)
+                    ):
+                        # SQLite rewrites the column's name in the view's text
+                        view = replace(
+                            view,
+                            definition=rename_word(view.definition, passed.old, passed.new),
+                        )
                 moved: Change = (
                     CreateView(view) if isinstance(c, CreateView) else ReplaceView(c.before, view)
                 )
@@ -512,25 +530,38 @@ def tables_emptied(
     inverting a shadow-table swap does), where the diff would alter the table in place.
     """
     origin = {key: key for key in newer.tables}  # current key -> the `newer` table it is
+    created: set[tuple[str, str]] = set()  # names last taken by a CREATE TABLE of their own
     state = State(newer.dialect, newer)
     dropped: set[tuple[str, str]] = set()
+    dropped_in_place: set[tuple[str, str]] = set()
     for i, change in enumerate(changes):
         if i in kept:
             continue
         if isinstance(change, RenameTable):
             src = origin.pop(state.key(change.old), None)
+            created -= {state.key(change.old), state.key(change.new)}
             if src is not None:
                 origin[state.key(change.new)] = src
         elif isinstance(change, CreateTable):
             origin.pop(state.key(change.table.name), None)
+            created.add(state.key(change.table.name))
         elif isinstance(change, DropTable):
             src = origin.pop(state.key(change.table.name), None)
+            created.discard(state.key(change.table.name))
             if src is not None:
                 dropped.add(src)
+                if src == state.key(change.table.name):
+                    dropped_in_place.add(src)
+    # A table dropped under its own name and created again under it is the inverse of the
+    # migration dropping the older table and creating a new one: those rows were the new
+    # table's, and the older ones went with the migration's own DROP TABLE.
     return {
         str(older.tables[key].name)
         for key in older.tables
-        if key in newer.tables and key not in origin and key in dropped
+        if key in newer.tables
+        and key not in origin
+        and key in dropped
+        and not (key in dropped_in_place and key in created)
     }
 
 

@@ -155,6 +155,38 @@ def test_inverting_a_shadow_table_swap_would_lose_the_rows_so_the_diff_alters_in
     assert sqls(down) == [f"ALTER TABLE {name} ALTER COLUMN id TYPE integer"]
 
 
+def test_a_shadow_table_swap_leaves_the_other_renames_to_go_back_as_renames() -> None:
+    """Only the swap's own renames lose rows; a column renamed elsewhere keeps its values."""
+    base = [Migration("1.sql", "CREATE TABLE t (id int); CREATE TABLE u (id int, a int);")]
+    swap = Migration(
+        "2.sql",
+        "CREATE TABLE t_new (id bigint); DROP TABLE t; ALTER TABLE t_new RENAME TO t;"
+        " ALTER TABLE u RENAME COLUMN a TO b;",
+    )
+    down = down_between([*base, swap], base, P)
+    assert down.method is Method.DIFF
+    assert sqls(down) == [
+        "ALTER TABLE u RENAME COLUMN b TO a",
+        "ALTER TABLE t ALTER COLUMN id TYPE integer",
+    ]
+
+
+def test_a_rename_whose_name_is_taken_does_not_stop_the_others() -> None:
+    older = schema("CREATE TABLE t (id int, a int); CREATE TABLE u (id int, x int);")
+    newer = schema("CREATE TABLE t (id int, b int); CREATE TABLE u (id int, y int, x text);")
+    undone = [
+        Step(
+            "2.sql",
+            (ch.RenameColumn(T, "a", "b"), ch.RenameColumn(QName("u"), "x", "y")),
+            (),
+        )
+    ]
+    down = compute_down(newer, older, undone)
+    assert down.method is Method.DIFF
+    assert sqls(down)[0] == "ALTER TABLE t RENAME COLUMN b TO a"
+    assert "ALTER TABLE u DROP COLUMN y" in sqls(down)
+
+
 def test_a_table_renamed_aside_comes_back_by_rename() -> None:
     """The rows were kept under the other name: inverting is right, nothing is lost."""
     base = [Migration("1.sql", "CREATE TABLE t (id int);")]
