@@ -38,7 +38,7 @@ from bot.core.changes import (
 from bot.core.diff import diff
 from bot.core.model import Column, Dialect, ForeignKey, QName, Schema, Unique, View
 from bot.core.render import Rendered, render
-from bot.core.render.sqlite import render_with_gaps, swap_steps
+from bot.core.render.sqlite import GapKind, render_with_gaps, swap_steps
 from bot.core.replay import History, Migration, ParseCache, Step, Unmodelled, replay
 from bot.core.state import State, StateError, apply_changes, pg_view_rename, rename_word
 
@@ -131,9 +131,12 @@ def _rendered(
         rendered = tuple(render(changes, newer))
         gaps = _unfillable_adds(changes, rendered)
         return rendered, tuple(_gap(g, "ADD COLUMN", "a default or a value") for g in gaps)
-    statements, gaps = render_with_gaps(changes, newer)
+    statements, rebuild_gaps = render_with_gaps(changes, newer)
     return tuple(statements), tuple(
-        _gap(g, "the table rebuild", "a value") for g in dict.fromkeys(gaps)
+        _gap(g.columns, "the table rebuild", "a value")
+        if g.kind is GapKind.NOT_NULL
+        else _same_default(g.columns)
+        for g in dict.fromkeys(rebuild_gaps)
     )
 
 
@@ -146,6 +149,18 @@ def _gap(column: str, statement: str, fill: str) -> Unmodelled:
         f"{column} comes back NOT NULL without a default, and its values are gone: {statement} "
         "has nothing to put in it, so it fails on a table that has rows. Give the column "
         f"{fill} by hand (or empty the table) before running the down",
+    )
+
+
+def _same_default(columns: str) -> Unmodelled:
+    """A UNIQUE column the down brings back with only its default to put in every row."""
+    return Unmodelled(
+        "",
+        0,
+        "",
+        f"{columns} comes back UNIQUE, and its values are gone: the table rebuild gives every "
+        "row its default, so it fails on a table with more than one row. Give it distinct "
+        "values by hand (or keep at most one row) before running the down",
     )
 
 

@@ -403,3 +403,17 @@ def test_a_postgres_table_the_down_creates_takes_a_not_null_column_without_a_gap
     dropped = Migration("2.sql", "ALTER TABLE t DROP COLUMN c; DROP TABLE t")
     down = down_between([*history, dropped], history, P)
     assert down.unmodelled == ()
+
+
+def test_a_sqlite_unique_column_back_with_only_its_default_is_a_gap() -> None:
+    """The rebuild gives every row the default: a second row breaks UNIQUE (fuzz seed 79)."""
+    table = "CREATE TABLE t (id INTEGER PRIMARY KEY, c TEXT DEFAULT 'x' UNIQUE)"
+    history = [Migration("1.sql", table)]
+    rebuilt = Migration(
+        "2.sql",
+        "CREATE TABLE t_new (id INTEGER PRIMARY KEY); INSERT INTO t_new SELECT id FROM t;"
+        " DROP TABLE t; ALTER TABLE t_new RENAME TO t;",
+    )
+    down = down_between([*history, rebuilt], history, Dialect.SQLITE)
+    assert not down.complete
+    assert [u.reason.split(",")[0] for u in down.unmodelled] == ["t.c comes back UNIQUE"]
