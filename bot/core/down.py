@@ -582,9 +582,15 @@ def _canonical(schema: Schema) -> Schema:
     """The schema with view definitions in one spelling, for comparing states.
 
     A view re-bound through a rename and back reads the same but is spelled by sqlglot, not
-    by its author; the engine stores its own form anyway.
+    by its author; the engine stores its own form anyway. A table's indexes have no order:
+    one dropped and created again comes back last.
     """
     import sqlglot
+
+    tables = {
+        key: replace(table, indexes=tuple(sorted(table.indexes, key=lambda i: i.name.lower())))
+        for key, table in schema.tables.items()
+    }
 
     views = {}
     for key, view in schema.views.items():
@@ -596,4 +602,4 @@ def _canonical(schema: Schema) -> Schema:
             # an unterminated quote, or nesting too deep: compare the text as written
             text = view.definition
         views[key] = replace(view, definition=text)
-    return replace(schema, views=views)
+    return replace(schema, tables=tables, views=views)
