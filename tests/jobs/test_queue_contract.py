@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from bot.events import ForgeKind, Job, JobKind
-from bot.jobs.queue import DurableQueue, JobFormatError, SqliteStore, Tuning, job_from_json
+from bot.jobs.queue import (
+    DurableQueue,
+    JobFormatError,
+    QueueUnavailable,
+    SqliteStore,
+    Tuning,
+    job_from_json,
+)
 from tests.jobs.redis_server import RedisServer
 from tests.jobs.test_queue import Backend, redis_server  # noqa: F401 (a fixture)
 
@@ -134,3 +141,19 @@ def test_an_unreadable_job_says_why(text: str, message: str) -> None:
     with pytest.raises(JobFormatError) as err:
         job_from_json(text)
     assert str(err.value).startswith(message)
+
+
+def test_a_queue_path_that_is_a_directory_says_it_cannot_be_opened(tmp_path: Path) -> None:
+    with pytest.raises(QueueUnavailable) as err:
+        SqliteStore(tmp_path)
+    assert str(err.value) == (
+        f"job queue {tmp_path}: the file cannot be opened or created (unable to open database file)"
+    )
+
+
+def test_a_queue_file_that_is_not_a_database_says_sqlite_failed(tmp_path: Path) -> None:
+    path = tmp_path / "queue.sqlite3"
+    path.write_text("these are not the pages of a database\n" * 200)
+    with pytest.raises(QueueUnavailable) as err:
+        SqliteStore(path)
+    assert str(err.value) == f"job queue {path}: SQLite failed (file is not a database)"
