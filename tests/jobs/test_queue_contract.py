@@ -157,3 +157,22 @@ def test_a_queue_file_that_is_not_a_database_says_sqlite_failed(tmp_path: Path) 
     with pytest.raises(QueueUnavailable) as err:
         SqliteStore(path)
     assert str(err.value) == f"job queue {path}: SQLite failed (file is not a database)"
+
+
+def test_the_queue_file_s_directories_are_made_and_worker_threads_share_it(
+    tmp_path: Path,
+) -> None:
+    """The web's thread queues, a worker thread of the same process runs: one connection,
+    shared by threads, in a directory made on first use."""
+    path = tmp_path / "var" / "lib" / "rollback-plan" / "queue.sqlite3"
+    ran: list[Job] = []
+    q = DurableQueue(SqliteStore(path), ran.append, tuning=Tuning(poll=0.01))
+    assert q.store.name == f"sqlite:{path}"
+    queued = job("d-1")
+    q.start(1)
+    try:
+        assert q.enqueue(queued)
+        assert q.drain(30)
+    finally:
+        q.close()
+    assert ran == [queued] and q.stats()["completed"] == 1
