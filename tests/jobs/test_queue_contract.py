@@ -13,11 +13,12 @@ from bot.jobs.queue import (
     DurableQueue,
     JobFormatError,
     QueueUnavailable,
+    RedisStore,
     SqliteStore,
     Tuning,
     job_from_json,
 )
-from tests.jobs.redis_server import RedisServer
+from tests.jobs.redis_server import RedisServer, free_port
 from tests.jobs.test_queue import Backend, redis_server  # noqa: F401 (a fixture)
 
 
@@ -176,3 +177,17 @@ def test_the_queue_file_s_directories_are_made_and_worker_threads_share_it(
     finally:
         q.close()
     assert ran == [queued] and q.stats()["completed"] == 1
+
+
+def test_a_delivery_the_queue_cannot_take_is_refused_counted_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens: Redis is down
+    q = DurableQueue(RedisStore(url, connect_timeout=0.5), nothing)
+    with pytest.raises(QueueUnavailable) as err:
+        q.enqueue(job("d-7"))
+    assert str(err.value).startswith(f"job queue {url}: Redis is unavailable (")
+    assert q.stats()["refused"] == 1 and q.stats()["enqueued"] == 0
+    [logged] = [r for r in caplog.records if r.name == "bot.jobs.queue"]
+    assert logged.levelname == "ERROR"
+    assert logged.getMessage() == f"delivery d-7 not queued: {err.value}"
