@@ -72,9 +72,11 @@ def _cpu_of(pid: int) -> float:
 STAND_INS = Path(tempfile.mkdtemp(prefix="rbp-bench-ext-"))
 
 
-def postgres_replay(server: object, files: list[Path], n: int) -> tuple[float, float]:
-    """Wall seconds to apply `files` to a new database, one transaction per file (files
-    with CONCURRENTLY run on their own, as migration tools do)."""
+def postgres_replay(server: object, files: list[Path], n: int) -> tuple[float, float, int]:
+    """Wall and backend CPU seconds to apply `files` to a new database, one transaction per
+    file (files with CONCURRENTLY run on their own, as migration tools do), and how many
+    files failed there (a real history may hold a step this server rejects, as
+    bench/corpus.py's `skipped`: rolled back, and the replay goes on)."""
     import psycopg
 
     uri = server.get_uri("postgres")  # type: ignore[attr-defined]
@@ -85,15 +87,19 @@ def postgres_replay(server: object, files: list[Path], n: int) -> tuple[float, f
         conn.execute(f"SET extension_control_path = '$system:{STAND_INS}'")
         pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
         cpu0 = _cpu_of(pid)
+        failed = 0
         t0 = time.perf_counter()
         for f in files:
             sql = f.read_bytes()
-            if b"concurrently" in sql.lower():  # refused inside a transaction block
-                conn.execute(sql)
-                continue
-            with conn.transaction():
-                conn.execute(sql)
-        return time.perf_counter() - t0, _cpu_of(pid) - cpu0
+            try:
+                if b"concurrently" in sql.lower():  # refused inside a transaction block
+                    conn.execute(sql)
+                    continue
+                with conn.transaction():
+                    conn.execute(sql)
+            except psycopg.Error:
+                failed += 1
+        return time.perf_counter() - t0, _cpu_of(pid) - cpu0, failed
 
 
 def cli_diff(newer: Path, older: Path, cache: str) -> tuple[float, float, str]:
@@ -180,7 +186,7 @@ def main() -> None:
         cli_diff(newer, older, "off")  # compiles the bytecode
         pg, pg_cpu, cold, warm, cold_cpu, warm_cpu, replan = [], [], [], [], [], [], []
         for n in range(args.rounds):
-            wall, cpu = postgres_replay(server, files, n)
+            wall, cpu, failed = postgres_replay(server, files, n)
             pg.append(wall)
             pg_cpu.append(cpu)
             cache = tmp / f"cache{n}"
@@ -201,6 +207,8 @@ def main() -> None:
             )
             replan.append(json.loads(out.stdout.strip().splitlines()[-1]))
     print(f"history: {source} ({count} migrations; diff undoes the last {args.undo})")
+    if failed:
+        print(f"  {failed} file(s) failed on PostgreSQL and were rolled back (not replayed)")
     print(f"{args.rounds} interleaved rounds; seconds min / median")
 
     def row(name: str, ts: list[float]) -> None:
