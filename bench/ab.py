@@ -35,7 +35,7 @@ def run(tree: Path, argv: list[str], cache: str) -> tuple[float, str]:
         cwd=tree,
         capture_output=True,
         text=True,
-        check=False,
+        check=True,  # a failing command is no measurement
         env={**ENV, "ROLLBACK_PLAN_REPLAY_CACHE_DIR": cache},
     ).stdout
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
