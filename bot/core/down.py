@@ -38,7 +38,7 @@ from bot.core.changes import (
 from bot.core.diff import diff
 from bot.core.model import Column, Dialect, ForeignKey, QName, Schema, Unique, View
 from bot.core.render import Rendered, render
-from bot.core.render.sqlite import render_with_gaps, swap_steps
+from bot.core.render.sqlite import GapKind, render_with_gaps, swap_steps
 from bot.core.replay import History, Migration, ParseCache, Step, Unmodelled, replay
 from bot.core.state import State, StateError, apply_changes, pg_view_rename, rename_word
 
@@ -81,9 +81,16 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
         else:
             # SQLite's renderer turns the swaps it knows into its row-keeping table rebuild.
             kept = swap_steps(inverse) if newer.dialect is Dialect.SQLITE else set()
-            lost = tables_emptied(newer, inverse, older, kept)
+            copies = any(s.data for s in undone)
+            lost = tables_emptied(newer, inverse, older, kept, copies=copies)
             if lost:
-                renames = []  # a shadow-table swap: its renames are what loses the rows
+                # a shadow-table swap: its table renames are what loses the rows; the
+                # others still say what moved
+                renames = [
+                    c
+                    for c in renames
+                    if not (isinstance(c, RenameTable) and {str(c.old), str(c.new)} & lost)
+                ]
                 note = (
                     "inverting the migration would re-create "
                     + ", ".join(sorted(lost))
@@ -125,9 +132,12 @@ def _rendered(
         rendered = tuple(render(changes, newer))
         gaps = _unfillable_adds(changes, rendered)
         return rendered, tuple(_gap(g, "ADD COLUMN", "a default or a value") for g in gaps)
-    statements, gaps = render_with_gaps(changes, newer)
+    statements, rebuild_gaps = render_with_gaps(changes, newer)
     return tuple(statements), tuple(
-        _gap(g, "the table rebuild", "a value") for g in dict.fromkeys(gaps)
+        _gap(g.columns, "the table rebuild", "a value")
+        if g.kind is GapKind.NOT_NULL
+        else _same_default(g.columns)
+        for g in dict.fromkeys(rebuild_gaps)
     )
 
 
@@ -140,6 +150,18 @@ def _gap(column: str, statement: str, fill: str) -> Unmodelled:
         f"{column} comes back NOT NULL without a default, and its values are gone: {statement} "
         "has nothing to put in it, so it fails on a table that has rows. Give the column "
         f"{fill} by hand (or empty the table) before running the down",
+    )
+
+
+def _same_default(columns: str) -> Unmodelled:
+    """A UNIQUE column the down brings back with only its default to put in every row."""
+    return Unmodelled(
+        "",
+        0,
+        "",
+        f"{columns} comes back UNIQUE, and its values are gone: the table rebuild gives every "
+        "row its default, so it fails on a table with more than one row. Give it distinct "
+        "values by hand (or keep at most one row) before running the down",
     )
 
 
@@ -209,18 +231,20 @@ def _diff_keeping_renames(newer: Schema, older: Schema, renames: list[Change]) -
     """The schema diff after the migration's renames are undone as renames.
 
     The diff alone cannot express a rename: it would drop the renamed table or column and
-    create it again empty. When the renames cannot be applied first, the plain diff is all
-    there is (its drops are then visible as such to the risk rules).
+    create it again empty. Each rename that cannot be applied (its new name still taken) is
+    left to the diff (its drops are then visible as such to the risk rules); the others stay.
     """
-    kept = [c for c in renames if _lands_in(c, older)]
-    if kept:
+    kept: list[Change] = []
+    middle = newer
+    for rename in renames:
+        if not _lands_in(rename, older):
+            continue
         try:
-            middle = apply_changes(newer, kept)
+            middle = apply_changes(middle, [rename])
         except StateError:
-            pass
-        else:
-            return kept + diff(middle, older)
-    return diff(newer, older)
+            continue
+        kept.append(rename)
+    return kept + diff(middle, older)
 
 
 def _lands_in(rename: Change, older: Schema) -> bool:
@@ -463,6 +487,16 @@ def views_last(changes: list[Change], dialect: Dialect | None = None) -> list[Ch
                             view,
                             definition=pg_view_rename(view.definition, passed.old, passed.new),
                         )
+                    elif (
+                        isinstance(passed, RenameColumn)
+                        and dialect is Dialect.SQLITE
+                        and _touches_table_of(passed, view.definition)
+                    ):
+                        # SQLite rewrites the column's name in the view's text
+                        view = replace(
+                            view,
+                            definition=rename_word(view.definition, passed.old, passed.new),
+                        )
                 moved: Change = (
                     CreateView(view) if isinstance(c, CreateView) else ReplaceView(c.before, view)
                 )
@@ -499,7 +533,12 @@ def _touches_table_of(change: Change, definition: str) -> bool:
 
 
 def tables_emptied(
-    newer: Schema, changes: list[Change], older: Schema, kept: Container[int] = ()
+    newer: Schema,
+    changes: list[Change],
+    older: Schema,
+    kept: Container[int] = (),
+    *,
+    copies: bool = True,
 ) -> set[str]:
     """Tables of `older` that `changes` would rebuild empty while dropping the rows' table.
 
@@ -508,27 +547,42 @@ def tables_emptied(
     Follows each table through renames: a name that ends up on a freshly created table, while
     the table that held it in `newer` is dropped, means an inversion that loses every row (as
     inverting a shadow-table swap does), where the diff would alter the table in place.
+    Without `copies` (no statement of the migration moves rows), a table the migration made
+    only after dropping the older one holds none of its rows: it was replaced, not rebuilt,
+    and inverting (drop it, create the older one) is right where the diff would convert its
+    rows to columns they never belonged to.
     """
     origin = {key: key for key in newer.tables}  # current key -> the `newer` table it is
+    made: dict[tuple[str, str], set[tuple[str, str]]] = {}  # created here -> `newer` tables alive
     state = State(newer.dialect, newer)
     dropped: set[tuple[str, str]] = set()
     for i, change in enumerate(changes):
         if i in kept:
             continue
         if isinstance(change, RenameTable):
-            src = origin.pop(state.key(change.old), None)
+            old, new = state.key(change.old), state.key(change.new)
+            src = origin.pop(old, None)
             if src is not None:
-                origin[state.key(change.new)] = src
+                origin[new] = src
+            if old in made:
+                made[new] = made.pop(old)
         elif isinstance(change, CreateTable):
-            origin.pop(state.key(change.table.name), None)
+            key = state.key(change.table.name)
+            origin.pop(key, None)
+            made[key] = set(origin.values())
         elif isinstance(change, DropTable):
-            src = origin.pop(state.key(change.table.name), None)
+            key = state.key(change.table.name)
+            src = origin.pop(key, None)
+            made.pop(key, None)
             if src is not None:
                 dropped.add(src)
     return {
         str(older.tables[key].name)
         for key in older.tables
-        if key in newer.tables and key not in origin and key in dropped
+        if key in newer.tables
+        and key not in origin
+        and key in dropped
+        and (copies or key in made.get(key, {key}))
     }
 
 
@@ -536,9 +590,15 @@ def _canonical(schema: Schema) -> Schema:
     """The schema with view definitions in one spelling, for comparing states.
 
     A view re-bound through a rename and back reads the same but is spelled by sqlglot, not
-    by its author; the engine stores its own form anyway.
+    by its author; the engine stores its own form anyway. A table's indexes have no order:
+    one dropped and created again comes back last.
     """
     import sqlglot
+
+    tables = {
+        key: replace(table, indexes=tuple(sorted(table.indexes, key=lambda i: i.name.lower())))
+        for key, table in schema.tables.items()
+    }
 
     views = {}
     for key, view in schema.views.items():
@@ -550,4 +610,4 @@ def _canonical(schema: Schema) -> Schema:
             # an unterminated quote, or nesting too deep: compare the text as written
             text = view.definition
         views[key] = replace(view, definition=text)
-    return replace(schema, views=views)
+    return replace(schema, tables=tables, views=views)
