@@ -38,7 +38,7 @@ from bot.core.changes import (
 from bot.core.diff import diff
 from bot.core.model import Column, Dialect, ForeignKey, QName, Schema, Unique, View
 from bot.core.render import Rendered, render
-from bot.core.render.sqlite import render_with_gaps, swap_steps
+from bot.core.render.sqlite import DanglingCopy, render_with_gaps, swap_steps
 from bot.core.replay import History, Migration, ParseCache, Step, Unmodelled, replay
 from bot.core.state import State, StateError, apply_changes, pg_view_rename, rename_word
 
@@ -125,9 +125,10 @@ def _rendered(
         rendered = tuple(render(changes, newer))
         gaps = _unfillable_adds(changes, rendered)
         return rendered, tuple(_gap(g, "ADD COLUMN", "a default or a value") for g in gaps)
-    statements, gaps = render_with_gaps(changes, newer)
-    return tuple(statements), tuple(
-        _gap(g, "the table rebuild", "a value") for g in dict.fromkeys(gaps)
+    statements, gaps, dangling = render_with_gaps(changes, newer)
+    return tuple(statements), (
+        *(_gap(g, "the table rebuild", "a value") for g in dict.fromkeys(gaps)),
+        *(_dangling_gap(d) for d in dict.fromkeys(dangling)),
     )
 
 
@@ -140,6 +141,20 @@ def _gap(column: str, statement: str, fill: str) -> Unmodelled:
         f"{column} comes back NOT NULL without a default, and its values are gone: {statement} "
         "has nothing to put in it, so it fails on a table that has rows. Give the column "
         f"{fill} by hand (or empty the table) before running the down",
+    )
+
+
+def _dangling_gap(copy: DanglingCopy) -> Unmodelled:
+    """A SQLite rebuild whose copy needs foreign keys off, which a transaction can't give."""
+    return Unmodelled(
+        "",
+        0,
+        "",
+        f"the rebuild of {copy.table} copies its rows into a table whose foreign key "
+        f"references {copy.references}, which does not exist at that point: with foreign keys "
+        "on, SQLite refuses that copy inside a transaction, where PRAGMA foreign_keys=OFF does "
+        "nothing (migration tools run each file in one). Run the down outside a transaction, "
+        "with foreign keys off",
     )
 
 

@@ -62,14 +62,32 @@ def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
     return render_with_gaps(changes, before)[0]
 
 
-def render_with_gaps(changes: list[ch.Change], before: Schema) -> tuple[list[Rendered], list[str]]:
-    """`render`'s statements, and the NOT NULL columns without a default that a rebuild of
-    a table holding rows has no value for (`table.column`): its copy fails on any row."""
+@dataclass(frozen=True)
+class DanglingCopy:
+    """A rebuild copying rows into a table whose foreign key names a table that does not
+    exist at that point (SQLite allows such a key while foreign keys are off).
+
+    With foreign keys on, SQLite refuses any INSERT into that table ("no such table"), and
+    inside a transaction, as migration tools run a file, `PRAGMA foreign_keys=OFF` is a
+    no-op: the down fails there.
+    """
+
+    table: QName
+    references: str
+
+
+def render_with_gaps(
+    changes: list[ch.Change], before: Schema
+) -> tuple[list[Rendered], list[str], list[DanglingCopy]]:
+    """`render`'s statements; the NOT NULL columns without a default that a rebuild of a
+    table holding rows has no value for (`table.column`): its copy fails on any row; and the
+    rebuilds whose copy needs foreign keys off."""
     if before.dialect is not _D:
         raise ValueError(f"the SQLite renderer got a {before.dialect} schema")
     state = State(_D, before)
     out: list[Rendered] = []
     gaps: list[str] = []
+    dangling: list[DanglingCopy] = []
     fresh: set[tuple[str, str]] = set()  # tables these changes created: they hold no rows
     swaps = _table_swaps(changes)
     skipped = {k for at, swap in swaps.items() for k in swap.steps if k != at}
@@ -82,7 +100,8 @@ def render_with_gaps(changes: list[ch.Change], before: Schema) -> tuple[list[Ren
         if i in swaps:
             swap = swaps[i]
             steps = [changes[k] for k in swap.steps]
-            rebuild = _swap_rebuild(swap.table, steps, state, _gaps(swap.table, fresh, gaps))
+            found = _gaps(swap.table, fresh, gaps)
+            rebuild = _swap_rebuild(swap.table, steps, state, found, dangling)
             out.extend(Rendered.of(sql, change) for sql in rebuild)
             i += 1
             continue
@@ -99,13 +118,13 @@ def render_with_gaps(changes: list[ch.Change], before: Schema) -> tuple[list[Ren
             in_place = _in_place(changes[j], state)
             if in_place is None:
                 found = _gaps(change.table, fresh, gaps)
-                rebuild = _rebuild(change.table, changes[j:end], state, found)
+                rebuild = _rebuild(change.table, changes[j:end], state, found, dangling)
                 out.extend(Rendered.of(sql, changes[j]) for sql in rebuild)
                 break
             out.extend(Rendered.of(sql, changes[j]) for sql in in_place)
             state.apply(changes[j])
         i = end
-    return out, gaps
+    return out, gaps, dangling
 
 
 def _gaps(table: QName, fresh: set[tuple[str, str]], gaps: list[str]) -> list[str]:
@@ -349,7 +368,13 @@ def _touches(change: ch.Change, key: tuple[str, str]) -> bool:
     return any(qkey(n, _D) == key for n in names)
 
 
-def _swap_rebuild(name: QName, steps: list[ch.Change], state: State, gaps: list[str]) -> list[str]:
+def _swap_rebuild(
+    name: QName,
+    steps: list[ch.Change],
+    state: State,
+    gaps: list[str],
+    dangling: list[DanglingCopy],
+) -> list[str]:
     """One rebuild giving table `name` the shape the swap `steps` leave it; applies them."""
     source = state.require_table(name)
     dependents = _dependents(state, source.name)
@@ -363,6 +388,7 @@ def _swap_rebuild(name: QName, steps: list[ch.Change], state: State, gaps: list[
     origin = {fold(c.name, _D): c.name for c in source.columns}
     target = state.require_table(name)
     _check_temp_free(state, source.name)
+    _check_references(state, target, dangling)
     return _rebuild_sql(source, target, origin, dependents, kept, gaps)
 
 
@@ -407,7 +433,13 @@ def _dependents(state: State, table: QName) -> _Dependents:
     return _Dependents(tuple(v for v in state.views.values() if v in views), triggers)
 
 
-def _rebuild(name: QName, run: list[ch.Change], state: State, gaps: list[str]) -> list[str]:
+def _rebuild(
+    name: QName,
+    run: list[ch.Change],
+    state: State,
+    gaps: list[str],
+    dangling: list[DanglingCopy],
+) -> list[str]:
     """The twelve-step rebuild carrying out `run` (changes to table `name`); applies them to `state`."""
     source = state.require_table(name)
     dependents = _dependents(state, name)
@@ -427,6 +459,7 @@ def _rebuild(name: QName, run: list[ch.Change], state: State, gaps: list[str]) -
         state.apply(change)
     target = state.require_table(name)
     _check_temp_free(state, name)
+    _check_references(state, target, dangling)
     return _rebuild_sql(source, target, origin, dependents, dependents, gaps)
 
 
@@ -434,6 +467,14 @@ def _check_temp_free(state: State, name: QName) -> None:
     temp = QName(_NEW_PREFIX + name.name, name.schema)
     if state.table(temp) is not None:
         raise ValueError(f"cannot rebuild {name}: a table named {temp} already exists")
+
+
+def _check_references(state: State, target: Table, dangling: list[DanglingCopy]) -> None:
+    """Records the foreign keys of `target` naming a table that `state` does not have."""
+    for fk in target.foreign_keys:
+        # REFERENCES names a table of the child's own database
+        if state.table(QName(fk.ref_table.name, target.name.schema)) is None:
+            dangling.append(DanglingCopy(target.name, fk.ref_table.name))
 
 
 def _rebuild_sql(

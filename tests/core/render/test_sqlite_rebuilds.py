@@ -73,7 +73,7 @@ def test_a_new_integer_primary_key_is_no_gap_the_rowid_fills_it(
         ch.AddColumn(LOG.name, Column("id", "integer", nullable=False), first=True),
         ch.AddConstraint(LOG.name, PrimaryKey(None, ("id",))),
     ]
-    statements, gaps = render_with_gaps(changes, schema(LOG))
+    statements, gaps, _ = render_with_gaps(changes, schema(LOG))
     assert gaps == []
     db = fresh(sqlite_server, [LOG_SQL, LOG_ROWS])
     db.execute([s.sql for s in statements])
@@ -84,7 +84,7 @@ def test_a_new_not_null_integer_outside_the_primary_key_is_a_gap(
     sqlite_server: ScratchServer,
 ) -> None:
     changes: list[ch.Change] = [ch.AddColumn(T, Column("n", "INTEGER", nullable=False), first=True)]
-    statements, gaps = render_with_gaps(changes, schema(BASE))
+    statements, gaps, _ = render_with_gaps(changes, schema(BASE))
     assert gaps == ["t.n"]
     db = fresh(sqlite_server, [BASE_SQL, BASE_ROWS])
     with pytest.raises(EngineError, match="NOT NULL constraint failed"):

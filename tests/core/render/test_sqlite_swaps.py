@@ -197,7 +197,7 @@ def test_a_swap_that_brings_back_a_not_null_column_without_default_reports_the_g
     older = replace(OLDER, columns=(*OLDER.columns, Column("code", "TEXT", nullable=False)))
     changes = swap()
     changes[1] = ch.CreateTable(older)
-    statements, gaps = render_with_gaps(changes, schema(NEWER))
+    statements, gaps, _ = render_with_gaps(changes, schema(NEWER))
     assert gaps == ["p.code"]
     db = fresh(sqlite_server, [P_SQL, P_ROWS])
     with pytest.raises(EngineError, match="NOT NULL constraint failed"):
