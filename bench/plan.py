@@ -125,15 +125,21 @@ def main() -> None:
         out = subprocess.run(
             [sys.executable, __file__, "--child", str(repo), sha]
             + (["--no-verify"] if args.no_verify else []),
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"repository: {tracked} files, {args.migrations + 1} migrations (built in {built:.1f} s)")
+        print(
+            f"repository: {tracked} files, {args.migrations + 1} migrations (built in {built:.1f} s)"
+        )
         print(f"import:            {r['import_s']:.3f} s")
         print(f"plan, cold:        {r['cold_s']:.3f} s   (target < 2 s)")
         print(f"plan again, warm:  {r['warm_s'] * 1000:.0f} ms  (target < 200 ms)")
         print(f"peak RSS of the planning process: {r['peak_rss_mb']:.0f} MB  (target < 300 MB)")
-        print(f"plan: {r['sources']} source(s), {r['statements']} down statements, {r['files']} companion files")
+        print(
+            f"plan: {r['sources']} source(s), {r['statements']} down statements, {r['files']} companion files"
+        )
 
 
 if __name__ == "__main__":

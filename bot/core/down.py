@@ -444,9 +444,7 @@ def views_last(changes: list[Change], dialect: Dialect | None = None) -> list[Ch
         if isinstance(c, (CreateView, ReplaceView)):
             view = c.view if isinstance(c, CreateView) else c.after
             # never past the view's own next drop or replacement: it would outlive it
-            limit = next(
-                (j for j in range(i + 1, len(out)) if _names_view(out[j], view)), len(out)
-            )
+            limit = next((j for j in range(i + 1, len(out)) if _names_view(out[j], view)), len(out))
             last = max(
                 (
                     j

@@ -637,9 +637,7 @@ class State:
                 return replace(table, checks=kept_c)
 
 
-def _innodb_fk_names(
-    fks: tuple[ForeignKey, ...], old: QName, new: QName
-) -> tuple[ForeignKey, ...]:
+def _innodb_fk_names(fks: tuple[ForeignKey, ...], old: QName, new: QName) -> tuple[ForeignKey, ...]:
     """InnoDB renames the foreign keys named `<table>_ibfk_<n>` (its own generated names)
     with their table."""
     prefix = f"{old.name}_ibfk_".lower()
@@ -692,6 +690,7 @@ def pg_view_rename(definition: str, old: str, new: str) -> str:
         return rename_word(definition, old, new)
     if not isinstance(tree, exp.Select):
         return rename_word(definition, old, new)
+
     def name(text: str) -> exp.Identifier:
         # a name PostgreSQL would fold or read as a keyword must stay quoted
         bare = _BARE_WORD.match(text) and text == text.lower() and text not in _KEYWORDS

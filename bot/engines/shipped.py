@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from bot.core import changes as ch
 from bot.core.alternatives import Alternative
 from bot.core.diff import diff
-from bot.core.model import Schema
+from bot.core.model import Dialect, Schema
 from bot.core.plan import CompanionFile, SourcePlan
 from bot.core.render import render
 from bot.core.render.names import qname
@@ -35,8 +35,6 @@ def shipped_script(
     deployed: Schema | None,
     target: Schema | None,
     steps: Sequence[Step] = (),
-    *,
-    transaction: bool = True,
 ) -> Script | None:
     """The Script of what ships for `source`, or None when it has no down."""
     down = source.down
@@ -49,11 +47,9 @@ def shipped_script(
     lost = tuple(name for name in dict.fromkeys(declared) if name not in dict(renames))
     variant = source.safe_variant if source.verdict is Verdict.REFUSED else None
     if variant is None:
-        return Script(
-            tuple(s.sql for s in down.statements), "the down", (), lost, renames, transaction
-        )
+        return Script(tuple(s.sql for s in down.statements), "the down", (), lost, renames)
     kept = _removal(down.changes, variant.chosen, deployed, target)
-    return Script(variant.statements, "the data-keeping variant", kept, lost, renames, transaction)
+    return Script(variant.statements, "the data-keeping variant", kept, lost, renames)
 
 
 # Tools that run each migration file in one transaction (on engines with transactional DDL);
@@ -80,12 +76,32 @@ _NO_TRANSACTION = (
 )
 
 
-def runs_in_transaction(format: Format | None, files: Sequence[CompanionFile]) -> bool:
-    """Whether the project's migration tool runs the compensating migration in a transaction."""
+def runs_in_transaction(
+    format: Format | None,
+    files: Sequence[CompanionFile],
+    dialect: Dialect | None = None,
+    run: Sequence[str] = (),
+) -> bool:
+    """Whether the project's migration tool runs the compensating migration in a transaction
+    (`run`: the text of each file it runs, where the answer depends on it)."""
     if format not in _WRAPPING:
         return False
-    text = " ".join(f.content.lower().replace(" ", "") for f in files)
+    if format is Format.GOLANG_MIGRATE and dialect is Dialect.POSTGRES:
+        # golang-migrate sends a PostgreSQL file as one query string, with no BEGIN of its
+        # own: the server wraps several statements in an implicit transaction, but a file of
+        # one statement runs alone, so its `DROP INDEX CONCURRENTLY` works.
+        return any(_several_statements(text) for text in run)
+    text = " ".join(t.lower().replace(" ", "") for t in [*(f.content for f in files), *run])
     return not any(mark.replace(" ", "") in text for mark in _NO_TRANSACTION)
+
+
+def _several_statements(sql: str) -> bool:
+    from bot.core.split import SplitError, split_statements
+
+    try:
+        return len(split_statements(sql, "postgres")) > 1
+    except SplitError:
+        return True  # the server reads it as a whole: what runs is for the engine to say
 
 
 def _dropped(changes: Sequence[ch.Change]) -> list[str]:

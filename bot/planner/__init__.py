@@ -492,7 +492,8 @@ def _versioned(
     )
     down = checked.down
     at_end: tuple[str, ...] = ()
-    if not (run.options.exact_column_order or run.config.column_order == "exact"):
+    exact = run.options.exact_column_order or run.config.column_order == "exact"
+    if not exact:
         down, at_end = columns_at_end(down, at_newer.schema)
     handwritten = HandwrittenDown(False, None)
     if undone and not forward:
@@ -581,6 +582,7 @@ def _versioned(
                 steps=at_newer.steps,
                 engine=_engine_config(run, plan, older.format if older else None),
                 tool=older.format if older is not None else None,
+                exact_column_order=exact,
             )
     return plan
 

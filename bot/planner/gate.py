@@ -6,6 +6,7 @@ proof runs the plan on scratch engines only; live inspection is opt-in and read-
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -82,11 +83,13 @@ def prove(
 
     if source.dialect is None:
         return source
-    transaction = runs_in_transaction(tool, source.files)
-    script = shipped_script(source, deployed, target, steps, transaction=transaction)
+    script = shipped_script(source, deployed, target, steps)
     if script is None:
         return source
     dialect = source.dialect
+    text = "".join(f"{sql};\n" for sql in script.statements)
+    transaction = runs_in_transaction(tool, source.files, dialect, [text])
+    script = replace(script, transaction=transaction)
     settings = EngineSettings.of(engine or EngineConfig(), dialect, tool)
     proof = verify(
         dialect, newer, script, older, mysql_url=mysql_url, postgres=postgres, settings=settings
@@ -121,6 +124,14 @@ def live_url(
     return database_url(ref, env)
 
 
+_COLUMN_ORDER = re.compile(r"table [^:]+: column_order ")
+
+
+def only_column_order(differences: Sequence[str]) -> bool:
+    """Whether a proof's differences are all in the order of columns."""
+    return bool(differences) and all(_COLUMN_ORDER.match(d) for d in differences)
+
+
 def judge_author_down(
     source: SourcePlan,
     newer: Sequence[str],
@@ -134,6 +145,7 @@ def judge_author_down(
     steps: Sequence[Step] = (),
     engine: EngineConfig | None = None,
     tool: Format | None = None,
+    exact_column_order: bool = False,
 ) -> SourcePlan:
     """Run the author's down (newest first) at the deployed state on a scratch engine, the way
     the migration tool runs a file, and compare with the reverted-to catalog.
@@ -147,8 +159,9 @@ def judge_author_down(
     if not h.present or source.dialect is None or not downs:
         return source
     dialect = source.dialect
-    transaction = runs_in_transaction(tool, source.files)
-    ours = shipped_script(source, deployed, target, steps, transaction=transaction)
+    # the author's files run as they are, each the way the tool runs a file
+    transaction = runs_in_transaction(tool, (), dialect, downs)
+    ours = shipped_script(source, deployed, target, steps)
     # The author's down drops what the up added, like ours: the same losses are declared.
     script = Script(
         tuple(downs),
@@ -166,6 +179,13 @@ def judge_author_down(
         return replace(source, handwritten=replace(h, not_run=proof.reason))
     if proof.verified:
         judged = replace(h, restores=True, differences=(), engine=proof.engine)
+    elif only_column_order(proof.differences) and not exact_column_order:
+        # judged as our own down is: where column order is cosmetic, it is said, not held
+        # against the author
+        note = "only the column order differs, which this repository treats as cosmetic"
+        judged = replace(
+            h, restores=True, differences=(note, *proof.differences), engine=proof.engine
+        )
     else:
         failed = "failed:" in proof.reason and not proof.differences
         # The model's plain words where it saw the same problem; the engine's lines otherwise.

@@ -27,6 +27,8 @@ class Note(str):
     (a file the tool itself never runs): discover turns it into a source note."""
 
     __slots__ = ()
+
+
 Parsed = tuple[list[VersionedMigration], Problems]
 
 GENERATOR = "rollback-plan"

@@ -355,7 +355,7 @@ def test_columns_of_a_mixed_case_enum_and_their_children_are_filled() -> None:
     # Prisma and Drizzle name enum types in mixed case; the seeder must find their labels,
     # or the table and every table referencing it stay empty and the proof sees no data.
     older = [
-        'CREATE TYPE "Role" AS ENUM (\'owner\', \'member\');\n'
+        "CREATE TYPE \"Role\" AS ENUM ('owner', 'member');\n"
         'CREATE TABLE "User" (id serial PRIMARY KEY, role "Role" NOT NULL);\n'
         'CREATE TABLE post (id serial PRIMARY KEY, "userId" int NOT NULL REFERENCES "User");'
     ]
@@ -395,8 +395,8 @@ def test_supabase_histories_calling_http_pg_net_and_pg_cron_are_proven_with_stan
         "CREATE EXTENSION IF NOT EXISTS pg_net;\nCREATE EXTENSION IF NOT EXISTS pg_cron;\n"
         "CREATE TABLE hooks (id serial PRIMARY KEY, url text NOT NULL);\n"
         "CREATE FUNCTION ping(url text) RETURNS integer LANGUAGE sql AS $$"
-        " SELECT (extensions.http((\'GET\', url,"
-        " ARRAY[extensions.http_header(\'authorization\', \'Bearer x\')], NULL, NULL"
+        " SELECT (extensions.http(('GET', url,"
+        " ARRAY[extensions.http_header('authorization', 'Bearer x')], NULL, NULL"
         ")::extensions.http_request)).status $$;\n"
         "SELECT net.http_post(url := 'https://example.invalid', body := '{}'::jsonb);\n"
         "SELECT cron.schedule('nightly', '0 3 * * *', 'SELECT 1');"
@@ -515,3 +515,18 @@ def test_the_file_runs_the_way_its_tool_runs_it(tool: str, content: str, wrapped
     files = [CompanionFile("db/0002_rollback.sql", content, "compensating migration")]
 
     assert runs_in_transaction(Format(tool), files) is wrapped
+
+
+@pytest.mark.parametrize(
+    ("run", "wrapped"),
+    [
+        (["DROP INDEX CONCURRENTLY i;"], False),
+        (["DROP INDEX j;\nDROP INDEX CONCURRENTLY i;"], True),
+        (["CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1; $$;"], False),
+        (["DROP INDEX CONCURRENTLY i;", "DROP INDEX j; DROP INDEX k;"], True),
+    ],
+)
+def test_golang_migrate_on_postgres_wraps_only_a_file_of_several_statements(
+    run: list[str], wrapped: bool
+) -> None:
+    assert runs_in_transaction(Format.GOLANG_MIGRATE, (), Dialect.POSTGRES, run) is wrapped

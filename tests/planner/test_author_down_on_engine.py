@@ -70,6 +70,28 @@ def test_our_own_down_is_still_safe_when_the_authors_is_right(tmp_path: Path) ->
     assert "restores the previous schema (run on PostgreSQL" in plan_markdown(p)
 
 
+@pytest.mark.usefixtures("postgres_server")
+def test_golang_migrate_runs_a_one_statement_file_outside_a_transaction(tmp_path: Path) -> None:
+    # golang-migrate sends the file as one query: a lone statement has no transaction around
+    # it, so CONCURRENTLY works, as it does in production
+    repo = reverted(tmp_path, USERS, INDEX, "DROP INDEX CONCURRENTLY users_email_idx;\n")
+    h = only_source(plan(repo, Dialect.POSTGRES, verify=True)).handwritten
+    assert h.restores is True, (h.failure, h.differences)
+    assert h.engine is not None
+
+
+@pytest.mark.usefixtures("postgres_server")
+def test_golang_migrate_runs_several_statements_in_one_implicit_transaction(
+    tmp_path: Path,
+) -> None:
+    up = INDEX + "CREATE INDEX users_id_idx ON users (id);\n"
+    down = "DROP INDEX users_id_idx;\nDROP INDEX CONCURRENTLY users_email_idx;\n"
+    repo = reverted(tmp_path, USERS, up, down)
+    h = only_source(plan(repo, Dialect.POSTGRES, verify=True)).handwritten
+    assert h.restores is False
+    assert h.failure is not None and "cannot run inside a transaction block" in h.failure
+
+
 def test_sqlite_drop_index_with_a_table_prefix_drops_nothing(tmp_path: Path) -> None:
     # SQLite reads `users.` as a schema name: IF EXISTS then quietly drops nothing
     down = "DROP INDEX IF EXISTS users.users_email_idx;\n"
@@ -118,3 +140,26 @@ def test_the_engine_judges_what_the_model_cannot_read(tmp_path: Path) -> None:
     assert source.handwritten.restores is True
     assert source.handwritten.engine is not None
     assert not source.handwritten.gates
+
+
+def test_an_author_down_that_only_reorders_columns_restores_where_order_is_cosmetic(
+    tmp_path: Path,
+) -> None:
+    # SQLite's ADD COLUMN appends: the author's down puts `email` back at the end, as ours does
+    history = "CREATE TABLE users (id integer PRIMARY KEY, email text, name text);\n"
+    repo = reverted(
+        tmp_path,
+        history,
+        "ALTER TABLE users DROP COLUMN email;\n",
+        "ALTER TABLE users ADD COLUMN email text;\n",
+    )
+    cosmetic = only_source(plan(repo, Dialect.SQLITE, verify=True)).handwritten
+    assert cosmetic.engine is not None
+    assert cosmetic.restores is True, cosmetic.differences
+    assert "column order" in cosmetic.differences[0]
+    assert any("table users: column_order" in d for d in cosmetic.differences)
+
+    opts = PlanOptions(dialect=Dialect.SQLITE, verify=True, exact_column_order=True)
+    exact = only_source(plan_commit(git.Repo(repo.path), "HEAD", now=NOW, options=opts)).handwritten
+    assert exact.restores is False
+    assert any("column_order" in d for d in exact.differences)

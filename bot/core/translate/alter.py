@@ -757,4 +757,3 @@ def _implicit_twins(table: Table, cols: tuple[str, ...]) -> list[Index]:
     if any(list(o[: len(key)]) == key for o in others):
         return []
     return twins
-

@@ -329,7 +329,9 @@ def _key_columns(changes: list[ch.Change], before: Schema) -> frozenset[str]:
                 names.update(c for fk in table.foreign_keys for c in fk.columns)
     renames = [(c.old, c.new) for c in changes if isinstance(c, ch.RenameColumn)]
     for _ in range(len(renames) + 1):  # a chain of renames carries a key column's name along
-        grown = names | {n for o, n in renames if o in names} | {o for o, n in renames if n in names}
+        grown = (
+            names | {n for o, n in renames if o in names} | {o for o, n in renames if n in names}
+        )
         if grown == names:
             break
         names = grown
