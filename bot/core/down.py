@@ -38,7 +38,7 @@ from bot.core.changes import (
 from bot.core.diff import diff
 from bot.core.model import Column, Dialect, ForeignKey, QName, Schema, Unique, View
 from bot.core.render import Rendered, render
-from bot.core.render.sqlite import DanglingCopy, render_with_gaps, swap_steps
+from bot.core.render.sqlite import Gap, GapKind, render_with_gaps, swap_steps
 from bot.core.replay import History, Migration, ParseCache, Step, Unmodelled, replay
 from bot.core.state import State, StateError, apply_changes, pg_view_rename, rename_word
 
@@ -84,7 +84,13 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
             copies = any(s.data for s in undone)
             lost = tables_emptied(newer, inverse, older, kept, copies=copies)
             if lost:
-                renames = []  # a shadow-table swap: its renames are what loses the rows
+                # a shadow-table swap: its table renames are what loses the rows; the
+                # others still say what moved
+                renames = [
+                    c
+                    for c in renames
+                    if not (isinstance(c, RenameTable) and {str(c.old), str(c.new)} & lost)
+                ]
                 note = (
                     "inverting the migration would re-create "
                     + ", ".join(sorted(lost))
@@ -126,11 +132,18 @@ def _rendered(
         rendered = tuple(render(changes, newer))
         gaps = _unfillable_adds(changes, rendered)
         return rendered, tuple(_gap(g, "ADD COLUMN", "a default or a value") for g in gaps)
-    statements, gaps, dangling = render_with_gaps(changes, newer)
-    return tuple(statements), (
-        *(_gap(g, "the table rebuild", "a value") for g in dict.fromkeys(gaps)),
-        *(_dangling_gap(d) for d in dict.fromkeys(dangling)),
-    )
+    statements, rebuild_gaps = render_with_gaps(changes, newer)
+    return tuple(statements), tuple(_rebuild_gap(g) for g in dict.fromkeys(rebuild_gaps))
+
+
+def _rebuild_gap(gap: Gap) -> Unmodelled:
+    match gap.kind:
+        case GapKind.NOT_NULL:
+            return _gap(gap.columns, "the table rebuild", "a value")
+        case GapKind.SAME_DEFAULT:
+            return _same_default(gap.columns)
+        case GapKind.DANGLING_KEY:
+            return _dangling_key(gap)
 
 
 def _gap(column: str, statement: str, fill: str) -> Unmodelled:
@@ -145,14 +158,26 @@ def _gap(column: str, statement: str, fill: str) -> Unmodelled:
     )
 
 
-def _dangling_gap(copy: DanglingCopy) -> Unmodelled:
+def _same_default(columns: str) -> Unmodelled:
+    """A UNIQUE column the down brings back with only its default to put in every row."""
+    return Unmodelled(
+        "",
+        0,
+        "",
+        f"{columns} comes back UNIQUE, and its values are gone: the table rebuild gives every "
+        "row its default, so it fails on a table with more than one row. Give it distinct "
+        "values by hand (or keep at most one row) before running the down",
+    )
+
+
+def _dangling_key(gap: Gap) -> Unmodelled:
     """A SQLite rebuild whose copy needs foreign keys off, which a transaction can't give."""
     return Unmodelled(
         "",
         0,
         "",
-        f"the rebuild of {copy.table} copies its rows into a table whose foreign key "
-        f"references {copy.references}, which does not exist at that point: with foreign keys "
+        f"the table rebuild copies the rows of {gap.columns} into a table whose foreign key "
+        f"references {gap.references}, which does not exist at that point: with foreign keys "
         "on, SQLite refuses that copy inside a transaction, where PRAGMA foreign_keys=OFF does "
         "nothing (migration tools run each file in one). Run the down outside a transaction, "
         "with foreign keys off",
@@ -225,18 +250,20 @@ def _diff_keeping_renames(newer: Schema, older: Schema, renames: list[Change]) -
     """The schema diff after the migration's renames are undone as renames.
 
     The diff alone cannot express a rename: it would drop the renamed table or column and
-    create it again empty. When the renames cannot be applied first, the plain diff is all
-    there is (its drops are then visible as such to the risk rules).
+    create it again empty. Each rename that cannot be applied (its new name still taken) is
+    left to the diff (its drops are then visible as such to the risk rules); the others stay.
     """
-    kept = [c for c in renames if _lands_in(c, older)]
-    if kept:
+    kept: list[Change] = []
+    middle = newer
+    for rename in renames:
+        if not _lands_in(rename, older):
+            continue
         try:
-            middle = apply_changes(newer, kept)
+            middle = apply_changes(middle, [rename])
         except StateError:
-            pass
-        else:
-            return kept + diff(middle, older)
-    return diff(newer, older)
+            continue
+        kept.append(rename)
+    return kept + diff(middle, older)
 
 
 def _lands_in(rename: Change, older: Schema) -> bool:
@@ -479,6 +506,16 @@ def views_last(changes: list[Change], dialect: Dialect | None = None) -> list[Ch
                             view,
                             definition=pg_view_rename(view.definition, passed.old, passed.new),
                         )
+                    elif (
+                        isinstance(passed, RenameColumn)
+                        and dialect is Dialect.SQLITE
+                        and _touches_table_of(passed, view.definition)
+                    ):
+                        # SQLite rewrites the column's name in the view's text
+                        view = replace(
+                            view,
+                            definition=rename_word(view.definition, passed.old, passed.new),
+                        )
                 moved: Change = (
                     CreateView(view) if isinstance(c, CreateView) else ReplaceView(c.before, view)
                 )
@@ -572,9 +609,15 @@ def _canonical(schema: Schema) -> Schema:
     """The schema with view definitions in one spelling, for comparing states.
 
     A view re-bound through a rename and back reads the same but is spelled by sqlglot, not
-    by its author; the engine stores its own form anyway.
+    by its author; the engine stores its own form anyway. A table's indexes have no order:
+    one dropped and created again comes back last.
     """
     import sqlglot
+
+    tables = {
+        key: replace(table, indexes=tuple(sorted(table.indexes, key=lambda i: i.name.lower())))
+        for key, table in schema.tables.items()
+    }
 
     views = {}
     for key, view in schema.views.items():
@@ -586,4 +629,4 @@ def _canonical(schema: Schema) -> Schema:
             # an unterminated quote, or nesting too deep: compare the text as written
             text = view.definition
         views[key] = replace(view, definition=text)
-    return replace(schema, views=views)
+    return replace(schema, tables=tables, views=views)
