@@ -819,6 +819,16 @@ _OWN_TRANSACTION = frozenset(
 )
 
 
+def rebuilt_tables(statements: Iterable[str]) -> list[str]:
+    """Tables a script rebuilds (drops, then renames its new shape onto the name)."""
+    out: list[str] = []
+    for sql in statements:
+        m = re.match(rf'ALTER TABLE "?{re.escape(_NEW_PREFIX)}(.+?)"? RENAME TO ', sql)
+        if m:
+            out.append(m.group(1))
+    return out
+
+
 def inside_transaction(statements: Iterable[str]) -> list[str]:
     """The script for a migration tool that runs the whole file in one transaction."""
     return [s for s in statements if s not in _OWN_TRANSACTION]
