@@ -74,6 +74,7 @@ class StepResult:
     ours: Judgement
     claimed_complete: bool = True  # what `rollback-plan diff` says of the down
     engine_outcome: str = ""  # for unplannable steps: what the down did anyway
+    gaps: list[str] = field(default_factory=list)  # why the down itself is incomplete
     author: Judgement | None = None
     seconds: float = 0.0
 
@@ -253,6 +254,7 @@ def _step(
     else:
         judged = judge_on_engine(history, ours, before, current)
     result = StepResult(m.version, m.up_path, judged, claimed_complete=complete)
+    result.gaps = [u.reason for u in down.unmodelled]
     if own and judged.outcome is not Outcome.UNCHANGED:
         result.engine_outcome = judged.outcome.value
         first = own[0]
@@ -307,6 +309,7 @@ def counts(steps: Sequence[StepResult]) -> dict[str, Any]:
             s.ours.outcome in JUDGED
             and s.ours.outcome is not Outcome.UNPLANNABLE
             and not s.claimed_complete
+            and not s.gaps
             for s in steps
         ),
         "author_judged": len(authors),

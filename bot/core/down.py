@@ -38,7 +38,7 @@ from bot.core.changes import (
 from bot.core.diff import diff
 from bot.core.model import Column, Dialect, ForeignKey, QName, Schema, Unique, View
 from bot.core.render import Rendered, render
-from bot.core.render.sqlite import GapKind, render_with_gaps, swap_steps
+from bot.core.render.sqlite import Gap, GapKind, render_with_gaps, swap_steps
 from bot.core.replay import History, Migration, ParseCache, Step, Unmodelled, replay
 from bot.core.state import State, StateError, apply_changes, pg_view_rename, rename_word
 
@@ -133,12 +133,17 @@ def _rendered(
         gaps = _unfillable_adds(changes, rendered)
         return rendered, tuple(_gap(g, "ADD COLUMN", "a default or a value") for g in gaps)
     statements, rebuild_gaps = render_with_gaps(changes, newer)
-    return tuple(statements), tuple(
-        _gap(g.columns, "the table rebuild", "a value")
-        if g.kind is GapKind.NOT_NULL
-        else _same_default(g.columns)
-        for g in dict.fromkeys(rebuild_gaps)
-    )
+    return tuple(statements), tuple(_rebuild_gap(g) for g in dict.fromkeys(rebuild_gaps))
+
+
+def _rebuild_gap(gap: Gap) -> Unmodelled:
+    match gap.kind:
+        case GapKind.NOT_NULL:
+            return _gap(gap.columns, "the table rebuild", "a value")
+        case GapKind.SAME_DEFAULT:
+            return _same_default(gap.columns)
+        case GapKind.DANGLING_KEY:
+            return _dangling_key(gap)
 
 
 def _gap(column: str, statement: str, fill: str) -> Unmodelled:
@@ -162,6 +167,20 @@ def _same_default(columns: str) -> Unmodelled:
         f"{columns} comes back UNIQUE, and its values are gone: the table rebuild gives every "
         "row its default, so it fails on a table with more than one row. Give it distinct "
         "values by hand (or keep at most one row) before running the down",
+    )
+
+
+def _dangling_key(gap: Gap) -> Unmodelled:
+    """A SQLite rebuild whose copy needs foreign keys off, which a transaction can't give."""
+    return Unmodelled(
+        "",
+        0,
+        "",
+        f"the table rebuild copies the rows of {gap.columns} into a table whose foreign key "
+        f"references {gap.references}, which does not exist at that point: with foreign keys "
+        "on, SQLite refuses that copy inside a transaction, where PRAGMA foreign_keys=OFF does "
+        "nothing (migration tools run each file in one). Run the down outside a transaction, "
+        "with foreign keys off",
     )
 
 

@@ -19,8 +19,8 @@ from bot.core.down import Down, compute_down
 from bot.core.model import Dialect, Schema
 from bot.core.plan import CompanionFile, Direction, LiveFacts, Plan, RevertSummary, SourcePlan
 from bot.core.render import to_script
-from bot.core.render.sqlite import inside_transaction
-from bot.core.replay import Allow, Migration, ParseCache, replay
+from bot.core.render.sqlite import inside_transaction, rebuilt_tables
+from bot.core.replay import Allow, Migration, ParseCache, Unmodelled, replay
 from bot.core.revert import detect_revert
 from bot.core.risk import Policy, Verdict
 from bot.core.risk.analyse import policy_from_config
@@ -530,7 +530,9 @@ def _versioned(
         from bot.engines.shipped import runs_in_transaction
 
         if runs_in_transaction(older.format, ()):
-            plan = _inside_transaction(plan)
+            engine = _engine_config(run, plan, older.format)
+            keys_off = engine is not None and engine.foreign_keys is False
+            plan = _inside_transaction(plan, () if keys_off else (start, at_older.schema))
     # A refused plan's companion change carries the way back that keeps the data.
     variant = plan.safe_variant if plan.verdict is Verdict.REFUSED else None
     script = (
@@ -587,16 +589,51 @@ def _versioned(
     return plan
 
 
-def _inside_transaction(plan: SourcePlan) -> SourcePlan:
-    """SQLite rebuilds without their own BEGIN/COMMIT: the tool runs the file in a transaction."""
+def _inside_transaction(plan: SourcePlan, schemas: Sequence[Schema] = ()) -> SourcePlan:
+    """SQLite rebuilds without their own BEGIN/COMMIT: the tool runs the file in a transaction.
+
+    There, PRAGMA foreign_keys=OFF does nothing: with foreign keys on (`schemas` given), a
+    rebuild's DROP TABLE of a table others reference deletes or nulls their rows, or fails.
+    """
     down = plan.down
     if down is not None:
         kept = tuple(s for s in down.statements if inside_transaction([s.sql]))
-        down = replace(down, statements=kept)
+        gaps = tuple(
+            _parent_rebuilt(name, children)
+            for name in dict.fromkeys(rebuilt_tables(s.sql for s in kept))
+            if (children := _children(name, schemas))
+        )
+        down = replace(down, statements=kept, unmodelled=down.unmodelled + gaps)
     variant = plan.safe_variant
     if variant is not None:
         variant = replace(variant, statements=tuple(inside_transaction(variant.statements)))
     return replace(plan, down=down, safe_variant=variant)
+
+
+def _children(name: str, schemas: Sequence[Schema]) -> list[str]:
+    """Tables (other than `name`) with a foreign key to `name`, in any of `schemas`."""
+    found = {
+        str(t.name): None
+        for schema in schemas
+        for t in schema.tables.values()
+        for fk in t.foreign_keys
+        if fk.ref_table.name.lower() == name.lower() and t.name.name.lower() != name.lower()
+    }
+    return sorted(found)
+
+
+def _parent_rebuilt(name: str, children: Sequence[str]) -> Unmodelled:
+    return Unmodelled(
+        "",
+        0,
+        "",
+        f"the down rebuilds {name}, which {', '.join(children)} reference by foreign key, inside"
+        " the transaction the migration tool runs the file in, where PRAGMA foreign_keys=OFF"
+        f" does nothing: with foreign keys on, its DROP TABLE deletes (ON DELETE CASCADE) or"
+        f" nulls the rows that reference {name}, or fails. Run the down outside a transaction"
+        " with foreign keys off, or set `engine: {foreign_keys: false}` for this source if"
+        " the tool runs with them off",
+    )
 
 
 def _engine_config(run: _Run, plan: SourcePlan, tool: Format | None = None) -> EngineConfig | None:

@@ -12,6 +12,7 @@ from bench.corpus import Outcome
 from bot.core.model import Dialect
 from bot.engines import ScratchServer
 from tests.conftest import SERVER_FIXTURES
+from tests.core.render.test_sqlite_gaps import SHADOW_HISTORY, SHADOW_STEP
 
 # golang-migrate files: (name, up, author's down or None)
 HISTORY = (
@@ -94,6 +95,27 @@ def test_unreadable_statement_is_unplannable_not_restored(
     # the model can't see the table, so the down leaves it: said, not hidden
     assert step.engine_outcome == Outcome.WRONG.value
     assert not step.claimed_complete
+
+
+def test_a_down_failing_on_its_own_gap_is_not_silent(
+    tmp_path: Path, sqlite_server: ScratchServer
+) -> None:
+    directory = tmp_path / "history"
+    directory.mkdir()
+    # a parent rebuilt through a shadow table one statement a file, as Ory Kratos does
+    for i, sql in enumerate([*SHADOW_HISTORY, SHADOW_STEP], start=1):
+        (directory / f"{i}_shadow.up.sql").write_text(sql + "\n")
+
+    result = corpus.run_directory("shadow", directory, Dialect.SQLITE, sqlite_server)
+
+    last = result.steps[-1]
+    # run as the tool runs it the down fails, and the plan said so beforehand
+    assert last.ours.outcome is Outcome.FAILS
+    assert "no such table: main.p" in last.ours.detail
+    assert not last.silent
+    assert any("references p, which does not exist" in g for g in last.gaps)
+    figures = corpus.counts(result.steps)
+    assert (figures["silent"], figures["incomplete_earlier"]) == (0, 0)
 
 
 def test_command_line_prints_the_table_and_writes_json(

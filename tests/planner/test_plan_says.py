@@ -3,6 +3,7 @@ that the companion change carries anyway, and a column order it chose not to res
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import git
@@ -133,3 +134,47 @@ def test_an_incomplete_plan_never_claims_its_down_reaches_the_older_schema(
     assert "gives exactly the schema" not in text
     assert "The two schemas are equal" not in text
     assert "but the model is incomplete" in text or "could not read everything" in text
+
+
+PARENT = (
+    "CREATE TABLE q (id integer PRIMARY KEY);\n"
+    "CREATE TABLE p (id integer PRIMARY KEY);\n"
+    "CREATE TABLE c (id integer PRIMARY KEY, p_id integer REFERENCES p (id) ON DELETE CASCADE);\n"
+)
+
+
+def _parent_rebuilt(tmp_path: Path, config: str | None = None) -> Plan:
+    """golang-migrate runs a SQLite file in one transaction; the down rebuilds parent p."""
+    repo = Repo(tmp_path / "app")
+    first = {f"{M}/000001_tables.up.sql": PARENT}
+    repo.commit("Tables", {**first, **({".rollback-plan.yml": config} if config else {})})
+    add = "ALTER TABLE p ADD COLUMN q_id integer REFERENCES q (id);\n"
+    repo.commit("Link", {f"{M}/000002_link.up.sql": add})
+    repo.revert("HEAD")
+    return plan(repo)
+
+
+def test_a_parent_rebuilt_inside_the_tools_transaction_is_a_gap(tmp_path: Path) -> None:
+    p = _parent_rebuilt(tmp_path)
+    source = only_source(p)
+    assert not source.complete
+    [gap] = [u.reason for u in source.down.unmodelled] if source.down else []
+    assert gap.startswith("the down rebuilds p, which c reference by foreign key")
+    assert "Run the down outside a transaction" in gap
+
+    # the gap is real: run as the tool runs it (one transaction, foreign keys on), the
+    # rebuild's DROP TABLE p takes c's rows with it
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    db.execute("PRAGMA foreign_keys=ON")
+    db.executescript(PARENT + "ALTER TABLE p ADD COLUMN q_id integer REFERENCES q (id);")
+    db.executescript("INSERT INTO p (id) VALUES (1); INSERT INTO c VALUES (1, 1);")
+    db.executescript("BEGIN;\n" + "".join(f"{s};\n" for s in sqls(source)) + "COMMIT;")
+    assert db.execute("SELECT count(*) FROM c").fetchone() == (0,)
+
+
+def test_a_parent_rebuilt_is_no_gap_where_the_tool_runs_with_foreign_keys_off(
+    tmp_path: Path,
+) -> None:
+    config = "sources:\n  - path: db/migrations\n    engine: {foreign_keys: false}\n"
+    source = only_source(_parent_rebuilt(tmp_path, config))
+    assert source.complete, source.down.unmodelled if source.down else None

@@ -58,14 +58,20 @@ class GapKind(StrEnum):
 
     NOT_NULL = "not null"  # NOT NULL without a default: nothing to put in it, on any row
     SAME_DEFAULT = "same default"  # UNIQUE, every row given its default: on a second row
+    # A foreign key naming a table that does not exist then (SQLite allows one while foreign
+    # keys are off): with them on, SQLite refuses any INSERT into the table, rows or not, and
+    # inside a transaction, as migration tools run a file, PRAGMA foreign_keys=OFF is a no-op
+    DANGLING_KEY = "dangling key"
 
 
 @dataclass(frozen=True)
 class Gap:
-    """Column(s) a rebuild has no values for, on a table that may hold rows."""
+    """Column(s) a rebuild has no values for, on a table that may hold rows; or a foreign
+    key its copy can't go through inside a transaction."""
 
-    columns: str  # `table.column`, or `table (a, b)` for a UNIQUE over several
+    columns: str  # `table.column`; `table (a, b)` for a UNIQUE over several; the table of a key
     kind: GapKind = GapKind.NOT_NULL
+    references: str = ""  # the missing table a DANGLING_KEY names
 
 
 def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
@@ -80,7 +86,8 @@ def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
 
 def render_with_gaps(changes: list[ch.Change], before: Schema) -> tuple[list[Rendered], list[Gap]]:
     """`render`'s statements, and the columns a rebuild of a table holding rows has no
-    values for, where its copy fails: NOT NULL without a default, or UNIQUE with one."""
+    values for, where its copy fails: NOT NULL without a default, or UNIQUE with one; and the
+    rebuilds whose copy needs foreign keys off (a key naming a missing table)."""
     if before.dialect is not _D:
         raise ValueError(f"the SQLite renderer got a {before.dialect} schema")
     state = State(_D, before)
@@ -98,7 +105,8 @@ def render_with_gaps(changes: list[ch.Change], before: Schema) -> tuple[list[Ren
         if i in swaps:
             swap = swaps[i]
             steps = [changes[k] for k in swap.steps]
-            rebuild = _swap_rebuild(swap.table, steps, state, _gaps(swap.table, fresh, gaps))
+            found = _gaps(swap.table, fresh, gaps)
+            rebuild = _swap_rebuild(swap.table, steps, state, found, gaps)
             out.extend(Rendered.of(sql, change) for sql in rebuild)
             i += 1
             continue
@@ -115,7 +123,7 @@ def render_with_gaps(changes: list[ch.Change], before: Schema) -> tuple[list[Ren
             in_place = _in_place(changes[j], state)
             if in_place is None:
                 found = _gaps(change.table, fresh, gaps)
-                rebuild = _rebuild(change.table, changes[j:end], state, found)
+                rebuild = _rebuild(change.table, changes[j:end], state, found, gaps)
                 out.extend(Rendered.of(sql, changes[j]) for sql in rebuild)
                 break
             out.extend(Rendered.of(sql, changes[j]) for sql in in_place)
@@ -365,8 +373,11 @@ def _touches(change: ch.Change, key: tuple[str, str]) -> bool:
     return any(qkey(n, _D) == key for n in names)
 
 
-def _swap_rebuild(name: QName, steps: list[ch.Change], state: State, gaps: list[Gap]) -> list[str]:
-    """One rebuild giving table `name` the shape the swap `steps` leave it; applies them."""
+def _swap_rebuild(
+    name: QName, steps: list[ch.Change], state: State, gaps: list[Gap], keys: list[Gap]
+) -> list[str]:
+    """One rebuild giving table `name` the shape the swap `steps` leave it; applies them.
+    Gaps on rows go to `gaps`, dangling keys (which fail with or without rows) to `keys`."""
     source = state.require_table(name)
     dependents = _dependents(state, source.name)
     temp = None
@@ -387,6 +398,7 @@ def _swap_rebuild(name: QName, steps: list[ch.Change], state: State, gaps: list[
     target = state.require_table(name)
     if temp is None:
         _check_temp_free(state, source.name)
+    keys.extend(_dangling_keys(state, target))
     return _rebuild_sql(source, target, origin, dependents, kept, gaps, temp)
 
 
@@ -431,8 +443,11 @@ def _dependents(state: State, table: QName) -> _Dependents:
     return _Dependents(tuple(v for v in state.views.values() if v in views), triggers)
 
 
-def _rebuild(name: QName, run: list[ch.Change], state: State, gaps: list[Gap]) -> list[str]:
-    """The twelve-step rebuild carrying out `run` (changes to table `name`); applies them to `state`."""
+def _rebuild(
+    name: QName, run: list[ch.Change], state: State, gaps: list[Gap], keys: list[Gap]
+) -> list[str]:
+    """The twelve-step rebuild carrying out `run` (changes to table `name`); applies them to
+    `state`. Gaps on rows go to `gaps`, dangling keys (which fail with or without rows) to `keys`."""
     source = state.require_table(name)
     dependents = _dependents(state, name)
     origin = {fold(c.name, _D): c.name for c in source.columns}  # new column -> old column
@@ -451,6 +466,7 @@ def _rebuild(name: QName, run: list[ch.Change], state: State, gaps: list[Gap]) -
         state.apply(change)
     target = state.require_table(name)
     _check_temp_free(state, name)
+    keys.extend(_dangling_keys(state, target))
     return _rebuild_sql(source, target, origin, dependents, dependents, gaps)
 
 
@@ -458,6 +474,16 @@ def _check_temp_free(state: State, name: QName) -> None:
     temp = QName(_NEW_PREFIX + name.name, name.schema)
     if state.table(temp) is not None:
         raise ValueError(f"cannot rebuild {name}: a table named {temp} already exists")
+
+
+def _dangling_keys(state: State, target: Table) -> list[Gap]:
+    """The foreign keys of `target` naming a table that `state` does not have."""
+    return [
+        Gap(str(target.name), GapKind.DANGLING_KEY, fk.ref_table.name)
+        for fk in target.foreign_keys
+        # REFERENCES names a table of the child's own database
+        if state.table(QName(fk.ref_table.name, target.name.schema)) is None
+    ]
 
 
 def _rebuild_sql(
@@ -791,6 +817,16 @@ def _mentions(text: str, name: str) -> bool:
 _OWN_TRANSACTION = frozenset(
     {"PRAGMA foreign_keys=OFF", "BEGIN", "COMMIT", "PRAGMA foreign_keys=ON"}
 )
+
+
+def rebuilt_tables(statements: Iterable[str]) -> list[str]:
+    """Tables a script rebuilds (drops, then renames its new shape onto the name)."""
+    out: list[str] = []
+    for sql in statements:
+        m = re.match(rf'ALTER TABLE "?{re.escape(_NEW_PREFIX)}(.+?)"? RENAME TO ', sql)
+        if m:
+            out.append(m.group(1))
+    return out
 
 
 def inside_transaction(statements: Iterable[str]) -> list[str]:

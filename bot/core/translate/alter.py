@@ -582,7 +582,9 @@ class AlterStatements(ObjectStatements):
                         self.emit(ch.CreateIndex(replace(idx, parts=rest)))
             for con in table.constraints():
                 if isinstance(con, Check):
-                    if same(con.name or "", col.name):
+                    # MariaDB drops the column's own CHECK, and a table CHECK naming only this
+                    # column (one naming others too makes it refuse the drop)
+                    if same(con.name or "", col.name) or _mentions(con.expression, col.name):
                         self.emit(ch.DropConstraint(name, con))
                     continue
                 if any(same(c, col.name) for c in con.columns):
