@@ -163,3 +163,21 @@ def test_postgres_table_dropped_and_made_again_is_replaced_back(
     assert down.complete
     run_script(db, "postgres", [s.sql for s in down.statements])
     assert db.catalog().diff(want) == []
+
+
+def test_postgres_unique_column_with_a_default_comes_back_on_rows(
+    engine_db: Callable[[str], ScratchDatabase],
+) -> None:
+    """Filling 'none' into both rows would break the UNIQUE: they get NULL (fuzz seed 1077)."""
+    db = engine_db("postgres")
+    older = ["CREATE TABLE t (id integer PRIMARY KEY, e varchar(20) DEFAULT 'none' UNIQUE)"]
+    newer = ["ALTER TABLE t DROP COLUMN e"]
+    db.execute(older)
+    want = db.catalog()
+    db.execute(["INSERT INTO t VALUES (1, 'a'), (2, 'b')", *newer])
+    files = [Migration(f"{i:03d}.sql", sql) for i, sql in enumerate(older + newer)]
+    down = down_between(files, files[: len(older)], Dialect.POSTGRES)
+    assert down.complete
+    run_script(db, "postgres", [s.sql for s in down.statements])
+    assert db.catalog().diff(want) == []
+    assert db.rows("t") == [(1, None), (2, None)]

@@ -62,6 +62,7 @@ def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
     skipped = _subsumed(changes, _key_columns(changes, before))
     kept = _kept_sequences(changes)
     skipped |= {i + 1 if isinstance(changes[i], ch.AlterColumn) else i for i in kept}
+    unfilled = {i for i in range(len(changes)) if _default_into_unique(changes, i)}
     state = State(before.dialect, before)
     fresh = {state.key(c.sequence.name) for c in changes if isinstance(c, ch.CreateSequence)}
     out: list[Rendered] = []
@@ -86,10 +87,61 @@ def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
                 # at 1, below ids the column already holds.
                 sql.append(restart(literal(qname(seq, PG), PG), table.name, change.after.name))
             out.extend(Rendered.of(s, change) for s in sql)
+        elif i in unfilled:
+            assert isinstance(change, ch.AddColumn)
+            column = change.column
+            sql = _statements(replace(change, column=replace(column, default=None)), state)
+            name = f"{qname(change.table, PG)} ALTER COLUMN {ident(column.name, PG)}"
+            sql.insert(1, f"ALTER TABLE {name} SET DEFAULT {column.default}")
+            out.extend(Rendered.of(s, change) for s in sql)
         else:
             out.extend(Rendered.of(sql, change) for sql in _statements(change, state))
         state.apply(change)
     return out
+
+
+# A default that is one value for every row: a literal, maybe cast.
+_CONSTANT = re.compile(
+    r"(?is)\(*\s*(-?\d[\d.e+-]*|'(?:[^']|'')*'|true|false)\s*\)*(::[\w\s\"().,]+)?"
+)
+
+
+def _default_into_unique(changes: list[ch.Change], i: int) -> bool:
+    """A nullable column added back with a constant default that a later change makes unique
+    on its own: ADD COLUMN would write that one value into every row, and the UNIQUE then fails
+    on any two. Its values are gone anyway, so the rows get NULL and the default is set after.
+    """
+    change = changes[i]
+    if not (
+        isinstance(change, ch.AddColumn)
+        and change.column.nullable
+        and change.column.default is not None
+        and _CONSTANT.fullmatch(change.column.default.strip())
+    ):
+        return False
+    key, name = qkey(change.table, PG), change.column.name
+    for later in changes[i + 1 :]:
+        match later:
+            case ch.AddConstraint(t, Unique(columns=(only,), nulls_not_distinct=False)) if (
+                qkey(t, PG) == key and only == name
+            ):
+                return True
+            case ch.CreateIndex(index) if (
+                index.unique
+                and index.where is None
+                and qkey(index.table, PG) == key
+                and [(p.expression, p.is_column) for p in index.parts] == [(name, True)]
+            ):
+                return True
+            case ch.DropColumn(t, col) | ch.AlterColumn(t, col) if (
+                qkey(t, PG) == key and col.name == name
+            ):
+                return False  # another column by the time a unique is added
+            case ch.RenameColumn(t, old) if qkey(t, PG) == key and old == name:
+                return False
+            case ch.DropTable(table) if qkey(table.name, PG) == key:
+                return False
+    return False
 
 
 def _deferral_only(changes: list[ch.Change], i: int) -> str | None:
