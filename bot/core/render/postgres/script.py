@@ -232,8 +232,9 @@ def _merge_steps(changes: list[ch.Change]) -> list[ch.Change]:
 
 def _added_not_null(out: list[ch.Change], change: ch.Change) -> int | None:
     """Where `out` adds the column NOT NULL that `change` makes nullable again, with only
-    other columns' changes in between: adding it nullable at once is the same end state, and
-    adding it NOT NULL without a default fails on a table with rows."""
+    other columns' or tables' changes, or constraints and indexes, in between: adding it
+    nullable at once is the same end state, and adding it NOT NULL without a default fails on a
+    table with rows."""
     if not (
         isinstance(change, ch.AlterColumn)
         and not change.before.nullable
@@ -252,6 +253,11 @@ def _added_not_null(out: list[ch.Change], change: ch.Change) -> int | None:
                 continue
             case ch.AlterColumn(_, before, after) if name not in (before.name, after.name):
                 continue
+            case ch.AddConstraint(_, Check() | Unique() | ForeignKey()) | ch.CreateIndex():
+                continue  # NULL passes them as well as any value would
+        elsewhere = _table_of(other)
+        if elsewhere is not None and qkey(elsewhere, PG) != qkey(change.table, PG):
+            continue
         return None
     return None
 
@@ -287,9 +293,9 @@ def _subsumed(changes: list[ch.Change], key_columns: frozenset[str] = frozenset(
     what lies between is nothing another constraint could depend on.
     """
     tables: dict[tuple[str, str], bool] = {}  # table -> only its own changes since its drop
-    # table -> since its drop, only removals elsewhere and its own changes, all skipped: what
-    # adds to or reshapes it can go (a removal elsewhere never needs its new shape), and must,
-    # since it may fail on its rows (a NOT NULL column added back without a default)
+    # table -> since its drop, only removals or self-contained additions elsewhere and its own
+    # changes, all skipped: what adds to or reshapes it can go (those never need its new shape),
+    # and must, since it may fail on its rows (a NOT NULL column added back without a default)
     shaped: dict[tuple[str, str], bool] = {}
     columns: dict[tuple[tuple[str, str], str], bool] = {}
     skipped: set[int] = set()
@@ -327,7 +333,7 @@ def _subsumed(changes: list[ch.Change], key_columns: frozenset[str] = frozenset(
         )
         for name in tables:
             tables[name] = tables[name] and removes and name == key
-            shaped[name] = shaped[name] and name != key and _removes_elsewhere(change)
+            shaped[name] = shaped[name] and name != key and _needs_no_other_table(change)
         for column in columns:
             columns[column] = columns[column] and harmless and column[0] == key
         match change:
@@ -390,9 +396,18 @@ def _key_columns(changes: list[ch.Change], before: Schema) -> frozenset[str]:
     return frozenset(names)
 
 
-def _removes_elsewhere(change: ch.Change) -> bool:
-    """A change that only removes something of another table, or a view. Not a type, sequence
-    or function: a column of the table may still use it, and must go first."""
+def _needs_no_other_table(change: ch.Change) -> bool:
+    """A change that only removes something of another table, or a view, or adds to another
+    table what reads no other (a column with a constant default or none, an ALTER COLUMN to
+    one, a CHECK, a key). Not a type, sequence or function: a column of the table may still
+    use it, and must go first."""
+    match change:
+        case ch.AddColumn(_, column) | ch.AlterColumn(_, _, column):
+            return column.generated is None and (
+                column.default is None or _CONSTANT.fullmatch(column.default.strip()) is not None
+            )
+        case ch.AddConstraint(_, Check() | Unique() | PrimaryKey()):
+            return True
     return isinstance(
         change, ch.DropTable | ch.DropColumn | ch.DropConstraint | ch.DropIndex | ch.DropView
     )
