@@ -232,7 +232,7 @@ def _merge_steps(changes: list[ch.Change]) -> list[ch.Change]:
 
 def _added_not_null(out: list[ch.Change], change: ch.Change) -> int | None:
     """Where `out` adds the column NOT NULL that `change` makes nullable again, with only
-    other columns' or tables' changes, or constraints and indexes, in between: adding it
+    changes of other columns or objects, or constraints and indexes, in between: adding it
     nullable at once is the same end state, and adding it NOT NULL without a default fails on a
     table with rows."""
     if not (
@@ -255,9 +255,9 @@ def _added_not_null(out: list[ch.Change], change: ch.Change) -> int | None:
                 continue
             case ch.AddConstraint(_, Check() | Unique() | ForeignKey()) | ch.CreateIndex():
                 continue  # NULL passes them as well as any value would
-        elsewhere = _table_of(other)
-        if elsewhere is not None and qkey(elsewhere, PG) != qkey(change.table, PG):
-            continue
+        table = _table_of(other)
+        if table is None or qkey(table, PG) != qkey(change.table, PG):
+            continue  # not a change of this table: its column's nullability is nothing to it
         return None
     return None
 
