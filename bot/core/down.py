@@ -38,7 +38,7 @@ from bot.core.changes import (
 from bot.core.diff import diff
 from bot.core.model import Column, Dialect, ForeignKey, QName, Schema, Unique, View
 from bot.core.render import Rendered, render
-from bot.core.render.sqlite import render_with_gaps, swap_steps
+from bot.core.render.sqlite import GapKind, render_with_gaps, swap_steps
 from bot.core.replay import History, Migration, ParseCache, Step, Unmodelled, replay
 from bot.core.state import State, StateError, apply_changes, pg_view_rename, rename_word
 
@@ -84,7 +84,13 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
             copies = any(s.data for s in undone)
             lost = tables_emptied(newer, inverse, older, kept, copies=copies)
             if lost:
-                renames = []  # a shadow-table swap: its renames are what loses the rows
+                # a shadow-table swap: its table renames are what loses the rows; the
+                # others still say what moved
+                renames = [
+                    c
+                    for c in renames
+                    if not (isinstance(c, RenameTable) and {str(c.old), str(c.new)} & lost)
+                ]
                 note = (
                     "inverting the migration would re-create "
                     + ", ".join(sorted(lost))
@@ -126,9 +132,12 @@ def _rendered(
         rendered = tuple(render(changes, newer))
         gaps = _unfillable_adds(changes, rendered)
         return rendered, tuple(_gap(g, "ADD COLUMN", "a default or a value") for g in gaps)
-    statements, gaps = render_with_gaps(changes, newer)
+    statements, rebuild_gaps = render_with_gaps(changes, newer)
     return tuple(statements), tuple(
-        _gap(g, "the table rebuild", "a value") for g in dict.fromkeys(gaps)
+        _gap(g.columns, "the table rebuild", "a value")
+        if g.kind is GapKind.NOT_NULL
+        else _same_default(g.columns)
+        for g in dict.fromkeys(rebuild_gaps)
     )
 
 
@@ -141,6 +150,18 @@ def _gap(column: str, statement: str, fill: str) -> Unmodelled:
         f"{column} comes back NOT NULL without a default, and its values are gone: {statement} "
         "has nothing to put in it, so it fails on a table that has rows. Give the column "
         f"{fill} by hand (or empty the table) before running the down",
+    )
+
+
+def _same_default(columns: str) -> Unmodelled:
+    """A UNIQUE column the down brings back with only its default to put in every row."""
+    return Unmodelled(
+        "",
+        0,
+        "",
+        f"{columns} comes back UNIQUE, and its values are gone: the table rebuild gives every "
+        "row its default, so it fails on a table with more than one row. Give it distinct "
+        "values by hand (or keep at most one row) before running the down",
     )
 
 
@@ -210,18 +231,20 @@ def _diff_keeping_renames(newer: Schema, older: Schema, renames: list[Change]) -
     """The schema diff after the migration's renames are undone as renames.
 
     The diff alone cannot express a rename: it would drop the renamed table or column and
-    create it again empty. When the renames cannot be applied first, the plain diff is all
-    there is (its drops are then visible as such to the risk rules).
+    create it again empty. Each rename that cannot be applied (its new name still taken) is
+    left to the diff (its drops are then visible as such to the risk rules); the others stay.
     """
-    kept = [c for c in renames if _lands_in(c, older)]
-    if kept:
+    kept: list[Change] = []
+    middle = newer
+    for rename in renames:
+        if not _lands_in(rename, older):
+            continue
         try:
-            middle = apply_changes(newer, kept)
+            middle = apply_changes(middle, [rename])
         except StateError:
-            pass
-        else:
-            return kept + diff(middle, older)
-    return diff(newer, older)
+            continue
+        kept.append(rename)
+    return kept + diff(middle, older)
 
 
 def _lands_in(rename: Change, older: Schema) -> bool:
@@ -464,6 +487,16 @@ def views_last(changes: list[Change], dialect: Dialect | None = None) -> list[Ch
                             view,
                             definition=pg_view_rename(view.definition, passed.old, passed.new),
                         )
+                    elif (
+                        isinstance(passed, RenameColumn)
+                        and dialect is Dialect.SQLITE
+                        and _touches_table_of(passed, view.definition)
+                    ):
+                        # SQLite rewrites the column's name in the view's text
+                        view = replace(
+                            view,
+                            definition=rename_word(view.definition, passed.old, passed.new),
+                        )
                 moved: Change = (
                     CreateView(view) if isinstance(c, CreateView) else ReplaceView(c.before, view)
                 )
@@ -557,9 +590,15 @@ def _canonical(schema: Schema) -> Schema:
     """The schema with view definitions in one spelling, for comparing states.
 
     A view re-bound through a rename and back reads the same but is spelled by sqlglot, not
-    by its author; the engine stores its own form anyway.
+    by its author; the engine stores its own form anyway. A table's indexes have no order:
+    one dropped and created again comes back last.
     """
     import sqlglot
+
+    tables = {
+        key: replace(table, indexes=tuple(sorted(table.indexes, key=lambda i: i.name.lower())))
+        for key, table in schema.tables.items()
+    }
 
     views = {}
     for key, view in schema.views.items():
@@ -571,4 +610,4 @@ def _canonical(schema: Schema) -> Schema:
             # an unterminated quote, or nesting too deep: compare the text as written
             text = view.definition
         views[key] = replace(view, definition=text)
-    return replace(schema, views=views)
+    return replace(schema, tables=tables, views=views)

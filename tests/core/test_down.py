@@ -180,6 +180,38 @@ def test_a_table_made_again_after_its_drop_holds_its_rows_only_if_the_migration_
     assert (computed.method, sqls(computed)) == (method, down)
 
 
+def test_a_shadow_table_swap_leaves_the_other_renames_to_go_back_as_renames() -> None:
+    """Only the swap's own renames lose rows; a column renamed elsewhere keeps its values."""
+    base = [Migration("1.sql", "CREATE TABLE t (id int); CREATE TABLE u (id int, a int);")]
+    swap = Migration(
+        "2.sql",
+        "CREATE TABLE t_new (id bigint); DROP TABLE t; ALTER TABLE t_new RENAME TO t;"
+        " ALTER TABLE u RENAME COLUMN a TO b;",
+    )
+    down = down_between([*base, swap], base, P)
+    assert down.method is Method.DIFF
+    assert sqls(down) == [
+        "ALTER TABLE u RENAME COLUMN b TO a",
+        "ALTER TABLE t ALTER COLUMN id TYPE integer",
+    ]
+
+
+def test_a_rename_whose_name_is_taken_does_not_stop_the_others() -> None:
+    older = schema("CREATE TABLE t (id int, a int); CREATE TABLE u (id int, x int);")
+    newer = schema("CREATE TABLE t (id int, b int); CREATE TABLE u (id int, y int, x text);")
+    undone = [
+        Step(
+            "2.sql",
+            (ch.RenameColumn(T, "a", "b"), ch.RenameColumn(QName("u"), "x", "y")),
+            (),
+        )
+    ]
+    down = compute_down(newer, older, undone)
+    assert down.method is Method.DIFF
+    assert sqls(down)[0] == "ALTER TABLE t RENAME COLUMN b TO a"
+    assert "ALTER TABLE u DROP COLUMN y" in sqls(down)
+
+
 def test_a_table_renamed_aside_comes_back_by_rename() -> None:
     """The rows were kept under the other name: inverting is right, nothing is lost."""
     base = [Migration("1.sql", "CREATE TABLE t (id int);")]
@@ -396,3 +428,17 @@ def test_a_postgres_table_the_down_creates_takes_a_not_null_column_without_a_gap
     dropped = Migration("2.sql", "ALTER TABLE t DROP COLUMN c; DROP TABLE t")
     down = down_between([*history, dropped], history, P)
     assert down.unmodelled == ()
+
+
+def test_a_sqlite_unique_column_back_with_only_its_default_is_a_gap() -> None:
+    """The rebuild gives every row the default: a second row breaks UNIQUE (fuzz seed 79)."""
+    table = "CREATE TABLE t (id INTEGER PRIMARY KEY, c TEXT DEFAULT 'x' UNIQUE)"
+    history = [Migration("1.sql", table)]
+    rebuilt = Migration(
+        "2.sql",
+        "CREATE TABLE t_new (id INTEGER PRIMARY KEY); INSERT INTO t_new SELECT id FROM t;"
+        " DROP TABLE t; ALTER TABLE t_new RENAME TO t;",
+    )
+    down = down_between([*history, rebuilt], history, Dialect.SQLITE)
+    assert not down.complete
+    assert [u.reason.split(",")[0] for u in down.unmodelled] == ["t.c comes back UNIQUE"]

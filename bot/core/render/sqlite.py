@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from bot.core import changes as ch
 from bot.core.model import (
@@ -52,6 +53,21 @@ _TableChange = (
 )
 
 
+class GapKind(StrEnum):
+    """Why a rebuild's copy fails on the rows of the table."""
+
+    NOT_NULL = "not null"  # NOT NULL without a default: nothing to put in it, on any row
+    SAME_DEFAULT = "same default"  # UNIQUE, every row given its default: on a second row
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Column(s) a rebuild has no values for, on a table that may hold rows."""
+
+    columns: str  # `table.column`, or `table (a, b)` for a UNIQUE over several
+    kind: GapKind = GapKind.NOT_NULL
+
+
 def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
     """SQLite statements taking a database at `before` through `changes`, in order.
 
@@ -62,14 +78,14 @@ def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
     return render_with_gaps(changes, before)[0]
 
 
-def render_with_gaps(changes: list[ch.Change], before: Schema) -> tuple[list[Rendered], list[str]]:
-    """`render`'s statements, and the NOT NULL columns without a default that a rebuild of
-    a table holding rows has no value for (`table.column`): its copy fails on any row."""
+def render_with_gaps(changes: list[ch.Change], before: Schema) -> tuple[list[Rendered], list[Gap]]:
+    """`render`'s statements, and the columns a rebuild of a table holding rows has no
+    values for, where its copy fails: NOT NULL without a default, or UNIQUE with one."""
     if before.dialect is not _D:
         raise ValueError(f"the SQLite renderer got a {before.dialect} schema")
     state = State(_D, before)
     out: list[Rendered] = []
-    gaps: list[str] = []
+    gaps: list[Gap] = []
     fresh: set[tuple[str, str]] = set()  # tables these changes created: they hold no rows
     swaps = _table_swaps(changes)
     skipped = {k for at, swap in swaps.items() for k in swap.steps if k != at}
@@ -108,7 +124,7 @@ def render_with_gaps(changes: list[ch.Change], before: Schema) -> tuple[list[Ren
     return out, gaps
 
 
-def _gaps(table: QName, fresh: set[tuple[str, str]], gaps: list[str]) -> list[str]:
+def _gaps(table: QName, fresh: set[tuple[str, str]], gaps: list[Gap]) -> list[Gap]:
     """Where a rebuild of `table` reports its gaps: nowhere when the table holds no rows."""
     return [] if qkey(table, _D) in fresh else gaps
 
@@ -349,10 +365,17 @@ def _touches(change: ch.Change, key: tuple[str, str]) -> bool:
     return any(qkey(n, _D) == key for n in names)
 
 
-def _swap_rebuild(name: QName, steps: list[ch.Change], state: State, gaps: list[str]) -> list[str]:
+def _swap_rebuild(name: QName, steps: list[ch.Change], state: State, gaps: list[Gap]) -> list[str]:
     """One rebuild giving table `name` the shape the swap `steps` leave it; applies them."""
     source = state.require_table(name)
     dependents = _dependents(state, source.name)
+    temp = None
+    match steps[0]:
+        case ch.CreateTable(created) if state.referencing(created.name):
+            # Foreign keys left pointing at the name the new shape is created under (a
+            # rebuild undone: `A_old` dropped earlier) follow its rename onto the table, as
+            # the swap written out does; so the rebuild builds under that name.
+            temp = created.name
     for change in steps:
         state.apply(change)
     # what the swap removed with the other table stays removed; the rest comes back as it was
@@ -362,8 +385,9 @@ def _swap_rebuild(name: QName, steps: list[ch.Change], state: State, gaps: list[
     )
     origin = {fold(c.name, _D): c.name for c in source.columns}
     target = state.require_table(name)
-    _check_temp_free(state, source.name)
-    return _rebuild_sql(source, target, origin, dependents, kept, gaps)
+    if temp is None:
+        _check_temp_free(state, source.name)
+    return _rebuild_sql(source, target, origin, dependents, kept, gaps, temp)
 
 
 # -- the rebuild -----------------------------------------------------------------------------
@@ -407,7 +431,7 @@ def _dependents(state: State, table: QName) -> _Dependents:
     return _Dependents(tuple(v for v in state.views.values() if v in views), triggers)
 
 
-def _rebuild(name: QName, run: list[ch.Change], state: State, gaps: list[str]) -> list[str]:
+def _rebuild(name: QName, run: list[ch.Change], state: State, gaps: list[Gap]) -> list[str]:
     """The twelve-step rebuild carrying out `run` (changes to table `name`); applies them to `state`."""
     source = state.require_table(name)
     dependents = _dependents(state, name)
@@ -442,19 +466,29 @@ def _rebuild_sql(
     origin: dict[str, str],
     dropped: _Dependents,
     restored: _Dependents,
-    gaps: list[str],
+    gaps: list[Gap],
+    temp: QName | None = None,
 ) -> list[str]:
     """The statements turning `source` into `target`, copying each column from `origin`
     (new column -> old column); `dropped` views and triggers go first, `restored` come back.
-    A NOT NULL column the copy can give no value goes into `gaps`."""
+    Columns the copy can give no workable value go into `gaps`. The new shape is built
+    under `temp` (by default a name of our own) and renamed onto the table."""
     name = source.name
-    temp = QName(_NEW_PREFIX + name.name, name.schema)
+    temp = temp or QName(_NEW_PREFIX + name.name, name.schema)
     into: list[str] = []
     values: list[str] = []
+    defaulted: set[str] = set()  # columns every row gets the same default in
     for column in target.columns:
         copied = origin.get(fold(column.name, _D))
         if copied is None and _needs_value(target, column):
-            gaps.append(f"{name}.{column.name}")
+            gaps.append(Gap(f"{name}.{column.name}"))
+        if (
+            copied is None
+            and column.generated is None
+            and column.default is not None
+            and _default_sql(column.default).upper() != "NULL"
+        ):
+            defaulted.add(fold(column.name, _D))
         if copied is None or column.generated is not None:
             continue
         was = source.column(copied, _D)
@@ -465,6 +499,11 @@ def _rebuild_sql(
             value = f"COALESCE({value}, {_default_value_sql(column.default)})"
         into.append(ident(column.name, _D))
         values.append(value)
+
+    for columns in _unique_columns(target):
+        if all(fold(c, _D) in defaulted for c in columns):
+            where = f"{name}.{columns[0]}" if len(columns) == 1 else f"{name} ({', '.join(columns)})"
+            gaps.append(Gap(where, GapKind.SAME_DEFAULT))
 
     sql = ["PRAGMA foreign_keys=OFF", "BEGIN"]
     sql += [t.drop.strip() for t in dropped.triggers]
@@ -490,6 +529,18 @@ def _rebuild_sql(
     sql += [t.definition.strip() for t in restored.triggers]
     sql += ["PRAGMA foreign_key_check", "COMMIT", "PRAGMA foreign_keys=ON"]
     return sql
+
+
+def _unique_columns(table: Table) -> list[tuple[str, ...]]:
+    """The column lists no two rows may share: keys, UNIQUE constraints, unique indexes."""
+    found = [table.primary_key.columns] if table.primary_key else []
+    found += [u.columns for u in table.uniques]
+    found += [
+        tuple(p.expression for p in i.parts)
+        for i in table.indexes
+        if i.unique and i.where is None and all(p.is_column for p in i.parts)
+    ]
+    return [columns for columns in found if columns]
 
 
 def _needs_value(table: Table, column: Column) -> bool:

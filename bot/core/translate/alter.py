@@ -596,6 +596,11 @@ class AlterStatements(ObjectStatements):
             for check in table.checks:
                 if _mentions(check.expression, col.name):
                     self.emit(ch.DropConstraint(name, check))
+            # and it drops the column's own REFERENCES with it (a table-level FOREIGN KEY
+            # naming the column makes it refuse, so a one-column one is the column's)
+            for fk in table.foreign_keys:
+                if len(fk.columns) == 1 and same(fk.columns[0], col.name):
+                    self.emit(ch.DropConstraint(name, fk))
         owned = self.untie_owned_sequences(name, col.name)
         current = self.state.require_table(name)
         after_col = None

@@ -1,5 +1,5 @@
-"""Which SQLite rebuilds have no value for a NOT NULL column: the gaps that make a down
-incomplete ("its values are gone"). A table the same changes created holds no rows, so its
+"""Which SQLite rebuilds have no value for a NOT NULL column, or only the default for a
+UNIQUE one: the gaps that make a down incomplete ("its values are gone"). A table the same changes created holds no rows, so its
 rebuild has no gap; a table holding rows under that name does, whatever renames led there."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from bot.core import changes as ch
-from bot.core.model import Column, PrimaryKey, QName, Table
-from bot.core.render.sqlite import render_with_gaps
+from bot.core.model import Column, PrimaryKey, QName, Table, Unique
+from bot.core.render.sqlite import Gap, GapKind, render_with_gaps
 from bot.engines import EngineError, ScratchServer
 from tests.core.render.test_sqlite import BASE, BASE_ROWS, BASE_SQL, T, fresh, schema
 
@@ -47,11 +47,35 @@ def test_a_rebuild_has_a_gap_only_where_rows_can_be(
     sqlite_server: ScratchServer, changes: list[ch.Change], gaps: list[str]
 ) -> None:
     statements, found = render_with_gaps(changes, schema(BASE))
-    assert found == gaps
+    assert found == [Gap(g) for g in gaps]
     # the gap is real: on the rows of BASE the copy into the NOT NULL column fails
     db = fresh(sqlite_server, [BASE_SQL, BASE_ROWS])
     if gaps:
         with pytest.raises(EngineError, match="NOT NULL constraint failed"):
+            db.execute([s.sql for s in statements])
+    else:
+        db.execute([s.sql for s in statements])
+
+
+@pytest.mark.parametrize(
+    ("column", "unique", "gaps"),
+    [
+        pytest.param(Column("code", "TEXT", default="'x'"), True, ["t.code"], id="one default"),
+        pytest.param(Column("code", "TEXT"), True, [], id="NULL in every row: no clash"),
+        pytest.param(Column("code", "TEXT", default="'x'"), False, [], id="not unique"),
+    ],
+)
+def test_a_unique_column_given_its_default_in_every_row_is_a_gap(
+    sqlite_server: ScratchServer, column: Column, unique: bool, gaps: list[str]
+) -> None:
+    changes: list[ch.Change] = [ch.AddColumn(T, column, first=True)]
+    if unique:
+        changes.append(ch.AddConstraint(T, Unique(None, ("code",))))
+    statements, found = render_with_gaps(changes, schema(BASE))
+    assert found == [Gap(g, GapKind.SAME_DEFAULT) for g in gaps]
+    db = fresh(sqlite_server, [BASE_SQL, BASE_ROWS])  # two rows
+    if gaps:
+        with pytest.raises(EngineError, match="UNIQUE constraint failed"):
             db.execute([s.sql for s in statements])
     else:
         db.execute([s.sql for s in statements])

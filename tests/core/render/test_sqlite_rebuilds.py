@@ -8,7 +8,7 @@ import pytest
 from bot.core import changes as ch
 from bot.core.down import down_between
 from bot.core.model import AutoKind, Column, Dialect, PrimaryKey, QName, Schema, Table, qkey
-from bot.core.render.sqlite import render, render_with_gaps
+from bot.core.render.sqlite import Gap, render, render_with_gaps
 from bot.core.replay import Migration
 from bot.engines import EngineError, ScratchServer
 from tests.core.render.test_sqlite import (
@@ -85,7 +85,7 @@ def test_a_new_not_null_integer_outside_the_primary_key_is_a_gap(
 ) -> None:
     changes: list[ch.Change] = [ch.AddColumn(T, Column("n", "INTEGER", nullable=False), first=True)]
     statements, gaps = render_with_gaps(changes, schema(BASE))
-    assert gaps == ["t.n"]
+    assert gaps == [Gap("t.n")]
     db = fresh(sqlite_server, [BASE_SQL, BASE_ROWS])
     with pytest.raises(EngineError, match="NOT NULL constraint failed"):
         db.execute([s.sql for s in statements])

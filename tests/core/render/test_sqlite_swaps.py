@@ -13,7 +13,7 @@ import pytest
 
 from bot.core import changes as ch
 from bot.core.model import Column, Index, IndexPart, Opaque, PrimaryKey, QName, Table, View
-from bot.core.render.sqlite import render, render_with_gaps
+from bot.core.render.sqlite import Gap, render, render_with_gaps
 from bot.engines import EngineError, ScratchServer
 from tests.core.render.test_sqlite import BASE, Case, T, alter, fresh, prove, schema, trigger
 
@@ -198,7 +198,7 @@ def test_a_swap_that_brings_back_a_not_null_column_without_default_reports_the_g
     changes = swap()
     changes[1] = ch.CreateTable(older)
     statements, gaps = render_with_gaps(changes, schema(NEWER))
-    assert gaps == ["p.code"]
+    assert gaps == [Gap("p.code")]
     db = fresh(sqlite_server, [P_SQL, P_ROWS])
     with pytest.raises(EngineError, match="NOT NULL constraint failed"):
         db.execute([s.sql for s in statements])
