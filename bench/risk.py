@@ -1,9 +1,11 @@
 """Benchmark: what risk analysis adds to planning, and what `--verify` adds per engine.
 
-Prints numbers; asserts nothing. Target: risk analysis adds under 10% to plan time on the
-engine benchmark's history (1,000 migrations over 500 tables).
+Prints numbers; asserts nothing. Target: risk analysis (rules, the shipped SQL, the
+data-keeping alternatives) adds under 10% to the time of planning the down of the last 100
+migrations (replay of both histories, no cache). Default history: the engine benchmark's
+(1,000 migrations over 500 tables); DIR: a real PostgreSQL history.
 
-    python bench/risk.py [DIR] [--no-engines]
+    python bench/risk.py [DIR] [--no-engines] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -22,18 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.history import migrations
 
 
-def best(fn: Callable[[], object], runs: int = 3) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
-def measure(files: list[Any], undo: int) -> tuple[float, float, float, float, int, int]:
+def measure(files: list[Any], undo: int, rounds: int) -> dict[str, Any]:
     """Plan time for undoing the last `undo` migrations, and what risk analysis adds to it
-    (the rules on the changes; also reading the shipped SQL; gate with alternatives)."""
+    (the rules on the changes; also reading the shipped SQL; gate with alternatives), each
+    timed once per round, the rounds interleaved so that other load hits all alike."""
     from bot.core.author_down import HandwrittenDown
     from bot.core.down import compute_down
     from bot.core.model import Dialect
@@ -48,14 +42,22 @@ def measure(files: list[Any], undo: int) -> tuple[float, float, float, float, in
         newer = replay(files[-undo:], Dialect.POSTGRES, older.schema)
         return newer, compute_down(newer.schema, older.schema, newer.steps)
 
-    t_plan = best(plan)
     newer, down = plan()
     source = SourcePlan("directory", "db", None, "postgres", down, HandwrittenDown(False, None))
-    t_assess = best(lambda: assess(down.changes, newer.schema))
-    t_sql = best(lambda: assess(down.changes, newer.schema, statements=down.statements))
-    t_gate = best(lambda: gate(source, newer.schema, policy=Policy(), allows=[], label="bench00"))
+    steps: dict[str, Callable[[], object]] = {
+        "plan": plan,
+        "rules": lambda: assess(down.changes, newer.schema),
+        "rules+sql": lambda: assess(down.changes, newer.schema, statements=down.statements),
+        "gate": lambda: gate(source, newer.schema, policy=Policy(), allows=[], label="bench00"),
+    }
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            t0 = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - t0)
     findings = len(assess(down.changes, newer.schema).findings())
-    return t_plan, t_assess, t_sql, t_gate, len(down.statements), findings
+    return {"times": times, "statements": len(down.statements), "findings": findings}
 
 
 def main() -> None:
@@ -64,6 +66,7 @@ def main() -> None:
         "dir", nargs="?", type=Path, help="a PostgreSQL migration directory (default: synthetic)"
     )
     parser.add_argument("--no-engines", action="store_true")
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
@@ -77,14 +80,25 @@ def main() -> None:
     else:
         files = [Migration(name, sql) for name, sql in migrations(1000, 500)]
         print("history: 1000 migrations over 500 tables (PostgreSQL)")
-    results = {undo: measure(files, undo) for undo in (10, 100)}
-    for undo, (t_plan, t_assess, t_sql, t_gate, n, f) in results.items():
+    print(f"{args.rounds} interleaved rounds; min / median, and each as a share of the plan's")
+    for undo in (10, 100):
+        r = measure(files, undo, args.rounds)
+        t = r["times"]
         print(
-            f"undo last {undo:>3}: plan {t_plan:.3f} s, {n} statements, {f} findings; "
-            f"risk rules {t_assess * 1000:.1f} ms (+{t_assess / t_plan:.1%}); "
-            f"+ the shipped SQL read {t_sql * 1000:.1f} ms (+{t_sql / t_plan:.1%}); "
-            f"rules + SQL + alternatives {t_gate * 1000:.1f} ms (+{t_gate / t_plan:.1%})"
+            f"undo last {undo:>3}: {r['statements']} statements, {r['findings']} findings; "
+            f"plan {min(t['plan']):.3f} / {statistics.median(t['plan']):.3f} s"
         )
+        for name, label in (
+            ("rules", "risk rules"),
+            ("rules+sql", "+ the shipped SQL read"),
+            ("gate", "rules + SQL + alternatives (target < 10%)"),
+        ):
+            lo = min(t[name]) / min(t["plan"])
+            mid = statistics.median(t[name]) / statistics.median(t["plan"])
+            print(
+                f"  {label:42s} {min(t[name]) * 1000:7.1f} / "
+                f"{statistics.median(t[name]) * 1000:7.1f} ms  +{lo:.1%} / +{mid:.1%}"
+            )
     if args.no_engines:
         return
     verify_times()

@@ -27,12 +27,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.events import ForgeKind, Job, JobKind
-
-# The model, git, planner and worker stack is imported where a run needs it: `rollback-plan`
-# builds this command's options on every start-up (bench/startup.py).
+# The events, model, git, planner and worker stack is imported where a run needs it:
+# `rollback-plan` builds this command's options on every start-up (bench/startup.py).
 if TYPE_CHECKING:
     from bot.core.replay import ReplayStore
+    from bot.events import ForgeKind, Job
     from bot.forges import Forge, PullRequest
     from bot.jobs.handlers import Worker
     from bot.planner import PlanOptions
@@ -98,6 +97,8 @@ def detect(env: Mapping[str, str]) -> CiRun:
 
 
 def from_github_actions(env: Mapping[str, str]) -> CiRun:
+    from bot.events import ForgeKind
+
     repo = _need(env, "GITHUB_REPOSITORY")
     token = env.get("ROLLBACK_PLAN_GITHUB_TOKEN", "").strip() or env.get("GITHUB_TOKEN", "").strip()
     if not token:
@@ -149,6 +150,8 @@ def from_github_actions(env: Mapping[str, str]) -> CiRun:
 
 
 def from_gitlab_ci(env: Mapping[str, str]) -> CiRun:
+    from bot.events import ForgeKind, Job, JobKind
+
     iid = env.get("CI_MERGE_REQUEST_IID", "").strip()
     if not iid:
         raise CiError(
@@ -226,6 +229,8 @@ def _need(env: Mapping[str, str], name: str) -> str:
 
 def forge_for_run(run: CiRun, **options: Any) -> Forge:
     """The forge client the CI token allows."""
+    from bot.events import ForgeKind
+
     if run.forge is ForgeKind.GITHUB:
         from bot.forges.github import GitHubForge
 
@@ -246,6 +251,7 @@ def execute(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Outcome:
     """Do the run's job with the bot's own Worker; the outcome says how the gate stands."""
+    from bot.events import JobKind
     from bot.executor import BRANCH_PREFIX, CHECK_NAME
     from bot.forges import CheckState
     from bot.jobs.handlers import Worker, Workflow

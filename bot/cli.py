@@ -227,15 +227,17 @@ def cmd_diff(args: argparse.Namespace) -> int:
     older_files = _load(args.to_dir, args.layout, allow_empty=True)  # back to nothing: drop all
     from bot.core.down import down_between
     from bot.core.render import to_script
-    from bot.engines.engine_state import engine_checked
-    from bot.engines.proof import MYSQL_SCRATCH_ENV
 
     down = down_between(newer_files, older_files, dialect, _replay_cache())
-    undone = [m.path for m in newer_files if m not in older_files]
-    mysql_url = os.environ.get(MYSQL_SCRATCH_ENV) or None
-    down = engine_checked(
-        down, newer_files, older_files, dialect, undone=undone, mysql_url=mysql_url
-    ).down
+    if down.unmodelled:  # else the engine has nothing to settle: its stack is not loaded
+        from bot.engines.engine_state import engine_checked
+        from bot.engines.proof import MYSQL_SCRATCH_ENV
+
+        undone = [m.path for m in newer_files if m not in older_files]
+        mysql_url = os.environ.get(MYSQL_SCRATCH_ENV) or None
+        down = engine_checked(
+            down, newer_files, older_files, dialect, undone=undone, mysql_url=mysql_url
+        ).down
     if down.statements and not args.no_timeouts:
         from dataclasses import replace
 

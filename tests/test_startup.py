@@ -41,3 +41,27 @@ def test_schema_of_an_empty_directory_never_loads_the_parser(tmp_path: Path) -> 
         "assert code == 0 and 'the empty database' in err.getvalue(), (code, err.getvalue())"
     )
     assert "sqlglot" not in loaded
+    # reading a directory needs no GitPython (bench/diff.py: about a tenth of a warm diff),
+    # nor Alembic's sandbox, nor the CI's events for building the `ci` options
+    assert not loaded & {"git", "bot.sources.alembic", "bot.events"}
+
+
+def test_diff_the_model_reads_whole_loads_no_engine(tmp_path: Path) -> None:
+    """The scratch-engine stack (drivers, risk rules, sqlglot's dialects) is for histories
+    with statements the model can't read: a plain history's `diff` never loads it."""
+    newer, older = tmp_path / "newer", tmp_path / "older"
+    newer.mkdir()
+    older.mkdir()
+    for d in (newer, older):
+        (d / "001_users.sql").write_text("CREATE TABLE users (id int PRIMARY KEY);\n")
+    (newer / "002_bio.sql").write_text("ALTER TABLE users ADD COLUMN bio text;\n")
+    loaded = _modules_after(
+        "import contextlib, io\n"
+        "from bot.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    code = main(['diff', '--dialect', 'postgres', '--from-dir', {str(newer)!r},"
+        f" '--to-dir', {str(older)!r}])\n"
+        "assert code == 0 and 'DROP COLUMN bio' in out.getvalue(), (code, out.getvalue())"
+    )
+    assert not {m for m in loaded if m.startswith("bot.engines")}
+    assert "git" not in loaded

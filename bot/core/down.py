@@ -603,6 +603,15 @@ def tables_emptied(
     }
 
 
+_TICKED = re.compile(r"'(?:[^'\\]|''|\\.)*'|`(\w+)`")
+
+
+def _unticked(text: str) -> str:
+    """MySQL expression text with backticks around plain names taken off, for comparing only:
+    a column renamed to a keyword and back comes back in backticks."""
+    return _TICKED.sub(lambda m: m.group(1) or m.group(0), text)
+
+
 def _canonical(schema: Schema) -> Schema:
     """The schema with view definitions in one spelling, for comparing states.
 
@@ -613,7 +622,13 @@ def _canonical(schema: Schema) -> Schema:
     import sqlglot
 
     tables = {
-        key: replace(table, indexes=tuple(sorted(table.indexes, key=lambda i: i.name.lower())))
+        key: replace(
+            table,
+            indexes=tuple(sorted(table.indexes, key=lambda i: i.name.lower())),
+            checks=tuple(replace(c, expression=_unticked(c.expression)) for c in table.checks)
+            if schema.dialect is Dialect.MYSQL
+            else table.checks,
+        )
         for key, table in schema.tables.items()
     }
 

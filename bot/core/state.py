@@ -726,7 +726,7 @@ def rename_word(text: str, old: str, new: str, quote: str = '"') -> str:
     """Replace `old` as a whole identifier (bare, double-quoted or in backticks) outside string
     literals.
 
-    A double-quoted name stays quoted, as engines rewrite it (and as its author wrote it), a new
+    A quoted name stays quoted, as engines rewrite it (and as its author wrote it), a new
     name that can't stand bare (a keyword, a space) is quoted with `quote` (a backtick for
     MySQL), and an old name that is a keyword is only replaced where it is quoted.
     """
@@ -748,9 +748,7 @@ def rename_word(text: str, old: str, new: str, quote: str = '"') -> str:
         if found.startswith('"') and found.endswith('"'):
             return quoted
         if found.startswith("`"):
-            # backticks change nothing in MySQL but what can be written bare, and the engine
-            # shows its own quoting: bare where it can, so a rename back gives the text back
-            return bare or ticked
+            return ticked
         if keyword:
             return found
         return bare or (ticked if quote == "`" else quoted)

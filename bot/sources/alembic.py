@@ -20,14 +20,14 @@ from pathlib import Path
 from posixpath import basename, dirname, join, normpath
 from typing import TYPE_CHECKING, Protocol
 
-import git
-
 from bot.core.model import Dialect
 from bot.core.split import SplitError, split_statements
 from bot.sources.model import DialectFrom, Format, SchemaSource, SourceKind, VersionedMigration
 from bot.sources.pyrunner import RunError, Sandbox, checkout, run_tool
 
 if TYPE_CHECKING:  # bot.sources.git imports the formats, which import this module
+    import git  # only named here: `schema`/`diff` read directories and never load GitPython
+
     from bot.sources.git import TextRead
 
 INI = "alembic.ini"

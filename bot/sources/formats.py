@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 
 from bot.core.model import Dialect
 from bot.core.split import SplitError, split_statements
-from bot.sources.alembic import render_revision, revisions_of
 from bot.sources.atlas_sum import SUM_FILE, atlas_sum, verify_atlas_sum
 from bot.sources.model import Format, VersionedMigration
 
@@ -837,6 +836,8 @@ def _sqitch_plan(text: str, at: _Paths, problems: Problems) -> list[tuple[str, s
 
 def _parse_alembic(files: Mapping[str, str], at: _Paths) -> Parsed:
     """Revisions in graph order; their `up` is the Python file (SQL comes from offline mode)."""
+    from bot.sources.alembic import revisions_of  # its sandbox stack only for Alembic trees
+
     revisions, problems = revisions_of(
         {at(n): t for n, t in files.items() if n.startswith("versions/") and n.endswith(".py")}
     )
@@ -1174,6 +1175,12 @@ def _render_sqitch(r: _Render) -> list[tuple[str, str]]:
     return out
 
 
+def _render_alembic(r: _Render) -> list[tuple[str, str]]:
+    from bot.sources.alembic import render_revision  # its sandbox stack only for Alembic trees
+
+    return render_revision(r.files, r.name, r.note, r.up, r.down, r.now, r.dialect)
+
+
 _RENDERERS: dict[Format, Callable[[_Render], list[tuple[str, str]]]] = {
     Format.ATLAS: _render_atlas,
     Format.GOLANG_MIGRATE: _render_golang,
@@ -1188,7 +1195,5 @@ _RENDERERS: dict[Format, Callable[[_Render], list[tuple[str, str]]]] = {
     Format.SQLX: _render_sqlx,
     Format.DRIZZLE: _render_drizzle,
     Format.SUPABASE: _render_atlas,  # `<timestamp>_<name>.sql`, a later timestamp, no down
-    Format.ALEMBIC: lambda r: render_revision(
-        r.files, r.name, r.note, r.up, r.down, r.now, r.dialect
-    ),
+    Format.ALEMBIC: _render_alembic,
 }

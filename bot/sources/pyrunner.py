@@ -20,8 +20,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import git
+if TYPE_CHECKING:  # a repository is only passed through: GitPython stays out of `schema`/`diff`
+    import git
 
 TIMEOUT_SECONDS = 120.0
 MAX_OUTPUT_BYTES = 32 * 1024 * 1024

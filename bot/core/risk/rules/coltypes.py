@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
@@ -108,6 +109,9 @@ class ColType:
     is_set: bool = False
 
 
+# a down of many steps asks for the same few types again and again (each rule, each step,
+# each alternative): sqlglot's parse is the cost, and the answer is a frozen value
+@lru_cache(maxsize=4096)
 def parse_type(text: str, dialect: Dialect) -> ColType:
     """The type as rules see it; unparsable text is an OTHER type equal only to itself."""
     try:
