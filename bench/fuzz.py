@@ -11,7 +11,7 @@ it; a few valid rows go into every table as it is created or widened), then chec
 
 A failure of a down the plan calls complete (no unmodelled statement) is "silent", except a
 down that fails at a statement the plan marks as one that may fail on rows (a might-fail
-finding): the plan said so there.
+finding): the plan said so there ("flagged", counted apart).
 
     python bench/fuzz.py --dialect sqlite --count 300 --seed 1 [--json]
 """
@@ -124,6 +124,7 @@ class Failure:
     signature: str  # short class: check + first differing line / engine error class
     silent: bool  # the down said complete with nothing unmodelled
     detail: str
+    flagged: bool = False  # said complete, but failed where the plan says it may fail
 
 
 @dataclass
@@ -651,7 +652,11 @@ def _check_down(
         flagged = silent and _flagged(seq, down, Dialect(dialect), err.statement)
         seq.failures.append(
             Failure(
-                "b", f"b: down fails {signature('', cls)[2:]}", silent and not flagged, str(err)
+                "b",
+                f"b: down fails {signature('', cls)[2:]}",
+                silent and not flagged,
+                str(err),
+                flagged,
             )
         )
         return
@@ -738,6 +743,7 @@ def main() -> None:
     started = time.perf_counter()
     per_check: Counter[str] = Counter()
     silent_per_check: Counter[str] = Counter()
+    flagged_per_check: Counter[str] = Counter()
     classes: Counter[str] = Counter()
     silent_classes: Counter[str] = Counter()
     examples: dict[str, list[str]] = {}
@@ -749,6 +755,8 @@ def main() -> None:
                 per_check[check] += 1
                 if any(f.silent for f in seq.failures if f.check == check):
                     silent_per_check[check] += 1
+                elif any(f.flagged for f in seq.failures if f.check == check):
+                    flagged_per_check[check] += 1
             for f in {f.signature: f for f in seq.failures}.values():
                 classes[f.signature] += 1
                 silent_classes[f.signature] += f.silent
@@ -766,6 +774,7 @@ def main() -> None:
         "seconds": round(seconds, 1),
         "failed_sequences_per_check": dict(sorted(per_check.items())),
         "silent_sequences_per_check": dict(sorted(silent_per_check.items())),
+        "flagged_sequences_per_check": dict(sorted(flagged_per_check.items())),
         "classes": {k: [v, silent_classes[k]] for k, v in classes.most_common()},
     }
     if args.json:
@@ -778,8 +787,11 @@ def main() -> None:
     )
     names = {"a": "schema output", "b": "down schema", "c": "down rows", "x": "crash"}
     for check, label in names.items():
-        n, s = per_check[check], silent_per_check[check]
-        print(f"  {check} {label:14} failed {n:5} ({100 * n / args.count:5.1f}%)  silent {s:5}")
+        n, s, f = per_check[check], silent_per_check[check], flagged_per_check[check]
+        print(
+            f"  {check} {label:14} failed {n:5} ({100 * n / args.count:5.1f}%)  silent {s:5}"
+            f"  flagged {f:5}"
+        )
     print("classes (sequences, of them silent):")
     for sig, n in classes.most_common():
         print(f"  {n:5} {silent_classes[sig]:5}  {sig}")

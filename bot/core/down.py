@@ -36,7 +36,7 @@ from bot.core.changes import (
     reverse_all,
 )
 from bot.core.diff import diff
-from bot.core.model import Column, Dialect, ForeignKey, QName, Schema, Unique, View
+from bot.core.model import Column, Dialect, ForeignKey, QName, Schema, Unique, View, qkey
 from bot.core.render import Rendered, render
 from bot.core.render.sqlite import Gap, GapKind, render_with_gaps, swap_steps
 from bot.core.replay import History, Migration, ParseCache, Step, Unmodelled, replay
@@ -255,8 +255,8 @@ def _diff_keeping_renames(newer: Schema, older: Schema, renames: list[Change]) -
     """
     kept: list[Change] = []
     middle = newer
-    for rename in renames:
-        if not _lands_in(rename, older):
+    for i, rename in enumerate(renames):
+        if not _lands_in(rename, older, _later_name(rename, renames[i + 1 :], older)):
             continue
         try:
             middle = apply_changes(middle, [rename])
@@ -266,12 +266,29 @@ def _diff_keeping_renames(newer: Schema, older: Schema, renames: list[Change]) -
     return kept + diff(middle, older)
 
 
-def _lands_in(rename: Change, older: Schema) -> bool:
-    """A rename that moves a name `older` lacks onto one it has (not a shadow-table swap)."""
+def _later_name(rename: Change, later: list[Change], older: Schema) -> QName | None:
+    """The name a column rename's table ends up with once the table renames after it that
+    land in `older` ran (the column may be renamed back while the table has its newer name)."""
+    if not isinstance(rename, RenameColumn):
+        return None
+    name = rename.table
+    for c in later:
+        if (
+            isinstance(c, RenameTable)
+            and qkey(c.old, older.dialect) == qkey(name, older.dialect)
+            and _lands_in(c, older)
+        ):
+            name = c.new
+    return name
+
+
+def _lands_in(rename: Change, older: Schema, table_name: QName | None = None) -> bool:
+    """A rename that moves a name `older` lacks onto one it has (not a shadow-table swap).
+    A column's table is looked up under `table_name` when given: the name it ends up with."""
     if isinstance(rename, RenameTable):
         return older.table(rename.new) is not None and older.table(rename.old) is None
     if isinstance(rename, RenameColumn):
-        table = older.table(rename.table)
+        table = older.table(table_name or rename.table)
         return (
             table is not None
             and table.column(rename.new, older.dialect) is not None

@@ -163,3 +163,45 @@ def test_postgres_table_dropped_and_made_again_is_replaced_back(
     assert down.complete
     run_script(db, "postgres", [s.sql for s in down.statements])
     assert db.catalog().diff(want) == []
+
+
+def test_postgres_unique_column_with_a_default_comes_back_on_rows(
+    engine_db: Callable[[str], ScratchDatabase],
+) -> None:
+    """Filling 'none' into both rows would break the UNIQUE: they get NULL (fuzz seed 1077)."""
+    db = engine_db("postgres")
+    older = ["CREATE TABLE t (id integer PRIMARY KEY, e varchar(20) DEFAULT 'none' UNIQUE)"]
+    newer = ["ALTER TABLE t DROP COLUMN e"]
+    db.execute(older)
+    want = db.catalog()
+    db.execute(["INSERT INTO t VALUES (1, 'a'), (2, 'b')", *newer])
+    files = [Migration(f"{i:03d}.sql", sql) for i, sql in enumerate(older + newer)]
+    down = down_between(files, files[: len(older)], Dialect.POSTGRES)
+    assert down.complete
+    run_script(db, "postgres", [s.sql for s in down.statements])
+    assert db.catalog().diff(want) == []
+    assert db.rows("t") == [(1, None), (2, None)]
+
+
+def test_postgres_down_between_two_tables_changes_runs_on_rows(
+    engine_db: Callable[[str], ScratchDatabase],
+) -> None:
+    """u is only dropped, t's column comes back nullable: nothing fails on rows (seed 1201)."""
+    db = engine_db("postgres")
+    older = ['CREATE TABLE t (id integer PRIMARY KEY, "Value" integer CHECK ("Value" > 0))']
+    newer = [
+        'ALTER TABLE t ALTER COLUMN "Value" SET NOT NULL',
+        "CREATE TABLE u (id integer PRIMARY KEY, k date NOT NULL)",
+        'ALTER TABLE t DROP COLUMN "Value"',
+        "ALTER TABLE u ALTER COLUMN k DROP NOT NULL",
+        "ALTER TABLE u DROP COLUMN k",
+        'ALTER TABLE t ADD COLUMN "Value" bigint DEFAULT 19',
+    ]
+    db.execute(older)
+    want = db.catalog()
+    db.execute([*newer, "INSERT INTO t VALUES (1), (2)", "INSERT INTO u VALUES (1), (2)"])
+    files = [Migration(f"{i:03d}.sql", sql) for i, sql in enumerate(older + newer)]
+    down = down_between(files, files[: len(older)], Dialect.POSTGRES)
+    assert down.complete
+    run_script(db, "postgres", [s.sql for s in down.statements])
+    assert db.catalog().diff(want) == []

@@ -62,6 +62,7 @@ def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
     skipped = _subsumed(changes, _key_columns(changes, before))
     kept = _kept_sequences(changes)
     skipped |= {i + 1 if isinstance(changes[i], ch.AlterColumn) else i for i in kept}
+    unfilled = {i for i in range(len(changes)) if _default_into_unique(changes, i)}
     state = State(before.dialect, before)
     fresh = {state.key(c.sequence.name) for c in changes if isinstance(c, ch.CreateSequence)}
     out: list[Rendered] = []
@@ -86,10 +87,61 @@ def render(changes: list[ch.Change], before: Schema) -> list[Rendered]:
                 # at 1, below ids the column already holds.
                 sql.append(restart(literal(qname(seq, PG), PG), table.name, change.after.name))
             out.extend(Rendered.of(s, change) for s in sql)
+        elif i in unfilled:
+            assert isinstance(change, ch.AddColumn)
+            column = change.column
+            sql = _statements(replace(change, column=replace(column, default=None)), state)
+            name = f"{qname(change.table, PG)} ALTER COLUMN {ident(column.name, PG)}"
+            sql.insert(1, f"ALTER TABLE {name} SET DEFAULT {column.default}")
+            out.extend(Rendered.of(s, change) for s in sql)
         else:
             out.extend(Rendered.of(sql, change) for sql in _statements(change, state))
         state.apply(change)
     return out
+
+
+# A default that is one value for every row: a literal, maybe cast.
+_CONSTANT = re.compile(
+    r"(?is)\(*\s*(-?\d[\d.e+-]*|'(?:[^']|'')*'|true|false)\s*\)*(::[\w\s\"().,]+)?"
+)
+
+
+def _default_into_unique(changes: list[ch.Change], i: int) -> bool:
+    """A nullable column added back with a constant default that a later change makes unique
+    on its own: ADD COLUMN would write that one value into every row, and the UNIQUE then fails
+    on any two. Its values are gone anyway, so the rows get NULL and the default is set after.
+    """
+    change = changes[i]
+    if not (
+        isinstance(change, ch.AddColumn)
+        and change.column.nullable
+        and change.column.default is not None
+        and _CONSTANT.fullmatch(change.column.default.strip())
+    ):
+        return False
+    key, name = qkey(change.table, PG), change.column.name
+    for later in changes[i + 1 :]:
+        match later:
+            case ch.AddConstraint(t, Unique(columns=(only,), nulls_not_distinct=False)) if (
+                qkey(t, PG) == key and only == name
+            ):
+                return True
+            case ch.CreateIndex(index) if (
+                index.unique
+                and index.where is None
+                and qkey(index.table, PG) == key
+                and [(p.expression, p.is_column) for p in index.parts] == [(name, True)]
+            ):
+                return True
+            case ch.DropColumn(t, col) | ch.AlterColumn(t, col) if (
+                qkey(t, PG) == key and col.name == name
+            ):
+                return False  # another column by the time a unique is added
+            case ch.RenameColumn(t, old) if qkey(t, PG) == key and old == name:
+                return False
+            case ch.DropTable(table) if qkey(table.name, PG) == key:
+                return False
+    return False
 
 
 def _deferral_only(changes: list[ch.Change], i: int) -> str | None:
@@ -180,8 +232,9 @@ def _merge_steps(changes: list[ch.Change]) -> list[ch.Change]:
 
 def _added_not_null(out: list[ch.Change], change: ch.Change) -> int | None:
     """Where `out` adds the column NOT NULL that `change` makes nullable again, with only
-    other columns' changes in between: adding it nullable at once is the same end state, and
-    adding it NOT NULL without a default fails on a table with rows."""
+    changes of other columns or objects, or constraints and indexes, in between: adding it
+    nullable at once is the same end state, and adding it NOT NULL without a default fails on a
+    table with rows."""
     if not (
         isinstance(change, ch.AlterColumn)
         and not change.before.nullable
@@ -200,6 +253,11 @@ def _added_not_null(out: list[ch.Change], change: ch.Change) -> int | None:
                 continue
             case ch.AlterColumn(_, before, after) if name not in (before.name, after.name):
                 continue
+            case ch.AddConstraint(_, Check() | Unique() | ForeignKey()) | ch.CreateIndex():
+                continue  # NULL passes them as well as any value would
+        table = _table_of(other)
+        if table is None or qkey(table, PG) != qkey(change.table, PG):
+            continue  # not a change of this table: its column's nullability is nothing to it
         return None
     return None
 
@@ -235,9 +293,9 @@ def _subsumed(changes: list[ch.Change], key_columns: frozenset[str] = frozenset(
     what lies between is nothing another constraint could depend on.
     """
     tables: dict[tuple[str, str], bool] = {}  # table -> only its own changes since its drop
-    # table -> since its drop, only removals elsewhere and its own changes, all skipped: what
-    # adds to or reshapes it can go (a removal elsewhere never needs its new shape), and must,
-    # since it may fail on its rows (a NOT NULL column added back without a default)
+    # table -> since its drop, only removals or self-contained additions elsewhere and its own
+    # changes, all skipped: what adds to or reshapes it can go (those never need its new shape),
+    # and must, since it may fail on its rows (a NOT NULL column added back without a default)
     shaped: dict[tuple[str, str], bool] = {}
     columns: dict[tuple[tuple[str, str], str], bool] = {}
     skipped: set[int] = set()
@@ -275,7 +333,7 @@ def _subsumed(changes: list[ch.Change], key_columns: frozenset[str] = frozenset(
         )
         for name in tables:
             tables[name] = tables[name] and removes and name == key
-            shaped[name] = shaped[name] and name != key and _removes_elsewhere(change)
+            shaped[name] = shaped[name] and name != key and _needs_no_other_table(change)
         for column in columns:
             columns[column] = columns[column] and harmless and column[0] == key
         match change:
@@ -338,9 +396,18 @@ def _key_columns(changes: list[ch.Change], before: Schema) -> frozenset[str]:
     return frozenset(names)
 
 
-def _removes_elsewhere(change: ch.Change) -> bool:
-    """A change that only removes something of another table, or a view. Not a type, sequence
-    or function: a column of the table may still use it, and must go first."""
+def _needs_no_other_table(change: ch.Change) -> bool:
+    """A change that only removes something of another table, or a view, or adds to another
+    table what reads no other (a column with a constant default or none, an ALTER COLUMN to
+    one, a CHECK, a key). Not a type, sequence or function: a column of the table may still
+    use it, and must go first."""
+    match change:
+        case ch.AddColumn(_, column) | ch.AlterColumn(_, _, column):
+            return column.generated is None and (
+                column.default is None or _CONSTANT.fullmatch(column.default.strip()) is not None
+            )
+        case ch.AddConstraint(_, Check() | Unique() | PrimaryKey()):
+            return True
     return isinstance(
         change, ch.DropTable | ch.DropColumn | ch.DropConstraint | ch.DropIndex | ch.DropView
     )
