@@ -281,37 +281,51 @@ def _table_swaps(changes: list[ch.Change]) -> dict[int, _Swap]:
       drop A_old"), keyed by the DropTable: nothing in between touches B, and nothing after
       the DropTable touches A.
     """
+    # The second order first: where both claim one DropTable, the first order's rename is
+    # the inverse of a table renamed onto a dropped one's name, not of a scratch copy's.
+    found = [s for i in range(len(changes)) if (s := _swap_from_create(changes, i))]
+    found += [s for i in range(len(changes)) if (s := _swap_from_rename(changes, i))]
     swaps: dict[int, _Swap] = {}
     used: set[int] = set()
-    for i, change in enumerate(changes):
-        if isinstance(change, ch.RenameTable):
-            a, b = qkey(change.old, _D), qkey(change.new, _D)
-            create = _next_touching(changes, i, a, b)
-            if create is None or not _is_create(changes[create], a):
-                continue
-            drop = _next_touching(changes, create, b)
-            if drop is None or not isinstance(changes[drop], ch.DropTable):
-                continue
-            found = _Swap(change.old, (i, create, drop))
-        elif isinstance(change, ch.CreateTable):
-            b = qkey(change.table.name, _D)
-            rename = _next_touching(changes, i, b)
-            if rename is None:
-                continue
-            target = changes[rename]
-            if not isinstance(target, ch.RenameTable) or qkey(target.old, _D) != b:
-                continue
-            a = qkey(target.new, _D)
-            drop = next((k for k in range(rename - 1, i, -1) if _touches(changes[k], a)), None)
-            if drop is None or not _is_drop(changes[drop], a):
-                continue
-            found = _Swap(target.new, (i, drop, rename))
-        else:
-            continue
-        if not used.intersection(found.steps):
-            used.update(found.steps)
-            swaps[found.steps[1]] = found
+    for swap in found:
+        if not used.intersection(swap.steps):
+            used.update(swap.steps)
+            swaps[swap.steps[1]] = swap
     return swaps
+
+
+def _swap_from_rename(changes: list[ch.Change], i: int) -> _Swap | None:
+    """Rename A to B at `i`, create A, drop B."""
+    change = changes[i]
+    if not isinstance(change, ch.RenameTable):
+        return None
+    a, b = qkey(change.old, _D), qkey(change.new, _D)
+    create = _next_touching(changes, i, a, b)
+    if create is None or not _is_create(changes[create], a):
+        return None
+    drop = _next_touching(changes, create, b)
+    if drop is None or not isinstance(changes[drop], ch.DropTable):
+        return None
+    return _Swap(change.old, (i, create, drop))
+
+
+def _swap_from_create(changes: list[ch.Change], i: int) -> _Swap | None:
+    """Create B at `i`, drop A, rename B to A."""
+    change = changes[i]
+    if not isinstance(change, ch.CreateTable):
+        return None
+    b = qkey(change.table.name, _D)
+    rename = _next_touching(changes, i, b)
+    if rename is None:
+        return None
+    target = changes[rename]
+    if not isinstance(target, ch.RenameTable) or qkey(target.old, _D) != b:
+        return None
+    a = qkey(target.new, _D)
+    drop = next((k for k in range(rename - 1, i, -1) if _touches(changes[k], a)), None)
+    if drop is None or not _is_drop(changes[drop], a):
+        return None
+    return _Swap(target.new, (i, drop, rename))
 
 
 def swap_steps(changes: list[ch.Change]) -> dict[int, tuple[QName, tuple[int, int, int]]]:
@@ -451,7 +465,17 @@ def _rebuild(name: QName, run: list[ch.Change], state: State, gaps: list[Gap]) -
         state.apply(change)
     target = state.require_table(name)
     _check_temp_free(state, name)
-    return _rebuild_sql(source, target, origin, dependents, dependents, gaps)
+    return _rebuild_sql(source, target, origin, dependents, _current(dependents, state), gaps)
+
+
+def _current(dependents: _Dependents, state: State) -> _Dependents:
+    """The dependents as `state` has them after a rebuild's changes (a column renamed in
+    their text), without those it no longer has."""
+    views = (state.views.get(qkey(v.name, _D)) for v in dependents.views)
+    triggers = (state.opaque.get((t.kind, t.identity)) for t in dependents.triggers)
+    return _Dependents(
+        tuple(v for v in views if v is not None), tuple(t for t in triggers if t is not None)
+    )
 
 
 def _check_temp_free(state: State, name: QName) -> None:
