@@ -9,7 +9,9 @@ it; a few valid rows go into every table as it is created or widened), then chec
      the prefix's catalog (column order aside on PostgreSQL);
   c  that down loses no row or value of a table or column that exists at both ends.
 
-A failure of a down the plan calls complete (no unmodelled statement) is "silent".
+A failure of a down the plan calls complete (no unmodelled statement) is "silent", except a
+down that fails at a statement the plan marks as one that may fail on rows (a might-fail
+finding): the plan said so there.
 
     python bench/fuzz.py --dialect sqlite --count 300 --seed 1 [--json]
 """
@@ -38,6 +40,8 @@ from bot.core.down import Down, down_between
 from bot.core.model import Dialect, Schema
 from bot.core.render import render
 from bot.core.replay import Migration, replay
+from bot.core.risk import Category
+from bot.core.risk.analyse import assess, statement_findings
 from bot.engines import Catalog, EngineError, ScratchDatabase, ScratchServer, start_scratch_server
 from bot.engines.seed import lost_values, snapshot
 
@@ -644,8 +648,11 @@ def _check_down(
         run_script(gen_db, dialect, [s.sql for s in down.statements])
     except EngineError as err:
         cls = _error_class(err)
+        flagged = silent and _flagged(seq, down, Dialect(dialect), err.statement)
         seq.failures.append(
-            Failure("b", f"b: down fails {signature('', cls)[2:]}", silent, str(err))
+            Failure(
+                "b", f"b: down fails {signature('', cls)[2:]}", silent and not flagged, str(err)
+            )
         )
         return
     got = gen_db.catalog()
@@ -654,6 +661,18 @@ def _check_down(
         sig = signature("b", lines[0]) + f" [{down.method}]"
         seq.failures.append(Failure("b", sig, silent, "\n".join(lines)))
     _check_rows(seq, gen, gen_db, down, before, got, silent)
+
+
+def _flagged(seq: Sequence, down: Down, dialect: Dialect, failed: str) -> bool:
+    """Whether the plan marks the statement the down failed at as one that may fail on rows."""
+    newer = replay(seq.migrations, dialect).schema
+    assessment = assess(down.changes, newer, unmodelled=down.unmodelled, statements=down.statements)
+    return any(
+        f.category is Category.MIGHT_FAIL
+        for r, findings in statement_findings(assessment, down.statements)
+        if r.sql.strip() == failed.strip()
+        for f in findings
+    )
 
 
 def _check_rows(

@@ -81,7 +81,8 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
         else:
             # SQLite's renderer turns the swaps it knows into its row-keeping table rebuild.
             kept = swap_steps(inverse) if newer.dialect is Dialect.SQLITE else set()
-            lost = tables_emptied(newer, inverse, older, kept)
+            copies = any(s.data for s in undone)
+            lost = tables_emptied(newer, inverse, older, kept, copies=copies)
             if lost:
                 # a shadow-table swap: its table renames are what loses the rows; the
                 # others still say what moved
@@ -532,7 +533,12 @@ def _touches_table_of(change: Change, definition: str) -> bool:
 
 
 def tables_emptied(
-    newer: Schema, changes: list[Change], older: Schema, kept: Container[int] = ()
+    newer: Schema,
+    changes: list[Change],
+    older: Schema,
+    kept: Container[int] = (),
+    *,
+    copies: bool = True,
 ) -> set[str]:
     """Tables of `older` that `changes` would rebuild empty while dropping the rows' table.
 
@@ -541,40 +547,42 @@ def tables_emptied(
     Follows each table through renames: a name that ends up on a freshly created table, while
     the table that held it in `newer` is dropped, means an inversion that loses every row (as
     inverting a shadow-table swap does), where the diff would alter the table in place.
+    Without `copies` (no statement of the migration moves rows), a table the migration made
+    only after dropping the older one holds none of its rows: it was replaced, not rebuilt,
+    and inverting (drop it, create the older one) is right where the diff would convert its
+    rows to columns they never belonged to.
     """
     origin = {key: key for key in newer.tables}  # current key -> the `newer` table it is
-    created: set[tuple[str, str]] = set()  # names last taken by a CREATE TABLE of their own
+    made: dict[tuple[str, str], set[tuple[str, str]]] = {}  # created here -> `newer` tables alive
     state = State(newer.dialect, newer)
     dropped: set[tuple[str, str]] = set()
-    dropped_in_place: set[tuple[str, str]] = set()
     for i, change in enumerate(changes):
         if i in kept:
             continue
         if isinstance(change, RenameTable):
-            src = origin.pop(state.key(change.old), None)
-            created -= {state.key(change.old), state.key(change.new)}
+            old, new = state.key(change.old), state.key(change.new)
+            src = origin.pop(old, None)
             if src is not None:
-                origin[state.key(change.new)] = src
+                origin[new] = src
+            if old in made:
+                made[new] = made.pop(old)
         elif isinstance(change, CreateTable):
-            origin.pop(state.key(change.table.name), None)
-            created.add(state.key(change.table.name))
+            key = state.key(change.table.name)
+            origin.pop(key, None)
+            made[key] = set(origin.values())
         elif isinstance(change, DropTable):
-            src = origin.pop(state.key(change.table.name), None)
-            created.discard(state.key(change.table.name))
+            key = state.key(change.table.name)
+            src = origin.pop(key, None)
+            made.pop(key, None)
             if src is not None:
                 dropped.add(src)
-                if src == state.key(change.table.name):
-                    dropped_in_place.add(src)
-    # A table dropped under its own name and created again under it is the inverse of the
-    # migration dropping the older table and creating a new one: those rows were the new
-    # table's, and the older ones went with the migration's own DROP TABLE.
     return {
         str(older.tables[key].name)
         for key in older.tables
         if key in newer.tables
         and key not in origin
         and key in dropped
-        and not (key in dropped_in_place and key in created)
+        and (copies or key in made.get(key, {key}))
     }
 
 

@@ -523,8 +523,10 @@ class State:
         def ren(names: tuple[str, ...]) -> tuple[str, ...]:
             return tuple(new if self.same(n, old) else n for n in names)
 
+        quote = "`" if self.dialect is Dialect.MYSQL else '"'
+
         def fix(text: str | None) -> str | None:
-            return rename_word(text, old, new) if text is not None else None
+            return rename_word(text, old, new, quote) if text is not None else None
 
         pk = table.primary_key
         self._put(
@@ -540,7 +542,8 @@ class State:
                     for c in table.columns
                 ),
                 checks=tuple(
-                    replace(k, expression=rename_word(k.expression, old, new)) for k in table.checks
+                    replace(k, expression=rename_word(k.expression, old, new, quote))
+                    for k in table.checks
                 ),
                 primary_key=replace(pk, columns=ren(pk.columns)) if pk else None,
                 uniques=tuple(replace(u, columns=ren(u.columns)) for u in table.uniques),
@@ -719,18 +722,21 @@ def _names_of(table: Table) -> list[str]:
     return [c.name for c in table.constraints() if c.name] + [i.name for i in table.indexes]
 
 
-def rename_word(text: str, old: str, new: str) -> str:
-    """Replace `old` as a whole identifier (bare or double-quoted) outside string literals.
+def rename_word(text: str, old: str, new: str, quote: str = '"') -> str:
+    """Replace `old` as a whole identifier (bare, double-quoted or in backticks) outside string
+    literals.
 
-    A quoted name stays quoted, as engines rewrite it (and as its author wrote it), a new
-    name that can't stand bare (a keyword, a space) is quoted, and an old name that is a
-    keyword is only replaced where it is quoted.
+    A double-quoted name stays quoted, as engines rewrite it (and as its author wrote it), a new
+    name that can't stand bare (a keyword, a space) is quoted with `quote` (a backtick for
+    MySQL), and an old name that is a keyword is only replaced where it is quoted.
     """
+    o = re.escape(old)
     pattern = re.compile(
-        rf"'(?:[^']|'')*'|(?<![\w$])\"?{re.escape(old)}\"?(?![\w$])", re.IGNORECASE
+        rf"'(?:[^']|'')*'|(?<![\w$])(?:\"{o}\"|`{o}`|\"?{o}\"?)(?![\w$])", re.IGNORECASE
     )
     quoted = '"' + new.replace('"', '""') + '"'
-    bare = new if _BARE_WORD.match(new) and new.lower() not in _KEYWORDS else quoted
+    ticked = "`" + new.replace("`", "``") + "`"
+    bare = new if _BARE_WORD.match(new) and new.lower() not in _KEYWORDS else None
 
     # a keyword written bare is the keyword (SELECT, DESC), never the column of that name
     keyword = old.lower() in _KEYWORDS
@@ -741,7 +747,13 @@ def rename_word(text: str, old: str, new: str) -> str:
             return found
         if found.startswith('"') and found.endswith('"'):
             return quoted
-        return found if keyword else bare
+        if found.startswith("`"):
+            # backticks change nothing in MySQL but what can be written bare, and the engine
+            # shows its own quoting: bare where it can, so a rename back gives the text back
+            return bare or ticked
+        if keyword:
+            return found
+        return bare or (ticked if quote == "`" else quoted)
 
     return pattern.sub(sub, text)
 

@@ -11,7 +11,10 @@ import logging
 
 import pytest
 
-from bench.fuzz import Sequence, fuzz
+from bench.fuzz import Sequence, _flagged, fuzz
+from bot.core.down import down_between
+from bot.core.model import Dialect
+from bot.core.replay import Migration
 from tests.conftest import SERVER_FIXTURES
 
 # Sequences per dialect: each stays well under a minute on a loaded 2-core machine.
@@ -88,3 +91,18 @@ def test_no_silently_wrong_down(request: pytest.FixtureRequest, dialect: str) ->
 def test_schema_output_reproduces_the_catalog(request: pytest.FixtureRequest, dialect: str) -> None:
     """``schema`` output loaded into an empty database gives the sequence's catalog."""
     assert _seeds(_run(request, dialect), "a") == []
+
+
+def test_a_down_failing_where_the_plan_says_it_may_fail_is_not_silent() -> None:
+    """Text back to integer is marked might-fail on its statement; dropping the view is not."""
+    migrations = [
+        Migration("1.sql", "CREATE TABLE t (id integer PRIMARY KEY, a integer)"),
+        Migration("2.sql", "ALTER TABLE t ALTER COLUMN a TYPE text; CREATE VIEW v AS SELECT 1"),
+    ]
+    seq = Sequence(1, migrations, 1)
+    down = down_between(migrations, migrations[:1], Dialect.POSTGRES)
+    cast, drop = (
+        next(s.sql for s in down.statements if word in s.sql) for word in ("TYPE", "VIEW")
+    )
+    assert _flagged(seq, down, Dialect.POSTGRES, cast)
+    assert not _flagged(seq, down, Dialect.POSTGRES, drop)

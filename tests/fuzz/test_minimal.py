@@ -91,9 +91,13 @@ def test_sqlite_rebuild_of_a_table_the_down_drops_is_left_out(
 
 
 def test_sqlite_not_null_column_without_values_is_not_called_complete() -> None:
-    """t was dropped and made again without d: the down can't give the rows a d."""
+    """t was swapped for a copy without d: the down can't give the rows a d."""
     older = ["CREATE TABLE t (id INTEGER PRIMARY KEY, d TEXT NOT NULL)"]
-    newer = ["DROP TABLE t", "CREATE TABLE t (id INTEGER PRIMARY KEY, e TEXT)"]
+    newer = [
+        "CREATE TABLE t_new (id INTEGER PRIMARY KEY, e TEXT)",
+        "DROP TABLE t",
+        "ALTER TABLE t_new RENAME TO t",
+    ]
     files = [Migration(f"{i:03d}.sql", sql) for i, sql in enumerate(older + newer)]
     down = down_between(files, files[: len(older)], Dialect.SQLITE)
     assert not down.complete
@@ -140,3 +144,22 @@ def test_sqlite_column_named_select_renamed_leaves_the_keyword_alone(
     assert rename_word("SELECT a FROM t WHERE a > 0", "a", "order") == (
         'SELECT "order" FROM t WHERE "order" > 0'
     )
+
+
+def test_postgres_table_dropped_and_made_again_is_replaced_back(
+    engine_db: Callable[[str], ScratchDatabase],
+) -> None:
+    """The rows written to the new t don't fit the old one (1 and 2 both become true under
+    a UNIQUE boolean): the down drops the new t rather than convert them (fuzz seed 73)."""
+    db = engine_db("postgres")
+    older = ["CREATE TABLE t (id integer PRIMARY KEY, c boolean UNIQUE)"]
+    newer = ["DROP TABLE t", "CREATE TABLE t (id serial PRIMARY KEY, c integer)"]
+    db.execute(older)
+    want = db.catalog()
+    db.execute(newer)
+    db.execute(["INSERT INTO t (c) VALUES (1), (2)"])
+    files = [Migration(f"{i:03d}.sql", sql) for i, sql in enumerate(older + newer)]
+    down = down_between(files, files[: len(older)], Dialect.POSTGRES)
+    assert down.complete
+    run_script(db, "postgres", [s.sql for s in down.statements])
+    assert db.catalog().diff(want) == []
