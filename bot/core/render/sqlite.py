@@ -47,6 +47,7 @@ _TableChange = (
     | ch.DropColumn
     | ch.RenameColumn
     | ch.AlterColumn
+    | ch.MoveColumn
     | ch.AddConstraint
     | ch.DropConstraint
     | ch.SetTableComment
@@ -368,6 +369,7 @@ def _touches(change: ch.Change, key: tuple[str, str]) -> bool:
             | ch.DropColumn(table=name)
             | ch.RenameColumn(table=name)
             | ch.AlterColumn(table=name)
+            | ch.MoveColumn(table=name)
             | ch.AddConstraint(table=name)
             | ch.DropConstraint(table=name)
             | ch.SetTableComment(table=name)
