@@ -596,7 +596,9 @@ def test_diff_runs_on_the_real_engine(dialect: Dialect, request: pytest.FixtureR
             migrated.execute([r.sql for r in render(create_all(source), empty)])
             migrated.execute([r.sql for r in render(diff(source, target), source)])
             fresh.execute([r.sql for r in render(create_all(target), empty)])
-            assert migrated.catalog().diff(fresh.catalog()) == []
+            # SQLite's rebuild can put every column where the target has it
+            order = dialect is LITE
+            assert migrated.catalog().diff(fresh.catalog(), column_order=order) == []
         finally:
             migrated.close()
             fresh.close()
