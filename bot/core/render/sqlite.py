@@ -112,14 +112,20 @@ def render_with_gaps(changes: list[ch.Change], before: Schema) -> tuple[list[Ren
         end = i + 1
         while end < len(changes) and _same_table(changes[end], change.table, state):
             end += 1
+        added: set[str] = set()  # columns added in place with one default for every row
         for j in range(i, end):
             in_place = _in_place(changes[j], state)
             if in_place is None:
                 found = _gaps(change.table, fresh, gaps)
-                rebuild = _rebuild(change.table, changes[j:end], state, found)
+                rebuild = _rebuild(change.table, changes[j:end], state, found, added)
                 out.extend(Rendered.of(sql, changes[j]) for sql in rebuild)
                 break
             out.extend(Rendered.of(sql, changes[j]) for sql in in_place)
+            match changes[j]:
+                case ch.AddColumn(_, column) if _one_default(column):
+                    added.add(fold(column.name, _D))
+                case ch.RenameColumn(_, old, new) if fold(old, _D) in added:
+                    added ^= {fold(old, _D), fold(new, _D)}
             state.apply(changes[j])
         i = end
     return out, gaps
@@ -447,8 +453,11 @@ def _dependents(state: State, table: QName) -> _Dependents:
     return _Dependents(tuple(v for v in state.views.values() if v in views), triggers)
 
 
-def _rebuild(name: QName, run: list[ch.Change], state: State, gaps: list[Gap]) -> list[str]:
-    """The twelve-step rebuild carrying out `run` (changes to table `name`); applies them to `state`."""
+def _rebuild(
+    name: QName, run: list[ch.Change], state: State, gaps: list[Gap], added: set[str]
+) -> list[str]:
+    """The twelve-step rebuild carrying out `run` (changes to table `name`); applies them to
+    `state`. `added` are columns just added with one default for every row."""
     source = state.require_table(name)
     dependents = _dependents(state, name)
     origin = {fold(c.name, _D): c.name for c in source.columns}  # new column -> old column
@@ -467,7 +476,8 @@ def _rebuild(name: QName, run: list[ch.Change], state: State, gaps: list[Gap]) -
         state.apply(change)
     target = state.require_table(name)
     _check_temp_free(state, name)
-    return _rebuild_sql(source, target, origin, dependents, _current(dependents, state), gaps)
+    restored = _current(dependents, state)
+    return _rebuild_sql(source, target, origin, dependents, restored, gaps, same=added)
 
 
 def _current(dependents: _Dependents, state: State) -> _Dependents:
@@ -494,11 +504,13 @@ def _rebuild_sql(
     restored: _Dependents,
     gaps: list[Gap],
     temp: QName | None = None,
+    same: set[str] | None = None,
 ) -> list[str]:
     """The statements turning `source` into `target`, copying each column from `origin`
     (new column -> old column); `dropped` views and triggers go first, `restored` come back.
     Columns the copy can give no workable value go into `gaps`. The new shape is built
-    under `temp` (by default a name of our own) and renamed onto the table."""
+    under `temp` (by default a name of our own) and renamed onto the table. `same` are
+    columns of `source` holding one value in every row (just added with a default)."""
     name = source.name
     temp = temp or QName(_NEW_PREFIX + name.name, name.schema)
     into: list[str] = []
@@ -508,11 +520,9 @@ def _rebuild_sql(
         copied = origin.get(fold(column.name, _D))
         if copied is None and _needs_value(target, column):
             gaps.append(Gap(f"{name}.{column.name}"))
-        if (
-            copied is None
-            and column.generated is None
-            and column.default is not None
-            and _default_sql(column.default).upper() != "NULL"
+        if column.generated is None and (
+            (copied is None and _one_default(column))
+            or (copied is not None and fold(copied, _D) in (same or ()))
         ):
             defaulted.add(fold(column.name, _D))
         if copied is None or column.generated is not None:
@@ -555,6 +565,15 @@ def _rebuild_sql(
     sql += [t.definition.strip() for t in restored.triggers]
     sql += ["PRAGMA foreign_key_check", "COMMIT", "PRAGMA foreign_keys=ON"]
     return sql
+
+
+def _one_default(column: Column) -> bool:
+    """Whether filling the column gives every row one same value: its default, not NULL."""
+    return (
+        column.generated is None
+        and column.default is not None
+        and _default_sql(column.default).upper() != "NULL"
+    )
 
 
 def _unique_columns(table: Table) -> list[tuple[str, ...]]:
