@@ -155,6 +155,31 @@ def test_inverting_a_shadow_table_swap_would_lose_the_rows_so_the_diff_alters_in
     assert sqls(down) == [f"ALTER TABLE {name} ALTER COLUMN id TYPE integer"]
 
 
+@pytest.mark.parametrize(
+    ("replaced", "method", "down"),
+    [
+        (
+            "DROP TABLE t; CREATE TABLE t (id bigint);",
+            Method.INVERSION,
+            ["DROP TABLE t", "CREATE TABLE t (\n  id integer\n)"],
+        ),
+        (
+            "CREATE TABLE t_bak AS SELECT * FROM t; DROP TABLE t; CREATE TABLE t (id bigint);"
+            " INSERT INTO t SELECT * FROM t_bak; DROP TABLE t_bak;",
+            Method.DIFF,
+            ["ALTER TABLE t ALTER COLUMN id TYPE integer"],
+        ),
+    ],
+)
+def test_a_table_made_again_after_its_drop_holds_its_rows_only_if_the_migration_copies_them(
+    replaced: str, method: Method, down: list[str]
+) -> None:
+    """Made after the drop, the new t can hold old rows only through a statement moving them."""
+    base = [Migration("1.sql", "CREATE TABLE t (id int);")]
+    computed = down_between([*base, Migration("2.sql", replaced)], base, P)
+    assert (computed.method, sqls(computed)) == (method, down)
+
+
 def test_a_shadow_table_swap_leaves_the_other_renames_to_go_back_as_renames() -> None:
     """Only the swap's own renames lose rows; a column renamed elsewhere keeps its values."""
     base = [Migration("1.sql", "CREATE TABLE t (id int); CREATE TABLE u (id int, a int);")]
@@ -185,31 +210,6 @@ def test_a_rename_whose_name_is_taken_does_not_stop_the_others() -> None:
     assert down.method is Method.DIFF
     assert sqls(down)[0] == "ALTER TABLE t RENAME COLUMN b TO a"
     assert "ALTER TABLE u DROP COLUMN y" in sqls(down)
-
-
-@pytest.mark.parametrize(
-    ("replaced", "method", "down"),
-    [
-        (
-            "DROP TABLE t; CREATE TABLE t (id bigint);",
-            Method.INVERSION,
-            ["DROP TABLE t", "CREATE TABLE t (\n  id integer\n)"],
-        ),
-        (
-            "CREATE TABLE t_bak AS SELECT * FROM t; DROP TABLE t; CREATE TABLE t (id bigint);"
-            " INSERT INTO t SELECT * FROM t_bak; DROP TABLE t_bak;",
-            Method.DIFF,
-            ["ALTER TABLE t ALTER COLUMN id TYPE integer"],
-        ),
-    ],
-)
-def test_a_table_made_again_after_its_drop_holds_its_rows_only_if_the_migration_copies_them(
-    replaced: str, method: Method, down: list[str]
-) -> None:
-    """Made after the drop, the new t can hold old rows only through a statement moving them."""
-    base = [Migration("1.sql", "CREATE TABLE t (id int);")]
-    computed = down_between([*base, Migration("2.sql", replaced)], base, P)
-    assert (computed.method, sqls(computed)) == (method, down)
 
 
 def test_a_table_renamed_aside_comes_back_by_rename() -> None:
