@@ -79,7 +79,10 @@ def constraint_name(
         suffix = {"unique": "key", "foreign key": "fkey", "check": "check", "index": "idx"}[kind]
         return _pg_name([tname, *columns], suffix, taken)
     # MariaDB / MySQL
-    local = {c.name.lower() for c in table.constraints() if c.name} | {
+    # keys and indexes share one namespace, apart from CHECK and FOREIGN KEY names: a
+    # column's own CHECK named `d` leaves `d` free for a UNIQUE (d, c)
+    keys = [table.primary_key, *table.uniques]
+    local = {k.name.lower() for k in keys if k is not None and k.name} | {
         i.name.lower() for i in table.indexes
     }
     if kind == "primary key":

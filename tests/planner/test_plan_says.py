@@ -110,3 +110,26 @@ def test_planning_the_same_revert_again_says_exactly_the_same(tmp_path: Path) ->
     second = plan_markdown(plan(repo, verify=True))
     assert "**Proven** on SQLite" in first
     assert first == second
+
+
+def test_an_incomplete_plan_never_claims_its_down_reaches_the_older_schema(
+    tmp_path: Path,
+) -> None:
+    # the only change is one the model can't read: it must not say "gives exactly the schema"
+    # nor "the two schemas are equal"
+    repo = Repo(tmp_path / "app")
+    repo.commit("Users", {f"{M}/000001_users.up.sql": "CREATE TABLE users (id int, a int);\n"})
+    dynamic = (
+        "DO $$ DECLARE c text; BEGIN FOR c IN SELECT 'a' LOOP"
+        " EXECUTE format('ALTER TABLE users DROP COLUMN %I', c); END LOOP; END $$;\n"
+    )
+    repo.commit("Dynamic", {f"{M}/000002_dynamic.up.sql": dynamic})
+    repo.revert("HEAD")
+    # no engine to settle it (a scratch engine would read it and complete the plan)
+    opts = PlanOptions(dialect=Dialect.POSTGRES, verify=False, postgres=False)
+    p = plan_commit(git.Repo(repo.path), "HEAD", now=NOW, options=opts)
+    assert not only_source(p).complete
+    text = plan_markdown(p)
+    assert "gives exactly the schema" not in text
+    assert "The two schemas are equal" not in text
+    assert "but the model is incomplete" in text or "could not read everything" in text
