@@ -170,6 +170,7 @@ class _TableDiff:
     drop_columns: list[ch.DropColumn] = field(default_factory=list)
     alter_columns: list[ch.AlterColumn] = field(default_factory=list)
     add_columns: list[ch.AddColumn] = field(default_factory=list)
+    move_columns: list[ch.MoveColumn] = field(default_factory=list)
     drop_constraints: list[Constraint] = field(default_factory=list)  # PK, unique, check
     add_constraints: list[Constraint] = field(default_factory=list)
     drop_fks: list[ForeignKey] = field(default_factory=list)
@@ -233,6 +234,15 @@ def _diff_columns(td: _TableDiff, dialect: Dialect) -> None:
         i = 0 if j == 0 else index(td.after.columns[j - 1].name) + 1
         order.insert(i, col.name)
         td.add_columns.append(ch.AddColumn(name, col, *_position(order, i)))
+    if dialect is Dialect.SQLITE:
+        # The columns both sides have may stand in another order (a table replaced by one
+        # made elsewhere); SQLite's rebuild puts them back where the target has them.
+        for j, col in enumerate(td.after.columns):
+            i = index(col.name)
+            if i != j:
+                was = _position(order, i)
+                order.insert(j, order.pop(i))
+                td.move_columns.append(ch.MoveColumn(name, col.name, *_position(order, j), *was))
 
 
 def _generated_in_the_way(td: _TableDiff, dialect: Dialect) -> set[str]:
@@ -623,6 +633,7 @@ class _Planner:
             out += td.drop_columns
             out += td.alter_columns
             out += td.add_columns
+            out += td.move_columns
             if rebuilds:
                 out += [ch.AddConstraint(td.after.name, c) for c in td.add_constraints]
             if td.before.comment != td.after.comment:

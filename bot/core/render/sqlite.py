@@ -47,6 +47,7 @@ _TableChange = (
     | ch.DropColumn
     | ch.RenameColumn
     | ch.AlterColumn
+    | ch.MoveColumn
     | ch.AddConstraint
     | ch.DropConstraint
     | ch.SetTableComment
@@ -119,14 +120,20 @@ def render_with_gaps(changes: list[ch.Change], before: Schema) -> tuple[list[Ren
         end = i + 1
         while end < len(changes) and _same_table(changes[end], change.table, state):
             end += 1
+        added: set[str] = set()  # columns added in place with one default for every row
         for j in range(i, end):
             in_place = _in_place(changes[j], state)
             if in_place is None:
                 found = _gaps(change.table, fresh, gaps)
-                rebuild = _rebuild(change.table, changes[j:end], state, found, gaps)
+                rebuild = _rebuild(change.table, changes[j:end], state, found, gaps, added)
                 out.extend(Rendered.of(sql, changes[j]) for sql in rebuild)
                 break
             out.extend(Rendered.of(sql, changes[j]) for sql in in_place)
+            match changes[j]:
+                case ch.AddColumn(_, column) if _one_default(column):
+                    added.add(fold(column.name, _D))
+                case ch.RenameColumn(_, old, new) if fold(old, _D) in added:
+                    added ^= {fold(old, _D), fold(new, _D)}
             state.apply(changes[j])
         i = end
     return out, gaps
@@ -289,37 +296,51 @@ def _table_swaps(changes: list[ch.Change]) -> dict[int, _Swap]:
       drop A_old"), keyed by the DropTable: nothing in between touches B, and nothing after
       the DropTable touches A.
     """
+    # The second order first: where both claim one DropTable, the first order's rename is
+    # the inverse of a table renamed onto a dropped one's name, not of a scratch copy's.
+    found = [s for i in range(len(changes)) if (s := _swap_from_create(changes, i))]
+    found += [s for i in range(len(changes)) if (s := _swap_from_rename(changes, i))]
     swaps: dict[int, _Swap] = {}
     used: set[int] = set()
-    for i, change in enumerate(changes):
-        if isinstance(change, ch.RenameTable):
-            a, b = qkey(change.old, _D), qkey(change.new, _D)
-            create = _next_touching(changes, i, a, b)
-            if create is None or not _is_create(changes[create], a):
-                continue
-            drop = _next_touching(changes, create, b)
-            if drop is None or not isinstance(changes[drop], ch.DropTable):
-                continue
-            found = _Swap(change.old, (i, create, drop))
-        elif isinstance(change, ch.CreateTable):
-            b = qkey(change.table.name, _D)
-            rename = _next_touching(changes, i, b)
-            if rename is None:
-                continue
-            target = changes[rename]
-            if not isinstance(target, ch.RenameTable) or qkey(target.old, _D) != b:
-                continue
-            a = qkey(target.new, _D)
-            drop = next((k for k in range(rename - 1, i, -1) if _touches(changes[k], a)), None)
-            if drop is None or not _is_drop(changes[drop], a):
-                continue
-            found = _Swap(target.new, (i, drop, rename))
-        else:
-            continue
-        if not used.intersection(found.steps):
-            used.update(found.steps)
-            swaps[found.steps[1]] = found
+    for swap in found:
+        if not used.intersection(swap.steps):
+            used.update(swap.steps)
+            swaps[swap.steps[1]] = swap
     return swaps
+
+
+def _swap_from_rename(changes: list[ch.Change], i: int) -> _Swap | None:
+    """Rename A to B at `i`, create A, drop B."""
+    change = changes[i]
+    if not isinstance(change, ch.RenameTable):
+        return None
+    a, b = qkey(change.old, _D), qkey(change.new, _D)
+    create = _next_touching(changes, i, a, b)
+    if create is None or not _is_create(changes[create], a):
+        return None
+    drop = _next_touching(changes, create, b)
+    if drop is None or not isinstance(changes[drop], ch.DropTable):
+        return None
+    return _Swap(change.old, (i, create, drop))
+
+
+def _swap_from_create(changes: list[ch.Change], i: int) -> _Swap | None:
+    """Create B at `i`, drop A, rename B to A."""
+    change = changes[i]
+    if not isinstance(change, ch.CreateTable):
+        return None
+    b = qkey(change.table.name, _D)
+    rename = _next_touching(changes, i, b)
+    if rename is None:
+        return None
+    target = changes[rename]
+    if not isinstance(target, ch.RenameTable) or qkey(target.old, _D) != b:
+        return None
+    a = qkey(target.new, _D)
+    drop = next((k for k in range(rename - 1, i, -1) if _touches(changes[k], a)), None)
+    if drop is None or not _is_drop(changes[drop], a):
+        return None
+    return _Swap(target.new, (i, drop, rename))
 
 
 def swap_steps(changes: list[ch.Change]) -> dict[int, tuple[QName, tuple[int, int, int]]]:
@@ -362,6 +383,7 @@ def _touches(change: ch.Change, key: tuple[str, str]) -> bool:
             | ch.DropColumn(table=name)
             | ch.RenameColumn(table=name)
             | ch.AlterColumn(table=name)
+            | ch.MoveColumn(table=name)
             | ch.AddConstraint(table=name)
             | ch.DropConstraint(table=name)
             | ch.SetTableComment(table=name)
@@ -444,10 +466,16 @@ def _dependents(state: State, table: QName) -> _Dependents:
 
 
 def _rebuild(
-    name: QName, run: list[ch.Change], state: State, gaps: list[Gap], keys: list[Gap]
+    name: QName,
+    run: list[ch.Change],
+    state: State,
+    gaps: list[Gap],
+    keys: list[Gap],
+    added: set[str],
 ) -> list[str]:
     """The twelve-step rebuild carrying out `run` (changes to table `name`); applies them to
-    `state`. Gaps on rows go to `gaps`, dangling keys (which fail with or without rows) to `keys`."""
+    `state`. Gaps on rows go to `gaps`, dangling keys (which fail with or without rows) to
+    `keys`. `added` are columns just added with one default for every row."""
     source = state.require_table(name)
     dependents = _dependents(state, name)
     origin = {fold(c.name, _D): c.name for c in source.columns}  # new column -> old column
@@ -467,7 +495,18 @@ def _rebuild(
     target = state.require_table(name)
     _check_temp_free(state, name)
     keys.extend(_dangling_keys(state, target))
-    return _rebuild_sql(source, target, origin, dependents, dependents, gaps)
+    restored = _current(dependents, state)
+    return _rebuild_sql(source, target, origin, dependents, restored, gaps, same=added)
+
+
+def _current(dependents: _Dependents, state: State) -> _Dependents:
+    """The dependents as `state` has them after a rebuild's changes (a column renamed in
+    their text), without those it no longer has."""
+    views = (state.views.get(qkey(v.name, _D)) for v in dependents.views)
+    triggers = (state.opaque.get((t.kind, t.identity)) for t in dependents.triggers)
+    return _Dependents(
+        tuple(v for v in views if v is not None), tuple(t for t in triggers if t is not None)
+    )
 
 
 def _check_temp_free(state: State, name: QName) -> None:
@@ -494,11 +533,13 @@ def _rebuild_sql(
     restored: _Dependents,
     gaps: list[Gap],
     temp: QName | None = None,
+    same: set[str] | None = None,
 ) -> list[str]:
     """The statements turning `source` into `target`, copying each column from `origin`
     (new column -> old column); `dropped` views and triggers go first, `restored` come back.
     Columns the copy can give no workable value go into `gaps`. The new shape is built
-    under `temp` (by default a name of our own) and renamed onto the table."""
+    under `temp` (by default a name of our own) and renamed onto the table. `same` are
+    columns of `source` holding one value in every row (just added with a default)."""
     name = source.name
     temp = temp or QName(_NEW_PREFIX + name.name, name.schema)
     into: list[str] = []
@@ -508,11 +549,9 @@ def _rebuild_sql(
         copied = origin.get(fold(column.name, _D))
         if copied is None and _needs_value(target, column):
             gaps.append(Gap(f"{name}.{column.name}"))
-        if (
-            copied is None
-            and column.generated is None
-            and column.default is not None
-            and _default_sql(column.default).upper() != "NULL"
+        if column.generated is None and (
+            (copied is None and _one_default(column))
+            or (copied is not None and fold(copied, _D) in (same or ()))
         ):
             defaulted.add(fold(column.name, _D))
         if copied is None or column.generated is not None:
@@ -555,6 +594,15 @@ def _rebuild_sql(
     sql += [t.definition.strip() for t in restored.triggers]
     sql += ["PRAGMA foreign_key_check", "COMMIT", "PRAGMA foreign_keys=ON"]
     return sql
+
+
+def _one_default(column: Column) -> bool:
+    """Whether filling the column gives every row one same value: its default, not NULL."""
+    return (
+        column.generated is None
+        and column.default is not None
+        and _default_sql(column.default).upper() != "NULL"
+    )
 
 
 def _unique_columns(table: Table) -> list[tuple[str, ...]]:

@@ -59,6 +59,7 @@ def test_a_rebuild_has_a_gap_only_where_rows_can_be(
         db.execute([s.sql for s in statements])
 
 
+@pytest.mark.parametrize("first", [True, False], ids=["added by the rebuild", "added in place"])
 @pytest.mark.parametrize(
     ("column", "unique", "gaps"),
     [
@@ -68,9 +69,9 @@ def test_a_rebuild_has_a_gap_only_where_rows_can_be(
     ],
 )
 def test_a_unique_column_given_its_default_in_every_row_is_a_gap(
-    sqlite_server: ScratchServer, column: Column, unique: bool, gaps: list[str]
+    sqlite_server: ScratchServer, column: Column, unique: bool, gaps: list[str], first: bool
 ) -> None:
-    changes: list[ch.Change] = [ch.AddColumn(T, column, first=True)]
+    changes: list[ch.Change] = [ch.AddColumn(T, column, first=first)]
     if unique:
         changes.append(ch.AddConstraint(T, Unique(None, ("code",))))
     statements, found = render_with_gaps(changes, schema(BASE))

@@ -159,6 +159,19 @@ def test_a_table_moved_to_another_database_is_refused_naming_both() -> None:
 
 
 def test_a_change_kind_sqlite_never_gets_is_refused_by_name() -> None:
-    change = ch.MoveColumn(T, "note", None, True, "score", False)
-    with pytest.raises(TypeError, match=r"not a change the SQLite renderer handles.*MoveColumn"):
+    change = ch.SetUnlogged(T, False, True)
+    with pytest.raises(TypeError, match=r"not a change the SQLite renderer handles.*SetUnlogged"):
         render([change], schema(BASE))
+
+
+def test_a_column_moved_takes_a_rebuild_that_keeps_the_rows(sqlite_server: ScratchServer) -> None:
+    """The schema diff moves a column when both sides have it in another place."""
+    statements = [
+        s.sql for s in render([ch.MoveColumn(T, "note", None, True, None, False)], schema(BASE))
+    ]
+    db = sqlite_server.new_database()
+    try:
+        db.execute([BASE_SQL, "INSERT INTO t VALUES (1, 'a', 5, 'x')", *statements])
+        assert db.query("SELECT * FROM t") == [("x", 1, "a", 5)]
+    finally:
+        db.close()
