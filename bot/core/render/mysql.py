@@ -100,6 +100,10 @@ class _Renderer:
         # indexes InnoDB made for a foreign key and dropped on its own when a later CREATE
         # INDEX covered them: their DROP INDEX would fail ("Can't DROP INDEX")
         self.engine_dropped: set[tuple[tuple[str, str], str]] = set()
+        # CHECKs this script added as table constraints under a name no column had then: a
+        # column later renamed to that name keeps it as it is (MODIFY leaves a table CHECK),
+        # and restating it as the column's own would add it twice
+        self.table_checks: set[tuple[tuple[str, str], str]] = set()
 
     def column_run(self, changes: list[ch.Change], start: int) -> list[ch.Change]:
         """The changes from `start` that make one restatement of one column (see the module
@@ -227,6 +231,8 @@ class _Renderer:
             case ch.AddConstraint(tname, Check() as con) if self._column_level(tname, con):
                 return [self._restate_column(tname, con.name or "", con)]
             case ch.AddConstraint(tname, con):
+                if isinstance(con, Check) and con.name:
+                    self.table_checks.add((self.state.key(tname), fold(con.name, MY)))
                 return self._alter_keys(tname, change, f"ADD {constraint_definition(con)}")
             case ch.DropConstraint(tname, con):
                 return self._drop_constraint(tname, con, change)
@@ -276,6 +282,8 @@ class _Renderer:
         has a key led by the column, otherwise the column is marked suspended. `check` is
         the column's own CHECK, which the definition must restate to keep."""
         entry = (self.state.key(tname), fold(col.name, MY))
+        if check is not None and (entry[0], fold(check.name or "", MY)) in self.table_checks:
+            check = None
         if col.auto is AutoKind.AUTO_INCREMENT and (table is None or not _keyed(table, col.name)):
             self.suspended.add(entry)
             col = replace(col, auto=None)
@@ -441,7 +449,8 @@ class _Renderer:
         return sql
 
     def _column_level(self, tname: QName, check: Check) -> bool:
-        return _is_column_check(self.state.require_table(tname), check)
+        added = (self.state.key(tname), fold(check.name or "", MY)) in self.table_checks
+        return not added and _is_column_check(self.state.require_table(tname), check)
 
     def _restate_column(self, tname: QName, column: str, check: Check | None) -> str:
         """MODIFY a column as it is, with `check` as its own CHECK (None removes it)."""
@@ -468,6 +477,7 @@ class _Renderer:
             case Check(name) if self._column_level(tname, con):
                 return [self._restate_column(tname, name or "", None)]
             case Check(name):
+                self.table_checks.discard((self.state.key(tname), fold(name or "", MY)))
                 return [f"ALTER TABLE {qname(tname, MY)} DROP CONSTRAINT {_name(name, con, tname)}"]
 
 
