@@ -514,24 +514,15 @@ def views_last(changes: list[Change], dialect: Dialect | None = None) -> list[Ch
                         )
                     elif (
                         isinstance(passed, RenameColumn)
-                        and dialect is Dialect.POSTGRES
+                        and dialect in (Dialect.POSTGRES, Dialect.SQLITE)
                         and _touches_table_of(passed, view.definition)
                     ):
                         # PostgreSQL follows a column rename inside a view, keeping its output
-                        # name (`c AS e` once `e` became `c`; plain `e` when it is `e` again)
-                        view = replace(
-                            view,
-                            definition=pg_view_rename(view.definition, passed.old, passed.new),
-                        )
-                    elif (
-                        isinstance(passed, RenameColumn)
-                        and dialect is Dialect.SQLITE
-                        and _touches_table_of(passed, view.definition)
-                    ):
+                        # name (`c AS e` once `e` became `c`; plain `e` when it is `e` again);
                         # SQLite rewrites the column's name in the view's text
+                        follow = pg_view_rename if dialect is Dialect.POSTGRES else rename_word
                         view = replace(
-                            view,
-                            definition=rename_word(view.definition, passed.old, passed.new),
+                            view, definition=follow(view.definition, passed.old, passed.new)
                         )
                 moved: Change = (
                     CreateView(view) if isinstance(c, CreateView) else ReplaceView(c.before, view)

@@ -567,7 +567,9 @@ def _rebuild_sql(
 
     for columns in _unique_columns(target):
         if all(fold(c, _D) in defaulted for c in columns):
-            where = f"{name}.{columns[0]}" if len(columns) == 1 else f"{name} ({', '.join(columns)})"
+            where = (
+                f"{name}.{columns[0]}" if len(columns) == 1 else f"{name} ({', '.join(columns)})"
+            )
             gaps.append(Gap(where, GapKind.SAME_DEFAULT))
 
     sql = ["PRAGMA foreign_keys=OFF", "BEGIN"]
