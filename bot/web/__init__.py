@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException
 
 from bot.events import Event, Job
 from bot.forges.github import events as github_events
@@ -71,8 +71,10 @@ def create_app(
         raise ValueError("no webhook secret configured: refusing to start")
     metrics = metrics or Metrics()
     app = Flask(__name__)
-    # Werkzeug then enforces the limit on Content-Length and on chunked bodies too
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    # Werkzeug then bounds every read of the body, chunked too. One byte over: it refuses any
+    # read at its limit, so `_read_body` needs that byte to tell a body of exactly
+    # max_body_bytes (taken) from a longer one (413).
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
     app.register_blueprint(_blueprint(settings, enqueue, DeliveryLog(), metrics, queue_problem))
     if app_manifest is not None:
         from bot.web.setup import setup_blueprint
@@ -314,18 +316,15 @@ def _read_body(limit: int) -> bytes:
     Content-Length claims."""
     chunks: list[bytes] = []
     total = 0
-    try:
-        stream = request.stream
-        while True:
-            chunk = stream.read(min(_CHUNK, limit + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > limit:
-                raise _Refused(413, f"body larger than {limit} bytes")
-    except RequestEntityTooLarge:
-        raise _Refused(413, f"body larger than {limit} bytes") from None
+    stream = request.stream
+    while True:
+        chunk = stream.read(min(_CHUNK, limit + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            raise _Refused(413, f"body larger than {limit} bytes")
     return b"".join(chunks)
 
 

@@ -7,7 +7,11 @@ import html
 import io
 import json
 import logging
+import os
 import re
+import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +21,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+import bot
 from bot.observability import configure_logging
 from bot.web import create_app
 from bot.web.setup import (
@@ -355,3 +360,79 @@ def test_every_setup_page_is_uncached_unframed_and_sends_no_referrer(
     assert (created.status_code, refused.status_code) == (200, 400)
     for page in (setup, created, refused):
         assert {name: page.headers.get(name) for name in SAFE_PAGE} == SAFE_PAGE
+
+
+# -- where app.yml is read from: an installed package, else a checkout --------------------
+
+# what `serve` and `setup-github-app` do first; a ManifestError's text is what they show
+_READ_APP_YML = """
+import sys, bot
+from bot.web.setup import ManifestError, manifest_text
+assert bot.__file__.startswith(sys.argv[1]), bot.__file__
+try:
+    sys.stdout.write(manifest_text())
+except ManifestError as err:
+    sys.stdout.write(f"ManifestError: {err}")
+"""
+
+
+def _read_app_yml(root: Path, *, package: str | None = None, beside: bytes | None = None) -> str:
+    """manifest_text() in a fresh interpreter whose `bot` is a copy at root/bot: with
+    `package` as bot/app.yml (an installed wheel), `beside` as root/app.yml (a checkout)."""
+    shutil.copytree(
+        Path(bot.__file__).parent, root / "bot", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    if package is not None:
+        (root / "bot" / "app.yml").write_text(package, encoding="utf-8")
+    if beside is not None:
+        (root / "app.yml").write_bytes(beside)
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_APP_YML, str(root / "bot")],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_app_yml_is_read_from_the_installed_package_else_beside_the_checkout(
+    tmp_path: Path,
+) -> None:
+    """An installed wheel carries bot/app.yml; a checkout has app.yml at its top level, the
+    directory above `bot` (not higher up)."""
+    assert manifest_text() == (ROOT / "app.yml").read_text(encoding="utf-8")  # this checkout
+    (tmp_path / "app.yml").write_text("name: two levels above bot\n")
+    installed = _read_app_yml(
+        tmp_path / "site", package="name: from-the-wheel\n", beside=b"name: beside\n"
+    )
+    assert installed == "name: from-the-wheel\n"
+    checkout = _read_app_yml(tmp_path / "checkout", beside=b"name: from-the-checkout\n")
+    assert checkout == "name: from-the-checkout\n"
+
+
+def test_without_a_readable_app_yml_the_error_names_the_file_and_why(tmp_path: Path) -> None:
+    """What `serve` logs (the setup page is then off) and `setup-github-app` prints."""
+    assert parse_manifest(manifest_text())["name"]  # this checkout's is found
+    missing, latin = tmp_path / "missing", tmp_path / "latin"
+    assert _read_app_yml(missing) == (
+        "ManifestError: app.yml is not in the installed package, and "
+        f"{(missing / 'app.yml').resolve()} cannot be read: No such file or directory"
+    )
+    assert _read_app_yml(latin, beside="name: café\n".encode("latin-1")) == (
+        "ManifestError: app.yml is not in the installed package, and "
+        f"{(latin / 'app.yml').resolve()} cannot be read: not UTF-8 text"
+    )
+
+
+def test_app_yml_errors_name_it_and_say_why() -> None:
+    with pytest.raises(ManifestError) as err:
+        parse_manifest("name: [unclosed\n")
+    assert str(err.value).startswith("app.yml: cannot read the app manifest: ")
+    assert "flow sequence" in str(err.value)  # YAML's own reason follows
+    with pytest.raises(ManifestError) as err:
+        parse_manifest("- a list\n")
+    assert str(err.value) == "app.yml: not a GitHub App manifest (no `name`)"
