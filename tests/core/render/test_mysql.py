@@ -730,7 +730,11 @@ def test_changes_to_one_column_are_one_restatement(engine_db: MakeDb) -> None:
                 ch.RenameColumn(T, "score", "points"),
                 ch.AddConstraint(T, Check("points", "points >= 0", "points")),
             ],
-            [BASE_SQL.replace("score INT DEFAULT 0", "points BIGINT DEFAULT 0 CHECK (points >= 0)")],
+            [
+                BASE_SQL.replace(
+                    "score INT DEFAULT 0", "points BIGINT DEFAULT 0 CHECK (points >= 0)"
+                )
+            ],
             data=[BASE_ROWS],
             rows={"SELECT * FROM t": [(1, "a", 5), (2, "b", None)]},
         ),
