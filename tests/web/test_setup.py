@@ -387,8 +387,8 @@ def _read_app_yml(root: Path, *, package: str | None = None, beside: bytes | Non
     if beside is not None:
         (root / "app.yml").write_bytes(beside)
     done = subprocess.run(
-        [sys.executable, "-c", _READ_APP_YML, str(root / "bot")],
-        cwd=root,
+        # -P: the working directory (which may hold a `bot` of its own) is not on sys.path
+        [sys.executable, "-P", "-c", _READ_APP_YML, str(root / "bot")],
         env={**os.environ, "PYTHONPATH": str(root)},
         capture_output=True,
         text=True,
