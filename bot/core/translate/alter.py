@@ -47,6 +47,7 @@ from bot.core.translate.common import (
     _quote_q,
     _split_top_level,
     _undo_rls,
+    superseded_fk_indexes,
 )
 from bot.core.translate.objects import ObjectStatements
 
@@ -442,6 +443,11 @@ class AlterStatements(ObjectStatements):
             table = self.state.require_table(name)
             twins = _implicit_twins(table, con.columns)
             if twins or not _has_index_prefix(table, con.columns, self.state):
+                # InnoDB drops what it made for a key on a leading part of these columns
+                # before it names the new index, which may then take that index's name
+                for old in superseded_fk_indexes(table, con.columns):
+                    self.emit(ch.DropIndex(old))
+                table = self.state.require_table(name)
                 idx_name = con.name if con.name in self.given_names else None
                 idx_name = idx_name or naming.constraint_name(
                     self.dialect, table, "index", con.columns, naming.Names()
