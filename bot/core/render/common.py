@@ -110,11 +110,11 @@ def _sequence_options(text: str) -> set[str]:
 
 
 # One sequence option as written, keyed like _SEQUENCE_OPTIONS ("restart" only moves the value;
-# "engine" is a MariaDB CREATE SEQUENCE table option, which ALTER SEQUENCE refuses).
+# "engine" and "comment" are MariaDB CREATE SEQUENCE table options, which ALTER SEQUENCE refuses).
 _SEQUENCE_OPTION = re.compile(
     r"""\s*(?:
       (?P<as>AS\s+\w+(?:\s+PRECISION)?)
-    | (?P<increment>INCREMENT(?:\s+BY)?\s+[-+]?\d+)
+    | (?P<increment>INCREMENT(?:\s+BY\s+|\s*=\s*|\s+)[-+]?\d+)
     | (?P<minvalue>NO\s*MINVALUE|MINVALUE(?:\s*=)?\s*[-+]?\d+)
     | (?P<maxvalue>NO\s*MAXVALUE|MAXVALUE(?:\s*=)?\s*[-+]?\d+)
     | (?P<start>START(?:\s+WITH)?(?:\s*=)?\s*[-+]?\d+)
@@ -123,6 +123,7 @@ _SEQUENCE_OPTION = re.compile(
     | (?P<cycle>NO\s*CYCLE|CYCLE)
     | (?P<owned>OWNED\s+BY\s+\S+)
     | (?P<engine>ENGINE(?:\s*=)?\s*\w+)
+    | (?P<comment>COMMENT(?:\s*=)?\s*'(?:[^']|'')*')
     )(?=\s|\Z)""",
     re.I | re.X,
 )
@@ -171,6 +172,7 @@ def _mentions(words: list[str]) -> int:
         "NOCYCLE",
         "OWNED",
         "ENGINE",
+        "COMMENT",
     }
     return sum(word in keys for word in words)
 
@@ -192,7 +194,8 @@ def alter_sequence(before: Sequence, after: Sequence, dialect: Dialect) -> list[
         parts = [
             text
             for key, text in new.items()
-            if key not in ("restart", "engine") and text.upper() != old.get(key, "").upper()
+            if key not in ("restart", "engine", "comment")
+            and text.upper() != old.get(key, "").upper()
         ]
         dropped = set(old) - set(new) - {"restart"}
     else:
