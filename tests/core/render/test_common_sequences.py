@@ -116,6 +116,22 @@ def test_mariadb_spellings_and_table_options_alter_only_what_alter_sequence_take
     assert db.query("SELECT NEXTVAL(ticket), NEXTVAL(ticket)") == [(1, 6)]
 
 
+def test_a_definition_that_now_names_the_engine_alters_only_the_options(
+    engine_db: Callable[[str], ScratchDatabase],
+) -> None:
+    """A schema diff back to a sequence created with ENGINE=InnoDB (MariaDB's default) from
+    one created without it: ALTER SEQUENCE takes no ENGINE, and the engine is the same."""
+    edited = Sequence(TICKET.name, "START WITH 5")
+    original = Sequence(TICKET.name, "START WITH 1 ENGINE=InnoDB")
+    altered = sql(MY, [ch.AlterSequence(edited, original)], schema(MY, edited))
+    assert altered == ["ALTER SEQUENCE ticket START WITH 1"]
+    db = engine_db("mysql")
+    db.execute([f"CREATE SEQUENCE ticket {edited.definition}", *altered])
+    made = engine_db("mysql")
+    made.execute([f"CREATE SEQUENCE ticket {original.definition}"])
+    assert db.catalog().diff(made.catalog()) == []
+
+
 def test_options_the_parser_does_not_know_are_restated_as_written(
     engine_db: Callable[[str], ScratchDatabase],
 ) -> None:
