@@ -181,9 +181,9 @@ def alter_sequence(before: Sequence, after: Sequence, dialect: Dialect) -> list[
     """ALTER SEQUENCE to `after`'s options; an option only `before` set goes back to its default,
     since ALTER SEQUENCE leaves unmentioned options as they are. Options both set alike are
     not repeated."""
-    renamed: list[str] = []
+    statements: list[str] = []
     if before.name != after.name:
-        renamed.append(
+        statements.append(
             f"ALTER SEQUENCE {qname(before.name, dialect)} RENAME TO {ident(after.name.name, dialect)}"
             if dialect is Dialect.POSTGRES
             else f"RENAME TABLE {qname(before.name, dialect)} TO {qname(after.name, dialect)}"
@@ -198,6 +198,10 @@ def alter_sequence(before: Sequence, after: Sequence, dialect: Dialect) -> list[
             and text.upper() != old.get(key, "").upper()
         ]
         dropped = set(old) - set(new) - {"restart"}
+        # MariaDB: ALTER SEQUENCE takes no COMMENT, but a sequence is a table
+        if old.get("comment") != new.get("comment"):
+            comment = new.get("comment", "COMMENT=''")
+            statements.append(f"ALTER TABLE {qname(after.name, dialect)} {comment}")
     else:
         parts = [after.definition.strip()] if after.definition.strip() else []
         dropped = _sequence_options(before.definition) - _sequence_options(after.definition)
@@ -211,8 +215,8 @@ def alter_sequence(before: Sequence, after: Sequence, dialect: Dialect) -> list[
     ):
         parts.append(f"OWNED BY {after.owned_by}" if after.owned_by else "OWNED BY NONE")
     if not parts:
-        return renamed
-    return [*renamed, f"ALTER SEQUENCE {qname(after.name, dialect)} {' '.join(parts)}"]
+        return statements
+    return [*statements, f"ALTER SEQUENCE {qname(after.name, dialect)} {' '.join(parts)}"]
 
 
 _CREATE_ROUTINE = re.compile(r"\s*CREATE\s+(?=(?:FUNCTION|PROCEDURE)\b)", re.I)

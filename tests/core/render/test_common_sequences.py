@@ -157,3 +157,23 @@ def test_an_option_the_parser_does_not_know_goes_back_to_its_default(
     db = engine_db("postgres")
     db.execute([f"CREATE SEQUENCE ticket {small.definition}", *altered])
     assert db.query(MAX_VALUE) == [(9223372036854775807,)]
+
+
+def test_a_mariadb_sequence_gets_its_comment_back_through_alter_table(
+    engine_db: Callable[[str], ScratchDatabase],
+) -> None:
+    """ALTER SEQUENCE refuses COMMENT, but a MariaDB sequence is a table: ALTER TABLE sets it,
+    and an empty one removes it."""
+    noted = Sequence(TICKET.name, "START WITH 5 COMMENT='old numbers'")
+    renoted = Sequence(TICKET.name, "START WITH 5 COMMENT='ticket numbers'")
+    plain = Sequence(TICKET.name, "START WITH 5")
+    for before, after, altered in [
+        (noted, renoted, ["ALTER TABLE ticket COMMENT='ticket numbers'"]),
+        (noted, plain, ["ALTER TABLE ticket COMMENT=''"]),
+    ]:
+        assert sql(MY, [ch.AlterSequence(before, after)], schema(MY, before)) == altered
+        db = engine_db("mysql")
+        db.execute([f"CREATE SEQUENCE ticket {before.definition}", *altered])
+        made = engine_db("mysql")
+        made.execute([f"CREATE SEQUENCE ticket {after.definition}"])
+        assert db.catalog().diff(made.catalog()) == []
