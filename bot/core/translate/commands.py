@@ -439,7 +439,7 @@ def _alter_sequence(t: Translator, m: re.Match[str], text: str) -> None:
 # MariaDB also writes `INCREMENT = n`, `MAXVALUE = n`...; ENGINE and COMMENT are table options
 # of its CREATE SEQUENCE, kept so the sequence can be created again as it was.
 _SEQ_OPTION = re.compile(
-    r"(?i)\b(as\s+\w+|increment(?:\s+by\s+|\s*=\s*|\s+)-?\d+|no\s*minvalue|"
+    r"(?i)\b(as\s+[\w.]+|increment(?:\s+by\s+|\s*=\s*|\s+)-?\d+|no\s*minvalue|"
     r"minvalue(?:\s*=)?\s*-?\d+|no\s*maxvalue|maxvalue(?:\s*=)?\s*-?\d+|"
     r"start(?:\s+with)?(?:\s*=)?\s*-?\d+|restart(?:(?:\s+with)?(?:\s*=)?\s*-?\d+)?|no\s*cache|"
     r"cache(?:\s*=)?\s*\d+|no\s*cycle|cycle|engine(?:\s*=)?\s*\w+)\b"
