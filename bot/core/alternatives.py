@@ -30,6 +30,7 @@ from bot.core.model import (
     Dialect,
     EnumType,
     ForeignKey,
+    PrimaryKey,
     QName,
     Schema,
     Table,
@@ -149,9 +150,10 @@ def apply_alternatives(
     chosen: list[Alternative] = []
     run: list[Change] = []
     run_start = before
-    later = _mentions_after(changes)
+    mentioned = [_mentions(c) for c in changes]
+    later = _Later(changes, mentioned)
     for i, change in enumerate(changes):
-        rest = _Rest(changes, i + 1, later[i + 1])
+        rest = _Rest(changes, i + 1, mentioned[i], later)
         pick = _pick(change, state.snapshot(), rest, label, only)
         if pick is None:
             if not run:
@@ -172,83 +174,189 @@ def apply_alternatives(
 
 @dataclass(frozen=True)
 class _Mentions:
-    """What changes name: objects (tables, views, types, sequences, indexes, constraints, and
-    `table.column` for steps on one column), tables some of whose columns they name, and
-    every other word their values carry (types, expressions, definitions)."""
+    """What a change names, by how it names it.
+
+    - objects: what it works on as a whole (tables, views, types, sequences, opaque objects)
+      and the index and constraint names it carries (an index name is the schema's, not the
+      table's);
+    - scoped: the table a step inside one table works in (a column, index or constraint step);
+    - members: `table.word` for what such a step names in its table (columns, constraint and
+      index names, the words of its expressions, never of a column's type);
+    - references: `table.column` for the keys its foreign keys reference;
+    - words: every word its values carry (types, defaults, expressions, referenced tables).
+    """
 
     objects: frozenset[str]
-    column_tables: frozenset[str]
+    scoped: frozenset[str]
+    members: frozenset[str]
+    references: frozenset[str]
     words: frozenset[str]
 
     def __or__(self, other: _Mentions) -> _Mentions:
         return _Mentions(
             self.objects | other.objects,
-            self.column_tables | other.column_tables,
+            self.scoped | other.scoped,
+            self.members | other.members,
+            self.references | other.references,
             self.words | other.words,
         )
 
-    def touches(self, other: _Mentions) -> bool:
-        return bool(
-            self.objects & (other.objects | other.words | other.column_tables)
-            or other.objects & (self.words | self.column_tables)
+
+class _Later:
+    """For each name a change mentions, the last position in the down that mentions it that
+    way: whether any step after a position touches a set of mentions is then a few lookups,
+    not a union of everything after it."""
+
+    def __init__(self, changes: Sequence[Change], mentions: Sequence[_Mentions]) -> None:
+        self.objects: dict[str, int] = {}
+        self.scoped: dict[str, int] = {}
+        self.members: dict[str, int] = {}
+        self.removing: dict[str, int] = {}  # members of steps that may take a key away
+        self.references: dict[str, int] = {}
+        self.words: dict[str, int] = {}
+        for i, (change, m) in enumerate(zip(changes, mentions, strict=True)):
+            creates = isinstance(change, ch.CreateIndex)
+            adds = creates or isinstance(change, (ch.AddColumn, ch.AddConstraint))
+            plain = isinstance(change, ch.DropIndex) and not change.index.unique
+            for names, last in (
+                (m.objects, self.objects),
+                (m.scoped, self.scoped),
+                # an index on a column the alternative keeps, or one it keeps but changes,
+                # is created the same on both (the change has no such column to index);
+                # its name is an object
+                (() if creates else m.members, self.members),
+                (() if adds or plain else m.members, self.removing),
+                (m.references, self.references),
+                (m.words, self.words),
+            ):
+                for name in names:
+                    last[name] = i
+
+    def touched(self, mine: _Mentions, start: int) -> bool:
+        """Whether a step at `start` or later can read or change what `mine` names: it names
+        one of the same table's members, takes away a key that `mine` references, or one side
+        works on a whole object that the other names anywhere (works in, or carries)."""
+
+        def after(names: frozenset[str], *where: dict[str, int]) -> bool:
+            return any(last.get(n, -1) >= start for n in names for last in where)
+
+        return (
+            after(mine.members, self.members, self.references)
+            or after(mine.references, self.removing)
+            or after(mine.objects, self.objects, self.scoped, self.words)
+            or after(mine.scoped | mine.words, self.objects)
         )
 
 
-_NOTHING = _Mentions(frozenset(), frozenset(), frozenset())
-_COLUMN_STEPS = (ch.AddColumn, ch.DropColumn, ch.AlterColumn, ch.RenameColumn, ch.MoveColumn)
-
-
-@dataclass(frozen=True)
-class _Rest:
-    """The steps after the one being replaced, and what they mention together."""
-
-    changes: Sequence[Change]
-    start: int
-    mentions: _Mentions
-
-
-def _mentions_after(changes: Sequence[Change]) -> list[_Mentions]:
-    """For each position, what the changes from there on mention (one pass, from the end)."""
-    out = [_NOTHING] * (len(changes) + 1)
-    for i in range(len(changes) - 1, -1, -1):
-        out[i] = out[i + 1] | _mentions(changes[i])
-    return out
+# Steps inside one table (the table is their `table` field).
+_SCOPED = (
+    ch.AddColumn,
+    ch.DropColumn,
+    ch.AlterColumn,
+    ch.RenameColumn,
+    ch.MoveColumn,
+    ch.AddConstraint,
+    ch.DropConstraint,
+    ch.RenameConstraint,
+    ch.RenameIndex,
+    ch.SetTableComment,
+    ch.SetTableOptions,
+    ch.SetClusterOn,
+    ch.SetUnlogged,
+)
 
 
 def _mentions(change: Change) -> _Mentions:
     objects: set[str] = set()
     words: set[str] = set()
+    types: set[str] = set()  # words of a column's type: a type's name, never a column's
+    references: set[str] = set()
 
     def walk(v: object, owner: object = None, field_name: str = "") -> None:
         if isinstance(v, str):
-            named = field_name == "name" and not isinstance(owner, Column)
             found = (w.lower() for w in _WORD.findall(v))
+            named = field_name == "name" and not isinstance(owner, Column)
             if named or isinstance(owner, QName) or field_name == "identity":
                 objects.update(found)
+            elif field_name == "type" and isinstance(owner, Column):
+                types.update(found)
             else:
                 words.update(found)
         elif isinstance(v, (tuple, list, frozenset, set)):
             for item in v:
                 walk(item, owner, field_name)
+        elif isinstance(v, ForeignKey):
+            # The table it references is read, not worked on: only a step on that table as a
+            # whole, or one that may take the referenced key away, can break the key.
+            words.update(w.lower() for w in _WORD.findall(str(v.ref_table)))
+            target = v.ref_table.name.lower()
+            references.update(f"{target}.{c.lower()}" for c in v.ref_columns)
+            walk_fields(v, skip=("ref_table",))
         elif is_dataclass(v) and not isinstance(v, type):
-            for f in fields(v):
-                walk(getattr(v, f.name), v, f.name)
+            walk_fields(v)
 
-    if isinstance(change, _COLUMN_STEPS):
-        # A step on one column of a table: the names it carries are that table's columns.
-        table = change.table.name.lower()
-        for f in fields(change):
-            if f.name != "table":
-                walk(getattr(change, f.name), change, f.name)
-        columns = frozenset(f"{table}.{w}" for w in objects | words)
-        # the words stay words too: a column's type (an enum, a domain) and its default
-        # (a sequence) are objects of their own that a later step may drop
-        return _Mentions(columns, frozenset({table}), frozenset(words))
-    walk(change)
-    return _Mentions(frozenset(objects), frozenset(), frozenset(words))
+    def walk_fields(v: object, skip: tuple[str, ...] = ()) -> None:
+        for f in _fields(v):
+            if f not in skip:
+                walk(getattr(v, f), v, f)
+
+    match change:
+        case ch.DropColumn(table, column):
+            # its `after` only says where the column stood, for the reverse: nothing reads it
+            scope: QName | None = table
+            walk(column, change, "column")
+        case ch.DropConstraint(table, con) if con.name is not None and not _is_key(con):
+            # a check or foreign key gone by its name: what it constrained is less constrained
+            scope = table
+            objects.update(w.lower() for w in _WORD.findall(con.name))
+            if isinstance(con, ForeignKey):
+                words.update(w.lower() for w in _WORD.findall(str(con.ref_table)))
+        case ch.CreateIndex(index) | ch.DropIndex(index):
+            scope = index.table
+            walk_fields(index, skip=("table",))
+        case _ if isinstance(change, _SCOPED):
+            scope = change.table
+            walk_fields(change, skip=("table",))
+        case _:
+            scope = None
+            walk(change)
+    kept = frozenset(objects), frozenset(references), frozenset(words | types)
+    if scope is None:
+        return _Mentions(kept[0], frozenset(), frozenset(), kept[1], kept[2])
+    owner = scope.name.lower()
+    # Names in a table's scope are the table's own; index and constraint names are also the
+    # schema's (an index is a relation of its own in PostgreSQL).
+    members = frozenset(f"{owner}.{w}" for w in objects | words)
+    return _Mentions(kept[0], frozenset({owner}), members, kept[1], kept[2])
+
+
+def _is_key(con: Constraint) -> bool:
+    """A primary key or UNIQUE: dropping it may take away what a foreign key references."""
+    return isinstance(con, (PrimaryKey, Unique))
 
 
 _WORD = re.compile(r"\w+")
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(value: object) -> tuple[str, ...]:
+    """A dataclass's field names, looked up once per class (`fields` is slow in a hot loop)."""
+    cls = type(value)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in fields(value))  # type: ignore[arg-type]
+    return names
+
+
+@dataclass(frozen=True)
+class _Rest:
+    """The steps after the one being replaced (from `start`), what that one mentions, and
+    where in the down each name is mentioned last."""
+
+    changes: Sequence[Change]
+    start: int
+    mentioned: _Mentions
+    later: _Later
 
 
 def _pick(
@@ -259,25 +367,25 @@ def _pick(
         alt = safest(remaining)
         if alt is None:
             return None
-        if _fits(alt, change, now, rest):
+        if _fits(alt, now, rest):
             return alt
         remaining.remove(alt)
     return None
 
 
-def _fits(alt: Alternative, change: Change, now: Schema, rest: _Rest) -> bool:
+def _fits(alt: Alternative, now: Schema, rest: _Rest) -> bool:
     """Whether the later steps still apply after the alternative instead of the change.
 
-    The alternative leaves the database differing from the change's result only in the
-    objects the two of them name; later steps that mention none of those names (and name
-    nothing the two mention) behave the same on both, and on the change's result they apply:
-    that is the down being replaced. Only when a name is shared are the later steps replayed,
-    which keeps a down of many data-losing steps linear instead of quadratic.
+    The alternative leaves the database differing from the change's result only in what the
+    two of them name; a later step that touches none of it (see `_Later.touched`) behaves the
+    same on both, and on the change's result the later steps apply: that is the down being
+    replaced. Only when a later step touches it are the later steps replayed, which keeps a
+    down of many data-losing steps linear instead of quadratic.
     """
-    mine = _mentions(change)
+    mine = rest.mentioned
     for c in alt.effect:
         mine |= _mentions(c)
-    if not mine.touches(rest.mentions):
+    if not rest.later.touched(mine, rest.start):
         return True
     try:
         after = apply_changes(now, [*alt.effect, *rest.changes[rest.start :]])
