@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields, is_dataclass, replace
 from enum import StrEnum
+from typing import overload
 
 from bot.core import changes as ch
 from bot.core.changes import Change
@@ -59,8 +60,8 @@ class Alternative:
 
     strategy: Strategy
     replaces: Change  # the data-loss step
-    statements: tuple[str, ...]  # SQL that replaces that step in the down
-    restore: tuple[str, ...]  # run after the change is re-applied: brings the data back
+    statements: Sequence[str]  # SQL that replaces that step in the down
+    restore: Sequence[str]  # run after the change is re-applied: brings the data back
     explanation: str  # for the plan: what it does, what the older app sees
     keeps_older_app_working: bool
     # What `statements` do to the live tables, as changes: the steps after this one in the
@@ -146,7 +147,7 @@ def apply_alternatives(
     """
     state = State(before.dialect, before)
     statements: list[str] = []
-    restores: list[tuple[str, ...]] = []
+    restores: list[Sequence[str]] = []
     chosen: list[Alternative] = []
     run: list[Change] = []
     run_start = before
@@ -517,7 +518,7 @@ def _archive_column(
     return Alternative(
         Strategy.ARCHIVE,
         change,
-        (*copy, *_sql([change], before)),
+        _sql([change], before, first=copy),
         restore,
         f"Copies {table.name}.{column.name} with the key {', '.join(key)} to {archive}, then "
         "drops the column: the older app sees exactly the schema it expects. Its restore "
@@ -543,9 +544,8 @@ def _rename_column(
         moved = replace(moved, nullable=True)
     # At restore time the table is as it was before the down, with the deprecated column too.
     again = _with_table(before, replace(table, columns=(*table.columns, moved)))
-    restore = (
-        _same_row_update(table, column, new, d),
-        *(r.sql for r in render([ch.DropColumn(table.name, moved)], again)),
+    restore = _sql(
+        [ch.DropColumn(table.name, moved)], again, first=(_same_row_update(table, column, new, d),)
     )
     return Alternative(
         Strategy.RENAME,
@@ -587,9 +587,13 @@ def _table_alternatives(
         Alternative(
             Strategy.ARCHIVE,
             change,
-            (
-                f"CREATE TABLE {qname(archive, d)} AS SELECT {every} FROM {qname(table.name, d)}",
-                *_sql([change], before),
+            _sql(
+                [change],
+                before,
+                first=(
+                    f"CREATE TABLE {qname(archive, d)} AS SELECT {every} "
+                    f"FROM {qname(table.name, d)}",
+                ),
             ),
             (*_insert_back(table, archive, d, typed), f"DROP TABLE {qname(archive, d)}"),
             f"Copies every row of {table.name} to {archive}, then drops the table: the older "
@@ -676,9 +680,10 @@ def _narrowing_alternatives(
             Alternative(
                 Strategy.ARCHIVE,
                 change,
-                (
-                    *_copy_out(table.name, (*key, col), archive, key, d, typed),
-                    *_sql([change], before),
+                _sql(
+                    [change],
+                    before,
+                    first=_copy_out(table.name, (*key, col), archive, key, d, typed),
                 ),
                 (
                     *_update_from(table, col, archive, key, d, typed),
@@ -774,8 +779,57 @@ def _ints(text: str) -> list[int]:
 # -- SQL pieces ------------------------------------------------------------------------
 
 
-def _sql(effect: Sequence[Change], before: Schema) -> tuple[str, ...]:
-    return tuple(r.sql for r in render(list(effect), before)) if effect else ()
+class SQL(Sequence[str]):
+    """Statements rendered on first use: most alternatives offered are only described in the
+    plan, never shown as SQL, and rendering against the whole schema is the costly part.
+    Equal to (and hashed, copied, pickled as) the tuple of its statements."""
+
+    def __init__(self, make: Callable[[], tuple[str, ...]]) -> None:
+        self._make: Callable[[], tuple[str, ...]] | None = make
+        self._sql: tuple[str, ...] = ()
+
+    def _statements(self) -> tuple[str, ...]:
+        if self._make is not None:
+            self._sql, self._make = self._make(), None
+        return self._sql
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[str, ...]: ...
+    def __getitem__(self, i: int | slice) -> str | tuple[str, ...]:
+        return self._statements()[i]
+
+    def __len__(self) -> int:
+        return len(self._statements())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._statements())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SQL):
+            other = other._statements()
+        return isinstance(other, tuple) and self._statements() == other
+
+    def __hash__(self) -> int:
+        return hash(self._statements())
+
+    def __repr__(self) -> str:
+        return repr(self._statements())
+
+    def __reduce__(self) -> tuple[type[tuple[str, ...]], tuple[tuple[str, ...]]]:
+        return tuple, (self._statements(),)
+
+
+def _sql(effect: Sequence[Change], before: Schema, *, first: Sequence[str] = ()) -> SQL:
+    """`first`, then the statements that take `before` through `effect`, rendered on use."""
+    changes = list(effect)
+
+    def make() -> tuple[str, ...]:
+        rendered = render(changes, before) if changes else []
+        return (*first, *(r.sql for r in rendered))
+
+    return SQL(make)
 
 
 def _among(name: str, names: Sequence[str], d: Dialect) -> bool:
@@ -972,6 +1026,7 @@ def _with_table(schema: Schema, table: Table) -> Schema:
 
 
 __all__ = [
+    "SQL",
     "Alternative",
     "Strategy",
     "alternatives",
