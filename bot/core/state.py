@@ -50,6 +50,9 @@ class State:
         # of long histories), while the many short-lived States never pay for it.
         self._names: dict[str, int] | None = None
         self._index_owner: dict[str, tuple[str, str]] = {}
+        # For each table, the tables whose foreign keys reference it (with how many keys):
+        # a column or table rename follows them without scanning every table.
+        self._referrers: dict[tuple[str, str], dict[tuple[str, str], int]] = {}
 
     def snapshot(self) -> Schema:
         return Schema(
@@ -110,12 +113,17 @@ class State:
     def referencing(self, target: QName) -> list[tuple[Table, ForeignKey]]:
         """Foreign keys in any table that point at `target`."""
         key = self.key(target)
-        short = target.name.lower()  # a cheap test first: this scans every table
+        self._registry()
+        referrers = self._referrers.get(key)
+        if not referrers:
+            return []
+        # in the schema's order of tables, as callers emit changes in it
+        keys = referrers if len(referrers) == 1 else [k for k in self.tables if k in referrers]
         return [
             (t, fk)
-            for t in self.tables.values()
+            for t in (self.tables[k] for k in keys)
             for fk in t.foreign_keys
-            if fk.ref_table.name.lower() == short and self.key(fk.ref_table) == key
+            if self.key(fk.ref_table) == key
         ]
 
     def _put(self, table: Table) -> None:
@@ -145,6 +153,9 @@ class State:
             self._names[n] = self._names.get(n, 0) + 1
         for idx in table.indexes:
             self._index_owner[fold(idx.name, self.dialect)] = key
+        for fk in table.foreign_keys:
+            referrers = self._referrers.setdefault(self.key(fk.ref_table), {})
+            referrers[key] = referrers.get(key, 0) + 1
 
     def _unregister(self, table: Table) -> None:
         if self._names is None:
@@ -157,6 +168,17 @@ class State:
                 self._names.pop(n, None)
         for idx in table.indexes:
             self._index_owner.pop(fold(idx.name, self.dialect), None)
+        key = self.key(table.name)
+        for fk in table.foreign_keys:
+            target = self.key(fk.ref_table)
+            referrers = self._referrers.get(target, {})
+            left = referrers.get(key, 0) - 1
+            if left > 0:
+                referrers[key] = left
+            else:
+                referrers.pop(key, None)
+                if not referrers:
+                    self._referrers.pop(target, None)
 
     def names_in_use(self) -> Container[str]:
         """Constraint and index names in use in the whole schema (a live view)."""
@@ -359,9 +381,8 @@ class State:
             if child.partition_of is not None and self.key(child.partition_of) == self.key(old):
                 self._put(replace(child, partition_of=new))
         # Engines follow the rename in foreign keys and triggers that point at the table.
-        for other in list(self.tables.values()):
-            if not other.foreign_keys:
-                continue
+        self._registry()
+        for other in [self.tables[k] for k in list(self._referrers.get(self.key(old), ()))]:
             fks = tuple(
                 replace(fk, ref_table=new) if self.key(fk.ref_table) == self.key(old) else fk
                 for fk in other.foreign_keys
@@ -567,14 +588,8 @@ class State:
             )
         )
         tkey = self.key(tname)
-        short = tname.name.lower()
-        for other in list(self.tables.values()):
-            # Cheap name test first: this runs over every table for every rename.
-            if not any(
-                fk.ref_table.name.lower() == short and self.key(fk.ref_table) == tkey
-                for fk in other.foreign_keys
-            ):
-                continue
+        self._registry()
+        for other in [self.tables[k] for k in self._referrers.get(tkey, ())]:
             fks = tuple(
                 replace(fk, ref_columns=ren(fk.ref_columns))
                 if self.key(fk.ref_table) == tkey
