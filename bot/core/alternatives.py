@@ -210,6 +210,7 @@ class _Later:
 
     def __init__(self, changes: Sequence[Change], mentions: Sequence[_Mentions]) -> None:
         self.objects: dict[str, int] = {}
+        self.dropped: dict[str, int] = {}  # tables a DropTable drops (not in `objects`)
         self.scoped: dict[str, int] = {}
         self.members: dict[str, int] = {}
         self.removing: dict[str, int] = {}  # members of steps that may take a key away
@@ -219,8 +220,10 @@ class _Later:
             creates = isinstance(change, ch.CreateIndex)
             adds = creates or isinstance(change, (ch.AddColumn, ch.AddConstraint))
             plain = isinstance(change, ch.DropIndex) and not change.index.unique
+            dropped = _dropped_table(change)
             for names, last in (
-                (m.objects, self.objects),
+                (m.objects - dropped, self.objects),
+                (dropped, self.dropped),
                 (m.scoped, self.scoped),
                 # an index on a column the alternative keeps, or one it keeps but changes,
                 # is created the same on both (the change has no such column to index);
@@ -241,12 +244,22 @@ class _Later:
         def after(names: frozenset[str], *where: dict[str, int]) -> bool:
             return any(last.get(n, -1) >= start for n in names for last in where)
 
+        # A table dropped later goes with whatever the alternative keeps or changes inside it
+        # (`mine.scoped`); a reference to it or a word naming it is another matter.
         return (
             after(mine.members, self.members, self.references)
             or after(mine.references, self.removing)
-            or after(mine.objects, self.objects, self.scoped, self.words)
-            or after(mine.scoped | mine.words, self.objects)
+            or after(mine.objects, self.objects, self.dropped, self.scoped, self.words)
+            or after(mine.words, self.objects, self.dropped)
+            or after(mine.scoped, self.objects)
         )
+
+
+def _dropped_table(change: Change) -> frozenset[str]:
+    """The words of the name of the table a DropTable drops."""
+    if not isinstance(change, ch.DropTable):
+        return frozenset()
+    return frozenset(w.lower() for w in _WORD.findall(str(change.table.name)))
 
 
 # Steps inside one table (the table is their `table` field).
