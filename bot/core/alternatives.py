@@ -631,11 +631,14 @@ def _rename_table(
         # Its sequence keeps the name the re-applied CREATE TABLE needs.
         return None
     new = QName(object_name("_deprecated", label, (table.name.name,), d), table.name.schema)
-    state = State(d, before)
+    key = qkey(table.name, d)
+    # one look at every table's keys: a State's index of them would cost more to build
     effect: list[Change] = [
         ch.DropConstraint(child.name, fk)
-        for child, fk in state.referencing(table.name)
-        if qkey(child.name, d) != qkey(table.name, d)
+        for child in before.tables.values()
+        if qkey(child.name, d) != key
+        for fk in child.foreign_keys
+        if qkey(fk.ref_table, d) == key
     ]
     # Index, key and constraint names would collide with those the re-applied change creates.
     # Foreign keys go first: MySQL won't drop an index a foreign key still needs.
