@@ -51,8 +51,9 @@ class State:
         self._names: dict[str, int] | None = None
         self._index_owner: dict[str, tuple[str, str]] = {}
         # For each table, the tables whose foreign keys reference it (with how many keys):
-        # a column or table rename follows them without scanning every table.
-        self._referrers: dict[tuple[str, str], dict[tuple[str, str], int]] = {}
+        # a column or table rename follows them without scanning every table. Built on first
+        # use too (a scan of every table's keys, what one lookup cost without it).
+        self._referrers: dict[tuple[str, str], dict[tuple[str, str], int]] | None = None
 
     def snapshot(self) -> Schema:
         return Schema(
@@ -113,8 +114,7 @@ class State:
     def referencing(self, target: QName) -> list[tuple[Table, ForeignKey]]:
         """Foreign keys in any table that point at `target`."""
         key = self.key(target)
-        self._registry()
-        referrers = self._referrers.get(key)
+        referrers = self._references().get(key)
         if not referrers:
             return []
         # in the schema's order of tables, as callers emit changes in it
@@ -142,10 +142,21 @@ class State:
         if self._names is None:
             self._names = {}
             for table in self.tables.values():
-                self._register(table)
+                self._register_names(table)
         return self._names
 
+    def _references(self) -> dict[tuple[str, str], dict[tuple[str, str], int]]:
+        if self._referrers is None:
+            self._referrers = {}
+            for table in self.tables.values():
+                self._register_keys(table)
+        return self._referrers
+
     def _register(self, table: Table) -> None:
+        self._register_keys(table)
+        self._register_names(table)
+
+    def _register_names(self, table: Table) -> None:
         if self._names is None:
             return
         key = self.key(table.name)
@@ -153,11 +164,17 @@ class State:
             self._names[n] = self._names.get(n, 0) + 1
         for idx in table.indexes:
             self._index_owner[fold(idx.name, self.dialect)] = key
+
+    def _register_keys(self, table: Table) -> None:
+        if self._referrers is None or not table.foreign_keys:
+            return
+        key = self.key(table.name)
         for fk in table.foreign_keys:
             referrers = self._referrers.setdefault(self.key(fk.ref_table), {})
             referrers[key] = referrers.get(key, 0) + 1
 
     def _unregister(self, table: Table) -> None:
+        self._unregister_keys(table)
         if self._names is None:
             return
         for n in _names_of(table):
@@ -168,6 +185,10 @@ class State:
                 self._names.pop(n, None)
         for idx in table.indexes:
             self._index_owner.pop(fold(idx.name, self.dialect), None)
+
+    def _unregister_keys(self, table: Table) -> None:
+        if self._referrers is None or not table.foreign_keys:
+            return
         key = self.key(table.name)
         for fk in table.foreign_keys:
             target = self.key(fk.ref_table)
@@ -381,8 +402,7 @@ class State:
             if child.partition_of is not None and self.key(child.partition_of) == self.key(old):
                 self._put(replace(child, partition_of=new))
         # Engines follow the rename in foreign keys and triggers that point at the table.
-        self._registry()
-        for other in [self.tables[k] for k in list(self._referrers.get(self.key(old), ()))]:
+        for other in [self.tables[k] for k in list(self._references().get(self.key(old), ()))]:
             fks = tuple(
                 replace(fk, ref_table=new) if self.key(fk.ref_table) == self.key(old) else fk
                 for fk in other.foreign_keys
@@ -588,8 +608,7 @@ class State:
             )
         )
         tkey = self.key(tname)
-        self._registry()
-        for other in [self.tables[k] for k in self._referrers.get(tkey, ())]:
+        for other in [self.tables[k] for k in self._references().get(tkey, ())]:
             fks = tuple(
                 replace(fk, ref_columns=ren(fk.ref_columns))
                 if self.key(fk.ref_table) == tkey

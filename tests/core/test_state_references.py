@@ -51,3 +51,14 @@ def test_the_referenced_table_renamed_keeps_its_referrers() -> None:
     state.apply(ch.RenameTable(QName("p"), QName("q")))
     state.apply(ch.RenameColumn(QName("q"), "id", "qid"))
     assert [fk.ref_columns for fk in state.require_table(QName("a")).foreign_keys] == [("qid",)]
+
+
+def test_the_names_registry_built_after_the_index_does_not_count_keys_twice() -> None:
+    state = _state(
+        "CREATE TABLE p (id int PRIMARY KEY);"
+        "CREATE TABLE a (id int PRIMARY KEY, p_id int REFERENCES p (id))"
+    )
+    assert _refs(state, "p") == [("a", "p", ("id",))]  # the index of references first
+    assert "p_pkey" in state.names_in_use()  # then the registry of names
+    state.apply(ch.DropTable(state.require_table(QName("a"))))
+    assert _refs(state, "p") == []
