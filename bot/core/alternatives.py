@@ -287,13 +287,14 @@ def _mentions(change: Change) -> _Mentions:
     references: set[str] = set()
 
     def walk(v: object, owner: object = None, field_name: str = "") -> None:
+        if v is None or isinstance(v, (bool, int)):
+            return
         if isinstance(v, str):
-            found = (w.lower() for w in _WORD.findall(v))
-            named = field_name == "name" and not isinstance(owner, Column)
-            if named or isinstance(owner, QName) or field_name == "identity":
+            found = _WORD.findall(v.lower())
+            if isinstance(owner, Column):
+                (types if field_name == "type" else words).update(found)
+            elif field_name in ("name", "identity") or isinstance(owner, QName):
                 objects.update(found)
-            elif field_name == "type" and isinstance(owner, Column):
-                types.update(found)
             else:
                 words.update(found)
         elif isinstance(v, (tuple, list, frozenset, set)):
@@ -302,11 +303,11 @@ def _mentions(change: Change) -> _Mentions:
         elif isinstance(v, ForeignKey):
             # The table it references is read, not worked on: only a step on that table as a
             # whole, or one that may take the referenced key away, can break the key.
-            words.update(w.lower() for w in _WORD.findall(str(v.ref_table)))
+            words.update(_WORD.findall(str(v.ref_table).lower()))
             target = v.ref_table.name.lower()
             references.update(f"{target}.{c.lower()}" for c in v.ref_columns)
             walk_fields(v, skip=("ref_table",))
-        elif is_dataclass(v) and not isinstance(v, type):
+        else:
             walk_fields(v)
 
     def walk_fields(v: object, skip: tuple[str, ...] = ()) -> None:
@@ -354,11 +355,13 @@ _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _fields(value: object) -> tuple[str, ...]:
-    """A dataclass's field names, looked up once per class (`fields` is slow in a hot loop)."""
+    """A dataclass's field names (none for other values), looked up once per class:
+    `fields` is slow in a hot loop."""
     cls = type(value)
     names = _FIELDS.get(cls)
     if names is None:
-        names = _FIELDS[cls] = tuple(f.name for f in fields(value))  # type: ignore[arg-type]
+        is_value = is_dataclass(value) and not isinstance(value, type)
+        names = _FIELDS[cls] = tuple(f.name for f in fields(value)) if is_value else ()  # type: ignore[arg-type]
     return names
 
 
