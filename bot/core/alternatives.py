@@ -111,6 +111,16 @@ def alternatives(change: Change, before: Schema, label: str) -> list[Alternative
     return []
 
 
+# The kinds of change `alternatives` may offer something for.
+_LOSING = (ch.DropColumn, ch.DropTable, ch.AlterColumn, ch.AlterEnum)
+
+
+def may_offer(change: Change) -> bool:
+    """Whether `alternatives` may offer any for `change`: a cheap test before the schema it
+    needs is frozen."""
+    return isinstance(change, _LOSING)
+
+
 def safest(alts: Sequence[Alternative]) -> Alternative | None:
     """The alternative a companion change should carry: keep, else archive, else rename.
 
@@ -155,7 +165,7 @@ def apply_alternatives(
     later = _Later(changes, mentioned)
     for i, change in enumerate(changes):
         rest = _Rest(changes, i + 1, mentioned[i], later)
-        pick = _pick(change, state.snapshot(), rest, label, only)
+        pick = _pick(change, state.snapshot(), rest, label, only) if may_offer(change) else None
         if pick is None:
             if not run:
                 run_start = state.snapshot()
@@ -1050,6 +1060,7 @@ __all__ = [
     "Strategy",
     "alternatives",
     "apply_alternatives",
+    "may_offer",
     "narrows",
     "object_name",
     "safest",
