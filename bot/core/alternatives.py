@@ -17,15 +17,29 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, is_dataclass, replace
 from enum import StrEnum
-from typing import overload
 
 from bot.core import changes as ch
+from bot.core.alternatives_sql import (
+    SQL,
+    among,
+    blocking_fks,
+    copy_out,
+    detach_column,
+    insert_back,
+    lazy_sql,
+    row_key,
+    same_row_update,
+    type_name,
+    typed_out,
+    update_from,
+    user_typed,
+    with_table,
+)
 from bot.core.changes import Change
 from bot.core.model import (
-    AutoKind,
     Column,
     Constraint,
     Dialect,
@@ -36,11 +50,11 @@ from bot.core.model import (
     Schema,
     Table,
     Unique,
-    fold,
     qkey,
 )
+from bot.core.narrowing import narrows
 from bot.core.render import render
-from bot.core.render.names import ident, qname
+from bot.core.render.names import qname
 from bot.core.state import State, StateError, apply_changes
 
 
@@ -433,7 +447,7 @@ def _still_needed(now: Schema, after: Schema) -> bool:
     gone_sequences = {k[1].lower() for k in now.sequences if k not in after.sequences}
     for table in after.tables.values():
         for col in table.columns:
-            if gone_types and _type_name(col.type) in gone_types:
+            if gone_types and type_name(col.type) in gone_types:
                 return True
             default = (col.default or "").lower()
             if (
@@ -454,12 +468,6 @@ def _still_needed(now: Schema, after: Schema) -> bool:
             ):
                 return True
     return False
-
-
-def _type_name(text: str) -> str:
-    """`public."Role"[]` → role: the type's own name, as a lookup key."""
-    base = text.replace('"', "").replace("`", "").split("(")[0].strip().rstrip("[]").strip()
-    return base.rsplit(".", 1)[-1].lower()
 
 
 def _keyed(table: Table, columns: Sequence[str]) -> bool:
@@ -504,8 +512,8 @@ def _keep_column(
 ) -> Alternative:
     d = before.dialect
     where = f"{table.name}.{column.name}"
-    in_pk = table.primary_key is not None and _among(column.name, table.primary_key.columns, d)
-    fks = _blocking_fks(table, (column.name,), d)
+    in_pk = table.primary_key is not None and among(column.name, table.primary_key.columns, d)
+    fks = blocking_fks(table, (column.name,), d)
     effect: list[Change] = [ch.DropConstraint(table.name, fk) for fk in fks]
     notes = []
     if fks:
@@ -522,29 +530,31 @@ def _keep_column(
             "so the older app's inserts would fail."
         )
     text += " When the change is re-applied its ADD COLUMN must be skipped: the column is there."
-    return Alternative(Strategy.KEEP, change, _sql(effect, before), (), text, works, tuple(effect))
+    return Alternative(
+        Strategy.KEEP, change, lazy_sql(effect, before), (), text, works, tuple(effect)
+    )
 
 
 def _archive_column(
     change: ch.DropColumn, table: Table, column: Column, before: Schema, label: str
 ) -> Alternative | None:
     d = before.dialect
-    key = _row_key(table, d, without=column.name)
+    key = row_key(table, d, without=column.name)
     if key is None or column.generated is not None:
         return None
     archive = QName(
         object_name("_rollback", label, (table.name.name, column.name), d), table.name.schema
     )
-    typed = _user_typed(table, before)
-    copy = _copy_out(table.name, (*key, column.name), archive, key, d, typed)
+    typed = user_typed(table, before)
+    copy = copy_out(table.name, (*key, column.name), archive, key, d, typed)
     restore = (
-        *_update_from(table, column.name, archive, key, d, typed),
+        *update_from(table, column.name, archive, key, d, typed),
         f"DROP TABLE {qname(archive, d)}",
     )
     return Alternative(
         Strategy.ARCHIVE,
         change,
-        _sql([change], before, first=copy),
+        lazy_sql([change], before, first=copy),
         restore,
         f"Copies {table.name}.{column.name} with the key {', '.join(key)} to {archive}, then "
         "drops the column: the older app sees exactly the schema it expects. Its restore "
@@ -559,24 +569,24 @@ def _rename_column(
     change: ch.DropColumn, table: Table, column: Column, before: Schema, label: str
 ) -> Alternative | None:
     d = before.dialect
-    if table.primary_key is not None and _among(column.name, table.primary_key.columns, d):
+    if table.primary_key is not None and among(column.name, table.primary_key.columns, d):
         return None
     new = object_name("_deprecated", label, (column.name,), d)
-    effect = _detach_column(table, column.name, d)
+    effect = detach_column(table, column.name, d)
     effect.append(ch.RenameColumn(table.name, column.name, new))
     moved = replace(column, name=new)
     if not _fills_itself(column):
         effect.append(ch.AlterColumn(table.name, moved, replace(moved, nullable=True)))
         moved = replace(moved, nullable=True)
     # At restore time the table is as it was before the down, with the deprecated column too.
-    again = _with_table(before, replace(table, columns=(*table.columns, moved)))
-    restore = _sql(
-        [ch.DropColumn(table.name, moved)], again, first=(_same_row_update(table, column, new, d),)
+    again = with_table(before, replace(table, columns=(*table.columns, moved)))
+    restore = lazy_sql(
+        [ch.DropColumn(table.name, moved)], again, first=(same_row_update(table, column, new, d),)
     )
     return Alternative(
         Strategy.RENAME,
         change,
-        _sql(effect, before),
+        lazy_sql(effect, before),
         restore,
         f"Renames {table.name}.{column.name} to {new}, without its indexes and constraints "
         "and nullable, so the older app's inserts work; a later change drops it. Its restore "
@@ -593,7 +603,7 @@ def _table_alternatives(
     change: ch.DropTable, table: Table, before: Schema, label: str
 ) -> list[Alternative]:
     d = before.dialect
-    fks = _blocking_fks(table, None, d)
+    fks = blocking_fks(table, None, d)
     effect = tuple(ch.DropConstraint(table.name, fk) for fk in fks)
     keep_text = f"Keeps table {table.name} and its rows; the older app never uses it."
     if fks:
@@ -604,16 +614,18 @@ def _table_alternatives(
         )
     keep_text += " When the change is re-applied its CREATE TABLE must be skipped."
     out = [
-        Alternative(Strategy.KEEP, change, _sql(list(effect), before), (), keep_text, True, effect)
+        Alternative(
+            Strategy.KEEP, change, lazy_sql(list(effect), before), (), keep_text, True, effect
+        )
     ]
     archive = QName(object_name("_rollback", label, (table.name.name,), d), table.name.schema)
-    typed = _user_typed(table, before)
-    every = ", ".join(_out(c.name, typed, d) for c in table.columns) if typed else "*"
+    typed = user_typed(table, before)
+    every = ", ".join(typed_out(c.name, typed, d) for c in table.columns) if typed else "*"
     out.append(
         Alternative(
             Strategy.ARCHIVE,
             change,
-            _sql(
+            lazy_sql(
                 [change],
                 before,
                 first=(
@@ -621,7 +633,7 @@ def _table_alternatives(
                     f"FROM {qname(table.name, d)}",
                 ),
             ),
-            (*_insert_back(table, archive, d, typed), f"DROP TABLE {qname(archive, d)}"),
+            (*insert_back(table, archive, d, typed), f"DROP TABLE {qname(archive, d)}"),
             f"Copies every row of {table.name} to {archive}, then drops the table: the older "
             "app sees exactly the schema it expects. Its restore script puts the rows back "
             "after the change is re-applied.",
@@ -665,8 +677,8 @@ def _rename_table(
     return Alternative(
         Strategy.RENAME,
         change,
-        _sql(effect, before),
-        (*_insert_back(table, new, d, {}), f"DROP TABLE {qname(new, d)}"),
+        lazy_sql(effect, before),
+        (*insert_back(table, new, d, {}), f"DROP TABLE {qname(new, d)}"),
         f"Renames table {table.name} to {new}, without its indexes and constraints, for a "
         "later change to drop; the older app never uses it. Its restore script copies the "
         "rows back after the change is re-applied.",
@@ -691,7 +703,7 @@ def _narrowing_alternatives(
         Alternative(
             Strategy.KEEP,
             change,
-            _sql(list(effect), before),
+            lazy_sql(list(effect), before),
             (),
             f"Leaves {table.name}.{col} as {change.before.type} instead of narrowing it to "
             f"{change.after.type}: every value fits, and so does anything the older app writes.",
@@ -699,8 +711,8 @@ def _narrowing_alternatives(
             effect,
         )
     ]
-    key = _row_key(table, d, without=col)
-    typed = _user_typed(table, before)
+    key = row_key(table, d, without=col)
+    typed = user_typed(table, before)
     if key is not None and change.before.generated is None:
         archive = QName(
             object_name("_rollback", label, (table.name.name, col), d), table.name.schema
@@ -709,13 +721,13 @@ def _narrowing_alternatives(
             Alternative(
                 Strategy.ARCHIVE,
                 change,
-                _sql(
+                lazy_sql(
                     [change],
                     before,
-                    first=_copy_out(table.name, (*key, col), archive, key, d, typed),
+                    first=copy_out(table.name, (*key, col), archive, key, d, typed),
                 ),
                 (
-                    *_update_from(table, col, archive, key, d, typed),
+                    *update_from(table, col, archive, key, d, typed),
                     f"DROP TABLE {qname(archive, d)}",
                 ),
                 f"Copies {table.name}.{col} with the key {', '.join(key)} to {archive}, then "
@@ -736,322 +748,13 @@ def _enum_keep(change: ch.AlterEnum, old: EnumType, new: EnumType, before: Schem
     return Alternative(
         Strategy.KEEP,
         change,
-        _sql(list(effect), before),
+        lazy_sql(list(effect), before),
         (),
         f"Leaves {', '.join(removed)} in type {old.name}: rows that hold them stay valid, and "
         "the older app never writes them.",
         True,
         effect,
     )
-
-
-_INT_WIDTH = {
-    "tinyint": 1,
-    "smallint": 2,
-    "int2": 2,
-    "mediumint": 3,
-    "int": 4,
-    "integer": 4,
-    "int4": 4,
-    "bigint": 8,
-    "int8": 8,
-}
-_TEXTUAL = {"varchar", "character varying", "char", "character", "nvarchar", "nchar", "varchar2"}
-_UNBOUNDED_TEXT = {"text", "mediumtext", "longtext", "clob"}
-_NUMERIC = {"numeric", "decimal", "dec"}
-_TYPE = re.compile(r"\s*([a-z][a-z0-9 ]*?)\s*(?:\((.*)\))?\s*(unsigned)?\s*\Z", re.S)
-
-
-def narrows(before: str, after: str) -> bool:
-    """True when changing a column from type `before` to `after` can lose values.
-
-    Recognizes shorter strings, text to a bounded string, smaller integers, lower numeric
-    precision or scale, double to single precision, dropping a time zone, and MySQL ENUM/SET
-    losing values. Other type changes are not judged here.
-    """
-    b, a = _TYPE.match(before.lower()), _TYPE.match(after.lower())
-    if b is None or a is None:
-        return False
-    bname, bargs, bsign = b.groups()
-    aname, aargs, asign = a.groups()
-    if bname in _INT_WIDTH and aname in _INT_WIDTH:
-        return _INT_WIDTH[aname] < _INT_WIDTH[bname] or (bsign or "") != (asign or "")
-    if aname in _TEXTUAL and aargs:
-        if bname in _UNBOUNDED_TEXT or (bname in _TEXTUAL and not bargs):
-            return True
-        if bname in _TEXTUAL and bargs:
-            return _ints(aargs)[:1] < _ints(bargs)[:1]
-    if bname in _NUMERIC and aname in _NUMERIC:
-        if not bargs:
-            return bool(aargs)
-        (bp, bs), (ap, as_) = [[*_ints(args or ""), 0][:2] for args in (bargs, aargs)]
-        # fewer digits before the point, or fewer after it
-        return ap - as_ < bp - bs or as_ < bs
-    if bname in ("double", "double precision", "float8") and aname in ("real", "float", "float4"):
-        return True
-    if bname in ("timestamptz", "timestamp with time zone") and aname in (
-        "timestamp",
-        "timestamp without time zone",
-    ):
-        return True
-    if bname == aname and bname in ("enum", "set"):
-        return not set(re.findall(r"'((?:[^']|'')*)'", bargs or "")) <= set(
-            re.findall(r"'((?:[^']|'')*)'", aargs or "")
-        )
-    return False
-
-
-def _ints(text: str) -> list[int]:
-    return [int(n) for n in re.findall(r"\d+", text)]
-
-
-# -- SQL pieces ------------------------------------------------------------------------
-
-
-class SQL(Sequence[str]):
-    """Statements rendered on first use: most alternatives offered are only described in the
-    plan, never shown as SQL, and rendering against the whole schema is the costly part.
-    Equal to (and hashed, copied, pickled as) the tuple of its statements."""
-
-    def __init__(self, make: Callable[[], tuple[str, ...]]) -> None:
-        self._make: Callable[[], tuple[str, ...]] | None = make
-        self._sql: tuple[str, ...] = ()
-
-    def _statements(self) -> tuple[str, ...]:
-        if self._make is not None:
-            self._sql, self._make = self._make(), None
-        return self._sql
-
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-    @overload
-    def __getitem__(self, i: slice) -> tuple[str, ...]: ...
-    def __getitem__(self, i: int | slice) -> str | tuple[str, ...]:
-        return self._statements()[i]
-
-    def __len__(self) -> int:
-        return len(self._statements())
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._statements())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, SQL):
-            other = other._statements()
-        return isinstance(other, tuple) and self._statements() == other
-
-    def __hash__(self) -> int:
-        return hash(self._statements())
-
-    def __repr__(self) -> str:
-        return repr(self._statements())
-
-    def __reduce__(self) -> tuple[type[tuple[str, ...]], tuple[tuple[str, ...]]]:
-        return tuple, (self._statements(),)
-
-
-def _sql(effect: Sequence[Change], before: Schema, *, first: Sequence[str] = ()) -> SQL:
-    """`first`, then the statements that take `before` through `effect`, rendered on use."""
-    changes = list(effect)
-
-    def make() -> tuple[str, ...]:
-        rendered = render(changes, before) if changes else []
-        return (*first, *(r.sql for r in rendered))
-
-    return SQL(make)
-
-
-def _among(name: str, names: Sequence[str], d: Dialect) -> bool:
-    return fold(name, d) in {fold(n, d) for n in names}
-
-
-def _row_key(table: Table, d: Dialect, without: str) -> tuple[str, ...] | None:
-    """Columns that identify a row after `without` is gone: the primary key, else a unique key
-    whose columns are all NOT NULL (a NULL key can't be matched back). None if neither."""
-    candidates: list[tuple[str, ...]] = []
-    if table.primary_key is not None:
-        candidates.append(table.primary_key.columns)
-    candidates += [u.columns for u in table.uniques]
-    candidates += [
-        tuple(p.expression for p in i.parts)
-        for i in table.indexes
-        if i.unique and i.where is None and all(p.is_column and p.length is None for p in i.parts)
-    ]
-    for cols in candidates:
-        if _among(without, cols, d):
-            continue
-        defs = [table.column(c, d) for c in cols]
-        primary = table.primary_key is not None and cols == table.primary_key.columns
-        if all(c is not None and (primary or not c.nullable) for c in defs):
-            return cols
-    return None
-
-
-def _user_typed(table: Table, schema: Schema) -> dict[str, str]:
-    """Columns of a PostgreSQL table whose type the schema defines (enum, domain, composite),
-    by name, with that type. An archive holds them as text: a copy of the type's values would
-    keep the type alive, and the down drops it."""
-    if schema.dialect is not Dialect.POSTGRES:
-        return {}
-    types = {k[1].lower() for k in schema.enums}
-    types |= {k[1].lower() for k, o in schema.opaque.items() if o.kind in ("type", "domain")}
-    return {c.name: c.type for c in table.columns if _type_name(c.type) in types}
-
-
-def _out(col: str, typed: dict[str, str], d: Dialect) -> str:
-    c = ident(col, d)
-    return f"{c}::text AS {c}" if col in typed else c
-
-
-def _back(col: str, typed: dict[str, str], d: Dialect, prefix: str = "") -> str:
-    c = f"{prefix}{ident(col, d)}"
-    return f"{c}::{typed[col]}" if col in typed else c
-
-
-def _copy_out(
-    source: QName,
-    cols: tuple[str, ...],
-    archive: QName,
-    key: tuple[str, ...],
-    d: Dialect,
-    typed: dict[str, str],
-) -> tuple[str, ...]:
-    select = ", ".join(_out(c, typed, d) for c in cols)
-    out = [f"CREATE TABLE {qname(archive, d)} AS SELECT {select} FROM {qname(source, d)}"]
-    if d is Dialect.SQLITE:
-        # The restore looks rows up by key once per row: without an index that is quadratic.
-        index = QName(archive.name + "_key", archive.schema)
-        out.append(
-            f"CREATE INDEX {qname(index, d)} ON {ident(archive.name, d)} "
-            f"({', '.join(ident(k, d) for k in key)})"
-        )
-    return tuple(out)
-
-
-def _update_from(
-    table: Table,
-    col: str,
-    archive: QName,
-    key: tuple[str, ...],
-    d: Dialect,
-    typed: dict[str, str],
-) -> tuple[str, ...]:
-    """UPDATE the re-added column from the archive, matching rows by key."""
-    c = ident(col, d)
-    if d is Dialect.POSTGRES:
-        match = " AND ".join(f"live.{ident(k, d)} = archived.{ident(k, d)}" for k in key)
-        return (
-            f"UPDATE {qname(table.name, d)} AS live SET {c} = {_back(col, typed, d, 'archived.')} "
-            f"FROM {qname(archive, d)} AS archived WHERE {match}",
-        )
-    if d is Dialect.MYSQL:
-        match = " AND ".join(f"live.{ident(k, d)} = archived.{ident(k, d)}" for k in key)
-        sets = [f"live.{c} = archived.{c}", *_frozen_on_update(table, col, "live.")]
-        return (
-            f"UPDATE {qname(table.name, d)} AS live JOIN {qname(archive, d)} AS archived "
-            f"ON {match} SET {', '.join(sets)}",
-        )
-    t = ident(table.name.name, d)
-    match = " AND ".join(f"archived.{ident(k, d)} = {t}.{ident(k, d)}" for k in key)
-    found = f"FROM {qname(archive, d)} AS archived WHERE {match}"
-    return (
-        f"UPDATE {qname(table.name, d)} SET {c} = (SELECT archived.{c} {found}) "
-        f"WHERE EXISTS (SELECT 1 {found})",
-    )
-
-
-def _same_row_update(table: Table, column: Column, source: str, d: Dialect) -> str:
-    """Copy the deprecated column back. Where the column was NOT NULL, a NULL there is a row
-    the older app wrote: it keeps what the re-applied change gave it."""
-    sets = [f"{ident(column.name, d)} = {ident(source, d)}"]
-    if d is Dialect.MYSQL:
-        sets += _frozen_on_update(table, column.name, "")
-    sql = f"UPDATE {qname(table.name, d)} SET {', '.join(sets)}"
-    return sql if column.nullable else f"{sql} WHERE {ident(source, d)} IS NOT NULL"
-
-
-def _frozen_on_update(table: Table, col: str, prefix: str) -> list[str]:
-    """MySQL bumps ON UPDATE CURRENT_TIMESTAMP columns on any UPDATE unless they are assigned:
-    assigning them to themselves keeps the rows identical."""
-    d = Dialect.MYSQL
-    return [
-        f"{prefix}{ident(c.name, d)} = {prefix}{ident(c.name, d)}"
-        for c in table.columns
-        if c.on_update and fold(c.name, d) != fold(col, d)
-    ]
-
-
-def _insert_back(table: Table, source: QName, d: Dialect, typed: dict[str, str]) -> tuple[str, ...]:
-    """INSERT every archived row back into the re-created table, then move its sequences on."""
-    cols = [c.name for c in table.columns if c.generated is None]
-    listed = ", ".join(ident(c, d) for c in cols)
-    selected = ", ".join(_back(c, typed, d) for c in cols)
-    override = ""
-    if d is Dialect.POSTGRES and any(c.auto is AutoKind.IDENTITY_ALWAYS for c in table.columns):
-        override = " OVERRIDING SYSTEM VALUE"
-    order = ""
-    if table.primary_key is not None:
-        # MySQL checks a self-referencing foreign key row by row: parents first.
-        order = " ORDER BY " + ", ".join(ident(c, d) for c in table.primary_key.columns)
-    out = [
-        f"INSERT INTO {qname(table.name, d)} ({listed}){override} "
-        f"SELECT {selected} FROM {qname(source, d)}{order}"
-    ]
-    if d is Dialect.POSTGRES:
-        for c in table.columns:
-            if c.auto is not None:
-                # The inserted ids bypassed the sequence: move it past them.
-                out.append(
-                    f"SELECT setval(pg_get_serial_sequence("
-                    f"'{_pg_text(qname(table.name, d))}', '{_pg_text(c.name)}'), "
-                    f"COALESCE(MAX({ident(c.name, d)}), 0) + 1, false) FROM {qname(table.name, d)}"
-                )
-    return tuple(out)
-
-
-def _pg_text(value: str) -> str:
-    return value.replace("'", "''")
-
-
-def _blocking_fks(table: Table, columns: tuple[str, ...] | None, d: Dialect) -> list[ForeignKey]:
-    """Foreign keys (over `columns`, or all) that make deleting a referenced row fail."""
-    out = []
-    for fk in table.foreign_keys:
-        if columns is not None and not any(_among(c, columns, d) for c in fk.columns):
-            continue
-        if qkey(fk.ref_table, d) == qkey(table.name, d):
-            continue  # a kept table's rows referencing each other don't concern the older app
-        action = (fk.on_delete or "").upper()
-        if action not in ("CASCADE", "SET NULL", "SET DEFAULT"):
-            out.append(fk)
-    return out
-
-
-def _detach_column(table: Table, col: str, d: Dialect) -> list[Change]:
-    """Drop the indexes and constraints over `col`: their names would collide with the ones
-    the re-applied change creates, and the older app must not be held to them."""
-    word = re.compile(rf"(?<![\w$]){re.escape(col)}(?![\w$])", re.I)
-    out: list[Change] = []
-    keys: tuple[Unique | ForeignKey, ...] = (*table.uniques, *table.foreign_keys)
-    for con in keys:
-        if _among(col, con.columns, d):
-            out.append(ch.DropConstraint(table.name, con))
-    for check in table.checks:
-        if word.search(check.expression):
-            out.append(ch.DropConstraint(table.name, check))
-    for index in table.indexes:
-        if any(
-            _among(col, (p.expression,), d) if p.is_column else word.search(p.expression)
-            for p in index.parts
-        ) or (index.where and word.search(index.where)):
-            out.append(ch.DropIndex(index))
-    return out
-
-
-def _with_table(schema: Schema, table: Table) -> Schema:
-    tables = dict(schema.tables)
-    tables[qkey(table.name, schema.dialect)] = table
-    return replace(schema, tables=tables)
 
 
 __all__ = [
