@@ -37,10 +37,11 @@ from bot.core.changes import (
 )
 from bot.core.diff import diff
 from bot.core.model import Dialect, ForeignKey, QName, Schema, Unique, View, qkey
+from bot.core.renaming import pg_view_rename, rename_word
 from bot.core.render import Rendered, render
 from bot.core.render.sqlite import Gap, GapKind, render_with_gaps, swap_steps
 from bot.core.replay import History, Migration, ParseCache, Step, Unmodelled, replay
-from bot.core.state import State, StateError, apply_changes, pg_view_rename, rename_word
+from bot.core.state import State, StateError, apply_changes
 
 
 class Method(StrEnum):
