@@ -215,7 +215,7 @@ class PostgresDatabase:
         return read_catalog(answers.__getitem__)
 
     def queries(self, sqls: Sequence[str]) -> list[list[tuple[Any, ...]]]:
-        """Rows of each query, sent together (one round trip, not one per query)."""
+        """Rows of each read-only query, sent together (one round trip, not one per query)."""
         import psycopg
 
         try:

@@ -276,6 +276,9 @@ class _Copy:
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         return self._db.query(sql)
 
+    def queries(self, sqls: Sequence[str]) -> list[list[tuple[Any, ...]]]:
+        return self._db.queries(sqls)
+
     def rows(self, table: str) -> list[tuple[Any, ...]]:
         return self._db.rows(table)
 
