@@ -138,6 +138,14 @@ class ScratchEngines:
                 self._templates[dialect] = templates
             return templates
 
+    def close(self) -> None:
+        """Drop the templates kept on the servers; the servers go on (tests share theirs)."""
+        with self._lock:
+            templates = list(self._templates.values())
+            self._templates.clear()
+        for kept in templates:
+            kept.close()
+
     def _server(self, dialect: Dialect) -> ScratchServer:
         """The dialect's server, started if need be (the lock held)."""
         server = self._servers.get(dialect)

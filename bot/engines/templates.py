@@ -152,6 +152,14 @@ class Templates:
         self._schedule(partial(self._make_spare, key))
         return _Copy(copy, partial(self._schedule, partial(self._drop, copy))), kept.deployed
 
+    def close(self) -> None:
+        """Drop every template and copy made ahead (copies handed out are their holders')."""
+        self.settle()
+        with self._lock:
+            kept = list(self._kept.items())
+        for key, entry in kept:
+            self._forget(key, entry)
+
     def discard(self, key: str) -> None:
         """Stop handing out the template of `key` (a copy of it failed): the next proof of its
         history builds it again."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -24,10 +24,22 @@ RIGHT = Script(
 )
 
 
-def _engines(server: ScratchServer, kept: int = 8) -> ScratchEngines:
-    engines = ScratchEngines(templates=kept)
-    engines.use(Dialect.POSTGRES, server)
-    return engines
+@pytest.fixture
+def engines_on(
+    postgres_server: ScratchServer,
+) -> Iterator[Callable[[int], ScratchEngines]]:
+    """``engines_on(kept)``: proofs on the session's server keeping up to `kept` templates."""
+    made: list[ScratchEngines] = []
+
+    def make(kept: int = 8) -> ScratchEngines:
+        engines = ScratchEngines(templates=kept)
+        engines.use(Dialect.POSTGRES, postgres_server)
+        made.append(engines)
+        return engines
+
+    yield make
+    for engines in made:
+        engines.close()
 
 
 def _templates(engines: ScratchEngines) -> Templates:
@@ -48,9 +60,9 @@ def _databases(db: ScratchDatabase) -> dict[str, tuple[bool, bool]]:
 
 
 def test_the_second_proof_of_a_history_copies_its_template(
-    postgres_server: ScratchServer, engine_db: Callable[[str], ScratchDatabase]
+    engines_on: Callable[..., ScratchEngines], engine_db: Callable[[str], ScratchDatabase]
 ) -> None:
-    engines = _engines(postgres_server)
+    engines = engines_on()
 
     first = verify(Dialect.POSTGRES, NEWER, RIGHT, OLDER, engines=engines)
     second = verify(Dialect.POSTGRES, NEWER, RIGHT, OLDER, engines=engines)
@@ -77,9 +89,9 @@ def test_the_second_proof_of_a_history_copies_its_template(
     ],
 )
 def test_a_history_that_differs_in_anything_gets_its_own_template(
-    postgres_server: ScratchServer, newer: list[str], settings: tuple[str, ...]
+    engines_on: Callable[..., ScratchEngines], newer: list[str], settings: tuple[str, ...]
 ) -> None:
-    engines = _engines(postgres_server)
+    engines = engines_on()
     verify(Dialect.POSTGRES, NEWER, RIGHT, OLDER, engines=engines)
     verify(Dialect.POSTGRES, NEWER, RIGHT, OLDER, engines=engines)  # served by the first
 
@@ -91,9 +103,9 @@ def test_a_history_that_differs_in_anything_gets_its_own_template(
 
 
 def test_a_down_right_for_a_kept_history_still_fails_on_a_changed_one(
-    postgres_server: ScratchServer,
+    engines_on: Callable[..., ScratchEngines],
 ) -> None:
-    engines = _engines(postgres_server)
+    engines = engines_on()
     assert verify(Dialect.POSTGRES, NEWER, RIGHT, OLDER, engines=engines).verified
     without_index = [*OLDER, "ALTER TABLE users ADD COLUMN short_bio text;"]
 
@@ -122,13 +134,11 @@ CASES = {
 
 @pytest.mark.parametrize("case", CASES)
 def test_a_proof_says_the_same_replayed_or_copied(
-    postgres_server: ScratchServer, case: str
+    engines_on: Callable[..., ScratchEngines], case: str
 ) -> None:
     newer, script = CASES[case]
-    replayed = verify(
-        Dialect.POSTGRES, newer, script, OLDER, engines=_engines(postgres_server, kept=0)
-    )
-    engines = _engines(postgres_server)
+    replayed = verify(Dialect.POSTGRES, newer, script, OLDER, engines=engines_on(0))
+    engines = engines_on()
 
     first = verify(Dialect.POSTGRES, newer, script, OLDER, engines=engines)
     _templates(engines).settle()  # the next copy is made ahead: served from it
@@ -142,9 +152,9 @@ def test_a_proof_says_the_same_replayed_or_copied(
 
 
 def test_a_proof_that_drops_everything_leaves_the_template_as_it_was(
-    postgres_server: ScratchServer,
+    engines_on: Callable[..., ScratchEngines],
 ) -> None:
-    engines = _engines(postgres_server)
+    engines = engines_on()
     ruin = Script(("DROP TABLE users",))
     assert not verify(Dialect.POSTGRES, NEWER, ruin, OLDER, engines=engines).verified
 
@@ -156,9 +166,9 @@ def test_a_proof_that_drops_everything_leaves_the_template_as_it_was(
 
 
 def test_a_template_gone_from_the_server_falls_back_to_replaying(
-    postgres_server: ScratchServer, engine_db: Callable[[str], ScratchDatabase]
+    engines_on: Callable[..., ScratchEngines], engine_db: Callable[[str], ScratchDatabase]
 ) -> None:
-    engines = _engines(postgres_server)
+    engines = engines_on()
     templates = _templates(engines)
     before = verify(Dialect.POSTGRES, NEWER, RIGHT, OLDER, engines=engines)
     templates.settle()
@@ -166,7 +176,9 @@ def test_a_template_gone_from_the_server_falls_back_to_replaying(
     admin = engine_db("postgres")
     # someone else drops what the cache kept: the template and the copy made ahead
     admin.execute([f'ALTER DATABASE "{counts.kept[0]}" WITH IS_TEMPLATE false'])
-    admin.execute([f'DROP DATABASE "{name}" WITH (FORCE)' for name in (*counts.kept, *counts.ready)])
+    admin.execute(
+        [f'DROP DATABASE "{name}" WITH (FORCE)' for name in (*counts.kept, *counts.ready)]
+    )
 
     after = verify(Dialect.POSTGRES, NEWER, RIGHT, OLDER, engines=engines)
     templates.settle()
@@ -177,8 +189,10 @@ def test_a_template_gone_from_the_server_falls_back_to_replaying(
     assert templates.counts.built == 2  # the failed template is forgotten, then built again
 
 
-def test_proofs_of_one_history_at_once_build_one_template(postgres_server: ScratchServer) -> None:
-    engines = _engines(postgres_server)
+def test_proofs_of_one_history_at_once_build_one_template(
+    engines_on: Callable[..., ScratchEngines],
+) -> None:
+    engines = engines_on()
     start = threading.Barrier(3)
     results: list[Proof] = []
 
@@ -199,9 +213,9 @@ def test_proofs_of_one_history_at_once_build_one_template(postgres_server: Scrat
 
 
 def test_the_least_recently_used_template_is_dropped_beyond_the_bound(
-    postgres_server: ScratchServer, engine_db: Callable[[str], ScratchDatabase]
+    engines_on: Callable[..., ScratchEngines], engine_db: Callable[[str], ScratchDatabase]
 ) -> None:
-    engines = _engines(postgres_server, kept=1)
+    engines = engines_on(1)
     templates = _templates(engines)
     verify(Dialect.POSTGRES, NEWER, RIGHT, OLDER, engines=engines)
     (first,) = templates.counts.kept
@@ -220,14 +234,17 @@ def test_the_key_covers_every_statement_its_order_and_boundaries_and_the_session
     base = history_key("deployed", "PostgreSQL 17.5", ("SET a = 1",), ("s1", "s2"))
 
     assert base == history_key("deployed", "PostgreSQL 17.5", ("SET a = 1",), ("s1", "s2"))
-    assert len(
-        {
-            base,
-            history_key("deployed", "PostgreSQL 17.5", ("SET a = 1",), ("s2", "s1")),
-            history_key("deployed", "PostgreSQL 17.5", ("SET a = 1",), ("s1s2",)),
-            history_key("deployed", "PostgreSQL 17.5", ("SET a = 1",), ("s1", "s2", "")),
-            history_key("deployed", "PostgreSQL 17.5", ("SET a = 2",), ("s1", "s2")),
-            history_key("deployed", "PostgreSQL 17.6", ("SET a = 1",), ("s1", "s2")),
-            history_key("reverted-to", "PostgreSQL 17.5", ("SET a = 1",), ("s1", "s2")),
-        }
-    ) == 7
+    assert (
+        len(
+            {
+                base,
+                history_key("deployed", "PostgreSQL 17.5", ("SET a = 1",), ("s2", "s1")),
+                history_key("deployed", "PostgreSQL 17.5", ("SET a = 1",), ("s1s2",)),
+                history_key("deployed", "PostgreSQL 17.5", ("SET a = 1",), ("s1", "s2", "")),
+                history_key("deployed", "PostgreSQL 17.5", ("SET a = 2",), ("s1", "s2")),
+                history_key("deployed", "PostgreSQL 17.6", ("SET a = 1",), ("s1", "s2")),
+                history_key("reverted-to", "PostgreSQL 17.5", ("SET a = 1",), ("s1", "s2")),
+            }
+        )
+        == 7
+    )
