@@ -7,7 +7,8 @@ being reverted to. Proven when A's catalog is B's plus exactly what a variant sa
 every row and value the plan does not declare lost is still in A. Only scratch engines are used:
 SQLite in memory, an embedded PostgreSQL and a private mariadbd started by this process, or a
 MySQL/MariaDB server the operator configured as scratch. A configured application database is
-never touched.
+never touched. On PostgreSQL each history is replayed once and kept (bot/engines/templates.py):
+the next proof of it copies database A and reads B's catalog from memory.
 """
 
 from __future__ import annotations
@@ -332,7 +333,7 @@ def _prove(
         if kept:
             _run(a, "the removal of what the variant keeps", kept)
             reached = a.catalog()
-        stand_ins = _stand_ins_used(a, dialect)
+        stand_ins = _stand_ins_used(reached, dialect)
     except _Failed as failed:
         return _failure(engine, failed)
     except EngineError as err:
@@ -551,14 +552,10 @@ def _run(db: ScratchDatabase, name: str, statements: Sequence[str]) -> None:
         raise _Failed(name, err) from err
 
 
-def _stand_ins_used(db: ScratchDatabase, dialect: Dialect) -> list[str]:
+def _stand_ins_used(catalog: Catalog, dialect: Dialect) -> list[str]:
     if dialect is not Dialect.POSTGRES:
         return []
-    names = ", ".join(f"'{n}'" for n in STAND_INS)
-    return [
-        str(r[0])
-        for r in db.query(f"SELECT extname FROM pg_extension WHERE extname IN ({names}) ORDER BY 1")
-    ]
+    return [name for name in catalog.names("extensions") if name in STAND_INS]
 
 
 def _version(db: ScratchDatabase) -> str:
