@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields, is_dataclass, replace
 from enum import StrEnum
+from typing import overload
 
 from bot.core import changes as ch
 from bot.core.changes import Change
@@ -30,6 +31,7 @@ from bot.core.model import (
     Dialect,
     EnumType,
     ForeignKey,
+    PrimaryKey,
     QName,
     Schema,
     Table,
@@ -58,8 +60,8 @@ class Alternative:
 
     strategy: Strategy
     replaces: Change  # the data-loss step
-    statements: tuple[str, ...]  # SQL that replaces that step in the down
-    restore: tuple[str, ...]  # run after the change is re-applied: brings the data back
+    statements: Sequence[str]  # SQL that replaces that step in the down
+    restore: Sequence[str]  # run after the change is re-applied: brings the data back
     explanation: str  # for the plan: what it does, what the older app sees
     keeps_older_app_working: bool
     # What `statements` do to the live tables, as changes: the steps after this one in the
@@ -109,6 +111,16 @@ def alternatives(change: Change, before: Schema, label: str) -> list[Alternative
     return []
 
 
+# The kinds of change `alternatives` may offer something for.
+_LOSING = (ch.DropColumn, ch.DropTable, ch.AlterColumn, ch.AlterEnum)
+
+
+def may_offer(change: Change) -> bool:
+    """Whether `alternatives` may offer any for `change`: a cheap test before the schema it
+    needs is frozen."""
+    return isinstance(change, _LOSING)
+
+
 def safest(alts: Sequence[Alternative]) -> Alternative | None:
     """The alternative a companion change should carry: keep, else archive, else rename.
 
@@ -145,14 +157,15 @@ def apply_alternatives(
     """
     state = State(before.dialect, before)
     statements: list[str] = []
-    restores: list[tuple[str, ...]] = []
+    restores: list[Sequence[str]] = []
     chosen: list[Alternative] = []
     run: list[Change] = []
     run_start = before
-    later = _mentions_after(changes)
+    mentioned = [_mentions(c) for c in changes]
+    later = _Later(changes, mentioned)
     for i, change in enumerate(changes):
-        rest = _Rest(changes, i + 1, later[i + 1])
-        pick = _pick(change, state.snapshot(), rest, label, only)
+        rest = _Rest(changes, i + 1, mentioned[i], later)
+        pick = _pick(change, state.snapshot(), rest, label, only) if may_offer(change) else None
         if pick is None:
             if not run:
                 run_start = state.snapshot()
@@ -172,83 +185,205 @@ def apply_alternatives(
 
 @dataclass(frozen=True)
 class _Mentions:
-    """What changes name: objects (tables, views, types, sequences, indexes, constraints, and
-    `table.column` for steps on one column), tables some of whose columns they name, and
-    every other word their values carry (types, expressions, definitions)."""
+    """What a change names, by how it names it.
+
+    - objects: what it works on as a whole (tables, views, types, sequences, opaque objects)
+      and the index and constraint names it carries (an index name is the schema's, not the
+      table's);
+    - scoped: the table a step inside one table works in (a column, index or constraint step);
+    - members: `table.word` for what such a step names in its table (columns, constraint and
+      index names, the words of its expressions, never of a column's type);
+    - references: `table.column` for the keys its foreign keys reference;
+    - words: every word its values carry (types, defaults, expressions, referenced tables).
+    """
 
     objects: frozenset[str]
-    column_tables: frozenset[str]
+    scoped: frozenset[str]
+    members: frozenset[str]
+    references: frozenset[str]
     words: frozenset[str]
 
     def __or__(self, other: _Mentions) -> _Mentions:
         return _Mentions(
             self.objects | other.objects,
-            self.column_tables | other.column_tables,
+            self.scoped | other.scoped,
+            self.members | other.members,
+            self.references | other.references,
             self.words | other.words,
         )
 
-    def touches(self, other: _Mentions) -> bool:
-        return bool(
-            self.objects & (other.objects | other.words | other.column_tables)
-            or other.objects & (self.words | self.column_tables)
+
+class _Later:
+    """For each name a change mentions, the last position in the down that mentions it that
+    way: whether any step after a position touches a set of mentions is then a few lookups,
+    not a union of everything after it."""
+
+    def __init__(self, changes: Sequence[Change], mentions: Sequence[_Mentions]) -> None:
+        self.objects: dict[str, int] = {}
+        self.dropped: dict[str, int] = {}  # tables a DropTable drops (not in `objects`)
+        self.scoped: dict[str, int] = {}
+        self.members: dict[str, int] = {}
+        self.removing: dict[str, int] = {}  # members of steps that may take a key away
+        self.references: dict[str, int] = {}
+        self.words: dict[str, int] = {}
+        for i, (change, m) in enumerate(zip(changes, mentions, strict=True)):
+            creates = isinstance(change, ch.CreateIndex)
+            adds = creates or isinstance(change, (ch.AddColumn, ch.AddConstraint))
+            plain = isinstance(change, ch.DropIndex) and not change.index.unique
+            dropped = _dropped_table(change)
+            for names, last in (
+                (m.objects - dropped, self.objects),
+                (dropped, self.dropped),
+                (m.scoped, self.scoped),
+                # an index on a column the alternative keeps, or one it keeps but changes,
+                # is created the same on both (the change has no such column to index);
+                # its name is an object
+                (() if creates else m.members, self.members),
+                (() if adds or plain else m.members, self.removing),
+                (m.references, self.references),
+                (m.words, self.words),
+            ):
+                for name in names:
+                    last[name] = i
+
+    def touched(self, mine: _Mentions, start: int) -> bool:
+        """Whether a step at `start` or later can read or change what `mine` names: it names
+        one of the same table's members, takes away a key that `mine` references, or one side
+        works on a whole object that the other names anywhere (works in, or carries)."""
+
+        def after(names: frozenset[str], *where: dict[str, int]) -> bool:
+            return any(last.get(n, -1) >= start for n in names for last in where)
+
+        # A table dropped later goes with whatever the alternative keeps or changes inside it
+        # (`mine.scoped`); a reference to it or a word naming it is another matter.
+        return (
+            after(mine.members, self.members, self.references)
+            or after(mine.references, self.removing)
+            or after(mine.objects, self.objects, self.dropped, self.scoped, self.words)
+            or after(mine.words, self.objects, self.dropped)
+            or after(mine.scoped, self.objects)
         )
 
 
-_NOTHING = _Mentions(frozenset(), frozenset(), frozenset())
-_COLUMN_STEPS = (ch.AddColumn, ch.DropColumn, ch.AlterColumn, ch.RenameColumn, ch.MoveColumn)
+def _dropped_table(change: Change) -> frozenset[str]:
+    """The words of the name of the table a DropTable drops."""
+    if not isinstance(change, ch.DropTable):
+        return frozenset()
+    return frozenset(w.lower() for w in _WORD.findall(str(change.table.name)))
 
 
-@dataclass(frozen=True)
-class _Rest:
-    """The steps after the one being replaced, and what they mention together."""
-
-    changes: Sequence[Change]
-    start: int
-    mentions: _Mentions
-
-
-def _mentions_after(changes: Sequence[Change]) -> list[_Mentions]:
-    """For each position, what the changes from there on mention (one pass, from the end)."""
-    out = [_NOTHING] * (len(changes) + 1)
-    for i in range(len(changes) - 1, -1, -1):
-        out[i] = out[i + 1] | _mentions(changes[i])
-    return out
+# Steps inside one table (the table is their `table` field).
+_SCOPED = (
+    ch.AddColumn,
+    ch.DropColumn,
+    ch.AlterColumn,
+    ch.RenameColumn,
+    ch.MoveColumn,
+    ch.AddConstraint,
+    ch.DropConstraint,
+    ch.RenameConstraint,
+    ch.RenameIndex,
+    ch.SetTableComment,
+    ch.SetTableOptions,
+    ch.SetClusterOn,
+    ch.SetUnlogged,
+)
 
 
 def _mentions(change: Change) -> _Mentions:
     objects: set[str] = set()
     words: set[str] = set()
+    types: set[str] = set()  # words of a column's type: a type's name, never a column's
+    references: set[str] = set()
 
     def walk(v: object, owner: object = None, field_name: str = "") -> None:
+        if v is None or isinstance(v, (bool, int)):
+            return
         if isinstance(v, str):
-            named = field_name == "name" and not isinstance(owner, Column)
-            found = (w.lower() for w in _WORD.findall(v))
-            if named or isinstance(owner, QName) or field_name == "identity":
+            found = _WORD.findall(v.lower())
+            if isinstance(owner, Column):
+                (types if field_name == "type" else words).update(found)
+            elif field_name in ("name", "identity") or isinstance(owner, QName):
                 objects.update(found)
             else:
                 words.update(found)
         elif isinstance(v, (tuple, list, frozenset, set)):
             for item in v:
                 walk(item, owner, field_name)
-        elif is_dataclass(v) and not isinstance(v, type):
-            for f in fields(v):
-                walk(getattr(v, f.name), v, f.name)
+        elif isinstance(v, ForeignKey):
+            # The table it references is read, not worked on: only a step on that table as a
+            # whole, or one that may take the referenced key away, can break the key.
+            words.update(_WORD.findall(str(v.ref_table).lower()))
+            target = v.ref_table.name.lower()
+            references.update(f"{target}.{c.lower()}" for c in v.ref_columns)
+            walk_fields(v, skip=("ref_table",))
+        else:
+            walk_fields(v)
 
-    if isinstance(change, _COLUMN_STEPS):
-        # A step on one column of a table: the names it carries are that table's columns.
-        table = change.table.name.lower()
-        for f in fields(change):
-            if f.name != "table":
-                walk(getattr(change, f.name), change, f.name)
-        columns = frozenset(f"{table}.{w}" for w in objects | words)
-        # the words stay words too: a column's type (an enum, a domain) and its default
-        # (a sequence) are objects of their own that a later step may drop
-        return _Mentions(columns, frozenset({table}), frozenset(words))
-    walk(change)
-    return _Mentions(frozenset(objects), frozenset(), frozenset(words))
+    def walk_fields(v: object, skip: tuple[str, ...] = ()) -> None:
+        for f in _fields(v):
+            if f not in skip:
+                walk(getattr(v, f), v, f)
+
+    match change:
+        case ch.DropColumn(table, column):
+            # its `after` only says where the column stood, for the reverse: nothing reads it
+            scope: QName | None = table
+            walk(column, change, "column")
+        case ch.DropConstraint(table, con) if con.name is not None and not _is_key(con):
+            # a check or foreign key gone by its name: what it constrained is less constrained
+            scope = table
+            objects.update(w.lower() for w in _WORD.findall(con.name))
+            if isinstance(con, ForeignKey):
+                words.update(w.lower() for w in _WORD.findall(str(con.ref_table)))
+        case ch.CreateIndex(index) | ch.DropIndex(index):
+            scope = index.table
+            walk_fields(index, skip=("table",))
+        case _ if isinstance(change, _SCOPED):
+            scope = change.table
+            walk_fields(change, skip=("table",))
+        case _:
+            scope = None
+            walk(change)
+    kept = frozenset(objects), frozenset(references), frozenset(words | types)
+    if scope is None:
+        return _Mentions(kept[0], frozenset(), frozenset(), kept[1], kept[2])
+    owner = scope.name.lower()
+    # Names in a table's scope are the table's own; index and constraint names are also the
+    # schema's (an index is a relation of its own in PostgreSQL).
+    members = frozenset(f"{owner}.{w}" for w in objects | words)
+    return _Mentions(kept[0], frozenset({owner}), members, kept[1], kept[2])
+
+
+def _is_key(con: Constraint) -> bool:
+    """A primary key or UNIQUE: dropping it may take away what a foreign key references."""
+    return isinstance(con, (PrimaryKey, Unique))
 
 
 _WORD = re.compile(r"\w+")
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(value: object) -> tuple[str, ...]:
+    """A dataclass's field names (none for other values), looked up once per class:
+    `fields` is slow in a hot loop."""
+    cls = type(value)
+    names = _FIELDS.get(cls)
+    if names is None:
+        is_value = is_dataclass(value) and not isinstance(value, type)
+        names = _FIELDS[cls] = tuple(f.name for f in fields(value)) if is_value else ()  # type: ignore[arg-type]
+    return names
+
+
+@dataclass(frozen=True)
+class _Rest:
+    """The steps after the one being replaced (from `start`), what that one mentions, and
+    where in the down each name is mentioned last."""
+
+    changes: Sequence[Change]
+    start: int
+    mentioned: _Mentions
+    later: _Later
 
 
 def _pick(
@@ -259,25 +394,25 @@ def _pick(
         alt = safest(remaining)
         if alt is None:
             return None
-        if _fits(alt, change, now, rest):
+        if _fits(alt, now, rest):
             return alt
         remaining.remove(alt)
     return None
 
 
-def _fits(alt: Alternative, change: Change, now: Schema, rest: _Rest) -> bool:
+def _fits(alt: Alternative, now: Schema, rest: _Rest) -> bool:
     """Whether the later steps still apply after the alternative instead of the change.
 
-    The alternative leaves the database differing from the change's result only in the
-    objects the two of them name; later steps that mention none of those names (and name
-    nothing the two mention) behave the same on both, and on the change's result they apply:
-    that is the down being replaced. Only when a name is shared are the later steps replayed,
-    which keeps a down of many data-losing steps linear instead of quadratic.
+    The alternative leaves the database differing from the change's result only in what the
+    two of them name; a later step that touches none of it (see `_Later.touched`) behaves the
+    same on both, and on the change's result the later steps apply: that is the down being
+    replaced. Only when a later step touches it are the later steps replayed, which keeps a
+    down of many data-losing steps linear instead of quadratic.
     """
-    mine = _mentions(change)
+    mine = rest.mentioned
     for c in alt.effect:
         mine |= _mentions(c)
-    if not mine.touches(rest.mentions):
+    if not rest.later.touched(mine, rest.start):
         return True
     try:
         after = apply_changes(now, [*alt.effect, *rest.changes[rest.start :]])
@@ -409,7 +544,7 @@ def _archive_column(
     return Alternative(
         Strategy.ARCHIVE,
         change,
-        (*copy, *_sql([change], before)),
+        _sql([change], before, first=copy),
         restore,
         f"Copies {table.name}.{column.name} with the key {', '.join(key)} to {archive}, then "
         "drops the column: the older app sees exactly the schema it expects. Its restore "
@@ -435,9 +570,8 @@ def _rename_column(
         moved = replace(moved, nullable=True)
     # At restore time the table is as it was before the down, with the deprecated column too.
     again = _with_table(before, replace(table, columns=(*table.columns, moved)))
-    restore = (
-        _same_row_update(table, column, new, d),
-        *(r.sql for r in render([ch.DropColumn(table.name, moved)], again)),
+    restore = _sql(
+        [ch.DropColumn(table.name, moved)], again, first=(_same_row_update(table, column, new, d),)
     )
     return Alternative(
         Strategy.RENAME,
@@ -479,9 +613,13 @@ def _table_alternatives(
         Alternative(
             Strategy.ARCHIVE,
             change,
-            (
-                f"CREATE TABLE {qname(archive, d)} AS SELECT {every} FROM {qname(table.name, d)}",
-                *_sql([change], before),
+            _sql(
+                [change],
+                before,
+                first=(
+                    f"CREATE TABLE {qname(archive, d)} AS SELECT {every} "
+                    f"FROM {qname(table.name, d)}",
+                ),
             ),
             (*_insert_back(table, archive, d, typed), f"DROP TABLE {qname(archive, d)}"),
             f"Copies every row of {table.name} to {archive}, then drops the table: the older "
@@ -506,11 +644,14 @@ def _rename_table(
         # Its sequence keeps the name the re-applied CREATE TABLE needs.
         return None
     new = QName(object_name("_deprecated", label, (table.name.name,), d), table.name.schema)
-    state = State(d, before)
+    key = qkey(table.name, d)
+    # one look at every table's keys: a State's index of them would cost more to build
     effect: list[Change] = [
         ch.DropConstraint(child.name, fk)
-        for child, fk in state.referencing(table.name)
-        if qkey(child.name, d) != qkey(table.name, d)
+        for child in before.tables.values()
+        if qkey(child.name, d) != key
+        for fk in child.foreign_keys
+        if qkey(fk.ref_table, d) == key
     ]
     # Index, key and constraint names would collide with those the re-applied change creates.
     # Foreign keys go first: MySQL won't drop an index a foreign key still needs.
@@ -568,9 +709,10 @@ def _narrowing_alternatives(
             Alternative(
                 Strategy.ARCHIVE,
                 change,
-                (
-                    *_copy_out(table.name, (*key, col), archive, key, d, typed),
-                    *_sql([change], before),
+                _sql(
+                    [change],
+                    before,
+                    first=_copy_out(table.name, (*key, col), archive, key, d, typed),
                 ),
                 (
                     *_update_from(table, col, archive, key, d, typed),
@@ -666,8 +808,57 @@ def _ints(text: str) -> list[int]:
 # -- SQL pieces ------------------------------------------------------------------------
 
 
-def _sql(effect: Sequence[Change], before: Schema) -> tuple[str, ...]:
-    return tuple(r.sql for r in render(list(effect), before)) if effect else ()
+class SQL(Sequence[str]):
+    """Statements rendered on first use: most alternatives offered are only described in the
+    plan, never shown as SQL, and rendering against the whole schema is the costly part.
+    Equal to (and hashed, copied, pickled as) the tuple of its statements."""
+
+    def __init__(self, make: Callable[[], tuple[str, ...]]) -> None:
+        self._make: Callable[[], tuple[str, ...]] | None = make
+        self._sql: tuple[str, ...] = ()
+
+    def _statements(self) -> tuple[str, ...]:
+        if self._make is not None:
+            self._sql, self._make = self._make(), None
+        return self._sql
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[str, ...]: ...
+    def __getitem__(self, i: int | slice) -> str | tuple[str, ...]:
+        return self._statements()[i]
+
+    def __len__(self) -> int:
+        return len(self._statements())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._statements())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SQL):
+            other = other._statements()
+        return isinstance(other, tuple) and self._statements() == other
+
+    def __hash__(self) -> int:
+        return hash(self._statements())
+
+    def __repr__(self) -> str:
+        return repr(self._statements())
+
+    def __reduce__(self) -> tuple[type[tuple[str, ...]], tuple[tuple[str, ...]]]:
+        return tuple, (self._statements(),)
+
+
+def _sql(effect: Sequence[Change], before: Schema, *, first: Sequence[str] = ()) -> SQL:
+    """`first`, then the statements that take `before` through `effect`, rendered on use."""
+    changes = list(effect)
+
+    def make() -> tuple[str, ...]:
+        rendered = render(changes, before) if changes else []
+        return (*first, *(r.sql for r in rendered))
+
+    return SQL(make)
 
 
 def _among(name: str, names: Sequence[str], d: Dialect) -> bool:
@@ -864,10 +1055,12 @@ def _with_table(schema: Schema, table: Table) -> Schema:
 
 
 __all__ = [
+    "SQL",
     "Alternative",
     "Strategy",
     "alternatives",
     "apply_alternatives",
+    "may_offer",
     "narrows",
     "object_name",
     "safest",
