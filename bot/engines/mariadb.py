@@ -268,6 +268,10 @@ class MariadbDatabase:
             code, message = err.args if len(err.args) == 2 else (None, str(err))
             raise EngineError(sql, str(message), None if code is None else str(code)) from err
 
+    def queries(self, sqls: Sequence[str]) -> list[list[tuple[Any, ...]]]:
+        """Rows of each query, in order."""
+        return [self.query(sql) for sql in sqls]
+
     def rows(self, table: str) -> list[tuple[Any, ...]]:
         """All rows of a table, sorted by all columns."""
         return sort_rows(self.query(f"SELECT * FROM {quote_ident(table)}"))
