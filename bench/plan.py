@@ -5,7 +5,8 @@ under 2 s; planning again on the same history (caches warm) under 200 ms; peak R
 planning process under 300 MB. Then, with the scratch server warm (started by the first
 plan), `--rounds` interleaved pairs of the same plan proven and unproven, each with new plan
 caches (a new revert: the history is parsed again) and with warm ones (a re-plan); the target
-is a proven plan at most 2x the unproven one.
+is a proven plan at most 2x the unproven one. The first plan's proof replays the history and keeps
+it as a template (bot/engines/templates.py); the proofs timed in pairs copy it.
 
     python bench/plan.py [DIR] [--files 2000] [--migrations 1000] [--no-verify] [--rounds 5]
 
@@ -119,6 +120,13 @@ def child(repo: str, sha: str, verify: bool, rounds: int) -> None:
             plan_commit(r, sha, cache=caches[proof], now=now, options=opts)
             pairs["warm+proof" if proof else "warm"].append(time.perf_counter() - t)
     source = plan.sources[0]
+    templates = None
+    if verify:
+        from bot.core.model import Dialect
+        from bot.engines.proof import ENGINES
+
+        kept = ENGINES.templates(Dialect.POSTGRES)
+        templates = None if kept is None else kept.counts
     print(
         json.dumps(
             {
@@ -130,6 +138,9 @@ def child(repo: str, sha: str, verify: bool, rounds: int) -> None:
                 "files": len(source.files),
                 "peak_rss_mb": peak,
                 "pairs": pairs,
+                "templates": None
+                if templates is None
+                else [templates.built, templates.served, templates.spares],
                 "proof": None
                 if source.proof is None
                 else [source.proof.verified, source.proof.reason],
@@ -181,6 +192,12 @@ def main() -> None:
             f"plan: {r['sources']} source(s), {r['statements']} down statements, {r['files']} companion files"
         )
         print(f"proof of the plan: {r['proof']}")
+        if r["templates"]:
+            built, served, spares = r["templates"]
+            print(
+                f"templates of replayed histories: {built} built, {served} copies served"
+                f" ({spares} made ahead)"
+            )
         pairs = r["pairs"]
         if pairs["new"]:
             print(

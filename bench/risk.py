@@ -51,13 +51,15 @@ def measure(files: list[Any], undo: int, rounds: int) -> dict[str, Any]:
         "gate": lambda: gate(source, newer.schema, policy=Policy(), allows=[], label="bench00"),
     }
     times: dict[str, list[float]] = {name: [] for name in steps}
+    cpu: dict[str, list[float]] = {name: [] for name in steps}  # what other load skews least
     for _ in range(rounds):
         for name, step in steps.items():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             step()
             times[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
     findings = len(assess(down.changes, newer.schema).findings())
-    return {"times": times, "statements": len(down.statements), "findings": findings}
+    return {"times": times, "cpu": cpu, "statements": len(down.statements), "findings": findings}
 
 
 def main() -> None:
@@ -80,13 +82,17 @@ def main() -> None:
     else:
         files = [Migration(name, sql) for name, sql in migrations(1000, 500)]
         print("history: 1000 migrations over 500 tables (PostgreSQL)")
-    print(f"{args.rounds} interleaved rounds; min / median, and each as a share of the plan's")
+    print(
+        f"{args.rounds} interleaved rounds; min / median wall time, each as a share of the "
+        "plan's, and the same share of CPU time"
+    )
     for undo in (10, 100):
         r = measure(files, undo, args.rounds)
-        t = r["times"]
+        t, c = r["times"], r["cpu"]
         print(
             f"undo last {undo:>3}: {r['statements']} statements, {r['findings']} findings; "
             f"plan {min(t['plan']):.3f} / {statistics.median(t['plan']):.3f} s"
+            f" (CPU {min(c['plan']):.3f} / {statistics.median(c['plan']):.3f} s)"
         )
         for name, label in (
             ("rules", "risk rules"),
@@ -95,9 +101,12 @@ def main() -> None:
         ):
             lo = min(t[name]) / min(t["plan"])
             mid = statistics.median(t[name]) / statistics.median(t["plan"])
+            clo = min(c[name]) / min(c["plan"])
+            cmid = statistics.median(c[name]) / statistics.median(c["plan"])
             print(
                 f"  {label:42s} {min(t[name]) * 1000:7.1f} / "
                 f"{statistics.median(t[name]) * 1000:7.1f} ms  +{lo:.1%} / +{mid:.1%}"
+                f"  CPU +{clo:.1%} / +{cmid:.1%}"
             )
     if args.no_engines:
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -376,11 +377,15 @@ def test_verify_on_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
 
 @pytest.fixture
-def shared_postgres(postgres_server: ScratchServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def shared_postgres(
+    postgres_server: ScratchServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """Let --verify use the session's embedded server instead of starting its own."""
     engines = verify_module.ScratchEngines()
     engines.use(verify_module.Dialect.POSTGRES, postgres_server)
     monkeypatch.setattr(verify_module, "ENGINES", engines)
+    yield
+    engines.close()  # its templates off the session's server
 
 
 @pytest.mark.usefixtures("shared_postgres")

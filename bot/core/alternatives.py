@@ -22,23 +22,39 @@ from dataclasses import dataclass, fields, is_dataclass, replace
 from enum import StrEnum
 
 from bot.core import changes as ch
+from bot.core.alternatives_sql import (
+    SQL,
+    among,
+    blocking_fks,
+    copy_out,
+    detach_column,
+    insert_back,
+    lazy_sql,
+    row_key,
+    same_row_update,
+    type_name,
+    typed_out,
+    update_from,
+    user_typed,
+    with_table,
+)
 from bot.core.changes import Change
 from bot.core.model import (
-    AutoKind,
     Column,
     Constraint,
     Dialect,
     EnumType,
     ForeignKey,
+    PrimaryKey,
     QName,
     Schema,
     Table,
     Unique,
-    fold,
     qkey,
 )
+from bot.core.narrowing import narrows
 from bot.core.render import render
-from bot.core.render.names import ident, qname
+from bot.core.render.names import qname
 from bot.core.state import State, StateError, apply_changes
 
 
@@ -58,8 +74,8 @@ class Alternative:
 
     strategy: Strategy
     replaces: Change  # the data-loss step
-    statements: tuple[str, ...]  # SQL that replaces that step in the down
-    restore: tuple[str, ...]  # run after the change is re-applied: brings the data back
+    statements: Sequence[str]  # SQL that replaces that step in the down
+    restore: Sequence[str]  # run after the change is re-applied: brings the data back
     explanation: str  # for the plan: what it does, what the older app sees
     keeps_older_app_working: bool
     # What `statements` do to the live tables, as changes: the steps after this one in the
@@ -109,6 +125,16 @@ def alternatives(change: Change, before: Schema, label: str) -> list[Alternative
     return []
 
 
+# The kinds of change `alternatives` may offer something for.
+_LOSING = (ch.DropColumn, ch.DropTable, ch.AlterColumn, ch.AlterEnum)
+
+
+def may_offer(change: Change) -> bool:
+    """Whether `alternatives` may offer any for `change`: a cheap test before the schema it
+    needs is frozen."""
+    return isinstance(change, _LOSING)
+
+
 def safest(alts: Sequence[Alternative]) -> Alternative | None:
     """The alternative a companion change should carry: keep, else archive, else rename.
 
@@ -145,14 +171,15 @@ def apply_alternatives(
     """
     state = State(before.dialect, before)
     statements: list[str] = []
-    restores: list[tuple[str, ...]] = []
+    restores: list[Sequence[str]] = []
     chosen: list[Alternative] = []
     run: list[Change] = []
     run_start = before
-    later = _mentions_after(changes)
+    mentioned = [_mentions(c) for c in changes]
+    later = _Later(changes, mentioned)
     for i, change in enumerate(changes):
-        rest = _Rest(changes, i + 1, later[i + 1])
-        pick = _pick(change, state.snapshot(), rest, label, only)
+        rest = _Rest(changes, i + 1, mentioned[i], later)
+        pick = _pick(change, state.snapshot(), rest, label, only) if may_offer(change) else None
         if pick is None:
             if not run:
                 run_start = state.snapshot()
@@ -172,83 +199,205 @@ def apply_alternatives(
 
 @dataclass(frozen=True)
 class _Mentions:
-    """What changes name: objects (tables, views, types, sequences, indexes, constraints, and
-    `table.column` for steps on one column), tables some of whose columns they name, and
-    every other word their values carry (types, expressions, definitions)."""
+    """What a change names, by how it names it.
+
+    - objects: what it works on as a whole (tables, views, types, sequences, opaque objects)
+      and the index and constraint names it carries (an index name is the schema's, not the
+      table's);
+    - scoped: the table a step inside one table works in (a column, index or constraint step);
+    - members: `table.word` for what such a step names in its table (columns, constraint and
+      index names, the words of its expressions, never of a column's type);
+    - references: `table.column` for the keys its foreign keys reference;
+    - words: every word its values carry (types, defaults, expressions, referenced tables).
+    """
 
     objects: frozenset[str]
-    column_tables: frozenset[str]
+    scoped: frozenset[str]
+    members: frozenset[str]
+    references: frozenset[str]
     words: frozenset[str]
 
     def __or__(self, other: _Mentions) -> _Mentions:
         return _Mentions(
             self.objects | other.objects,
-            self.column_tables | other.column_tables,
+            self.scoped | other.scoped,
+            self.members | other.members,
+            self.references | other.references,
             self.words | other.words,
         )
 
-    def touches(self, other: _Mentions) -> bool:
-        return bool(
-            self.objects & (other.objects | other.words | other.column_tables)
-            or other.objects & (self.words | self.column_tables)
+
+class _Later:
+    """For each name a change mentions, the last position in the down that mentions it that
+    way: whether any step after a position touches a set of mentions is then a few lookups,
+    not a union of everything after it."""
+
+    def __init__(self, changes: Sequence[Change], mentions: Sequence[_Mentions]) -> None:
+        self.objects: dict[str, int] = {}
+        self.dropped: dict[str, int] = {}  # tables a DropTable drops (not in `objects`)
+        self.scoped: dict[str, int] = {}
+        self.members: dict[str, int] = {}
+        self.removing: dict[str, int] = {}  # members of steps that may take a key away
+        self.references: dict[str, int] = {}
+        self.words: dict[str, int] = {}
+        for i, (change, m) in enumerate(zip(changes, mentions, strict=True)):
+            creates = isinstance(change, ch.CreateIndex)
+            adds = creates or isinstance(change, (ch.AddColumn, ch.AddConstraint))
+            plain = isinstance(change, ch.DropIndex) and not change.index.unique
+            dropped = _dropped_table(change)
+            for names, last in (
+                (m.objects - dropped, self.objects),
+                (dropped, self.dropped),
+                (m.scoped, self.scoped),
+                # an index on a column the alternative keeps, or one it keeps but changes,
+                # is created the same on both (the change has no such column to index);
+                # its name is an object
+                (() if creates else m.members, self.members),
+                (() if adds or plain else m.members, self.removing),
+                (m.references, self.references),
+                (m.words, self.words),
+            ):
+                for name in names:
+                    last[name] = i
+
+    def touched(self, mine: _Mentions, start: int) -> bool:
+        """Whether a step at `start` or later can read or change what `mine` names: it names
+        one of the same table's members, takes away a key that `mine` references, or one side
+        works on a whole object that the other names anywhere (works in, or carries)."""
+
+        def after(names: frozenset[str], *where: dict[str, int]) -> bool:
+            return any(last.get(n, -1) >= start for n in names for last in where)
+
+        # A table dropped later goes with whatever the alternative keeps or changes inside it
+        # (`mine.scoped`); a reference to it or a word naming it is another matter.
+        return (
+            after(mine.members, self.members, self.references)
+            or after(mine.references, self.removing)
+            or after(mine.objects, self.objects, self.dropped, self.scoped, self.words)
+            or after(mine.words, self.objects, self.dropped)
+            or after(mine.scoped, self.objects)
         )
 
 
-_NOTHING = _Mentions(frozenset(), frozenset(), frozenset())
-_COLUMN_STEPS = (ch.AddColumn, ch.DropColumn, ch.AlterColumn, ch.RenameColumn, ch.MoveColumn)
+def _dropped_table(change: Change) -> frozenset[str]:
+    """The words of the name of the table a DropTable drops."""
+    if not isinstance(change, ch.DropTable):
+        return frozenset()
+    return frozenset(w.lower() for w in _WORD.findall(str(change.table.name)))
 
 
-@dataclass(frozen=True)
-class _Rest:
-    """The steps after the one being replaced, and what they mention together."""
-
-    changes: Sequence[Change]
-    start: int
-    mentions: _Mentions
-
-
-def _mentions_after(changes: Sequence[Change]) -> list[_Mentions]:
-    """For each position, what the changes from there on mention (one pass, from the end)."""
-    out = [_NOTHING] * (len(changes) + 1)
-    for i in range(len(changes) - 1, -1, -1):
-        out[i] = out[i + 1] | _mentions(changes[i])
-    return out
+# Steps inside one table (the table is their `table` field).
+_SCOPED = (
+    ch.AddColumn,
+    ch.DropColumn,
+    ch.AlterColumn,
+    ch.RenameColumn,
+    ch.MoveColumn,
+    ch.AddConstraint,
+    ch.DropConstraint,
+    ch.RenameConstraint,
+    ch.RenameIndex,
+    ch.SetTableComment,
+    ch.SetTableOptions,
+    ch.SetClusterOn,
+    ch.SetUnlogged,
+)
 
 
 def _mentions(change: Change) -> _Mentions:
     objects: set[str] = set()
     words: set[str] = set()
+    types: set[str] = set()  # words of a column's type: a type's name, never a column's
+    references: set[str] = set()
 
     def walk(v: object, owner: object = None, field_name: str = "") -> None:
+        if v is None or isinstance(v, (bool, int)):
+            return
         if isinstance(v, str):
-            named = field_name == "name" and not isinstance(owner, Column)
-            found = (w.lower() for w in _WORD.findall(v))
-            if named or isinstance(owner, QName) or field_name == "identity":
+            found = _WORD.findall(v.lower())
+            if isinstance(owner, Column):
+                (types if field_name == "type" else words).update(found)
+            elif field_name in ("name", "identity") or isinstance(owner, QName):
                 objects.update(found)
             else:
                 words.update(found)
         elif isinstance(v, (tuple, list, frozenset, set)):
             for item in v:
                 walk(item, owner, field_name)
-        elif is_dataclass(v) and not isinstance(v, type):
-            for f in fields(v):
-                walk(getattr(v, f.name), v, f.name)
+        elif isinstance(v, ForeignKey):
+            # The table it references is read, not worked on: only a step on that table as a
+            # whole, or one that may take the referenced key away, can break the key.
+            words.update(_WORD.findall(str(v.ref_table).lower()))
+            target = v.ref_table.name.lower()
+            references.update(f"{target}.{c.lower()}" for c in v.ref_columns)
+            walk_fields(v, skip=("ref_table",))
+        else:
+            walk_fields(v)
 
-    if isinstance(change, _COLUMN_STEPS):
-        # A step on one column of a table: the names it carries are that table's columns.
-        table = change.table.name.lower()
-        for f in fields(change):
-            if f.name != "table":
-                walk(getattr(change, f.name), change, f.name)
-        columns = frozenset(f"{table}.{w}" for w in objects | words)
-        # the words stay words too: a column's type (an enum, a domain) and its default
-        # (a sequence) are objects of their own that a later step may drop
-        return _Mentions(columns, frozenset({table}), frozenset(words))
-    walk(change)
-    return _Mentions(frozenset(objects), frozenset(), frozenset(words))
+    def walk_fields(v: object, skip: tuple[str, ...] = ()) -> None:
+        for f in _fields(v):
+            if f not in skip:
+                walk(getattr(v, f), v, f)
+
+    match change:
+        case ch.DropColumn(table, column):
+            # its `after` only says where the column stood, for the reverse: nothing reads it
+            scope: QName | None = table
+            walk(column, change, "column")
+        case ch.DropConstraint(table, con) if con.name is not None and not _is_key(con):
+            # a check or foreign key gone by its name: what it constrained is less constrained
+            scope = table
+            objects.update(w.lower() for w in _WORD.findall(con.name))
+            if isinstance(con, ForeignKey):
+                words.update(w.lower() for w in _WORD.findall(str(con.ref_table)))
+        case ch.CreateIndex(index) | ch.DropIndex(index):
+            scope = index.table
+            walk_fields(index, skip=("table",))
+        case _ if isinstance(change, _SCOPED):
+            scope = change.table
+            walk_fields(change, skip=("table",))
+        case _:
+            scope = None
+            walk(change)
+    kept = frozenset(objects), frozenset(references), frozenset(words | types)
+    if scope is None:
+        return _Mentions(kept[0], frozenset(), frozenset(), kept[1], kept[2])
+    owner = scope.name.lower()
+    # Names in a table's scope are the table's own; index and constraint names are also the
+    # schema's (an index is a relation of its own in PostgreSQL).
+    members = frozenset(f"{owner}.{w}" for w in objects | words)
+    return _Mentions(kept[0], frozenset({owner}), members, kept[1], kept[2])
+
+
+def _is_key(con: Constraint) -> bool:
+    """A primary key or UNIQUE: dropping it may take away what a foreign key references."""
+    return isinstance(con, (PrimaryKey, Unique))
 
 
 _WORD = re.compile(r"\w+")
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(value: object) -> tuple[str, ...]:
+    """A dataclass's field names (none for other values), looked up once per class:
+    `fields` is slow in a hot loop."""
+    cls = type(value)
+    names = _FIELDS.get(cls)
+    if names is None:
+        is_value = is_dataclass(value) and not isinstance(value, type)
+        names = _FIELDS[cls] = tuple(f.name for f in fields(value)) if is_value else ()  # type: ignore[arg-type]
+    return names
+
+
+@dataclass(frozen=True)
+class _Rest:
+    """The steps after the one being replaced (from `start`), what that one mentions, and
+    where in the down each name is mentioned last."""
+
+    changes: Sequence[Change]
+    start: int
+    mentioned: _Mentions
+    later: _Later
 
 
 def _pick(
@@ -259,25 +408,25 @@ def _pick(
         alt = safest(remaining)
         if alt is None:
             return None
-        if _fits(alt, change, now, rest):
+        if _fits(alt, now, rest):
             return alt
         remaining.remove(alt)
     return None
 
 
-def _fits(alt: Alternative, change: Change, now: Schema, rest: _Rest) -> bool:
+def _fits(alt: Alternative, now: Schema, rest: _Rest) -> bool:
     """Whether the later steps still apply after the alternative instead of the change.
 
-    The alternative leaves the database differing from the change's result only in the
-    objects the two of them name; later steps that mention none of those names (and name
-    nothing the two mention) behave the same on both, and on the change's result they apply:
-    that is the down being replaced. Only when a name is shared are the later steps replayed,
-    which keeps a down of many data-losing steps linear instead of quadratic.
+    The alternative leaves the database differing from the change's result only in what the
+    two of them name; a later step that touches none of it (see `_Later.touched`) behaves the
+    same on both, and on the change's result the later steps apply: that is the down being
+    replaced. Only when a later step touches it are the later steps replayed, which keeps a
+    down of many data-losing steps linear instead of quadratic.
     """
-    mine = _mentions(change)
+    mine = rest.mentioned
     for c in alt.effect:
         mine |= _mentions(c)
-    if not mine.touches(rest.mentions):
+    if not rest.later.touched(mine, rest.start):
         return True
     try:
         after = apply_changes(now, [*alt.effect, *rest.changes[rest.start :]])
@@ -298,7 +447,7 @@ def _still_needed(now: Schema, after: Schema) -> bool:
     gone_sequences = {k[1].lower() for k in now.sequences if k not in after.sequences}
     for table in after.tables.values():
         for col in table.columns:
-            if gone_types and _type_name(col.type) in gone_types:
+            if gone_types and type_name(col.type) in gone_types:
                 return True
             default = (col.default or "").lower()
             if (
@@ -319,12 +468,6 @@ def _still_needed(now: Schema, after: Schema) -> bool:
             ):
                 return True
     return False
-
-
-def _type_name(text: str) -> str:
-    """`public."Role"[]` → role: the type's own name, as a lookup key."""
-    base = text.replace('"', "").replace("`", "").split("(")[0].strip().rstrip("[]").strip()
-    return base.rsplit(".", 1)[-1].lower()
 
 
 def _keyed(table: Table, columns: Sequence[str]) -> bool:
@@ -369,8 +512,8 @@ def _keep_column(
 ) -> Alternative:
     d = before.dialect
     where = f"{table.name}.{column.name}"
-    in_pk = table.primary_key is not None and _among(column.name, table.primary_key.columns, d)
-    fks = _blocking_fks(table, (column.name,), d)
+    in_pk = table.primary_key is not None and among(column.name, table.primary_key.columns, d)
+    fks = blocking_fks(table, (column.name,), d)
     effect: list[Change] = [ch.DropConstraint(table.name, fk) for fk in fks]
     notes = []
     if fks:
@@ -387,29 +530,31 @@ def _keep_column(
             "so the older app's inserts would fail."
         )
     text += " When the change is re-applied its ADD COLUMN must be skipped: the column is there."
-    return Alternative(Strategy.KEEP, change, _sql(effect, before), (), text, works, tuple(effect))
+    return Alternative(
+        Strategy.KEEP, change, lazy_sql(effect, before), (), text, works, tuple(effect)
+    )
 
 
 def _archive_column(
     change: ch.DropColumn, table: Table, column: Column, before: Schema, label: str
 ) -> Alternative | None:
     d = before.dialect
-    key = _row_key(table, d, without=column.name)
+    key = row_key(table, d, without=column.name)
     if key is None or column.generated is not None:
         return None
     archive = QName(
         object_name("_rollback", label, (table.name.name, column.name), d), table.name.schema
     )
-    typed = _user_typed(table, before)
-    copy = _copy_out(table.name, (*key, column.name), archive, key, d, typed)
+    typed = user_typed(table, before)
+    copy = copy_out(table.name, (*key, column.name), archive, key, d, typed)
     restore = (
-        *_update_from(table, column.name, archive, key, d, typed),
+        *update_from(table, column.name, archive, key, d, typed),
         f"DROP TABLE {qname(archive, d)}",
     )
     return Alternative(
         Strategy.ARCHIVE,
         change,
-        (*copy, *_sql([change], before)),
+        lazy_sql([change], before, first=copy),
         restore,
         f"Copies {table.name}.{column.name} with the key {', '.join(key)} to {archive}, then "
         "drops the column: the older app sees exactly the schema it expects. Its restore "
@@ -424,25 +569,24 @@ def _rename_column(
     change: ch.DropColumn, table: Table, column: Column, before: Schema, label: str
 ) -> Alternative | None:
     d = before.dialect
-    if table.primary_key is not None and _among(column.name, table.primary_key.columns, d):
+    if table.primary_key is not None and among(column.name, table.primary_key.columns, d):
         return None
     new = object_name("_deprecated", label, (column.name,), d)
-    effect = _detach_column(table, column.name, d)
+    effect = detach_column(table, column.name, d)
     effect.append(ch.RenameColumn(table.name, column.name, new))
     moved = replace(column, name=new)
     if not _fills_itself(column):
         effect.append(ch.AlterColumn(table.name, moved, replace(moved, nullable=True)))
         moved = replace(moved, nullable=True)
     # At restore time the table is as it was before the down, with the deprecated column too.
-    again = _with_table(before, replace(table, columns=(*table.columns, moved)))
-    restore = (
-        _same_row_update(table, column, new, d),
-        *(r.sql for r in render([ch.DropColumn(table.name, moved)], again)),
+    again = with_table(before, replace(table, columns=(*table.columns, moved)))
+    restore = lazy_sql(
+        [ch.DropColumn(table.name, moved)], again, first=(same_row_update(table, column, new, d),)
     )
     return Alternative(
         Strategy.RENAME,
         change,
-        _sql(effect, before),
+        lazy_sql(effect, before),
         restore,
         f"Renames {table.name}.{column.name} to {new}, without its indexes and constraints "
         "and nullable, so the older app's inserts work; a later change drops it. Its restore "
@@ -459,7 +603,7 @@ def _table_alternatives(
     change: ch.DropTable, table: Table, before: Schema, label: str
 ) -> list[Alternative]:
     d = before.dialect
-    fks = _blocking_fks(table, None, d)
+    fks = blocking_fks(table, None, d)
     effect = tuple(ch.DropConstraint(table.name, fk) for fk in fks)
     keep_text = f"Keeps table {table.name} and its rows; the older app never uses it."
     if fks:
@@ -470,20 +614,26 @@ def _table_alternatives(
         )
     keep_text += " When the change is re-applied its CREATE TABLE must be skipped."
     out = [
-        Alternative(Strategy.KEEP, change, _sql(list(effect), before), (), keep_text, True, effect)
+        Alternative(
+            Strategy.KEEP, change, lazy_sql(list(effect), before), (), keep_text, True, effect
+        )
     ]
     archive = QName(object_name("_rollback", label, (table.name.name,), d), table.name.schema)
-    typed = _user_typed(table, before)
-    every = ", ".join(_out(c.name, typed, d) for c in table.columns) if typed else "*"
+    typed = user_typed(table, before)
+    every = ", ".join(typed_out(c.name, typed, d) for c in table.columns) if typed else "*"
     out.append(
         Alternative(
             Strategy.ARCHIVE,
             change,
-            (
-                f"CREATE TABLE {qname(archive, d)} AS SELECT {every} FROM {qname(table.name, d)}",
-                *_sql([change], before),
+            lazy_sql(
+                [change],
+                before,
+                first=(
+                    f"CREATE TABLE {qname(archive, d)} AS SELECT {every} "
+                    f"FROM {qname(table.name, d)}",
+                ),
             ),
-            (*_insert_back(table, archive, d, typed), f"DROP TABLE {qname(archive, d)}"),
+            (*insert_back(table, archive, d, typed), f"DROP TABLE {qname(archive, d)}"),
             f"Copies every row of {table.name} to {archive}, then drops the table: the older "
             "app sees exactly the schema it expects. Its restore script puts the rows back "
             "after the change is re-applied.",
@@ -506,11 +656,14 @@ def _rename_table(
         # Its sequence keeps the name the re-applied CREATE TABLE needs.
         return None
     new = QName(object_name("_deprecated", label, (table.name.name,), d), table.name.schema)
-    state = State(d, before)
+    key = qkey(table.name, d)
+    # one look at every table's keys: a State's index of them would cost more to build
     effect: list[Change] = [
         ch.DropConstraint(child.name, fk)
-        for child, fk in state.referencing(table.name)
-        if qkey(child.name, d) != qkey(table.name, d)
+        for child in before.tables.values()
+        if qkey(child.name, d) != key
+        for fk in child.foreign_keys
+        if qkey(fk.ref_table, d) == key
     ]
     # Index, key and constraint names would collide with those the re-applied change creates.
     # Foreign keys go first: MySQL won't drop an index a foreign key still needs.
@@ -524,8 +677,8 @@ def _rename_table(
     return Alternative(
         Strategy.RENAME,
         change,
-        _sql(effect, before),
-        (*_insert_back(table, new, d, {}), f"DROP TABLE {qname(new, d)}"),
+        lazy_sql(effect, before),
+        (*insert_back(table, new, d, {}), f"DROP TABLE {qname(new, d)}"),
         f"Renames table {table.name} to {new}, without its indexes and constraints, for a "
         "later change to drop; the older app never uses it. Its restore script copies the "
         "rows back after the change is re-applied.",
@@ -550,7 +703,7 @@ def _narrowing_alternatives(
         Alternative(
             Strategy.KEEP,
             change,
-            _sql(list(effect), before),
+            lazy_sql(list(effect), before),
             (),
             f"Leaves {table.name}.{col} as {change.before.type} instead of narrowing it to "
             f"{change.after.type}: every value fits, and so does anything the older app writes.",
@@ -558,8 +711,8 @@ def _narrowing_alternatives(
             effect,
         )
     ]
-    key = _row_key(table, d, without=col)
-    typed = _user_typed(table, before)
+    key = row_key(table, d, without=col)
+    typed = user_typed(table, before)
     if key is not None and change.before.generated is None:
         archive = QName(
             object_name("_rollback", label, (table.name.name, col), d), table.name.schema
@@ -568,12 +721,13 @@ def _narrowing_alternatives(
             Alternative(
                 Strategy.ARCHIVE,
                 change,
-                (
-                    *_copy_out(table.name, (*key, col), archive, key, d, typed),
-                    *_sql([change], before),
+                lazy_sql(
+                    [change],
+                    before,
+                    first=copy_out(table.name, (*key, col), archive, key, d, typed),
                 ),
                 (
-                    *_update_from(table, col, archive, key, d, typed),
+                    *update_from(table, col, archive, key, d, typed),
                     f"DROP TABLE {qname(archive, d)}",
                 ),
                 f"Copies {table.name}.{col} with the key {', '.join(key)} to {archive}, then "
@@ -594,7 +748,7 @@ def _enum_keep(change: ch.AlterEnum, old: EnumType, new: EnumType, before: Schem
     return Alternative(
         Strategy.KEEP,
         change,
-        _sql(list(effect), before),
+        lazy_sql(list(effect), before),
         (),
         f"Leaves {', '.join(removed)} in type {old.name}: rows that hold them stay valid, and "
         "the older app never writes them.",
@@ -603,271 +757,13 @@ def _enum_keep(change: ch.AlterEnum, old: EnumType, new: EnumType, before: Schem
     )
 
 
-_INT_WIDTH = {
-    "tinyint": 1,
-    "smallint": 2,
-    "int2": 2,
-    "mediumint": 3,
-    "int": 4,
-    "integer": 4,
-    "int4": 4,
-    "bigint": 8,
-    "int8": 8,
-}
-_TEXTUAL = {"varchar", "character varying", "char", "character", "nvarchar", "nchar", "varchar2"}
-_UNBOUNDED_TEXT = {"text", "mediumtext", "longtext", "clob"}
-_NUMERIC = {"numeric", "decimal", "dec"}
-_TYPE = re.compile(r"\s*([a-z][a-z0-9 ]*?)\s*(?:\((.*)\))?\s*(unsigned)?\s*\Z", re.S)
-
-
-def narrows(before: str, after: str) -> bool:
-    """True when changing a column from type `before` to `after` can lose values.
-
-    Recognizes shorter strings, text to a bounded string, smaller integers, lower numeric
-    precision or scale, double to single precision, dropping a time zone, and MySQL ENUM/SET
-    losing values. Other type changes are not judged here.
-    """
-    b, a = _TYPE.match(before.lower()), _TYPE.match(after.lower())
-    if b is None or a is None:
-        return False
-    bname, bargs, bsign = b.groups()
-    aname, aargs, asign = a.groups()
-    if bname in _INT_WIDTH and aname in _INT_WIDTH:
-        return _INT_WIDTH[aname] < _INT_WIDTH[bname] or (bsign or "") != (asign or "")
-    if aname in _TEXTUAL and aargs:
-        if bname in _UNBOUNDED_TEXT or (bname in _TEXTUAL and not bargs):
-            return True
-        if bname in _TEXTUAL and bargs:
-            return _ints(aargs)[:1] < _ints(bargs)[:1]
-    if bname in _NUMERIC and aname in _NUMERIC:
-        if not bargs:
-            return bool(aargs)
-        (bp, bs), (ap, as_) = [[*_ints(args or ""), 0][:2] for args in (bargs, aargs)]
-        # fewer digits before the point, or fewer after it
-        return ap - as_ < bp - bs or as_ < bs
-    if bname in ("double", "double precision", "float8") and aname in ("real", "float", "float4"):
-        return True
-    if bname in ("timestamptz", "timestamp with time zone") and aname in (
-        "timestamp",
-        "timestamp without time zone",
-    ):
-        return True
-    if bname == aname and bname in ("enum", "set"):
-        return not set(re.findall(r"'((?:[^']|'')*)'", bargs or "")) <= set(
-            re.findall(r"'((?:[^']|'')*)'", aargs or "")
-        )
-    return False
-
-
-def _ints(text: str) -> list[int]:
-    return [int(n) for n in re.findall(r"\d+", text)]
-
-
-# -- SQL pieces ------------------------------------------------------------------------
-
-
-def _sql(effect: Sequence[Change], before: Schema) -> tuple[str, ...]:
-    return tuple(r.sql for r in render(list(effect), before)) if effect else ()
-
-
-def _among(name: str, names: Sequence[str], d: Dialect) -> bool:
-    return fold(name, d) in {fold(n, d) for n in names}
-
-
-def _row_key(table: Table, d: Dialect, without: str) -> tuple[str, ...] | None:
-    """Columns that identify a row after `without` is gone: the primary key, else a unique key
-    whose columns are all NOT NULL (a NULL key can't be matched back). None if neither."""
-    candidates: list[tuple[str, ...]] = []
-    if table.primary_key is not None:
-        candidates.append(table.primary_key.columns)
-    candidates += [u.columns for u in table.uniques]
-    candidates += [
-        tuple(p.expression for p in i.parts)
-        for i in table.indexes
-        if i.unique and i.where is None and all(p.is_column and p.length is None for p in i.parts)
-    ]
-    for cols in candidates:
-        if _among(without, cols, d):
-            continue
-        defs = [table.column(c, d) for c in cols]
-        primary = table.primary_key is not None and cols == table.primary_key.columns
-        if all(c is not None and (primary or not c.nullable) for c in defs):
-            return cols
-    return None
-
-
-def _user_typed(table: Table, schema: Schema) -> dict[str, str]:
-    """Columns of a PostgreSQL table whose type the schema defines (enum, domain, composite),
-    by name, with that type. An archive holds them as text: a copy of the type's values would
-    keep the type alive, and the down drops it."""
-    if schema.dialect is not Dialect.POSTGRES:
-        return {}
-    types = {k[1].lower() for k in schema.enums}
-    types |= {k[1].lower() for k, o in schema.opaque.items() if o.kind in ("type", "domain")}
-    return {c.name: c.type for c in table.columns if _type_name(c.type) in types}
-
-
-def _out(col: str, typed: dict[str, str], d: Dialect) -> str:
-    c = ident(col, d)
-    return f"{c}::text AS {c}" if col in typed else c
-
-
-def _back(col: str, typed: dict[str, str], d: Dialect, prefix: str = "") -> str:
-    c = f"{prefix}{ident(col, d)}"
-    return f"{c}::{typed[col]}" if col in typed else c
-
-
-def _copy_out(
-    source: QName,
-    cols: tuple[str, ...],
-    archive: QName,
-    key: tuple[str, ...],
-    d: Dialect,
-    typed: dict[str, str],
-) -> tuple[str, ...]:
-    select = ", ".join(_out(c, typed, d) for c in cols)
-    out = [f"CREATE TABLE {qname(archive, d)} AS SELECT {select} FROM {qname(source, d)}"]
-    if d is Dialect.SQLITE:
-        # The restore looks rows up by key once per row: without an index that is quadratic.
-        index = QName(archive.name + "_key", archive.schema)
-        out.append(
-            f"CREATE INDEX {qname(index, d)} ON {ident(archive.name, d)} "
-            f"({', '.join(ident(k, d) for k in key)})"
-        )
-    return tuple(out)
-
-
-def _update_from(
-    table: Table,
-    col: str,
-    archive: QName,
-    key: tuple[str, ...],
-    d: Dialect,
-    typed: dict[str, str],
-) -> tuple[str, ...]:
-    """UPDATE the re-added column from the archive, matching rows by key."""
-    c = ident(col, d)
-    if d is Dialect.POSTGRES:
-        match = " AND ".join(f"live.{ident(k, d)} = archived.{ident(k, d)}" for k in key)
-        return (
-            f"UPDATE {qname(table.name, d)} AS live SET {c} = {_back(col, typed, d, 'archived.')} "
-            f"FROM {qname(archive, d)} AS archived WHERE {match}",
-        )
-    if d is Dialect.MYSQL:
-        match = " AND ".join(f"live.{ident(k, d)} = archived.{ident(k, d)}" for k in key)
-        sets = [f"live.{c} = archived.{c}", *_frozen_on_update(table, col, "live.")]
-        return (
-            f"UPDATE {qname(table.name, d)} AS live JOIN {qname(archive, d)} AS archived "
-            f"ON {match} SET {', '.join(sets)}",
-        )
-    t = ident(table.name.name, d)
-    match = " AND ".join(f"archived.{ident(k, d)} = {t}.{ident(k, d)}" for k in key)
-    found = f"FROM {qname(archive, d)} AS archived WHERE {match}"
-    return (
-        f"UPDATE {qname(table.name, d)} SET {c} = (SELECT archived.{c} {found}) "
-        f"WHERE EXISTS (SELECT 1 {found})",
-    )
-
-
-def _same_row_update(table: Table, column: Column, source: str, d: Dialect) -> str:
-    """Copy the deprecated column back. Where the column was NOT NULL, a NULL there is a row
-    the older app wrote: it keeps what the re-applied change gave it."""
-    sets = [f"{ident(column.name, d)} = {ident(source, d)}"]
-    if d is Dialect.MYSQL:
-        sets += _frozen_on_update(table, column.name, "")
-    sql = f"UPDATE {qname(table.name, d)} SET {', '.join(sets)}"
-    return sql if column.nullable else f"{sql} WHERE {ident(source, d)} IS NOT NULL"
-
-
-def _frozen_on_update(table: Table, col: str, prefix: str) -> list[str]:
-    """MySQL bumps ON UPDATE CURRENT_TIMESTAMP columns on any UPDATE unless they are assigned:
-    assigning them to themselves keeps the rows identical."""
-    d = Dialect.MYSQL
-    return [
-        f"{prefix}{ident(c.name, d)} = {prefix}{ident(c.name, d)}"
-        for c in table.columns
-        if c.on_update and fold(c.name, d) != fold(col, d)
-    ]
-
-
-def _insert_back(table: Table, source: QName, d: Dialect, typed: dict[str, str]) -> tuple[str, ...]:
-    """INSERT every archived row back into the re-created table, then move its sequences on."""
-    cols = [c.name for c in table.columns if c.generated is None]
-    listed = ", ".join(ident(c, d) for c in cols)
-    selected = ", ".join(_back(c, typed, d) for c in cols)
-    override = ""
-    if d is Dialect.POSTGRES and any(c.auto is AutoKind.IDENTITY_ALWAYS for c in table.columns):
-        override = " OVERRIDING SYSTEM VALUE"
-    order = ""
-    if table.primary_key is not None:
-        # MySQL checks a self-referencing foreign key row by row: parents first.
-        order = " ORDER BY " + ", ".join(ident(c, d) for c in table.primary_key.columns)
-    out = [
-        f"INSERT INTO {qname(table.name, d)} ({listed}){override} "
-        f"SELECT {selected} FROM {qname(source, d)}{order}"
-    ]
-    if d is Dialect.POSTGRES:
-        for c in table.columns:
-            if c.auto is not None:
-                # The inserted ids bypassed the sequence: move it past them.
-                out.append(
-                    f"SELECT setval(pg_get_serial_sequence("
-                    f"'{_pg_text(qname(table.name, d))}', '{_pg_text(c.name)}'), "
-                    f"COALESCE(MAX({ident(c.name, d)}), 0) + 1, false) FROM {qname(table.name, d)}"
-                )
-    return tuple(out)
-
-
-def _pg_text(value: str) -> str:
-    return value.replace("'", "''")
-
-
-def _blocking_fks(table: Table, columns: tuple[str, ...] | None, d: Dialect) -> list[ForeignKey]:
-    """Foreign keys (over `columns`, or all) that make deleting a referenced row fail."""
-    out = []
-    for fk in table.foreign_keys:
-        if columns is not None and not any(_among(c, columns, d) for c in fk.columns):
-            continue
-        if qkey(fk.ref_table, d) == qkey(table.name, d):
-            continue  # a kept table's rows referencing each other don't concern the older app
-        action = (fk.on_delete or "").upper()
-        if action not in ("CASCADE", "SET NULL", "SET DEFAULT"):
-            out.append(fk)
-    return out
-
-
-def _detach_column(table: Table, col: str, d: Dialect) -> list[Change]:
-    """Drop the indexes and constraints over `col`: their names would collide with the ones
-    the re-applied change creates, and the older app must not be held to them."""
-    word = re.compile(rf"(?<![\w$]){re.escape(col)}(?![\w$])", re.I)
-    out: list[Change] = []
-    keys: tuple[Unique | ForeignKey, ...] = (*table.uniques, *table.foreign_keys)
-    for con in keys:
-        if _among(col, con.columns, d):
-            out.append(ch.DropConstraint(table.name, con))
-    for check in table.checks:
-        if word.search(check.expression):
-            out.append(ch.DropConstraint(table.name, check))
-    for index in table.indexes:
-        if any(
-            _among(col, (p.expression,), d) if p.is_column else word.search(p.expression)
-            for p in index.parts
-        ) or (index.where and word.search(index.where)):
-            out.append(ch.DropIndex(index))
-    return out
-
-
-def _with_table(schema: Schema, table: Table) -> Schema:
-    tables = dict(schema.tables)
-    tables[qkey(table.name, schema.dialect)] = table
-    return replace(schema, tables=tables)
-
-
 __all__ = [
+    "SQL",
     "Alternative",
     "Strategy",
     "alternatives",
     "apply_alternatives",
+    "may_offer",
     "narrows",
     "object_name",
     "safest",

@@ -26,6 +26,7 @@ from bot.core.model import (
     fold,
     qkey,
 )
+from bot.core.renaming import pg_view_rename, rename_word
 from bot.core.render.names import ident, literal, qname
 
 
@@ -50,6 +51,10 @@ class State:
         # of long histories), while the many short-lived States never pay for it.
         self._names: dict[str, int] | None = None
         self._index_owner: dict[str, tuple[str, str]] = {}
+        # For each table, the tables whose foreign keys reference it (with how many keys):
+        # a column or table rename follows them without scanning every table. Built on first
+        # use too (a scan of every table's keys, what one lookup cost without it).
+        self._referrers: dict[tuple[str, str], dict[tuple[str, str], int]] | None = None
 
     def snapshot(self) -> Schema:
         return Schema(
@@ -110,12 +115,16 @@ class State:
     def referencing(self, target: QName) -> list[tuple[Table, ForeignKey]]:
         """Foreign keys in any table that point at `target`."""
         key = self.key(target)
-        short = target.name.lower()  # a cheap test first: this scans every table
+        referrers = self._references().get(key)
+        if not referrers:
+            return []
+        # in the schema's order of tables, as callers emit changes in it
+        keys = referrers if len(referrers) == 1 else [k for k in self.tables if k in referrers]
         return [
             (t, fk)
-            for t in self.tables.values()
+            for t in (self.tables[k] for k in keys)
             for fk in t.foreign_keys
-            if fk.ref_table.name.lower() == short and self.key(fk.ref_table) == key
+            if self.key(fk.ref_table) == key
         ]
 
     def _put(self, table: Table) -> None:
@@ -134,10 +143,21 @@ class State:
         if self._names is None:
             self._names = {}
             for table in self.tables.values():
-                self._register(table)
+                self._register_names(table)
         return self._names
 
+    def _references(self) -> dict[tuple[str, str], dict[tuple[str, str], int]]:
+        if self._referrers is None:
+            self._referrers = {}
+            for table in self.tables.values():
+                self._register_keys(table)
+        return self._referrers
+
     def _register(self, table: Table) -> None:
+        self._register_keys(table)
+        self._register_names(table)
+
+    def _register_names(self, table: Table) -> None:
         if self._names is None:
             return
         key = self.key(table.name)
@@ -146,7 +166,16 @@ class State:
         for idx in table.indexes:
             self._index_owner[fold(idx.name, self.dialect)] = key
 
+    def _register_keys(self, table: Table) -> None:
+        if self._referrers is None or not table.foreign_keys:
+            return
+        key = self.key(table.name)
+        for fk in table.foreign_keys:
+            referrers = self._referrers.setdefault(self.key(fk.ref_table), {})
+            referrers[key] = referrers.get(key, 0) + 1
+
     def _unregister(self, table: Table) -> None:
+        self._unregister_keys(table)
         if self._names is None:
             return
         for n in _names_of(table):
@@ -157,6 +186,21 @@ class State:
                 self._names.pop(n, None)
         for idx in table.indexes:
             self._index_owner.pop(fold(idx.name, self.dialect), None)
+
+    def _unregister_keys(self, table: Table) -> None:
+        if self._referrers is None or not table.foreign_keys:
+            return
+        key = self.key(table.name)
+        for fk in table.foreign_keys:
+            target = self.key(fk.ref_table)
+            referrers = self._referrers.get(target, {})
+            left = referrers.get(key, 0) - 1
+            if left > 0:
+                referrers[key] = left
+            else:
+                referrers.pop(key, None)
+                if not referrers:
+                    self._referrers.pop(target, None)
 
     def names_in_use(self) -> Container[str]:
         """Constraint and index names in use in the whole schema (a live view)."""
@@ -359,9 +403,7 @@ class State:
             if child.partition_of is not None and self.key(child.partition_of) == self.key(old):
                 self._put(replace(child, partition_of=new))
         # Engines follow the rename in foreign keys and triggers that point at the table.
-        for other in list(self.tables.values()):
-            if not other.foreign_keys:
-                continue
+        for other in [self.tables[k] for k in list(self._references().get(self.key(old), ()))]:
             fks = tuple(
                 replace(fk, ref_table=new) if self.key(fk.ref_table) == self.key(old) else fk
                 for fk in other.foreign_keys
@@ -559,14 +601,7 @@ class State:
             )
         )
         tkey = self.key(tname)
-        short = tname.name.lower()
-        for other in list(self.tables.values()):
-            # Cheap name test first: this runs over every table for every rename.
-            if not any(
-                fk.ref_table.name.lower() == short and self.key(fk.ref_table) == tkey
-                for fk in other.foreign_keys
-            ):
-                continue
+        for other in [self.tables[k] for k in self._references().get(tkey, ())]:
             fks = tuple(
                 replace(fk, ref_columns=ren(fk.ref_columns))
                 if self.key(fk.ref_table) == tkey
@@ -674,87 +709,8 @@ def _owner_text(table: QName, column: str) -> str:
     return f"{qname(table, Dialect.POSTGRES)}.{ident(column, Dialect.POSTGRES)}"
 
 
-def pg_view_rename(definition: str, old: str, new: str) -> str:
-    """A view's SELECT after a column it reads was renamed (PostgreSQL semantics)."""
-    import sqlglot
-    from sqlglot import exp
-
-    try:
-        tree = sqlglot.parse_one(definition, read="postgres")
-    except sqlglot.errors.ParseError:
-        return rename_word(definition, old, new)
-    if not isinstance(tree, exp.Select):
-        return rename_word(definition, old, new)
-
-    def name(text: str) -> exp.Identifier:
-        # a name PostgreSQL would fold or read as a keyword must stay quoted
-        bare = _BARE_WORD.match(text) and text == text.lower() and text not in _KEYWORDS
-        return exp.to_identifier(text, quoted=not bare)
-
-    items: list[exp.Expr] = []
-    for item in tree.expressions:
-        if (
-            isinstance(item, exp.Alias)
-            and isinstance(item.this, exp.Column)
-            and (item.this.name == old and item.alias == new)
-        ):
-            items.append(exp.column(name(new), table=item.this.table or None))
-        elif isinstance(item, exp.Column) and item.name == old:
-            items.append(exp.alias_(exp.column(name(new), table=item.table or None), name(old)))
-        else:
-            items.append(item)
-    tree.set("expressions", items)
-    for col in tree.find_all(exp.Column):
-        if col.name == old:
-            col.set("this", name(new))
-    return tree.sql("postgres")
-
-
 def _names_of(table: Table) -> list[str]:
     return [c.name for c in table.constraints() if c.name] + [i.name for i in table.indexes]
-
-
-def rename_word(text: str, old: str, new: str, quote: str = '"') -> str:
-    """Replace `old` as a whole identifier (bare, double-quoted or in backticks) outside string
-    literals.
-
-    A quoted name stays quoted, as engines rewrite it (and as its author wrote it), a new
-    name that can't stand bare (a keyword, a space) is quoted with `quote` (a backtick for
-    MySQL), and an old name that is a keyword is only replaced where it is quoted.
-    """
-    o = re.escape(old)
-    pattern = re.compile(
-        rf"'(?:[^']|'')*'|(?<![\w$])(?:\"{o}\"|`{o}`|\"?{o}\"?)(?![\w$])", re.IGNORECASE
-    )
-    quoted = '"' + new.replace('"', '""') + '"'
-    ticked = "`" + new.replace("`", "``") + "`"
-    bare = new if _BARE_WORD.match(new) and new.lower() not in _KEYWORDS else None
-
-    # a keyword written bare is the keyword (SELECT, DESC), never the column of that name
-    keyword = old.lower() in _KEYWORDS
-
-    def sub(m: re.Match[str]) -> str:
-        found = m.group(0)
-        if found.startswith("'"):
-            return found
-        if found.startswith('"') and found.endswith('"'):
-            return quoted
-        if found.startswith("`"):
-            return ticked
-        if keyword:
-            return found
-        return bare or (ticked if quote == "`" else quoted)
-
-    return pattern.sub(sub, text)
-
-
-_BARE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*\Z")
-# Words a renamed identifier can't be left bare as (in expressions, where it lands).
-_KEYWORDS = frozenset(
-    "select from where and or not null is in like between case when then else end as by "
-    "order group having limit offset union all distinct table check default collate "
-    "references primary foreign unique desc asc index".split()
-)
 
 
 def _with_constraint(table: Table, con: Constraint) -> Table:

@@ -104,6 +104,8 @@ class Catalog:
         """
         if self.dialect != other.dialect:
             return [f"dialect {self.dialect!r} != {other.dialect!r}"]
+        if self.canonical == other.canonical:
+            return []
         skip = frozenset() if column_order else frozenset({"column_order"})
         out: list[str] = []
         _diff_record(self.objects, other.objects, "", skip, out)

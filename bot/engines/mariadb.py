@@ -268,6 +268,10 @@ class MariadbDatabase:
             code, message = err.args if len(err.args) == 2 else (None, str(err))
             raise EngineError(sql, str(message), None if code is None else str(code)) from err
 
+    def queries(self, sqls: Sequence[str]) -> list[list[tuple[Any, ...]]]:
+        """Rows of each query, in order."""
+        return [self.query(sql) for sql in sqls]
+
     def rows(self, table: str) -> list[tuple[Any, ...]]:
         """All rows of a table, sorted by all columns."""
         return sort_rows(self.query(f"SELECT * FROM {quote_ident(table)}"))
@@ -294,7 +298,7 @@ def quote_ident(name: str) -> str:
 _IS = "information_schema"
 _QUERIES: dict[str, str] = {
     "tables": f"""
-SELECT TABLE_NAME, TABLE_TYPE, TABLE_COMMENT, TABLE_COLLATION, CREATE_OPTIONS
+SELECT TABLE_NAME, TABLE_TYPE, TABLE_COMMENT, TABLE_COLLATION, CREATE_OPTIONS, ENGINE
 FROM {_IS}.TABLES WHERE TABLE_SCHEMA = DATABASE()
 """,
     "columns": f"""
@@ -380,7 +384,7 @@ def read_catalog(query: Callable[[str], list[tuple[Any, ...]]], database: str) -
         )
     }
     relations: dict[str, dict[str, Json]] = {}
-    for name, table_type, comment, collation, options in rows["tables"]:
+    for name, table_type, comment, collation, options, engine in rows["tables"]:
         if table_type == "SEQUENCE":
             # MariaDB sequences are tables of one row; SHOW CREATE gives their options only
             ((_, definition),) = query(f"SHOW CREATE SEQUENCE {quote_ident(name)}")
@@ -391,6 +395,7 @@ def read_catalog(query: Callable[[str], list[tuple[Any, ...]]], database: str) -
                 "comment": _text(comment),
                 "collation": collation,
                 "options": _text(options),
+                "engine": engine,
                 "columns": {},
                 "column_order": [],
                 "indexes": {},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import shutil
 import tempfile
 import warnings
@@ -67,29 +68,64 @@ class PostgresServer:
         (version,) = admin.execute("SHOW server_version").fetchone() or ("?",)
         self.version = f"PostgreSQL {version}"
 
-    def new_database(self) -> PostgresDatabase:
-        """CREATE DATABASE scratch_N and connect to it."""
-        import psycopg
-
+    def new_database(
+        self, template: str | None = None, prelude: Sequence[str] = ()
+    ) -> PostgresDatabase:
+        """CREATE DATABASE scratch_N (a copy of ``template`` when given) and connect to it;
+        ``prelude`` runs first in every session of it, ignored where this server lacks it."""
         self._count += 1
         name = f"scratch_{self._count}"
-        self._admin.execute(f'CREATE DATABASE "{name}"')
-        conn = psycopg.connect(self._server.get_uri(name), autocommit=True)
-        backend = conn.info.backend_pid
-        db = PostgresDatabase(conn, lambda: self._drop(db, name, backend))
+        copy = f" TEMPLATE {quote_ident(template)}" if template else ""
+        self._admin_run(f"CREATE DATABASE {quote_ident(name)}{copy}")
+        try:
+            db = PostgresDatabase(
+                name, lambda: self._server.get_uri(name), lambda: self._drop(db, name), prelude
+            )
+        except EngineError:
+            self._admin_run(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+            raise
         self._open.add(db)
         return db
 
-    def _drop(self, db: PostgresDatabase, name: str, backend: int) -> None:
+    def seal(self, db: PostgresDatabase) -> str:
+        """Make ``db`` a template nothing connects to, so nothing changes it; its name."""
+        db.disconnect()
+        self._open.discard(db)
+        name = quote_ident(db.name)
+        self._admin_run(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false")
+        self._disconnect_all(db.name)
+        self._admin_run(f"ALTER DATABASE {name} WITH IS_TEMPLATE true")
+        return db.name
+
+    def drop_template(self, name: str) -> None:
+        """Drop a template made by ``seal``."""
+        if self._closed:
+            return
+        self._admin_run(f"ALTER DATABASE {quote_ident(name)} WITH IS_TEMPLATE false")
+        self._admin_run(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
+
+    def _admin_run(self, sql: str) -> None:
+        import psycopg
+
+        try:
+            self._admin.execute(sql)
+        except psycopg.Error as err:
+            raise EngineError(sql, str(err), err.sqlstate) from err
+
+    def _disconnect_all(self, name: str) -> None:
+        # Just after its client disconnects a backend is still exiting, and DROP DATABASE or
+        # CREATE DATABASE ... TEMPLATE would wait for it in 100 ms sleeps; waiting for those
+        # processes takes ~1 ms.
+        self._admin.execute(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = %s",
+            (name,),
+        )
+
+    def _drop(self, db: PostgresDatabase, name: str) -> None:
         self._open.discard(db)
         if self._closed:
             return
-        # Just after its client disconnects the backend is still exiting, and DROP DATABASE
-        # would wait for it in 100 ms sleeps; waiting for that one process takes ~1 ms.
-        self._admin.execute(
-            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE pid = %s",
-            (backend,),
-        )
+        self._disconnect_all(name)
         self._admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def close(self) -> None:
@@ -111,10 +147,47 @@ class PostgresDatabase:
     dialect = "postgres"
 
     def __init__(
-        self, conn: psycopg.Connection[tuple[Any, ...]], on_close: Callable[[], None]
+        self,
+        name: str,
+        uri: Callable[[], str],
+        on_close: Callable[[], None],
+        prelude: Sequence[str] = (),
     ) -> None:
-        self._conn = conn
+        self.name = name
+        self._uri = uri
         self._on_close: Callable[[], None] | None = on_close
+        self._prelude = tuple(prelude)
+        self._conn = self._connect()
+
+    def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        import psycopg
+
+        try:
+            conn = psycopg.connect(self._uri(), autocommit=True)
+        except psycopg.Error as err:
+            raise EngineError(f"connect to {self.name}", str(err), err.sqlstate) from err
+        for statement in self._prelude:
+            # e.g. a setting of a newer PostgreSQL; an older server does without it
+            with contextlib.suppress(psycopg.Error):
+                conn.execute(statement)
+        return conn
+
+    def fresh_session(self) -> None:
+        """Go on in a new session, as one on a copy of this database (CREATE DATABASE ...
+        TEMPLATE) starts: the settings stored on the database, which a copy does not get, are
+        reset; a transaction the statements so far left open is committed."""
+        from psycopg.pq import TransactionStatus
+
+        if self._conn.info.transaction_status is not TransactionStatus.IDLE:
+            self.execute(["COMMIT"])
+        self.execute([_RESET_DATABASE_SETTINGS])
+        self._conn.close()
+        self._conn = self._connect()
+
+    def disconnect(self) -> None:
+        """Close the session and keep the database (``close`` drops it)."""
+        self._on_close = None
+        self._conn.close()
 
     def execute(self, statements: Sequence[str]) -> None:
         """Run statements in order; raise EngineError on the first failure."""
@@ -138,7 +211,20 @@ class PostgresDatabase:
 
     def catalog(self) -> Catalog:
         """The normalized schema of all non-system schemas."""
-        return read_catalog(self.query)
+        answers = dict(zip(_QUERIES.values(), self.queries(list(_QUERIES.values())), strict=True))
+        return read_catalog(answers.__getitem__)
+
+    def queries(self, sqls: Sequence[str]) -> list[list[tuple[Any, ...]]]:
+        """Rows of each read-only query, sent together (one round trip, not one per query)."""
+        import psycopg
+
+        try:
+            with self._conn.pipeline():
+                cursors = [self._conn.execute(sql) for sql in sqls]
+            return [c.fetchall() for c in cursors]
+        except psycopg.Error:
+            # one by one, so the error names its statement
+            return [self.query(sql) for sql in sqls]
 
     def close(self) -> None:
         """Disconnect and drop the database."""
@@ -146,6 +232,18 @@ class PostgresDatabase:
         if self._on_close is not None:
             on_close, self._on_close = self._on_close, None
             on_close()
+
+
+_RESET_DATABASE_SETTINGS = """DO $$
+DECLARE r regrole;
+BEGIN
+  EXECUTE format('ALTER DATABASE %I RESET ALL', current_database());
+  FOR r IN SELECT s.setrole::regrole FROM pg_catalog.pg_db_role_setting s
+      JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase
+      WHERE d.datname = current_database() AND s.setrole <> 0 LOOP
+    EXECUTE format('ALTER ROLE %s IN DATABASE %I RESET ALL', r, current_database());
+  END LOOP;
+END $$"""
 
 
 def quote_ident(name: str) -> str:

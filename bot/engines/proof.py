@@ -7,13 +7,15 @@ being reverted to. Proven when A's catalog is B's plus exactly what a variant sa
 every row and value the plan does not declare lost is still in A. Only scratch engines are used:
 SQLite in memory, an embedded PostgreSQL and a private mariadbd started by this process, or a
 MySQL/MariaDB server the operator configured as scratch. A configured application database is
-never touched.
+never touched. On PostgreSQL each history is replayed once and kept (bot/engines/templates.py):
+the next proof of it copies database A and reads B's catalog from memory.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import secrets
 import shutil
 import sqlite3
@@ -22,16 +24,19 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from bot.core.model import Dialect
 from bot.core.plan import Proof
 from bot.core.split import SplitError, split_statements
 from bot.engines.extensions import STAND_INS, SUPABASE_ROLES, install_stand_ins
+from bot.engines.postgres import PostgresServer
 from bot.engines.scratch import EngineError, EngineUnavailable
-from bot.engines.seed import lost_values, seed, snapshot
+from bot.engines.seed import Seeded, lost_values, seed, snapshot
+from bot.engines.templates import KEPT, Deployed, Templates
 from bot.engines.urls import mask_url
 from bot.sources.config import EngineConfig, SqliteFunction
 from bot.sources.model import Format
@@ -43,6 +48,7 @@ if TYPE_CHECKING:
 MYSQL_SCRATCH_ENV = "ROLLBACK_PLAN_MYSQL_SCRATCH_URL"
 _NAMES = {Dialect.SQLITE: "SQLite", Dialect.POSTGRES: "PostgreSQL", Dialect.MYSQL: "MySQL/MariaDB"}
 DATABASE_PREFIX = "rollback_plan_verify_"
+log = logging.getLogger(__name__)
 _MYSQL_SCHEMES = frozenset({"mysql", "mariadb", "mysql+pymysql", "mariadb+pymysql"})
 
 
@@ -89,37 +95,74 @@ class EngineSettings:
 
 
 class ScratchEngines:
-    """This process's scratch servers: started on first use, shared, behind one lock."""
+    """This process's scratch servers: started on first use, shared, behind one lock; on
+    PostgreSQL, up to `templates` replayed histories kept for the next proofs (0: none)."""
 
-    def __init__(self) -> None:
+    def __init__(self, templates: int = KEPT) -> None:
         self._lock = threading.Lock()
         self._servers: dict[Dialect, ScratchServer] = {}
         self._unavailable: dict[Dialect, str] = {}  # tried once per process, not per plan
         self._extensions: Path | None = None
+        self._kept = templates
+        self._templates: dict[Dialect, Templates] = {}
 
     def use(self, dialect: Dialect, server: ScratchServer) -> None:
         """Use an already running server (tests share theirs)."""
         with self._lock:
             self._servers[dialect] = server
+            self._templates.pop(dialect, None)
 
     def new_database(self, dialect: Dialect) -> ScratchDatabase:
         """A fresh database on the dialect's server, which is started if need be."""
         with self._lock:
-            server = self._servers.get(dialect)
-            if server is None:
-                if dialect in self._unavailable:
-                    raise EngineUnavailable(self._unavailable[dialect])
-                try:
-                    server = self._servers[dialect] = _start(dialect)
-                except EngineUnavailable as err:
-                    self._unavailable[dialect] = str(err)
-                    raise
-            db = server.new_database()
-            if dialect is Dialect.POSTGRES:
-                # PostgreSQL 18+; an older server has its own contrib or none, and says so
-                with contextlib.suppress(EngineError):
-                    db.execute([f"SET extension_control_path = '$system:{self._stand_ins()}'"])
+            server = self._server(dialect)
+            if isinstance(server, PostgresServer):
+                db: ScratchDatabase = server.new_database(prelude=self._prelude())
+            else:
+                db = server.new_database()
             return _Locked(db, self._lock)
+
+    def templates(self, dialect: Dialect) -> Templates | None:
+        """The replayed histories kept on the dialect's server, if it keeps any."""
+        if dialect is not Dialect.POSTGRES or not self._kept:
+            return None
+        templates = self._templates.get(dialect)
+        if templates is not None:  # without the lock: a proof need not wait for the admin link
+            return templates
+        with self._lock:
+            server = self._server(dialect)
+            if not isinstance(server, PostgresServer):
+                return None
+            templates = self._templates.get(dialect)
+            if templates is None:
+                templates = Templates(server, self._lock, self._prelude(), self._kept)
+                self._templates[dialect] = templates
+            return templates
+
+    def close(self) -> None:
+        """Drop the templates kept on the servers; the servers go on (tests share theirs)."""
+        with self._lock:
+            templates = list(self._templates.values())
+            self._templates.clear()
+        for kept in templates:
+            kept.close()
+
+    def _server(self, dialect: Dialect) -> ScratchServer:
+        """The dialect's server, started if need be (the lock held)."""
+        server = self._servers.get(dialect)
+        if server is None:
+            if dialect in self._unavailable:
+                raise EngineUnavailable(self._unavailable[dialect])
+            try:
+                server = self._servers[dialect] = _start(dialect)
+            except EngineUnavailable as err:
+                self._unavailable[dialect] = str(err)
+                raise
+        return server
+
+    def _prelude(self) -> tuple[str, ...]:
+        # PostgreSQL 18+; an older server has its own contrib or none, and says so
+        return (f"SET extension_control_path = '$system:{self._stand_ins()}'",)
 
     def _stand_ins(self) -> Path:
         if self._extensions is None:
@@ -150,11 +193,19 @@ class _Locked:
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         return self._db.query(sql)
 
+    def queries(self, sqls: Sequence[str]) -> list[list[tuple[Any, ...]]]:
+        return self._db.queries(sqls)
+
     def rows(self, table: str) -> list[tuple[Any, ...]]:
         return self._db.rows(table)
 
     def catalog(self) -> Catalog:
         return self._db.catalog()
+
+    def fresh_session(self) -> None:
+        """Go on in a new session (PostgreSQL's, see PostgresDatabase.fresh_session)."""
+        inner: Any = self._db
+        inner.fresh_session()
 
     def close(self) -> None:
         with self._lock:
@@ -200,7 +251,9 @@ def verify(
     except SplitError as err:
         return Proof(None, False, f"cannot split the SQL ({err})")
     engines = engines or ENGINES
-    source: Callable[[], ScratchDatabase]
+    settings = settings or EngineSettings()
+    histories: _Histories
+    server: ScratchServer | None = None
     if dialect is Dialect.POSTGRES and not postgres:
         return Proof(None, False, "proof on PostgreSQL is switched off")
     if dialect is Dialect.MYSQL and mysql_url:
@@ -208,19 +261,16 @@ def verify(
         if refused:
             return Proof(None, False, refused)
         try:
-            server: ScratchServer = _UrlServer(mysql_url)
+            server = _UrlServer(mysql_url)
         except EngineUnavailable as err:
             return Proof(None, False, _first_line(str(err)))
-        source = server.new_database
+        histories = _SameSession(server.new_database, settings)
+    elif dialect is Dialect.POSTGRES:
+        histories = _FreshSessions(engines, settings)
     else:
-        server = None  # type: ignore[assignment]
-
-        def source() -> ScratchDatabase:
-            return engines.new_database(dialect)
-
-    settings = settings or EngineSettings()
+        histories = _SameSession(partial(engines.new_database, dialect), settings)
     try:
-        result = _prove(dialect, source, newer_sql, script, shipped, kept, older_sql, settings)
+        result = _prove(dialect, histories, script, shipped, kept, newer_sql, older_sql)
     except EngineUnavailable as err:
         return Proof(None, False, f"no scratch {_NAMES[dialect]} here: {_first_line(str(err))}")
     finally:
@@ -236,29 +286,37 @@ def verify(
 
 
 def _statements(texts: Sequence[str], dialect: Dialect) -> list[str]:
-    return [s.text for text in texts for s in split_statements(text, dialect.value)]
+    return [s for text in texts for s in _split(text, dialect)]
+
+
+@lru_cache(maxsize=4096)
+def _split(text: str, dialect: Dialect) -> tuple[str, ...]:
+    """A file's statements; every proof of a repository splits the same history again."""
+    return tuple(s.text for s in split_statements(text, dialect.value))
 
 
 def _prove(
     dialect: Dialect,
-    new_database: Callable[[], ScratchDatabase],
-    newer: list[str],
+    histories: _Histories,
     script: Script,
     shipped: list[str],
     kept: list[str],
+    newer: list[str],
     older: list[str],
-    settings: EngineSettings,
 ) -> Proof:
-    """Run the histories and the script on two fresh databases; compare catalogs and rows."""
-    a = new_database()
-    engine = _version(a)
+    """Run the script on the deployed history; compare its catalog and rows with the
+    reverted-to history's."""
     try:
-        _prepare(a, settings)
-        _run(a, "the pre-revert history", newer)
-        before_catalog = a.catalog()
-        seeded = seed(a, before_catalog)
-        before = snapshot(a, before_catalog)
-        in_transaction = script.transaction and dialect is not Dialect.MYSQL
+        a, deployed = histories.deployed(newer)
+    except _Failed as failed:
+        return _failure(histories.engine, failed)
+    except EngineError as err:
+        # filling, reading or inspecting the deployed state (a generated column or view that
+        # calls a function this engine lacks): the proof could not be made, which is a finding
+        return _unreadable(histories.engine, "the deployed state", err)
+    engine = histories.engine
+    in_transaction = script.transaction and dialect is not Dialect.MYSQL
+    try:
         try:
             if in_transaction:
                 _run(a, script.what, ["BEGIN", *shipped, "COMMIT"])
@@ -270,52 +328,27 @@ def _prove(
                 with contextlib.suppress(EngineError):
                     a.execute(["ROLLBACK"])
             raise
-        after = snapshot(a, a.catalog())
-        _run(a, "the removal of what the variant keeps", kept)
         reached = a.catalog()
-        stand_ins = _stand_ins_used(a, dialect)
+        after = snapshot(a, reached)
+        if kept:
+            _run(a, "the removal of what the variant keeps", kept)
+            reached = a.catalog()
+        stand_ins = _stand_ins_used(reached, dialect)
     except _Failed as failed:
-        return Proof(
-            engine,
-            False,
-            f"{failed.script} failed: {failed.error.message.strip()}"
-            f" (in statement: {_short(failed.error.statement)})",
-        )
+        return _failure(engine, failed)
     except EngineError as err:
-        # filling, reading or inspecting the deployed state (a generated column or view that
-        # calls a function this engine lacks): the proof could not be made, which is a finding
-        return Proof(
-            engine,
-            False,
-            f"the scratch engine could not read the deployed state: {err.message.strip()}"
-            f" (in statement: {_short(err.statement)})",
-        )
+        return _unreadable(engine, "the deployed state", err)
     finally:
         a.close()
-    b = new_database()
     try:
-        _prepare(b, settings)
-        _run(b, "the reverted-to history", older)
-        expected = b.catalog()
+        expected = histories.reverted_to(older)
     except _Failed as failed:
-        return Proof(
-            engine,
-            False,
-            f"{failed.script} failed: {failed.error.message.strip()}"
-            f" (in statement: {_short(failed.error.statement)})",
-        )
+        return _failure(engine, failed)
     except EngineError as err:
-        return Proof(
-            engine,
-            False,
-            f"the scratch engine could not read the reverted-to state: {err.message.strip()}"
-            f" (in statement: {_short(err.statement)})",
-        )
-    finally:
-        b.close()
+        return _unreadable(engine, "the reverted-to state", err)
     # PostgreSQL can't re-add a column at its old position, so column order is not compared
     differences = reached.diff(expected, column_order=dialect is not Dialect.POSTGRES)
-    lost = lost_values(before, after, script.lost, dict(script.renames))
+    lost = lost_values(deployed.rows, after, script.lost, dict(script.renames))
     if differences:
         what = "the target plus what it keeps" if script.kept else "the reverted-to schema"
         return Proof(
@@ -326,11 +359,154 @@ def _prove(
         )
     if lost:
         return Proof(engine, False, f"{script.what} loses data it does not declare", tuple(lost))
-    return Proof(engine, True, _proven(script, shipped, seeded, in_transaction, stand_ins))
+    return Proof(engine, True, _proven(script, shipped, deployed.seeded, in_transaction, stand_ins))
+
+
+def _failure(engine: str | None, failed: _Failed) -> Proof:
+    return Proof(
+        engine,
+        False,
+        f"{failed.script} failed: {failed.error.message.strip()}"
+        f" (in statement: {_short(failed.error.statement)})",
+    )
+
+
+def _unreadable(engine: str | None, state: str, err: EngineError) -> Proof:
+    return Proof(
+        engine,
+        False,
+        f"the scratch engine could not read {state}: {err.message.strip()}"
+        f" (in statement: {_short(err.statement)})",
+    )
+
+
+class _Histories(Protocol):
+    """Where the proof gets its two histories replayed."""
+
+    engine: str | None  # known once a database was had, before any statement runs
+
+    def deployed(self, statements: Sequence[str]) -> tuple[ScratchDatabase, Deployed]:
+        """A database at the end of the deployed history, with rows; the caller closes it."""
+        ...
+
+    def reverted_to(self, statements: Sequence[str]) -> Catalog:
+        """The catalog at the end of the reverted-to history."""
+        ...
+
+
+class _SameSession:
+    """Each history replayed on a new database, everything after it in the same session."""
+
+    def __init__(self, new_database: Callable[[], ScratchDatabase], settings: EngineSettings):
+        self._new = new_database
+        self._settings = settings
+        self.engine: str | None = None
+
+    def deployed(self, statements: Sequence[str]) -> tuple[ScratchDatabase, Deployed]:
+        db = self._new()
+        try:
+            self.engine = _version(db)
+            _prepare(db, self._settings)
+            _run(db, "the pre-revert history", statements)
+            return db, _with_rows(db)
+        except BaseException:
+            db.close()
+            raise
+
+    def reverted_to(self, statements: Sequence[str]) -> Catalog:
+        db = self._new()
+        try:
+            _prepare(db, self._settings)
+            _run(db, "the reverted-to history", statements)
+            return db.catalog()
+        finally:
+            db.close()
+
+
+class _FreshSessions:
+    """PostgreSQL: each history replayed in a session of its own, the rest in new sessions,
+    as on a copy of a kept template; so the proof is the same whether a template served it.
+    A template that can't be kept or copied falls back to replaying."""
+
+    def __init__(self, engines: ScratchEngines, settings: EngineSettings) -> None:
+        self._engines = engines
+        self._settings = settings
+        self.engine: str | None = None
+
+    def deployed(self, statements: Sequence[str]) -> tuple[ScratchDatabase, Deployed]:
+        templates = self._engines.templates(Dialect.POSTGRES)
+        if templates is not None:
+            key = templates.key("deployed", self._settings.statements, statements)
+            try:
+                copy, deployed = templates.deployed(key, partial(self._build, statements))
+                return self._session(copy), deployed
+            except EngineError as err:
+                # the history's own failures are _Failed; this is the cache's: do without it
+                log.warning("no template for this history, replaying it: %s", err.message)
+                templates.discard(key)
+        db = self._engines.new_database(Dialect.POSTGRES)
+        try:
+            deployed = self._build(statements, db)
+            _fresh_session(db)
+        except BaseException:
+            db.close()
+            raise
+        return self._session(db), deployed
+
+    def reverted_to(self, statements: Sequence[str]) -> Catalog:
+        def read() -> Catalog:
+            db = self._engines.new_database(Dialect.POSTGRES)
+            try:
+                self._replay(db, statements, "the reverted-to history")
+                return db.catalog()
+            finally:
+                db.close()
+
+        templates = self._engines.templates(Dialect.POSTGRES)
+        if templates is None:
+            return read()
+        return templates.catalog(
+            templates.key("reverted-to", self._settings.statements, statements), read
+        )
+
+    def _build(self, statements: Sequence[str], db: ScratchDatabase) -> Deployed:
+        self._replay(db, statements, "the pre-revert history")
+        return _with_rows(db)
+
+    def _replay(self, db: ScratchDatabase, statements: Sequence[str], name: str) -> None:
+        """The history in a session of its own; `db` then in a new prepared session."""
+        if self.engine is None:
+            self.engine = _version(db)
+        _prepare(db, self._settings)
+        _run(db, name, statements)
+        _fresh_session(db)
+        _prepare(db, self._settings)
+
+    def _session(self, db: ScratchDatabase) -> ScratchDatabase:
+        try:
+            if self.engine is None:
+                self.engine = _version(db)
+            _prepare(db, self._settings)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+
+def _fresh_session(db: ScratchDatabase) -> None:
+    postgres: Any = db  # a PostgresDatabase, or one _Locked
+    postgres.fresh_session()
+
+
+def _with_rows(db: ScratchDatabase) -> Deployed:
+    """The deployed catalog, with rows put in every table and read back."""
+    catalog = db.catalog()
+    seeded = seed(db, catalog)
+    return Deployed(catalog, seeded, snapshot(db, catalog))
 
 
 def _proven(
-    script: Script, shipped: list[str], seeded: Any, in_transaction: bool, stand_ins: list[str]
+    script: Script, shipped: list[str], seeded: Seeded, in_transaction: bool, stand_ins: list[str]
 ) -> str:
     rows = sum(seeded.rows.values())
     how = " in one transaction, as the migration tool runs it" if in_transaction else ""
@@ -376,14 +552,10 @@ def _run(db: ScratchDatabase, name: str, statements: Sequence[str]) -> None:
         raise _Failed(name, err) from err
 
 
-def _stand_ins_used(db: ScratchDatabase, dialect: Dialect) -> list[str]:
+def _stand_ins_used(catalog: Catalog, dialect: Dialect) -> list[str]:
     if dialect is not Dialect.POSTGRES:
         return []
-    names = ", ".join(f"'{n}'" for n in STAND_INS)
-    return [
-        str(r[0])
-        for r in db.query(f"SELECT extname FROM pg_extension WHERE extname IN ({names}) ORDER BY 1")
-    ]
+    return [name for name in catalog.names("extensions") if name in STAND_INS]
 
 
 def _version(db: ScratchDatabase) -> str:

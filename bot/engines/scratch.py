@@ -39,6 +39,10 @@ class ScratchDatabase(Protocol):
         """Rows of one query."""
         ...
 
+    def queries(self, sqls: Sequence[str]) -> list[list[tuple[Any, ...]]]:
+        """Rows of each query, in order (sent together where the engine can)."""
+        ...
+
     def rows(self, table: str) -> list[tuple[Any, ...]]:
         """All rows of a table, sorted by all columns."""
         ...

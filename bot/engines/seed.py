@@ -198,7 +198,7 @@ def snapshot(
     db: ScratchDatabase, catalog: Catalog
 ) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
     """Every table's column names and rows, read back from the engine."""
-    out: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
+    selects: dict[str, tuple[list[str], str]] = {}
     for name, record in catalog.objects.get("tables", {}).items():
         columns = list(record.get("column_order") or record["columns"])
         if not columns or record.get("virtual") or record.get("shadow"):
@@ -206,8 +206,12 @@ def snapshot(
             # external content table), which are compared themselves
             continue
         select = ", ".join(_quote(db.dialect, c) for c in columns)
-        out[name] = (columns, db.query(f"SELECT {select} FROM {_quote_table(db.dialect, name)}"))
-    return out
+        selects[name] = (columns, f"SELECT {select} FROM {_quote_table(db.dialect, name)}")
+    rows = db.queries([sql for _, sql in selects.values()])
+    return {
+        name: (columns, found)
+        for (name, (columns, _)), found in zip(selects.items(), rows, strict=True)
+    }
 
 
 def comparable(value: Any) -> Any:

@@ -131,6 +131,10 @@ class SqliteDatabase:
         """Rows of one query."""
         return [tuple(row) for row in self._run(sql).fetchall()]
 
+    def queries(self, sqls: Sequence[str]) -> list[list[tuple[Any, ...]]]:
+        """Rows of each query, in order."""
+        return [self.query(sql) for sql in sqls]
+
     def rows(self, table: str) -> list[tuple[Any, ...]]:
         """All rows of a table, sorted by all columns."""
         return sort_rows(self.query(f"SELECT * FROM {quote_ident(table)}"))

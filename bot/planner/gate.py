@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from bot.core.alternatives import Alternative, alternatives, apply_alternatives
+from bot.core.alternatives import Alternative, alternatives, apply_alternatives, may_offer
 from bot.core.model import Schema
 from bot.core.plan import SafeVariant, SourcePlan
 from bot.core.render.session import preamble
@@ -40,7 +40,8 @@ def gate(
     offered: list[Alternative] = []
     state = State(before.dialect, before)
     for change in down.changes:
-        offered += alternatives(change, state.snapshot(), label)
+        if may_offer(change):
+            offered += alternatives(change, state.snapshot(), label)
         state.apply(change)
     safe = None
     loses_data = any(

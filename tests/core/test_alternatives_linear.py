@@ -26,12 +26,12 @@ def test_the_shortcut_gives_what_the_full_check_gives(monkeypatch: pytest.Monkey
     fast = apply_alternatives(changes, schema, "t1")  # type: ignore[arg-type]
     assert len(fast[2]) >= 5  # many data-losing steps got an alternative
     checked: list[bool] = []
-    full_check = alternatives._Mentions.touches
+    touched = alternatives._Later.touched
 
-    def always(self: alternatives._Mentions, other: alternatives._Mentions) -> bool:
-        checked.append(full_check(self, other))
+    def always(self: alternatives._Later, mine: alternatives._Mentions, start: int) -> bool:
+        checked.append(touched(self, mine, start))
         return True
 
-    monkeypatch.setattr(alternatives._Mentions, "touches", always)
+    monkeypatch.setattr(alternatives._Later, "touched", always)
     assert apply_alternatives(changes, schema, "t1") == fast  # type: ignore[arg-type]
     assert checked.count(False) >= 5  # the shortcut was taken that often

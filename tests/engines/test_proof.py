@@ -38,11 +38,15 @@ def _right_down(dialect: Dialect) -> list[str]:
 
 
 @pytest.fixture
-def shared_postgres(postgres_server: ScratchServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def shared_postgres(
+    postgres_server: ScratchServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """Let verify use the session's embedded server instead of starting its own."""
     engines = ScratchEngines()
     engines.use(Dialect.POSTGRES, postgres_server)
     monkeypatch.setattr(verify_module, "ENGINES", engines)
+    yield
+    engines.close()  # its templates off the session's server
 
 
 @pytest.fixture(scope="module")

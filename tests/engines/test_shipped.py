@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import git
@@ -19,10 +20,12 @@ from tests.test_gate import ADD_BIO, M, config
 
 
 @pytest.fixture
-def shared(postgres_server: ScratchServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def shared(postgres_server: ScratchServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     engines = ScratchEngines()
     engines.use(Dialect.POSTGRES, postgres_server)
     monkeypatch.setattr(proof_module, "ENGINES", engines)
+    yield
+    engines.close()  # its templates off the session's server
 
 
 def _plan(tmp_path: Path, dialect: str, first: str, change: str) -> object:

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from bench.fuzz import run_script
 from bot.core.down import down_between
 from bot.core.model import Dialect
+from bot.core.renaming import rename_word
 from bot.core.replay import Migration
-from bot.core.state import rename_word
 from bot.engines import ScratchDatabase
 
 

@@ -110,11 +110,11 @@ def _sequence_options(text: str) -> set[str]:
 
 
 # One sequence option as written, keyed like _SEQUENCE_OPTIONS ("restart" only moves the value;
-# "engine" is a MariaDB CREATE SEQUENCE table option, which ALTER SEQUENCE refuses).
+# "engine" and "comment" are MariaDB CREATE SEQUENCE table options, which ALTER SEQUENCE refuses).
 _SEQUENCE_OPTION = re.compile(
     r"""\s*(?:
       (?P<as>AS\s+\w+(?:\s+PRECISION)?)
-    | (?P<increment>INCREMENT(?:\s+BY)?\s+[-+]?\d+)
+    | (?P<increment>INCREMENT(?:\s+BY\s+|\s*=\s*|\s+)[-+]?\d+)
     | (?P<minvalue>NO\s*MINVALUE|MINVALUE(?:\s*=)?\s*[-+]?\d+)
     | (?P<maxvalue>NO\s*MAXVALUE|MAXVALUE(?:\s*=)?\s*[-+]?\d+)
     | (?P<start>START(?:\s+WITH)?(?:\s*=)?\s*[-+]?\d+)
@@ -123,6 +123,7 @@ _SEQUENCE_OPTION = re.compile(
     | (?P<cycle>NO\s*CYCLE|CYCLE)
     | (?P<owned>OWNED\s+BY\s+\S+)
     | (?P<engine>ENGINE(?:\s*=)?\s*\w+)
+    | (?P<comment>COMMENT(?:\s*=)?\s*'(?:[^']|'')*')
     )(?=\s|\Z)""",
     re.I | re.X,
 )
@@ -171,6 +172,7 @@ def _mentions(words: list[str]) -> int:
         "NOCYCLE",
         "OWNED",
         "ENGINE",
+        "COMMENT",
     }
     return sum(word in keys for word in words)
 
@@ -179,9 +181,9 @@ def alter_sequence(before: Sequence, after: Sequence, dialect: Dialect) -> list[
     """ALTER SEQUENCE to `after`'s options; an option only `before` set goes back to its default,
     since ALTER SEQUENCE leaves unmentioned options as they are. Options both set alike are
     not repeated."""
-    renamed: list[str] = []
+    statements: list[str] = []
     if before.name != after.name:
-        renamed.append(
+        statements.append(
             f"ALTER SEQUENCE {qname(before.name, dialect)} RENAME TO {ident(after.name.name, dialect)}"
             if dialect is Dialect.POSTGRES
             else f"RENAME TABLE {qname(before.name, dialect)} TO {qname(after.name, dialect)}"
@@ -192,9 +194,14 @@ def alter_sequence(before: Sequence, after: Sequence, dialect: Dialect) -> list[
         parts = [
             text
             for key, text in new.items()
-            if key not in ("restart", "engine") and text.upper() != old.get(key, "").upper()
+            if key not in ("restart", "engine", "comment")
+            and text.upper() != old.get(key, "").upper()
         ]
         dropped = set(old) - set(new) - {"restart"}
+        # MariaDB: ALTER SEQUENCE takes no COMMENT, but a sequence is a table
+        if old.get("comment") != new.get("comment"):
+            comment = new.get("comment", "COMMENT=''")
+            statements.append(f"ALTER TABLE {qname(after.name, dialect)} {comment}")
     else:
         parts = [after.definition.strip()] if after.definition.strip() else []
         dropped = _sequence_options(before.definition) - _sequence_options(after.definition)
@@ -208,8 +215,8 @@ def alter_sequence(before: Sequence, after: Sequence, dialect: Dialect) -> list[
     ):
         parts.append(f"OWNED BY {after.owned_by}" if after.owned_by else "OWNED BY NONE")
     if not parts:
-        return renamed
-    return [*renamed, f"ALTER SEQUENCE {qname(after.name, dialect)} {' '.join(parts)}"]
+        return statements
+    return [*statements, f"ALTER SEQUENCE {qname(after.name, dialect)} {' '.join(parts)}"]
 
 
 _CREATE_ROUTINE = re.compile(r"\s*CREATE\s+(?=(?:FUNCTION|PROCEDURE)\b)", re.I)

@@ -22,7 +22,7 @@ from bot.core.replay import Allow, Migration, Unmodelled, replay_one
 from bot.core.risk import Category, Finding, Policy, Verdict, strictest
 from bot.core.risk.rules import BY_ID, RULES, Context, data_loss
 from bot.core.risk.rules import unmodelled as unmodelled_rule
-from bot.core.state import State
+from bot.core.state import State, StateError
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def assess(
     known = [f for s in steps for f in s.findings]
     shipped = tuple(
         (i, _allowed(f, allows, policy, before.dialect))
-        for i, f in sql_losses(statements, before)
+        for i, f in sql_losses(statements, before, changes)
         if not _covered(f, known)
     )
     every = known + [f for _, f in shipped] + list(unknown)
@@ -210,19 +210,26 @@ _COPY = re.compile(
 )
 
 
-def sql_losses(statements: Sequence[Rendered], before: Schema) -> list[tuple[int, Finding]]:
+def sql_losses(
+    statements: Sequence[Rendered], before: Schema, changes: Sequence[Change] = ()
+) -> list[tuple[int, Finding]]:
     """Data loss found in the statements themselves, replayed one by one from `before`.
 
     A DROP TABLE or DROP COLUMN deletes values, unless the table was created by these
     statements and holds no rows; a rebuild (create, copy, drop, rename) deletes the columns
-    of the old table its copy leaves out.
+    of the old table its copy leaves out. A CREATE or DROP INDEX rendered from one of
+    `changes` (the changes the statements were rendered from) deletes nothing: that change
+    moves the replay on, and its SQL is not parsed again.
     """
     state = State(before.dialect, before)
     fresh: set[tuple[str, str]] = set()
     copied: dict[tuple[str, str], set[str]] = {}  # table -> the columns a copy read from it
     out: list[tuple[int, Finding]] = []
+    indexes = _IndexSteps(changes)
     for i, r in enumerate(statements):
         if r.change == SESSION:
+            continue
+        if indexes.applied(r, state):
             continue
         if copy := _COPY.match(_sql(r)):
             into, src = _qname(copy["into"], state.dialect), _qname(copy["src"], state.dialect)
@@ -234,6 +241,39 @@ def sql_losses(statements: Sequence[Rendered], before: Schema) -> list[tuple[int
             out += [(i, f) for f in _losses(change, state, fresh, copied)]
             _follow_fresh_after(change, state, fresh, copied)
     return out
+
+
+_INDEX_SQL = re.compile(r"\s*(?:CREATE\s+(?:UNIQUE\s+)?INDEX|DROP\s+INDEX)\b", re.I)
+
+
+class _IndexSteps:
+    """The index changes of a down, in order, for the index statements rendered from them."""
+
+    def __init__(self, changes: Sequence[Change]) -> None:
+        self._steps = [
+            (change_kind(c), change_object(c), c)
+            for c in changes
+            if isinstance(c, (ch.CreateIndex, ch.DropIndex))
+        ]
+        self._next = 0
+
+    def applied(self, statement: Rendered, state: State) -> bool:
+        """Whether `statement` is the CREATE or DROP INDEX of the next such change, which is
+        then applied to `state` (the statement's SQL would only say the same again)."""
+        if not self._steps or statement.change not in ("create_index", "drop_index"):
+            return False
+        if not _INDEX_SQL.match(statement.sql):
+            return False
+        for n in range(self._next, len(self._steps)):
+            kind, name, change = self._steps[n]
+            if (kind, name) == (statement.change, statement.object):
+                try:
+                    state.apply(change)
+                except StateError:
+                    return False
+                self._next = n + 1
+                return True
+        return False
 
 
 def _losses(

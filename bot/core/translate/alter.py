@@ -27,6 +27,7 @@ from bot.core.model import (
     Unique,
     fold,
 )
+from bot.core.render.mysql_options import storage, storage_action, with_storage
 from bot.core.render.postgres.tables import storage_options, storage_parameters, typed_default
 from bot.core.sqltext import ParsedStatement
 from bot.core.state import StateError
@@ -46,6 +47,7 @@ from bot.core.translate.common import (
     _quote_q,
     _split_top_level,
     _undo_rls,
+    superseded_fk_indexes,
 )
 from bot.core.translate.objects import ObjectStatements
 
@@ -328,10 +330,13 @@ class AlterStatements(ObjectStatements):
             return False
         if self.dialect is Dialect.POSTGRES and self._storage_setting(name, action):
             return True
-        engine = re.fullmatch(r"(?is)\s*engine\s*=?\s*`?innodb`?\s*", action)
-        table = self.state.table(name)
-        if engine and table is not None and "engine" not in (table.options or "").lower():
-            return True  # the default engine restated: a rebuild, nothing changes
+        settings = storage_action(action) if self.dialect is Dialect.MYSQL else None
+        if settings is not None:
+            table = self.state.require_table(name)
+            options = with_storage(table.options, settings)
+            if _upper(storage(options)) != _upper(storage(table.options)):
+                self.emit(ch.SetTableOptions(name, table.options, options))
+            return True  # the same engine and row format restated: a rebuild, nothing changes
         self.unmodelled.append(
             f"ALTER TABLE {name} {' '.join(action.split())[:100]} is not modelled: "
             "the down leaves it as the migration set it"
@@ -438,6 +443,11 @@ class AlterStatements(ObjectStatements):
             table = self.state.require_table(name)
             twins = _implicit_twins(table, con.columns)
             if twins or not _has_index_prefix(table, con.columns, self.state):
+                # InnoDB drops what it made for a key on a leading part of these columns
+                # before it names the new index, which may then take that index's name
+                for old in superseded_fk_indexes(table, con.columns):
+                    self.emit(ch.DropIndex(old))
+                table = self.state.require_table(name)
                 idx_name = con.name if con.name in self.given_names else None
                 idx_name = idx_name or naming.constraint_name(
                     self.dialect, table, "index", con.columns, naming.Names()
@@ -766,3 +776,8 @@ def _implicit_twins(table: Table, cols: tuple[str, ...]) -> list[Index]:
     if any(list(o[: len(key)]) == key for o in others):
         return []
     return twins
+
+
+def _upper(settings: dict[str, str]) -> dict[str, str]:
+    """Engine and row format names compare without case, as MySQL reads them."""
+    return {k: v.upper() for k, v in settings.items()}

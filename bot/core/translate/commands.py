@@ -436,10 +436,14 @@ def _alter_sequence(t: Translator, m: re.Match[str], text: str) -> None:
     )
 
 
+# MariaDB also writes `INCREMENT = n`, `MAXVALUE = n`...; ENGINE and COMMENT are table options
+# of its CREATE SEQUENCE, kept so the sequence can be created again as it was.
 _SEQ_OPTION = re.compile(
-    r"(?i)\b(as\s+\w+|increment\s+(?:by\s+)?-?\d+|no\s*minvalue|minvalue\s+-?\d+|no\s*maxvalue|"
-    r"maxvalue\s+-?\d+|start\s+(?:with\s+)?-?\d+|restart(?:\s+(?:with\s+)?-?\d+)?|no\s*cache|"
-    r"cache\s+\d+|no\s*cycle|cycle)\b"
+    r"(?i)\b(as\s+[\w.]+|increment(?:\s+by\s+|\s*=\s*|\s+)-?\d+|no\s*minvalue|"
+    r"minvalue(?:\s*=)?\s*-?\d+|no\s*maxvalue|maxvalue(?:\s*=)?\s*-?\d+|"
+    r"start(?:\s+with)?(?:\s*=)?\s*-?\d+|restart(?:(?:\s+with)?(?:\s*=)?\s*-?\d+)?|no\s*cache|"
+    r"cache(?:\s*=)?\s*\d+|no\s*cycle|cycle|engine(?:\s*=)?\s*\w+)\b"
+    r"|\b(comment(?:\s*=)?\s*'(?:[^']|'')*')"
 )
 
 
@@ -451,12 +455,14 @@ def merge_sequence_options(definition: str, change: str) -> str:
     merged: dict[str, str] = {}
     for text in (definition, change):
         for m in _SEQ_OPTION.finditer(text):
-            clause = " ".join(m.group(1).split())
-            word = clause.lower().replace("no ", "no").split()[0]
+            clause = " ".join((m.group(1) or m.group(2)).split())
+            word = re.findall(r"[a-z]+", clause.lower().replace("no ", "no"))[0]
             key = word[2:] if word.startswith("no") and word != "no" else word
             if key != "restart":
                 merged[key] = clause
-    return " ".join(merged.values())
+    # MariaDB takes table options only after the sequence's own
+    table_options = [merged.pop(key) for key in ("engine", "comment") if key in merged]
+    return " ".join([*merged.values(), *table_options])
 
 
 def _alter_index(t: Translator, m: re.Match[str], text: str) -> None:

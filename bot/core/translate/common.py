@@ -12,6 +12,7 @@ from bot.core.model import (
     Column,
     Constraint,
     Dialect,
+    Index,
     QName,
     Table,
 )
@@ -102,6 +103,24 @@ def _has_index_prefix(table: Table, cols: tuple[str, ...], state: State) -> bool
     if table.primary_key:
         candidates.append(tuple(c.lower() for c in table.primary_key.columns))
     return any(c[: len(keys[0])] == keys[0] for c in candidates)
+
+
+def superseded_fk_indexes(table: Table, cols: tuple[str, ...]) -> list[Index]:
+    """The indexes InnoDB made for earlier foreign keys on a leading part of `cols` (shorter
+    than `cols`): it drops them when it makes the index for a key on `cols`, which then serves
+    both (seen on MariaDB 10.11, in CREATE TABLE and ALTER TABLE alike)."""
+    key = [c.lower() for c in cols]
+    out = []
+    for index in table.indexes:
+        parts = [p.expression.lower() for p in index.parts if p.is_column and not p.length]
+        if (
+            index.implicit
+            and len(parts) == len(index.parts)
+            and 0 < len(parts) < len(key)
+            and key[: len(parts)] == parts
+        ):
+            out.append(index)
+    return out
 
 
 def _pk_not_null(table: Table, state: State) -> Table:

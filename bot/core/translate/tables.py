@@ -39,6 +39,7 @@ from bot.core.translate.common import (
     _type_sql,
     _unparen,
     query_columns,
+    superseded_fk_indexes,
 )
 
 _BOOLEAN_DEFAULT = re.compile(r"(?i)\bdefault\s+(true|false)\b")
@@ -611,6 +612,8 @@ class TableStatements(OpaqueStatements):
         for fk in table.foreign_keys:
             if _has_index_prefix(table, fk.columns, self.state):
                 continue
+            gone = superseded_fk_indexes(table, fk.columns)
+            table = replace(table, indexes=tuple(i for i in table.indexes if i not in gone))
             name = fk.name if fk.name in self.given_names else None
             if name is None:
                 name = naming.constraint_name(

@@ -14,9 +14,10 @@ import pytest
 
 from bot.core.changes import AlterColumn
 from bot.core.down import down_between
-from bot.core.model import Dialect
+from bot.core.model import Column, Dialect, QName, Schema, Table, qkey
 from bot.core.replay import Migration, replay
 from bot.core.risk.analyse import assess
+from bot.core.risk.rules.coltypes import ColType, Family, parse_type
 from bot.engines import ScratchDatabase
 from tests.core.risk.helpers import rollback
 
@@ -128,6 +129,11 @@ CASES = [
     ("postgres", "timestamptz", "timestamptz(3)", (LOSSY,)),
     ("postgres", "timestamptz(3)", "timestamptz", ()),
     ("postgres", "timestamptz(6)", "timestamp(6)", (LOSSY,)),
+    ("postgres", "timestamp", "timestamp(6)", ()),
+    ("postgres", "timestamp(0)", "timestamptz(0)", ()),
+    ("postgres", "timestamp(1)", "timestamptz(0)", (LOSSY,)),
+    ("postgres", "timetz", "time", (LOSSY,)),
+    ("postgres", "timetz(3)", "timetz", ()),
     ("postgres", "uuid", "text", ()),
     ("postgres", "uuid", "varchar(35)", (LOSSY,)),
     ("postgres", "uuid", "varchar(36)", ()),
@@ -178,6 +184,7 @@ CASES = [
     ("mysql", "double", "float(24)", (LOSSY,)),
     ("mysql", "double(10, 2)", "float(10, 2)", (LOSSY,)),
     ("mysql", "enum('a', 'b')", "enum('a', 'b', 'c')", ()),
+    ("mysql", "enum('a', 'b')", "enum('b', 'a')", ()),
     ("mysql", "enum('a', 'bbbb')", "char(4)", ()),
     ("mysql", "enum('a', 'bbbb')", "varchar(3)", (LOSSY, CAST)),
     ("mysql", "enum('a', 'bbbb')", "varchar(4)", ()),
@@ -239,6 +246,8 @@ CASES = [
     ("mysql", "timestamp", "datetime(3)", ()),
     ("mysql", "timestamp(2)", "timestamp", (LOSSY,)),
     ("mysql", "timestamp(3)", "datetime", (LOSSY, CAST)),
+    ("mysql", "timestamp(1)", "datetime(0)", (LOSSY, CAST)),
+    ("mysql", "timestamp(3)", "datetime(3)", ()),
     ("mysql", "tinyblob", "blob", ()),
     ("mysql", "tinyint", "tinyint unsigned", (LOSSY,)),
     ("mysql", "tinyint unsigned", "smallint", ()),
@@ -334,3 +343,29 @@ def test_postgres_float_24_is_real(engine_db: MakeDb) -> None:
         "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
         " WHERE attrelid = 't'::regclass AND attnum > 0 ORDER BY attnum"
     ) == [("real",), ("double precision",)]
+
+
+def test_postgres_timetz_to_time_drops_the_zone_offset(engine_db: MakeDb) -> None:
+    # the down's assignment cast keeps the wall-clock time and forgets the offset, no error
+    assert type_findings("postgres", "timetz", "time") == {LOSSY}
+    db = engine_db("postgres")
+    db.execute(["CREATE TABLE t (v timetz)", "INSERT INTO t VALUES ('12:00+02')"])
+    db.execute(["ALTER TABLE t ALTER COLUMN v TYPE time"])
+    assert [str(v) for (v,) in db.query("SELECT v FROM t")] == ["12:00:00"]
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "mysql", "sqlite"])
+def test_a_type_sqlglot_cannot_read_is_a_type_of_its_own(dialect: str) -> None:
+    """An unclosed quote stops sqlglot's tokenizer: the type is still assessed, as a type
+    equal only to itself (its text, lower-cased), not a crash."""
+    d = Dialect.parse(dialect)
+    unread = Column("v", "My  'Type")
+    other = Column("v", "mood")  # a name sqlglot does not know
+    table = Table(QName("t"), (Column("id", "int"), unread))
+    schema = Schema(d, tables={qkey(table.name, d): table})
+    assert parse_type(unread.type, d) == ColType(Family.OTHER, "my 'type")
+    assert assess([AlterColumn(table.name, unread, unread)], schema).findings() == []
+    found = assess([AlterColumn(table.name, unread, other)], schema).findings()
+    assert {f.rule for f in found} & {LOSSY, NARROWS, CAST} == (
+        set() if d is Dialect.SQLITE else {LOSSY}
+    )

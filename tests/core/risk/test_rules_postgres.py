@@ -45,6 +45,9 @@ def col(type_: str) -> str:
         ("text", "int", True),
         ("int", "numeric", True),
         ("timestamp", "timestamptz", True),
+        ("character varying(10)", "character varying(20)", False),
+        ("timetz", "time", True),
+        ("macaddr", "macaddr8", True),
     ],
 )
 def test_a_type_change_rewrites_unless_binary_coercible(

@@ -129,3 +129,30 @@ def test_the_session_preamble_does_not_hide_what_follows_it() -> None:
     assert [(i, f.rule, f.object) for i, f in sql_losses(statements, before)] == [
         (len(statements) - 1, "drop-table", "u")
     ]
+
+
+def test_index_statements_rendered_from_the_down_are_not_parsed_but_still_followed() -> None:
+    # the down's own CREATE/DROP INDEX move the replay on through their changes; a statement
+    # that says it is one but is not (here it drops a column) is read as SQL all the same
+    from bot.core.down import compute_down
+
+    older = replay_sql("CREATE TABLE t (id int PRIMARY KEY, a int, b int)", Dialect.POSTGRES)
+    newer = replay_sql(
+        "CREATE INDEX t_a ON t (a); ALTER TABLE t ADD COLUMN c int; DROP INDEX t_a;"
+        "CREATE INDEX t_b ON t (b)",
+        Dialect.POSTGRES,
+        older.schema,
+    )
+    down = compute_down(newer.schema, older.schema, newer.steps)
+    kinds = [r.change for r in down.statements]
+    assert kinds == ["drop_index", "create_index", "drop_column", "drop_index"]
+    found = [
+        (i, f.rule, f.object) for i, f in sql_losses(down.statements, newer.schema, down.changes)
+    ]
+    assert found == [(2, "drop-column", "t.c")]
+    # the same when every statement is parsed: the changes only spare the parsing
+    assert [(i, f.rule, f.object) for i, f in sql_losses(down.statements, newer.schema)] == found
+    posing = [*down.statements]
+    posing[1] = Rendered("ALTER TABLE t DROP COLUMN a", "create_index", posing[1].object)
+    found = [(i, f.rule, f.object) for i, f in sql_losses(posing, newer.schema, down.changes)]
+    assert (1, "drop-column", "t.a") in found

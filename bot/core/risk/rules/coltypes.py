@@ -116,7 +116,7 @@ def parse_type(text: str, dialect: Dialect) -> ColType:
     """The type as rules see it; unparsable text is an OTHER type equal only to itself."""
     try:
         dt = exp.DataType.build(text, dialect=dialect.value, udt=True)
-    except (sqlglot.errors.ParseError, ValueError):
+    except (sqlglot.errors.SqlglotError, ValueError):  # TokenError too: an unclosed quote
         return ColType(Family.OTHER, " ".join(text.lower().split()))
     kind = dt.this
     # SQLite's affinity comes from the declared name, which sqlglot's SQLite spelling loses
@@ -161,8 +161,6 @@ def parse_type(text: str, dialect: Dialect) -> ColType:
     if family in (Family.TIME, Family.TIMESTAMP, Family.TIMESTAMPTZ):
         default = 0 if dialect is Dialect.MYSQL else 6
         return ColType(family, spelled, scale=args[0] if args else default)
-    if family is Family.JSON:
-        return ColType(family, spelled)
     return ColType(family, spelled)
 
 
@@ -217,6 +215,9 @@ def holds(old: ColType, new: ColType, dialect: Dialect) -> bool:
             # MySQL TIMESTAMP covers 1970 to 2038 only
             return dialect is not Dialect.MYSQL
         case (Family.TIME, Family.TIME) | (Family.TIMESTAMP, Family.TIMESTAMP):
+            # PostgreSQL timetz to time drops each value's zone offset
+            if old.text.startswith("timetz") and not new.text.startswith("timetz"):
+                return False
             return (new.scale or 0) >= (old.scale or 0)
         case (Family.TIMESTAMPTZ, Family.TIMESTAMPTZ):
             return (new.scale or 0) >= (old.scale or 0)
