@@ -1,0 +1,477 @@
+"""The worker side of the queue, in one process: a failing job is retried after its backoff
+and then given up with a report, a job nobody can read or whose workers keep dying is
+dropped with a reason, a running job keeps its lease (and notices losing it), a job still
+running at shutdown is handed to another worker, and the worker thread outlives an outage
+and a bug. What the operator's log says in each case is asserted word for word.
+
+Worker threads are synchronised on events; the store's clock is the test's where leases and
+delays are measured."""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.events import ForgeKind, Job, JobKind
+from bot.forges import ForgeError
+from bot.jobs.queue import (
+    Claim,
+    DurableQueue,
+    JobAbandoned,
+    QueueUnavailable,
+    RedisStore,
+    Seen,
+    SqliteStore,
+    Tuning,
+)
+from tests.jobs.redis_server import free_port
+
+WAIT = 30.0  # a bound for a broken build only: every wait below ends on an event
+
+
+def job(delivery: str = "d-1", number: int = 1) -> Job:
+    return Job(JobKind.PULL_REQUEST, ForgeKind.GITHUB, "acme/app", delivery, number=number)
+
+
+class Clock:
+    """The store's clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Log(logging.Handler):
+    """The queue's log records, as they come (from any thread)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: queue.Queue[logging.LogRecord] = queue.Queue()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.put(record)
+
+    def next(self, start: str) -> logging.LogRecord:
+        """The next record whose message starts with `start` (others are skipped)."""
+        while True:
+            record = self.records.get(timeout=WAIT)
+            if record.getMessage().startswith(start):
+                return record
+
+
+@pytest.fixture
+def log() -> Iterator[Log]:
+    handler = Log()
+    logger = logging.getLogger("bot.jobs.queue")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+# -- retries and giving up ---------------------------------------------------------------
+
+
+def test_a_transient_failure_is_retried_after_a_doubling_capped_backoff_then_given_up(
+    tmp_path: Path, log: Log
+) -> None:
+    clock = Clock()
+    store = SqliteStore(tmp_path / "q.sqlite3", clock=clock)
+    outcomes: list[str] = []
+    gave_up: list[tuple[Job, BaseException]] = []
+    failure = ForgeError("502 Bad Gateway", transient=True, status=502)
+
+    def handle(job: Job) -> None:
+        raise failure
+
+    q = DurableQueue(
+        store,
+        handle,
+        on_give_up=lambda j, e: gave_up.append((j, e)),
+        tuning=Tuning(attempts=3, backoff=2.0, max_backoff=3.0),
+        observe=lambda j, outcome, seconds: outcomes.append(outcome),
+    )
+    queued = job("d-42")
+    q.enqueue(queued)
+    assert q.work_once()
+    first = log.next("job pull_request")
+    assert re.fullmatch(
+        r"job pull_request \(delivery d-42\) attempt 1 failed transiently \(502 Bad Gateway\); "
+        r"retrying in 2\.[0-5]s",
+        first.getMessage(),
+    ), first.getMessage()
+    assert first.levelname == "WARNING"
+    # the first delay is 2 s, times a jitter of 1 to 1.25
+    clock.now += 1.99
+    assert not q.work_once()
+    clock.now += 0.51
+    assert q.work_once()
+    second = log.next("job pull_request").getMessage()
+    assert re.fullmatch(r".* attempt 2 failed transiently .*; retrying in 3\.[0-8]s", second)
+    # doubled to 4 s, capped at 3 s
+    clock.now += 2.99
+    assert not q.work_once()
+    clock.now += 0.76
+    assert q.work_once()  # the third attempt is the last: given up, not retried
+    final = log.next("job pull_request")
+    assert final.getMessage() == (
+        "job pull_request (delivery d-42) failed for good: 502 Bad Gateway"
+    )
+    assert final.levelname == "ERROR" and not final.exc_info  # a forge error: no traceback
+    assert gave_up == [(queued, failure)]
+    assert outcomes == ["retry", "retry", "failed"]
+    clock.now += 3600
+    assert not q.work_once()
+    stats = q.stats()
+    assert (stats["retried"], stats["failed"], stats["completed"]) == (2, 1, 0)
+    assert (stats["waiting"], stats["running"]) == (0, 0)
+
+
+def test_a_queue_tuned_to_no_attempts_still_runs_a_job_once(tmp_path: Path) -> None:
+    runs: list[Job] = []
+
+    def handle(job: Job) -> None:
+        runs.append(job)
+        raise ForgeError("rate limited", transient=True, status=429)
+
+    q = DurableQueue(SqliteStore(tmp_path / "q.sqlite3"), handle, tuning=Tuning(attempts=0))
+    q.enqueue(job())
+    assert q.work_once()
+    assert len(runs) == 1 and q.stats()["failed"] == 1
+    assert q.store.depth() == (0, 0)  # given up, not waiting for a retry
+
+
+def test_a_bug_in_a_handler_is_given_up_with_its_traceback_in_the_log(
+    tmp_path: Path, log: Log
+) -> None:
+    gave_up: list[BaseException] = []
+    outcomes: list[str] = []
+
+    def handle(job: Job) -> None:
+        raise KeyError("sha")
+
+    q = DurableQueue(
+        SqliteStore(tmp_path / "q.sqlite3"),
+        handle,
+        on_give_up=lambda j, e: gave_up.append(e),
+        observe=lambda j, outcome, seconds: outcomes.append(outcome),
+    )
+    q.enqueue(job("d-7"))
+    assert q.work_once()
+    record = log.next("job pull_request")
+    assert record.getMessage() == "job pull_request (delivery d-7) failed for good: 'sha'"
+    assert record.levelname == "ERROR" and record.exc_info is not None
+    assert [type(e) for e in gave_up] == [KeyError] and outcomes == ["failed"]
+    assert q.store.depth() == (0, 0) and q.stats()["failed"] == 1
+
+
+def test_a_report_that_fails_is_logged_and_the_job_is_still_finished(
+    tmp_path: Path, log: Log
+) -> None:
+    def handle(job: Job) -> None:
+        raise ForgeError("404 Not Found", status=404)
+
+    reports: list[BaseException] = [ForgeError("403 Forbidden", status=403), ValueError("bug")]
+
+    def report(job: Job, err: BaseException) -> None:
+        raise reports.pop(0)
+
+    q = DurableQueue(SqliteStore(tmp_path / "q.sqlite3"), handle, on_give_up=report)
+    q.enqueue(job("d-1"))
+    q.enqueue(job("d-2", number=2))
+    assert q.work_once()
+    forge = log.next("could not report")
+    assert forge.getMessage() == "could not report the failure of delivery d-1: 403 Forbidden"
+    assert forge.levelname == "ERROR" and not forge.exc_info
+    assert q.work_once()
+    bug = log.next("could not report")
+    assert bug.getMessage() == "could not report the failure of delivery d-2"
+    assert bug.levelname == "ERROR" and bug.exc_info is not None
+    assert q.store.depth() == (0, 0) and q.stats()["failed"] == 2
+
+
+def test_without_a_report_a_failed_job_is_only_logged(tmp_path: Path, log: Log) -> None:
+    def handle(job: Job) -> None:
+        raise ForgeError("410 Gone", status=410)
+
+    q = DurableQueue(SqliteStore(tmp_path / "q.sqlite3"), handle)
+    q.enqueue(job("d-1"))
+    assert q.work_once()
+    assert log.next("job pull_request").getMessage() == (
+        "job pull_request (delivery d-1) failed for good: 410 Gone"
+    )
+    assert q.store.depth() == (0, 0)
+
+
+def test_a_job_nobody_can_read_is_dropped_with_the_reason(tmp_path: Path, log: Log) -> None:
+    """A job a newer release wrote in a format this one cannot read."""
+    store = SqliteStore(tmp_path / "q.sqlite3")
+    ran: list[Job] = []
+    q = DurableQueue(store, ran.append)
+    assert store.put([Seen("d-1", 60)], "github:acme/app:1", '{"v": 2}')
+    assert q.work_once()
+    record = log.next("job ")
+    assert record.getMessage() == "job 1 dropped: not a job of format 1"
+    assert record.levelname == "ERROR"
+    assert ran == [] and q.stats()["failed"] == 1
+    assert store.depth() == (0, 0) and not q.work_once()
+
+
+def test_a_job_whose_workers_keep_dying_is_given_up_saying_so(tmp_path: Path, log: Log) -> None:
+    clock = Clock()
+    store = SqliteStore(tmp_path / "q.sqlite3", clock=clock)
+    ran: list[Job] = []
+    gave_up: list[BaseException] = []
+    q = DurableQueue(
+        store,
+        ran.append,
+        on_give_up=lambda j, e: gave_up.append(e),
+        tuning=Tuning(attempts=2, lease=60),
+    )
+    q.enqueue(job("d-9"))
+    for _ in range(2):  # two workers take it and die: they never finish nor renew
+        assert store.claim(60) is not None
+        clock.now += 61
+    assert q.work_once()
+    assert ran == []
+    [err] = gave_up
+    assert isinstance(err, JobAbandoned) and str(err) == "its worker stopped 2 time(s) mid-job"
+    record = log.next("job pull_request")
+    assert record.getMessage() == (
+        "job pull_request (delivery d-9) failed for good: its worker stopped 2 time(s) mid-job"
+    )
+    assert not record.exc_info
+    stats = q.stats()
+    assert (stats["abandoned"], stats["failed"], stats["waiting"], stats["running"]) == (
+        1, 1, 0, 0,
+    )  # fmt: skip
+
+
+# -- leases --------------------------------------------------------------------------------
+
+
+class Watched(SqliteStore):
+    """The SQLite store, telling the test each renewal's answer."""
+
+    def __init__(self, path: Path, clock: Clock) -> None:
+        super().__init__(path, clock=clock)
+        self.renewals: queue.Queue[bool | QueueUnavailable] = queue.Queue()
+        self.fail_next = False
+
+    def renew(self, claim: Claim, lease: float) -> bool:
+        if self.fail_next:
+            self.fail_next = False
+            err = QueueUnavailable("job queue: the disk is full")
+            self.renewals.put(err)
+            raise err
+        ok = super().renew(claim, lease)
+        self.renewals.put(ok)
+        return ok
+
+
+def test_a_running_job_keeps_its_lease_and_notices_losing_it(tmp_path: Path, log: Log) -> None:
+    path = tmp_path / "q.sqlite3"
+    clock = Clock()
+    store = Watched(path, clock)
+    started, release, settled = threading.Event(), threading.Event(), threading.Event()
+
+    def handle(job: Job) -> None:
+        started.set()
+        release.wait(WAIT)
+
+    q = DurableQueue(
+        store,
+        handle,
+        tuning=Tuning(lease=0.3, poll=0.01),  # renewed every 0.1 s of real time
+        observe=lambda j, outcome, seconds: settled.set(),
+    )
+    q.enqueue(job("d-1"))
+    q.start(1)
+    try:
+        assert started.wait(WAIT)
+        clock.now += 0.2
+        assert store.renewals.get(timeout=WAIT) is True
+        clock.now += 0.25  # past the first lease, not past the renewed one
+        assert SqliteStore(path, clock=clock).claim(60) is None
+        store.fail_next = True  # the store fails once: logged, and renewed again after
+        assert isinstance(store.renewals.get(timeout=WAIT), QueueUnavailable)
+        failed = log.next("job 1: lease")
+        assert failed.getMessage() == "job 1: lease not renewed: job queue: the disk is full"
+        assert failed.levelname == "ERROR"
+        assert store.renewals.get(timeout=WAIT) is True
+        # another worker, whose clock says the lease ran out long ago, takes the job
+        other = SqliteStore(path, clock=lambda: clock.now + 3600)
+        taken = other.claim(3600)
+        assert taken is not None and taken.attempts == 2
+        lost = log.next("job 1: lease")
+        assert lost.getMessage() == "job 1: lease lost (another worker may run it too)"
+        assert lost.levelname == "WARNING"
+        assert q.stats()["leases_lost"] == 1
+        release.set()
+        assert settled.wait(WAIT)
+        # the first worker's finish does not remove the job the other one now runs
+        assert other.depth() == (0, 1)
+        other.finish(taken)
+        assert other.depth() == (0, 0)
+    finally:
+        release.set()
+        q.close(WAIT)
+
+
+# -- shutdown ------------------------------------------------------------------------------
+
+
+def test_a_job_still_running_at_shutdown_is_handed_to_another_worker_at_once(
+    tmp_path: Path, log: Log
+) -> None:
+    path = tmp_path / "q.sqlite3"
+    clock = Clock()
+    started, release, settled = threading.Event(), threading.Event(), threading.Event()
+    ran: list[Job] = []
+
+    def handle(job: Job) -> None:
+        ran.append(job)
+        started.set()
+        release.wait(WAIT)
+
+    q = DurableQueue(
+        SqliteStore(path, clock=clock),
+        handle,
+        tuning=Tuning(poll=0.01),
+        observe=lambda j, outcome, seconds: settled.set(),
+    )
+    q.enqueue(job("d-1"))
+    q.start(1)
+    try:
+        assert started.wait(WAIT)
+        assert q.close(0.05) == 1  # the handler is still waiting: released
+    finally:
+        release.set()
+    assert settled.wait(WAIT)  # the first run ends; its finish must not remove the job
+    record = log.next("job 1 released")
+    assert record.getMessage() == "job 1 released unfinished: another worker runs it"
+    assert record.levelname == "WARNING"
+    again: list[Job] = []
+    other = DurableQueue(SqliteStore(path, clock=clock), again.append)
+    assert other.work_once()  # ready at once, not after the lease
+    assert again == ran and other.store.depth() == (0, 0)
+
+
+def test_a_job_that_cannot_be_released_at_shutdown_waits_for_its_lease(
+    tmp_path: Path, log: Log
+) -> None:
+    store = Watched(tmp_path / "q.sqlite3", Clock())
+    started, release = threading.Event(), threading.Event()
+
+    def handle(job: Job) -> None:
+        started.set()
+        release.wait(WAIT)
+
+    def broken_retry(claim: Claim, delay: float) -> None:
+        raise QueueUnavailable("job queue: the disk is full")
+
+    q = DurableQueue(store, handle, tuning=Tuning(poll=0.01))
+    q.enqueue(job("d-1"))
+    q.start(1)
+    try:
+        assert started.wait(WAIT)
+        store.retry = broken_retry  # type: ignore[method-assign]
+        assert q.close(0.05) == 1
+    finally:
+        release.set()
+    record = log.next("job 1 not released")
+    assert record.getMessage() == (
+        "job 1 not released (job queue: the disk is full); it runs again when its lease ends"
+    )
+    assert record.levelname == "ERROR"
+
+
+def test_a_queue_with_nothing_running_closes_at_once_and_starts_no_idle_workers(
+    tmp_path: Path,
+) -> None:
+    ran: list[Job] = []
+    q = DurableQueue(SqliteStore(tmp_path / "q.sqlite3"), ran.append, tuning=Tuning(poll=0.01))
+    q.start(0)  # no workers asked: none started, nothing taken
+    q.enqueue(job())
+    assert q.close() == 0 and ran == []
+    q.start(1)
+    q.start(1)  # already running: no second worker
+    workers = [t for t in threading.enumerate() if t.name.startswith("rollback-plan-worker-")]
+    assert [t.name for t in workers] == ["rollback-plan-worker-0"]
+    assert q.drain(WAIT)
+    assert q.close() == 0 and len(ran) == 1
+    assert not any(t.is_alive() for t in workers)
+
+
+# -- the worker thread lives through outages and bugs ------------------------------------------
+
+
+def test_the_worker_waits_out_a_store_outage_with_a_growing_pause(log: Log) -> None:
+    port = free_port()  # Redis is down: nothing listens
+    q = DurableQueue(RedisStore(f"redis://127.0.0.1:{port}/0", connect_timeout=0.5), lambda j: None)
+    q.start(1)
+    try:
+        first = log.next("worker: ")
+        assert first.levelname == "ERROR"
+        assert re.fullmatch(
+            rf"worker: job queue redis://127.0.0.1:{port}/0: Redis is unavailable \(.*\); "
+            r"trying again in 1s",
+            first.getMessage(),
+        ), first.getMessage()
+        assert log.next("worker: ").getMessage().endswith("; trying again in 2s")
+    finally:
+        q.close(WAIT)
+
+
+def test_a_bug_outside_the_handler_does_not_stop_the_worker(tmp_path: Path, log: Log) -> None:
+    done: queue.Queue[str] = queue.Queue()
+
+    def observe(job: Job, outcome: str, seconds: float) -> None:
+        done.put(job.delivery)
+        if job.delivery == "d-1":
+            raise RuntimeError("a broken metric")
+
+    q = DurableQueue(
+        SqliteStore(tmp_path / "q.sqlite3"), lambda j: None, tuning=Tuning(poll=0.01),
+        observe=observe,
+    )  # fmt: skip
+    q.enqueue(job("d-1"))
+    q.start(1)
+    try:
+        assert done.get(timeout=WAIT) == "d-1"
+        record = log.next("worker: ")
+        assert record.getMessage() == "worker: unexpected error"
+        assert record.levelname == "ERROR" and record.exc_info is not None
+        q.enqueue(job("d-2", number=2))
+        assert done.get(timeout=WAIT) == "d-2"
+    finally:
+        q.close(WAIT)
+
+
+# -- what the web and the probes read ------------------------------------------------------------
+
+
+def test_the_depth_gauge_and_the_readiness_probe(tmp_path: Path) -> None:
+    q = DurableQueue(SqliteStore(tmp_path / "q.sqlite3"), lambda j: None)
+    q.enqueue(job())
+    assert q.waiting() == 1.0 and q.problem() is None
+    assert not q.drain(0.05)  # a job waits: not empty
+    assert q.work_once() and q.drain(WAIT)
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    down = DurableQueue(RedisStore(url, connect_timeout=0.5), lambda j: None)
+    assert math.isnan(down.waiting())
+    problem = down.problem()
+    assert problem is not None and problem.startswith(f"job queue {url}: Redis is unavailable (")
+    stats = down.stats()
+    assert (stats["waiting"], stats["running"], stats["enqueued"]) == (-1, -1, 0)
