@@ -99,42 +99,37 @@ def test_a_transient_failure_is_retried_after_a_doubling_capped_backoff_then_giv
         store,
         handle,
         on_give_up=lambda j, e: gave_up.append((j, e)),
-        tuning=Tuning(attempts=3, backoff=2.0, max_backoff=3.0),
+        tuning=Tuning(attempts=4, backoff=2.0, max_backoff=5.0),
         observe=lambda j, outcome, seconds: outcomes.append(outcome),
     )
     queued = job("d-42")
     q.enqueue(queued)
-    assert q.work_once()
-    first = log.next("job pull_request")
-    assert re.fullmatch(
-        r"job pull_request \(delivery d-42\) attempt 1 failed transiently \(502 Bad Gateway\); "
-        r"retrying in 2\.[0-5]s",
-        first.getMessage(),
-    ), first.getMessage()
-    assert first.levelname == "WARNING"
-    # the first delay is 2 s, times a jitter of 1 to 1.25
-    clock.now += 1.99
-    assert not q.work_once()
-    clock.now += 0.51
-    assert q.work_once()
-    second = log.next("job pull_request").getMessage()
-    assert re.fullmatch(r".* attempt 2 failed transiently .*; retrying in 3\.[0-8]s", second)
-    # doubled to 4 s, capped at 3 s
-    clock.now += 2.99
-    assert not q.work_once()
-    clock.now += 0.76
-    assert q.work_once()  # the third attempt is the last: given up, not retried
+    # Each delay is 2 s doubled per attempt, capped at 5 s, times a jitter of 1 to 1.25.
+    for attempt, (lowest, highest, said) in enumerate(
+        [(2.0, 2.5, r"2\.[0-5]"), (4.0, 5.0, r"(4\.\d|5\.0)"), (5.0, 6.25, r"(5\.\d|6\.[0-2])")],
+        start=1,
+    ):
+        assert q.work_once()
+        retried = log.next("job pull_request")
+        assert retried.levelname == "WARNING"
+        assert re.fullmatch(
+            rf"job pull_request \(delivery d-42\) attempt {attempt} failed transiently "
+            rf"\(502 Bad Gateway\); retrying in {said}s",
+            retried.getMessage(),
+        ), retried.getMessage()
+        clock.now += lowest - 0.01
+        assert not q.work_once()  # not before its delay
+        clock.now += highest - lowest + 0.01
+    assert q.work_once()  # the fourth attempt is the last: given up, not retried
     final = log.next("job pull_request")
-    assert final.getMessage() == (
-        "job pull_request (delivery d-42) failed for good: 502 Bad Gateway"
-    )
+    assert final.getMessage() == "job pull_request (delivery d-42) failed for good: 502 Bad Gateway"
     assert final.levelname == "ERROR" and not final.exc_info  # a forge error: no traceback
     assert gave_up == [(queued, failure)]
-    assert outcomes == ["retry", "retry", "failed"]
+    assert outcomes == ["retry", "retry", "retry", "failed"]
     clock.now += 3600
     assert not q.work_once()
     stats = q.stats()
-    assert (stats["retried"], stats["failed"], stats["completed"]) == (2, 1, 0)
+    assert (stats["retried"], stats["failed"], stats["completed"]) == (3, 1, 0)
     assert (stats["waiting"], stats["running"]) == (0, 0)
 
 
@@ -405,13 +400,38 @@ def test_a_queue_with_nothing_running_closes_at_once_and_starts_no_idle_workers(
     q.start(0)  # no workers asked: none started, nothing taken
     q.enqueue(job())
     assert q.close() == 0 and ran == []
+    before = set(threading.enumerate())
     q.start(1)
     q.start(1)  # already running: no second worker
-    workers = [t for t in threading.enumerate() if t.name.startswith("rollback-plan-worker-")]
-    assert [t.name for t in workers] == ["rollback-plan-worker-0"]
+    # named for an operator's thread dump; daemons, so they never keep a dying process alive
+    threads = [t for t in threading.enumerate() if t not in before]
+    assert sorted(t.name for t in threads) == ["rollback-plan-leases", "rollback-plan-worker-0"]
+    assert all(t.daemon for t in threads)
     assert q.drain(WAIT)
     assert q.close() == 0 and len(ran) == 1
-    assert not any(t.is_alive() for t in workers)
+    assert not any(t.is_alive() for t in threads)
+
+
+def test_a_job_that_ends_within_the_grace_period_is_not_handed_over(tmp_path: Path) -> None:
+    """Shutdown waits for a running job up to its timeout: one that ends in time is finished
+    here and not run a second time elsewhere."""
+    path = tmp_path / "q.sqlite3"
+    ran: list[Job] = []
+    started = threading.Event()
+
+    def handle(job: Job) -> None:
+        ran.append(job)
+        started.set()
+        # ends only once shutdown has begun (the queue's stop flag, as the worker loop sees it)
+        assert q._stop.wait(WAIT)
+
+    q = DurableQueue(SqliteStore(path), handle, tuning=Tuning(poll=0.01))
+    q.enqueue(job("d-1"))
+    q.start(1)
+    assert started.wait(WAIT)
+    assert q.close(WAIT) == 0
+    assert len(ran) == 1
+    assert SqliteStore(path).depth() == (0, 0)  # finished, not put back
 
 
 # -- the worker thread lives through outages and bugs ------------------------------------------
