@@ -115,3 +115,16 @@ def test_a_write_lock_held_too_long_by_another_process_is_said(tmp_path: Path) -
         f"job queue {path}: another process holds the write lock for too long (database is locked)"
     )
     assert q.enqueue(job("d-1"))  # refused, so not remembered: the redelivery is taken
+
+
+def test_a_path_that_says_full_is_not_taken_for_a_full_disk(tmp_path: Path) -> None:
+    """The reason comes from the error, not from words of the path it quotes."""
+    blocker = tmp_path / "fullstack"
+    blocker.write_text("")  # a file where the queue's directory should be
+    path = blocker / "queue.sqlite3"
+    with pytest.raises(QueueUnavailable) as err:
+        SqliteStore(path)
+    assert str(err.value) == (
+        f"job queue {path}: the file cannot be opened or created "
+        f"([Errno 17] File exists: '{blocker}')"
+    )
