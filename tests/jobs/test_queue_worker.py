@@ -33,7 +33,7 @@ from bot.jobs.queue import (
 )
 from tests.jobs.redis_server import free_port
 
-WAIT = 30.0  # a bound for a broken build only: every wait below ends on an event
+WAIT = 10.0  # a bound for a broken build only: every wait below ends on an event
 
 
 def job(delivery: str = "d-1", number: int = 1) -> Job:
@@ -61,9 +61,17 @@ class Log(logging.Handler):
         self.records.put(record)
 
     def next(self, start: str) -> logging.LogRecord:
-        """The next record whose message starts with `start` (others are skipped)."""
+        """The next record whose message starts with `start` (others are skipped), waiting
+        for a worker thread to log it."""
         while True:
             record = self.records.get(timeout=WAIT)
+            if record.getMessage().startswith(start):
+                return record
+
+    def logged(self, start: str) -> logging.LogRecord:
+        """The same, among what the test's own thread has logged already."""
+        while True:
+            record = self.records.get_nowait()
             if record.getMessage().startswith(start):
                 return record
 
@@ -110,7 +118,7 @@ def test_a_transient_failure_is_retried_after_a_doubling_capped_backoff_then_giv
         start=1,
     ):
         assert q.work_once()
-        retried = log.next("job pull_request")
+        retried = log.logged("job pull_request")
         assert retried.levelname == "WARNING"
         assert re.fullmatch(
             rf"job pull_request \(delivery d-42\) attempt {attempt} failed transiently "
@@ -121,7 +129,7 @@ def test_a_transient_failure_is_retried_after_a_doubling_capped_backoff_then_giv
         assert not q.work_once()  # not before its delay
         clock.now += highest - lowest + 0.01
     assert q.work_once()  # the fourth attempt is the last: given up, not retried
-    final = log.next("job pull_request")
+    final = log.logged("job pull_request")
     assert final.getMessage() == "job pull_request (delivery d-42) failed for good: 502 Bad Gateway"
     assert final.levelname == "ERROR" and not final.exc_info  # a forge error: no traceback
     assert gave_up == [(queued, failure)]
@@ -164,7 +172,7 @@ def test_a_bug_in_a_handler_is_given_up_with_its_traceback_in_the_log(
     )
     q.enqueue(job("d-7"))
     assert q.work_once()
-    record = log.next("job pull_request")
+    record = log.logged("job pull_request")
     assert record.getMessage() == "job pull_request (delivery d-7) failed for good: 'sha'"
     assert record.levelname == "ERROR" and record.exc_info is not None
     assert [type(e) for e in gave_up] == [KeyError] and outcomes == ["failed"]
@@ -186,11 +194,11 @@ def test_a_report_that_fails_is_logged_and_the_job_is_still_finished(
     q.enqueue(job("d-1"))
     q.enqueue(job("d-2", number=2))
     assert q.work_once()
-    forge = log.next("could not report")
+    forge = log.logged("could not report")
     assert forge.getMessage() == "could not report the failure of delivery d-1: 403 Forbidden"
     assert forge.levelname == "ERROR" and not forge.exc_info
     assert q.work_once()
-    bug = log.next("could not report")
+    bug = log.logged("could not report")
     assert bug.getMessage() == "could not report the failure of delivery d-2"
     assert bug.levelname == "ERROR" and bug.exc_info is not None
     assert q.store.depth() == (0, 0) and q.stats()["failed"] == 2
@@ -203,7 +211,7 @@ def test_without_a_report_a_failed_job_is_only_logged(tmp_path: Path, log: Log) 
     q = DurableQueue(SqliteStore(tmp_path / "q.sqlite3"), handle)
     q.enqueue(job("d-1"))
     assert q.work_once()
-    assert log.next("job pull_request").getMessage() == (
+    assert log.logged("job pull_request").getMessage() == (
         "job pull_request (delivery d-1) failed for good: 410 Gone"
     )
     assert q.store.depth() == (0, 0)
@@ -216,7 +224,7 @@ def test_a_job_nobody_can_read_is_dropped_with_the_reason(tmp_path: Path, log: L
     q = DurableQueue(store, ran.append)
     assert store.put([Seen("d-1", 60)], "github:acme/app:1", '{"v": 2}')
     assert q.work_once()
-    record = log.next("job ")
+    record = log.logged("job ")
     assert record.getMessage() == "job 1 dropped: not a job of format 1"
     assert record.levelname == "ERROR"
     assert ran == [] and q.stats()["failed"] == 1
@@ -242,7 +250,7 @@ def test_a_job_whose_workers_keep_dying_is_given_up_saying_so(tmp_path: Path, lo
     assert ran == []
     [err] = gave_up
     assert isinstance(err, JobAbandoned) and str(err) == "its worker stopped 2 time(s) mid-job"
-    record = log.next("job pull_request")
+    record = log.logged("job pull_request")
     assert record.getMessage() == (
         "job pull_request (delivery d-9) failed for good: its worker stopped 2 time(s) mid-job"
     )
@@ -354,7 +362,7 @@ def test_a_job_still_running_at_shutdown_is_handed_to_another_worker_at_once(
     finally:
         release.set()
     assert settled.wait(WAIT)  # the first run ends; its finish must not remove the job
-    record = log.next("job 1 released")
+    record = log.logged("job 1 released")
     assert record.getMessage() == "job 1 released unfinished: another worker runs it"
     assert record.levelname == "WARNING"
     again: list[Job] = []
@@ -385,7 +393,7 @@ def test_a_job_that_cannot_be_released_at_shutdown_waits_for_its_lease(
         assert q.close(0.05) == 1
     finally:
         release.set()
-    record = log.next("job 1 not released")
+    record = log.logged("job 1 not released")
     assert record.getMessage() == (
         "job 1 not released (job queue: the disk is full); it runs again when its lease ends"
     )
