@@ -130,4 +130,3 @@ def test_json_contract_doc_lists_every_field(demo: Path) -> None:
     real = json.loads(out.stdout)
     assert set(example) == set(real)
     assert set(example["sources"][0]) == set(real["sources"][0])
-

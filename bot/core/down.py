@@ -36,7 +36,7 @@ from bot.core.changes import (
     reverse_all,
 )
 from bot.core.diff import diff
-from bot.core.model import Column, Dialect, ForeignKey, QName, Schema, Unique, View, qkey
+from bot.core.model import Dialect, ForeignKey, QName, Schema, Unique, View, qkey
 from bot.core.render import Rendered, render
 from bot.core.render.sqlite import Gap, GapKind, render_with_gaps, swap_steps
 from bot.core.replay import History, Migration, ParseCache, Step, Unmodelled, replay
@@ -101,7 +101,6 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
                 if newer.dialect is Dialect.SQLITE:
                     inverse = _before_table_drop(newer, inverse, older)
                 statements, gaps = _rendered(inverse, newer)
-                gaps += _json_check_names(inverse, newer.dialect)
                 return Down(tuple(inverse), statements, Method.INVERSION, unmodelled + gaps)
             else:
                 note = (
@@ -111,7 +110,6 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
         note = None
     changes = _diff_keeping_renames(newer, older, renames)
     statements, gaps = _rendered(changes, newer)
-    gaps += _json_check_names(changes, newer.dialect)
     return Down(tuple(changes), statements, Method.DIFF, unmodelled + gaps, note)
 
 
@@ -210,40 +208,6 @@ def _unfillable_adds(changes: list[Change], rendered: tuple[Rendered, ...]) -> l
         ):
             found.append(r.object)
     return list(dict.fromkeys(found))
-
-
-def _json_check_names(changes: list[Change], dialect: Dialect) -> tuple[Unmodelled, ...]:
-    """JSON columns the down restates while their MariaDB check had another name.
-
-    MariaDB names a JSON column's CHECK (json_valid(...)) after the column whenever the column
-    is defined (ADD, MODIFY, CREATE TABLE) and keeps that name through RENAME COLUMN; no
-    statement renames a check, so the down can't give back the older name.
-    """
-    if dialect is not Dialect.MYSQL:
-        return ()
-    found: list[tuple[QName, Column]] = []
-    for change in changes:
-        match change:
-            case AlterColumn(t, before, after) if after.json_check and (
-                replace(before, default=after.default) != after
-            ):
-                found.append((t, after))
-            case AddColumn(t, column) if column.json_check:
-                found.append((t, column))
-            case CreateTable(table):
-                found += [(table.name, c) for c in table.columns if c.json_check]
-    return tuple(
-        Unmodelled(
-            "",
-            0,
-            "",
-            f"MariaDB re-creates the JSON check of {t}.{c.name} under the name {c.name}; "
-            f"before the migration it was called {c.json_check}, and no statement renames "
-            "a check: the down leaves it under the new name (drop and add it by hand if "
-            "something refers to it by name)",
-        )
-        for t, c in found
-    )
 
 
 def _diff_keeping_renames(newer: Schema, older: Schema, renames: list[Change]) -> list[Change]:

@@ -81,9 +81,6 @@ class Column:
     comment: str | None = None
     on_update: str | None = None  # MySQL ON UPDATE CURRENT_TIMESTAMP
     statistics: int | None = None  # PostgreSQL SET STATISTICS target; None: the default
-    # MariaDB's implicit CHECK (json_valid(col)) of a JSON column keeps the name the column had
-    # when it was made (RENAME COLUMN leaves it): that name, when it is not the column's own
-    json_check: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +119,9 @@ class ForeignKey:
 class Check:
     name: str | None
     expression: str
+    # MariaDB: the column whose definition holds this CHECK. It goes with the column (a MODIFY
+    # that does not restate it drops it) and is known by the column's current name.
+    column: str | None = None
 
     kind = "check"
 

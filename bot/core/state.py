@@ -502,18 +502,6 @@ class State:
             column = new_column if new_column is not None else owner[1]
             self.sequences[k] = replace(seq, owned_by=_owner_text(new, column))
 
-    def _json_check(self, column: Column, old: str, new: str) -> str | None:
-        """The name of a JSON column's implicit check after RENAME COLUMN old TO new (MariaDB
-        keeps the check's name)."""
-        if (
-            self.dialect is not Dialect.MYSQL
-            or not self.same(column.name, old)
-            or not column.type.lower().startswith("json")
-        ):
-            return column.json_check
-        kept = column.json_check or column.name
-        return None if self.same(kept, new) else kept
-
     def _rename_column(self, tname: QName, old: str, new: str) -> None:
         table = self.require_table(tname)
         self.column(tname, old)
@@ -528,6 +516,14 @@ class State:
         def fix(text: str | None) -> str | None:
             return rename_word(text, old, new, quote) if text is not None else None
 
+        def own(check: Check) -> Check:
+            # a MariaDB column's own CHECK goes by the column's name (information_schema keeps
+            # the first one, but no statement can name it, and a new CHECK can't take the new one)
+            check = replace(check, expression=rename_word(check.expression, old, new, quote))
+            if check.column is not None and self.same(check.column, old):
+                return replace(check, name=new, column=new)
+            return check
+
         pk = table.primary_key
         self._put(
             replace(
@@ -537,14 +533,10 @@ class State:
                         c,
                         name=new if self.same(c.name, old) else c.name,
                         generated=fix(c.generated),
-                        json_check=self._json_check(c, old, new),
                     )
                     for c in table.columns
                 ),
-                checks=tuple(
-                    replace(k, expression=rename_word(k.expression, old, new, quote))
-                    for k in table.checks
-                ),
+                checks=tuple(own(k) for k in table.checks),
                 primary_key=replace(pk, columns=ren(pk.columns)) if pk else None,
                 uniques=tuple(replace(u, columns=ren(u.columns)) for u in table.uniques),
                 foreign_keys=tuple(replace(f, columns=ren(f.columns)) for f in table.foreign_keys),

@@ -323,8 +323,9 @@ SELECT TABLE_NAME, CONSTRAINT_NAME, UPDATE_RULE, DELETE_RULE, MATCH_OPTION
 FROM {_IS}.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()
 """,
     "checks": f"""
-SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE
+SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE, LEVEL
 FROM {_IS}.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()
+ORDER BY TABLE_NAME, CHECK_CLAUSE
 """,
     "partitions": f"""
 SELECT TABLE_NAME, PARTITION_NAME, SUBPARTITION_NAME, PARTITION_METHOD, PARTITION_EXPRESSION,
@@ -443,7 +444,10 @@ def read_catalog(query: Callable[[str], list[tuple[Any, ...]]], database: str) -
 
     constraints: dict[tuple[str, str], dict[str, Json]] = {}
     for table, name, constraint_type in rows["constraints"]:
-        constraints[table, name] = relations[table]["constraints"][name] = {"type": constraint_type}
+        if constraint_type != "CHECK":  # read from CHECK_CONSTRAINTS below
+            constraints[table, name] = relations[table]["constraints"][name] = {
+                "type": constraint_type
+            }
     for table, name, column, ref_schema, ref_table, ref_column in rows["key_columns"]:
         record = constraints[table, name]
         record.setdefault("columns", []).append(column)
@@ -453,8 +457,16 @@ def read_catalog(query: Callable[[str], list[tuple[Any, ...]]], database: str) -
             record.setdefault("referenced_columns", []).append(ref_column)
     for table, name, on_update, on_delete, match in rows["references"]:
         constraints[table, name] |= {"on_update": on_update, "on_delete": on_delete, "match": match}
-    for table, name, clause in rows["checks"]:
-        relations[table]["constraints"].setdefault(name, {"type": "CHECK"})["clause"] = clause
+    for table, name, clause, level in rows["checks"]:
+        if level == "Column":
+            # A column's own CHECK keeps the name its column had when it was defined through
+            # RENAME COLUMN, but no statement can name it (DROP CONSTRAINT refuses it, a new
+            # CHECK may take the name) and re-defining the column names it anew: compared by
+            # its clause, which names the column as it is now.
+            name = f"(column check) {clause}"
+            while name in relations[table]["constraints"]:  # two columns, one clause
+                name += "'"
+        relations[table]["constraints"][name] = {"type": "CHECK", "clause": clause}
 
     for table, name, subname, method, expression, submethod, subexpression, values in rows[
         "partitions"

@@ -87,9 +87,7 @@ def test_the_author_down_and_drift_word_a_column_change_from_their_own_side() ->
 def test_sides() -> None:
     after = replay_sql("CREATE TABLE kept (id int); CREATE TABLE extra (id int);", Dialect.SQLITE)
     before = replay_sql("CREATE TABLE kept (id int); CREATE TABLE lost (id int);", Dialect.SQLITE)
-    sides = {
-        d.subject: d.side for c in diff(after.schema, before.schema) if (d := difference(c))
-    }
+    sides = {d.subject: d.side for c in diff(after.schema, before.schema) if (d := difference(c))}
     assert sides == {"table extra": Side.EXTRA, "table lost": Side.MISSING}
     assert describe(after.schema, before.schema) == [
         "leaves table extra in place",

@@ -332,7 +332,9 @@ def test_drizzle_file_left_out_of_the_journal_is_reported(tmp_path: Path) -> Non
 def test_drizzle_leftover_among_journaled_files_is_only_noted(tmp_path: Path) -> None:
     base, change = _drizzle("postgresql")
     repo = Repo(tmp_path / "app")
-    repo.commit("drizzle", {**base, **change, "drizzle/0001_abandoned.sql": "CREATE TABLE x (a int);"})
+    repo.commit(
+        "drizzle", {**base, **change, "drizzle/0001_abandoned.sql": "CREATE TABLE x (a int);"}
+    )
     (source,) = discover(GitSnapshot(open_repo(repo.path), repo.head())).sources
     assert len(source.migrations) == 3
     # Drizzle skipped it between journaled files, and so does the plan: not a doubt (Dokploy)

@@ -81,8 +81,10 @@ def _column_step(change: ch.Change) -> tuple[QName, str, str] | None:
             return tname, before.name, after.name
         case ch.RenameColumn(tname, old, new):
             return tname, old, new
-        case ch.AddConstraint(tname, Check(name)) | ch.DropConstraint(tname, Check(name)) if name:
-            return tname, name, name
+        case ch.AddConstraint(tname, Check(column=str(column))) | ch.DropConstraint(
+            tname, Check(column=str(column))
+        ):
+            return tname, column, column
     return None
 
 
@@ -100,10 +102,6 @@ class _Renderer:
         # indexes InnoDB made for a foreign key and dropped on its own when a later CREATE
         # INDEX covered them: their DROP INDEX would fail ("Can't DROP INDEX")
         self.engine_dropped: set[tuple[tuple[str, str], str]] = set()
-        # CHECKs this script added as table constraints under a name no column had then: a
-        # column later renamed to that name keeps it as it is (MODIFY leaves a table CHECK),
-        # and restating it as the column's own would add it twice
-        self.table_checks: set[tuple[tuple[str, str], str]] = set()
 
     def column_run(self, changes: list[ch.Change], start: int) -> list[ch.Change]:
         """The changes from `start` that make one restatement of one column (see the module
@@ -228,11 +226,11 @@ class _Renderer:
                 where = "FIRST" if first else f"AFTER {ident(after or '', MY)}"
                 definition = self._column(tname, col, table, column_check(table, col.name))
                 return [f"ALTER TABLE {qname(tname, MY)} MODIFY COLUMN {definition} {where}"]
-            case ch.AddConstraint(tname, Check() as con) if self._column_level(tname, con):
-                return [self._restate_column(tname, con.name or "", con)]
+            case ch.AddConstraint(tname, Check(column=str(column)) as con) if self._column_level(
+                tname, con
+            ):
+                return [self._restate_column(tname, column, con)]
             case ch.AddConstraint(tname, con):
-                if isinstance(con, Check) and con.name:
-                    self.table_checks.add((self.state.key(tname), fold(con.name, MY)))
                 return self._alter_keys(tname, change, f"ADD {constraint_definition(con)}")
             case ch.DropConstraint(tname, con):
                 return self._drop_constraint(tname, con, change)
@@ -282,8 +280,6 @@ class _Renderer:
         has a key led by the column, otherwise the column is marked suspended. `check` is
         the column's own CHECK, which the definition must restate to keep."""
         entry = (self.state.key(tname), fold(col.name, MY))
-        if check is not None and (entry[0], fold(check.name or "", MY)) in self.table_checks:
-            check = None
         if col.auto is AutoKind.AUTO_INCREMENT and (table is None or not _keyed(table, col.name)):
             self.suspended.add(entry)
             col = replace(col, auto=None)
@@ -449,8 +445,7 @@ class _Renderer:
         return sql
 
     def _column_level(self, tname: QName, check: Check) -> bool:
-        added = (self.state.key(tname), fold(check.name or "", MY)) in self.table_checks
-        return not added and _is_column_check(self.state.require_table(tname), check)
+        return _is_column_check(self.state.require_table(tname), check)
 
     def _restate_column(self, tname: QName, column: str, check: Check | None) -> str:
         """MODIFY a column as it is, with `check` as its own CHECK (None removes it)."""
@@ -474,10 +469,9 @@ class _Renderer:
                     # behind when the key goes.
                     sql += f", DROP INDEX {_name(name, con, tname)}"
                 return [sql]
-            case Check(name) if self._column_level(tname, con):
-                return [self._restate_column(tname, name or "", None)]
+            case Check(column=str(column)) if self._column_level(tname, con):
+                return [self._restate_column(tname, column, None)]
             case Check(name):
-                self.table_checks.discard((self.state.key(tname), fold(name or "", MY)))
                 return [f"ALTER TABLE {qname(tname, MY)} DROP CONSTRAINT {_name(name, con, tname)}"]
 
 
@@ -569,14 +563,18 @@ def _indexed(table: Table, columns: tuple[str, ...]) -> bool:
 
 
 def _is_column_check(table: Table, check: Check) -> bool:
-    """Whether `check` is a column's own CHECK: MariaDB names those after the column."""
-    return check.name is not None and table.column(check.name, MY) is not None
+    """Whether `check` is a column's own CHECK (written in the column's definition)."""
+    return check.column is not None and table.column(check.column, MY) is not None
 
 
 def column_check(table: Table, column: str) -> Check | None:
     """The column-level CHECK of `column` in `table`, if it has one."""
     return next(
-        (c for c in table.checks if c.name is not None and fold(c.name, MY) == fold(column, MY)),
+        (
+            c
+            for c in table.checks
+            if c.column is not None and fold(c.column, MY) == fold(column, MY)
+        ),
         None,
     )
 

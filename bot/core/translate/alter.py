@@ -584,7 +584,9 @@ class AlterStatements(ObjectStatements):
                 if isinstance(con, Check):
                     # MariaDB drops the column's own CHECK, and a table CHECK naming only this
                     # column (one naming others too makes it refuse the drop)
-                    if same(con.name or "", col.name) or _mentions(con.expression, col.name):
+                    if (con.column is not None and same(con.column, col.name)) or _mentions(
+                        con.expression, col.name
+                    ):
                         self.emit(ch.DropConstraint(name, con))
                     continue
                 if any(same(c, col.name) for c in con.columns):
@@ -711,11 +713,11 @@ class AlterStatements(ObjectStatements):
         col = self.state.column(name, old_name)
         new, extra = self.column(cd)
         if self.dialect is Dialect.MYSQL:
-            # MariaDB keeps a column-level CHECK inside the column definition, named after the
-            # column: restating the column without it removes it.
-            own = self.state.find_constraint(name, col.name)
-            if isinstance(own, Check):
-                self.emit(ch.DropConstraint(name, own))
+            # MariaDB keeps a column-level CHECK inside the column definition: restating the
+            # column without it removes it.
+            for own in self.state.require_table(name).checks:
+                if own.column is not None and self.state.same(own.column, col.name):
+                    self.emit(ch.DropConstraint(name, own))
         if not self.state.same(col.name, new.name) or col.name != new.name:
             self.emit(ch.RenameColumn(name, col.name, new.name))
             col = self.state.column(name, new.name)

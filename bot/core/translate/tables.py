@@ -345,6 +345,7 @@ class TableStatements(OpaqueStatements):
                     self.dialect, table, "check", cols, taken, column_level=True
                 ),
                 expr,
+                colname if self.dialect is Dialect.MYSQL and not given else None,
             )
             table = replace(table, checks=(*table.checks, con))
         else:

@@ -204,7 +204,7 @@ BASE = Table(
 )
 BASE_ROWS = "INSERT INTO t VALUES (1, 'a', 5), (2, 'b', NULL)"
 CHECKED_SQL = BASE_SQL.replace("score INT DEFAULT 0", "score INT DEFAULT 0 CHECK (score >= 0)")
-CHECKED = replace(BASE, checks=(Check("score", "score >= 0"),))
+CHECKED = replace(BASE, checks=(Check("score", "score >= 0", "score"),))
 
 KEYED_SQL = "CREATE TABLE t (id INT NOT NULL AUTO_INCREMENT, name VARCHAR(50), KEY t_id (id))"
 KEYED = Table(
@@ -551,7 +551,7 @@ CASES: dict[str, Case] = {
     "column-level check dropped by restating the column": Case(
         [CHECKED_SQL],
         schema(CHECKED),
-        [ch.DropConstraint(T, Check("score", "score >= 0"))],
+        [ch.DropConstraint(T, Check("score", "score >= 0", "score"))],
         [BASE_SQL],
         data=[BASE_ROWS],
         rows={"SELECT * FROM t": [(1, "a", 5), (2, "b", None)]},
@@ -567,7 +567,7 @@ CASES: dict[str, Case] = {
     "column-level check added to its column": Case(
         [BASE_SQL],
         schema(BASE),
-        [ch.AddConstraint(T, Check("score", "score >= 0"))],
+        [ch.AddConstraint(T, Check("score", "score >= 0", "score"))],
         [CHECKED_SQL],
         data=[BASE_ROWS],
     ),
@@ -725,12 +725,16 @@ def test_changes_to_one_column_are_one_restatement(engine_db: MakeDb) -> None:
             [CHECKED_SQL],
             schema(CHECKED),
             [
-                ch.DropConstraint(T, Check("score", "score >= 0")),
+                ch.DropConstraint(T, Check("score", "score >= 0", "score")),
                 alter(CHECKED, "score", type="BIGINT"),
                 ch.RenameColumn(T, "score", "points"),
-                ch.AddConstraint(T, Check("points", "points >= 0")),
+                ch.AddConstraint(T, Check("points", "points >= 0", "points")),
             ],
-            [BASE_SQL.replace("score INT DEFAULT 0", "points BIGINT DEFAULT 0 CHECK (points >= 0)")],
+            [
+                BASE_SQL.replace(
+                    "score INT DEFAULT 0", "points BIGINT DEFAULT 0 CHECK (points >= 0)"
+                )
+            ],
             data=[BASE_ROWS],
             rows={"SELECT * FROM t": [(1, "a", 5), (2, "b", None)]},
         ),
@@ -747,7 +751,7 @@ def test_changes_to_a_column_that_is_then_dropped_are_skipped() -> None:
     (stmt,) = render(
         [
             alter(CHECKED, "score", nullable=False),
-            ch.DropConstraint(T, Check("score", "score >= 0")),
+            ch.DropConstraint(T, Check("score", "score >= 0", "score")),
             ch.DropColumn(T, replace(BASE.columns[2], nullable=False)),
         ],
         schema(CHECKED),

@@ -154,7 +154,7 @@ BASE = Table(T, (A,))
 
 
 def test_a_column_added_with_its_own_check_is_one_add() -> None:
-    own = Check("c", "c > 0")
+    own = Check("c", "c > 0", "c")
     for where, tail in (({"first": True}, " FIRST"), ({"after": "a"}, " AFTER a")):
         written = render(
             [ch.AddColumn(T, C, **where), ch.AddConstraint(T, own)],
@@ -177,11 +177,11 @@ def test_a_column_added_then_renamed_or_dropped_is_written_step_by_step() -> Non
 
 
 def test_a_check_changed_on_a_column_then_dropped_is_the_drop() -> None:
-    table = Table(T, (A, C), checks=(Check("c", "c > 0"),))
+    table = Table(T, (A, C), checks=(Check("c", "c > 0", "c"),))
     written = render(
         [
             ch.DropConstraint(T, table.checks[0]),
-            ch.AddConstraint(T, Check("c", "c > 1")),
+            ch.AddConstraint(T, Check("c", "c > 1", "c")),
             ch.DropColumn(T, C),
         ],
         schema(table),
@@ -198,7 +198,7 @@ def test_checks_named_after_no_column_are_table_checks() -> None:
 
 
 def test_a_column_check_dropped_restates_the_column_without_it() -> None:
-    table = Table(T, (A, C), checks=(Check("c", "c > 0"),))
+    table = Table(T, (A, C), checks=(Check("c", "c > 0", "c"),))
     assert sql([ch.DropConstraint(T, table.checks[0])], table) == [
         "ALTER TABLE t MODIFY COLUMN c INT"
     ]
@@ -213,20 +213,20 @@ def test_an_auto_increment_column_retyped_and_renamed_is_one_change_keeping_it()
 
 
 def test_a_column_retyped_with_its_check_re_added_is_one_modify() -> None:
-    table = Table(T, (A, C), checks=(Check("c", "c > 0"),))
+    table = Table(T, (A, C), checks=(Check("c", "c > 0", "c"),))
     wide = Column("c", "BIGINT")
     assert sql(
         [
             ch.DropConstraint(T, table.checks[0]),
             ch.AlterColumn(T, C, wide),
-            ch.AddConstraint(T, Check("c", "c > 1")),
+            ch.AddConstraint(T, Check("c", "c > 1", "c")),
         ],
         table,
     ) == ["ALTER TABLE t MODIFY COLUMN c BIGINT CHECK (c > 1)"]
 
 
 def test_a_renamed_column_takes_its_own_check_along() -> None:
-    table = Table(T, (A,), checks=(Check("a", "a > 0"),))
+    table = Table(T, (A,), checks=(Check("a", "a > 0", "a"),))
     b = Column("b", "BIGINT")
     assert sql([ch.AlterColumn(T, A, b)], table) == [
         "ALTER TABLE t CHANGE COLUMN a b BIGINT CHECK (b > 0)"
@@ -238,7 +238,7 @@ def test_a_renamed_column_takes_its_own_check_along() -> None:
 
 def test_a_moved_column_keeps_its_check_and_auto_increment() -> None:
     table = Table(
-        T, (A, ID, C), primary_key=PrimaryKey(None, ("Id",)), checks=(Check("c", "c > 0"),)
+        T, (A, ID, C), primary_key=PrimaryKey(None, ("Id",)), checks=(Check("c", "c > 0", "c"),)
     )
     assert sql(
         [
@@ -305,7 +305,7 @@ def test_a_virtual_column_made_plain_and_renamed_gets_its_values_copied(
         T,
         (Column("a", "INT", nullable=False), virtual),
         primary_key=PrimaryKey(None, ("a",)),
-        checks=(Check("c", "c > 0"),),
+        checks=(Check("c", "c > 0", "c"),),
     )
     plain = Column("c", "INT", nullable=False)
     written = sql([ch.AlterColumn(T, virtual, plain)], table)
@@ -330,7 +330,7 @@ def test_a_virtual_column_made_plain_and_renamed_gets_its_values_copied(
 
 def test_a_middle_column_made_virtual_comes_back_after_its_neighbour_with_its_check() -> None:
     c = Column("c", "INT")
-    table = Table(T, (A, Column("b", "INT"), c), checks=(Check("c", "c > 0"),))
+    table = Table(T, (A, Column("b", "INT"), c), checks=(Check("c", "c > 0", "c"),))
     virtual = Column("c", "INT", generated="a * 2", generated_stored=False)
     assert sql([ch.AlterColumn(T, c, virtual)], table) == [
         "-- t.c: MySQL cannot change a column into or out of VIRTUAL in place;"
