@@ -31,7 +31,8 @@ from bot.jobs.queue import (
     SqliteStore,
     Tuning,
 )
-from tests.jobs.redis_server import free_port
+from tests.jobs.redis_server import RedisServer, free_port, redis_binary
+from tests.jobs.test_queue import _restart as restart
 
 WAIT = 10.0  # a bound for a broken build only: every wait below ends on an event
 
@@ -269,18 +270,25 @@ class Watched(SqliteStore):
 
     def __init__(self, path: Path, clock: Clock) -> None:
         super().__init__(path, clock=clock)
-        self.renewals: queue.Queue[bool | QueueUnavailable] = queue.Queue()
+        self.renewals: queue.Queue[tuple[str, bool | QueueUnavailable]] = queue.Queue()
         self.fail_next = False
 
     def renew(self, claim: Claim, lease: float) -> bool:
         if self.fail_next:
             self.fail_next = False
             err = QueueUnavailable("job queue: the disk is full")
-            self.renewals.put(err)
+            self.renewals.put((claim.id, err))
             raise err
         ok = super().renew(claim, lease)
-        self.renewals.put(ok)
+        self.renewals.put((claim.id, ok))
         return ok
+
+    def renewal(self, job_id: str = "1") -> bool | QueueUnavailable:
+        """The answer of the next renewal of this job (other jobs' are skipped)."""
+        while True:
+            renewed, answer = self.renewals.get(timeout=WAIT)
+            if renewed == job_id:
+                return answer
 
 
 def test_a_running_job_keeps_its_lease_and_notices_losing_it(tmp_path: Path, log: Log) -> None:
@@ -304,15 +312,15 @@ def test_a_running_job_keeps_its_lease_and_notices_losing_it(tmp_path: Path, log
     try:
         assert started.wait(WAIT)
         clock.now += 0.2
-        assert store.renewals.get(timeout=WAIT) is True
+        assert store.renewal() is True
         clock.now += 0.25  # past the first lease, not past the renewed one
         assert SqliteStore(path, clock=clock).claim(60) is None
         store.fail_next = True  # the store fails once: logged, and renewed again after
-        assert isinstance(store.renewals.get(timeout=WAIT), QueueUnavailable)
+        assert isinstance(store.renewal(), QueueUnavailable)
         failed = log.next("job 1: lease")
         assert failed.getMessage() == "job 1: lease not renewed: job queue: the disk is full"
         assert failed.levelname == "ERROR"
-        assert store.renewals.get(timeout=WAIT) is True
+        assert store.renewal() is True
         # another worker, whose clock says the lease ran out long ago, takes the job
         other = SqliteStore(path, clock=lambda: clock.now + 3600)
         taken = other.claim(3600)
@@ -330,6 +338,34 @@ def test_a_running_job_keeps_its_lease_and_notices_losing_it(tmp_path: Path, log
     finally:
         release.set()
         q.close(WAIT)
+
+
+def test_every_job_s_lease_is_renewed_after_an_idle_spell_and_during_shutdown(
+    tmp_path: Path,
+) -> None:
+    store = Watched(tmp_path / "q.sqlite3", Clock())
+    seen: list[tuple[str, bool | QueueUnavailable]] = []
+    done = threading.Event()
+
+    def handle(job: Job) -> None:
+        job_id = "1" if job.delivery == "d-1" else "2"
+        seen.append((job.delivery, store.renewal(job_id)))
+        done.set()
+        if job.delivery == "d-2":  # still running when shutdown begins: still renewed
+            assert q._stop.wait(WAIT)
+            seen.append(("stopping", store.renewal(job_id)))
+
+    q = DurableQueue(store, handle, tuning=Tuning(lease=0.3, poll=0.01))
+    q.enqueue(job("d-1"))
+    q.start(1)
+    try:
+        assert done.wait(WAIT)
+        done.clear()
+        q.enqueue(job("d-2", number=2))  # after a spell with nothing to renew
+        assert done.wait(WAIT)
+    finally:
+        assert q.close(WAIT) == 0
+    assert seen == [("d-1", True), ("d-2", True), ("stopping", True)]
 
 
 # -- shutdown ------------------------------------------------------------------------------
@@ -458,6 +494,7 @@ def test_the_worker_waits_out_a_store_outage_with_a_growing_pause(log: Log) -> N
             first.getMessage(),
         ), first.getMessage()
         assert log.next("worker: ").getMessage().endswith("; trying again in 2s")
+        assert log.next("worker: ").getMessage().endswith("; trying again in 4s")  # doubling
     finally:
         q.close(WAIT)
 
@@ -485,6 +522,84 @@ def test_a_bug_outside_the_handler_does_not_stop_the_worker(tmp_path: Path, log:
         assert done.get(timeout=WAIT) == "d-2"
     finally:
         q.close(WAIT)
+
+
+class Polled(SqliteStore):
+    """The SQLite store, counting the claims that found nothing."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.empty = 0
+        self.looked = threading.Event()
+
+    def claim(self, lease: float) -> Claim | None:
+        found = super().claim(lease)
+        if found is None:
+            self.empty += 1
+            self.looked.set()
+        return found
+
+
+def test_an_idle_worker_waits_for_work_instead_of_asking_the_store_without_pause(
+    tmp_path: Path,
+) -> None:
+    store = Polled(tmp_path / "q.sqlite3")
+    ran = threading.Event()
+    looks: list[int] = []
+
+    def handle(job: Job) -> None:
+        looks.append(store.empty)
+        ran.set()
+
+    # polls every WAIT seconds: any other look before the job is queued is a busy loop
+    q = DurableQueue(store, handle, tuning=Tuning(poll=WAIT))
+    q.start(1)
+    try:
+        assert store.looked.wait(WAIT)  # found nothing, now waits to be woken
+        q.enqueue(job())  # wakes it
+        assert ran.wait(WAIT)
+        assert looks == [1]
+    finally:
+        q.close(WAIT)
+
+
+def test_an_idle_worker_takes_a_job_another_process_queued(tmp_path: Path) -> None:
+    """Nothing wakes it then (the web runs elsewhere): it looks again every `poll`."""
+    path = tmp_path / "q.sqlite3"
+    ran = threading.Event()
+    store = Polled(path)
+    worker = DurableQueue(store, lambda j: ran.set(), tuning=Tuning(poll=0.01))
+    worker.start(1)
+    try:
+        assert store.looked.wait(WAIT)  # idle now
+        assert DurableQueue(SqliteStore(path), lambda j: None).enqueue(job())
+        assert ran.wait(WAIT)
+    finally:
+        worker.close(WAIT)
+
+
+def test_a_worker_that_worked_before_an_outage_waits_from_the_shortest_pause_and_recovers(
+    tmp_path: Path, log: Log
+) -> None:
+    server = RedisServer(redis_binary(), tmp_path)
+    done: queue.Queue[str] = queue.Queue()
+    q = DurableQueue(
+        RedisStore(server.url, connect_timeout=0.5),
+        lambda j: done.put(j.delivery),
+        tuning=Tuning(poll=0.01),
+    )
+    q.start(1)
+    try:
+        q.enqueue(job("d-1"))
+        assert done.get(timeout=WAIT) == "d-1"
+        server.stop()
+        assert log.next("worker: ").getMessage().endswith("; trying again in 1s")
+        server = restart(tmp_path, server.port)
+        q.enqueue(job("d-2", number=2))
+        assert done.get(timeout=WAIT) == "d-2"  # the worker thread lived through it
+    finally:
+        q.close(WAIT)
+        server.stop()
 
 
 # -- what the web and the probes read ------------------------------------------------------------
