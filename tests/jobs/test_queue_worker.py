@@ -272,6 +272,8 @@ class Watched(SqliteStore):
         super().__init__(path, clock=clock)
         self.renewals: queue.Queue[tuple[str, bool | QueueUnavailable]] = queue.Queue()
         self.fail_next = False
+        self.counted: dict[str, int] = {}
+        self.changed = threading.Condition()
 
     def renew(self, claim: Claim, lease: float) -> bool:
         if self.fail_next:
@@ -281,7 +283,15 @@ class Watched(SqliteStore):
             raise err
         ok = super().renew(claim, lease)
         self.renewals.put((claim.id, ok))
+        with self.changed:
+            self.counted[claim.id] = self.counted.get(claim.id, 0) + 1
+            self.changed.notify_all()
         return ok
+
+    def renewed(self, job_id: str, times: int) -> bool:
+        """Wait until this job's lease was renewed (or refused) `times` times in all."""
+        with self.changed:
+            return self.changed.wait_for(lambda: self.counted.get(job_id, 0) >= times, WAIT)
 
     def renewal(self, job_id: str = "1") -> bool | QueueUnavailable:
         """The answer of the next renewal of this job (other jobs' are skipped)."""
@@ -338,6 +348,75 @@ def test_a_running_job_keeps_its_lease_and_notices_losing_it(tmp_path: Path, log
     finally:
         release.set()
         q.close(WAIT)
+
+
+def test_a_lost_lease_is_let_go_while_the_worker_s_other_jobs_keep_theirs(
+    tmp_path: Path, log: Log
+) -> None:
+    path = tmp_path / "q.sqlite3"
+    clock = Clock()
+    store = Watched(path, clock)
+    started = {"d-1": threading.Event(), "d-2": threading.Event()}
+    release = threading.Event()
+
+    def handle(job: Job) -> None:
+        started[job.delivery].set()
+        release.wait(WAIT)
+
+    q = DurableQueue(store, handle, tuning=Tuning(lease=0.3, poll=0.01))
+    q.enqueue(job("d-1"))
+    q.start(2)
+    try:
+        assert started["d-1"].wait(WAIT)
+        q.enqueue(job("d-2", number=2))
+        assert started["d-2"].wait(WAIT)
+        taken = SqliteStore(path, clock=lambda: clock.now + 3600).claim(3600)
+        assert taken is not None and taken.id == "1"  # another worker took job 1 over
+        log.next("job 1: lease lost")
+        with store.changed:
+            so_far = store.counted.get("2", 0)
+        assert store.renewed("2", so_far + 2)  # two more rounds of renewals
+        assert q.stats()["leases_lost"] == 1  # job 1 was not renewed (nor lost) again
+    finally:
+        release.set()
+        q.close(WAIT)
+
+
+class Unsettled(SqliteStore):
+    """The SQLite store, failing to remove the first job finished."""
+
+    failed = False
+
+    def finish(self, claim: Claim) -> None:
+        if not self.failed:
+            self.failed = True
+            raise QueueUnavailable("job queue: the disk is full")
+        super().finish(claim)
+
+
+def test_a_job_that_cannot_be_marked_done_runs_again_after_its_lease(
+    tmp_path: Path, log: Log
+) -> None:
+    clock = Clock()
+    store = Unsettled(tmp_path / "q.sqlite3", clock=clock)
+    ran: list[Job] = []
+    outcomes: list[str] = []
+    q = DurableQueue(
+        store, ran.append, tuning=Tuning(lease=60),
+        observe=lambda j, outcome, seconds: outcomes.append(outcome),
+    )  # fmt: skip
+    q.enqueue(job("d-1"))
+    assert q.work_once()
+    record = log.logged("job 1 could not")
+    assert record.getMessage() == (
+        "job 1 could not be settled (job queue: the disk is full); it will run again"
+    )
+    assert record.levelname == "ERROR"
+    assert not q.work_once()  # still leased
+    clock.now += 61
+    assert q.work_once()  # at least once: run again, never lost
+    assert [j.delivery for j in ran] == ["d-1", "d-1"] and outcomes == ["ok", "ok"]
+    assert store.depth() == (0, 0) and q.stats()["completed"] == 2
 
 
 def test_every_job_s_lease_is_renewed_after_an_idle_spell_and_during_shutdown(
