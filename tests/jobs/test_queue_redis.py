@@ -139,7 +139,7 @@ def test_a_redis_that_stops_answering_is_refused_not_waited_on() -> None:
     assert q.stats()["refused"] == 1
 
 
-def test_a_dead_worker_s_job_is_put_back_and_counted(
+def test_dead_workers_jobs_are_put_back_and_counted(
     redis_server: RedisServer,  # noqa: F811
     request: pytest.FixtureRequest,
 ) -> None:
@@ -147,23 +147,26 @@ def test_a_dead_worker_s_job_is_put_back_and_counted(
     url, prefix = spec.split("#")
     ran: list[Job] = []
     q = DurableQueue(RedisStore(url, prefix=prefix), ran.append)
-    queued = job("d-1")
-    q.enqueue(queued)
-    dead = RedisStore(url, prefix=prefix).claim(0.001)  # a worker that never renews
-    assert dead is not None
-    # Wait on Redis's clock until both its lock and its lease have run out (a millisecond):
-    # the lock may outlive the lease by the script's start time, leaving the job for the
-    # claim after the one that put it back.
+    queued = [job("d-1"), job("d-2", number=2)]
+    for j in queued:
+        q.enqueue(j)
+    dead = RedisStore(url, prefix=prefix)  # a worker that never renews, holding both
+    claims = [dead.claim(0.001), dead.claim(0.001)]
+    # Wait on Redis's clock until their locks and leases have run out (a millisecond): a
+    # lock may outlive its lease by the script's start time, leaving the job for the claim
+    # after the one that put it back.
     r = redis.Redis.from_url(url, decode_responses=True)
-    ends = r.zscore(f"{{{prefix}}}:leased", dead.id)
-    assert ends is not None
-    while r.exists(f"{{{prefix}}}:lock:{dead.lock_key}") or _ms(r.time()) <= ends:
-        pass
+    for claim in claims:
+        assert claim is not None
+        ends = r.zscore(f"{{{prefix}}}:leased", claim.id)
+        assert ends is not None
+        while r.exists(f"{{{prefix}}}:lock:{claim.lock_key}") or _ms(r.time()) <= ends:
+            pass
     r.close()
-    assert q.work_once()
-    assert ran == [queued]
+    assert q.work_once() and q.work_once()  # the first claim puts both back
+    assert ran == queued
     stats = q.stats()
-    assert (stats["reclaimed"], stats["completed"], stats["waiting"]) == (1, 1, 0)
+    assert (stats["reclaimed"], stats["completed"], stats["waiting"]) == (2, 2, 0)
 
 
 def test_a_job_put_back_behind_a_busy_revert_s_backlog_is_logged(

@@ -14,6 +14,7 @@ import math
 import queue
 import re
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -401,12 +402,18 @@ def test_a_job_that_cannot_be_marked_done_runs_again_after_its_lease(
     store = Unsettled(tmp_path / "q.sqlite3", clock=clock)
     ran: list[Job] = []
     outcomes: list[str] = []
-    q = DurableQueue(
-        store, ran.append, tuning=Tuning(lease=60),
-        observe=lambda j, outcome, seconds: outcomes.append(outcome),
-    )  # fmt: skip
+    timings: list[float] = []
+
+    def observe(job: Job, outcome: str, seconds: float) -> None:
+        outcomes.append(outcome)
+        timings.append(seconds)
+
+    q = DurableQueue(store, ran.append, tuning=Tuning(lease=60), observe=observe)
     q.enqueue(job("d-1"))
+    began = time.monotonic()
     assert q.work_once()
+    took = time.monotonic() - began
+    assert 0 <= timings[0] <= took  # the job-duration metric: the handler's run
     record = log.logged("job 1 could not")
     assert record.getMessage() == (
         "job 1 could not be settled (job queue: the disk is full); it will run again"
