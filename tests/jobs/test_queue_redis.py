@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -151,17 +152,17 @@ def test_dead_workers_jobs_are_put_back_and_counted(
     for j in queued:
         q.enqueue(j)
     dead = RedisStore(url, prefix=prefix)  # a worker that never renews, holding both
-    claims = [dead.claim(0.001), dead.claim(0.001)]
-    # Wait on Redis's clock until their locks and leases have run out (a millisecond): a
-    # lock may outlive its lease by the script's start time, leaving the job for the claim
-    # after the one that put it back.
+    claims = [dead.claim(1.0), dead.claim(1.0)]  # (a lease long enough to take both)
+    # Wait on Redis's clock until their locks and leases have run out: a lock may outlive
+    # its lease by the script's start time, leaving the job for the claim after the one
+    # that put it back.
     r = redis.Redis.from_url(url, decode_responses=True)
     for claim in claims:
         assert claim is not None
         ends = r.zscore(f"{{{prefix}}}:leased", claim.id)
         assert ends is not None
         while r.exists(f"{{{prefix}}}:lock:{claim.lock_key}") or _ms(r.time()) <= ends:
-            pass
+            time.sleep(0.01)
     r.close()
     assert q.work_once() and q.work_once()  # the first claim puts both back
     assert ran == queued
