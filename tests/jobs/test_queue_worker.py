@@ -440,6 +440,7 @@ def test_every_job_s_lease_is_renewed_after_an_idle_spell_and_during_shutdown(
         if job.delivery == "d-2":  # still running when shutdown begins: still renewed
             assert q._stop.wait(WAIT)
             seen.append(("stopping", store.renewal(job_id)))
+            seen.append(("stopping", store.renewal(job_id)))  # and again, a round later
 
     q = DurableQueue(store, handle, tuning=Tuning(lease=0.3, poll=0.01))
     q.enqueue(job("d-1"))
@@ -451,7 +452,7 @@ def test_every_job_s_lease_is_renewed_after_an_idle_spell_and_during_shutdown(
         assert done.wait(WAIT)
     finally:
         assert q.close(WAIT) == 0
-    assert seen == [("d-1", True), ("d-2", True), ("stopping", True)]
+    assert seen == [("d-1", True), ("d-2", True), ("stopping", True), ("stopping", True)]
 
 
 # -- shutdown ------------------------------------------------------------------------------
