@@ -73,6 +73,7 @@ from bot.core.model import (
     fold,
     qkey,
 )
+from bot.core.render.mysql_options import storage_sql
 from bot.core.state import State, apply_changes, implied_sequence, nextval
 
 Key = tuple[str, str]
@@ -638,6 +639,8 @@ class _Planner:
                 out += [ch.AddConstraint(td.after.name, c) for c in td.add_constraints]
             if td.before.comment != td.after.comment:
                 out.append(ch.SetTableComment(td.after.name, td.before.comment, td.after.comment))
+            if self.dialect is Dialect.MYSQL and storage_sql(td.before.options, td.after.options):
+                out.append(ch.SetTableOptions(td.after.name, td.before.options, td.after.options))
             if self.dialect is Dialect.POSTGRES:
                 if td.before.unlogged != td.after.unlogged:
                     out.append(ch.SetUnlogged(td.after.name, td.before.unlogged, td.after.unlogged))

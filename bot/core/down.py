@@ -247,17 +247,15 @@ def _later_name(rename: Change, later: list[Change], older: Schema) -> QName | N
 
 
 def _lands_in(rename: Change, older: Schema, table_name: QName | None = None) -> bool:
-    """A rename that moves a name `older` lacks onto one it has (not a shadow-table swap).
-    A column's table is looked up under `table_name` when given: the name it ends up with."""
+    """A rename that moves a name onto one `older` has (not a shadow-table swap, whose new name
+    older lacks). A column's table is looked up under `table_name` when given: the name it
+    ends up with. `older` may also have the old name: the migration dropped that column and
+    gave its name to the renamed one, which must still go back under its own."""
     if isinstance(rename, RenameTable):
         return older.table(rename.new) is not None and older.table(rename.old) is None
     if isinstance(rename, RenameColumn):
         table = older.table(table_name or rename.table)
-        return (
-            table is not None
-            and table.column(rename.new, older.dialect) is not None
-            and table.column(rename.old, older.dialect) is None
-        )
+        return table is not None and table.column(rename.new, older.dialect) is not None
     return False
 
 

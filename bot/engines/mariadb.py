@@ -294,7 +294,7 @@ def quote_ident(name: str) -> str:
 _IS = "information_schema"
 _QUERIES: dict[str, str] = {
     "tables": f"""
-SELECT TABLE_NAME, TABLE_TYPE, TABLE_COMMENT, TABLE_COLLATION, CREATE_OPTIONS
+SELECT TABLE_NAME, TABLE_TYPE, TABLE_COMMENT, TABLE_COLLATION, CREATE_OPTIONS, ENGINE
 FROM {_IS}.TABLES WHERE TABLE_SCHEMA = DATABASE()
 """,
     "columns": f"""
@@ -380,7 +380,7 @@ def read_catalog(query: Callable[[str], list[tuple[Any, ...]]], database: str) -
         )
     }
     relations: dict[str, dict[str, Json]] = {}
-    for name, table_type, comment, collation, options in rows["tables"]:
+    for name, table_type, comment, collation, options, engine in rows["tables"]:
         if table_type == "SEQUENCE":
             # MariaDB sequences are tables of one row; SHOW CREATE gives their options only
             ((_, definition),) = query(f"SHOW CREATE SEQUENCE {quote_ident(name)}")
@@ -391,6 +391,7 @@ def read_catalog(query: Callable[[str], list[tuple[Any, ...]]], database: str) -
                 "comment": _text(comment),
                 "collation": collation,
                 "options": _text(options),
+                "engine": engine,
                 "columns": {},
                 "column_order": [],
                 "indexes": {},

@@ -92,14 +92,20 @@ def test_a_renamed_column_goes_back_as_a_rename_when_the_diff_is_used() -> None:
     ]
 
 
-def test_a_rename_onto_a_column_older_still_has_under_the_old_name_is_not_kept() -> None:
-    """Older has both `a` and `b`: renaming `b` to `a` would empty `b`; the diff keeps it."""
+def test_a_rename_onto_a_name_older_also_has_still_goes_back() -> None:
+    """Older has both `a` and `b`: the migration dropped `b` and renamed `a` to it, so newer's
+    `b` holds `a`'s values. They go back to `a`; `b` comes back empty (its values went with the
+    drop). Keeping them in `b` put them silently in the wrong column (fuzz seed 8153)."""
     older, newer = (
         schema("CREATE TABLE t (id int, a int, b int);"),
         schema("CREATE TABLE t (id int, b int, c int);"),
     )
     down = compute_down(newer, older, renamed("a", "b"))
-    assert sqls(down) == ["ALTER TABLE t DROP COLUMN c", "ALTER TABLE t ADD COLUMN a integer"]
+    assert sqls(down) == [
+        "ALTER TABLE t RENAME COLUMN b TO a",
+        "ALTER TABLE t DROP COLUMN c",
+        "ALTER TABLE t ADD COLUMN b integer",
+    ]
 
 
 def test_a_rename_to_a_name_older_lacks_is_not_kept() -> None:

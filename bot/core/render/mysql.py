@@ -50,6 +50,7 @@ from bot.core.render.common import (
     opaque_statements,
     with_column_renamed,
 )
+from bot.core.render.mysql_options import other_options, storage_sql
 from bot.core.render.names import ident, idents, literal, qname
 from bot.core.state import State
 
@@ -250,6 +251,14 @@ class _Renderer:
                 ]
             case ch.SetTableComment(tname, _, after):
                 return [f"ALTER TABLE {qname(tname, MY)} COMMENT = {literal(after or '', MY)}"]
+            case ch.SetTableOptions(tname, before_options, after_options):
+                if other_options(before_options) != other_options(after_options):
+                    raise ValueError(
+                        f"{tname}: only the engine and row format of a MySQL table are"
+                        f" restored ({before_options!r} -> {after_options!r})"
+                    )
+                storage = storage_sql(before_options, after_options)
+                return [f"ALTER TABLE {qname(tname, MY)} {storage}"] if storage else []
             case ch.CreateView(view):
                 return [_create_view(view)]
             case ch.DropView(view):

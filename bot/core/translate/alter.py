@@ -27,6 +27,7 @@ from bot.core.model import (
     Unique,
     fold,
 )
+from bot.core.render.mysql_options import storage, storage_action, with_storage
 from bot.core.render.postgres.tables import storage_options, storage_parameters, typed_default
 from bot.core.sqltext import ParsedStatement
 from bot.core.state import StateError
@@ -328,10 +329,13 @@ class AlterStatements(ObjectStatements):
             return False
         if self.dialect is Dialect.POSTGRES and self._storage_setting(name, action):
             return True
-        engine = re.fullmatch(r"(?is)\s*engine\s*=?\s*`?innodb`?\s*", action)
-        table = self.state.table(name)
-        if engine and table is not None and "engine" not in (table.options or "").lower():
-            return True  # the default engine restated: a rebuild, nothing changes
+        settings = storage_action(action) if self.dialect is Dialect.MYSQL else None
+        if settings is not None:
+            table = self.state.require_table(name)
+            options = with_storage(table.options, settings)
+            if _upper(storage(options)) != _upper(storage(table.options)):
+                self.emit(ch.SetTableOptions(name, table.options, options))
+            return True  # the same engine and row format restated: a rebuild, nothing changes
         self.unmodelled.append(
             f"ALTER TABLE {name} {' '.join(action.split())[:100]} is not modelled: "
             "the down leaves it as the migration set it"
@@ -766,3 +770,8 @@ def _implicit_twins(table: Table, cols: tuple[str, ...]) -> list[Index]:
     if any(list(o[: len(key)]) == key for o in others):
         return []
     return twins
+
+
+def _upper(settings: dict[str, str]) -> dict[str, str]:
+    """Engine and row format names compare without case, as MySQL reads them."""
+    return {k: v.upper() for k, v in settings.items()}

@@ -56,9 +56,9 @@ def _locked_table(change: ch.Change, dialect: Dialect) -> QName | None:
             return view.name
         case ch.CreateIndex(index) if dialect is Dialect.MYSQL:
             return index.table
-        case ch.RenameIndex(t) | ch.MoveColumn(t) | ch.SetTableComment(t) if (
-            dialect is Dialect.MYSQL
-        ):
+        case (
+            ch.RenameIndex(t) | ch.MoveColumn(t) | ch.SetTableComment(t) | ch.SetTableOptions(t)
+        ) if dialect is Dialect.MYSQL:
             return t
     return None
 

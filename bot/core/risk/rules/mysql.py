@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from bot.core import changes as ch
 from bot.core.model import AutoKind, Column, Dialect, PrimaryKey
+from bot.core.render.mysql_options import storage_sql
 from bot.core.risk import Category, Level
 from bot.core.risk.rules.base import Context, Hit, rule
 from bot.core.risk.rules.coltypes import ColType, Family, parse_type
@@ -70,6 +71,10 @@ def mysql_table_copy(change: ch.Change, ctx: Context) -> Iterator[Hit]:
             table = t
             verb = "adding" if isinstance(change, ch.AddConstraint) else "dropping"
             why = f"{verb} the primary key of {t}"
+        case ch.SetTableOptions(t, before_options, after_options) if ctx.has_rows(t):
+            # a new engine or row format is a rebuild of the whole table
+            table = t
+            why = f"changing {t} to {storage_sql(before_options, after_options)}"
         case ch.CreateIndex(index) if ctx.has_rows(index.table):
             table = index.table
             kind = (index.kind or "").upper()
