@@ -314,7 +314,8 @@ class SqliteStore:
     def _unavailable(self, err: BaseException) -> QueueUnavailable:
         text = str(err)
         code = getattr(err, "sqlite_errorname", "") or ""
-        if code == "SQLITE_FULL" or "full" in text:
+        # not the text: an OSError's holds the path, which may say "full" (/srv/fullstack/...)
+        if code == "SQLITE_FULL":
             why = "the disk is full"
         elif code.startswith("SQLITE_IOERR"):
             # ENOSPC mid-page, a file size limit, a failing device: the OS refused a write
