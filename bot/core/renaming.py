@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 
-from sqlglot import exp
-
 
 def pg_view_rename(definition: str, old: str, new: str) -> str:
     """A view's SELECT after a column it reads was renamed (PostgreSQL semantics)."""
