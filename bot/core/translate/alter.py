@@ -27,7 +27,7 @@ from bot.core.model import (
     Unique,
     fold,
 )
-from bot.core.render.mysql_options import storage, storage_action, with_storage
+from bot.core.render.mysql_options import storage_action, storage_sql, with_storage
 from bot.core.render.postgres.tables import storage_options, storage_parameters, typed_default
 from bot.core.sqltext import ParsedStatement
 from bot.core.state import StateError
@@ -334,7 +334,7 @@ class AlterStatements(ObjectStatements):
         if settings is not None:
             table = self.state.require_table(name)
             options = with_storage(table.options, settings)
-            if _upper(storage(options)) != _upper(storage(table.options)):
+            if storage_sql(table.options, options):
                 self.emit(ch.SetTableOptions(name, table.options, options))
             return True  # the same engine and row format restated: a rebuild, nothing changes
         self.unmodelled.append(
@@ -776,8 +776,3 @@ def _implicit_twins(table: Table, cols: tuple[str, ...]) -> list[Index]:
     if any(list(o[: len(key)]) == key for o in others):
         return []
     return twins
-
-
-def _upper(settings: dict[str, str]) -> dict[str, str]:
-    """Engine and row format names compare without case, as MySQL reads them."""
-    return {k: v.upper() for k, v in settings.items()}
