@@ -196,11 +196,15 @@ class Worker:
                 self._on_pr(ctx, pr, request=None, report=False)
             return
         if job.sha:
-            branch = job.branch or ctx.forge.default_branch(job.repo)
             companion = ctx.forge.pull_request_for_branch(job.repo, BRANCH_PREFIX + job.sha[:12])
-            link = ctx.ex.companion_link(companion) if companion else None
-            start = link.start_sha if link else ctx.forge.branch_sha(job.repo, branch)
-            self._pushed_revert(ctx, job.sha, link.base if link else branch, start or job.sha)
+            if companion is not None and ctx.ex.companion_link(companion) is not None:
+                # The check of a revert PR/MR as well as of a pushed revert: its state lives
+                # where the companion says, with the approvals given there.
+                self._on_pr(ctx, companion, request=None, report=False)
+                return
+            branch = job.branch or ctx.forge.default_branch(job.repo)
+            start = ctx.forge.branch_sha(job.repo, branch)
+            self._pushed_revert(ctx, job.sha, branch, start or job.sha)
 
     def _on_pr(self, ctx: _Ctx, pr: PullRequest, *, request: _Request | None, report: bool) -> None:
         """A command or review on `pr`: act on the revert it is, or whose companion it is."""

@@ -1,0 +1,132 @@
+"""The worker's answers a person sees, case by case (written from the surviving mutants of
+bot/jobs/handlers.py): failure comments, re-runs of the check, commands and reviews that act
+on nothing, pushes, and revert PRs whose base moved on. Real repositories, the fake forge."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.events import JobKind
+from bot.executor import reply_marker
+from bot.forges import CheckState, ForgeError
+from tests.jobs.scenario import EMAIL, World, make_world, revert_pr
+
+FAILED = (
+    "**rollback-plan could not finish** planning this change (delivery `{}`); the forge or "
+    "the repository did not answer in time. Comment `/rollback-plan refresh` to try again."
+)
+
+
+@pytest.fixture
+def gated(tmp_path: Path) -> tuple[World, int]:
+    """A revert PR whose plan drops a column: needs approval under this repo's policy."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    n = revert_pr(world)
+    world.worker.handle(world.pr_job(n))
+    return world, n
+
+
+def pushed_revert(world: World) -> tuple[str, str]:
+    """`Add email` then its revert, pushed to main: (the commit before, the revert)."""
+    before = world.repo.commit("Add email", EMAIL)
+    return before, world.repo.revert("HEAD")
+
+
+# -- giving up ---------------------------------------------------------------------------
+
+
+def test_a_pr_job_given_up_says_so_on_the_pr_word_for_word(gated: tuple[World, int]) -> None:
+    world, n = gated
+    job = world.pr_job(n, delivery="d-given-up", sha="ignored")
+    world.worker.give_up(job, ForgeError("502 Bad Gateway", transient=True, status=502))
+    [failure] = [c for c in world.forge.bot_comments(n) if reply_marker("failure") in c.body]
+    assert failure.body == reply_marker("failure") + "\n" + FAILED.format("d-given-up")
+    assert world.forge.commit_comments == {}
+
+
+def test_a_push_job_given_up_says_so_on_the_commit(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    before, revert = pushed_revert(world)
+    job = world.job(JobKind.PUSH, sha=revert, before=before, branch="main", delivery="d-push")
+    world.worker.give_up(job, RuntimeError("a bug"))
+    [failure] = world.forge.commit_comments[revert]
+    assert failure.body == reply_marker("failure") + "\n" + FAILED.format("d-push")
+
+
+def test_an_unreachable_forge_gets_no_comment_only_a_log_line(
+    gated: tuple[World, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    world, n = gated
+    calls = list(world.forge.calls)
+    with caplog.at_level(logging.WARNING, logger="bot.jobs.handlers"):
+        world.worker.give_up(
+            world.pr_job(n, delivery="d-down"), ForgeError("connection failed", transient=True)
+        )
+    assert world.forge.calls == calls
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.jobs.handlers"] == [
+        "delivery d-down: the forge is unreachable; no failure comment"
+    ]
+
+
+# -- re-running the check ------------------------------------------------------------------
+
+
+def test_rerunning_the_check_of_an_approved_revert_pr_keeps_the_approval(
+    gated: tuple[World, int],
+) -> None:
+    """The forge's "Re-run" names only the commit: the companion says which PR it is."""
+    world, n = gated
+    sha = world.forge.pulls[n].head_sha
+    world.worker.handle(world.command(n, "/rollback-plan approve", "wendy"))
+    [companion] = world.companions()
+    world.worker.handle(world.job(JobKind.RERUN, sha=sha))
+    assert world.check(sha).state is CheckState.SUCCESS
+    assert "@wendy" in world.check(sha).summary
+    assert world.forge.commit_comments == {}  # it is a PR, not a pushed commit
+    assert world.companions() == [companion]  # its body still names the revert PR
+    assert world.forge.bot_comments(companion.number) == []
+    assert "Approved** by @wendy" in world.plan_comment(n).body
+
+
+def test_rerunning_the_check_of_an_approved_pushed_revert_keeps_the_approval(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path, approve_data_loss=True)
+    before, revert = pushed_revert(world)
+    world.worker.handle(world.job(JobKind.PUSH, sha=revert, before=before, branch="main"))
+    [companion] = world.companions()
+    world.worker.handle(world.command(companion.number, "/rollback-plan approve", "wendy"))
+    world.repo.commit("Later", {"README.md": "later\n"})  # main moved on since
+    world.worker.handle(world.job(JobKind.RERUN, sha=revert))
+    assert world.check(revert).state is CheckState.SUCCESS
+    assert world.companions() == [companion]  # still on the commit after the revert
+    assert world.repo.git("rev-parse", f"{companion.head_branch}~1") == revert
+    assert len(world.forge.commit_comments[revert]) == 1
+
+
+def test_rerunning_a_check_never_set_plans_the_revert_on_the_default_branch(
+    tmp_path: Path,
+) -> None:
+    """The push's delivery was lost: the re-run plans the revert from the branch's tip."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    _, revert = pushed_revert(world)
+    world.forge.default = "trunk"
+    world.repo.git("branch", "trunk")
+    tip = world.repo.commit("Later", {"README.md": "later\n"})
+    world.repo.git("branch", "-f", "trunk", tip)
+    world.worker.handle(world.job(JobKind.RERUN, sha=revert))
+    assert world.check(revert).state is CheckState.ACTION_REQUIRED
+    [companion] = world.companions()
+    assert (companion.base_branch, companion.head_branch) == ("trunk", f"rollback-plan/{revert[:12]}")
+    assert world.repo.git("rev-parse", f"{companion.head_branch}~1") == tip
+
+
+def test_rerunning_a_pr_s_job_plans_the_pr_again(gated: tuple[World, int]) -> None:
+    world, n = gated
+    world.forge.checks.clear()
+    world.worker.handle(world.job(JobKind.RERUN, number=n))
+    assert world.check(world.forge.pulls[n].head_sha).state is CheckState.ACTION_REQUIRED
+    world.worker.handle(world.job(JobKind.RERUN, number=n + 99))  # gone: nothing to do
