@@ -120,7 +120,8 @@ def test_rerunning_a_check_never_set_plans_the_revert_on_the_default_branch(
     world.worker.handle(world.job(JobKind.RERUN, sha=revert))
     assert world.check(revert).state is CheckState.ACTION_REQUIRED
     [companion] = world.companions()
-    assert (companion.base_branch, companion.head_branch) == ("trunk", f"rollback-plan/{revert[:12]}")
+    assert companion.base_branch == "trunk"
+    assert companion.head_branch == f"rollback-plan/{revert[:12]}"
     assert world.repo.git("rev-parse", f"{companion.head_branch}~1") == tip
 
 
