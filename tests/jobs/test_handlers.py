@@ -5,6 +5,7 @@ on nothing, pushes, and revert PRs whose base moved on. Real repositories, the f
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,13 @@ import pytest
 from bot.events import JobKind
 from bot.executor import reply_marker
 from bot.forges import CheckState, ForgeError
-from tests.jobs.scenario import EMAIL, World, make_world, revert_pr
+from bot.jobs.repo_cache import Remote
+from tests.jobs.scenario import EMAIL, M, World, make_world, revert_pr
 
+AUDIT = {
+    f"{M}/000003_audit.up.sql": "CREATE TABLE audit (id integer PRIMARY KEY);\n",
+    f"{M}/000003_audit.down.sql": "DROP TABLE audit;\n",
+}
 FAILED = (
     "**rollback-plan could not finish** planning this change (delivery `{}`); the forge or "
     "the repository did not answer in time. Comment `/rollback-plan refresh` to try again."
@@ -131,3 +137,123 @@ def test_rerunning_a_pr_s_job_plans_the_pr_again(gated: tuple[World, int]) -> No
     world.worker.handle(world.job(JobKind.RERUN, number=n))
     assert world.check(world.forge.pulls[n].head_sha).state is CheckState.ACTION_REQUIRED
     world.worker.handle(world.job(JobKind.RERUN, number=n + 99))  # gone: nothing to do
+
+
+# -- pushes ------------------------------------------------------------------------------
+
+
+def test_every_revert_of_a_push_is_planned_oldest_first(tmp_path: Path) -> None:
+    world = make_world(tmp_path, approve_data_loss=True)
+    r = world.repo
+    before = r.head()
+    r.commit("Add email", EMAIL)
+    r.commit("Add audit", AUDIT)
+    audit_revert = r.revert("HEAD")
+    email_revert = r.revert("HEAD~2")
+    r.commit("Docs", {"README.md": "docs\n"})  # the tip is no revert
+    world.worker.handle(world.job(JobKind.PUSH, sha=r.head(), before=before, branch="main"))
+    assert [p.head_branch for p in world.companions()] == [
+        f"rollback-plan/{audit_revert[:12]}",
+        f"rollback-plan/{email_revert[:12]}",
+    ]
+    assert list(world.forge.commit_comments) == [audit_revert, email_revert]
+
+
+def test_a_new_branch_s_push_looks_at_its_tip_only(tmp_path: Path) -> None:
+    """GitHub sends `before` as forty zeros for a branch just created."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    _, revert = pushed_revert(world)
+    tip = world.repo.commit("Docs", {"README.md": "docs\n"})
+    world.worker.handle(world.job(JobKind.PUSH, sha=tip, before="0" * 40, branch="main"))
+    assert world.forge.calls == []
+    world.worker.handle(world.job(JobKind.PUSH, sha=revert, before="0" * 40, branch="main"))
+    assert world.check(revert).state is CheckState.ACTION_REQUIRED
+
+
+# -- a repository that cannot be read ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "branch"),
+    [
+        ('Revert "Add email"', "", "undo"),
+        ("Undo the email column", "Reverts acme/app#2", "undo"),
+        ("Undo the email column", "", "revert-2-add-email"),
+    ],
+    ids=["title", "body", "branch"],
+)
+def test_an_unreadable_revert_pr_says_so_by_its_title_body_or_branch(
+    tmp_path: Path, title: str, body: str, branch: str
+) -> None:
+    world = make_world(tmp_path)
+    world.repo.git("branch", branch)
+    pr = world.forge.add_pull_request(title=title, body=body, head_branch=branch, author="bob")
+    world.cache.remote_for = lambda job: Remote(f"file://{tmp_path}/gone")
+    world.worker.handle(world.pr_job(pr.number))
+    assert "could not be computed" in world.plan_comment(pr.number).body
+    assert world.check(pr.head_sha).state is CheckState.FAILURE
+
+
+def test_an_unreadable_pr_that_is_no_revert_gets_nothing(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    world.repo.git("branch", "feature")
+    pr = world.forge.add_pull_request(title="Add a column", head_branch="feature", author="bob")
+    world.cache.remote_for = lambda job: Remote(f"file://{tmp_path}/gone")
+    world.worker.handle(world.pr_job(pr.number))
+    assert world.forge.calls == []
+
+
+# -- a revert PR whose base moved on -------------------------------------------------------
+
+
+def test_a_revert_pr_is_planned_as_merged_into_a_base_that_moved_on(tmp_path: Path) -> None:
+    """A migration merged on main after the revert branched off stays: only email goes."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    n = revert_pr(world)
+    world.repo.commit("Audit", AUDIT)
+    world.worker.handle(world.pr_job(n))
+    body = world.plan_comment(n).body
+    assert "undoing 1 migration(s)" in body
+    assert "ALTER TABLE users DROP COLUMN email" in body and "DROP TABLE audit" not in body
+    assert "later migrations stay applied (000003\\_audit.up.sql)" in body
+    assert "does not merge cleanly" not in body
+
+
+def test_a_revert_pr_that_conflicts_with_its_base_is_planned_from_where_it_branched(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path, approve_data_loss=True)
+    n = revert_pr(world)
+    edited = EMAIL[f"{M}/000002_email.up.sql"] + "-- edited on main\n"
+    world.repo.commit("Edit email", {f"{M}/000002_email.up.sql": edited})
+    world.worker.handle(world.pr_job(n))
+    body = world.plan_comment(n).body
+    note = "the revert does not merge cleanly into main: planned from where it branched off"
+    assert f"- {note}" in body
+    assert "ALTER TABLE users DROP COLUMN email" in body
+    assert world.check(world.forge.pulls[n].head_sha).state is CheckState.ACTION_REQUIRED
+
+
+def test_an_approval_of_a_revert_pr_merged_into_a_moved_base_lasts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preview merge is the same commit each time it is made, whoever makes it when:
+    otherwise the plan (whose files name it) changes and every approval is lost."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    n = revert_pr(world)
+    world.repo.commit("Audit", AUDIT)
+    world.worker.handle(world.pr_job(n))
+    world.worker.handle(world.command(n, "/rollback-plan approve", "wendy"))
+    sha = world.forge.pulls[n].head_sha
+    assert world.check(sha).state is CheckState.SUCCESS
+    [companion] = world.companions()
+    # Later, on a worker whose git identity and clock are others.
+    for who in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{who}_NAME", "Someone Else")
+        monkeypatch.setenv(f"GIT_{who}_EMAIL", "else@example.com")
+        monkeypatch.setenv(f"GIT_{who}_DATE", "2030-01-01T00:00:00Z")
+    assert os.environ["GIT_AUTHOR_DATE"] == "2030-01-01T00:00:00Z"
+    world.worker.plans.__init__()  # type: ignore[misc]  # a fresh worker's empty cache
+    world.worker.handle(world.pr_job(n))
+    assert world.check(sha).state is CheckState.SUCCESS
+    assert world.companions() == [companion]
