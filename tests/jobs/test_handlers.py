@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.approvals import ApprovalPolicy
 from bot.events import JobKind
 from bot.executor import reply_marker
 from bot.forges import CheckState, ForgeError
@@ -257,3 +258,65 @@ def test_an_approval_of_a_revert_pr_merged_into_a_moved_base_lasts(
     world.worker.handle(world.pr_job(n))
     assert world.check(sha).state is CheckState.SUCCESS
     assert world.companions() == [companion]
+
+
+# -- help and reviews ----------------------------------------------------------------------
+
+
+def test_help_names_who_may_approve_and_whom_it_answers(tmp_path: Path) -> None:
+    world = make_world(tmp_path, policy=ApprovalPolicy(teams=("acme/dba", "acme/sre")))
+    n = revert_pr(world)
+    world.worker.handle(world.command(n, "/rollback-plan help", "bob"))
+    world.worker.handle(world.command(n, "/rollback-plan frobnicate", "mallory"))
+    helped, unknown = world.replies(n)
+    text = helped.body.split("\n", 1)[1]
+    assert text.startswith("**`/rollback-plan` commands**"), text
+    assert "(needs write permission or membership of acme/dba, acme/sre)." in text
+    assert "does not know" not in text
+    assert (
+        "@mallory: `rollback-plan` does not know the command /rollback-plan frobnicate."
+        in unknown.body
+    )
+
+
+def test_help_under_the_default_policy_names_the_permission_alone(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    n = revert_pr(world)
+    world.worker.handle(world.command(n, "/rollback-plan help", "bob"))
+    [helped] = world.replies(n)
+    assert "(needs write permission)." in helped.body
+
+
+def test_a_review_counts_only_on_the_companion_and_only_from_someone(
+    gated: tuple[World, int],
+) -> None:
+    world, n = gated
+    sha = world.forge.pulls[n].head_sha
+    [companion] = world.companions()
+    calls = list(world.forge.calls)
+    world.worker.handle(world.job(JobKind.REVIEW, number=n, author="wendy", sha=sha))
+    world.worker.handle(world.job(JobKind.REVIEW, number=companion.number, author="", sha=sha))
+    assert world.forge.calls == calls  # neither approves, nor is answered
+    assert world.check(sha).state is CheckState.ACTION_REQUIRED
+
+
+def test_each_denied_reviewer_gets_an_answer_of_their_own(gated: tuple[World, int]) -> None:
+    world, _ = gated
+    [companion] = world.companions()
+    for who in ("ruth", "tom"):
+        world.worker.handle(world.job(JobKind.REVIEW, number=companion.number, author=who))
+    replies = [r.body for r in world.replies(companion.number)]
+    assert len(replies) == 2
+    assert "@ruth" in replies[0] and "@tom" in replies[1]
+
+
+def test_an_approving_review_does_not_accept_data_loss(tmp_path: Path) -> None:
+    """Only `/rollback-plan approve data-loss` does: a review is a plain approval."""
+    world = make_world(tmp_path)
+    n = revert_pr(world)
+    world.worker.handle(world.pr_job(n))
+    sha = world.forge.pulls[n].head_sha
+    [companion] = world.companions()
+    world.worker.handle(world.job(JobKind.REVIEW, number=companion.number, author="wendy"))
+    assert world.check(sha).state is CheckState.FAILURE
+    assert "approve data-loss" in world.replies(companion.number)[0].body
