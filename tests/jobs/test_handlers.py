@@ -140,6 +140,17 @@ def test_rerunning_a_pr_s_job_plans_the_pr_again(gated: tuple[World, int]) -> No
     world.worker.handle(world.job(JobKind.RERUN, number=n + 99))  # gone: nothing to do
 
 
+def test_rerunning_a_pr_that_is_no_revert_posts_no_report(tmp_path: Path) -> None:
+    """The reversibility report is given when asked for, by `/rollback-plan`, only."""
+    world = make_world(tmp_path)
+    world.repo.git("checkout", "-q", "-b", "add-email")
+    world.repo.commit("Add email", EMAIL)
+    world.repo.git("checkout", "-q", "main")
+    pr = world.forge.add_pull_request(title="Add email", head_branch="add-email", author="bob")
+    world.worker.handle(world.job(JobKind.RERUN, number=pr.number))
+    assert world.forge.calls == []
+
+
 # -- pushes ------------------------------------------------------------------------------
 
 
@@ -169,6 +180,57 @@ def test_a_new_branch_s_push_looks_at_its_tip_only(tmp_path: Path) -> None:
     assert world.forge.calls == []
     world.worker.handle(world.job(JobKind.PUSH, sha=revert, before="0" * 40, branch="main"))
     assert world.check(revert).state is CheckState.ACTION_REQUIRED
+
+
+def test_pushes_planned_elsewhere_are_left_alone(tmp_path: Path) -> None:
+    """A branch with an open PR is planned as the PR; our own companion branches never; a
+    revert already checked (a redelivery) is not planned twice."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    before, revert = pushed_revert(world)
+    world.repo.git("branch", "revert-2-add-email", revert)
+    world.forge.add_pull_request(title="Undo", head_branch="revert-2-add-email", author="bob")
+    for branch in ("revert-2-add-email", f"rollback-plan/{revert[:12]}"):
+        world.worker.handle(world.job(JobKind.PUSH, sha=revert, before=before, branch=branch))
+    assert world.forge.calls == []
+    world.worker.handle(world.job(JobKind.PUSH, sha=revert, before=before, branch="main"))
+    calls = list(world.forge.calls)
+    assert calls
+    world.worker.handle(world.job(JobKind.PUSH, sha=revert, before=before, branch="main"))
+    assert world.forge.calls == calls
+
+
+def test_a_push_that_cannot_be_read_says_so_on_its_commit(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = make_world(tmp_path)
+    before, revert = pushed_revert(world)
+    world.cache.remote_for = lambda job: Remote(f"file://{tmp_path}/gone")
+    job = world.job(JobKind.PUSH, sha=revert, before=before, branch="main", delivery="d-gone")
+    with caplog.at_level(logging.WARNING, logger="bot.jobs.handlers"):
+        world.worker.handle(job)
+    [failure] = world.forge.commit_comments[revert]
+    text = failure.body.split("\n", 1)[1]
+    assert text.startswith("**rollback-plan could not read the push:** git could not find "), text
+    [logged] = [r.getMessage() for r in caplog.records if r.name == "bot.jobs.handlers"]
+    assert logged.startswith("push d-gone of acme/app: git could not find "), logged
+
+
+def test_the_pusher_of_a_revert_is_its_author(tmp_path: Path) -> None:
+    """Under the default policy the author of a revert may not accept its data loss."""
+    world = make_world(tmp_path)
+    before, revert = pushed_revert(world)
+    job = world.job(JobKind.PUSH, sha=revert, before=before, branch="main", author="wendy")
+    world.worker.handle(job)
+    [companion] = world.companions()
+    world.worker.handle(
+        world.command(companion.number, "/rollback-plan approve data-loss", "wendy")
+    )
+    assert "author of the revert cannot approve" in world.replies(companion.number)[0].body
+    assert world.check(revert).state is CheckState.FAILURE
+    world.worker.handle(
+        world.command(companion.number, "/rollback-plan approve data-loss", "alice")
+    )
+    assert world.check(revert).state is CheckState.SUCCESS
 
 
 # -- a repository that cannot be read ------------------------------------------------------
