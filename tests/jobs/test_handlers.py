@@ -233,6 +233,25 @@ def test_the_pusher_of_a_revert_is_its_author(tmp_path: Path) -> None:
     assert world.check(revert).state is CheckState.SUCCESS
 
 
+def test_a_pushed_revert_s_companion_is_titled_after_the_revert(tmp_path: Path) -> None:
+    world = make_world(tmp_path, approve_data_loss=True)
+    before, revert = pushed_revert(world)
+    world.worker.handle(world.job(JobKind.PUSH, sha=revert, before=before, branch="main"))
+    [companion] = world.companions()
+    assert companion.title == 'Rollback plan: Revert "Add email"'
+
+
+def test_a_pushed_revert_that_changes_no_schema_passes_without_a_companion(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    before = world.repo.commit("Docs", {"README.md": "docs\n"})
+    revert = world.repo.revert("HEAD")
+    world.worker.handle(world.job(JobKind.PUSH, sha=revert, before=before, branch="main"))
+    assert world.check(revert).state is CheckState.SUCCESS
+    assert world.companions() == [] and "commit_files" not in world.forge.calls
+
+
 # -- a repository that cannot be read ------------------------------------------------------
 
 
