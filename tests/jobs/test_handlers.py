@@ -401,3 +401,111 @@ def test_an_approving_review_does_not_accept_data_loss(tmp_path: Path) -> None:
     world.worker.handle(world.job(JobKind.REVIEW, number=companion.number, author="wendy"))
     assert world.check(sha).state is CheckState.FAILURE
     assert "approve data-loss" in world.replies(companion.number)[0].body
+
+
+# -- commands and approvals ----------------------------------------------------------------
+
+
+def test_an_approval_is_announced_in_the_plan_comment(gated: tuple[World, int]) -> None:
+    world, n = gated
+    verdicts: list[str] = []
+    world.worker.on_plan = verdicts.append
+    world.worker.handle(world.command(n, "/rollback-plan approve data-loss", "wendy"))
+    assert "\n- @wendy approved this plan accepting the data loss.\n" in world.plan_comment(n).body
+    assert verdicts == ["needs-approval"]
+
+
+def test_a_plain_approval_is_announced_without_data_loss(gated: tuple[World, int]) -> None:
+    world, n = gated
+    world.worker.handle(world.command(n, "/rollback-plan approve", "wendy"))
+    assert "\n- @wendy approved this plan.\n" in world.plan_comment(n).body
+
+
+def test_approving_a_plan_that_could_not_be_computed(tmp_path: Path) -> None:
+    world = make_world(tmp_path, approve_data_loss=True)
+    n = revert_pr(world)
+    world.cache.remote_for = lambda job: Remote(f"file://{tmp_path}/gone")
+    world.worker.handle(world.pr_job(n))
+    world.worker.handle(world.command(n, "/rollback-plan approve", "wendy"))
+    [reply] = world.replies(n)
+    assert reply.body.split("\n", 1)[1] == (
+        "There is no rollback plan to approve yet. Comment `/rollback-plan refresh`."
+    )
+    assert world.check(world.forge.pulls[n].head_sha).state is CheckState.FAILURE
+
+
+def test_approving_a_plan_that_changed_since_it_was_shown(gated: tuple[World, int]) -> None:
+    world, n = gated
+    world.repo.git("checkout", "-q", "revert-2-add-email")
+    world.repo.commit("Tidy", {"README.md": "tidy\n"})
+    world.repo.git("checkout", "-q", "main")
+    new = world.forge.sync(n).head_sha  # its delivery not handled yet
+    world.worker.handle(world.command(n, "/rollback-plan approve", "wendy"))
+    [reply] = world.replies(n)
+    assert reply.body.split("\n", 1)[1] == (
+        "@wendy: the plan changed since the comment showed it (new commits or a new plan); "
+        "it has been updated. Review it and approve again."
+    )
+    assert world.check(new).state is CheckState.ACTION_REQUIRED
+    assert f"`{new[:12]}`" in world.plan_comment(n).body and "Approved**" not in (
+        world.plan_comment(n).body
+    )
+
+
+def test_a_denied_approval_says_why_word_for_word(gated: tuple[World, int]) -> None:
+    world, n = gated
+    world.worker.handle(world.command(n, "/rollback-plan approve", "ruth"))
+    [reply] = world.replies(n)
+    text = reply.body.split("\n", 1)[1]
+    assert text.startswith("@ruth: **approval not accepted**: "), text
+    assert text.endswith(". The check is unchanged."), text
+
+
+def test_approving_a_pr_that_is_no_revert(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    world.repo.git("checkout", "-q", "-b", "add-email")
+    world.repo.commit("Add email", EMAIL)
+    world.repo.git("checkout", "-q", "main")
+    pr = world.forge.add_pull_request(title="Add email", head_branch="add-email", author="bob")
+    world.worker.handle(world.command(pr.number, "/rollback-plan approve", "wendy"))
+    [reply] = world.replies(pr.number)
+    assert reply.body.split("\n", 1)[1] == (
+        "There is nothing to approve here: this is not a revert, so it has no rollback plan "
+        "to gate."
+    )
+    assert world.forge.checks == {}
+
+
+def test_approving_on_the_companion_of_a_revert_pr_approves_the_revert(
+    gated: tuple[World, int],
+) -> None:
+    world, n = gated
+    [companion] = world.companions()
+    world.worker.handle(world.command(companion.number, "/rollback-plan approve", "wendy"))
+    assert world.check(world.forge.pulls[n].head_sha).state is CheckState.SUCCESS
+    assert "Approved** by @wendy" in world.plan_comment(n).body
+    assert world.forge.bot_comments(companion.number) == []
+
+
+def test_commands_the_bot_does_not_act_on(gated: tuple[World, int]) -> None:
+    """Its own text quoted back, an approval without an author, a PR that is gone."""
+    world, n = gated
+    sha = world.forge.pulls[n].head_sha
+    quoted = "> <!-- rollback-plan:comment -->\n/rollback-plan approve"
+    world.forge.add_comment(n, quoted, "wendy")
+    calls = list(world.forge.calls)
+    world.worker.handle(world.job(JobKind.COMMAND, number=n, command=quoted, author="wendy"))
+    world.worker.handle(world.job(JobKind.COMMAND, number=n, command="/rollback-plan approve"))
+    world.worker.handle(
+        world.job(JobKind.COMMAND, number=n + 99, command="/rollback-plan approve", author="x")
+    )
+    assert world.forge.calls == calls
+    assert world.check(sha).state is CheckState.ACTION_REQUIRED
+
+
+def test_a_command_without_a_comment_id_gets_no_reaction(gated: tuple[World, int]) -> None:
+    world, n = gated
+    job = world.job(JobKind.COMMAND, number=n, command="/rollback-plan approve", author="wendy")
+    world.worker.handle(job)
+    assert world.forge.reactions == []
+    assert world.check(world.forge.pulls[n].head_sha).state is CheckState.SUCCESS
