@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -510,3 +511,78 @@ def test_a_command_without_a_comment_id_gets_no_reaction(gated: tuple[World, int
     world.worker.handle(job)
     assert world.forge.reactions == []
     assert world.check(world.forge.pulls[n].head_sha).state is CheckState.SUCCESS
+
+
+# -- what a PR is planned as ---------------------------------------------------------------
+
+
+def test_a_pr_whose_base_branch_is_gone_says_so(tmp_path: Path) -> None:
+    world = make_world(tmp_path, approve_data_loss=True)
+    n = revert_pr(world)
+    pr = world.forge.pulls[n]
+    world.forge.pulls[n] = replace(pr, base_branch="release")
+    world.worker.handle(world.pr_job(n))
+    assert "could not be computed:** the base branch 'release' is gone" in (
+        world.plan_comment(n).body
+    )
+    assert world.check(pr.head_sha).state is CheckState.FAILURE
+
+
+def test_a_revert_below_the_head_of_its_pr_is_found(tmp_path: Path) -> None:
+    """The PR's title and branch say nothing; its second-to-last commit is the revert."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    r = world.repo
+    r.commit("Add email (#2)", EMAIL)
+    r.git("checkout", "-q", "-b", "cleanup")
+    revert = r.revert("HEAD")
+    r.commit("Tidy", {"README.md": "tidy\n"})
+    r.git("checkout", "-q", "main")
+    pr = world.forge.add_pull_request(title="Cleanup", head_branch="cleanup", author="alice")
+    world.worker.handle(world.pr_job(pr.number))
+    [companion] = world.companions()
+    assert companion.head_branch == f"rollback-plan/{revert[:12]}"
+    assert world.check(pr.head_sha).state is CheckState.ACTION_REQUIRED
+    assert f"Reverts** `{r.git('rev-parse', 'main')[:12]}`" in world.plan_comment(pr.number).body
+
+
+def test_a_pr_that_is_no_revert_and_has_none_below_gets_nothing(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    r = world.repo
+    r.git("checkout", "-q", "-b", "work")
+    r.commit("Add email", EMAIL)
+    r.commit("Docs", {"README.md": "docs\n"})
+    r.git("checkout", "-q", "main")
+    pr = world.forge.add_pull_request(title="Work", head_branch="work", author="bob")
+    world.worker.handle(world.pr_job(pr.number))
+    assert world.forge.calls == []
+
+
+def test_the_report_on_a_pr_is_of_its_own_changes_when_the_base_moved_on(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    r = world.repo
+    r.git("checkout", "-q", "-b", "add-email")
+    r.commit("Add email", EMAIL)
+    r.git("checkout", "-q", "main")
+    r.commit("Audit", AUDIT)
+    pr = world.forge.add_pull_request(title="Add email", head_branch="add-email", author="bob")
+    world.worker.handle(world.command(pr.number, "/rollback-plan", "bob"))
+    body = world.plan_comment(pr.number).body
+    assert "Reversibility report" in body and "ALTER TABLE users DROP COLUMN email" in body
+    assert "audit" not in body
+
+
+def test_a_revert_pr_rewritten_keeps_its_one_companion(gated: tuple[World, int]) -> None:
+    """The revert commit amended and force-pushed: the companion branch stays the same."""
+    world, n = gated
+    [companion] = world.companions()
+    r = world.repo
+    r.git("checkout", "-q", "revert-2-add-email")
+    r.git("commit", "-q", "--amend", "-m", 'Revert "Add email (#2)"\n\nReworded.')
+    r.git("checkout", "-q", "main")
+    new = world.forge.sync(n).head_sha
+    world.worker.handle(world.pr_job(n))
+    [again] = world.companions()
+    assert again.number == companion.number and again.head_branch == companion.head_branch
+    assert world.repo.git("rev-parse", f"{again.head_branch}~1") == new
