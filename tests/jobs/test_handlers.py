@@ -254,6 +254,30 @@ def test_a_pushed_revert_that_changes_no_schema_passes_without_a_companion(
     assert world.companions() == [] and "commit_files" not in world.forge.calls
 
 
+def test_merging_a_revert_pr_whose_check_is_on_a_later_commit_plans_nothing_twice(
+    tmp_path: Path,
+) -> None:
+    """The revert commit has no check of its own (the PR's head came after it): the
+    companion commit landing in the same push says it was planned."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    r = world.repo
+    r.commit("Add email (#2)", EMAIL)
+    r.git("checkout", "-q", "-b", "cleanup")
+    r.revert("HEAD")
+    r.commit("Tidy", {"README.md": "tidy\n"})
+    r.git("checkout", "-q", "main")
+    pr = world.forge.add_pull_request(title="Cleanup", head_branch="cleanup", author="alice")
+    world.worker.handle(world.pr_job(pr.number))
+    [companion] = world.companions()
+    before = r.head()
+    r.git("checkout", "-q", "cleanup")
+    r.git("merge", "-q", "--no-ff", "-m", "Merge companion", companion.head_branch)
+    r.git("checkout", "-q", "main")
+    r.git("merge", "-q", "--no-ff", "-m", "Merge pull request #1", "cleanup")
+    world.worker.handle(world.job(JobKind.PUSH, sha=r.head(), before=before, branch="main"))
+    assert world.forge.commit_comments == {} and world.companions() == [companion]
+
+
 # -- a repository that cannot be read ------------------------------------------------------
 
 
