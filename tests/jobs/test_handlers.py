@@ -278,6 +278,24 @@ def test_merging_a_revert_pr_whose_check_is_on_a_later_commit_plans_nothing_twic
     assert world.forge.commit_comments == {} and world.companions() == [companion]
 
 
+def test_a_revert_naming_an_old_commit_by_seven_characters_names_it_in_full(
+    tmp_path: Path,
+) -> None:
+    """The reverted commit lies below the shallow clone: it is fetched to be named."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    r = world.repo
+    added = r.commit("Add email", EMAIL)
+    for i in range(4):
+        r.commit(f"Docs {i}", {"README.md": f"docs {i}\n"})
+    before = r.head()
+    r.git("revert", "--no-edit", added)
+    r.git("commit", "-q", "--amend", "-m", f"Undo email\n\nThis reverts commit {added[:7]}.")
+    revert = r.head()
+    world.worker.handle(world.job(JobKind.PUSH, sha=revert, before=before, branch="main"))
+    [comment] = world.forge.commit_comments[revert]
+    assert f"**Reverts** `{added[:12]}`: Undo email" in comment.body
+
+
 # -- a repository that cannot be read ------------------------------------------------------
 
 
