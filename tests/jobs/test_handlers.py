@@ -15,7 +15,9 @@ from bot.approvals import ApprovalPolicy
 from bot.events import JobKind
 from bot.executor import reply_marker
 from bot.forges import CheckState, ForgeError
+from bot.jobs.handlers import Workflow
 from bot.jobs.repo_cache import Remote
+from bot.planner import PlanOptions
 from tests.jobs.scenario import EMAIL, M, World, make_world, revert_pr
 
 AUDIT = {
@@ -628,3 +630,21 @@ def test_a_revert_pr_rewritten_keeps_its_one_companion(gated: tuple[World, int])
     [again] = world.companions()
     assert again.number == companion.number and again.head_branch == companion.head_branch
     assert world.repo.git("rev-parse", f"{again.head_branch}~1") == new
+
+
+# -- the operator's settings ---------------------------------------------------------------
+
+
+def test_the_operator_s_plan_options_hold_for_prs_and_pushes(tmp_path: Path) -> None:
+    """Proofs turned off (`verify: false`): neither plan says it was proven."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    world.worker.settings = Workflow(plan_options=PlanOptions(verify=False))
+    n = revert_pr(world)
+    world.worker.handle(world.pr_job(n))
+    assert "**Proven**" not in world.plan_comment(n).body
+    world.repo.git("checkout", "-q", "main")
+    before = world.repo.commit("Add audit", AUDIT)
+    revert = world.repo.revert("HEAD")
+    world.worker.handle(world.job(JobKind.PUSH, sha=revert, before=before, branch="main"))
+    [comment] = world.forge.commit_comments[revert]
+    assert "DROP TABLE audit" in comment.body and "**Proven**" not in comment.body
