@@ -648,3 +648,18 @@ def test_the_operator_s_plan_options_hold_for_prs_and_pushes(tmp_path: Path) -> 
     world.worker.handle(world.job(JobKind.PUSH, sha=revert, before=before, branch="main"))
     [comment] = world.forge.commit_comments[revert]
     assert "DROP TABLE audit" in comment.body and "**Proven**" not in comment.body
+
+
+def test_a_rerun_that_cannot_read_the_repository_says_why_on_the_commit(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = make_world(tmp_path, approve_data_loss=True)
+    _, revert = pushed_revert(world)
+    world.cache.remote_for = lambda job: Remote(f"file://{tmp_path}/gone")
+    with caplog.at_level(logging.WARNING, logger="bot.jobs.handlers"):
+        world.worker.handle(world.job(JobKind.RERUN, sha=revert))
+    [comment] = world.forge.commit_comments[revert]
+    assert "**The plan could not be computed:** git could not find " in comment.body
+    assert world.check(revert).state is CheckState.FAILURE
+    [logged] = [r.getMessage() for r in caplog.records if r.name == "bot.jobs.handlers"]
+    assert logged.startswith(f"planning acme/app@{revert[:12]} failed: git could not find ")
