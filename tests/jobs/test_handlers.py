@@ -484,16 +484,18 @@ def test_approving_a_plan_that_could_not_be_computed(tmp_path: Path) -> None:
 
 def test_approving_a_plan_that_changed_since_it_was_shown(gated: tuple[World, int]) -> None:
     world, n = gated
-    world.repo.git("checkout", "-q", "revert-2-add-email")
-    world.repo.commit("Tidy", {"README.md": "tidy\n"})
-    world.repo.git("checkout", "-q", "main")
-    new = world.forge.sync(n).head_sha  # its delivery not handled yet
-    world.worker.handle(world.command(n, "/rollback-plan approve", "wendy"))
-    [reply] = world.replies(n)
-    assert reply.body.split("\n", 1)[1] == (
-        "@wendy: the plan changed since the comment showed it (new commits or a new plan); "
-        "it has been updated. Review it and approve again."
-    )
+    for i in range(2):
+        world.repo.git("checkout", "-q", "revert-2-add-email")
+        world.repo.commit("Tidy", {"README.md": f"tidy {i}\n"})
+        world.repo.git("checkout", "-q", "main")
+        new = world.forge.sync(n).head_sha  # its delivery not handled yet
+        world.worker.handle(world.command(n, "/rollback-plan approve", "wendy"))
+    assert len(world.replies(n)) == 2  # one answer to each
+    for reply in world.replies(n):
+        assert reply.body.split("\n", 1)[1] == (
+            "@wendy: the plan changed since the comment showed it (new commits or a new "
+            "plan); it has been updated. Review it and approve again."
+        )
     assert world.check(new).state is CheckState.ACTION_REQUIRED
     assert f"`{new[:12]}`" in world.plan_comment(n).body and "Approved**" not in (
         world.plan_comment(n).body
@@ -507,6 +509,16 @@ def test_a_denied_approval_says_why_word_for_word(gated: tuple[World, int]) -> N
     text = reply.body.split("\n", 1)[1]
     assert text.startswith("@ruth: **approval not accepted**: "), text
     assert text.endswith(". The check is unchanged."), text
+
+
+def test_approving_before_the_plan_is_published_publishes_nothing(tmp_path: Path) -> None:
+    world = make_world(tmp_path, approve_data_loss=True)
+    n = revert_pr(world)
+    world.worker.handle(world.command(n, "/rollback-plan approve", "wendy"))
+    [reply] = world.replies(n)
+    assert "There is no rollback plan to approve yet." in reply.body
+    assert world.forge.checks == {} and world.companions() == []
+    assert len(world.forge.bot_comments(n)) == 1
 
 
 def test_approving_a_pr_that_is_no_revert(tmp_path: Path) -> None:
