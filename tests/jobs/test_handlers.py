@@ -521,6 +521,16 @@ def test_approving_before_the_plan_is_published_publishes_nothing(tmp_path: Path
     assert len(world.forge.bot_comments(n)) == 1
 
 
+def test_a_denied_approval_leaves_the_plan_comment_as_it_was(gated: tuple[World, int]) -> None:
+    """Even its notice of the approval before, which a new publication would drop."""
+    world, n = gated
+    world.worker.handle(world.command(n, "/rollback-plan approve", "wendy"))
+    before = world.plan_comment(n).body
+    assert "@wendy approved this plan." in before
+    world.worker.handle(world.command(n, "/rollback-plan approve", "ruth"))
+    assert world.plan_comment(n).body == before
+
+
 def test_approving_a_pr_that_is_no_revert(tmp_path: Path) -> None:
     world = make_world(tmp_path)
     world.repo.git("checkout", "-q", "-b", "add-email")
