@@ -20,7 +20,7 @@ from bot.core.render.session import KIND as SESSION
 from bot.core.render.session import Timeouts, duration
 from bot.core.replay import Allow, Migration, Unmodelled, replay_one
 from bot.core.risk import Category, Finding, Policy, Verdict, strictest
-from bot.core.risk.rules import BY_ID, RULES, Context, data_loss
+from bot.core.risk.rules import BY_ID, Context, data_loss, rules_for
 from bot.core.risk.rules import unmodelled as unmodelled_rule
 from bot.core.state import State, StateError
 
@@ -72,7 +72,7 @@ def assess(
     steps: list[StepRisk] = []
     for change in changes:
         ctx = Context(state, frozenset(fresh), policy.timeouts.lock_ms > 0)
-        located = [(f, at) for r in RULES for f, at in r.located(change, ctx)]
+        located = [(f, at) for r in rules_for(change) for f, at in r.located(change, ctx)]
         found = tuple(_allowed(f, allows, policy, before.dialect) for f, _ in located)
         steps.append(StepRisk(change, found, tuple(at for _, at in located)))
         _follow_fresh(change, state, fresh)
