@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -60,17 +60,22 @@ def assess(
     unmodelled: Sequence[Unmodelled] = (),
     allows: Sequence[Allow] = (),
     statements: Sequence[Rendered] = (),
+    each: Callable[[Change, State], object] | None = None,
 ) -> Assessment:
     """Findings for every change of a down applied to `before`, and the verdict under `policy`.
 
     With `statements` (the SQL that ships), data loss is also read from the SQL itself, so a
-    statement that loses data the changes don't show can never leave the down `safe`.
+    statement that loses data the changes don't show can never leave the down `safe`. `each`
+    is called with every change and the state just before it (the gate's alternatives are
+    made on the same walk), and must not change the state.
     """
     policy = policy if policy is not None else Policy()
     state = State(before.dialect, before)
     fresh: set[tuple[str, str]] = set()
     steps: list[StepRisk] = []
     for change in changes:
+        if each is not None:
+            each(change, state)
         ctx = Context(state, frozenset(fresh), policy.timeouts.lock_ms > 0)
         located = [(f, at) for r in rules_for(change) for f, at in r.located(change, ctx)]
         found = tuple(_allowed(f, allows, policy, before.dialect) for f, _ in located)
