@@ -86,10 +86,11 @@ def assess(
         _allowed(unmodelled_rule.finding(u), allows, policy, before.dialect) for u in unmodelled
     )
     known = [f for s in steps for f in s.findings]
+    lost = {k.object for k in known if k.category is Category.DATA_LOSS}
     shipped = tuple(
         (i, _allowed(f, allows, policy, before.dialect))
         for i, f in sql_losses(statements, before, changes)
-        if not _covered(f, known)
+        if not _covered(f, lost)
     )
     every = known + [f for _, f in shipped] + list(unknown)
     verdict = strictest([policy.verdict(f) for f in every])
@@ -336,14 +337,11 @@ def _follow_fresh_after(
                 copied[state.key(new)] = copied.pop(state.key(old))
 
 
-def _covered(finding: Finding, known: Sequence[Finding]) -> bool:
-    """Whether the changes' own findings already report this loss (same object, or the whole
-    table it belongs to)."""
-    return any(
-        k.category is Category.DATA_LOSS
-        and (finding.object == k.object or finding.object.startswith(k.object + "."))
-        for k in known
-    )
+def _covered(finding: Finding, lost: set[str]) -> bool:
+    """Whether the changes' own data-loss findings (`lost`: their objects) already report
+    this loss: the same object, or one it is inside (the whole table of a column)."""
+    name = finding.object
+    return name in lost or any(name[:i] in lost for i, char in enumerate(name) if char == ".")
 
 
 def _qname(text: str, dialect: Dialect) -> QName:
