@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields, is_dataclass, replace
 from enum import StrEnum
 
@@ -106,23 +106,27 @@ def object_name(prefix: str, label: str, parts: Sequence[str], dialect: Dialect)
 
 def alternatives(change: Change, before: Schema, label: str) -> list[Alternative]:
     """The alternatives to `change` on a database at `before`; [] when it loses no data."""
+    return list(_each_alternative(change, before, label))
+
+
+def _each_alternative(change: Change, before: Schema, label: str) -> Iterator[Alternative]:
+    """`alternatives`, each made when asked for, in the order `safest` prefers (keep,
+    archive, rename): a pick that takes the first need not make the others."""
     match change:
         case ch.DropColumn(tname, column):
             table = before.table(tname)
-            if table is None:
-                return []
-            current = table.column(column.name, before.dialect) or column
-            return _column_alternatives(change, table, current, before, label)
+            if table is not None:
+                current = table.column(column.name, before.dialect) or column
+                yield from _column_alternatives(change, table, current, before, label)
         case ch.DropTable(dropped):
-            return _table_alternatives(change, before.table(dropped.name) or dropped, before, label)
+            table = before.table(dropped.name) or dropped
+            yield from _table_alternatives(change, table, before, label)
         case ch.AlterColumn(tname, old, new) if narrows(old.type, new.type):
             table = before.table(tname)
-            if table is None:
-                return []
-            return _narrowing_alternatives(change, table, before, label)
+            if table is not None:
+                yield from _narrowing_alternatives(change, table, before, label)
         case ch.AlterEnum(old_enum, new_enum) if set(old_enum.values) - set(new_enum.values):
-            return [_enum_keep(change, old_enum, new_enum, before)]
-    return []
+            yield _enum_keep(change, old_enum, new_enum, before)
 
 
 # The kinds of change `alternatives` may offer something for.
@@ -403,14 +407,10 @@ class _Rest:
 def _pick(
     change: Change, now: Schema, rest: _Rest, label: str, only: Strategy | None
 ) -> Alternative | None:
-    remaining = [a for a in alternatives(change, now, label) if only in (None, a.strategy)]
-    while remaining:
-        alt = safest(remaining)
-        if alt is None:
-            return None
-        if _fits(alt, now, rest):
+    """The safest alternative (see `safest`) that the later steps fit."""
+    for alt in _each_alternative(change, now, label):
+        if only in (None, alt.strategy) and alt.keeps_older_app_working and _fits(alt, now, rest):
             return alt
-        remaining.remove(alt)
     return None
 
 
@@ -488,13 +488,12 @@ def _keyed(table: Table, columns: Sequence[str]) -> bool:
 
 def _column_alternatives(
     change: ch.DropColumn, table: Table, column: Column, before: Schema, label: str
-) -> list[Alternative]:
-    found = (
-        _keep_column(change, table, column, before),
-        _archive_column(change, table, column, before, label),
-        _rename_column(change, table, column, before, label),
-    )
-    return [alt for alt in found if alt is not None]
+) -> Iterator[Alternative]:
+    yield _keep_column(change, table, column, before)
+    if (archive := _archive_column(change, table, column, before, label)) is not None:
+        yield archive
+    if (rename := _rename_column(change, table, column, before, label)) is not None:
+        yield rename
 
 
 def _fills_itself(column: Column) -> bool:
@@ -601,7 +600,7 @@ def _rename_column(
 
 def _table_alternatives(
     change: ch.DropTable, table: Table, before: Schema, label: str
-) -> list[Alternative]:
+) -> Iterator[Alternative]:
     d = before.dialect
     fks = blocking_fks(table, None, d)
     effect = tuple(ch.DropConstraint(table.name, fk) for fk in fks)
@@ -613,39 +612,33 @@ def _table_alternatives(
             + " are dropped so they don't block the older app's deletes there."
         )
     keep_text += " When the change is re-applied its CREATE TABLE must be skipped."
-    out = [
-        Alternative(
-            Strategy.KEEP, change, lazy_sql(list(effect), before), (), keep_text, True, effect
-        )
-    ]
+    yield Alternative(
+        Strategy.KEEP, change, lazy_sql(list(effect), before), (), keep_text, True, effect
+    )
     archive = QName(object_name("_rollback", label, (table.name.name,), d), table.name.schema)
     typed = user_typed(table, before)
     every = ", ".join(typed_out(c.name, typed, d) for c in table.columns) if typed else "*"
-    out.append(
-        Alternative(
-            Strategy.ARCHIVE,
-            change,
-            lazy_sql(
-                [change],
-                before,
-                first=(
-                    f"CREATE TABLE {qname(archive, d)} AS SELECT {every} "
-                    f"FROM {qname(table.name, d)}",
-                ),
+    yield Alternative(
+        Strategy.ARCHIVE,
+        change,
+        lazy_sql(
+            [change],
+            before,
+            first=(
+                f"CREATE TABLE {qname(archive, d)} AS SELECT {every} FROM {qname(table.name, d)}",
             ),
-            (*insert_back(table, archive, d, typed), f"DROP TABLE {qname(archive, d)}"),
-            f"Copies every row of {table.name} to {archive}, then drops the table: the older "
-            "app sees exactly the schema it expects. Its restore script puts the rows back "
-            "after the change is re-applied.",
-            True,
-            (change,),
-            archive,
-        )
+        ),
+        (*insert_back(table, archive, d, typed), f"DROP TABLE {qname(archive, d)}"),
+        f"Copies every row of {table.name} to {archive}, then drops the table: the older "
+        "app sees exactly the schema it expects. Its restore script puts the rows back "
+        "after the change is re-applied.",
+        True,
+        (change,),
+        archive,
     )
     rename = _rename_table(change, table, before, label)
     if rename is not None:
-        out.append(rename)
-    return out
+        yield rename
 
 
 def _rename_table(
@@ -692,53 +685,48 @@ def _rename_table(
 
 def _narrowing_alternatives(
     change: ch.AlterColumn, table: Table, before: Schema, label: str
-) -> list[Alternative]:
+) -> Iterator[Alternative]:
     d = before.dialect
     col = change.before.name
     kept = replace(change.after, type=change.before.type)
     effect: tuple[Change, ...] = (
         () if kept == change.before else (ch.AlterColumn(change.table, change.before, kept),)
     )
-    out = [
-        Alternative(
-            Strategy.KEEP,
-            change,
-            lazy_sql(list(effect), before),
-            (),
-            f"Leaves {table.name}.{col} as {change.before.type} instead of narrowing it to "
-            f"{change.after.type}: every value fits, and so does anything the older app writes.",
-            True,
-            effect,
-        )
-    ]
+    yield Alternative(
+        Strategy.KEEP,
+        change,
+        lazy_sql(list(effect), before),
+        (),
+        f"Leaves {table.name}.{col} as {change.before.type} instead of narrowing it to "
+        f"{change.after.type}: every value fits, and so does anything the older app writes.",
+        True,
+        effect,
+    )
     key = row_key(table, d, without=col)
     typed = user_typed(table, before)
     if key is not None and change.before.generated is None:
         archive = QName(
             object_name("_rollback", label, (table.name.name, col), d), table.name.schema
         )
-        out.append(
-            Alternative(
-                Strategy.ARCHIVE,
-                change,
-                lazy_sql(
-                    [change],
-                    before,
-                    first=copy_out(table.name, (*key, col), archive, key, d, typed),
-                ),
-                (
-                    *update_from(table, col, archive, key, d, typed),
-                    f"DROP TABLE {qname(archive, d)}",
-                ),
-                f"Copies {table.name}.{col} with the key {', '.join(key)} to {archive}, then "
-                f"narrows it to {change.after.type}. Its restore script puts the exact values "
-                "back after the change is re-applied.",
-                True,
-                (change,),
-                archive,
-            )
+        yield Alternative(
+            Strategy.ARCHIVE,
+            change,
+            lazy_sql(
+                [change],
+                before,
+                first=copy_out(table.name, (*key, col), archive, key, d, typed),
+            ),
+            (
+                *update_from(table, col, archive, key, d, typed),
+                f"DROP TABLE {qname(archive, d)}",
+            ),
+            f"Copies {table.name}.{col} with the key {', '.join(key)} to {archive}, then "
+            f"narrows it to {change.after.type}. Its restore script puts the exact values "
+            "back after the change is re-applied.",
+            True,
+            (change,),
+            archive,
         )
-    return out
 
 
 def _enum_keep(change: ch.AlterEnum, old: EnumType, new: EnumType, before: Schema) -> Alternative:

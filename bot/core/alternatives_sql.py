@@ -119,6 +119,8 @@ def user_typed(table: Table, schema: Schema) -> dict[str, str]:
         return {}
     types = {k[1].lower() for k in schema.enums}
     types |= {k[1].lower() for k, o in schema.opaque.items() if o.kind in ("type", "domain")}
+    if not types:
+        return {}
     return {c.name: c.type for c in table.columns if type_name(c.type) in types}
 
 

@@ -36,7 +36,7 @@ from bot.core.changes import (
     reverse_all,
 )
 from bot.core.diff import diff
-from bot.core.model import Dialect, ForeignKey, QName, Schema, Unique, View, qkey
+from bot.core.model import Check, Dialect, ForeignKey, QName, Schema, Unique, View, qkey
 from bot.core.renaming import pg_view_rename, rename_word
 from bot.core.render import Rendered, render
 from bot.core.render.mysql_options import other_options
@@ -160,8 +160,9 @@ def _rendered(
     the down complete.
     """
     if newer.dialect is Dialect.MYSQL:
-        # MariaDB fills a NOT NULL column it adds with the type's implicit default (0, '')
-        return tuple(render(changes, newer)), ()
+        # MariaDB fills a NOT NULL column it adds with the type's implicit default (0, ''),
+        # which a CHECK the down restores on it afterwards may refuse
+        return tuple(render(changes, newer)), tuple(_checked_adds(changes))
     if newer.dialect is Dialect.POSTGRES:
         rendered = tuple(render(changes, newer))
         gaps = _unfillable_adds(changes, rendered)
@@ -216,6 +217,45 @@ def _dangling_key(gap: Gap) -> Unmodelled:
         "nothing (migration tools run each file in one). Run the down outside a transaction, "
         "with foreign keys off",
     )
+
+
+def _checked_adds(changes: list[Change]) -> list[Unmodelled]:
+    """MySQL columns the down adds back NOT NULL with no default, then puts a CHECK on."""
+    gaps: list[Unmodelled] = []
+    for i, c in enumerate(changes):
+        if not (
+            isinstance(c, AddColumn)
+            and not c.column.nullable
+            and c.column.default is None
+            and c.column.generated is None
+            and c.column.auto is None
+        ):
+            continue
+        name = c.column.name
+        if any(
+            isinstance(later, AddConstraint)
+            and isinstance(later.constraint, Check)
+            and str(later.table) == str(c.table)
+            and (
+                (later.constraint.column or "").lower() == name.lower()
+                or re.search(
+                    rf"(?i)(?<![\w$]){re.escape(name)}(?![\w$])", later.constraint.expression
+                )
+            )
+            for later in changes[i + 1 :]
+        ):
+            gaps.append(
+                Unmodelled(
+                    "",
+                    0,
+                    "",
+                    f"{c.table}.{name} comes back NOT NULL without a default, and its values are"
+                    " gone: MySQL fills it with the type's implicit default (0, ''), which the"
+                    " CHECK the down then restores on it may refuse on a table with rows. Give"
+                    " the column values that pass the CHECK by hand before running the rest",
+                )
+            )
+    return gaps
 
 
 def _unfillable_adds(changes: list[Change], rendered: tuple[Rendered, ...]) -> list[str]:
@@ -361,11 +401,22 @@ def implied_by_drops(changes: list[Change], dialect: Dialect) -> list[Change]:
     """
     if dialect is Dialect.SQLITE:
         return changes
-    dropped = {
-        (str(c.table), c.column.name.lower()): i
-        for i, c in enumerate(changes)
-        if isinstance(c, DropColumn)
-    }
+    drops: dict[tuple[str, str], list[int]] = {}
+    for i, c in enumerate(changes):
+        if isinstance(c, DropColumn):
+            drops.setdefault((str(c.table), c.column.name.lower()), []).append(i)
+    # where a name stops meaning the same table: a drop of a column after that is another's
+    moved: dict[str, list[int]] = {}
+    for i, c in enumerate(changes):
+        match c:
+            case RenameTable(old, new):
+                names = [str(old), str(new)]
+            case CreateTable(table) | DropTable(table):
+                names = [str(table.name)]
+            case _:
+                names = []
+        for name in names:
+            moved.setdefault(name, []).append(i)
 
     recreated = {c.index.name for c in changes if isinstance(c, CreateIndex)} | {
         c.constraint.name for c in changes if isinstance(c, AddConstraint)
@@ -373,7 +424,11 @@ def implied_by_drops(changes: list[Change], dialect: Dialect) -> list[Change]:
 
     def only_column(i: int, c: Change) -> bool:
         def later_drop(table: str, cols: tuple[str, ...]) -> bool:
-            return len(cols) == 1 and dropped.get((table, cols[0].lower()), -1) > i
+            if len(cols) != 1:
+                return False
+            drop = next((j for j in drops.get((table, cols[0].lower()), []) if j > i), None)
+            end = next((j for j in moved.get(table, []) if j > i), None)
+            return drop is not None and (end is None or drop < end)
 
         if isinstance(c, AlterColumn):
             return later_drop(str(c.table), (c.before.name,)) and c.before.name == c.after.name

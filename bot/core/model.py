@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
+from typing import Any
 
 
 class Dialect(StrEnum):
@@ -53,7 +54,10 @@ def fold(name: str, dialect: Dialect) -> str:
 
 
 def qkey(name: QName, dialect: Dialect) -> tuple[str, str]:
-    return (fold(name.schema or "", dialect), fold(name.name, dialect))
+    # `fold` spelled out: this is the lookup of every table and index, many thousand times
+    if dialect is Dialect.POSTGRES:
+        return (name.schema or "", name.name)
+    return ((name.schema or "").lower(), name.name.lower())
 
 
 class AutoKind(StrEnum):
@@ -206,6 +210,25 @@ class Table:
 
     def with_columns(self, columns: tuple[Column, ...]) -> Table:
         return replace(self, columns=columns)
+
+
+_TABLE_FIELDS = frozenset(Table.__dataclass_fields__)
+_COLUMN_LOOKUPS = ("_by_name", "_by_folded_name")
+
+
+def with_fields(table: Table, **changes: Any) -> Table:
+    """`replace(table, **changes)` without dataclasses.replace's work per field (a replay or
+    a gate applies thousands of changes); the column lookups are kept while the columns are."""
+    unknown = changes.keys() - _TABLE_FIELDS
+    if unknown:
+        raise TypeError(f"Table has no field {', '.join(sorted(unknown))}")
+    new = object.__new__(Table)
+    new.__dict__.update(table.__dict__)
+    new.__dict__.update(changes)
+    if "columns" in changes:
+        for cached in _COLUMN_LOOKUPS:
+            new.__dict__.pop(cached, None)
+    return new
 
 
 @dataclass(frozen=True)

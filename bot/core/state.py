@@ -25,6 +25,7 @@ from bot.core.model import (
     Unique,
     fold,
     qkey,
+    with_fields,
 )
 from bot.core.renaming import pg_view_rename, rename_word
 from bot.core.render.names import ident, literal, qname
@@ -73,7 +74,8 @@ class State:
         return qkey(name, self.dialect)
 
     def same(self, a: str, b: str) -> bool:
-        return fold(a, self.dialect) == fold(b, self.dialect)
+        # `fold` spelled out, as in qkey: called for every name of every change
+        return a == b if self.dialect is Dialect.POSTGRES else a.lower() == b.lower()
 
     def table(self, name: QName) -> Table | None:
         return self.tables.get(self.key(name))
@@ -246,7 +248,7 @@ class State:
                 table = self.require_table(tname)
                 self.column(tname, column.name)
                 self._put(
-                    replace(
+                    with_fields(
                         table,
                         columns=tuple(
                             c for c in table.columns if not self.same(c.name, column.name)
@@ -264,7 +266,7 @@ class State:
                 table = self.require_table(tname)
                 self.column(tname, before.name)
                 self._put(
-                    replace(
+                    with_fields(
                         table,
                         columns=tuple(
                             after if self.same(c.name, before.name) else c for c in table.columns
@@ -279,7 +281,7 @@ class State:
                 if not first and after is not None:
                     pos = next((i + 1 for i, c in enumerate(rest) if self.same(c.name, after)), pos)
                 rest.insert(pos, moved)
-                self._put(replace(table, columns=tuple(rest)))
+                self._put(with_fields(table, columns=tuple(rest)))
             case ch.RenameConstraint(tname, old, new):
                 table = self.require_table(tname)
                 con = self.find_constraint(tname, old)
@@ -291,9 +293,9 @@ class State:
                     return tuple(renamed if c == con else c for c in items)
 
                 self._put(
-                    replace(
+                    with_fields(
                         table,
-                        primary_key=renamed if table.primary_key == con else table.primary_key,  # type: ignore[arg-type]
+                        primary_key=renamed if table.primary_key == con else table.primary_key,
                         uniques=swap(table.uniques),
                         foreign_keys=swap(table.foreign_keys),
                         checks=swap(table.checks),
@@ -305,17 +307,17 @@ class State:
                 self._put(self._without_constraint(self.require_table(tname), con))
             case ch.CreateIndex(index):
                 table = self.require_table(index.table)
-                self._put(replace(table, indexes=(*table.indexes, index)))
+                self._put(with_fields(table, indexes=(*table.indexes, index)))
             case ch.DropIndex(index):
                 table = self.require_table(index.table)
                 kept = tuple(i for i in table.indexes if not self.same(i.name, index.name))
                 if len(kept) == len(table.indexes):
                     raise StateError(f"index {index.name} does not exist")
-                self._put(replace(table, indexes=kept))
+                self._put(with_fields(table, indexes=kept))
             case ch.RenameIndex(tname, old, new):
                 table = self.require_table(tname)
                 self._put(
-                    replace(
+                    with_fields(
                         table,
                         indexes=tuple(
                             replace(i, name=new) if self.same(i.name, old) else i
@@ -324,13 +326,13 @@ class State:
                     )
                 )
             case ch.SetTableComment(tname, _, after):
-                self._put(replace(self.require_table(tname), comment=after))
+                self._put(with_fields(self.require_table(tname), comment=after))
             case ch.SetTableOptions(tname, _, after_options):
-                self._put(replace(self.require_table(tname), options=after_options))
+                self._put(with_fields(self.require_table(tname), options=after_options))
             case ch.SetUnlogged(tname, _, unlogged):
-                self._put(replace(self.require_table(tname), unlogged=unlogged))
+                self._put(with_fields(self.require_table(tname), unlogged=unlogged))
             case ch.SetClusterOn(tname, _, index_name):
-                self._put(replace(self.require_table(tname), clustered_on=index_name))
+                self._put(with_fields(self.require_table(tname), clustered_on=index_name))
             case ch.CreateView(view):
                 self.views[self.key(view.name)] = view
             case ch.DropView(view):

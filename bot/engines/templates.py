@@ -233,6 +233,7 @@ class Templates:
         try:
             with self._admin:
                 copy = self._server.new_database(template=kept.template, prelude=self._prelude)
+            _warm(copy, kept.deployed)
         finally:
             with self._lock:
                 self._making.discard(key)
@@ -267,6 +268,22 @@ class Templates:
                 chore()
             except Exception as err:  # a background chore must not die silently: say it
                 log.warning("scratch template housekeeping failed: %s", err)
+
+
+def _warm(db: PostgresDatabase, deployed: Deployed) -> None:
+    """Read a copy made ahead as a proof will, so its new session has the catalog and the
+    tables cached by then: a cold session reads its first catalog about twice as slowly.
+    Reads only; a failure is the proof's to meet and say."""
+    tables = deployed.catalog.names("tables")
+    with contextlib.suppress(EngineError):
+        db.catalog()
+        db.queries([f"SELECT * FROM {_quoted(t)} LIMIT 0" for t in tables])
+
+
+def _quoted(table: str) -> str:
+    from bot.engines.postgres import quote_ident
+
+    return ".".join(quote_ident(part) for part in table.split(".", 1))
 
 
 class _Copy:

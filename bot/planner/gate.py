@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from bot.core.alternatives import Alternative, alternatives, apply_alternatives, may_offer
 from bot.core.author_down import HandwrittenDown
+from bot.core.changes import Change
 from bot.core.model import Schema
 from bot.core.plan import Proof, SafeVariant, SourcePlan
 from bot.core.render.session import preamble
@@ -30,6 +31,12 @@ def gate(
     down = source.down
     if down is None:
         return source
+    offered: list[Alternative] = []
+
+    def offer(change: Change, state: State) -> None:
+        if may_offer(change):
+            offered.extend(alternatives(change, state.snapshot(), label))
+
     assessment = assess(
         down.changes,
         before,
@@ -37,13 +44,8 @@ def gate(
         unmodelled=down.unmodelled,
         allows=allows,
         statements=down.statements,
+        each=offer,
     )
-    offered: list[Alternative] = []
-    state = State(before.dialect, before)
-    for change in down.changes:
-        if may_offer(change):
-            offered += alternatives(change, state.snapshot(), label)
-        state.apply(change)
     safe = None
     loses_data = any(
         f.category is Category.DATA_LOSS and f.suppressed is None for f in assessment.findings()

@@ -503,3 +503,18 @@ def test_mysql_diff_restores_the_engine_and_reports_the_charset_it_leaves() -> N
     assert sqls(down) == ["ALTER TABLE t ENGINE=InnoDB"]
     (gap,) = down.unmodelled
     assert "table t's default character set or collation differs" in gap.reason
+
+
+@pytest.mark.parametrize(("check", "complete"), [(" CHECK (v > 0)", False), ("", True)])
+def test_mysql_column_back_not_null_under_a_check_is_incomplete(check: str, complete: bool) -> None:
+    # fuzz seed 2181 (MariaDB): the re-added column holds 0 on every row, and the CHECK put
+    # back on it refuses 0; without a CHECK the implicit default is a value like any other
+    base = [Migration("1.sql", f"CREATE TABLE t (id INT PRIMARY KEY, v BIGINT NOT NULL{check});")]
+    undone = Migration(
+        "2.sql", "ALTER TABLE t MODIFY COLUMN v INT NOT NULL; ALTER TABLE t DROP COLUMN v;"
+    )
+    down = down_between([*base, undone], base, M)
+    assert down.complete is complete
+    if not complete:
+        assert "t.v comes back NOT NULL without a default" in down.unmodelled[0].reason
+        assert "CHECK" in down.unmodelled[0].reason

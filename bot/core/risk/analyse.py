@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,7 +20,7 @@ from bot.core.render.session import KIND as SESSION
 from bot.core.render.session import Timeouts, duration
 from bot.core.replay import Allow, Migration, Unmodelled, replay_one
 from bot.core.risk import Category, Finding, Policy, Verdict, strictest
-from bot.core.risk.rules import BY_ID, RULES, Context, data_loss
+from bot.core.risk.rules import BY_ID, Context, data_loss, rules_for
 from bot.core.risk.rules import unmodelled as unmodelled_rule
 from bot.core.state import State, StateError
 
@@ -60,19 +60,24 @@ def assess(
     unmodelled: Sequence[Unmodelled] = (),
     allows: Sequence[Allow] = (),
     statements: Sequence[Rendered] = (),
+    each: Callable[[Change, State], object] | None = None,
 ) -> Assessment:
     """Findings for every change of a down applied to `before`, and the verdict under `policy`.
 
     With `statements` (the SQL that ships), data loss is also read from the SQL itself, so a
-    statement that loses data the changes don't show can never leave the down `safe`.
+    statement that loses data the changes don't show can never leave the down `safe`. `each`
+    is called with every change and the state just before it (the gate's alternatives are
+    made on the same walk), and must not change the state.
     """
     policy = policy if policy is not None else Policy()
     state = State(before.dialect, before)
     fresh: set[tuple[str, str]] = set()
     steps: list[StepRisk] = []
     for change in changes:
+        if each is not None:
+            each(change, state)
         ctx = Context(state, frozenset(fresh), policy.timeouts.lock_ms > 0)
-        located = [(f, at) for r in RULES for f, at in r.located(change, ctx)]
+        located = [(f, at) for r in rules_for(change) for f, at in r.located(change, ctx)]
         found = tuple(_allowed(f, allows, policy, before.dialect) for f, _ in located)
         steps.append(StepRisk(change, found, tuple(at for _, at in located)))
         _follow_fresh(change, state, fresh)
@@ -81,10 +86,11 @@ def assess(
         _allowed(unmodelled_rule.finding(u), allows, policy, before.dialect) for u in unmodelled
     )
     known = [f for s in steps for f in s.findings]
+    lost = {k.object for k in known if k.category is Category.DATA_LOSS}
     shipped = tuple(
         (i, _allowed(f, allows, policy, before.dialect))
         for i, f in sql_losses(statements, before, changes)
-        if not _covered(f, known)
+        if not _covered(f, lost)
     )
     every = known + [f for _, f in shipped] + list(unknown)
     verdict = strictest([policy.verdict(f) for f in every])
@@ -331,14 +337,11 @@ def _follow_fresh_after(
                 copied[state.key(new)] = copied.pop(state.key(old))
 
 
-def _covered(finding: Finding, known: Sequence[Finding]) -> bool:
-    """Whether the changes' own findings already report this loss (same object, or the whole
-    table it belongs to)."""
-    return any(
-        k.category is Category.DATA_LOSS
-        and (finding.object == k.object or finding.object.startswith(k.object + "."))
-        for k in known
-    )
+def _covered(finding: Finding, lost: set[str]) -> bool:
+    """Whether the changes' own data-loss findings (`lost`: their objects) already report
+    this loss: the same object, or one it is inside (the whole table of a column)."""
+    name = finding.object
+    return name in lost or any(name[:i] in lost for i, char in enumerate(name) if char == ".")
 
 
 def _qname(text: str, dialect: Dialect) -> QName:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
@@ -636,11 +637,8 @@ class AlterStatements(ObjectStatements):
         """
         untied = []
         for seq in list(self.state.sequences.values()):
-            try:
-                ref = sqlglot.parse_one(seq.owned_by or "", read="postgres")
-            except sqlglot.errors.ParseError:
-                continue
-            if not isinstance(ref, exp.Column) or ref.args.get("table") is None:
+            ref = _owner(seq.owned_by or "")
+            if ref is None:
                 continue
             db = ref.args.get("db")
             owner = QName(self.name(ref.args["table"]), self.name(db) if db is not None else None)
@@ -779,3 +777,16 @@ def _implicit_twins(table: Table, cols: tuple[str, ...]) -> list[Index]:
     if any(list(o[: len(key)]) == key for o in others):
         return []
     return twins
+
+
+@lru_cache(maxsize=1024)
+def _owner(owned_by: str) -> exp.Column | None:
+    """A sequence's OWNED BY `table.column` as parsed (read only: shared between calls), or
+    None when it names no table's column. Every DROP COLUMN looks at every sequence."""
+    try:
+        ref = sqlglot.parse_one(owned_by, read="postgres")
+    except sqlglot.errors.ParseError:
+        return None
+    if not isinstance(ref, exp.Column) or ref.args.get("table") is None:
+        return None
+    return ref

@@ -6,6 +6,7 @@ docs/rules.md describes each id; a test keeps the two in step.
 
 from __future__ import annotations
 
+from bot.core.changes import Change
 from bot.core.risk.rules import (
     compatibility,
     data_loss,
@@ -55,5 +56,17 @@ RULES: tuple[Rule, ...] = (
 # Every rule id a finding can carry: the change rules and the one for unmodelled statements.
 CATALOGUE: tuple[Rule, ...] = (*RULES, unmodelled.unmodelled)
 BY_ID: dict[str, Rule] = {r.id: r for r in CATALOGUE}
+_FOR_KIND: dict[type[Change], tuple[Rule, ...]] = {}
 
-__all__ = ["BY_ID", "CATALOGUE", "RULES", "Context", "Hit", "Rule", "rule"]
+
+def rules_for(change: Change) -> tuple[Rule, ...]:
+    """The RULES (in order) that can fire on `change`: its kind is in their `on`."""
+    kind = type(change)
+    found = _FOR_KIND.get(kind)
+    if found is None:
+        found = tuple(r for r in RULES if r.on is None or issubclass(kind, r.on))
+        _FOR_KIND[kind] = found
+    return found
+
+
+__all__ = ["BY_ID", "CATALOGUE", "RULES", "Context", "Hit", "Rule", "rule", "rules_for"]

@@ -55,6 +55,8 @@ class Rule:
     level: Level
     reason: str  # one line, for docs/rules.md and reviewers
     check: Check
+    # the kinds of change the check can fire on (None: any); the rest are never asked
+    on: tuple[type[Change], ...] | None = None
 
     def run(self, change: Change, ctx: Context) -> list[Finding]:
         return [f for f, _ in self.located(change, ctx)]
@@ -76,10 +78,17 @@ class Rule:
         ]
 
 
-def rule(rule_id: str, category: Category, level: Level, reason: str) -> Callable[[Check], Rule]:
-    """Declare a rule: `@rule("drop-column", Category.DATA_LOSS, Level.DANGER, "...")`."""
+def rule(
+    rule_id: str,
+    category: Category,
+    level: Level,
+    reason: str,
+    on: tuple[type[Change], ...] | None = None,
+) -> Callable[[Check], Rule]:
+    """Declare a rule: `@rule("drop-column", Category.DATA_LOSS, Level.DANGER, "...",
+    on=(ch.DropColumn,))`; `on` must name every kind of change the check can fire on."""
 
     def wrap(check: Check) -> Rule:
-        return Rule(rule_id, category, level, reason, check)
+        return Rule(rule_id, category, level, reason, check, on)
 
     return wrap

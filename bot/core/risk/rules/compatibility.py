@@ -18,6 +18,7 @@ _COMPAT = Category.COMPATIBILITY
     _COMPAT,
     Level.WARNING,
     "the newer app, still running during the rollout, uses the name this step takes away",
+    on=(ch.RenameColumn, ch.RenameTable),
 )
 def rename_breaks_newer_app(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if isinstance(change, ch.RenameColumn):
@@ -37,6 +38,7 @@ def rename_breaks_newer_app(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     _COMPAT,
     Level.WARNING,
     "the newer app, still running during the rollout, reads or writes what this step drops",
+    on=(ch.DropColumn, ch.DropTable, ch.DropView),
 )
 def drop_breaks_newer_app(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     match change:
@@ -55,6 +57,7 @@ def drop_breaks_newer_app(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     _COMPAT,
     Level.WARNING,
     "the newer app doesn't fill this NOT NULL column, so its inserts fail (give it a default)",
+    on=(ch.AddColumn, ch.AlterColumn),
 )
 def required_column_breaks_newer_app(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     # Rows of a table this down creates are never written by the newer app.

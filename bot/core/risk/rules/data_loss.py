@@ -13,7 +13,13 @@ from bot.core.risk.rules.coltypes import conversion, parse_type, removed_values
 _LOSS = Category.DATA_LOSS
 
 
-@rule("drop-schema", _LOSS, Level.DANGER, "drops the schema and every table and row still in it")
+@rule(
+    "drop-schema",
+    _LOSS,
+    Level.DANGER,
+    "drops the schema and every table and row still in it",
+    on=(ch.DropNamespace,),
+)
 def drop_schema(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if not isinstance(change, ch.DropNamespace):
         return
@@ -31,7 +37,13 @@ def drop_schema(change: ch.Change, ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("drop-table", _LOSS, Level.DANGER, "every row of the table is deleted")
+@rule(
+    "drop-table",
+    _LOSS,
+    Level.DANGER,
+    "every row of the table is deleted",
+    on=(ch.DropTable, ch.DropOpaque),
+)
 def drop_table(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if isinstance(change, ch.DropTable):
         yield Hit(f"dropping table {change.table.name} deletes all of its rows")
@@ -39,7 +51,13 @@ def drop_table(change: ch.Change, ctx: Context) -> Iterator[Hit]:
         yield Hit(f"dropping virtual table {change.obj.identity} deletes all of its rows")
 
 
-@rule("drop-column", _LOSS, Level.DANGER, "every value stored in the column is deleted")
+@rule(
+    "drop-column",
+    _LOSS,
+    Level.DANGER,
+    "every value stored in the column is deleted",
+    on=(ch.DropColumn,),
+)
 def drop_column(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     # A generated column is computed from the others: dropping it loses nothing
     if isinstance(change, ch.DropColumn) and change.column.generated is None:
@@ -52,6 +70,7 @@ def drop_column(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     _LOSS,
     Level.DANGER,
     "the new type changes values without an error (cut, rounded, time zone dropped)",
+    on=(ch.AlterColumn,),
 )
 def lossy_type_change(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if not isinstance(change, ch.AlterColumn) or not ctx.has_rows(change.table):
@@ -83,7 +102,13 @@ _TYPE = r"\b(?:TYPE|MODIFY|CHANGE)\b"
 
 # MySQL inline ENUM/SET. PostgreSQL re-creates an enum type and casts every row to it: a
 # removed value fails that cast (type-cast-may-fail), it is never lost.
-@rule("enum-values-removed", _LOSS, Level.DANGER, "rows holding a removed enum value lose it")
+@rule(
+    "enum-values-removed",
+    _LOSS,
+    Level.DANGER,
+    "rows holding a removed enum value lose it",
+    on=(ch.AlterColumn,),
+)
 def enum_values_removed(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if isinstance(change, ch.AlterColumn) and ctx.has_rows(change.table):
         old = parse_type(change.before.type, ctx.dialect)

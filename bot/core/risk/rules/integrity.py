@@ -18,6 +18,7 @@ _INTEGRITY = Category.INTEGRITY
     _INTEGRITY,
     Level.INFO,
     "rows may then reference rows that don't exist",
+    on=(ch.DropConstraint,),
 )
 def drop_foreign_key(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if isinstance(change, ch.DropConstraint) and isinstance(change.constraint, ForeignKey):
@@ -28,13 +29,25 @@ def drop_foreign_key(change: ch.Change, ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("drop-check", _INTEGRITY, Level.INFO, "values the CHECK refused are accepted again")
+@rule(
+    "drop-check",
+    _INTEGRITY,
+    Level.INFO,
+    "values the CHECK refused are accepted again",
+    on=(ch.DropConstraint,),
+)
 def drop_check(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if isinstance(change, ch.DropConstraint) and isinstance(change.constraint, Check):
         yield Hit(f"{change.table} no longer checks {change.constraint.expression}")
 
 
-@rule("drop-unique", _INTEGRITY, Level.INFO, "duplicate values are accepted again")
+@rule(
+    "drop-unique",
+    _INTEGRITY,
+    Level.INFO,
+    "duplicate values are accepted again",
+    on=(ch.DropConstraint, ch.DropIndex),
+)
 def drop_unique(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if isinstance(change, ch.DropConstraint) and isinstance(change.constraint, Unique):
         cols = ", ".join(change.constraint.columns)
@@ -45,13 +58,25 @@ def drop_unique(change: ch.Change, ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("drop-primary-key", _INTEGRITY, Level.INFO, "rows are no longer identified uniquely")
+@rule(
+    "drop-primary-key",
+    _INTEGRITY,
+    Level.INFO,
+    "rows are no longer identified uniquely",
+    on=(ch.DropConstraint,),
+)
 def drop_primary_key(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if isinstance(change, ch.DropConstraint) and isinstance(change.constraint, PrimaryKey):
         yield Hit(f"{change.table} loses its primary key: duplicate rows are accepted again")
 
 
-@rule("drop-not-null", _INTEGRITY, Level.INFO, "NULL is accepted again where it was refused")
+@rule(
+    "drop-not-null",
+    _INTEGRITY,
+    Level.INFO,
+    "NULL is accepted again where it was refused",
+    on=(ch.AlterColumn,),
+)
 def drop_not_null(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if isinstance(change, ch.AlterColumn) and not change.before.nullable and change.after.nullable:
         yield Hit(f"{change.table}.{change.before.name} accepts NULL again")

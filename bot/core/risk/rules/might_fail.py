@@ -33,6 +33,7 @@ def needs_value(column: Column) -> bool:
     _FAIL,
     Level.WARNING,
     "a NOT NULL column without a default can't be added to a table that has rows",
+    on=(ch.AddColumn,),
 )
 def add_not_null_column(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     # MySQL fills existing rows with the type's implicit default (0, ''), so it doesn't fail
@@ -53,6 +54,7 @@ def add_not_null_column(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     _FAIL,
     Level.WARNING,
     "making a column NOT NULL fails when a row holds NULL in it",
+    on=(ch.AlterColumn,),
 )
 def set_not_null(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if (
@@ -72,6 +74,7 @@ def set_not_null(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     _FAIL,
     Level.WARNING,
     "a unique constraint or index fails when existing rows hold duplicates",
+    on=(ch.AddConstraint, ch.CreateIndex),
 )
 def add_unique(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if (
@@ -97,6 +100,7 @@ def add_unique(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     _FAIL,
     Level.WARNING,
     "a primary key fails when existing rows hold duplicates or NULLs",
+    on=(ch.AddConstraint,),
 )
 def add_primary_key(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if (
@@ -116,6 +120,7 @@ def add_primary_key(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     _FAIL,
     Level.WARNING,
     "a foreign key is checked against existing rows; one pointing nowhere makes it fail",
+    on=(ch.AddConstraint,),
 )
 def add_foreign_key(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if (
@@ -135,6 +140,7 @@ def add_foreign_key(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     _FAIL,
     Level.WARNING,
     "a CHECK constraint is checked against existing rows; one violating it makes it fail",
+    on=(ch.AddConstraint,),
 )
 def add_check(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if (
@@ -153,6 +159,7 @@ def add_check(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     _FAIL,
     Level.WARNING,
     "PostgreSQL refuses a value that doesn't fit the narrower type: the step fails, nothing lost",
+    on=(ch.AlterColumn,),
 )
 def narrowing_may_fail(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if (
@@ -179,6 +186,7 @@ def narrowing_may_fail(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     _FAIL,
     Level.WARNING,
     "converting to another kind of type (text to integer) fails on values that don't convert",
+    on=(ch.AlterEnum, ch.AlterColumn),
 )
 def type_cast_may_fail(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if isinstance(change, ch.AlterEnum) and ctx.dialect is Dialect.POSTGRES:

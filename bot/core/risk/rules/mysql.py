@@ -43,6 +43,14 @@ def in_place_type_change(old: ColType, new: ColType, before: Column) -> bool:
     Category.LOCKING,
     Level.WARNING,
     "MySQL/MariaDB can only do this with ALGORITHM=COPY: the table is copied, writes blocked",
+    on=(
+        ch.AlterColumn,
+        ch.AddColumn,
+        ch.AddConstraint,
+        ch.DropConstraint,
+        ch.SetTableOptions,
+        ch.CreateIndex,
+    ),
 )
 def mysql_table_copy(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if ctx.dialect is not MY:

@@ -53,6 +53,7 @@ def binary_coercible(old: ColType, new: ColType) -> bool:
     _LOCK,
     Level.WARNING,
     "PostgreSQL rewrites the table and its indexes under an ACCESS EXCLUSIVE lock",
+    on=(ch.AlterColumn, ch.AddColumn, ch.AlterEnum),
 )
 def pg_table_rewrite(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if ctx.dialect is not PG:
@@ -102,6 +103,7 @@ def uses_enum(table: Table, enum: QName) -> bool:
     _LOCK,
     Level.WARNING,
     "building an index without CONCURRENTLY blocks writes to the table until it is built",
+    on=(ch.CreateIndex, ch.AddConstraint),
 )
 def index_without_concurrently(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if ctx.dialect is not PG:
@@ -127,6 +129,7 @@ def index_without_concurrently(change: ch.Change, ctx: Context) -> Iterator[Hit]
     _LOCK,
     Level.INFO,
     "DROP INDEX without CONCURRENTLY takes a short ACCESS EXCLUSIVE lock on the table",
+    on=(ch.DropIndex,),
 )
 def drop_index_locks(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if ctx.dialect is PG and isinstance(change, ch.DropIndex) and ctx.has_rows(change.index.table):
@@ -142,6 +145,7 @@ def drop_index_locks(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     _LOCK,
     Level.WARNING,
     "SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock",
+    on=(ch.AlterColumn,),
 )
 def set_not_null_scan(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if not (
@@ -168,6 +172,7 @@ def set_not_null_scan(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     _LOCK,
     Level.WARNING,
     "a foreign key or CHECK added without NOT VALID checks every row while locking the table",
+    on=(ch.AddConstraint,),
 )
 def constraint_without_not_valid(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if (

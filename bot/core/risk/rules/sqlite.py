@@ -18,6 +18,7 @@ _TABLE_CHANGES = (ch.AddColumn, ch.DropColumn, ch.AlterColumn, ch.AddConstraint,
     Category.LOCKING,
     Level.WARNING,
     "SQLite can't ALTER this in place: the table is re-created and every row copied",
+    on=_TABLE_CHANGES,
 )
 def sqlite_table_rebuild(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if ctx.dialect is not Dialect.SQLITE or not isinstance(change, _TABLE_CHANGES):
