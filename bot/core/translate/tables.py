@@ -603,8 +603,12 @@ class TableStatements(OpaqueStatements):
             )
         if isinstance(inner, (exp.Column, exp.Identifier)) and not isinstance(inner, exp.Paren):
             return IndexPart(self.name(inner), True, desc, nulls, length, opclass, collation, asc)
+        bare = _unparen(inner)
+        # SQLite keeps the index's text as written: `((b + 1))` and `(b + 1)` are different
+        # catalogs there, so the author's parentheses stay (a parenthesised column aside)
+        keep = self.dialect is Dialect.SQLITE and not isinstance(bare, (exp.Column, exp.Identifier))
         return IndexPart(
-            self.raw(_unparen(inner)), False, desc, nulls, length, opclass, collation, asc
+            self.raw(inner if keep else bare), False, desc, nulls, length, opclass, collation, asc
         )
 
     def _mysql_fk_indexes(self, table: Table) -> Table:
