@@ -155,7 +155,7 @@ class Generator:
         n = self.q(col.name)
         if col.kind in ("int", "num"):
             return self.rnd.choice(
-                (f"{n} > 0", f"{n} >= 0", f"{n} <> 7", f"{n} IS NULL OR {n} < 100000")
+                (f"{n} > 0", f"{n} >= 0", f"{n} <> 7", f"{n} IS NULL OR {n} < 10000000")
             )
         if col.kind == "text":
             length = "char_length" if self.d != "sqlite" else "length"
