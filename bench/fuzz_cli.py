@@ -204,8 +204,9 @@ class Generator:
         if r.random() < 0.12 and (in_create or self.d != "sqlite"):
             parts.append("UNIQUE")
         parents = [x for x in self.m.tables if len(x.pk) == 1]
-        if kind == "int" and r.random() < 0.3 and (parents or t is not None):
-            target = r.choice(parents) if parents and r.random() < 0.7 else t
+        own = t if t is not None and len(t.pk) == 1 else None  # a key must name a unique one
+        if kind == "int" and r.random() < 0.3 and (parents or own is not None):
+            target = r.choice(parents) if parents and (r.random() < 0.7 or own is None) else own
             if target is not None and (target is not t or in_create):
                 ref = f"REFERENCES {self.q(target.name)} ({self.q(target.pk[0])})"
                 col.ref = target
@@ -706,7 +707,7 @@ class Generator:
         if self.d == "sqlite":
             sql = (
                 f"CREATE TRIGGER {name} AFTER INSERT ON {self.q(t.name)} WHEN NEW.{self.q(c.name)} IS NULL\n"
-                f"BEGIN\n  UPDATE {self.q(t.name)} SET {self.q(c.name)} = {value} WHERE rowid = NEW.rowid;\nEND"
+                f"BEGIN\n  UPDATE {self.q(t.name)} SET {self.q(c.name)} = {value} WHERE id = NEW.id;\nEND"
             )
             return [sql], lambda: self.m.triggers.__setitem__(name, t.name)
         fn = (
