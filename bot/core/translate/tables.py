@@ -397,9 +397,10 @@ class TableStatements(OpaqueStatements):
                     on_delete = val.upper()
                 else:
                     on_update = val.upper()
-        if on_delete in {"NO ACTION"} and self.dialect is not Dialect.SQLITE:
+        # PostgreSQL's catalog can't tell NO ACTION from no action; SQLite and MariaDB keep it
+        if on_delete in {"NO ACTION"} and self.dialect is Dialect.POSTGRES:
             on_delete = None
-        if on_update in {"NO ACTION"} and self.dialect is not Dialect.SQLITE:
+        if on_update in {"NO ACTION"} and self.dialect is Dialect.POSTGRES:
             on_update = None
         if deferrable in {
             "NOT DEFERRABLE",
@@ -498,7 +499,7 @@ class TableStatements(OpaqueStatements):
             val = element.args.get(key)
             if val:
                 text = " ".join(str(val).split()).upper()
-                if text == "NO ACTION" and self.dialect is not Dialect.SQLITE:
+                if text == "NO ACTION" and self.dialect is Dialect.POSTGRES:
                     continue
                 fk = replace(fk, on_delete=text) if key == "delete" else replace(fk, on_update=text)
         for opt in element.args.get("options") or []:
