@@ -26,11 +26,17 @@ class HandwrittenDown:
     failure: str | None = None
     # Why no engine judged it, when one was asked for and could not run it.
     not_run: str | None = None
+    # What goes wrong only with rows in the tables (the server's error, or values lost) when
+    # the down restores the schema on empty tables: right on the schema, not safe to run.
+    with_rows: tuple[str, ...] = ()
 
     @property
     def gates(self) -> bool:
-        """A down the server rejects, or one nobody could judge, must not leave a plan safe."""
-        return self.present and (self.failure is not None or self.restores is None)
+        """A down the server rejects, one that fails or loses values on rows, or one nobody
+        could judge, must not leave a plan safe."""
+        return self.present and (
+            self.failure is not None or self.restores is None or bool(self.with_rows)
+        )
 
 
 def judge_downs(newer: Schema, older: Schema, downs: Sequence[Migration | None]) -> HandwrittenDown:

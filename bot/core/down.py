@@ -39,6 +39,7 @@ from bot.core.diff import diff
 from bot.core.model import Dialect, ForeignKey, QName, Schema, Unique, View, qkey
 from bot.core.renaming import pg_view_rename, rename_word
 from bot.core.render import Rendered, render
+from bot.core.render.mysql_options import other_options
 from bot.core.render.sqlite import Gap, GapKind, render_with_gaps, swap_steps
 from bot.core.replay import History, Migration, ParseCache, Step, Unmodelled, replay
 from bot.core.state import State, StateError, apply_changes
@@ -109,9 +110,43 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
                 )
     else:
         note = None
-    changes = _diff_keeping_renames(newer, older, renames)
+    changes, middle = _diff_keeping_renames(newer, older, renames)
     statements, gaps = _rendered(changes, newer)
+    if newer.dialect is Dialect.MYSQL:
+        gaps += _charset_gaps(middle, older, changes)
     return Down(tuple(changes), statements, Method.DIFF, unmodelled + gaps, note)
+
+
+def _charset_gaps(middle: Schema, older: Schema, changes: list[Change]) -> tuple[Unmodelled, ...]:
+    """Tables the diff keeps whose default character set or collation differs from the older
+    table's: the diff does not change it (existing columns keep theirs, columns it adds take
+    the newer default), so the down is not complete."""
+    created = {qkey(c.table.name, older.dialect) for c in changes if isinstance(c, CreateTable)}
+    gaps: list[Unmodelled] = []
+    for key, table in older.tables.items():
+        now = middle.tables.get(key)
+        if now is None or key in created:
+            continue
+        if _charset(now.options) != _charset(table.options):
+            before, after = other_options(now.options), other_options(table.options)
+            gaps.append(
+                Unmodelled(
+                    "",
+                    0,
+                    "",
+                    f"table {table.name}'s default character set or collation differs"
+                    f" ({before or 'the server default'} deployed, {after or 'the server default'}"
+                    " before): the down does not convert the table, and the columns it adds"
+                    " take the deployed default. Convert the table by hand",
+                )
+            )
+    return tuple(gaps)
+
+
+def _charset(options: str | None) -> str:
+    """A MySQL table's character set and collation options, normalised for comparison."""
+    text = " ".join(other_options(options).replace("=", " = ").split()).upper()
+    return re.sub(r"\bCHARSET\b", "CHARACTER SET", text)
 
 
 def _rendered(
@@ -211,12 +246,15 @@ def _unfillable_adds(changes: list[Change], rendered: tuple[Rendered, ...]) -> l
     return list(dict.fromkeys(found))
 
 
-def _diff_keeping_renames(newer: Schema, older: Schema, renames: list[Change]) -> list[Change]:
+def _diff_keeping_renames(
+    newer: Schema, older: Schema, renames: list[Change]
+) -> tuple[list[Change], Schema]:
     """The schema diff after the migration's renames are undone as renames.
 
     The diff alone cannot express a rename: it would drop the renamed table or column and
     create it again empty. Each rename that cannot be applied (its new name still taken) is
     left to the diff (its drops are then visible as such to the risk rules); the others stay.
+    Also returns `newer` with those renames applied, what the diff starts from.
     """
     kept: list[Change] = []
     middle = newer
@@ -228,7 +266,7 @@ def _diff_keeping_renames(newer: Schema, older: Schema, renames: list[Change]) -
         except StateError:
             continue
         kept.append(rename)
-    return kept + diff(middle, older)
+    return kept + diff(middle, older), middle
 
 
 def _later_name(rename: Change, later: list[Change], older: Schema) -> QName | None:

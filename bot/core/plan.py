@@ -217,6 +217,7 @@ def _source_json(s: SourcePlan) -> dict[str, Any]:
             "judged_by": s.handwritten.engine or "model",
             "failure": s.handwritten.failure,
             "not_run_on_engine": s.handwritten.not_run,
+            "with_rows": list(s.handwritten.with_rows),
         },
         "files": [{"path": f.path, "content": f.content, "reason": f.reason} for f in s.files],
         "problems": list(s.problems),

@@ -63,6 +63,9 @@ class Script:
     lost: tuple[str, ...] = ()  # "table" or "table.column" whose rows the plan declares lost
     renames: tuple[tuple[str, str], ...] = ()  # deployed name -> target name ("t" or "t.c")
     transaction: bool = True  # the migration tool wraps the file in one transaction
+    # rows in every table first (False: the schema alone, to tell a down that fails only on
+    # data from one that fails on the schema)
+    rows: bool = True
 
 
 @dataclass(frozen=True)
@@ -307,7 +310,7 @@ def _prove(
     """Run the script on the deployed history; compare its catalog and rows with the
     reverted-to history's."""
     try:
-        a, deployed = histories.deployed(newer)
+        a, deployed = histories.deployed(newer, script.rows)
     except _Failed as failed:
         return _failure(histories.engine, failed)
     except EngineError as err:
@@ -385,8 +388,9 @@ class _Histories(Protocol):
 
     engine: str | None  # known once a database was had, before any statement runs
 
-    def deployed(self, statements: Sequence[str]) -> tuple[ScratchDatabase, Deployed]:
-        """A database at the end of the deployed history, with rows; the caller closes it."""
+    def deployed(self, statements: Sequence[str], rows: bool) -> tuple[ScratchDatabase, Deployed]:
+        """A database at the end of the deployed history, with rows if asked; the caller
+        closes it."""
         ...
 
     def reverted_to(self, statements: Sequence[str]) -> Catalog:
@@ -402,13 +406,13 @@ class _SameSession:
         self._settings = settings
         self.engine: str | None = None
 
-    def deployed(self, statements: Sequence[str]) -> tuple[ScratchDatabase, Deployed]:
+    def deployed(self, statements: Sequence[str], rows: bool) -> tuple[ScratchDatabase, Deployed]:
         db = self._new()
         try:
             self.engine = _version(db)
             _prepare(db, self._settings)
             _run(db, "the pre-revert history", statements)
-            return db, _with_rows(db)
+            return db, _with_rows(db, rows)
         except BaseException:
             db.close()
             raise
@@ -433,12 +437,13 @@ class _FreshSessions:
         self._settings = settings
         self.engine: str | None = None
 
-    def deployed(self, statements: Sequence[str]) -> tuple[ScratchDatabase, Deployed]:
+    def deployed(self, statements: Sequence[str], rows: bool) -> tuple[ScratchDatabase, Deployed]:
         templates = self._engines.templates(Dialect.POSTGRES)
         if templates is not None:
-            key = templates.key("deployed", self._settings.statements, statements)
+            kind = "deployed" if rows else "deployed-empty"
+            key = templates.key(kind, self._settings.statements, statements)
             try:
-                copy, deployed = templates.deployed(key, partial(self._build, statements))
+                copy, deployed = templates.deployed(key, partial(self._build, statements, rows))
                 return self._session(copy), deployed
             except EngineError as err:
                 # the history's own failures are _Failed; this is the cache's: do without it
@@ -446,7 +451,7 @@ class _FreshSessions:
                 templates.discard(key)
         db = self._engines.new_database(Dialect.POSTGRES)
         try:
-            deployed = self._build(statements, db)
+            deployed = self._build(statements, rows, db)
             _fresh_session(db)
         except BaseException:
             db.close()
@@ -469,9 +474,9 @@ class _FreshSessions:
             templates.key("reverted-to", self._settings.statements, statements), read
         )
 
-    def _build(self, statements: Sequence[str], db: ScratchDatabase) -> Deployed:
+    def _build(self, statements: Sequence[str], rows: bool, db: ScratchDatabase) -> Deployed:
         self._replay(db, statements, "the pre-revert history")
-        return _with_rows(db)
+        return _with_rows(db, rows)
 
     def _replay(self, db: ScratchDatabase, statements: Sequence[str], name: str) -> None:
         """The history in a session of its own; `db` then in a new prepared session."""
@@ -498,10 +503,10 @@ def _fresh_session(db: ScratchDatabase) -> None:
     postgres.fresh_session()
 
 
-def _with_rows(db: ScratchDatabase) -> Deployed:
-    """The deployed catalog, with rows put in every table and read back."""
+def _with_rows(db: ScratchDatabase, rows: bool = True) -> Deployed:
+    """The deployed catalog, with rows put in every table (if asked) and read back."""
     catalog = db.catalog()
-    seeded = seed(db, catalog)
+    seeded = seed(db, catalog) if rows else Seeded({}, {})
     return Deployed(catalog, seeded, snapshot(db, catalog))
 
 
@@ -512,9 +517,13 @@ def _proven(
     how = " in one transaction, as the migration tool runs it" if in_transaction else ""
     text = (
         f"{script.what} ({len(shipped)} statements{how}) takes the deployed schema to the"
-        f" reverted-to one{' plus what it keeps' if script.kept else ''}; {rows} rows in"
-        f" {len(seeded.rows)} {'table' if len(seeded.rows) == 1 else 'tables'} kept every value"
-        " the plan does not declare lost"
+        f" reverted-to one{' plus what it keeps' if script.kept else ''}; "
+    )
+    if not script.rows:
+        return text + "judged on empty tables"
+    text += (
+        f"{rows} rows in {len(seeded.rows)} {'table' if len(seeded.rows) == 1 else 'tables'}"
+        " kept every value the plan does not declare lost"
     )
     if seeded.unfilled:
         text += "; not filled: " + ", ".join(f"{t} ({why})" for t, why in seeded.unfilled.items())

@@ -120,6 +120,8 @@ class _View:
             return "fails on the engine"
         if h.restores is None:
             return "could not be judged"
+        if h.restores and h.with_rows:
+            return "restores the schema, not with rows"
         return "restores" if h.restores else f"does not restore ({len(h.differences)})"
 
     @staticmethod

@@ -7,12 +7,13 @@ proof runs the plan on scratch engines only; live inspection is opt-in and read-
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from bot.core.alternatives import Alternative, alternatives, apply_alternatives, may_offer
+from bot.core.author_down import HandwrittenDown
 from bot.core.model import Schema
-from bot.core.plan import SafeVariant, SourcePlan
+from bot.core.plan import Proof, SafeVariant, SourcePlan
 from bot.core.render.session import preamble
 from bot.core.replay import Allow, Step
 from bot.core.risk import Category, Policy
@@ -173,29 +174,55 @@ def judge_author_down(
         transaction,
     )
     settings = EngineSettings.of(engine or EngineConfig(), dialect, tool)
-    proof = verify(
-        dialect, newer, script, older, mysql_url=mysql_url, postgres=postgres, settings=settings
-    )
-    if proof.engine is None:
-        return replace(source, handwritten=replace(h, not_run=proof.reason))
-    if proof.verified:
-        judged = replace(h, restores=True, differences=(), engine=proof.engine)
-    elif only_column_order(proof.differences) and not exact_column_order:
-        # judged as our own down is: where column order is cosmetic, it is said, not held
-        # against the author
-        note = "only the column order differs, which this repository treats as cosmetic"
-        judged = replace(
-            h, restores=True, differences=(note, *proof.differences), engine=proof.engine
+
+    def prove(rows: bool) -> Proof:
+        run = replace(script, rows=rows)
+        return verify(
+            dialect, newer, run, older, mysql_url=mysql_url, postgres=postgres, settings=settings
         )
-    else:
-        failed = "failed:" in proof.reason and not proof.differences
-        # The model's plain words where it saw the same problem; the engine's lines otherwise.
-        words = h.differences if h.restores is False else ()
-        judged = replace(
-            h,
-            restores=False,
-            differences=(*words, *(() if words else (proof.reason, *proof.differences))),
-            engine=proof.engine,
-            failure=proof.reason if failed else None,
-        )
+
+    judged = author_verdict(h, prove, exact_column_order)
     return replace(source, handwritten=judged)
+
+
+def author_verdict(
+    h: HandwrittenDown, prove: Callable[[bool], Proof], exact_column_order: bool = False
+) -> HandwrittenDown:
+    """The engine's verdict on the author's down: `prove(rows)` runs it at the deployed
+    state, with rows in every table or without. The model's verdict `h` stays only when no
+    engine could run it.
+
+    A down that restores the schema on empty tables but fails or loses values once the tables
+    hold rows restores (the schema is right), and says what goes wrong with rows: that gates.
+    """
+    proof = prove(True)
+    if proof.engine is None:
+        return replace(h, not_run=proof.reason)
+    if _restores(proof, exact_column_order):
+        return _restored(h, proof)
+    empty = prove(False)
+    if empty.engine is not None and _restores(empty, exact_column_order):
+        return replace(_restored(h, empty), with_rows=(proof.reason, *proof.differences))
+    failed = "failed:" in proof.reason and not proof.differences
+    # The model's plain words where it saw the same problem; the engine's lines otherwise.
+    words = h.differences if h.restores is False else ()
+    return replace(
+        h,
+        restores=False,
+        differences=(*words, *(() if words else (proof.reason, *proof.differences))),
+        engine=proof.engine,
+        failure=proof.reason if failed else None,
+    )
+
+
+def _restores(proof: Proof, exact_column_order: bool) -> bool:
+    return proof.verified or (only_column_order(proof.differences) and not exact_column_order)
+
+
+def _restored(h: HandwrittenDown, proof: Proof) -> HandwrittenDown:
+    if proof.verified:
+        return replace(h, restores=True, differences=(), engine=proof.engine)
+    # judged as our own down is: where column order is cosmetic, it is said, not held
+    # against the author
+    note = "only the column order differs, which this repository treats as cosmetic"
+    return replace(h, restores=True, differences=(note, *proof.differences), engine=proof.engine)

@@ -448,3 +448,33 @@ def test_a_sqlite_unique_column_back_with_only_its_default_is_a_gap() -> None:
     down = down_between([*history, rebuilt], history, Dialect.SQLITE)
     assert not down.complete
     assert [u.reason.split(",")[0] for u in down.unmodelled] == ["t.c comes back UNIQUE"]
+
+
+M = Dialect.MYSQL
+
+
+@pytest.mark.parametrize(
+    ("deployed", "complete"),
+    [("DEFAULT CHARSET=latin1", False), ("ENGINE=InnoDB default charset = UTF8MB4", True)],
+)
+def test_mysql_diff_keeping_a_table_whose_default_charset_differs_is_incomplete(
+    deployed: str, complete: bool
+) -> None:
+    # fuzz seed 1362 (MariaDB): the table kept by the diff stays latin1, and the columns the
+    # down adds back take latin1 too, where the older table had utf8mb4
+    base = [
+        Migration("1.sql", "CREATE TABLE g (id INT PRIMARY KEY, c INT) DEFAULT CHARSET=utf8mb4;")
+    ]
+    swap = (
+        "RENAME TABLE g TO t2;"
+        f" CREATE TABLE g (id INT PRIMARY KEY, v TEXT) {deployed};"
+        " DROP TABLE t2;"
+    )
+    down = down_between([*base, Migration("2.sql", swap)], base, M)
+    assert down.method is Method.DIFF
+    assert any("ADD COLUMN c INT" in s for s in sqls(down))
+    assert down.complete is complete
+    if not complete:
+        (gap,) = down.unmodelled
+        assert "table g's default character set or collation differs" in gap.reason
+        assert "SET=latin1 deployed, DEFAULT CHARACTER SET=utf8mb4 before" in gap.reason

@@ -163,3 +163,39 @@ def test_an_author_down_that_only_reorders_columns_restores_where_order_is_cosme
     exact = only_source(plan_commit(git.Repo(repo.path), "HEAD", now=NOW, options=opts)).handwritten
     assert exact.restores is False
     assert any("column_order" in d for d in exact.differences)
+
+
+def test_a_down_right_on_the_schema_that_empties_a_table_restores_and_gates(
+    tmp_path: Path,
+) -> None:
+    # the schema comes back, the rows don't: right on empty tables, not on a real database
+    down = "DROP INDEX users_email_idx;\nDELETE FROM users;\n"
+    repo = reverted(tmp_path, USERS, INDEX, down)
+    p = plan(repo, Dialect.SQLITE, verify=True)
+    source = only_source(p)
+    h = source.handwritten
+    assert h.restores is True and h.failure is None, h.differences
+    assert h.with_rows and "loses data it does not declare" in h.with_rows[0]
+    assert any("table users" in d and "rows" in d for d in h.with_rows[1:])
+    assert h.gates and source.verdict is not Verdict.SAFE
+    text = plan_markdown(p)
+    assert "| restores the schema, not with rows |" in text
+    assert "restores the previous schema on empty tables (run on SQLite" in text
+    assert "but **not with rows** in them, so the plan needs a person" in text
+    data = json.loads(json.dumps(plan_json(p)))["sources"][0]["handwritten_down"]
+    assert data["restores"] is True and data["with_rows"] == list(h.with_rows)
+
+
+@pytest.mark.usefixtures("postgres_server")
+def test_a_down_postgres_rejects_only_on_rows_names_the_servers_error(tmp_path: Path) -> None:
+    # NOT NULL with no default: fine on an empty table, refused once `users` has rows
+    history = USERS + "CREATE INDEX users_id_idx ON users (id);\n"
+    up = "DROP INDEX users_id_idx;\n"
+    down = "CREATE INDEX users_id_idx ON users (id);\nALTER TABLE users ADD COLUMN nick text NOT NULL;\nALTER TABLE users DROP COLUMN nick;\n"
+    repo = reverted(tmp_path, history, up, down)
+    source = only_source(plan(repo, Dialect.POSTGRES, verify=True))
+    h = source.handwritten
+    assert h.engine is not None and h.engine.startswith("PostgreSQL")
+    assert h.restores is True and h.failure is None, h.differences
+    assert "failed" in h.with_rows[0] and "contains null values" in h.with_rows[0]
+    assert source.verdict is not Verdict.SAFE
