@@ -242,16 +242,16 @@ def _diff_columns(td: _TableDiff, dialect: Dialect) -> None:
         target = [c.name for c in td.after.columns]
         at = {fold(c, dialect): i for i, c in enumerate(order)}
         stay = _in_order([at[fold(c, dialect)] for c in target])
-        for j, col in enumerate(target):
+        for j, moved in enumerate(target):
             if j in stay:
                 continue
-            i = index(col)
-            was = (order[i - 1], False) if i else (None, True)
+            i = index(moved)
+            stood: tuple[str | None, bool] = (order[i - 1], False) if i else (None, True)
             order.pop(i)
             to = 0 if j == 0 else index(target[j - 1]) + 1
-            order.insert(to, col)
-            where = (order[to - 1], False) if to else (None, True)
-            td.move_columns.append(ch.MoveColumn(name, col, *where, *was))
+            order.insert(to, moved)
+            goes: tuple[str | None, bool] = (order[to - 1], False) if to else (None, True)
+            td.move_columns.append(ch.MoveColumn(name, moved, *goes, *stood))
     if dialect is Dialect.SQLITE:
         # The columns both sides have may stand in another order (a table replaced by one
         # made elsewhere); SQLite's rebuild puts them back where the target has them.
@@ -267,9 +267,9 @@ def _in_order(positions: list[int]) -> set[int]:
     """Indexes of a longest strictly increasing run (not necessarily contiguous) of `positions`."""
     best: list[list[int]] = []
     for j, p in enumerate(positions):
-        longest = max((run for run in best if positions[run[-1]] < p), key=len, default=[])
-        best.append([*longest, j])
-    return set(max(best, key=len, default=[]))
+        runs = [run for run in best if positions[run[-1]] < p]
+        best.append([*max(runs, key=lambda run: len(run), default=[]), j])
+    return set(max(best, key=lambda run: len(run), default=[]))
 
 
 def _generated_in_the_way(td: _TableDiff, dialect: Dialect) -> set[str]:
