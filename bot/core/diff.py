@@ -268,8 +268,8 @@ def _in_order(positions: list[int]) -> set[int]:
     best: list[list[int]] = []
     for j, p in enumerate(positions):
         runs = [run for run in best if positions[run[-1]] < p]
-        best.append([*max(runs, key=lambda run: len(run), default=[]), j])
-    return set(max(best, key=lambda run: len(run), default=[]))
+        best.append([*max(runs, key=len), j] if runs else [j])
+    return set(max(best, key=len)) if best else set()
 
 
 def _generated_in_the_way(td: _TableDiff, dialect: Dialect) -> set[str]:
