@@ -268,7 +268,8 @@ def _in_order(positions: list[int]) -> set[int]:
     best: list[list[int]] = []
     for j, p in enumerate(positions):
         runs = [run for run in best if positions[run[-1]] < p]
-        best.append([*max(runs, key=len), j] if runs else [j])
+        longest: list[int] = max(runs, key=len) if runs else []
+        best.append([*longest, j])
     return set(max(best, key=len)) if best else set()
 
 
