@@ -270,7 +270,8 @@ def _in_order(positions: list[int]) -> set[int]:
         runs = [run for run in best if positions[run[-1]] < p]
         longest: list[int] = max(runs, key=len) if runs else []
         best.append([*longest, j])
-    return set(max(best, key=len)) if best else set()
+    found: list[int] = max(best, key=len) if best else []
+    return set(found)
 
 
 def _generated_in_the_way(td: _TableDiff, dialect: Dialect) -> set[str]:
