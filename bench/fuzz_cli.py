@@ -1172,8 +1172,7 @@ def _check_down(
     except EngineError as err:
         risky = any(
             r.get("category") == "might-fail"
-            for s in plan.get("statements", [])
-            if s["sql"].strip() == err.statement.strip()
+            for s in _failed_step(plan.get("statements", []), err.statement)
             for r in s.get("risks", [])
         )
         message = (err.message or "").splitlines()[0] if err.message else ""
@@ -1195,6 +1194,25 @@ def _check_down(
         outcome.failures.append(
             Failure("c", signature("c", lost[0]) + tag, complete, "\n".join(lost)[:1500])
         )
+
+
+def _failed_step(statements: list[dict[str, Any]], failed: str) -> list[dict[str, Any]]:
+    """The statement a down failed at, and in a SQLite rebuild the CREATE TABLE of its new
+    table too: the plan puts the risks of the rebuilt shape there, the copy is what fails."""
+    at = next((i for i, s in enumerate(statements) if s["sql"].strip() == failed.strip()), None)
+    if at is None:
+        return []
+    start = at
+    rebuild = re.match(r"(?is)\s*(INSERT INTO|DROP TABLE|ALTER TABLE|PRAGMA)\b", failed)
+    while (
+        rebuild and start > 0 and not statements[start]["sql"].startswith("CREATE TABLE _rp_new_")
+    ):
+        start -= 1
+    return (
+        statements[start : at + 1]
+        if statements[start]["sql"].startswith("CREATE TABLE _rp_new_")
+        else [statements[at]]
+    )
 
 
 _NAME = r"(`[^`]+`|\"[^\"]+\"|[\w.]+)"
