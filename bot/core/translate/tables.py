@@ -613,9 +613,15 @@ class TableStatements(OpaqueStatements):
         )
 
     def _mysql_fk_indexes(self, table: Table) -> Table:
-        """InnoDB creates an index for a foreign key when no index starts with its columns."""
+        """InnoDB creates an index for a foreign key when no index starts with its columns.
+        Two keys of one CREATE TABLE on the same columns share one index, named after the
+        later key (MariaDB keeps the later of two equal generated indexes)."""
+        made: dict[tuple[str, ...], Index] = {}
         for fk in table.foreign_keys:
-            if _has_index_prefix(table, fk.columns, self.state):
+            cols = tuple(c.lower() for c in fk.columns)  # MySQL column names ignore case
+            if cols in made:
+                table = replace(table, indexes=tuple(i for i in table.indexes if i != made[cols]))
+            elif _has_index_prefix(table, fk.columns, self.state):
                 continue
             gone = superseded_fk_indexes(table, fk.columns)
             table = replace(table, indexes=tuple(i for i in table.indexes if i not in gone))
@@ -625,13 +631,10 @@ class TableStatements(OpaqueStatements):
                     self.dialect, table, "index", fk.columns, naming.Names()
                 )
             assert name is not None
-            table = replace(
-                table,
-                indexes=(
-                    *table.indexes,
-                    Index(name, table.name, tuple(IndexPart(c) for c in fk.columns), implicit=True),
-                ),
+            made[cols] = Index(
+                name, table.name, tuple(IndexPart(c) for c in fk.columns), implicit=True
             )
+            table = replace(table, indexes=(*table.indexes, made[cols]))
         return table
 
     def emit_index(self, index: Index) -> None:
