@@ -73,7 +73,7 @@ from bot.core.model import (
     fold,
     qkey,
 )
-from bot.core.render.mysql_options import storage_sql
+from bot.core.render.mysql_options import restorage, storage_sql
 from bot.core.state import State, apply_changes, implied_sequence, nextval
 
 Key = tuple[str, str]
@@ -668,7 +668,10 @@ class _Planner:
             if td.before.comment != td.after.comment:
                 out.append(ch.SetTableComment(td.after.name, td.before.comment, td.after.comment))
             if self.dialect is Dialect.MYSQL and storage_sql(td.before.options, td.after.options):
-                out.append(ch.SetTableOptions(td.after.name, td.before.options, td.after.options))
+                # the engine and row format only: a character set change is not a diff's to make
+                # (the down reports it, bot/core/down.py)
+                options = restorage(td.before.options, td.after.options)
+                out.append(ch.SetTableOptions(td.after.name, td.before.options, options))
             if self.dialect is Dialect.POSTGRES:
                 if td.before.unlogged != td.after.unlogged:
                     out.append(ch.SetUnlogged(td.after.name, td.before.unlogged, td.after.unlogged))

@@ -321,7 +321,8 @@ def down_between(
     else:
         full: History = replay(newer, dialect, cache=cache)
         down = compute_down(full.schema, base.schema)
-        unknown = full.unmodelled + base.unmodelled
+        # the histories' unmodelled statements, and what the diff's own SQL can't do
+        unknown = full.unmodelled + base.unmodelled + down.unmodelled
     # What either history couldn't model makes the result uncertain too.
     return Down(
         down.changes, down.statements, down.method, tuple(dict.fromkeys(unknown)), down.note

@@ -478,3 +478,28 @@ def test_mysql_diff_keeping_a_table_whose_default_charset_differs_is_incomplete(
         (gap,) = down.unmodelled
         assert "table g's default character set or collation differs" in gap.reason
         assert "SET=latin1 deployed, DEFAULT CHARACTER SET=utf8mb4 before" in gap.reason
+
+
+def test_an_edited_migration_keeps_what_the_diffs_own_sql_cannot_do() -> None:
+    # the histories diverge (the file was edited), so the schemas are diffed: a column that
+    # comes back NOT NULL with nothing to fill it still makes the down incomplete
+    older = [Migration("1.sql", "CREATE TABLE t (id int, a int NOT NULL);")]
+    newer = [Migration("1.sql", "CREATE TABLE t (id int);")]
+    down = down_between(newer, older, P)
+    assert sqls(down) == ["ALTER TABLE t ADD COLUMN a integer NOT NULL"]
+    assert not down.complete
+    assert "t.a comes back NOT NULL without a default" in down.unmodelled[0].reason
+
+
+def test_mysql_diff_restores_the_engine_and_reports_the_charset_it_leaves() -> None:
+    older = [Migration("1.sql", "CREATE TABLE t (id INT PRIMARY KEY, v TEXT);")]
+    newer = [
+        Migration(
+            "1.sql",
+            "CREATE TABLE t (id INT PRIMARY KEY, v TEXT) ENGINE=MyISAM DEFAULT CHARSET=latin1;",
+        )
+    ]
+    down = down_between(newer, older, M)
+    assert sqls(down) == ["ALTER TABLE t ENGINE=InnoDB"]
+    (gap,) = down.unmodelled
+    assert "table t's default character set or collation differs" in gap.reason

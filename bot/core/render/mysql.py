@@ -103,6 +103,8 @@ class _Renderer:
         # indexes InnoDB made for a foreign key and dropped on its own when a later CREATE
         # INDEX covered them: their DROP INDEX would fail ("Can't DROP INDEX")
         self.engine_dropped: set[tuple[tuple[str, str], str]] = set()
+        # tables and indexes this down creates: written out, so none is an index InnoDB made
+        self.made: set[tuple[tuple[str, str], str | None]] = set()
 
     def column_run(self, changes: list[ch.Change], start: int) -> list[ch.Change]:
         """The changes from `start` that make one restatement of one column (see the module
@@ -199,6 +201,7 @@ class _Renderer:
             case ch.DropNamespace(name):
                 return [f"DROP SCHEMA {ident(name, MY)}"]
             case ch.CreateTable(table):
+                self.made.add((self.state.key(table.name), None))
                 return [self._create_table(table)]
             case ch.DropTable(table):
                 return [f"DROP TABLE {qname(table.name, MY)}"]
@@ -231,11 +234,26 @@ class _Renderer:
                 tname, con
             ):
                 return [self._restate_column(tname, column, con)]
+            case ch.AddConstraint(tname, ForeignKey(name=str(name)) as con):
+                # InnoDB makes a named key its own index, named after it, and drops the one it
+                # made for the key before (left behind by DROP FOREIGN KEY): name it back
+                twin = _implicit_twin(self.state.require_table(tname), con)
+                key = self.state.key(tname)
+                if (key, None) in self.made or (key, fold(twin or "", MY)) in self.made:
+                    twin = None
+                out = self._alter_keys(tname, change, f"ADD {constraint_definition(con)}")
+                if twin is not None:
+                    out.append(
+                        f"ALTER TABLE {qname(tname, MY)} RENAME INDEX {ident(name, MY)}"
+                        f" TO {ident(twin, MY)}"
+                    )
+                return out
             case ch.AddConstraint(tname, con):
                 return self._alter_keys(tname, change, f"ADD {constraint_definition(con)}")
             case ch.DropConstraint(tname, con):
                 return self._drop_constraint(tname, con, change)
             case ch.CreateIndex(index):
+                self.made.add((self.state.key(index.table), fold(index.name, MY)))
                 if self._needs_alter(index.table, change):
                     return self._alter_keys(index.table, change, f"ADD {index_definition(index)}")
                 return [create_index(index)]
@@ -664,3 +682,19 @@ def _create_view(view: View, *, or_replace: bool = False) -> str:
     if view.materialized:
         raise ValueError(f"MySQL has no materialized views ({view.name})")
     return create_view(view, MY, or_replace=or_replace)
+
+
+def _implicit_twin(table: Table, fk: ForeignKey) -> str | None:
+    """The name of the index InnoDB made for an earlier key on exactly `fk`'s columns, when it
+    is not `fk`'s own name (seen on MariaDB 10.11)."""
+    cols = [c.lower() for c in fk.columns]
+    for index in table.indexes:
+        parts = [p.expression.lower() for p in index.parts if p.is_column and not p.length]
+        if (
+            index.implicit
+            and len(parts) == len(index.parts)
+            and parts == cols
+            and index.name.lower() != (fk.name or "").lower()
+        ):
+            return index.name
+    return None

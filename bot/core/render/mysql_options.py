@@ -47,6 +47,13 @@ def with_storage(options: str | None, settings: dict[str, str]) -> str | None:
     return text or None
 
 
+def restorage(options: str | None, target: str | None) -> str | None:
+    """`options` with the engine and row format of `target`, the rest (character set,
+    collation) as it is: what ALTER TABLE ... ENGINE= / ROW_FORMAT= leaves."""
+    found = storage(target)
+    return with_storage(options, {k: found.get(k, _DEFAULTS[k]) for k in STORAGE_KEYS})
+
+
 def storage_sql(before: str | None, after: str | None) -> str | None:
     """The ALTER TABLE options that take a table's storage from `before` to `after`; None when
     they store alike."""

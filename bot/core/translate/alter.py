@@ -47,6 +47,7 @@ from bot.core.translate.common import (
     _quote_q,
     _split_top_level,
     _undo_rls,
+    long_unique,
     superseded_fk_indexes,
 )
 from bot.core.translate.objects import ObjectStatements
@@ -773,12 +774,14 @@ def _implicit_twins(table: Table, cols: tuple[str, ...]) -> list[Index]:
     twins: list[Index] = []
     for index in table.indexes:
         parts = [p.expression.lower() for p in index.parts if p.is_column]
-        if parts[: len(key)] != key:
+        if parts[: len(key)] != key or long_unique(table, index):
             continue
         if not index.implicit or len(parts) != len(key) or len(parts) != len(index.parts):
             return []  # an index the user made, or a longer one, serves the key as it is
         twins.append(index)
-    others = [tuple(c.lower() for c in u.columns) for u in table.uniques]
+    others = [
+        tuple(c.lower() for c in u.columns) for u in table.uniques if not long_unique(table, u)
+    ]
     if table.primary_key:
         others.append(tuple(c.lower() for c in table.primary_key.columns))
     if any(list(o[: len(key)]) == key for o in others):

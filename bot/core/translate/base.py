@@ -60,6 +60,9 @@ class TranslatorBase:
         self.unmodelled: list[str] = []
         # Constraint names the author wrote (as opposed to ones we derived as the engine would).
         self.given_names: set[str] = set()
+        # MySQL, in declaration order: the foreign keys' columns and the keys named for the
+        # author; InnoDB names the index it makes for a key where the key is declared.
+        self.key_order: list[tuple[str, ...] | str] = []
 
     # -- plumbing ------------------------------------------------------------------
 

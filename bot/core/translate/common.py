@@ -15,6 +15,7 @@ from bot.core.model import (
     Index,
     QName,
     Table,
+    Unique,
 )
 from bot.core.state import State
 
@@ -94,12 +95,35 @@ def _mentions(text: str, name: str) -> bool:
     return re.search(rf"(?i)(?<![\w$]){re.escape(name)}(?![\w$])", text) is not None
 
 
+_LONG = re.compile(r"(?i)\s*((tiny|medium|long)?(text|blob)|json)\b")
+
+
+def long_unique(table: Table, key: Index | Unique) -> bool:
+    """A MariaDB unique key over a TEXT or BLOB column without a prefix length: kept as a hash
+    (USING HASH), which can't serve a foreign key (seen on MariaDB 10.11)."""
+    if isinstance(key, Index):
+        if not key.unique:
+            return False
+        whole = [p.expression for p in key.parts if p.is_column and not p.length]
+    else:
+        whole = list(key.columns)
+    for name in whole:
+        column = table.column(name, Dialect.MYSQL)
+        if column is not None and _LONG.match(column.type):
+            return True
+    return False
+
+
 def _has_index_prefix(table: Table, cols: tuple[str, ...], state: State) -> bool:
     keys = [tuple(c.lower() for c in cols)]
     candidates: list[tuple[str, ...]] = [
-        tuple(p.expression.lower() for p in i.parts if p.is_column) for i in table.indexes
+        tuple(p.expression.lower() for p in i.parts if p.is_column)
+        for i in table.indexes
+        if not long_unique(table, i)
     ]
-    candidates += [tuple(c.lower() for c in u.columns) for u in table.uniques]
+    candidates += [
+        tuple(c.lower() for c in u.columns) for u in table.uniques if not long_unique(table, u)
+    ]
     if table.primary_key:
         candidates.append(tuple(c.lower() for c in table.primary_key.columns))
     return any(c[: len(keys[0])] == keys[0] for c in candidates)

@@ -38,6 +38,7 @@ from bot.core.translate.common import (
     _type_key,
     _type_sql,
     _unparen,
+    long_unique,
     query_columns,
     superseded_fk_indexes,
 )
@@ -334,6 +335,8 @@ class TableStatements(OpaqueStatements):
             con = Unique(
                 given or naming.constraint_name(self.dialect, table, "unique", cols, taken), cols
             )
+            if not given and con.name:
+                self.key_order.append(con.name)
             table = replace(table, uniques=(*table.uniques, con))
         elif isinstance(kind, exp.Reference):
             con = self._foreign_key(table, cols, kind, given, taken)
@@ -411,6 +414,7 @@ class TableStatements(OpaqueStatements):
         if given:
             self.given_names.add(given)
         name = given or naming.constraint_name(self.dialect, table, "foreign key", cols, taken)
+        self.key_order.append(tuple(c.lower() for c in cols))
         return ForeignKey(name, cols, ref_table, ref_cols, on_delete, on_update, deferrable)
 
     def _add_table_element(self, table: Table, element: exp.Expr, taken: naming.Names) -> Table:
@@ -464,6 +468,8 @@ class TableStatements(OpaqueStatements):
             )
             if uq.name:
                 taken.add(uq.name)
+                if not given:
+                    self.key_order.append(uq.name)
             return replace(table, uniques=(*table.uniques, uq))
         if isinstance(element, exp.ForeignKey):
             cols = tuple(self.name(e) for e in element.expressions)
@@ -531,6 +537,8 @@ class TableStatements(OpaqueStatements):
         if name is None:
             raise Unsupported("unnamed index")
         taken.add(name)
+        if element.this is None:
+            self.key_order.append(name)
         return Index(
             name,
             table.name,
@@ -635,7 +643,42 @@ class TableStatements(OpaqueStatements):
                 name, table.name, tuple(IndexPart(c) for c in fk.columns), implicit=True
             )
             table = replace(table, indexes=(*table.indexes, made[cols]))
+            if fk.name not in self.given_names:
+                table = self._name_in_order(table, fk.columns, name)
+                made[cols] = next(  # as it may have been renamed
+                    i
+                    for i in reversed(table.indexes)
+                    if i.implicit and tuple(p.expression.lower() for p in i.parts) == cols
+                )
         return table
+
+    def _name_in_order(self, table: Table, cols: tuple[str, ...], made: str) -> Table:
+        """InnoDB names the index it makes for a foreign key where the key is declared: a key
+        named after the same column and declared later takes the next name (`c`, `c_2`; seen
+        on MariaDB 10.11 with a hashed unique key that can't serve the foreign key)."""
+        family = re.compile(rf"(?i){re.escape(cols[0])}(_\d+)?")
+        fk = tuple(c.lower() for c in cols)
+        declared = [
+            e for e in self.key_order if e == fk or (isinstance(e, str) and family.fullmatch(e))
+        ]
+        if fk not in declared:
+            return table
+        at = declared.index(fk)
+        order = [e for e in [*declared[:at], made, *declared[at + 1 :]] if isinstance(e, str)]
+        names = sorted(order, key=lambda n: _suffix(family, n))
+        renamed = dict(zip(order, names, strict=True))
+        if all(old == new for old, new in renamed.items()):
+            return table
+        uniques = tuple(
+            replace(u, name=renamed.get(u.name, u.name)) if u.name else u for u in table.uniques
+        )
+        indexes = tuple(
+            replace(i, name=renamed[made])
+            if i.implicit and i.name == made
+            else replace(i, name=renamed.get(i.name, i.name))
+            for i in table.indexes
+        )
+        return replace(table, uniques=uniques, indexes=indexes)
 
     def emit_index(self, index: Index) -> None:
         """CREATE INDEX; on MySQL an index that can serve a foreign key replaces the one
@@ -643,6 +686,8 @@ class TableStatements(OpaqueStatements):
         self.emit(ch.CreateIndex(index))
         if self.dialect is not Dialect.MYSQL or index.kind is not None:
             return
+        if long_unique(self.state.require_table(index.table), index):
+            return  # kept as a hash: it serves no foreign key
         serves: list[str] = []  # the leading plain columns: what a key can use
         for part in index.parts:
             if not part.is_column or part.length:
@@ -652,3 +697,9 @@ class TableStatements(OpaqueStatements):
             cols = [p.expression.lower() for p in old.parts]
             if old.implicit and old.name != index.name and serves[: len(cols)] == cols:
                 self.emit(ch.DropIndex(old))
+
+
+def _suffix(family: re.Pattern[str], name: str) -> int:
+    """1 for `c`, n for `c_n`: the order MariaDB hands out a column's key names in."""
+    m = family.fullmatch(name)
+    return int(m.group(1)[1:]) if m and m.group(1) else 1
