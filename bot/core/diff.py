@@ -235,6 +235,23 @@ def _diff_columns(td: _TableDiff, dialect: Dialect) -> None:
         i = 0 if j == 0 else index(td.after.columns[j - 1].name) + 1
         order.insert(i, col.name)
         td.add_columns.append(ch.AddColumn(name, col, *_position(order, i)))
+    if dialect is Dialect.MYSQL:
+        # MySQL puts a column anywhere (MODIFY ... AFTER), so the columns both sides have go
+        # back to the target's order too: a column the newer schema moved FIRST moves back.
+        # Those in the longest run already in order stay; each other one moves once.
+        target = [c.name for c in td.after.columns]
+        at = {fold(c, dialect): i for i, c in enumerate(order)}
+        stay = _in_order([at[fold(c, dialect)] for c in target])
+        for j, moved in enumerate(target):
+            if j in stay:
+                continue
+            i = index(moved)
+            stood: tuple[str | None, bool] = (order[i - 1], False) if i else (None, True)
+            order.pop(i)
+            to = 0 if j == 0 else index(target[j - 1]) + 1
+            order.insert(to, moved)
+            goes: tuple[str | None, bool] = (order[to - 1], False) if to else (None, True)
+            td.move_columns.append(ch.MoveColumn(name, moved, *goes, *stood))
     if dialect is Dialect.SQLITE:
         # The columns both sides have may stand in another order (a table replaced by one
         # made elsewhere); SQLite's rebuild puts them back where the target has them.
@@ -244,6 +261,17 @@ def _diff_columns(td: _TableDiff, dialect: Dialect) -> None:
                 was = _position(order, i)
                 order.insert(j, order.pop(i))
                 td.move_columns.append(ch.MoveColumn(name, col.name, *_position(order, j), *was))
+
+
+def _in_order(positions: list[int]) -> set[int]:
+    """Indexes of a longest strictly increasing run (not necessarily contiguous) of `positions`."""
+    best: list[list[int]] = []
+    for j, p in enumerate(positions):
+        runs = [run for run in best if positions[run[-1]] < p]
+        longest: list[int] = max(runs, key=len) if runs else []
+        best.append([*longest, j])
+    found: list[int] = max(best, key=len) if best else []
+    return set(found)
 
 
 def _generated_in_the_way(td: _TableDiff, dialect: Dialect) -> set[str]:

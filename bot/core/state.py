@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Container
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.core import changes as ch
 from bot.core import naming
@@ -29,6 +29,8 @@ from bot.core.model import (
 )
 from bot.core.renaming import pg_view_rename, rename_word
 from bot.core.render.names import ident, literal, qname
+
+_Con = TypeVar("_Con", Unique, ForeignKey, Check)
 
 
 class StateError(ValueError):
@@ -642,10 +644,19 @@ class State:
                 self._put(replace(table, columns=cols))
 
     def _without_constraint(self, table: Table, con: Constraint) -> Table:
-        def keep(c: Constraint) -> bool:
-            if con.name is not None and c.name is not None:
-                return not self.same(c.name, con.name)
-            return c != con
+        def kept(existing: tuple[_Con, ...]) -> tuple[_Con, ...]:
+            if con.name is not None:
+                out = tuple(
+                    c for c in existing if c.name is None or not self.same(c.name, con.name)
+                )
+                if len(out) < len(existing):
+                    return out
+            # an unnamed one goes by its definition, one at a time: SQLite keeps two equal
+            # unnamed constraints, and dropping both for one change loses the other's drop
+            for i, c in enumerate(existing):
+                if c == con:
+                    return existing[:i] + existing[i + 1 :]
+            raise StateError(f"constraint {con.name} does not exist on {table.name}")
 
         match con:
             case PrimaryKey():
@@ -653,20 +664,11 @@ class State:
                     raise StateError(f"table {table.name} has no primary key")
                 return replace(table, primary_key=None)
             case Unique():
-                kept_u = tuple(u for u in table.uniques if keep(u))
-                if len(kept_u) == len(table.uniques):
-                    raise StateError(f"constraint {con.name} does not exist on {table.name}")
-                return replace(table, uniques=kept_u)
+                return replace(table, uniques=kept(table.uniques))
             case ForeignKey():
-                kept_f = tuple(f for f in table.foreign_keys if keep(f))
-                if len(kept_f) == len(table.foreign_keys):
-                    raise StateError(f"constraint {con.name} does not exist on {table.name}")
-                return replace(table, foreign_keys=kept_f)
+                return replace(table, foreign_keys=kept(table.foreign_keys))
             case Check():
-                kept_c = tuple(c for c in table.checks if keep(c))
-                if len(kept_c) == len(table.checks):
-                    raise StateError(f"constraint {con.name} does not exist on {table.name}")
-                return replace(table, checks=kept_c)
+                return replace(table, checks=kept(table.checks))
 
 
 def _innodb_fk_names(fks: tuple[ForeignKey, ...], old: QName, new: QName) -> tuple[ForeignKey, ...]:

@@ -315,6 +315,23 @@ def test_archive_is_not_offered_without_a_key_to_match_rows_back() -> None:
     assert Strategy.ARCHIVE in [a.strategy for a in whole]  # a full copy needs no key
 
 
+def test_a_table_with_two_equal_unnamed_uniques_gets_its_alternatives() -> None:
+    """SQLite keeps `d UNIQUE` and `UNIQUE (d)` both; renaming d away drops each once (fuzz_cli)."""
+    schema = replay_sql(
+        "CREATE TABLE p3 (id INTEGER PRIMARY KEY, d TEXT UNIQUE, b TEXT, UNIQUE (d))",
+        Dialect.SQLITE,
+    ).schema
+    table = schema.table(QName("p3"))
+    assert table is not None and len(table.uniques) == 2
+    d = table.column("d", Dialect.SQLITE)
+    assert d is not None
+    offered = alternatives(ch.DropColumn(QName("p3"), d), schema, LABEL)
+    rename = next(a for a in offered if a.strategy is Strategy.RENAME)
+    # the column goes to its deprecated name without either unique constraint
+    assert any("_deprecated_" in sql for sql in rename.statements)
+    assert not any("UNIQUE" in sql for sql in rename.statements)
+
+
 def test_a_primary_key_column_without_default_cannot_be_kept_for_the_older_app() -> None:
     schema = replay_sql(
         "CREATE TABLE m (a INTEGER NOT NULL, b INTEGER NOT NULL, PRIMARY KEY (a, b))",

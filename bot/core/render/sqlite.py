@@ -579,7 +579,16 @@ def _rebuild_sql(
     sql = ["PRAGMA foreign_keys=OFF", "BEGIN"]
     sql += [t.drop.strip() for t in dropped.triggers]
     sql += [f"DROP VIEW {qname(v.name, _D)}" for v in reversed(dropped.views)]
-    sql.append(create_table(replace(target, name=temp, indexes=())))
+    # a key of the table on itself points at the new table while it is built: inside the
+    # tool's transaction foreign keys stay on, and one naming the old table fails its DROP.
+    # The rename below turns it back into the table's own name.
+    own = tuple(
+        replace(fk, ref_table=QName(temp.name, fk.ref_table.schema))
+        if fold(fk.ref_table.name, _D) == fold(name.name, _D)
+        else fk
+        for fk in target.foreign_keys
+    )
+    sql.append(create_table(replace(target, name=temp, indexes=(), foreign_keys=own)))
     if _autoincrement(source) and _autoincrement(target):
         # DROP TABLE forgets the table's sqlite_sequence row: carry the high-water mark
         # over, so AUTOINCREMENT never hands out an id of a row deleted before

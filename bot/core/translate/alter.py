@@ -77,6 +77,10 @@ class AlterStatements(ObjectStatements):
         ):
             self.alter_table_text(name, self._alter_actions_text())
             return
+        if self.dialect is Dialect.POSTGRES:
+            # PostgreSQL runs an ALTER TABLE's drops first, whatever their place: `SET DEFAULT 1,
+            # DROP DEFAULT` on one column leaves the default 1
+            actions = sorted(actions, key=lambda a: not _pg_drop_pass(a))
         for action in actions:
             name = self.alter_action(name, action)
 
@@ -144,9 +148,13 @@ class AlterStatements(ObjectStatements):
             )
             self.emit(ch.AlterColumn(name, col, replace(col, auto=auto, nullable=False)))
             return True
-        m = re.match(r"(?i)alter\s+(?:column\s+)?(\S+)\s+drop\s+identity\b", a)
+        m = re.match(r"(?i)alter\s+(?:column\s+)?(\S+)\s+drop\s+identity(\s+if\s+exists)?\b", a)
         if m:
             col = self.state.column(name, self.name(_ident_text(m.group(1))))
+            if col.auto not in {AutoKind.IDENTITY_ALWAYS, AutoKind.IDENTITY_BY_DEFAULT}:
+                if m.group(2):  # a serial or plain column: nothing to drop, the default stays
+                    return True
+                raise StateError(f"column {name}.{col.name} is not an identity column")
             self.emit(ch.AlterColumn(name, col, replace(col, auto=None)))
             return True
         m = re.match(r"(?i)alter\s+(?:column\s+)?(\S+)\s+set\s+expression\s+as\s+\((.*)\)$", a)
@@ -790,3 +798,13 @@ def _owner(owned_by: str) -> exp.Column | None:
     if not isinstance(ref, exp.Column) or ref.args.get("table") is None:
         return None
     return ref
+
+
+def _pg_drop_pass(action: exp.Expr) -> bool:
+    """Whether PostgreSQL runs this ALTER TABLE action in its first pass (AT_PASS_DROP)."""
+    if isinstance(action, exp.Drop):
+        return str(action.args.get("kind") or "").upper() in ("COLUMN", "CONSTRAINT")
+    if isinstance(action, exp.AlterColumn) and action.args.get("drop"):
+        rest = {k for k, v in action.args.items() if v is not None and k != "this"}
+        return rest <= {"drop", "allow_null"}  # DROP DEFAULT, DROP NOT NULL
+    return False

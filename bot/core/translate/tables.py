@@ -400,9 +400,10 @@ class TableStatements(OpaqueStatements):
                     on_delete = val.upper()
                 else:
                     on_update = val.upper()
-        if on_delete in {"NO ACTION"} and self.dialect is not Dialect.SQLITE:
+        # PostgreSQL's catalog can't tell NO ACTION from no action; SQLite and MariaDB keep it
+        if on_delete in {"NO ACTION"} and self.dialect is Dialect.POSTGRES:
             on_delete = None
-        if on_update in {"NO ACTION"} and self.dialect is not Dialect.SQLITE:
+        if on_update in {"NO ACTION"} and self.dialect is Dialect.POSTGRES:
             on_update = None
         if deferrable in {
             "NOT DEFERRABLE",
@@ -504,7 +505,7 @@ class TableStatements(OpaqueStatements):
             val = element.args.get(key)
             if val:
                 text = " ".join(str(val).split()).upper()
-                if text == "NO ACTION" and self.dialect is not Dialect.SQLITE:
+                if text == "NO ACTION" and self.dialect is Dialect.POSTGRES:
                     continue
                 fk = replace(fk, on_delete=text) if key == "delete" else replace(fk, on_update=text)
         for opt in element.args.get("options") or []:
@@ -611,14 +612,24 @@ class TableStatements(OpaqueStatements):
             )
         if isinstance(inner, (exp.Column, exp.Identifier)) and not isinstance(inner, exp.Paren):
             return IndexPart(self.name(inner), True, desc, nulls, length, opclass, collation, asc)
+        bare = _unparen(inner)
+        # SQLite keeps the index's text as written: `((b + 1))` and `(b + 1)` are different
+        # catalogs there, so the author's parentheses stay (a parenthesised column aside)
+        keep = self.dialect is Dialect.SQLITE and not isinstance(bare, (exp.Column, exp.Identifier))
         return IndexPart(
-            self.raw(_unparen(inner)), False, desc, nulls, length, opclass, collation, asc
+            self.raw(inner if keep else bare), False, desc, nulls, length, opclass, collation, asc
         )
 
     def _mysql_fk_indexes(self, table: Table) -> Table:
-        """InnoDB creates an index for a foreign key when no index starts with its columns."""
+        """InnoDB creates an index for a foreign key when no index starts with its columns.
+        Two keys of one CREATE TABLE on the same columns share one index, named after the
+        later key (MariaDB keeps the later of two equal generated indexes)."""
+        made: dict[tuple[str, ...], Index] = {}
         for fk in table.foreign_keys:
-            if _has_index_prefix(table, fk.columns, self.state):
+            cols = tuple(c.lower() for c in fk.columns)  # MySQL column names ignore case
+            if cols in made:
+                table = replace(table, indexes=tuple(i for i in table.indexes if i != made[cols]))
+            elif _has_index_prefix(table, fk.columns, self.state):
                 continue
             gone = superseded_fk_indexes(table, fk.columns)
             table = replace(table, indexes=tuple(i for i in table.indexes if i not in gone))
@@ -628,15 +639,17 @@ class TableStatements(OpaqueStatements):
                     self.dialect, table, "index", fk.columns, naming.Names()
                 )
             assert name is not None
-            table = replace(
-                table,
-                indexes=(
-                    *table.indexes,
-                    Index(name, table.name, tuple(IndexPart(c) for c in fk.columns), implicit=True),
-                ),
+            made[cols] = Index(
+                name, table.name, tuple(IndexPart(c) for c in fk.columns), implicit=True
             )
+            table = replace(table, indexes=(*table.indexes, made[cols]))
             if fk.name not in self.given_names:
                 table = self._name_in_order(table, fk.columns, name)
+                made[cols] = next(  # as it may have been renamed
+                    i
+                    for i in reversed(table.indexes)
+                    if i.implicit and tuple(p.expression.lower() for p in i.parts) == cols
+                )
         return table
 
     def _name_in_order(self, table: Table, cols: tuple[str, ...], made: str) -> Table:

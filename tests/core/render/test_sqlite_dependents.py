@@ -3,11 +3,14 @@ view reading the table however deep, and nothing that does not name it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.core import changes as ch
-from bot.core.model import Column, Opaque, QName, Table, View
+from bot.core.model import Column, Dialect, Opaque, QName, Table, View
 from bot.core.render.sqlite import inside_transaction, render
+from bot.core.replay import replay_sql
 from bot.engines import EngineError, ScratchServer
 from tests.core.render.test_sqlite import (
     BASE,
@@ -112,3 +115,24 @@ def test_a_view_over_a_column_renamed_before_the_rebuild_comes_back_with_the_new
             rebuilds=1,
         ),
     )
+
+
+def test_a_table_keyed_on_itself_is_rebuilt_inside_a_tool_transaction(
+    sqlite_server: ScratchServer,
+) -> None:
+    """Foreign keys stay on in the tool's transaction: the new table's key on itself must not
+    point at the old table, whose DROP would then fail (bench/fuzz_cli.py seed 117)."""
+    prior = "CREATE TABLE t (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES t (id), note TEXT)"
+    before = replay_sql(prior, Dialect.SQLITE).schema
+    table = before.table(QName("t"))
+    assert table is not None
+    note = table.column("note", Dialect.SQLITE)
+    assert note is not None
+    change = ch.AlterColumn(QName("t"), note, replace(note, type="BLOB"))
+    wrapped = inside_transaction([s.sql for s in render([change], before)])
+    rows = "INSERT INTO t VALUES (1, NULL, 'a'), (2, 1, 'b')"
+    db = fresh(sqlite_server, [prior, rows])
+    db.execute(["BEGIN", *wrapped, "COMMIT"])
+    assert db.rows("t") == [(1, None, "a"), (2, 1, "b")]
+    want = fresh(sqlite_server, [prior.replace("note TEXT", "note BLOB")])
+    assert db.catalog().diff(want.catalog(), column_order=True) == []
