@@ -85,6 +85,9 @@ class Column:
     comment: str | None = None
     on_update: str | None = None  # MySQL ON UPDATE CURRENT_TIMESTAMP
     statistics: int | None = None  # PostgreSQL SET STATISTICS target; None: the default
+    # an identity column's sequence when its name no longer is `<table>_<column>_seq` (the
+    # table or the column was renamed since; PostgreSQL keeps the sequence's name)
+    sequence: str | None = None
 
 
 @dataclass(frozen=True)

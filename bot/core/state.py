@@ -443,6 +443,11 @@ class State:
             return after
         columns = list(after.columns)
         for i, (old, col) in enumerate(zip(before.columns, after.columns, strict=True)):
+            if old.auto in _IDENTITIES:
+                was = old.sequence or naming.serial_sequence(before.name.name, old.name)
+                now = naming.serial_sequence(after.name.name, col.name)
+                columns[i] = replace(col, sequence=None if was == now else was)
+                continue
             kind = _SERIAL_SEQUENCE_TYPE.get(old.auto) if old.auto else None
             if kind is None:
                 continue
@@ -691,6 +696,7 @@ _SERIAL_SEQUENCE_TYPE = {
     AutoKind.BIGSERIAL: "bigint",
     AutoKind.SMALLSERIAL: "smallint",
 }
+_IDENTITIES = frozenset({AutoKind.IDENTITY_ALWAYS, AutoKind.IDENTITY_BY_DEFAULT})
 _SERIAL_KINDS = {f"as {kind}": auto for auto, kind in _SERIAL_SEQUENCE_TYPE.items()}
 _OWNER_PART = re.compile(r'"(?:[^"]|"")*"|[^."\s]+')
 

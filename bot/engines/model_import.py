@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.model import Dialect, Schema
+from bot.core.naming import serial_sequence
 from bot.core.replay import Migration, Unmodelled, replay
 
 Query = Callable[[str], list[tuple[Any, ...]]]
@@ -473,6 +474,10 @@ def _pg_column(table: str, col: Sequence[Any], serial_seqs: set[str]) -> str:
         parts.append(f"GENERATED {'ALWAYS' if identity == 'a' else 'BY DEFAULT'} AS IDENTITY")
         if seq is not None:
             serial_seqs.add(seq)
+            # a sequence that kept its name through a rename of the table or the column
+            bare_seq = seq.rsplit(".", 1)[-1]
+            if bare_seq.strip('"') != serial_sequence(bare_table, name.strip('"')):
+                parts.append(f"(SEQUENCE NAME {bare_seq})")
     elif generated == "s":
         parts.append(f"GENERATED ALWAYS AS ({default}) STORED")
     elif default is not None:

@@ -146,7 +146,13 @@ class AlterStatements(ObjectStatements):
                 if m.group(2).lower() == "always"
                 else AutoKind.IDENTITY_BY_DEFAULT
             )
-            self.emit(ch.AlterColumn(name, col, replace(col, auto=auto, nullable=False)))
+            # a new sequence, named after the table and column as they are now unless named
+            named = re.search(r"(?i)\(\s*sequence\s+name\s+([^\s()]+)\s*\)", a[m.end() :])
+            sequence = self.name(_ident_text(named.group(1))) if named else None
+            if sequence == naming.serial_sequence(name.name, col.name):
+                sequence = None
+            after = replace(col, auto=auto, nullable=False, sequence=sequence)
+            self.emit(ch.AlterColumn(name, col, after))
             return True
         m = re.match(r"(?i)alter\s+(?:column\s+)?(\S+)\s+drop\s+identity(\s+if\s+exists)?\b", a)
         if m:
@@ -155,7 +161,7 @@ class AlterStatements(ObjectStatements):
                 if m.group(2):  # a serial or plain column: nothing to drop, the default stays
                     return True
                 raise StateError(f"column {name}.{col.name} is not an identity column")
-            self.emit(ch.AlterColumn(name, col, replace(col, auto=None)))
+            self.emit(ch.AlterColumn(name, col, replace(col, auto=None, sequence=None)))
             return True
         m = re.match(r"(?i)alter\s+(?:column\s+)?(\S+)\s+set\s+expression\s+as\s+\((.*)\)$", a)
         if m:

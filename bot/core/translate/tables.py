@@ -27,7 +27,7 @@ from bot.core.model import (
 )
 from bot.core.state import StateError
 from bot.core.translate.base import _CONSTRAINT_WORDS, _SERIAL, Unsupported
-from bot.core.translate.commands import OpaqueStatements
+from bot.core.translate.commands import OpaqueStatements, _ident_text
 from bot.core.translate.common import (
     _copy_table,
     _has_index_prefix,
@@ -88,7 +88,7 @@ class TableStatements(OpaqueStatements):
                 inline.extend((col.name, c) for c in extra)
             else:
                 pending.append(element)
-        table = replace(table, columns=tuple(columns))
+        table = replace(table, columns=tuple(_named_sequences(name, columns)))
         comment = _property(tree, exp.SchemaCommentProperty)
         if comment is not None:
             table = replace(table, comment=self.name(comment))
@@ -232,6 +232,7 @@ class TableStatements(OpaqueStatements):
                     col.update(auto=AutoKind.IDENTITY_ALWAYS, nullable=False)
                 else:
                     col.update(auto=AutoKind.IDENTITY_BY_DEFAULT, nullable=False)
+                col.update(sequence=self._identity_sequence(cd))
             elif isinstance(kind, exp.ComputedColumnConstraint):
                 stored = self._generated_stored(cd, kind)
                 col.update(generated=self.raw(_unparen(kind.this)), generated_stored=stored)
@@ -620,6 +621,16 @@ class TableStatements(OpaqueStatements):
             self.raw(inner if keep else bare), False, desc, nulls, length, opclass, collation, asc
         )
 
+    def _identity_sequence(self, cd: exp.Expr) -> str | None:
+        """The `(SEQUENCE NAME x)` written after the column's AS IDENTITY (blanked for the
+        parser, which can't read it): the first AS IDENTITY from where the column starts."""
+        found = self.p.token_range(cd)
+        if found is None or self.dialect is not Dialect.POSTGRES:
+            return None
+        text = self.p.text[self.p.tokens[found[0]].start :]
+        m = re.search(r"(?i)\bas\s+identity\b(\s*\(\s*sequence\s+name\s+([^\s()]+)\s*\))?", text)
+        return self.name(_ident_text(m.group(2))) if m and m.group(2) else None
+
     def _mysql_fk_indexes(self, table: Table) -> Table:
         """InnoDB creates an index for a foreign key when no index starts with its columns.
         Two keys of one CREATE TABLE on the same columns share one index, named after the
@@ -703,3 +714,14 @@ def _suffix(family: re.Pattern[str], name: str) -> int:
     """1 for `c`, n for `c_n`: the order MariaDB hands out a column's key names in."""
     m = family.fullmatch(name)
     return int(m.group(1)[1:]) if m and m.group(1) else 1
+
+
+def _named_sequences(table: QName, columns: list[Column]) -> list[Column]:
+    """Identity columns whose written sequence name is the one PostgreSQL would choose keep
+    none: the name then follows the table and column."""
+    return [
+        replace(c, sequence=None)
+        if c.sequence and c.sequence == naming.serial_sequence(table.name, c.name)
+        else c
+        for c in columns
+    ]

@@ -34,4 +34,3 @@ def test_every_finding_comes_from_a_rule_asked_about_that_kind_of_change() -> No
                 except StateError:
                     break
     assert asked > 1000 and fired > 500  # the golden cases cover many kinds of change
-

@@ -18,6 +18,7 @@ from bot.core.model import (
     QName,
     Table,
     Unique,
+    qkey,
 )
 from bot.core.naming import object_name
 from bot.core.render.common import (
@@ -152,7 +153,7 @@ def column_definition(col: Column) -> str:
         kind = "STORED" if col.generated_stored else "VIRTUAL"
         parts.append(f"GENERATED ALWAYS AS ({col.generated}) {kind}")
     if col.auto in _IDENTITY:
-        parts.append(f"GENERATED {_IDENTITY[col.auto]} AS IDENTITY")
+        parts.append(f"GENERATED {_IDENTITY[col.auto]} AS IDENTITY{_sequence_name(col)}")
     if col.default is not None:
         parts.append(f"DEFAULT {col.default}")
     if not col.nullable and col.auto not in _SERIAL_TYPE and col.auto not in _IDENTITY:
@@ -285,6 +286,11 @@ def serial_type(col: Column) -> str | None:
     return _SERIAL_TYPE.get(col.auto) if col.auto else None
 
 
+def _sequence_name(col: Column) -> str:
+    """An identity's sequence name, when it is not the one PostgreSQL would choose now."""
+    return f" (SEQUENCE NAME {ident(col.sequence, PG)})" if col.sequence else ""
+
+
 def _identity_kind(col: Column) -> str | None:
     return _IDENTITY.get(col.auto) if col.auto else None
 
@@ -336,6 +342,13 @@ def alter_column(
         first.append(f"{col} DROP IDENTITY")
     if b_ident and a_ident and b_ident != a_ident:
         main.append(f"{col} SET GENERATED {a_ident}")
+    if b_ident and a_ident and before.sequence != after.sequence:
+        # the identity's sequence keeps the name it had when its table or column was renamed
+        implied = serial_sequence(table.name, after.name)
+        was = QName(before.sequence, table.name.schema) if before.sequence else implied
+        now = after.sequence or implied.name
+        if qkey(was, PG) != qkey(QName(now, table.name.schema), PG):
+            last.append(f"ALTER SEQUENCE {qname(was, PG)} RENAME TO {ident(now, PG)}")
     if before.generated is not None and after.generated is None:
         first.append(f"{col} DROP EXPRESSION")  # the stored values stay, as plain data
 
@@ -368,7 +381,7 @@ def alter_column(
     elif a_ident and not b_ident:
         if default is not None:
             main.append(f"{col} DROP DEFAULT")
-        then.append(f"{col} ADD GENERATED {a_ident} AS IDENTITY")
+        then.append(f"{col} ADD GENERATED {a_ident} AS IDENTITY{_sequence_name(after)}")
         table_text, column_text = literal(qname(table.name, PG), PG), literal(after.name, PG)
         last.append(_restart_sql(f"pg_get_serial_sequence({table_text}, {column_text})", t, c))
     elif (
