@@ -238,9 +238,7 @@ def _checked_adds(changes: list[Change]) -> list[Unmodelled]:
             and str(later.table) == str(c.table)
             and (
                 (later.constraint.column or "").lower() == name.lower()
-                or re.search(
-                    rf"(?i)(?<![\w$]){re.escape(name)}(?![\w$])", later.constraint.expression
-                )
+                or _mentions(later.constraint.expression, name)
             )
             for later in changes[i + 1 :]
         ):
