@@ -493,6 +493,10 @@ def replay_one(migration: Migration, state: State, cache: ParseCache | None = No
     unmodelled: list[Unmodelled] = []
     data: list[DataStatement] = []
     allows: list[Allow] = []
+    # Statements that failed and changed nothing, by text, since the state last changed: the
+    # same text on the same state fails the same way (a file repeating a statement thousands
+    # of times is translated once, not once per copy).
+    failed: dict[str, str] = {}
     for stmt, tree in parsed:
         if tree == "data":
             data.append(DataStatement(migration.path, stmt.line, stmt.text))
@@ -506,17 +510,26 @@ def replay_one(migration: Migration, state: State, cache: ParseCache | None = No
             continue  # the block swallows the engine's duplicate_object: nothing happens
         if tree.unless_exists is not None and _named_object_exists(state, tree.unless_exists):
             continue  # the block's IF NOT EXISTS finds the object: nothing happens
+        if not stmt.comments and (reason := failed.get(stmt.text)) is not None:
+            unmodelled.append(Unmodelled(migration.path, stmt.line, stmt.text, reason))
+            continue
         translator = translate.Translator(state, tree)
+        reason = None
         try:
             made = translator.translate()
         except (StateError, translate.Unsupported) as err:
-            unmodelled.append(Unmodelled(migration.path, stmt.line, stmt.text, str(err)))
+            reason = str(err)
             made = translator.applied
         except (translate.SqlglotError, RecursionError) as err:
             # A part of the statement the parser could not read (or nest): report, go on.
             reason = f"not understood: {_first_line(str(err)) or type(err).__name__}"
-            unmodelled.append(Unmodelled(migration.path, stmt.line, stmt.text, reason))
             made = translator.applied
+        if reason is not None:
+            unmodelled.append(Unmodelled(migration.path, stmt.line, stmt.text, reason))
+        if made or translator.unmodelled:
+            failed.clear()
+        elif reason is not None:
+            failed[stmt.text] = reason
         changes.extend(made)
         for comment in stmt.comments:
             if m := _ALLOW.match(comment):

@@ -45,7 +45,23 @@ def split_statements(sql: str, dialect: str) -> list[Statement]:
     """
     if dialect not in DIALECTS:
         raise ValueError(f"unsupported dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
-    return _Splitter(sql, dialect).run()
+    if len(sql) < _CACHE_FROM:
+        return _Splitter(sql, dialect).run()
+    # A large file is split by the replay and again by each engine replay of its history;
+    # splitting 16 MB costs seconds, so the last few large results are kept (bounded by size).
+    key = (dialect, sql)
+    found = _LARGE.pop(key, None)
+    if found is None:
+        found = tuple(_Splitter(sql, dialect).run())
+    _LARGE[key] = found
+    while len(_LARGE) > 1 and sum(len(k[1]) for k in _LARGE) > _CACHE_CHARS:
+        del _LARGE[next(iter(_LARGE))]
+    return list(found)
+
+
+_CACHE_FROM = 1 << 16  # characters: smaller files split in well under a millisecond
+_CACHE_CHARS = 1 << 25  # characters of source kept, about what the replay holds anyway
+_LARGE: dict[tuple[str, str], tuple[Statement, ...]] = {}
 
 
 # --- pattern pieces -------------------------------------------------------------------

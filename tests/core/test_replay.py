@@ -324,6 +324,45 @@ def test_a_statement_repeated_thousands_of_times_is_not_parsed_each_time(
         assert len(parsed) <= 2 * (text.count(";") // 256 + 1)
 
 
+def test_a_failing_statement_repeated_is_translated_once_until_the_state_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a 16 MB file of one repeated ADD COLUMN (the first succeeds, every copy after fails)
+    # was translated 250,000 times; on the same state the same text fails the same way
+    from bot.core import translate
+
+    calls: list[str] = []
+    original = translate.Translator.translate
+
+    def counting(self: translate.Translator) -> object:
+        calls.append("x")
+        return original(self)
+
+    monkeypatch.setattr(translate.Translator, "translate", counting)
+    add = "ALTER TABLE t ADD COLUMN b integer;\n"
+    history = replay_sql("CREATE TABLE t (a integer);\n" + add * 3000, Dialect.MYSQL)
+    step = history.steps[0]
+    assert len(step.unmodelled) == 2999  # every failing copy is still reported, with its line
+    assert {u.reason for u in step.unmodelled} == {step.unmodelled[0].reason}
+    assert [u.line for u in step.unmodelled[:2]] == [3, 4]
+    assert len(calls) == 3  # CREATE, the first ADD, the first failing copy
+
+    # a statement that changes the state makes the next copy of a failed one run again
+    calls.clear()
+    sql = (
+        "CREATE TABLE t (a integer);\n"
+        "ALTER TABLE t DROP COLUMN c;\n"  # fails: no column c
+        "ALTER TABLE t ADD COLUMN c integer;\n"
+        "ALTER TABLE t DROP COLUMN c;\n"  # now succeeds
+        "ALTER TABLE t DROP COLUMN c;\n"  # fails again
+    )
+    history = replay_sql(sql, Dialect.MYSQL)
+    (table,) = history.schema.tables.values()
+    assert [c.name for c in table.columns] == ["a"]
+    assert [u.line for u in history.steps[0].unmodelled] == [2, 5]
+    assert len(calls) == 5
+
+
 def test_an_identity_sequence_keeps_its_name_through_renames_and_is_read_back() -> None:
     # PostgreSQL keeps the sequence's first name; pg_dump and our schema output write it as
     # (SEQUENCE NAME x), which sqlglot can't parse: the text is blanked for it and read here

@@ -559,3 +559,34 @@ def measure_throughput(megabytes: float = 50.0) -> dict[str, float]:
 if __name__ == "__main__":
     for name, rate in measure_throughput().items():
         print(f"{name}: {rate:.1f} MB/s")
+
+
+def test_a_large_script_is_split_once_and_each_caller_gets_its_own_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the replay and each engine replay split the same file: a 16 MB one took seconds each time
+    from bot.core import split as split_module
+
+    runs: list[int] = []
+    run = split_module._Splitter.run
+
+    def counting(self: split_module._Splitter) -> list[Statement]:
+        runs.append(1)
+        return run(self)
+
+    monkeypatch.setattr(split_module._Splitter, "run", counting)
+    monkeypatch.setattr(split_module, "_LARGE", {})
+    sql = "CREATE TABLE t (a int);\n" * 4000  # over the size worth keeping
+    first = split_statements(sql, "postgres")
+    first.clear()  # a caller's list is its own
+    again = split_statements(sql, "postgres")
+    assert len(again) == 4000 and again[1] == Statement("CREATE TABLE t (a int)", 2)
+    assert len(runs) == 1
+    split_statements(sql, "mysql")  # another dialect splits by its own rules
+    assert len(runs) == 2
+
+    # bounded by the source kept: older large texts are let go
+    monkeypatch.setattr(split_module, "_CACHE_CHARS", len(sql) * 2)
+    for n in range(3):
+        split_statements(sql + f"-- {n}\n", "sqlite")
+    assert sum(len(text) for _, text in split_module._LARGE) <= len(sql) * 2 + 100
