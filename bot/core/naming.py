@@ -116,3 +116,8 @@ def constraint_name(
 def serial_sequence(table: str, column: str) -> str:
     """The sequence PostgreSQL creates for a serial column: `<table>_<column>_seq`, shortened."""
     return _pg_name([table, column], "seq", Names())
+
+
+def sequence_name(table: str, column: str, taken: Container[str]) -> str:
+    """The name ChooseRelationName gives that sequence when `taken` holds some: `..._seq1`..."""
+    return _pg_name([table, column], "seq", Names(taken))

@@ -436,6 +436,28 @@ class State:
     # column out (a default reading the sequence, a sequence OWNED BY the column), and folds
     # it back into a serial when the names match again.
 
+    def relation_taken(self, name: QName) -> bool:
+        """Whether a relation (table, view, index, sequence: pg_class) holds `name` already,
+        the sequences that serial and identity columns stand for included."""
+        key = self.key(name)
+        if key in self.tables or key in self.views or key in self.sequences:
+            return True
+        for table in self.tables.values():
+            if self.key(QName(name.name, table.name.schema)) != key:
+                continue
+            keys = ((table.primary_key,) if table.primary_key else ()) + table.uniques
+            if any(self.same(i.name, name.name) for i in table.indexes) or any(
+                c.name and self.same(c.name, name.name) for c in keys
+            ):
+                return True
+            for col in table.columns:
+                seq = col.sequence if col.auto in _IDENTITIES else None
+                if seq is None and (col.auto in _IDENTITIES or col.auto in _SERIAL_SEQUENCE_TYPE):
+                    seq = naming.serial_sequence(table.name.name, col.name)
+                if seq is not None and self.same(seq, name.name):
+                    return True
+        return False
+
     def _keep_serial_sequences(self, before: Table, after: Table) -> Table:
         """`after` (`before` renamed, or one of its columns) with each serial whose sequence
         name no longer follows from the names spelled out."""
@@ -456,7 +478,7 @@ class State:
                 continue
             columns[i] = replace(col, auto=None, default=nextval(seq), nullable=False)
             self.sequences[self.key(seq)] = Sequence(
-                seq, f"AS {kind}", _owner_text(after.name, col.name)
+                seq, f"AS {kind}", owner_text(after.name, col.name)
             )
         return replace(after, columns=tuple(columns))
 
@@ -551,7 +573,7 @@ class State:
             if old_column is not None and owner[1] != old_column:
                 continue
             column = new_column if new_column is not None else owner[1]
-            self.sequences[k] = replace(seq, owned_by=_owner_text(new, column))
+            self.sequences[k] = replace(seq, owned_by=owner_text(new, column))
 
     def _rename_column(self, tname: QName, old: str, new: str) -> None:
         table = self.require_table(tname)
@@ -707,7 +729,7 @@ def implied_sequence(table: Table, col: Column) -> Sequence | None:
     if kind is None:
         return None
     name = QName(naming.serial_sequence(table.name.name, col.name), table.name.schema)
-    return Sequence(name, f"AS {kind}", _owner_text(table.name, col.name))
+    return Sequence(name, f"AS {kind}", owner_text(table.name, col.name))
 
 
 def nextval(seq: QName) -> str:
@@ -715,7 +737,7 @@ def nextval(seq: QName) -> str:
     return f"nextval({literal(qname(seq, Dialect.POSTGRES), Dialect.POSTGRES)}::regclass)"
 
 
-def _owner_text(table: QName, column: str) -> str:
+def owner_text(table: QName, column: str) -> str:
     return f"{qname(table, Dialect.POSTGRES)}.{ident(column, Dialect.POSTGRES)}"
 
 

@@ -446,7 +446,11 @@ class AlterStatements(ObjectStatements):
             isinstance(c.args.get("kind"), exp.PrimaryKeyColumnConstraint) for c in extra
         ):
             col = replace(col, nullable=False)
+        (col,), sequences = self._own_sequences(name, (col,))
+        for seq in sequences:
+            self.emit(ch.CreateSequence(seq))
         self.emit(ch.AddColumn(name, col, after, first))
+        self._own_after(name, sequences, (col,))
         taken = self._taken()
         for cc in extra:
             before = self.state.require_table(name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from sqlglot import exp
 
@@ -10,11 +11,13 @@ from bot.core import changes as ch
 from bot.core import naming
 from bot.core.model import (
     AutoKind,
+    Column,
     Dialect,
     QName,
+    Sequence,
 )
 from bot.core.sqltext import ParsedStatement
-from bot.core.state import State
+from bot.core.state import _IDENTITIES, _SERIAL_SEQUENCE_TYPE, State, nextval, owner_text
 
 
 class Unsupported(Exception):
@@ -109,3 +112,52 @@ class TranslatorBase:
 
     def _taken(self) -> naming.Names:
         return naming.Names(self.state.names_in_use())
+
+    def _own_sequences(
+        self, table: QName, columns: tuple[Column, ...]
+    ) -> tuple[tuple[Column, ...], list[Sequence]]:
+        """`columns` as PostgreSQL makes them when a serial or identity column's sequence name
+        `<table>_<column>_seq` is held by another relation (a renamed table's sequence keeps
+        its name): the server picks `..._seq1`, `..._seq2`... A serial is then spelled out (a
+        default reading that sequence, returned to be created before the table and owned by
+        the column after); an identity column names its sequence."""
+        if self.dialect is not Dialect.POSTGRES:
+            return columns, []
+        made: list[Sequence] = []
+        out = list(columns)
+        for i, col in enumerate(columns):
+            kind = _SERIAL_SEQUENCE_TYPE.get(col.auto) if col.auto else None
+            if kind is None and (col.auto not in _IDENTITIES or col.sequence is not None):
+                continue
+            implied = naming.serial_sequence(table.name, col.name)
+            if not self.state.relation_taken(QName(implied, table.schema)):
+                continue
+            taken = _RelationNames(self.state, table.schema, {s.name.name for s in made})
+            name = naming.sequence_name(table.name, col.name, taken)
+            if kind is None:
+                out[i] = replace(col, sequence=name)
+                continue
+            seq = Sequence(QName(name, table.schema), f"AS {kind}")
+            out[i] = replace(col, auto=None, default=nextval(seq.name), nullable=False)
+            made.append(seq)
+        return tuple(out), made
+
+    def _own_after(
+        self, table: QName, sequences: list[Sequence], columns: tuple[Column, ...]
+    ) -> None:
+        """Each sequence `_own_sequences` made, OWNED BY the column that reads it."""
+        for seq in sequences:
+            col = next(c for c in columns if c.default == nextval(seq.name))
+            self.emit(ch.AlterSequence(seq, replace(seq, owned_by=owner_text(table, col.name))))
+
+
+class _RelationNames:
+    """Relation names in use in one schema, as a container of names (for naming's loops)."""
+
+    def __init__(self, state: State, schema: str | None, added: set[str]) -> None:
+        self.state, self.schema, self.added = state, schema, added
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (
+            name in self.added or self.state.relation_taken(QName(name, self.schema))
+        )

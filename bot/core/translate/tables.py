@@ -119,7 +119,12 @@ class TableStatements(OpaqueStatements):
             self.unmodelled.append(
                 "PARTITION BY is not modelled: the partition key is not in the plan"
             )
+        columns_owned, sequences = self._own_sequences(name, table.columns)
+        for seq in sequences:
+            self.emit(ch.CreateSequence(seq))
+        table = replace(table, columns=columns_owned)
         self.emit(ch.CreateTable(table))
+        self._own_after(name, sequences, table.columns)
 
     def _create_partition(self, name: QName, parent_name: QName) -> None:
         """CREATE TABLE ... PARTITION OF parent FOR VALUES ... | DEFAULT (PostgreSQL)."""
