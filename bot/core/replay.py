@@ -35,7 +35,7 @@ class Migration:
     sql: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unmodelled:
     """A statement whose effect on the schema is unknown to us."""
 
@@ -45,7 +45,7 @@ class Unmodelled:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DataStatement:
     """A statement that changes rows, not the schema (INSERT, UPDATE, DELETE, ...)."""
 
