@@ -41,6 +41,7 @@ class PushEvent:
     after: str
     commits: tuple[str, ...]  # shas pushed, oldest first
     delivery: str
+    pusher: str = ""  # login of who pushed: a pushed revert's author for the approval rules
 
 
 @dataclass(frozen=True)

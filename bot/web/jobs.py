@@ -26,7 +26,14 @@ _PLANNED = frozenset(
 def job_for(event: Event, settings: Settings) -> Job | None:
     """The job an event asks for, or None when it asks for nothing."""
     if isinstance(event, PushEvent):
-        return _job(event, JobKind.PUSH, sha=event.after, branch=event.branch, before=event.before)
+        return _job(
+            event,
+            JobKind.PUSH,
+            sha=event.after,
+            branch=event.branch,
+            before=event.before,
+            author=event.pusher or None,
+        )
     if isinstance(event, PullRequestEvent):
         if event.action not in _PLANNED:
             return None

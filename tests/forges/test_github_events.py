@@ -95,6 +95,10 @@ def test_branch_push() -> None:
         shas[-1],
         tuple(shas),
     )
+    assert event.pusher == "Codertocat"  # the sender's login (`pusher` has no login)
+    del data["sender"]
+    (event,) = normalize("push", data, "d")
+    assert event.pusher == ""  # nobody named: nobody is barred from approving
 
 
 def test_check_run_rerequested() -> None:

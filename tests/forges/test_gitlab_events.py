@@ -36,6 +36,7 @@ def test_push() -> None:
         LAST_COMMIT,
     )
     assert event.commits == ("b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327", LAST_COMMIT)
+    assert event.pusher == "jsmith"
     assert event.repo.forge is ForgeKind.GITLAB
     assert (event.repo.full_name, event.repo.project_id, event.repo.clone_url) == (
         "mike/diaspora",

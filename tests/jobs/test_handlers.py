@@ -219,8 +219,8 @@ def test_a_push_that_cannot_be_read_says_so_on_its_commit(
 
 
 def test_a_push_job_s_author_is_the_revert_s_author(tmp_path: Path) -> None:
-    """Under the default policy the author of a revert may not accept its data loss. (The
-    web's push jobs name no author, a push event carries none: then nobody is barred.)"""
+    """Under the default policy the author of a revert may not accept its data loss; a push
+    job's author is whoever pushed (the web layer's tests check it is filled in)."""
     world = make_world(tmp_path)
     before, revert = pushed_revert(world)
     job = world.job(JobKind.PUSH, sha=revert, before=before, branch="main", author="wendy")

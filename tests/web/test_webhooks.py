@@ -185,6 +185,8 @@ def test_github_branch_push_becomes_a_push_job(send_github: Send, queue: Queue) 
     assert (job.kind, job.sha, job.branch) == (JobKind.PUSH, after, "main")
     # the pushed range's start: where the database was before this push
     assert job.before == body["before"] and job.before
+    # who pushed: a pushed revert's author, who may not accept its data loss
+    assert job.author == "Codertocat"
 
 
 def test_github_deletion_push_makes_no_job(send_github: Send, queue: Queue) -> None:
@@ -568,6 +570,7 @@ def test_gitlab_push_becomes_a_push_job(send_gitlab: Send, queue: Queue) -> None
         "master",
         15,
     )
+    assert job.author == "jsmith"  # the pusher: a pushed revert's author
 
 
 def test_gitlab_branch_deletion_makes_no_job(send_gitlab: Send, queue: Queue) -> None:

@@ -101,6 +101,10 @@ def _push(payload: Mapping[str, Any], delivery: str) -> list[Event]:
             after=sha(payload, "after"),
             commits=commits,  # GitHub lists them oldest first
             delivery=delivery,
+            # `pusher` has a name and an email; the login of whoever pushed is the sender's
+            pusher=opt_text(sender, "login", "sender")
+            if (sender := opt_obj(payload, "sender"))
+            else "",
         )
     ]
 

@@ -95,6 +95,7 @@ def _push(payload: Mapping[str, Any], delivery: str) -> list[Event]:
             # oldest first, and only the newest 20: the worker reads history from git itself
             commits=commits,
             delivery=delivery,
+            pusher=opt_text(payload, "user_username"),
         )
     ]
 
