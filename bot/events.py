@@ -93,6 +93,7 @@ class CheckRerunEvent:
     repo: RepoRef
     head_sha: str
     delivery: str
+    number: int | None = None  # the PR/MR the check was set for, when the check says so
 
 
 Event = PushEvent | PullRequestEvent | CommentEvent | ReviewEvent | CheckRerunEvent

@@ -338,7 +338,9 @@ class Executor:
             state=pub.check,
             how_to_approve=self._how_to_approve(pub),
         )
-        check = Check(pub.check, _headline(pub), summary)
+        # the PR's number goes with the check, for a re-run request (it names only the commit)
+        ours = f"pr:{pub.number}" if pub.number is not None else ""
+        check = Check(pub.check, _headline(pub), summary, ours)
         if self.forge.get_check(self.repo, pub.head_sha, CHECK_NAME) != check:
             self.forge.set_check(self.repo, pub.head_sha, CHECK_NAME, check, url)
 

@@ -5,7 +5,7 @@ this package asks which forge it is talking to."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
@@ -74,6 +74,10 @@ class Check:
     state: CheckState
     title: str
     summary: str
+    # Ours, kept with a check run (GitHub Apps): the PR/MR whose check it is, "pr:12". A re-run
+    # request names only a commit, and a fork's revert PR has no companion to find it by.
+    # Not compared: a status (tokens, GitLab) has no such field to read back.
+    external_id: str = field(default="", compare=False)
 
 
 class Forge(Protocol):

@@ -72,7 +72,7 @@ def job_for(event: Event, settings: Settings) -> Job | None:
             author=event.author,
         )
     if isinstance(event, CheckRerunEvent):
-        return _job(event, JobKind.RERUN, sha=event.head_sha)
+        return _job(event, JobKind.RERUN, sha=event.head_sha, number=event.number)
     return None
 
 

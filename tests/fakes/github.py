@@ -985,6 +985,10 @@ class FakeGitHub:
             }
         if "details_url" in body:
             run["details_url"] = body["details_url"]
+        if "external_id" in body:
+            if not isinstance(body["external_id"], str):
+                raise _error(422, "Validation Failed: external_id is not a string")
+            run["external_id"] = body["external_id"]
         if "conclusion" in body:
             run["conclusion"] = body["conclusion"]
             run["status"] = "completed"

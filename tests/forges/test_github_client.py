@@ -258,6 +258,15 @@ def test_check_run_is_created_then_updated_in_place(fake: FakeGitHub, app: GitHu
     assert fake.check_runs(REPO, sha)[0]["conclusion"] == "failure"
 
 
+def test_a_check_run_keeps_the_pr_it_was_set_for(fake: FakeGitHub, app: GitHubForge) -> None:
+    # a re-run request names only the commit: the run's external_id says which PR it is
+    sha = fake.repos[REPO].refs["refs/heads/main"]
+    app.set_check(REPO, sha, "rollback-plan", Check(CheckState.PENDING, "Planning", "…", "pr:7"))
+    [run] = fake.check_runs(REPO, sha)
+    assert run["external_id"] == "pr:7"
+    assert app.get_check(REPO, sha, "rollback-plan").external_id == "pr:7"  # type: ignore[union-attr]
+
+
 def test_a_500_on_create_check_leaves_one_check_run(fake: FakeGitHub, app: GitHubForge) -> None:
     sha = fake.repos[REPO].refs["refs/heads/main"]
     fake.fail_next("POST", r"/check-runs$", status=500, applied=True)

@@ -106,6 +106,18 @@ def test_check_run_rerequested() -> None:
     assert isinstance(event, CheckRerunEvent)
     assert event.head_sha == "d6fde92930d4715a2b49857d24b940956b26d2d3"
     assert event.repo.installation_id == 1
+    assert event.number is None  # external_id "": not a check of a PR of ours
+
+
+@pytest.mark.parametrize(
+    ("external_id", "number"),
+    [("pr:12", 12), ("pr:0", None), ("pr:12x", None), ("pr:-1", None), ("12", None), ("", None)],
+)
+def test_a_rerun_names_the_pr_its_check_was_set_for(external_id: str, number: int | None) -> None:
+    data = load("check_run.rerequested")
+    data["check_run"]["external_id"] = external_id
+    (event,) = normalize("check_run", data, "d")
+    assert isinstance(event, CheckRerunEvent) and event.number == number
 
 
 def test_check_suite_rerequested() -> None:

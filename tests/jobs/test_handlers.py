@@ -101,6 +101,25 @@ def test_rerunning_the_check_of_an_approved_revert_pr_keeps_the_approval(
     assert "Approved** by @wendy" in world.plan_comment(n).body
 
 
+def test_rerunning_the_check_of_an_approved_fork_revert_pr_keeps_the_approval(
+    tmp_path: Path,
+) -> None:
+    """A fork's revert PR has no companion to be found by: its check names the PR, and the
+    web layer reads that into the re-run job (tests/forges, tests/web). Planned as a pushed
+    commit instead, the approval was thrown away and a plan comment put on the commit."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    n = revert_pr(world, fork=True)
+    world.worker.handle(world.pr_job(n))
+    sha = world.forge.pulls[n].head_sha
+    assert world.check(sha).external_id == f"pr:{n}"
+    world.worker.handle(world.command(n, "/rollback-plan approve", "wendy"))
+    assert world.check(sha).state is CheckState.SUCCESS
+    world.worker.handle(world.job(JobKind.RERUN, sha=sha, number=n))
+    assert world.check(sha).state is CheckState.SUCCESS
+    assert "@wendy" in world.check(sha).summary
+    assert world.forge.commit_comments == {} and world.companions() == []
+
+
 def test_rerunning_the_check_of_an_approved_pushed_revert_keeps_the_approval(
     tmp_path: Path,
 ) -> None:
@@ -110,6 +129,7 @@ def test_rerunning_the_check_of_an_approved_pushed_revert_keeps_the_approval(
     [companion] = world.companions()
     world.worker.handle(world.command(companion.number, "/rollback-plan approve", "wendy"))
     world.repo.commit("Later", {"README.md": "later\n"})  # main moved on since
+    assert world.check(revert).external_id == ""  # no PR holds its plan: the companion does
     world.worker.handle(world.job(JobKind.RERUN, sha=revert))
     assert world.check(revert).state is CheckState.SUCCESS
     assert world.companions() == [companion]  # still on the commit after the revert

@@ -205,6 +205,16 @@ def test_github_check_run_rerequested_becomes_a_rerun(send_github: Send, queue: 
         "d6fde92930d4715a2b49857d24b940956b26d2d3",
         "github/hello-world",
     )
+    assert job.number is None  # a check run of another app's making names no PR of ours
+
+
+def test_a_rerun_of_our_check_names_the_pr_it_was_set_for(send_github: Send, queue: Queue) -> None:
+    # a fork's revert PR has no companion: the check run's external_id is how it is found
+    body = payload("github", "check_run.rerequested")
+    body["check_run"]["external_id"] = "pr:12"
+    assert send_github("check_run", body).status_code == 202
+    (job,) = queue.jobs
+    assert (job.kind, job.number) == (JobKind.RERUN, 12)
 
 
 # the `review` object of octokit/webhooks payload-examples/.../pull_request_review/

@@ -510,7 +510,8 @@ class GitHubForge:
                     state = CheckState.ACTION_REQUIRED
                 else:
                     state = CheckState.FAILURE
-                return Check(state=state, title=title, summary=summary)
+                external = run.external_id
+                return Check(state, title, summary, external if isinstance(external, str) else "")
 
             return self._read(read_run) or None
 
@@ -554,6 +555,8 @@ class GitHubForge:
         }
         if details_url:
             fields["details_url"] = details_url
+        if check.external_id:
+            fields["external_id"] = check.external_id
         if check.state is CheckState.PENDING:
             fields["status"] = "in_progress"
         else:

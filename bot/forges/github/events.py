@@ -4,6 +4,7 @@ dict never travels past this module."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -190,14 +191,22 @@ def _review(payload: Mapping[str, Any], delivery: str) -> list[Event]:
     ]
 
 
+_CHECK_OF_PR = re.compile(r"pr:([1-9][0-9]{0,9})")
+
+
 def _rerun(event_name: str, payload: Mapping[str, Any], delivery: str) -> list[Event]:
     # GitHub sends check_run/check_suite "rerequested" only to the app that owns the check
     if text(payload, "action") != "rerequested":
         return []
     check = obj(payload, event_name)
+    # our check runs carry their PR ("pr:12"): a fork's revert PR is found by nothing else
+    ours = _CHECK_OF_PR.fullmatch(opt_text(check, "external_id", event_name))
     return [
         CheckRerunEvent(
-            repo=_repo(payload), head_sha=sha(check, "head_sha", event_name), delivery=delivery
+            repo=_repo(payload),
+            head_sha=sha(check, "head_sha", event_name),
+            delivery=delivery,
+            number=int(ours.group(1)) if ours else None,
         )
     ]
 
