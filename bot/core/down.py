@@ -296,6 +296,7 @@ def _diff_keeping_renames(
     """
     kept: list[Change] = []
     middle = newer
+    renames = _chained(renames, older)
     for i, rename in enumerate(renames):
         if not _lands_in(rename, older, _later_name(rename, renames[i + 1 :], older)):
             continue
@@ -305,6 +306,49 @@ def _diff_keeping_renames(
             continue
         kept.append(rename)
     return kept + diff(middle, older), middle
+
+
+def _chained(renames: list[Change], older: Schema) -> list[Change]:
+    """`renames` with each chain of table renames through names `older` lacks (`my tab` ->
+    `Group` -> `t1`) made one rename to where it lands: step by step, the first step lands
+    nowhere, so neither was kept and the diff dropped the table with its rows. A column
+    rename inside a chain names the table by where it lands."""
+
+    def key(name: QName) -> tuple[str, str]:
+        return qkey(name, older.dialect)
+
+    merged: dict[int, RenameTable] = {}  # first step -> the whole chain as one rename
+    skipped: set[int] = set()
+    inside: list[tuple[int, int, set[tuple[str, str]], QName]] = []  # first, last, names, end
+    for i, change in enumerate(renames):
+        if i in skipped or not isinstance(change, RenameTable):
+            continue
+        if older.table(change.new) is not None:
+            continue
+        steps, names, name = [i], {key(change.new)}, change.new
+        for j in range(i + 1, len(renames)):
+            later = renames[j]
+            if j not in skipped and isinstance(later, RenameTable) and key(later.old) == key(name):
+                steps.append(j)
+                name = later.new
+                if older.table(name) is not None:
+                    break
+                names.add(key(name))
+        if len(steps) == 1 or older.table(name) is None:
+            continue
+        merged[i] = RenameTable(change.old, name)
+        skipped.update(steps[1:])
+        inside.append((i, steps[-1], names, name))
+    out: list[Change] = []
+    for i, change in enumerate(renames):
+        if i in skipped:
+            continue
+        if isinstance(change, RenameColumn):
+            for first, last, names, end in inside:
+                if first < i < last and key(change.table) in names:
+                    change = replace(change, table=end)
+        out.append(merged.get(i, change))
+    return out
 
 
 def _later_name(rename: Change, later: list[Change], older: Schema) -> QName | None:
@@ -681,10 +725,12 @@ def _canonical(schema: Schema) -> Schema:
     """The schema with view definitions in one spelling, for comparing states.
 
     A view re-bound through a rename and back reads the same but is spelled by sqlglot, not
-    by its author; the engine stores its own form anyway. A table's indexes have no order:
-    one dropped and created again comes back last.
+    by its author; the engine stores its own form anyway. Names are compared as the engine
+    reads them: `"a"` and `a` are one name (a rename and back may drop the quotes), `"A"` is
+    another. A table's indexes have no order: one dropped and created again comes back last.
     """
     import sqlglot
+    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
     tables = {
         key: replace(
@@ -700,8 +746,9 @@ def _canonical(schema: Schema) -> Schema:
     views = {}
     for key, view in schema.views.items():
         try:
-            text = sqlglot.parse_one(view.definition, read=schema.dialect.value).sql(
-                schema.dialect.value
+            tree = sqlglot.parse_one(view.definition, read=schema.dialect.value)
+            text = normalize_identifiers(tree, dialect=schema.dialect.value).sql(
+                schema.dialect.value, identify=True
             )
         except (sqlglot.errors.ParseError, sqlglot.errors.TokenError, RecursionError):
             # an unterminated quote, or nesting too deep: compare the text as written

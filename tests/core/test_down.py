@@ -518,3 +518,53 @@ def test_mysql_column_back_not_null_under_a_check_is_incomplete(check: str, comp
     if not complete:
         assert "t.v comes back NOT NULL without a default" in down.unmodelled[0].reason
         assert "CHECK" in down.unmodelled[0].reason
+
+
+@pytest.mark.parametrize("dialect", [Dialect.POSTGRES, Dialect.MYSQL, Dialect.SQLITE])
+def test_the_diff_fallback_keeps_a_table_renamed_twice_as_a_rename(dialect: Dialect) -> None:
+    # (bench/fuzz.py PostgreSQL seed 4354) t1 -> "Group" -> "my tab": undone step by step, the
+    # first rename lands on a name the older schema lacks, so neither was kept and the fallback
+    # dropped "my tab" with its rows and created t1 empty, calling the down complete
+    from bot.core import down as down_module
+    from bot.core.down import apply_changes, reverse_all
+
+    q = '"' if dialect is not Dialect.MYSQL else "`"
+    older = replay_sql("CREATE TABLE t1 (id integer PRIMARY KEY, b integer);", dialect)
+    undone = replay_sql(
+        f"ALTER TABLE t1 RENAME TO {q}Group{q};"
+        f" ALTER TABLE {q}Group{q} RENAME COLUMN b TO c;"
+        f" ALTER TABLE {q}Group{q} RENAME TO {q}my tab{q};",
+        dialect,
+        older.schema,
+    )
+    inverse = reverse_all([c for s in undone.steps for c in s.changes])
+    renames = [c for c in inverse if isinstance(c, (ch.RenameTable, ch.RenameColumn))]
+    changes, _ = down_module._diff_keeping_renames(undone.schema, older.schema, renames)
+    assert not [c for c in changes if isinstance(c, (ch.DropTable, ch.CreateTable))], changes
+    assert changes == [
+        ch.RenameTable(QName("my tab"), QName("t1")),
+        ch.RenameColumn(QName("t1"), "c", "b"),
+    ]
+    assert apply_changes(undone.schema, changes) == older.schema
+
+
+def test_the_diff_fallback_undoes_a_column_rename_in_a_renamed_table() -> None:
+    # (fuzz seeds 1535, 1842) the column's rename is undone while its table has the newer
+    # name, which the older schema does not know: it was dropped and added back empty
+    from bot.core import down as down_module
+    from bot.core.down import apply_changes, reverse_all
+
+    older = replay_sql('CREATE TABLE "my tab" (id integer PRIMARY KEY, c text, f date);', P)
+    undone = replay_sql(
+        'ALTER TABLE "my tab" RENAME TO "order"; ALTER TABLE "order" RENAME COLUMN f TO "my col";',
+        P,
+        older.schema,
+    )
+    inverse = reverse_all([c for s in undone.steps for c in s.changes])
+    renames = [c for c in inverse if isinstance(c, (ch.RenameTable, ch.RenameColumn))]
+    changes, _ = down_module._diff_keeping_renames(undone.schema, older.schema, renames)
+    assert changes == [
+        ch.RenameColumn(QName("order"), "my col", "f"),
+        ch.RenameTable(QName("order"), QName("my tab")),
+    ]
+    assert apply_changes(undone.schema, changes) == older.schema
