@@ -35,8 +35,9 @@ class UsageError(ValueError):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser(ci_options="ci" in words)
+    args = parser.parse_args(words)
     # sqlglot logs each statement it can't parse; we report those ourselves as unmodelled.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     try:
@@ -48,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(ci_options: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rollback-plan",
         description="Compute, prove and gate the database side of a rollback.",
@@ -160,9 +161,11 @@ def _parser() -> argparse.ArgumentParser:
     ci = sub.add_parser(
         "ci", help="plan and gate the PR/MR this CI job runs for (GitHub Actions, GitLab CI)"
     )
-    from bot.ci import add_arguments as ci_arguments
+    if ci_options:
+        # bot.ci brings subprocess, tempfile and the forge settings: only `ci` pays for them
+        from bot.ci import add_arguments as ci_arguments
 
-    ci_arguments(ci)
+        ci_arguments(ci)
     ci.set_defaults(func=cmd_ci)
 
     setup = sub.add_parser("setup-github-app", help="serve the GitHub App setup page from app.yml")

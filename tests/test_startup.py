@@ -44,6 +44,8 @@ def test_schema_of_an_empty_directory_never_loads_the_parser(tmp_path: Path) -> 
     # reading a directory needs no GitPython (bench/diff.py: about a tenth of a warm diff),
     # nor Alembic's sandbox, nor the CI's events for building the `ci` options
     assert not loaded & {"git", "bot.sources.alembic", "bot.events"}
+    # nor the `ci` command's module (subprocess, tempfile, forge settings) for its options
+    assert "bot.ci" not in loaded
 
 
 def test_diff_the_model_reads_whole_loads_no_engine(tmp_path: Path) -> None:
