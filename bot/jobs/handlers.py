@@ -465,10 +465,18 @@ class Worker:
                         f"the revert does not merge cleanly into {pr.base_branch}: "
                         "planned from where it branched off",
                     )
-                plan = plan_refs(g, start, target, cache=self.plans, now=now, options=options)
+                # the plan names the PR's head: a merge preview exists only in this clone
+                plan = plan_refs(
+                    g,
+                    start,
+                    target,
+                    cache=self.plans,
+                    now=now,
+                    options=options,
+                    shown_to=pr.head_sha,
+                )
                 plan = replace(
                     plan,
-                    to_ref=pr.head_sha,
                     revert=_summary(info),
                     problems=(*plan.problems, *problems),
                 )

@@ -132,12 +132,16 @@ def plan_refs(
     cache: PlanCache | None = None,
     now: datetime,
     options: PlanOptions | None = None,
+    shown_to: str | None = None,
 ) -> Plan:
     """The plan taking a database at `from_ref`'s schema to `to_ref`'s; it warns when that
-    moves forward through the migrations (the refs look swapped)."""
+    moves forward through the migrations (the refs look swapped). `shown_to` is the commit
+    the plan names as `to_ref` when that is one only this clone has (a merge preview)."""
     plan = _plan_between(
         repo, from_ref, to_ref, dialect=dialect, cache=cache, now=now, options=options
     )
+    if shown_to is not None:
+        plan = replace(plan, to_ref=shown_to)
     if plan.direction is Direction.ROLLBACK:
         return plan
     moves = (

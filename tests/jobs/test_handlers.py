@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -365,6 +366,30 @@ def test_a_revert_pr_is_planned_as_merged_into_a_base_that_moved_on(tmp_path: Pa
     assert "ALTER TABLE users DROP COLUMN email" in body and "DROP TABLE audit" not in body
     assert "later migrations stay applied (000003\\_audit.up.sql)" in body
     assert "does not merge cleanly" not in body
+
+
+def test_a_revert_pr_merged_into_a_moved_base_names_only_commits_the_repository_has(
+    tmp_path: Path,
+) -> None:
+    """The merge preview is made in the bot's clone; a plan that named it (the not-a-plain-
+    rollback warning did) pointed readers at a commit nobody else can find."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    r = world.repo
+    r.commit("Add email (#2)", EMAIL)
+    r.git("checkout", "-q", "-b", "revert-2-add-email")
+    r.revert("HEAD")
+    r.commit("Add notes", {f"{M}/000004_notes.up.sql": "CREATE TABLE notes (id integer);\n"})
+    r.git("checkout", "-q", "main")
+    r.commit("Audit", AUDIT)
+    pr = world.forge.add_pull_request(
+        title='Revert "Add email (#2)"', body="", head_branch="revert-2-add-email", author="a"
+    )
+    world.worker.handle(world.pr_job(pr.number))
+    body = world.plan_comment(pr.number).body
+    [warning] = [line for line in body.splitlines() if "not a plain rollback" in line]
+    assert f"to {pr.head_sha[:12]} undoes" in warning, warning
+    for token in set(re.findall(r"\b[0-9a-f]{12}\b", body)):
+        assert r.git("cat-file", "-t", token) == "commit", token
 
 
 def test_a_revert_pr_that_conflicts_with_its_base_is_planned_from_where_it_branched(
