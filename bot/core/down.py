@@ -17,6 +17,8 @@ from bot.core.changes import (
     AddColumn,
     AddConstraint,
     AlterColumn,
+    AlterEnum,
+    AlterSequence,
     Change,
     CreateIndex,
     CreateOpaque,
@@ -24,10 +26,15 @@ from bot.core.changes import (
     CreateView,
     DropColumn,
     DropConstraint,
+    DropEnum,
     DropIndex,
+    DropNamespace,
+    DropOpaque,
+    DropSequence,
     DropTable,
     DropView,
     RenameColumn,
+    RenameEnum,
     RenameIndex,
     RenameTable,
     ReplaceOpaque,
@@ -100,8 +107,9 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
                 )
             elif reached == older or _canonical(reached) == _canonical(older):  # cheap first
                 inverse = implied_by_drops(inverse, newer.dialect)
-                if newer.dialect is Dialect.SQLITE:
-                    inverse = _before_table_drop(newer, inverse, older)
+                inverse = _before_table_drop(newer, inverse, older)
+                if newer.dialect is Dialect.MYSQL:
+                    inverse = _descending_after_types(inverse)
                 statements, gaps = _rendered(inverse, newer)
                 return Down(tuple(inverse), statements, Method.INVERSION, unmodelled + gaps)
             else:
@@ -488,12 +496,50 @@ def implied_by_drops(changes: list[Change], dialect: Dialect) -> list[Change]:
     return [c for i, c in enumerate(changes) if not only_column(i, c)]
 
 
-def _before_table_drop(newer: Schema, changes: list[Change], older: Schema) -> list[Change]:
-    """Leave out changes to a table that the same down drops afterwards (SQLite).
+def _descending_after_types(changes: list[Change]) -> list[Change]:
+    """MariaDB: an index with a descending part created before a later change of one of its
+    columns' type moves after that change.
 
-    There each is a table rebuild that only copies rows about to be deleted, and can fail on
-    them (a NOT NULL column re-created with nothing to fill it). Kept when anything else in
-    between names the table (a view, a foreign key), or when the result misses `older`.
+    On a TEXT column a unique index is a hash (a "long unique") that keeps no order, and
+    turning the column back into a VARCHAR makes it an ordinary index with every part
+    ascending (bench/fuzz.py seeds 6859, 6969). Nothing in between may need the index (a
+    foreign key on its table), or it stays.
+    """
+    out = list(changes)
+    i = 0
+    while i < len(out):
+        change = out[i]
+        if isinstance(change, CreateIndex) and any(p.desc for p in change.index.parts):
+            cols = {p.expression.lower() for p in change.index.parts if p.is_column}
+            table = qkey(change.index.table, Dialect.MYSQL)
+            last = None
+            for j in range(i + 1, len(out)):
+                later = out[j]
+                if isinstance(later, AddConstraint) and qkey(later.table, Dialect.MYSQL) == table:
+                    break  # a foreign key may need the index: keep the order
+                if isinstance(later, (RenameTable, RenameColumn)):
+                    break
+                if (
+                    isinstance(later, AlterColumn)
+                    and qkey(later.table, Dialect.MYSQL) == table
+                    and later.before.name.lower() in cols
+                    and later.before.type != later.after.type
+                ):
+                    last = j
+            if last is not None:
+                out.insert(last, out.pop(i))
+                continue
+        i += 1
+    return out
+
+
+def _before_table_drop(newer: Schema, changes: list[Change], older: Schema) -> list[Change]:
+    """Leave out changes to a table that the same down drops afterwards.
+
+    Each only changes rows about to be deleted, and can fail on them (a NOT NULL column
+    re-created with nothing to fill it; on SQLite each is a whole table rebuild). Kept when
+    anything else in between names the table (a view, a foreign key), or when the result
+    misses `older`.
     """
     swaps = swap_steps(changes)
     doomed: set[tuple[str, str]] = set()  # tables dropped later, by the name they have here
@@ -519,6 +565,20 @@ def _before_table_drop(newer: Schema, changes: list[Change], older: Schema) -> l
                 continue
             case CreateTable(table):
                 doomed.discard(state.key(table.name))
+            case (
+                DropEnum()
+                | AlterEnum()
+                | RenameEnum()
+                | DropSequence()
+                | AlterSequence()
+                | DropOpaque()
+                | ReplaceOpaque()
+                | DropNamespace()
+            ):
+                # a column may use what this drops or changes (a type, a sequence, a
+                # domain): the table's own changes before it stay
+                doomed.clear()
+                continue
         own = _own_table(change)
         if own is not None and state.key(own) in doomed:
             keep[i] = False
