@@ -12,7 +12,16 @@ import pytest
 
 from bot.events import JobKind
 from bot.forges import PullState
-from tests.jobs.scenario import World, make_world, revert_pr
+from tests.jobs.scenario import EMAIL, World, make_world, revert_pr
+
+
+@pytest.fixture
+def gated(tmp_path: Path) -> tuple[World, int]:
+    """A revert PR whose plan drops a column: needs approval under this repo's policy."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    n = revert_pr(world)
+    world.worker.handle(world.pr_job(n))
+    return world, n
 
 
 def test_a_command_job_without_a_pr_does_nothing(tmp_path: Path) -> None:
@@ -34,3 +43,36 @@ def test_a_pr_job_of_a_revert_pr_no_longer_open_plans_nothing(
     world.worker.handle(world.pr_job(n + 99))  # and one the forge does not know
     assert world.forge.calls == []
 
+
+
+def test_each_approval_of_a_pr_that_is_no_revert_gets_its_own_answer(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    world.repo.git("checkout", "-q", "-b", "add-email")
+    world.repo.commit("Add email", EMAIL)
+    world.repo.git("checkout", "-q", "main")
+    pr = world.forge.add_pull_request(title="Add email", head_branch="add-email", author="bob")
+    world.worker.handle(world.command(pr.number, "/rollback-plan approve", "wendy"))
+    world.worker.handle(world.command(pr.number, "/rollback-plan approve", "alice"))
+    first, second = world.replies(pr.number)
+    assert first.body.endswith("no rollback plan to gate.")
+    assert second.body.endswith("no rollback plan to gate.")
+
+
+def test_approving_on_the_companion_of_a_pr_no_longer_a_revert_posts_no_report(
+    gated: tuple[World, int],
+) -> None:
+    """The revert PR rewritten into something else: the companion's approval has nothing
+    to approve, and no reversibility report (only `/rollback-plan` asks for one) appears."""
+    world, n = gated
+    [companion] = world.companions()
+    r = world.repo
+    r.git("checkout", "-q", "-b", "tidy", "main")
+    r.commit("Tidy", {"README.md": "tidy\n"})
+    r.git("checkout", "-q", "main")
+    pr = world.forge.pulls[n]
+    world.forge.pulls[n] = replace(pr, title="Tidy", body="", head_branch="tidy")
+    world.forge.sync(n)
+    shown = world.plan_comment(n).body
+    world.worker.handle(world.command(companion.number, "/rollback-plan approve", "wendy"))
+    assert world.plan_comment(n).body == shown
+    assert "Reversibility report" not in shown
