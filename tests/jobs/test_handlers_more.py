@@ -12,6 +12,7 @@ import pytest
 
 from bot.events import JobKind
 from bot.forges import PullState
+from bot.jobs.repo_cache import Remote
 from tests.jobs.scenario import EMAIL, World, make_world, revert_pr
 
 
@@ -76,3 +77,15 @@ def test_approving_on_the_companion_of_a_pr_no_longer_a_revert_posts_no_report(
     world.worker.handle(world.command(companion.number, "/rollback-plan approve", "wendy"))
     assert world.plan_comment(n).body == shown
     assert "Reversibility report" not in shown
+
+
+def test_a_report_that_cannot_read_the_repository_says_why(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    world.repo.git("checkout", "-q", "-b", "add-email")
+    world.repo.commit("Add email", EMAIL)
+    world.repo.git("checkout", "-q", "main")
+    pr = world.forge.add_pull_request(title="Add email", head_branch="add-email", author="bob")
+    world.cache.remote_for = lambda job: Remote(f"file://{tmp_path}/gone")
+    world.worker.handle(world.command(pr.number, "/rollback-plan", "bob"))
+    body = world.plan_comment(pr.number).body
+    assert "could not be computed:** git could not find " in body, body
