@@ -11,9 +11,14 @@ from pathlib import Path
 import pytest
 
 from bot.events import JobKind
-from bot.forges import PullState
+from bot.forges import CheckState, PullState
 from bot.jobs.repo_cache import Remote
-from tests.jobs.scenario import EMAIL, World, make_world, revert_pr
+from tests.jobs.scenario import EMAIL, M, World, make_world, revert_pr
+
+AUDIT = {
+    f"{M}/000003_audit.up.sql": "CREATE TABLE audit (id integer PRIMARY KEY);\n",
+    f"{M}/000003_audit.down.sql": "DROP TABLE audit;\n",
+}
 
 
 @pytest.fixture
@@ -89,3 +94,20 @@ def test_a_report_that_cannot_read_the_repository_says_why(tmp_path: Path) -> No
     world.worker.handle(world.command(pr.number, "/rollback-plan", "bob"))
     body = world.plan_comment(pr.number).body
     assert "could not be computed:** git could not find " in body, body
+
+
+def test_an_approval_lapses_when_the_base_moves_and_the_plan_with_it(
+    gated: tuple[World, int],
+) -> None:
+    """The same head, a new plan (main gained a migration): approve what was shown only."""
+    world, n = gated
+    sha = world.forge.pulls[n].head_sha
+    world.worker.handle(world.command(n, "/rollback-plan approve", "wendy"))
+    assert world.check(sha).state is CheckState.SUCCESS
+    world.repo.commit("Audit", AUDIT)
+    world.worker.handle(world.pr_job(n))
+    assert world.check(sha).state is CheckState.ACTION_REQUIRED
+    assert (
+        f"An approval by @wendy was for an earlier plan or head (`{sha[:12]}`): it no longer "
+        "counts." in world.plan_comment(n).body
+    )
