@@ -50,7 +50,6 @@ def test_a_pr_job_of_a_revert_pr_no_longer_open_plans_nothing(
     assert world.forge.calls == []
 
 
-
 def test_each_approval_of_a_pr_that_is_no_revert_gets_its_own_answer(tmp_path: Path) -> None:
     world = make_world(tmp_path)
     world.repo.git("checkout", "-q", "-b", "add-email")
