@@ -110,3 +110,17 @@ def test_an_approval_lapses_when_the_base_moves_and_the_plan_with_it(
         f"An approval by @wendy was for an earlier plan or head (`{sha[:12]}`): it no longer "
         "counts." in world.plan_comment(n).body
     )
+
+
+def test_the_plan_comment_s_summary_word_for_word(gated: tuple[World, int]) -> None:
+    """Planned again without any approval: the same three lines, nothing announced."""
+    world, n = gated
+    world.worker.handle(world.pr_job(n))
+    head = world.plan_comment(n).body.split("<!-- rollback-plan:plan -->")[0]
+    assert head.split("\n", 2)[2] == (
+        "### Rollback plan: needs approval\n\n"
+        "- **Check `rollback-plan`:** action required\n"
+        "- **Companion pull request:** https://forge.test/acme/app/pull/2 carries the "
+        "compensating files.\n"
+        "- **To approve:** a person with write permission comments `/rollback-plan approve`\n\n"
+    )
