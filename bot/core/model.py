@@ -196,6 +196,11 @@ class Table:
             known = self.__dict__.get(attr)
             if known is not None and key not in known:
                 new.__dict__[attr] = {**known, key: column}  # a C-level copy, not a rebuild
+        autos = self.__dict__.get("automatic")
+        if autos is not None and column.auto is None:
+            new.__dict__["automatic"] = autos
+        elif autos is not None and columns and columns[-1] is column:
+            new.__dict__["automatic"] = (*autos, column)
         return new
 
     # Looked up once per action: a scan per lookup made long ALTER histories quadratic.
@@ -207,6 +212,11 @@ class Table:
     def _by_folded_name(self) -> dict[str, Column]:
         return {c.name.lower(): c for c in reversed(self.columns)}
 
+    @cached_property
+    def automatic(self) -> tuple[Column, ...]:
+        """The serial, identity and auto-increment columns, in order."""
+        return tuple(c for c in self.columns if c.auto is not None)
+
     def constraints(self) -> tuple[Constraint, ...]:
         pk: tuple[Constraint, ...] = (self.primary_key,) if self.primary_key else ()
         return pk + self.uniques + self.checks + self.foreign_keys
@@ -216,7 +226,7 @@ class Table:
 
 
 _TABLE_FIELDS = frozenset(Table.__dataclass_fields__)
-_COLUMN_LOOKUPS = ("_by_name", "_by_folded_name")
+_COLUMN_LOOKUPS = ("_by_name", "_by_folded_name", "automatic")
 
 
 def with_fields(table: Table, **changes: Any) -> Table:

@@ -58,6 +58,9 @@ class State:
         # a column or table rename follows them without scanning every table. Built on first
         # use too (a scan of every table's keys, what one lookup cost without it).
         self._referrers: dict[tuple[str, str], dict[tuple[str, str], int]] | None = None
+        # The sequences serial and identity columns stand for (PostgreSQL), counted by name:
+        # built on first use and kept up to date like the names above.
+        self._implied: dict[tuple[str, str], int] | None = None
 
     def snapshot(self) -> Schema:
         return Schema(
@@ -160,6 +163,9 @@ class State:
     def _register(self, table: Table) -> None:
         self._register_keys(table)
         self._register_names(table)
+        if self._implied is not None:
+            for k in self._implied_of(table):
+                self._implied[k] = self._implied.get(k, 0) + 1
 
     def _register_names(self, table: Table) -> None:
         if self._names is None:
@@ -180,6 +186,13 @@ class State:
 
     def _unregister(self, table: Table) -> None:
         self._unregister_keys(table)
+        if self._implied is not None:
+            for k in self._implied_of(table):
+                left = self._implied.get(k, 0) - 1
+                if left > 0:
+                    self._implied[k] = left
+                else:
+                    self._implied.pop(k, None)
         if self._names is None:
             return
         for n in _names_of(table):
@@ -438,25 +451,34 @@ class State:
 
     def relation_taken(self, name: QName) -> bool:
         """Whether a relation (table, view, index, sequence: pg_class) holds `name` already,
-        the sequences that serial and identity columns stand for included."""
+        the sequences that serial and identity columns stand for included. (Constraint names
+        count too: a unique or primary key's index has its name; a CHECK's is rarely one.)"""
         key = self.key(name)
         if key in self.tables or key in self.views or key in self.sequences:
             return True
-        for table in self.tables.values():
-            if self.key(QName(name.name, table.name.schema)) != key:
+        if name.name in self.names_in_use():
+            return True
+        if self._implied is None:
+            self._implied = {}
+            for table in self.tables.values():
+                for k in self._implied_of(table):
+                    self._implied[k] = self._implied.get(k, 0) + 1
+        return key in self._implied
+
+    def _implied_of(self, table: Table) -> list[tuple[str, str]]:
+        """The keys of the sequences `table`'s serial and identity columns stand for."""
+        if self.dialect is not Dialect.POSTGRES:
+            return []
+        out = []
+        for col in table.automatic:  # kept with the table: a wide table is not scanned per change
+            if col.auto in _IDENTITIES:
+                seq = col.sequence or naming.serial_sequence(table.name.name, col.name)
+            elif col.auto in _SERIAL_SEQUENCE_TYPE:
+                seq = naming.serial_sequence(table.name.name, col.name)
+            else:
                 continue
-            keys = ((table.primary_key,) if table.primary_key else ()) + table.uniques
-            if any(self.same(i.name, name.name) for i in table.indexes) or any(
-                c.name and self.same(c.name, name.name) for c in keys
-            ):
-                return True
-            for col in table.columns:
-                seq = col.sequence if col.auto in _IDENTITIES else None
-                if seq is None and (col.auto in _IDENTITIES or col.auto in _SERIAL_SEQUENCE_TYPE):
-                    seq = naming.serial_sequence(table.name.name, col.name)
-                if seq is not None and self.same(seq, name.name):
-                    return True
-        return False
+            out.append(self.key(QName(seq, table.name.schema)))
+        return out
 
     def _keep_serial_sequences(self, before: Table, after: Table) -> Table:
         """`after` (`before` renamed, or one of its columns) with each serial whose sequence

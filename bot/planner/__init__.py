@@ -19,10 +19,11 @@ from bot.core.down import Down, compute_down
 from bot.core.model import Dialect, Schema
 from bot.core.plan import CompanionFile, Direction, LiveFacts, Plan, RevertSummary, SourcePlan
 from bot.core.render import to_script
+from bot.core.render.session import KIND as SESSION
 from bot.core.render.sqlite import inside_transaction, rebuilt_tables
 from bot.core.replay import Allow, Migration, ParseCache, Unmodelled, replay
 from bot.core.revert import detect_revert
-from bot.core.risk import Policy, Verdict
+from bot.core.risk import Finding, Policy, Verdict
 from bot.core.risk.analyse import policy_from_config
 from bot.engines.engine_state import engine_checked
 from bot.planner.companion import companion_files, restore_file, short_name
@@ -600,6 +601,7 @@ def _inside_transaction(plan: SourcePlan, schemas: Sequence[Schema] = ()) -> Sou
     rebuild's DROP TABLE of a table others reference deletes or nulls their rows, or fails.
     """
     down = plan.down
+    assessment = plan.assessment
     if down is not None:
         kept = tuple(s for s in down.statements if inside_transaction([s.sql]))
         gaps = tuple(
@@ -607,11 +609,28 @@ def _inside_transaction(plan: SourcePlan, schemas: Sequence[Schema] = ()) -> Sou
             for name in dict.fromkeys(rebuilt_tables(s.sql for s in kept))
             if (children := _children(name, schemas))
         )
+        if assessment is not None and assessment.shipped:
+            # the findings read from the SQL name statements by position (after the session
+            # preamble): without the rebuilds' own BEGIN/PRAGMA they sit further up
+            staying = {id(s) for s in kept}
+            assessment = replace(assessment, shipped=_moved(assessment.shipped, down, staying))
         down = replace(down, statements=kept, unmodelled=down.unmodelled + gaps)
     variant = plan.safe_variant
     if variant is not None:
         variant = replace(variant, statements=tuple(inside_transaction(variant.statements)))
-    return replace(plan, down=down, safe_variant=variant)
+    return replace(plan, down=down, safe_variant=variant, assessment=assessment)
+
+
+def _moved(
+    shipped: tuple[tuple[int, Finding], ...], down: Down, staying: set[int]
+) -> tuple[tuple[int, Finding], ...]:
+    """`shipped`'s statement positions once the statements not `staying` (by id) are gone."""
+    now: list[int] = []
+    n = 0
+    for s in (s for s in down.statements if s.change != SESSION):
+        now.append(n)
+        n += id(s) in staying
+    return tuple((now[i] if i < len(now) else i, f) for i, f in shipped)
 
 
 def _children(name: str, schemas: Sequence[Schema]) -> list[str]:

@@ -178,3 +178,29 @@ def test_a_parent_rebuilt_is_no_gap_where_the_tool_runs_with_foreign_keys_off(
     config = "sources:\n  - path: db/migrations\n    engine: {foreign_keys: false}\n"
     source = only_source(_parent_rebuilt(tmp_path, config))
     assert source.complete, source.down.unmodelled if source.down else None
+
+
+def test_data_loss_read_from_a_rebuild_sits_on_its_drop_table(tmp_path: Path) -> None:
+    # the shipped SQL's findings name statements by position; the rebuild's own PRAGMA and
+    # BEGIN, which a tool's transaction can't have, are taken out after the plan is judged,
+    # and the "does not copy" finding then sat two statements further down, on a PRAGMA
+    repo = Repo(tmp_path / "app")
+    repo.commit(
+        "Notes",
+        {f"{M}/000001_notes.up.sql": "CREATE TABLE n (id integer PRIMARY KEY, a text, b text);\n"},
+    )
+    repo.commit(
+        "Rebuild notes with c",
+        {
+            f"{M}/000002_rebuild.up.sql": "CREATE TABLE n_new (id integer PRIMARY KEY, a text, c text);\n"
+            "DROP TABLE n;\nALTER TABLE n_new RENAME TO n;\n"
+        },
+    )
+    repo.revert("HEAD")
+    source = only_source(plan(repo))
+    from bot.core.risk.analyse import statement_findings
+
+    assert source.assessment is not None and source.down is not None
+    pairs = statement_findings(source.assessment, source.down.statements)
+    lossy = [(r.sql, f.message) for r, found in pairs for f in found if "not copy" in f.message]
+    assert lossy and all(sql.startswith("DROP TABLE") for sql, _ in lossy), lossy

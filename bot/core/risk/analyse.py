@@ -43,6 +43,9 @@ class Assessment:
     policy: Policy = field(default_factory=Policy)  # the policy the verdict was given under
     # data loss read from the shipped SQL that no change's finding covers: (statement, finding)
     shipped: tuple[tuple[int, Finding], ...] = ()
+    # SQLite table swaps: the step of each rename and drop that renders nothing, and the step
+    # whose statements (the rebuild) do it
+    folded: tuple[tuple[int, int], ...] = ()
 
     def findings(self) -> list[Finding]:
         return (
@@ -73,14 +76,30 @@ def assess(
     state = State(before.dialect, before)
     fresh: set[tuple[str, str]] = set()
     steps: list[StepRisk] = []
-    for change in changes:
+    filled, folded = _rebuilds(changes, before.dialect)
+    quiet = {k for k, _ in folded}
+    for i, change in enumerate(changes):
         if each is not None:
             each(change, state)
-        ctx = Context(state, frozenset(fresh), policy.timeouts.lock_ms > 0)
+        if i in quiet:
+            # a swap's rename and drop ship as part of one row-keeping rebuild: what it loses
+            # is read from its copy (sql_losses), what may fail from the new table's shape
+            steps.append(StepRisk(change, (), ()))
+            _follow_fresh(change, state, fresh)
+            state.apply(change)
+            continue
+        source = filled.get(i)
+        ctx = Context(
+            state,
+            frozenset(fresh),
+            policy.timeouts.lock_ms > 0,
+            state.table(source) if source is not None else None,
+        )
         located = [(f, at) for r in rules_for(change) for f, at in r.located(change, ctx)]
         found = tuple(_allowed(f, allows, policy, before.dialect) for f, _ in located)
         steps.append(StepRisk(change, found, tuple(at for _, at in located)))
-        _follow_fresh(change, state, fresh)
+        if source is None:  # a rebuild's new table is filled with the old one's rows
+            _follow_fresh(change, state, fresh)
         state.apply(change)
     unknown = tuple(
         _allowed(unmodelled_rule.finding(u), allows, policy, before.dialect) for u in unmodelled
@@ -94,7 +113,7 @@ def assess(
     )
     every = known + [f for _, f in shipped] + list(unknown)
     verdict = strictest([policy.verdict(f) for f in every])
-    return Assessment(tuple(steps), unknown, verdict, policy, shipped)
+    return Assessment(tuple(steps), unknown, verdict, policy, shipped, folded)
 
 
 def statement_findings(
@@ -110,7 +129,17 @@ def statement_findings(
     attached: list[list[Finding]] = [[] for _ in rendered]
     pos = 0
     last: tuple[tuple[str, str], list[int]] | None = None  # the previous change's statements
-    for step in assessment.steps:
+    folded = dict(assessment.folded)
+    waiting: dict[int, list[Finding]] = {}  # a rebuild's step -> findings of its swap's others
+    rebuilt: dict[int, int] = {}  # a rebuild's step -> its first statement
+    for n, step in enumerate(assessment.steps):
+        if n in folded:  # renders nothing: its findings go with the rebuild that does it
+            middle = folded[n]
+            if middle in rebuilt:
+                attached[rebuilt[middle]].extend(step.findings)
+            else:
+                waiting.setdefault(middle, []).extend(step.findings)
+            continue
         key = (change_kind(step.change), change_object(step.change))
         first = next(
             (
@@ -142,6 +171,9 @@ def statement_findings(
                 own.append(own[-1] + 1)
             pos = own[-1] + 1
             last = (key, own)
+        if n in waiting or n in folded.values():
+            rebuilt[n] = own[0]
+            attached[own[0]].extend(waiting.pop(n, []))
         patterns = step.at or (None,) * len(step.findings)
         for finding, pattern in zip(step.findings, patterns, strict=True):
             j = next(
@@ -359,6 +391,28 @@ def _unquote(part: str) -> str:
     if part[:1] == "[" and part[-1:] == "]":
         return part[1:-1]
     return part
+
+
+def _rebuilds(
+    changes: Sequence[Change], dialect: Dialect
+) -> tuple[dict[int, QName], tuple[tuple[int, int], ...]]:
+    """The CreateTables that SQLite's renderer turns into a row-keeping rebuild (a table swap),
+    by position, with the table whose rows fill each one; and each swap's other two steps with
+    the step that renders the rebuild."""
+    if dialect is not Dialect.SQLITE or not any(isinstance(c, ch.CreateTable) for c in changes):
+        return {}, ()
+    from bot.core.render.sqlite import swap_steps
+
+    filled: dict[int, QName] = {}
+    folded: dict[int, int] = {}
+    for table, steps in swap_steps(list(changes)).values():
+        first = changes[steps[0]]
+        if isinstance(first, ch.RenameTable):  # rename A to B, create A, drop B
+            filled[steps[1]] = first.new
+        else:  # create B, drop A, rename B to A
+            filled[steps[0]] = table
+        folded.update({k: steps[1] for k in steps if k != steps[1]})
+    return filled, tuple(sorted(folded.items()))
 
 
 def _follow_fresh(change: Change, state: State, fresh: set[tuple[str, str]]) -> None:

@@ -505,3 +505,30 @@ def test_a_rebuild_that_copies_fewer_columns_than_it_drops_is_data_loss(
     db.execute([history, "INSERT INTO users VALUES (1, 'a@x', 'Ada')"])
     db.execute([r.sql for r in lossy])
     assert db.query("SELECT id, email, name FROM users") == [(1, "a@x", None)]
+
+
+def test_a_sqlite_rebuild_that_keeps_every_column_loses_nothing_and_says_what_may_fail() -> None:
+    # (bench/fuzz_cli.py sqlite seed 5077) undoing a hand-written rebuild that dropped a foreign
+    # key is a table swap the renderer turns into one row-keeping rebuild. Its DROP TABLE of
+    # the old copy was read as data loss (every such down refused), its rename as breaking the
+    # newer app, and the key it adds back, which rows may break, was said nowhere.
+    history = (
+        "CREATE TABLE users (id integer PRIMARY KEY);"
+        "CREATE TABLE orders (id integer PRIMARY KEY, user_id integer,"
+        " CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id));"
+    )
+    older = replay_sql(history, Dialect.SQLITE)
+    undone = replay_sql(
+        "CREATE TABLE orders_new (id integer PRIMARY KEY, user_id integer);"
+        "INSERT INTO orders_new (id, user_id) SELECT id, user_id FROM orders;"
+        "DROP TABLE orders; ALTER TABLE orders_new RENAME TO orders;",
+        Dialect.SQLITE,
+        older.schema,
+    )
+    down = compute_down(undone.schema, older.schema, undone.steps)
+    assessment = assess(down.changes, undone.schema, statements=down.statements)
+    assert [f.rule for f in assessment.findings()] == ["rebuild-adds-constraint"]
+    assert assessment.verdict is Verdict.NEEDS_APPROVAL
+    [(carrier, found)] = [(r, f) for r, f in statement_findings(assessment, down.statements) if f]
+    assert carrier.sql.startswith("CREATE TABLE _rp_new_orders")
+    assert "adds the foreign key (user_id) -> users" in found[0].message

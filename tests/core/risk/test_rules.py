@@ -36,6 +36,17 @@ ORDERS = (
     " CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id),"
     " CONSTRAINT positive_total CHECK (total >= 0));"
 )
+SQLITE_ORDERS = (
+    "CREATE TABLE users (id integer PRIMARY KEY);"
+    "CREATE TABLE orders (id integer PRIMARY KEY, user_id integer,"
+    " CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id));"
+)
+# dropping the key by hand: a new table without it, the rows copied, the old one dropped
+SQLITE_DROP_FK = (
+    "CREATE TABLE orders_new (id integer PRIMARY KEY, user_id integer);"
+    "INSERT INTO orders_new (id, user_id) SELECT id, user_id FROM orders;"
+    "DROP TABLE orders; ALTER TABLE orders_new RENAME TO orders;"
+)
 EVENTS = "CREATE TABLE events (id int NOT NULL, CONSTRAINT events_pkey PRIMARY KEY (id));"
 UNIQUE_EMAIL = USERS + "CREATE UNIQUE INDEX users_email ON users (email);"
 PLAIN_EMAIL = USERS + "CREATE INDEX users_email ON users (email);"
@@ -128,6 +139,8 @@ FIRES = [
         "add-foreign-key", "postgres", ORDERS, "ALTER TABLE orders DROP CONSTRAINT orders_user_fk;"
     ),
     Case("add-foreign-key", "mysql", ORDERS, "ALTER TABLE orders DROP FOREIGN KEY orders_user_fk;"),
+    # the down rebuilds orders with the key its rows were never checked against
+    Case("rebuild-adds-constraint", "sqlite", SQLITE_ORDERS, SQLITE_DROP_FK),
     Case("add-check", "postgres", ORDERS, "ALTER TABLE orders DROP CONSTRAINT positive_total;"),
     Case("type-cast-may-fail", "postgres", col("int"), "ALTER TABLE t ALTER COLUMN v TYPE text;"),
     Case("type-cast-may-fail", "mysql", col("date"), "ALTER TABLE t MODIFY v varchar(40);"),
@@ -360,6 +373,14 @@ QUIET = [
     Case("add-unique", "postgres", PLAIN_EMAIL, "DROP INDEX users_email;"),
     Case("add-primary-key", "postgres", EVENTS, "DROP TABLE events;"),
     Case("add-foreign-key", "postgres", ORDERS, "DROP TABLE orders;"),
+    # a rebuild that only keeps the shape the rows were checked against (an index dropped)
+    Case(
+        "rebuild-adds-constraint",
+        "sqlite",
+        SQLITE_ORDERS + "CREATE INDEX orders_user ON orders (user_id);",
+        "DROP INDEX orders_user;",
+    ),
+    Case("rebuild-adds-constraint", "sqlite", SQLITE_ORDERS, "DROP TABLE orders;"),
     Case("add-check", "postgres", ORDERS, "DROP TABLE orders;"),
     Case(
         "type-cast-may-fail",

@@ -32,6 +32,7 @@ RULES: tuple[Rule, ...] = (
     might_fail.add_unique,
     might_fail.add_primary_key,
     might_fail.add_foreign_key,
+    might_fail.rebuild_adds_constraint,
     might_fail.add_check,
     might_fail.narrowing_may_fail,
     might_fail.type_cast_may_fail,

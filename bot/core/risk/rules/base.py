@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from bot.core.changes import Change, change_object
-from bot.core.model import Dialect, QName
+from bot.core.model import Dialect, QName, Table
 from bot.core.risk import Category, Finding, Level
 from bot.core.state import State
 
@@ -35,6 +35,9 @@ class Context:
     state: State
     fresh: frozenset[tuple[str, str]] = frozenset()
     lock_timeout: bool = True
+    # A CreateTable that a SQLite rebuild fills with another table's rows: that table, as it
+    # is just before (its rows were never checked against the new table's constraints).
+    rebuilt_from: Table | None = None
 
     @property
     def dialect(self) -> Dialect:

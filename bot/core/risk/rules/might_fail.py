@@ -136,6 +136,76 @@ def add_foreign_key(change: ch.Change, ctx: Context) -> Iterator[Hit]:
 
 
 @rule(
+    "rebuild-adds-constraint",
+    _FAIL,
+    Level.WARNING,
+    "a table rebuilt with a constraint its rows were never checked against: a row that breaks "
+    "it fails the copy (or, for a foreign key, PRAGMA foreign_key_check lists it)",
+    on=(ch.CreateTable,),
+)
+def rebuild_adds_constraint(change: ch.Change, ctx: Context) -> Iterator[Hit]:
+    # A SQLite rebuild is a CreateTable filled with the rows of the table it replaces: what
+    # AddConstraint or SET NOT NULL would be in place is hidden inside the new table's shape.
+    old = ctx.rebuilt_from
+    if old is None or not isinstance(change, ch.CreateTable):
+        return
+    new, d = change.table, ctx.dialect
+    name = new.name
+
+    def fk_key(fk: ForeignKey) -> tuple[object, ...]:
+        cols = tuple(c.lower() for c in fk.columns)
+        return cols, ctx.state.key(fk.ref_table), tuple(c.lower() for c in fk.ref_columns)
+
+    had = {fk_key(fk) for fk in old.foreign_keys}
+    for fk in new.foreign_keys:
+        if fk_key(fk) not in had:
+            yield Hit(
+                at=_NEW_TABLE,
+                message=f"rebuilding {name} adds the foreign key ({', '.join(fk.columns)}) -> "
+                f"{fk.ref_table}: it fails if an existing row references a missing "
+                f"{fk.ref_table} row",
+            )
+    checks = {" ".join(c.expression.lower().split()) for c in old.checks}
+    for check in new.checks:
+        if " ".join(check.expression.lower().split()) not in checks:
+            yield Hit(
+                at=_NEW_TABLE,
+                message=f"rebuilding {name} adds CHECK ({check.expression}): it fails if an existing "
+                "row violates it",
+            )
+    keys = {tuple(c.lower() for c in u.columns) for u in old.uniques}
+    if old.primary_key is not None:
+        keys.add(tuple(c.lower() for c in old.primary_key.columns))
+    added = [u.columns for u in new.uniques]
+    if new.primary_key is not None:
+        added.append(new.primary_key.columns)
+    for cols in added:
+        if tuple(c.lower() for c in cols) not in keys:
+            yield Hit(
+                at=_NEW_TABLE,
+                message=f"rebuilding {name} makes ({', '.join(cols)}) unique: it fails if existing "
+                "rows repeat a value",
+            )
+    for col in new.columns:
+        before = old.column(col.name, d)
+        if before is None and needs_value(col):
+            yield Hit(
+                at=_NEW_TABLE,
+                message=f"rebuilding {name} adds {col.name} NOT NULL with no default: the copied rows "
+                "have no value for it",
+            )
+        elif before is not None and before.nullable and not col.nullable:
+            yield Hit(
+                at=_NEW_TABLE,
+                message=f"rebuilding {name} makes {col.name} NOT NULL: it fails on a NULL in it",
+            )
+
+
+# the rebuild's statement that holds the new shape (its own PRAGMA and BEGIN come first)
+_NEW_TABLE = r"\ACREATE TABLE"
+
+
+@rule(
     "add-check",
     _FAIL,
     Level.WARNING,
