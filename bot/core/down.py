@@ -109,7 +109,7 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
                 inverse = implied_by_drops(inverse, newer.dialect)
                 inverse = _before_table_drop(newer, inverse, older)
                 if newer.dialect is Dialect.MYSQL:
-                    inverse = _descending_after_types(inverse)
+                    inverse = _reaching(newer, _descending_after_types(inverse), older, inverse)
                 statements, gaps = _rendered(inverse, newer)
                 return Down(tuple(inverse), statements, Method.INVERSION, unmodelled + gaps)
             else:
@@ -496,6 +496,19 @@ def implied_by_drops(changes: list[Change], dialect: Dialect) -> list[Change]:
     return [c for i, c in enumerate(changes) if not only_column(i, c)]
 
 
+def _reaching(
+    newer: Schema, changes: list[Change], older: Schema, fallback: list[Change]
+) -> list[Change]:
+    """`changes` when they still take `newer` to `older` (a reordering proven), else `fallback`."""
+    if changes == fallback:
+        return changes
+    try:
+        reached = apply_changes(newer, changes)
+    except StateError:
+        return fallback
+    return changes if reached == older or _canonical(reached) == _canonical(older) else fallback
+
+
 def _descending_after_types(changes: list[Change]) -> list[Change]:
     """MariaDB: an index with a descending part created before a later change of one of its
     columns' type moves after that change.
@@ -515,17 +528,17 @@ def _descending_after_types(changes: list[Change]) -> list[Change]:
             last = None
             for j in range(i + 1, len(out)):
                 later = out[j]
-                if isinstance(later, AddConstraint) and qkey(later.table, Dialect.MYSQL) == table:
-                    break  # a foreign key may need the index: keep the order
-                if isinstance(later, (RenameTable, RenameColumn)):
-                    break
-                if (
-                    isinstance(later, AlterColumn)
-                    and qkey(later.table, Dialect.MYSQL) == table
-                    and later.before.name.lower() in cols
-                    and later.before.type != later.after.type
+                if isinstance(later, AlterColumn) and qkey(later.table, Dialect.MYSQL) == table:
+                    if later.before.name.lower() in cols and later.before.type != later.after.type:
+                        last = j
+                    continue
+                # anything else about this table (the index itself, a foreign key that may
+                # need it, a rename) keeps the order from here on
+                own = _own_table(later)
+                if isinstance(later, (RenameTable, CreateTable, DropTable, DropIndex)) or (
+                    own is not None and qkey(own, Dialect.MYSQL) == table
                 ):
-                    last = j
+                    break
             if last is not None:
                 out.insert(last, out.pop(i))
                 continue
