@@ -598,13 +598,7 @@ def _before_table_drop(newer: Schema, changes: list[Change], older: Schema) -> l
             continue
         doomed -= {key for key in doomed if _names_table(change, key, state)}
     pruned = [c for c, k in zip(changes, keep, strict=True) if k]
-    if len(pruned) == len(changes):
-        return changes
-    try:
-        reached = apply_changes(newer, pruned)
-    except StateError:
-        return changes
-    return pruned if reached == older or _canonical(reached) == _canonical(older) else changes
+    return _reaching(newer, pruned, older, changes)
 
 
 def _own_table(change: Change) -> QName | None:
