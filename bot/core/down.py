@@ -794,7 +794,8 @@ def _canonical(schema: Schema) -> Schema:
     A view re-bound through a rename and back reads the same but is spelled by sqlglot, not
     by its author; the engine stores its own form anyway. Names are compared as the engine
     reads them: `"a"` and `a` are one name (a rename and back may drop the quotes), `"A"` is
-    another. A table's indexes have no order: one dropped and created again comes back last.
+    another. A table's indexes have no order: one dropped and created again comes back last;
+    nor have PostgreSQL's constraints.
     """
     import sqlglot
     from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
@@ -805,7 +806,17 @@ def _canonical(schema: Schema) -> Schema:
             indexes=tuple(sorted(table.indexes, key=lambda i: i.name.lower())),
             checks=tuple(replace(c, expression=_unticked(c.expression)) for c in table.checks)
             if schema.dialect is Dialect.MYSQL
+            # PostgreSQL keeps named constraints apart, in no order; SQLite's are the table's
+            # text, and MariaDB numbers the names it gives foreign keys in their order
+            else tuple(sorted(table.checks, key=lambda c: c.name or ""))
+            if schema.dialect is Dialect.POSTGRES
             else table.checks,
+            foreign_keys=tuple(sorted(table.foreign_keys, key=lambda c: c.name or ""))
+            if schema.dialect is Dialect.POSTGRES
+            else table.foreign_keys,
+            uniques=tuple(sorted(table.uniques, key=lambda c: c.name or ""))
+            if schema.dialect is Dialect.POSTGRES
+            else table.uniques,
         )
         for key, table in schema.tables.items()
     }
