@@ -499,14 +499,32 @@ def implied_by_drops(changes: list[Change], dialect: Dialect) -> list[Change]:
 def _reaching(
     newer: Schema, changes: list[Change], older: Schema, fallback: list[Change]
 ) -> list[Change]:
-    """`changes` when they still take `newer` to `older` (a reordering proven), else `fallback`."""
+    """`changes` when they still take `newer` to `older` (a reordering proven), else `fallback`.
+
+    The engine also refuses to drop a table another one still has a foreign key to (the
+    model does not), so a reordering that does is not taken either.
+    """
     if changes == fallback:
         return changes
+    state = State(newer.dialect, newer)
     try:
-        reached = apply_changes(newer, changes)
+        for change in changes:
+            if isinstance(change, DropTable) and _still_referenced(state, change.table.name):
+                return fallback
+            state.apply(change)
     except StateError:
         return fallback
+    reached = state.snapshot()
     return changes if reached == older or _canonical(reached) == _canonical(older) else fallback
+
+
+def _still_referenced(state: State, name: QName) -> bool:
+    """Whether another table has a foreign key to table `name`."""
+    key = state.key(name)
+    return any(
+        k != key and any(state.key(fk.ref_table) == key for fk in t.foreign_keys)
+        for k, t in state.tables.items()
+    )
 
 
 def _descending_after_types(changes: list[Change]) -> list[Change]:
