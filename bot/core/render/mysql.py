@@ -202,7 +202,7 @@ class _Renderer:
                 return [f"DROP SCHEMA {ident(name, MY)}"]
             case ch.CreateTable(table):
                 self.made.add((self.state.key(table.name), None))
-                return [self._create_table(table)]
+                return self._create_table(table)
             case ch.DropTable(table):
                 return [f"DROP TABLE {qname(table.name, MY)}"]
             case ch.RenameTable(old, new):
@@ -453,23 +453,39 @@ class _Renderer:
             return [f"ALTER TABLE {t} MODIFY COLUMN {definition}"]
         return [f"ALTER TABLE {t} CHANGE COLUMN {ident(before.name, MY)} {definition}"]
 
-    def _create_table(self, table: Table) -> str:
-        """CREATE TABLE with keys inline: an AUTO_INCREMENT column may be keyed only by an index."""
+    def _create_table(self, table: Table) -> list[str]:
+        """CREATE TABLE with keys inline: an AUTO_INCREMENT column may be keyed only by an index.
+
+        MariaDB's CREATE TABLE refuses a CHECK on a column a foreign key changes (CASCADE,
+        SET NULL, SET DEFAULT), which ALTER TABLE ... ADD accepts: such a check comes after.
+        """
+        acted = {
+            c.lower()
+            for fk in table.foreign_keys
+            if {fk.on_delete or "", fk.on_update or ""} & _CHANGING_ACTIONS
+            for c in fk.columns
+        }
+        later = [
+            c
+            for c in table.checks
+            if not _is_column_check(table, c) and any(_reads(c.expression, col) for col in acted)
+        ]
         elements = [
             self._column(table.name, c, table, column_check(table, c.name)) for c in table.columns
         ]
         elements += [
             constraint_definition(c)
             for c in table.constraints()
-            if not (isinstance(c, Check) and _is_column_check(table, c))
+            if not (isinstance(c, Check) and (_is_column_check(table, c) or c in later))
         ]
         elements += [index_definition(i) for i in table.indexes]
-        sql = f"CREATE TABLE {qname(table.name, MY)} (\n  " + ",\n  ".join(elements) + "\n)"
+        t = qname(table.name, MY)
+        sql = f"CREATE TABLE {t} (\n  " + ",\n  ".join(elements) + "\n)"
         if table.comment is not None:
             sql += f" COMMENT={literal(table.comment, MY)}"
         if table.options:
             sql += f" {table.options}"
-        return sql
+        return [sql, *(f"ALTER TABLE {t} ADD {constraint_definition(c)}" for c in later)]
 
     def _column_level(self, tname: QName, check: Check) -> bool:
         return _is_column_check(self.state.require_table(tname), check)
@@ -698,3 +714,13 @@ def _implicit_twin(table: Table, fk: ForeignKey) -> str | None:
         ):
             return index.name
     return None
+
+
+# referential actions that write the referencing column
+_CHANGING_ACTIONS = {"CASCADE", "SET NULL", "SET DEFAULT"}
+
+
+def _reads(expression: str, column: str) -> bool:
+    """Whether an expression reads `column` (bare or in backticks), case aside."""
+    name = re.escape(column)
+    return re.search(rf"(?i)(?<![\w$`]){name}(?![\w$`])|`{name}`", expression) is not None

@@ -274,6 +274,13 @@ class AlterStatements(ObjectStatements):
                 if col.nullable:
                     self.emit(ch.AlterColumn(name, col, replace(col, nullable=False)))
         self.emit(ch.AddConstraint(name, con))
+        if (
+            self.dialect is Dialect.MYSQL
+            and isinstance(con, Unique | PrimaryKey)
+            and not (isinstance(con, Unique) and long_unique(self.state.require_table(name), con))
+        ):
+            # a unique or primary key is an index InnoDB lets a foreign key use as well
+            self.supersede_implicit(name, [c.lower() for c in con.columns], con.name)
 
     def _validate(self, name: QName, what: str) -> None:
         """VALIDATE CONSTRAINT: the NOT VALID constraint now holds for every row."""

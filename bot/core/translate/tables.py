@@ -726,9 +726,14 @@ class TableStatements(OpaqueStatements):
             if not part.is_column or part.length:
                 break
             serves.append(part.expression.lower())
-        for old in self.state.require_table(index.table).indexes:
+        self.supersede_implicit(index.table, serves, index.name)
+
+    def supersede_implicit(self, table: QName, serves: list[str], name: str | None) -> None:
+        """MySQL: drop the indexes InnoDB made for foreign keys that a new index or key on
+        these leading columns can serve instead (InnoDB drops them itself)."""
+        for old in self.state.require_table(table).indexes:
             cols = [p.expression.lower() for p in old.parts]
-            if old.implicit and old.name != index.name and serves[: len(cols)] == cols:
+            if old.implicit and old.name != name and serves[: len(cols)] == cols:
                 self.emit(ch.DropIndex(old))
 
 
