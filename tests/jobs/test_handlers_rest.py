@@ -1,0 +1,110 @@
+"""The rest of the worker's answers (written from the surviving mutants of bot/jobs/handlers.py's
+`_plan_pr`, `_revert_in_pr`, `_ctx` and the module's helpers): which commits of a push are
+looked at, what a revert PR merged into a moved base is planned as. Real repositories, the
+fake forge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.events import JobKind
+from tests.jobs.scenario import EMAIL, M, World, make_world, revert_pr
+
+AUDIT = {
+    f"{M}/000003_audit.up.sql": "CREATE TABLE audit (id integer PRIMARY KEY);\n",
+    f"{M}/000003_audit.down.sql": "DROP TABLE audit;\n",
+}
+
+
+def test_a_large_revert_pr_is_planned_as_merged_into_a_base_that_moved_on(
+    tmp_path: Path,
+) -> None:
+    """The reverted change also added 200 KB of seed data: the merge preview is dated by the
+    revert's date alone (its whole diff in git's environment was more than exec allows)."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    seed = "".join(f"{i},user{i}@example.com\n" for i in range(8000))
+    n = revert_pr(world, {**EMAIL, "db/seed/users.csv": seed})
+    world.repo.commit("Audit", AUDIT)
+    world.worker.handle(world.pr_job(n))
+    body = world.plan_comment(n).body
+    assert "ALTER TABLE users DROP COLUMN email" in body and "DROP TABLE audit" not in body
+    assert "does not merge cleanly" not in body
+
+
+def test_a_new_branch_s_push_fetches_its_tip_only(tmp_path: Path) -> None:
+    """No `before` to start from: the history behind the tip is not fetched to find one."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    first = world.repo.head()
+    for i in range(4):
+        world.repo.commit(f"Docs {i}", {"README.md": f"docs {i}\n"})
+    push = world.job(JobKind.PUSH, sha=world.repo.head(), before="0" * 40, branch="docs")
+    world.worker.handle(push)
+    assert world.forge.calls == []
+    with world.cache.open(push, [world.repo.head()]) as cached:
+        assert cached.shallow() and not cached.has(first)
+
+
+def test_a_force_push_is_looked_at_by_its_tip_only(tmp_path: Path) -> None:
+    """A rebase rewrites every commit: a revert planned under its old sha is not planned
+    again (a second companion) under its new one."""
+    world: World = make_world(tmp_path, approve_data_loss=True)
+    r = world.repo
+    start = r.head()
+    added = r.commit("Add email", EMAIL)
+    revert = r.revert("HEAD")
+    world.worker.handle(world.job(JobKind.PUSH, sha=revert, before=start, branch="main"))
+    [companion] = world.companions()
+    r.git("reset", "-q", "--hard", start)
+    r.commit("Tidy", {"README.md": "tidy\n"})
+    r.git("cherry-pick", added, revert)
+    tip = r.commit("Docs", {"README.md": "docs\n"})
+    world.worker.handle(world.job(JobKind.PUSH, sha=tip, before=revert, branch="main"))
+    assert world.companions() == [companion]
+    assert list(world.forge.commit_comments) == [revert]
+
+
+def test_a_push_of_more_than_a_hundred_commits_is_looked_at_by_its_newest_hundred(
+    tmp_path: Path,
+) -> None:
+    """The work of one push is bounded: the revert 101st from the tip is not looked at."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    r = world.repo
+    start = r.head()
+    r.commit("Add email", EMAIL)
+    r.commit("Add audit", AUDIT)
+    oldest = r.revert("HEAD")
+    hundredth = r.revert("HEAD~2")
+    for i in range(99):
+        r.git("commit", "-q", "--allow-empty", "-m", f"Docs {i}")
+    world.worker.handle(world.job(JobKind.PUSH, sha=r.head(), before=start, branch="main"))
+    assert [p.head_branch for p in world.companions()] == [f"rollback-plan/{hundredth[:12]}"]
+    assert oldest not in world.forge.commit_comments
+
+
+def test_a_revert_pr_s_plan_says_what_it_reverts_word_for_word(tmp_path: Path) -> None:
+    world = make_world(tmp_path, approve_data_loss=True)
+    n = revert_pr(world)
+    world.worker.handle(world.pr_job(n))
+    reverted = world.repo.git("rev-parse", "main")
+    assert (
+        f'\n**Reverts** `{reverted[:12]}`: Revert "Add email (\\#2)" (detected by git message).\n'
+        in world.plan_comment(n).body
+    )
+
+
+def test_a_pr_re_applying_a_reverted_change_says_it_re_applies(tmp_path: Path) -> None:
+    world = make_world(tmp_path, approve_data_loss=True)
+    r = world.repo
+    r.commit("Add email", EMAIL)
+    reverted = r.revert("HEAD")
+    r.git("checkout", "-q", "-b", "reapply-email")
+    r.revert("HEAD")
+    r.git("checkout", "-q", "main")
+    pr = world.forge.add_pull_request(
+        title='Reapply "Add email"', head_branch="reapply-email", author="alice"
+    )
+    world.worker.handle(world.pr_job(pr.number))
+    assert (
+        f'\n**Re-applies** `{reverted[:12]}`: Revert "Revert "Add email"" (detected by git '
+        "message).\n" in world.plan_comment(pr.number).body
+    )
