@@ -108,3 +108,29 @@ def test_a_pr_re_applying_a_reverted_change_says_it_re_applies(tmp_path: Path) -
         f'\n**Re-applies** `{reverted[:12]}`: Revert "Revert "Add email"" (detected by git '
         "message).\n" in world.plan_comment(pr.number).body
     )
+
+
+def test_a_revert_made_by_hand_is_found_by_its_content(tmp_path: Path) -> None:
+    """No `Revert` in the message: the commit undoes exactly what an earlier one did."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    r = world.repo
+    start = r.head()
+    added = r.commit("Add email", EMAIL)
+    undo = r.commit("Take the email column out again", dict.fromkeys(EMAIL))
+    world.worker.handle(world.job(JobKind.PUSH, sha=undo, before=start, branch="main"))
+    assert [p.head_branch for p in world.companions()] == [f"rollback-plan/{undo[:12]}"]
+    [comment] = world.forge.commit_comments[undo]
+    assert f"**Reverts** `{added[:12]}`" in comment.body and "(detected by content)" in comment.body
+
+
+def test_a_revert_pr_fetches_only_the_history_it_plans_from(tmp_path: Path) -> None:
+    """Where the revert branched off is in the first fetch: nothing older is fetched."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    first = world.repo.head()
+    for i in range(4):
+        world.repo.commit(f"Docs {i}", {"README.md": f"docs {i}\n"})
+    n = revert_pr(world)
+    world.worker.handle(world.pr_job(n))
+    assert "ALTER TABLE users DROP COLUMN email" in world.plan_comment(n).body
+    with world.cache.open(world.pr_job(n), [world.forge.pulls[n].head_sha]) as cached:
+        assert cached.shallow() and not cached.has(first)
