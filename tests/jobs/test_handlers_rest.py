@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.events import JobKind
+from bot.forges import CheckState
 from tests.jobs.scenario import EMAIL, M, World, make_world, revert_pr
 
 AUDIT = {
@@ -134,3 +137,70 @@ def test_a_revert_pr_fetches_only_the_history_it_plans_from(tmp_path: Path) -> N
     assert "ALTER TABLE users DROP COLUMN email" in world.plan_comment(n).body
     with world.cache.open(world.pr_job(n), [world.forge.pulls[n].head_sha]) as cached:
         assert cached.shallow() and not cached.has(first)
+
+
+def undo_by_hand(world: World, branch: str) -> str:
+    """`Add email (#2)` on main, then a branch taking it out by hand (and tidying the README):
+    neither the commit's message nor its content says it is a revert."""
+    r = world.repo
+    r.commit("Add email (#2)", EMAIL)
+    r.git("checkout", "-q", "-b", branch)
+    r.commit("Undo the email column", {**dict.fromkeys(EMAIL), "README.md": "tidy\n"})
+    r.git("checkout", "-q", "main")
+    return r.git("rev-parse", "main")
+
+
+@pytest.mark.parametrize(
+    ("body", "branch", "detected_by"),
+    [
+        ("Reverts acme/app#2", "undo", "github pr"),
+        ("", "revert-2-add-email", "branch name"),
+    ],
+    ids=["body", "branch"],
+)
+def test_a_revert_pr_is_found_by_its_body_or_its_branch(
+    tmp_path: Path, body: str, branch: str, detected_by: str
+) -> None:
+    world = make_world(tmp_path, approve_data_loss=True)
+    added = undo_by_hand(world, branch)
+    pr = world.forge.add_pull_request(
+        title="Undo the email column", body=body, head_branch=branch, author="alice"
+    )
+    world.worker.handle(world.pr_job(pr.number))
+    shown = world.plan_comment(pr.number).body
+    assert f"**Reverts** `{added[:12]}`" in shown and f"(detected by {detected_by})" in shown
+    assert world.check(pr.head_sha).state is CheckState.ACTION_REQUIRED
+
+
+def test_a_revert_more_than_fifty_commits_below_its_pr_s_head_is_not_looked_for(
+    tmp_path: Path,
+) -> None:
+    """The work of one PR is bounded: its newest 50 commits are looked at."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    r = world.repo
+    r.commit("Add email (#2)", EMAIL)
+    r.git("checkout", "-q", "-b", "cleanup")
+    r.revert("HEAD")
+    for i in range(50):
+        r.git("commit", "-q", "--allow-empty", "-m", f"Docs {i}")
+    r.git("checkout", "-q", "main")
+    pr = world.forge.add_pull_request(title="Cleanup", head_branch="cleanup", author="alice")
+    world.worker.handle(world.pr_job(pr.number))
+    assert world.forge.calls == []
+
+
+def test_a_revert_below_its_pr_s_head_is_found_past_the_first_fetch(tmp_path: Path) -> None:
+    """The clone's first fetch (two commits deep here, as a clone that already held the head
+    may be) stops above the revert: the PR's commits are all looked at, not those fetched."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    r = world.repo
+    r.commit("Add email (#2)", EMAIL)
+    r.git("checkout", "-q", "-b", "cleanup")
+    revert = r.revert("HEAD")
+    for i in range(3):
+        r.commit(f"Tidy {i}", {"README.md": f"tidy {i}\n"})
+    r.git("checkout", "-q", "main")
+    pr = world.forge.add_pull_request(title="Cleanup", head_branch="cleanup", author="alice")
+    world.worker.handle(world.pr_job(pr.number))
+    assert [p.head_branch for p in world.companions()] == [f"rollback-plan/{revert[:12]}"]
+    assert world.check(pr.head_sha).state is CheckState.ACTION_REQUIRED
