@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.events import JobKind
+from bot.approvals import ApprovalPolicy
+from bot.events import ForgeKind, Job, JobKind
 from bot.forges import CheckState
-from tests.jobs.scenario import EMAIL, M, World, make_world, revert_pr
+from bot.jobs.handlers import Worker
+from tests.jobs.fake_forge import FakeForge
+from tests.jobs.scenario import EMAIL, M, NOW, REPO, World, make_world, revert_pr
 
 AUDIT = {
     f"{M}/000003_audit.up.sql": "CREATE TABLE audit (id integer PRIMARY KEY);\n",
@@ -204,3 +207,29 @@ def test_a_revert_below_its_pr_s_head_is_found_past_the_first_fetch(tmp_path: Pa
     world.worker.handle(world.pr_job(pr.number))
     assert [p.head_branch for p in world.companions()] == [f"rollback-plan/{revert[:12]}"]
     assert world.check(pr.head_sha).state is CheckState.ACTION_REQUIRED
+
+
+def test_a_gitlab_job_is_answered_on_gitlab_in_its_words_and_limits(tmp_path: Path) -> None:
+    """One worker for both forges: the job's forge answers it, says "merge request", and
+    keeps its own comment limit when the operator set only GitHub's."""
+    world = make_world(tmp_path, approve_data_loss=True, comment_limit=1500)
+    n = revert_pr(world)
+    gitlab = FakeForge(REPO, world.repo.path / ".git", pulls=dict(world.forge.pulls))
+    forges = {ForgeKind.GITHUB: world.forge, ForgeKind.GITLAB: gitlab}
+    worker = Worker(world.worker.settings, lambda job: forges[job.forge], world.cache, lambda: NOW)
+    worker.handle(Job(JobKind.PULL_REQUEST, ForgeKind.GITLAB, REPO, "d-gitlab", number=n))
+    assert world.forge.calls == []
+    [comment] = gitlab.bot_comments(n)  # one part: GitLab takes a million characters
+    assert "- **Companion merge request:** https://forge.test/acme/app/pull/2" in comment.body
+    assert "ALTER TABLE users DROP COLUMN email" in comment.body
+
+
+def test_the_plan_comment_names_whom_the_operator_s_policy_lets_approve(tmp_path: Path) -> None:
+    policy = ApprovalPolicy(teams=("acme/dba", "acme/sre"))
+    world = make_world(tmp_path, approve_data_loss=True, policy=policy)
+    n = revert_pr(world)
+    world.worker.handle(world.pr_job(n))
+    assert (
+        "- **To approve:** a person with write permission or membership of acme/dba, acme/sre "
+        "comments `/rollback-plan approve`\n" in world.plan_comment(n).body
+    )
