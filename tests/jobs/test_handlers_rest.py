@@ -14,7 +14,7 @@ from bot.events import ForgeKind, Job, JobKind
 from bot.forges import CheckState
 from bot.jobs.handlers import Worker
 from tests.jobs.fake_forge import FakeForge
-from tests.jobs.scenario import EMAIL, M, NOW, REPO, World, make_world, revert_pr
+from tests.jobs.scenario import EMAIL, NOW, REPO, M, World, make_world, revert_pr
 
 AUDIT = {
     f"{M}/000003_audit.up.sql": "CREATE TABLE audit (id integer PRIMARY KEY);\n",
