@@ -5,6 +5,7 @@ fake forge."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ import pytest
 from bot.approvals import ApprovalPolicy
 from bot.events import ForgeKind, Job, JobKind
 from bot.forges import CheckState
-from bot.jobs.handlers import Worker
+from bot.jobs.handlers import Worker, Workflow
+from bot.jobs.repo_cache import Remote
+from bot.planner import PlanOptions
 from tests.jobs.fake_forge import FakeForge
 from tests.jobs.scenario import EMAIL, NOW, REPO, M, World, make_world, revert_pr
 
@@ -233,3 +236,69 @@ def test_the_plan_comment_names_whom_the_operator_s_policy_lets_approve(tmp_path
         "- **To approve:** a person with write permission or membership of acme/dba, acme/sre "
         "comments `/rollback-plan approve`\n" in world.plan_comment(n).body
     )
+
+
+def add_email_pr(world: World, files: dict[str, str] | None = None) -> int:
+    """A PR adding the email column (no revert): only `/rollback-plan` gets it a report."""
+    r = world.repo
+    r.git("checkout", "-q", "-b", "add-email")
+    r.commit("Add email", files or EMAIL)
+    r.git("checkout", "-q", "main")
+    pr = world.forge.add_pull_request(title="Add email", head_branch="add-email", author="bob")
+    return pr.number
+
+
+def test_a_reversibility_report_names_its_migration_by_the_pr_s_date(tmp_path: Path) -> None:
+    """Asked again later, the report names the same compensating migration: it is dated by
+    the PR's head commit (2026-11-02 10:00), not by the worker's clock (2026-11-03)."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    n = add_email_pr(
+        world,
+        {
+            f"{M}/20260102000000_email.up.sql": "ALTER TABLE users ADD COLUMN email text;\n",
+            f"{M}/20260102000000_email.down.sql": "ALTER TABLE users DROP COLUMN email;\n",
+        },
+    )
+    world.worker.handle(world.command(n, "/rollback-plan", "bob"))
+    body = world.plan_comment(n).body
+    assert "Reversibility report" in body
+    assert f"- `{M}/20261102100000_rollback_" in body, body
+
+
+def test_a_reversibility_report_holds_the_operator_s_plan_options(tmp_path: Path) -> None:
+    """Proofs turned off (`verify: false`): the report does not say it was proven."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    n = add_email_pr(world)
+    world.worker.handle(world.command(n, "/rollback-plan", "bob"))
+    assert "**Proven**" in world.plan_comment(n).body
+    world.worker.settings = Workflow(plan_options=PlanOptions(verify=False))
+    world.worker.handle(world.command(n, "/rollback-plan", "bob"))
+    body = world.plan_comment(n).body
+    assert "ALTER TABLE users DROP COLUMN email" in body and "**Proven**" not in body
+
+
+def test_a_conflicting_revert_pr_keeps_what_main_gained_since_it_branched(
+    tmp_path: Path,
+) -> None:
+    """Planned from where it branched off: the audit table main gained since is not dropped."""
+    world = make_world(tmp_path, approve_data_loss=True)
+    n = revert_pr(world)
+    edited = EMAIL[f"{M}/000002_email.up.sql"] + "-- edited on main\n"
+    world.repo.commit("Edit email", {f"{M}/000002_email.up.sql": edited, **AUDIT})
+    world.worker.handle(world.pr_job(n))
+    body = world.plan_comment(n).body
+    assert "does not merge cleanly into main" in body
+    assert "ALTER TABLE users DROP COLUMN email" in body and "audit" not in body
+
+
+def test_a_revert_pr_that_cannot_be_read_is_logged_for_the_operator(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = make_world(tmp_path)
+    n = revert_pr(world)
+    world.cache.remote_for = lambda job: Remote(f"file://{tmp_path}/gone")
+    with caplog.at_level(logging.WARNING, logger="bot.jobs.handlers"):
+        world.worker.handle(world.pr_job(n))
+    [line] = [r.getMessage() for r in caplog.records if r.name == "bot.jobs.handlers"]
+    assert line.startswith(f"planning acme/app#{n} failed: git could not find "), line
+    assert "could not be computed:** git could not find " in world.plan_comment(n).body
