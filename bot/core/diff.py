@@ -354,6 +354,7 @@ class _Planner:
         self.redo_attached = self._attached_to_redo()
         self.disowned: dict[Key, Sequence] = {}  # removed sequences, as step 5 leaves them
         self.early, self.owner_fixes = self._plan_early()
+        self.taken = self._names_taken_back()
 
     def changes(self) -> list[Change]:
         return [
@@ -363,6 +364,7 @@ class _Planner:
             *self._drop_keys_and_indexes(),
             *self.early,
             *self._drop_tables(),
+            *(ch.DropSequence(self.disowned.get(k, self.src.sequences[k])) for k in self.taken),
             *self._alter_tables(),
             *self._late_drops(),
             *self._create_tables(),
@@ -541,6 +543,36 @@ class _Planner:
             out.append(ch.CreateOpaque(obj) if old is None else ch.ReplaceOpaque(old, obj))
         return out
 
+    def _names_taken_back(self) -> list[Key]:
+        """Removed sequences whose name a serial column of the target takes back.
+
+        A table renamed away keeps its serial's sequence name (`p2_id_seq` on `p5`); a column
+        made serial again under the old name creates that sequence as it is altered, so the
+        old one goes as soon as the tables using it are dropped, not after (fuzz_cli 6036).
+        """
+        if self.dialect is not Dialect.POSTGRES:
+            return []
+        implied = {
+            qkey(seq.name, self.dialect)
+            for t in self.tgt.tables.values()
+            for c in t.columns
+            if (seq := implied_sequence(t, c)) is not None
+        }
+        out = []
+        for k, seq in self.src.sequences.items():
+            if k in self.tgt.sequences or k not in implied:
+                continue
+            reads = nextval(seq.name)
+            # a kept table still reading it holds it until it is altered: left for later
+            if any(
+                " ".join((c.default or "").split()) == reads
+                for td in self.kept.values()
+                for c in td.before.columns
+            ):
+                continue
+            out.append(k)
+        return out
+
     def _late_drops(self) -> list[Change]:
         """Step 8: what nothing uses any more once tables are dropped and altered."""
 
@@ -558,7 +590,7 @@ class _Planner:
             *(
                 ch.DropSequence(self.disowned.get(k, s))
                 for k, s in reversed(list(src.sequences.items()))
-                if k not in self.tgt.sequences
+                if k not in self.tgt.sequences and k not in self.taken
             ),
             *(
                 ch.DropEnum(e)

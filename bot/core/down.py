@@ -499,14 +499,32 @@ def implied_by_drops(changes: list[Change], dialect: Dialect) -> list[Change]:
 def _reaching(
     newer: Schema, changes: list[Change], older: Schema, fallback: list[Change]
 ) -> list[Change]:
-    """`changes` when they still take `newer` to `older` (a reordering proven), else `fallback`."""
+    """`changes` when they still take `newer` to `older` (a reordering proven), else `fallback`.
+
+    The engine also refuses to drop a table another one still has a foreign key to (the
+    model does not), so a reordering that does is not taken either.
+    """
     if changes == fallback:
         return changes
+    state = State(newer.dialect, newer)
     try:
-        reached = apply_changes(newer, changes)
+        for change in changes:
+            if isinstance(change, DropTable) and _still_referenced(state, change.table.name):
+                return fallback
+            state.apply(change)
     except StateError:
         return fallback
+    reached = state.snapshot()
     return changes if reached == older or _canonical(reached) == _canonical(older) else fallback
+
+
+def _still_referenced(state: State, name: QName) -> bool:
+    """Whether another table has a foreign key to table `name`."""
+    key = state.key(name)
+    return any(
+        k != key and any(state.key(fk.ref_table) == key for fk in t.foreign_keys)
+        for k, t in state.tables.items()
+    )
 
 
 def _descending_after_types(changes: list[Change]) -> list[Change]:
@@ -794,7 +812,8 @@ def _canonical(schema: Schema) -> Schema:
     A view re-bound through a rename and back reads the same but is spelled by sqlglot, not
     by its author; the engine stores its own form anyway. Names are compared as the engine
     reads them: `"a"` and `a` are one name (a rename and back may drop the quotes), `"A"` is
-    another. A table's indexes have no order: one dropped and created again comes back last.
+    another. A table's indexes have no order: one dropped and created again comes back last;
+    nor have PostgreSQL's constraints.
     """
     import sqlglot
     from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
@@ -805,7 +824,17 @@ def _canonical(schema: Schema) -> Schema:
             indexes=tuple(sorted(table.indexes, key=lambda i: i.name.lower())),
             checks=tuple(replace(c, expression=_unticked(c.expression)) for c in table.checks)
             if schema.dialect is Dialect.MYSQL
+            # PostgreSQL keeps named constraints apart, in no order; SQLite's are the table's
+            # text, and MariaDB numbers the names it gives foreign keys in their order
+            else tuple(sorted(table.checks, key=lambda c: c.name or ""))
+            if schema.dialect is Dialect.POSTGRES
             else table.checks,
+            foreign_keys=tuple(sorted(table.foreign_keys, key=lambda c: c.name or ""))
+            if schema.dialect is Dialect.POSTGRES
+            else table.foreign_keys,
+            uniques=tuple(sorted(table.uniques, key=lambda c: c.name or ""))
+            if schema.dialect is Dialect.POSTGRES
+            else table.uniques,
         )
         for key, table in schema.tables.items()
     }

@@ -118,6 +118,8 @@ class ForeignKey:
     on_delete: str | None = None
     on_update: str | None = None
     deferrable: str | None = None  # "DEFERRABLE INITIALLY DEFERRED" etc.
+    # PostgreSQL: added NOT VALID and not validated since (rows from before are not checked)
+    validated: bool = True
 
     kind = "foreign key"
 
@@ -129,6 +131,8 @@ class Check:
     # MariaDB: the column whose definition holds this CHECK. It goes with the column (a MODIFY
     # that does not restate it drops it) and is known by the column's current name.
     column: str | None = None
+    # PostgreSQL: added NOT VALID and not validated since (rows from before are not checked)
+    validated: bool = True
 
     kind = "check"
 

@@ -8,9 +8,11 @@ fall back to sqlglot's rendering when the cut text does not parse back to the sa
 
 from __future__ import annotations
 
+import re
 import threading
 from bisect import bisect_left
 from functools import cache, lru_cache
+from itertools import pairwise
 from typing import Any
 
 import sqlglot
@@ -45,6 +47,18 @@ _SELF_EVIDENT = [
 
 
 _local = threading.local()
+_PERSISTENT = re.compile(r"(?i)\bpersistent\b")
+
+
+def _persistent_as_stored(tokens: list[Token]) -> None:
+    """MariaDB's `AS (expr) PERSISTENT` is its spelling of STORED, which sqlglot can't read."""
+    for prev, tok in pairwise(tokens):
+        if (
+            prev.token_type == TokenType.R_PAREN
+            and tok.token_type == TokenType.VAR
+            and tok.text.upper() == "PERSISTENT"
+        ):
+            tok.text = "STORED"
 
 
 def _tools(dialect: Dialect) -> tuple[Any, Any]:
@@ -79,6 +93,8 @@ class ParsedStatement:
             tokenizer, parser = _tools(dialect)
             source = text if parse_text is None else parse_text
             self.tokens = tokenizer.tokenize(source)
+            if dialect is Dialect.MYSQL and _PERSISTENT.search(source):
+                _persistent_as_stored(self.tokens)
             trees = parser.parse(self.tokens, source)
             self.tree = next((t for t in trees if t is not None), None)
         self._starts: list[int] | None = None  # built on first use: most statements never need them

@@ -326,17 +326,26 @@ class State:
             case ch.DropIndex(index):
                 table = self.require_table(index.table)
                 kept = tuple(i for i in table.indexes if not self.same(i.name, index.name))
-                if len(kept) == len(table.indexes):
+                if len(kept) < len(table.indexes):
+                    self._put(with_fields(table, indexes=kept))
+                elif (key := self._unique_key(table, index.name)) is not None:
+                    self._put(
+                        with_fields(table, uniques=tuple(u for u in table.uniques if u != key))
+                    )
+                else:
                     raise StateError(f"index {index.name} does not exist")
-                self._put(with_fields(table, indexes=kept))
             case ch.RenameIndex(tname, old, new):
                 table = self.require_table(tname)
+                key = self._unique_key(table, old)
                 self._put(
                     with_fields(
                         table,
                         indexes=tuple(
                             replace(i, name=new) if self.same(i.name, old) else i
                             for i in table.indexes
+                        ),
+                        uniques=tuple(
+                            replace(u, name=new) if u == key else u for u in table.uniques
                         ),
                     )
                 )
@@ -692,6 +701,12 @@ class State:
             if cols != table.columns:
                 self._put(replace(table, columns=cols))
 
+    def _unique_key(self, table: Table, name: str) -> Unique | None:
+        """MySQL: the unique key `name`, which its index statements also reach."""
+        if self.dialect is not Dialect.MYSQL or any(self.same(i.name, name) for i in table.indexes):
+            return None
+        return next((u for u in table.uniques if u.name and self.same(u.name, name)), None)
+
     def _without_constraint(self, table: Table, con: Constraint) -> Table:
         def kept(existing: tuple[_Con, ...]) -> tuple[_Con, ...]:
             if con.name is not None:
@@ -712,6 +727,17 @@ class State:
                 if table.primary_key is None:
                     raise StateError(f"table {table.name} has no primary key")
                 return replace(table, primary_key=None)
+            case Unique(name) if (
+                self.dialect is Dialect.MYSQL
+                and name is not None
+                and not any(u.name and self.same(u.name, name) for u in table.uniques)
+                and any(i.unique and self.same(i.name, name) for i in table.indexes)
+            ):
+                # a MySQL unique key is one object whichever way it was written (UNIQUE KEY,
+                # CREATE UNIQUE INDEX) and whichever way it is dropped
+                return replace(
+                    table, indexes=tuple(i for i in table.indexes if not self.same(i.name, name))
+                )
             case Unique():
                 return replace(table, uniques=kept(table.uniques))
             case ForeignKey():

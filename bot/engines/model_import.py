@@ -401,7 +401,8 @@ def postgres_ddl(query: Query) -> tuple[list[str], list[str]]:
             if col[7] is not None:
                 comments.append(f"COMMENT ON COLUMN {name}.{col[0]} IS {_pg_literal(col[7])}")
         for ckind, text in constraints.get(oid, []):
-            if ckind == "f":
+            # CREATE TABLE validates what it holds: a NOT VALID check is added after
+            if ckind == "f" or text.endswith(" NOT VALID"):
                 foreign.append(f"ALTER TABLE {name} ADD {text}")
             else:
                 items.append(text)

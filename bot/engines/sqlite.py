@@ -203,6 +203,18 @@ def _normalize(sql: str) -> str:
     return normalize_sql(sql, dialect="sqlite", fold_case=True, unquote=True)
 
 
+def _strings(tokens: list[Token], columns: set[str]) -> list[Token]:
+    """A CHECK's tokens with each "double-quoted" word that names no column as the string
+    it is to SQLite. Its ALTER TABLE DROP/RENAME COLUMN rewrites such strings in every
+    table's text to 'single-quoted' ones: two spellings of one check."""
+    return [
+        Token("string", "'" + t.value.replace("'", "''") + "'")
+        if t.kind == "ident" and t.text.startswith('"') and t.value.lower() not in columns
+        else t
+        for t in tokens
+    ]
+
+
 def _expression(tokens: list[Token]) -> str:
     return join_tokens(unquote_plain(tokens), fold_case=True)
 
@@ -328,15 +340,21 @@ def parse_create_table(sql: str) -> TableSql:
     if start is None:
         return result
     end = _matching(tokens, start)
-    for item in _split_items(tokens[start + 1 : end]):
-        _parse_item(item, result)
+    items = _split_items(tokens[start + 1 : end])
+    columns = {
+        item[0].value.lower()
+        for item in items
+        if item and item[0].text.upper() not in _TABLE_CONSTRAINT_STARTS
+    }
+    for item in items:
+        _parse_item(item, result, columns)
     tail = {t.text.upper() for t in tokens[end + 1 :] if t.kind == "word"}
     result.without_rowid = "ROWID" in tail
     result.strict = "STRICT" in tail
     return result
 
 
-def _parse_item(item: list[Token], result: TableSql) -> None:
+def _parse_item(item: list[Token], result: TableSql, columns: set[str]) -> None:
     first = item[0].text.upper() if item[0].kind == "word" else ""
     column = None if first in _TABLE_CONSTRAINT_STARTS else item[0].value.lower()
     i = 0 if column is None else 1
@@ -346,7 +364,7 @@ def _parse_item(item: list[Token], result: TableSql) -> None:
         if word == "CHECK" and follows_paren:
             close = _matching(item, i + 1)
             named = i >= 2 and item[i - 2].text.upper() == "CONSTRAINT"
-            expression = _expression(item[i + 2 : close])
+            expression = _expression(_strings(item[i + 2 : close], columns))
             result.checks[expression] = item[i - 1].value if named else None
             i = close + 1
         elif column is not None and word == "AS" and follows_paren:

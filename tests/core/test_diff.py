@@ -636,6 +636,31 @@ def test_self_reference_is_dropped_before_its_key_on_postgres(
         fresh.close()
 
 
+def test_a_serial_takes_its_old_sequence_name_back_on_postgres(
+    postgres_server: ScratchServer,
+) -> None:
+    """A table renamed away keeps its serial's sequence (p2_id_seq on p5); the diff back drops
+    p5 and makes the new p2's id serial again, which creates p2_id_seq: the old one must be
+    gone by then, not dropped at the end (fuzz_cli seed 6036's fallback failed on it)."""
+    history = [
+        "CREATE TABLE p2 (id bigserial PRIMARY KEY, f text)",
+        "ALTER TABLE p2 RENAME TO p5",
+        "CREATE TABLE p2 (id integer PRIMARY KEY)",
+    ]
+    newer = replay_sql(";\n".join(history) + ";", PG).schema
+    older_sql = "CREATE TABLE p2 (id bigserial PRIMARY KEY, f text)"
+    changes = diff(newer, pg(older_sql))
+    migrated, fresh = postgres_server.new_database(), postgres_server.new_database()
+    try:
+        migrated.execute(history)
+        migrated.execute([r.sql for r in render(changes, newer)])
+        fresh.execute([older_sql])
+        assert migrated.catalog().diff(fresh.catalog()) == []
+    finally:
+        migrated.close()
+        fresh.close()
+
+
 # -- examples a user relies on -----------------------------------------------------------------
 
 SHOP = """

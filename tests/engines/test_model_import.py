@@ -280,3 +280,39 @@ def test_a_static_down_the_engine_refuses_is_replaced_by_the_engines_own(
     assert down.complete
     assert down.note is not None and "used the diff of the engine's two states" in down.note
     _proven(engine_db, Dialect.POSTGRES, newer, older, [s.sql for s in down.statements])
+
+
+def test_a_settled_mysql_revert_drops_a_unique_index_the_engine_reads_as_a_key(
+    tmp_path: Path, mariadb_server: object
+) -> None:
+    """MariaDB shows every unique index as a UNIQUE KEY, so the engine's state (read back
+    after settling a dynamic statement) holds a key where the model holds an index: the
+    down's DROP INDEX must still apply to it, and a descending part must survive the read
+    (fuzz_cli seed 6001 stopped the plan with "index ... does not exist")."""
+    repo = Repo(tmp_path / "app")
+    m = "db/migrations"
+    history = PROCEDURAL[Dialect.MYSQL]
+    repo.commit(
+        "accounts and audit",
+        {
+            ".rollback-plan.yml": f"sources:\n  - path: {m}\n    dialect: mysql\n",
+            **{f"{m}/00000{i + 1}_step.up.sql": mig.sql for i, mig in enumerate(history[:2])},
+        },
+    )
+    repo.commit(
+        "unique names",
+        {
+            f"{m}/000003_step.up.sql": "CREATE UNIQUE INDEX accounts_code ON accounts (id DESC);\n"
+            "CREATE UNIQUE INDEX accounts_id ON accounts (id);\n"
+            "CREATE UNIQUE INDEX audit_id ON audit_log (id);\n"
+        },
+    )
+    repo.revert("HEAD")
+    plan = plan_commit(git.Repo(repo.path), "HEAD", now=NOW, options=PlanOptions(verify=True))
+    (source,) = plan.sources
+    assert source.complete and source.down is not None
+    assert source.proof is not None and source.proof.verified, source.proof
+    shipped = [s.sql for s in source.down.statements]
+    assert "DROP INDEX accounts_code ON accounts" in shipped
+    assert "DROP INDEX accounts_id ON accounts" in shipped
+    assert "ALTER TABLE audit_log DROP INDEX audit_id" in shipped

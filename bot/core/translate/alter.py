@@ -53,6 +53,9 @@ from bot.core.translate.common import (
 )
 from bot.core.translate.objects import ObjectStatements
 
+# ALTER TABLE ... VALIDATE CONSTRAINT name (PostgreSQL)
+_VALIDATE = re.compile(r"(?is)\s*validate\s+constraint\s+(\S+)\s*$")
+
 
 class AlterStatements(ObjectStatements):
     """ALTER TABLE actions."""
@@ -310,7 +313,9 @@ class AlterStatements(ObjectStatements):
             return renamed
         elif isinstance(action, exp.AddConstraint):
             for con in action.expressions:
-                self.add_constraint(name, con)
+                # sqlglot hangs NOT VALID on the statement, not on its action
+                tree = self.p.tree
+                self.add_constraint(name, con, not_valid=bool(tree and tree.args.get("not_valid")))
         elif type(action).__name__ == "DropPrimaryKey":
             table = self.state.require_table(name)
             if table.primary_key is None:
@@ -341,6 +346,10 @@ class AlterStatements(ObjectStatements):
         """True for an action about how the table is stored or run: ignored when it changes
         nothing a down restores, reported as unmodelled when it does."""
         if _IGNORED_ACTIONS.match(action):
+            return True
+        validate = _VALIDATE.match(action)
+        if validate:
+            self._validate(name, self.name(_ident_text(validate.group(1))))
             return True
         if not _UNMODELLED_OPTIONS.match(action):
             return False
@@ -496,7 +505,17 @@ class AlterStatements(ObjectStatements):
                     self.emit(ch.AlterColumn(name, col, replace(col, nullable=False)))
         self.emit(ch.AddConstraint(name, con))
 
-    def add_constraint(self, name: QName, node: exp.Expr) -> None:
+    def _validate(self, name: QName, what: str) -> None:
+        """VALIDATE CONSTRAINT: the NOT VALID constraint now holds for every row."""
+        con = self.state.find_constraint(name, what)
+        if con is None:
+            raise StateError(f"constraint {what} does not exist on {name}")
+        if isinstance(con, Check | ForeignKey) and not con.validated:
+            # no change of its own: undone, it is dropped and added NOT VALID again
+            self.emit(ch.DropConstraint(name, con))
+            self.emit(ch.AddConstraint(name, replace(con, validated=True)))
+
+    def add_constraint(self, name: QName, node: exp.Expr, *, not_valid: bool = False) -> None:
         table = self.state.require_table(name)
         if isinstance(node, exp.IndexColumnConstraint):
             idx = self._inline_index(table, node, self._taken())
@@ -507,6 +526,12 @@ class AlterStatements(ObjectStatements):
             node = node.expressions[0]
         updated = self._add_table_element(table, node, taken)
         for con in _new_constraints(table, updated):
+            if (
+                not_valid
+                and self.dialect is Dialect.POSTGRES
+                and isinstance(con, Check | ForeignKey)
+            ):
+                con = replace(con, validated=False)
             self._emit_constraint(name, con)
         for idx in updated.indexes[len(table.indexes) :]:
             self.emit(ch.CreateIndex(idx))

@@ -38,7 +38,7 @@ _CONSTRAINT_WORDS = {
 # ALTER TABLE actions with no effect on the schema a down restores (ownership, how the server
 # runs the statement, counters, maintenance switches).
 _IGNORED_ACTIONS = re.compile(
-    r"(?is)\s*(owner\s+to|validate\s+constraint|auto_increment\s*=|force\b|algorithm\s*=|"
+    r"(?is)\s*(owner\s+to|auto_increment\s*=|force\b|algorithm\s*=|"
     r"lock\s*=|enable\s+keys|disable\s+keys)"
 )
 # ALTER TABLE actions that change how a table stores or behaves, which the model does not hold:
@@ -63,6 +63,7 @@ class TranslatorBase:
         self.unmodelled: list[str] = []
         # Constraint names the author wrote (as opposed to ones we derived as the engine would).
         self.given_names: set[str] = set()
+        self.given_keys: set[str] = set()  # primary and unique keys named as written
         # MySQL, in declaration order: the foreign keys' columns and the keys named for the
         # author; InnoDB names the index it makes for a key where the key is declared.
         self.key_order: list[tuple[str, ...] | str] = []

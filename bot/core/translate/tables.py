@@ -107,6 +107,8 @@ class TableStatements(OpaqueStatements):
             table = self._add_inline(table, colname, cc, taken)
         for element in pending:
             table = self._add_table_element(table, element, taken)
+        if self.dialect is Dialect.POSTGRES and not _DEFERRED_OR_COVERING.search(self.p.text):
+            table = _merged_keys(table, self.given_keys)
         if self.dialect is Dialect.POSTGRES or self.dialect is Dialect.MYSQL:
             table = _pk_not_null(table, self.state)
         if self.dialect is Dialect.MYSQL:
@@ -330,6 +332,8 @@ class TableStatements(OpaqueStatements):
             if table.primary_key is not None:
                 raise StateError(f"table {table.name} has two primary keys")
             table = replace(table, primary_key=con)
+            if given:
+                self.given_keys.add(given)
             col = table.column(colname, self.dialect)
             if (
                 self.dialect is Dialect.SQLITE
@@ -343,6 +347,8 @@ class TableStatements(OpaqueStatements):
             )
             if not given and con.name:
                 self.key_order.append(con.name)
+            elif given:
+                self.given_keys.add(given)
             table = replace(table, uniques=(*table.uniques, con))
         elif isinstance(kind, exp.Reference):
             con = self._foreign_key(table, cols, kind, given, taken)
@@ -442,13 +448,22 @@ class TableStatements(OpaqueStatements):
             table = replace(table, primary_key=pk)
             if pk.name:
                 taken.add(pk.name)
+            if given:
+                self.given_keys.add(given)
             return table
         if isinstance(element, exp.UniqueColumnConstraint):
             schema = element.this
             if isinstance(schema, exp.Schema) and any(
-                isinstance(e, exp.ColumnPrefix) for e in schema.expressions
+                isinstance(e, exp.ColumnPrefix)
+                or (
+                    self.dialect is Dialect.MYSQL
+                    and isinstance(e, exp.Ordered)
+                    and bool(e.args.get("desc"))
+                )
+                for e in schema.expressions
             ):
-                # A unique key over column prefixes has no constraint form: model the index.
+                # A unique key over column prefixes or descending parts (MariaDB keeps the
+                # order) has no constraint form: model the index.
                 parts = tuple(self._index_part(e) for e in schema.expressions)
                 idx_name = given or (self.name(schema.this) if schema.this is not None else None)
                 idx_name = idx_name or naming.constraint_name(
@@ -476,6 +491,8 @@ class TableStatements(OpaqueStatements):
                 taken.add(uq.name)
                 if not given:
                     self.key_order.append(uq.name)
+                else:
+                    self.given_keys.add(given)
             return replace(table, uniques=(*table.uniques, uq))
         if isinstance(element, exp.ForeignKey):
             cols = tuple(self.name(e) for e in element.expressions)
@@ -730,3 +747,34 @@ def _named_sequences(table: QName, columns: list[Column]) -> list[Column]:
         else c
         for c in columns
     ]
+
+
+# keys PostgreSQL tells apart by more than their columns, which the model does not hold
+_DEFERRED_OR_COVERING = re.compile(r"(?i)\b(?:deferrable|initially|include)\b")
+
+
+def _merged_keys(table: Table, given: set[str]) -> Table:
+    """The table as PostgreSQL's CREATE TABLE makes it: one key per column list.
+
+    The primary key comes first; a later key over the same columns (and NULLS NOT DISTINCT
+    alike) is merged into the one before, which takes its written name if it had none.
+    """
+    keys: list[PrimaryKey | Unique] = [table.primary_key] if table.primary_key else []
+    keys += table.uniques
+    kept: list[PrimaryKey | Unique] = []
+    for key in keys:
+        same = next((k for k, prior in enumerate(kept) if _same_key(prior, key)), None)
+        if same is None:
+            kept.append(key)
+        elif key.name in given and kept[same].name not in given:
+            kept[same] = replace(kept[same], name=key.name)
+    if len(kept) == len(keys):
+        return table
+    pk = kept[0] if isinstance(kept[0], PrimaryKey) else None
+    return replace(table, primary_key=pk, uniques=tuple(k for k in kept if isinstance(k, Unique)))
+
+
+def _same_key(a: PrimaryKey | Unique, b: PrimaryKey | Unique) -> bool:
+    return a.columns == b.columns and (isinstance(a, Unique) and a.nulls_not_distinct) == (
+        isinstance(b, Unique) and b.nulls_not_distinct
+    )

@@ -37,6 +37,8 @@ def constraint_definition(con: Constraint) -> str:
             body = foreign_key_body(con, PG)
         case Check(name):
             body = check_body(con)
+    if isinstance(con, ForeignKey | Check) and not con.validated:
+        body += " NOT VALID"  # only ALTER TABLE ... ADD keeps it: CREATE TABLE checks anyway
     return named(name, body, PG)
 
 

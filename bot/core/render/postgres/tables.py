@@ -71,8 +71,9 @@ def create_table(table: Table) -> list[str]:
         if table.comment is not None:
             out.append(f"COMMENT ON TABLE {qname(table.name, PG)} IS {comment_text(table.comment)}")
         return out
+    inline, after = _inline_keys(table.constraints())
     elements = [column_definition(c) for c in table.columns]
-    elements += [constraint_definition(c) for c in table.constraints()]
+    elements += [constraint_definition(c) for c in inline]
     head = "CREATE UNLOGGED TABLE" if table.unlogged else "CREATE TABLE"
     sql = f"{head} {qname(table.name, PG)} (\n  " + ",\n  ".join(elements) + "\n)"
     if table.partition_by:
@@ -80,6 +81,7 @@ def create_table(table: Table) -> list[str]:
     if table.options:
         sql += f" {table.options}"
     out = [sql]
+    out += [f"ALTER TABLE {qname(table.name, PG)} ADD {constraint_definition(c)}" for c in after]
     for column in table.columns:
         out += retyped_serial(table.name, column)
         out += statistics_target(table.name, column)
@@ -96,6 +98,32 @@ def create_table(table: Table) -> list[str]:
         if c.comment is not None
     ]
     return out
+
+
+def _inline_keys(
+    constraints: tuple[Constraint, ...],
+) -> tuple[list[Constraint], list[Constraint]]:
+    """The constraints CREATE TABLE can hold, and those it would lose or change.
+
+    Inside one CREATE TABLE, PostgreSQL keeps a single index per key column list (the primary
+    key first): a second key over the same columns must be added after, or it is lost. And it
+    validates every constraint there: a NOT VALID one is added after, NOT VALID.
+    """
+    inline: list[Constraint] = []
+    after: list[Constraint] = []
+    seen: set[tuple[tuple[str, ...], bool]] = set()
+    for con in constraints:
+        if isinstance(con, ForeignKey | Check) and not con.validated:
+            after.append(con)
+            continue
+        if isinstance(con, PrimaryKey | Unique):
+            key = (con.columns, isinstance(con, Unique) and con.nulls_not_distinct)
+            if key in seen:
+                after.append(con)
+                continue
+            seen.add(key)
+        inline.append(con)
+    return inline, after
 
 
 def typed_default(default: str, old_type: str) -> str:
@@ -251,6 +279,18 @@ _FAMILIES = (
 )
 
 
+# Types between which a CHECK reads the same after ALTER COLUMN ... TYPE: no cast is added.
+_SAME_READING = (
+    frozenset("SMALLINT INTEGER BIGINT INT INT2 INT4 INT8".split()),
+    frozenset(["TEXT", "VARCHAR", "CHARACTER VARYING"]),
+)
+
+
+def _same_reading(a: str, b: str) -> bool:
+    base_a, base_b = (" ".join(re.sub(r"\(.*?\)", " ", t).upper().split()) for t in (a, b))
+    return any(base_a in group and base_b in group for group in _SAME_READING)
+
+
 def _family(type_text: str) -> frozenset[str] | None:
     base = " ".join(re.sub(r"\(.*?\)", " ", type_text).upper().split())
     if base.endswith("]"):
@@ -364,6 +404,13 @@ def alter_column(
         if changes_type and after.generated is None and not assignable:
             action += f" USING {c}::{'text::' if via_text else ''}{pg_type(a_type)}"
         main.append(action)
+        if changes_type and not _same_reading(b_type, a_type):
+            # PostgreSQL re-reads a CHECK on a retyped column and keeps it with the casts
+            # the new type needed ("Value"::numeric > 0::numeric): re-adding it in the same
+            # statement restores the text it had, in the same pass over the rows
+            rechecked = [k for k in table.checks if k.name and references(k.expression, after.name)]
+            main[:0] = [f"DROP CONSTRAINT {ident(k.name or '', PG)}" for k in rechecked]
+            main += [f"ADD {constraint_definition(k)}" for k in rechecked]
     if b_serial and a_serial and b_serial != a_serial:
         last.append(f"ALTER SEQUENCE {seq} AS {a_serial}")
 

@@ -1,7 +1,8 @@
 """PostgreSQL locks and rewrites: steps that block the table (or rewrite it) while they run.
 
-Our renderer writes plain DDL (no CONCURRENTLY, no NOT VALID), as a down must be one
-transaction-safe script; these rules say what that costs on a big table.
+Our renderer writes plain DDL (no CONCURRENTLY; NOT VALID only where the older schema had
+the constraint so), as a down must be one transaction-safe script; these rules say what that
+costs on a big table.
 """
 
 from __future__ import annotations
@@ -179,6 +180,7 @@ def constraint_without_not_valid(change: ch.Change, ctx: Context) -> Iterator[Hi
         ctx.dialect is PG
         and isinstance(change, ch.AddConstraint)
         and isinstance(change.constraint, (ForeignKey, Check))
+        and change.constraint.validated
         and ctx.has_rows(change.table)
     ):
         also = ""
