@@ -7,15 +7,8 @@ from dataclasses import replace
 import pytest
 
 from bot.core import changes as ch
-from bot.core.down import (
-    Down,
-    Method,
-    compute_down,
-    down_between,
-    implied_by_drops,
-    split_unmodelled,
-    views_last,
-)
+from bot.core.down import Down, Method, compute_down, down_between, split_unmodelled
+from bot.core.down_order import implied_by_drops, views_last
 from bot.core.model import Column, Dialect, Index, IndexPart, QName, Schema, Unique, View
 from bot.core.render import Rendered
 from bot.core.replay import Migration, ParseCache, Step, Unmodelled, replay_sql
@@ -399,7 +392,7 @@ def test_every_view_restored_too_early_moves() -> None:
 
 def test_a_view_sqlglot_cannot_tokenize_is_compared_as_written() -> None:
     # an unterminated dollar quote raises TokenError, not ParseError: the down must not crash
-    from bot.core.down import _canonical
+    from bot.core.down_order import canonical as _canonical
     from bot.core.model import QName, Schema, View
 
     view = View(QName("v"), "SELECT $$abc")

@@ -12,12 +12,12 @@ from bot.core.model import (
     QName,
 )
 from bot.core.state import StateError
-from bot.core.translate.alter import AlterStatements
+from bot.core.translate.alter_table import AlterTable
 from bot.core.translate.base import Unsupported
 from bot.core.translate.common import _mentions
 
 
-class DropStatements(AlterStatements):
+class DropStatements(AlterTable):
     """DROP statements and what they take along (CASCADE, the engine's own drops)."""
 
     def drop(self, tree: exp.Drop) -> None:
