@@ -193,7 +193,8 @@ class SetTableComment:
 @dataclass(frozen=True)
 class SetTableOptions:
     """PostgreSQL `ALTER TABLE ... SET (...)` / `RESET (...)`: storage parameters, kept as
-    Table.options spells them (`WITH (fillfactor=70)`)."""
+    Table.options spells them (`WITH (fillfactor=70)`); MariaDB's engine and row format;
+    SQLite's WITHOUT ROWID / STRICT (a rebuild)."""
 
     table: QName
     before: str | None

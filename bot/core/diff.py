@@ -538,6 +538,8 @@ class _Planner:
                 # (the down reports it, bot/core/down.py)
                 options = restorage(td.before.options, td.after.options)
                 out.append(ch.SetTableOptions(td.after.name, td.before.options, options))
+            if self.dialect is Dialect.SQLITE and td.before.options != td.after.options:
+                out.append(ch.SetTableOptions(td.after.name, td.before.options, td.after.options))
             if self.dialect is Dialect.POSTGRES:
                 if td.before.unlogged != td.after.unlogged:
                     out.append(ch.SetUnlogged(td.after.name, td.before.unlogged, td.after.unlogged))

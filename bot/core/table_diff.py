@@ -183,13 +183,28 @@ def retypes(alter: ch.AlterColumn) -> bool:
 def _changed(
     before: Iterable[_T], after: Iterable[_T], key: Callable[[_T], Hashable]
 ) -> tuple[list[_T], list[_T]]:
-    """(to drop, to add): items whose key is gone or whose value changed, and their successors."""
-    old = {key(x): x for x in before}
-    new = {key(x): x for x in after}
+    """(to drop, to add): items whose key is gone or whose value changed, and their successors.
+
+    Equal unnamed items count one by one: SQLite keeps the same CHECK twice (fuzz_cli 6476).
+    """
+    old = _counted(before, key)
+    new = _counted(after, key)
     return (
         [x for k, x in old.items() if new.get(k) != x],
         [x for k, x in new.items() if old.get(k) != x],
     )
+
+
+def _counted(items: Iterable[_T], key: Callable[[_T], Hashable]) -> dict[Hashable, _T]:
+    """Items by key, a repeated key numbered by its occurrence."""
+    out: dict[Hashable, _T] = {}
+    seen: dict[Hashable, int] = {}
+    for x in items:
+        k = key(x)
+        n = seen.get(k, 0)
+        seen[k] = n + 1
+        out[(k, n)] = x
+    return out
 
 
 def _word(name: str) -> re.Pattern[str]:

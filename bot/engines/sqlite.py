@@ -365,7 +365,12 @@ def _parse_item(item: list[Token], result: TableSql, columns: set[str]) -> None:
             close = _matching(item, i + 1)
             named = i >= 2 and item[i - 2].text.upper() == "CONSTRAINT"
             expression = _expression(_strings(item[i + 2 : close], columns))
-            result.checks[expression] = item[i - 1].value if named else None
+            name = item[i - 1].value if named else None
+            if expression in result.checks:
+                # the same check twice (named once, say): which comes first is no difference
+                names = (result.checks[expression] or "(unnamed)").split(", ")
+                name = ", ".join(sorted([*names, name or "(unnamed)"]))
+            result.checks[expression] = name
             i = close + 1
         elif column is not None and word == "AS" and follows_paren:
             close = _matching(item, i + 1)

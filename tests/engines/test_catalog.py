@@ -115,3 +115,14 @@ def test_sqlite_checks_are_found_at_column_and_table_level() -> None:
     assert parsed.collations == {"b": "nocase"}
     assert parsed.generated == {"c": "upper(b)"}
     assert parsed.without_rowid and parsed.strict and not parsed.autoincrement
+
+
+def test_sqlite_the_same_check_twice_is_two_checks_in_any_order() -> None:
+    """SQLite keeps a CHECK written twice; the catalog keeps both names, whatever the order
+    (fuzz_cli seed 6476: a down that left one copy too many compared equal)."""
+    twice = "CREATE TABLE t (f INT CHECK (f > 0), CONSTRAINT ch31 CHECK (f > 0))"
+    swapped = "CREATE TABLE t (f INT, CONSTRAINT ch31 CHECK (f > 0), CHECK (f > 0))"
+    thrice = "CREATE TABLE t (f INT CHECK (f > 0), CONSTRAINT ch31 CHECK (f > 0), CHECK (f>0))"
+    assert parse_create_table(twice).checks == {"f > 0": "(unnamed), ch31"}
+    assert parse_create_table(swapped).checks == parse_create_table(twice).checks
+    assert parse_create_table(thrice).checks == {"f > 0": "(unnamed), (unnamed), ch31"}

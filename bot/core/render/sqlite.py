@@ -55,6 +55,7 @@ _TableChange = (
     | ch.AddConstraint
     | ch.DropConstraint
     | ch.SetTableComment
+    | ch.SetTableOptions  # WITHOUT ROWID, STRICT: only a rebuild sets or clears them
 )
 
 

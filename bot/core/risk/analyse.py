@@ -77,7 +77,9 @@ def assess(
     fresh: set[tuple[str, str]] = set()
     steps: list[StepRisk] = []
     filled, folded = _rebuilds(changes, before.dialect)
-    quiet = {k for k, _ in folded}
+    # a swap's steps but its new table ship as one row-keeping rebuild: whichever order the
+    # swap came in (rename first, or create first), the new table's shape is what is judged
+    quiet = ({k for k, _ in folded} | {k for _, k in folded}) - filled.keys()
     for i, change in enumerate(changes):
         if each is not None:
             each(change, state)
@@ -88,12 +90,13 @@ def assess(
             _follow_fresh(change, state, fresh)
             state.apply(change)
             continue
-        source = filled.get(i)
+        source, rebuilt = filled.get(i, (None, None))
         ctx = Context(
             state,
             frozenset(fresh),
             policy.timeouts.lock_ms > 0,
             state.table(source) if source is not None else None,
+            rebuilt,
         )
         located = [(f, at) for r in rules_for(change) for f, at in r.located(change, ctx)]
         found = tuple(_allowed(f, allows, policy, before.dialect) for f, _ in located)
@@ -130,15 +133,27 @@ def statement_findings(
     pos = 0
     last: tuple[tuple[str, str], list[int]] | None = None  # the previous change's statements
     folded = dict(assessment.folded)
-    waiting: dict[int, list[Finding]] = {}  # a rebuild's step -> findings of its swap's others
-    rebuilt: dict[int, int] = {}  # a rebuild's step -> its first statement
+    # a rebuild's step -> the findings of its swap's others, each with the statement it names
+    waiting: dict[int, list[tuple[Finding, str | None]]] = {}
+    rebuilt: dict[int, list[int]] = {}  # a rebuild's step -> its statements
+
+    def place(found: list[tuple[Finding, str | None]], own: list[int]) -> None:
+        for finding, pattern in found:
+            j = next(
+                (j for j in own if pattern and re.search(pattern, _sql(rendered[j]), re.I | re.M)),
+                own[0],
+            )
+            attached[j].append(finding)
+
     for n, step in enumerate(assessment.steps):
+        patterns = step.at or (None,) * len(step.findings)
+        mine = list(zip(step.findings, patterns, strict=True))
         if n in folded:  # renders nothing: its findings go with the rebuild that does it
             middle = folded[n]
             if middle in rebuilt:
-                attached[rebuilt[middle]].extend(step.findings)
+                place(mine, rebuilt[middle])
             else:
-                waiting.setdefault(middle, []).extend(step.findings)
+                waiting.setdefault(middle, []).extend(mine)
             continue
         key = (change_kind(step.change), change_object(step.change))
         first = next(
@@ -172,15 +187,9 @@ def statement_findings(
             pos = own[-1] + 1
             last = (key, own)
         if n in waiting or n in folded.values():
-            rebuilt[n] = own[0]
-            attached[own[0]].extend(waiting.pop(n, []))
-        patterns = step.at or (None,) * len(step.findings)
-        for finding, pattern in zip(step.findings, patterns, strict=True):
-            j = next(
-                (j for j in own if pattern and re.search(pattern, _sql(rendered[j]), re.I | re.M)),
-                own[0],
-            )
-            attached[j].append(finding)
+            rebuilt[n] = own
+            place(waiting.pop(n, []), own)
+        place(mine, own)
     # the shipped findings were read from the statements before the session preamble
     offset = next((j for j, r in enumerate(rendered) if r.change != SESSION), len(rendered))
     for index, finding in assessment.shipped:
@@ -395,22 +404,22 @@ def _unquote(part: str) -> str:
 
 def _rebuilds(
     changes: Sequence[Change], dialect: Dialect
-) -> tuple[dict[int, QName], tuple[tuple[int, int], ...]]:
+) -> tuple[dict[int, tuple[QName, QName]], tuple[tuple[int, int], ...]]:
     """The CreateTables that SQLite's renderer turns into a row-keeping rebuild (a table swap),
-    by position, with the table whose rows fill each one; and each swap's other two steps with
-    the step that renders the rebuild."""
+    by position, with the table whose rows fill each one and the name it ends up with; and
+    each swap's other two steps with the step that renders the rebuild."""
     if dialect is not Dialect.SQLITE or not any(isinstance(c, ch.CreateTable) for c in changes):
         return {}, ()
     from bot.core.render.sqlite import swap_steps
 
-    filled: dict[int, QName] = {}
+    filled: dict[int, tuple[QName, QName]] = {}
     folded: dict[int, int] = {}
     for table, steps in swap_steps(list(changes)).values():
         first = changes[steps[0]]
         if isinstance(first, ch.RenameTable):  # rename A to B, create A, drop B
-            filled[steps[1]] = first.new
+            filled[steps[1]] = (first.new, table)
         else:  # create B, drop A, rename B to A
-            filled[steps[0]] = table
+            filled[steps[0]] = (table, table)
         folded.update({k: steps[1] for k in steps if k != steps[1]})
     return filled, tuple(sorted(folded.items()))
 

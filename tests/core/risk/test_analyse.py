@@ -532,3 +532,30 @@ def test_a_sqlite_rebuild_that_keeps_every_column_loses_nothing_and_says_what_ma
     [(carrier, found)] = [(r, f) for r, f in statement_findings(assessment, down.statements) if f]
     assert carrier.sql.startswith("CREATE TABLE _rp_new_orders")
     assert "adds the foreign key (user_id) -> users" in found[0].message
+
+
+def test_a_sqlite_rebuild_undone_from_a_rename_first_swap_says_what_may_fail() -> None:
+    # (bench/fuzz_cli.py sqlite seed 6425) an up that renames the table away first, creates
+    # the new one and drops the old is undone as create, drop, rename: the renderer keeps the
+    # rows, but the risk read the swap's DROP TABLE as losing them all and never judged the
+    # new table's shape, so the CHECK the copy can break was said nowhere
+    history = (
+        "CREATE TABLE orders (id integer PRIMARY KEY, total numeric"
+        " CONSTRAINT total_small CHECK (total IS NULL OR total < 1000));"
+    )
+    older = replay_sql(history, Dialect.SQLITE)
+    undone = replay_sql(
+        "ALTER TABLE orders RENAME TO orders_old;"
+        "CREATE TABLE orders (id integer PRIMARY KEY, total text);"
+        "INSERT INTO orders (id, total) SELECT id, total FROM orders_old;"
+        "DROP TABLE orders_old;",
+        Dialect.SQLITE,
+        older.schema,
+    )
+    down = compute_down(undone.schema, older.schema, undone.steps)
+    assessment = assess(down.changes, undone.schema, statements=down.statements)
+    assert [f.rule for f in assessment.findings()] == ["rebuild-adds-constraint"]
+    assert assessment.verdict is Verdict.NEEDS_APPROVAL
+    [(carrier, found)] = [(r, f) for r, f in statement_findings(assessment, down.statements) if f]
+    assert carrier.sql.startswith("CREATE TABLE _rp_new_orders")
+    assert found[0].message.startswith("rebuilding orders adds CHECK (total IS NULL")

@@ -143,6 +143,20 @@ FIRES = [
     Case("rebuild-adds-constraint", "sqlite", SQLITE_ORDERS, SQLITE_DROP_FK),
     Case("add-check", "postgres", ORDERS, "ALTER TABLE orders DROP CONSTRAINT positive_total;"),
     Case("type-cast-may-fail", "postgres", col("int"), "ALTER TABLE t ALTER COLUMN v TYPE text;"),
+    # (bench/fuzz_cli.py sqlite seed 6440) the down drops a table whose rows stop its delete
+    Case(
+        "sqlite-drop-table-referenced",
+        "sqlite",
+        "",
+        "CREATE TABLE nodes (id INTEGER PRIMARY KEY,"
+        " parent INTEGER REFERENCES nodes (id) ON DELETE RESTRICT);",
+    ),
+    Case(
+        "sqlite-drop-table-referenced",
+        "sqlite",
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id));",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY);",
+    ),
     Case("type-cast-may-fail", "mysql", col("date"), "ALTER TABLE t MODIFY v varchar(40);"),
     # locks and rewrites
     Case("pg-table-rewrite", "postgres", col("bigint"), "ALTER TABLE t ALTER COLUMN v TYPE int;"),
@@ -381,6 +395,23 @@ QUIET = [
         "DROP INDEX orders_user;",
     ),
     Case("rebuild-adds-constraint", "sqlite", SQLITE_ORDERS, "DROP TABLE orders;"),
+    # rows pointing at rows of the same table go with them (checked when the statement ends)
+    Case(
+        "sqlite-drop-table-referenced",
+        "sqlite",
+        "",
+        "CREATE TABLE nodes (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES nodes (id));",
+    ),
+    Case(
+        "sqlite-drop-table-referenced",
+        "sqlite",
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY,"
+        " user_id INTEGER REFERENCES users (id) ON DELETE SET NULL);",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY);",
+    ),
+    Case(
+        "sqlite-drop-table-referenced", "postgres", "", "CREATE TABLE users (id int PRIMARY KEY);"
+    ),
     Case("add-check", "postgres", ORDERS, "DROP TABLE orders;"),
     Case(
         "type-cast-may-fail",

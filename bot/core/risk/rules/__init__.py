@@ -36,6 +36,7 @@ RULES: tuple[Rule, ...] = (
     might_fail.add_check,
     might_fail.narrowing_may_fail,
     might_fail.type_cast_may_fail,
+    might_fail.sqlite_drop_table_referenced,
     postgres.pg_table_rewrite,
     postgres.index_without_concurrently,
     postgres.drop_index_locks,

@@ -38,6 +38,8 @@ class Context:
     # A CreateTable that a SQLite rebuild fills with another table's rows: that table, as it
     # is just before (its rows were never checked against the new table's constraints).
     rebuilt_from: Table | None = None
+    # ... and the name the rebuilt table has once the swap is done
+    rebuilt_as: QName | None = None
 
     @property
     def dialect(self) -> Dialect:

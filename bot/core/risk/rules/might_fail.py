@@ -150,7 +150,7 @@ def rebuild_adds_constraint(change: ch.Change, ctx: Context) -> Iterator[Hit]:
     if old is None or not isinstance(change, ch.CreateTable):
         return
     new, d = change.table, ctx.dialect
-    name = new.name
+    name = ctx.rebuilt_as or new.name
 
     def fk_key(fk: ForeignKey) -> tuple[object, ...]:
         cols = tuple(c.lower() for c in fk.columns)
@@ -314,3 +314,49 @@ def _strict(ctx: Context, change: ch.AlterColumn) -> bool:
 def is_type(type_text: str, name: str) -> bool:
     """Whether a column's type is the enum `name` (or an array of it)."""
     return type_text.strip().rstrip("[] ").strip('"').rsplit(".", 1)[-1].strip('"') == name
+
+
+# ON DELETE actions that let a referenced row go
+_LETS_GO = {"CASCADE", "SET NULL", "SET DEFAULT"}
+
+
+@rule(
+    "sqlite-drop-table-referenced",
+    _FAIL,
+    Level.WARNING,
+    "with foreign keys on, SQLite deletes a table's rows before dropping it: a row still "
+    "referenced (ON DELETE RESTRICT, or from a table that stays) makes it fail",
+    on=(ch.DropTable,),
+)
+def sqlite_drop_table_referenced(change: ch.Change, ctx: Context) -> Iterator[Hit]:
+    # its own rows referencing each other only stop the delete when checked row by row
+    # (RESTRICT); another table's references are checked when the statement ends
+    if ctx.dialect is not Dialect.SQLITE or not isinstance(change, ch.DropTable):
+        return
+    table = change.table
+    if not ctx.has_rows(table.name):
+        return
+    key = ctx.state.key(table.name)
+    own = [
+        fk
+        for fk in table.foreign_keys
+        if ctx.state.key(fk.ref_table) == key and (fk.on_delete or "").upper() == "RESTRICT"
+    ]
+    others = [
+        (t.name, fk)
+        for k, t in ctx.state.tables.items()
+        if k != key
+        for fk in t.foreign_keys
+        if ctx.state.key(fk.ref_table) == key and (fk.on_delete or "").upper() not in _LETS_GO
+    ]
+    if own:
+        yield Hit(
+            f"dropping {table.name} deletes its rows first (with foreign keys on), and "
+            f"({', '.join(own[0].columns)}) references {table.name} ON DELETE RESTRICT: a row "
+            "another row points at stops the DROP"
+        )
+    for name, fk in others:
+        yield Hit(
+            f"dropping {table.name} deletes its rows first (with foreign keys on): a row of "
+            f"{name} whose ({', '.join(fk.columns)}) still points at one makes the DROP fail"
+        )
