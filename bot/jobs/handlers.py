@@ -448,10 +448,11 @@ class Worker:
         try:
             with self.repos.open(job, [pr.head_sha, base]) as cached:
                 g = cached.repo
+                # first: deepening to where the PR branched off brings all of its commits
+                mb = _merge_base(cached, base, pr.head_sha)
                 info = self._revert_in_pr(cached, pr, base)
                 now = _commit_time(g, pr.head_sha)
                 options = self.settings.plan_options
-                mb = _merge_base(cached, base, pr.head_sha)
                 if info is None:
                     to = mb or base
                     plan = plan_refs(g, pr.head_sha, to, cache=self.plans, now=now, options=options)
