@@ -31,6 +31,7 @@ from bot.core.changes import (
     DropSequence,
     DropTable,
     DropView,
+    MoveColumn,
     RenameColumn,
     RenameEnum,
     RenameIndex,
@@ -231,6 +232,7 @@ def _own_table(change: Change) -> QName | None:
             | DropColumn(table=t)
             | RenameColumn(table=t)
             | AlterColumn(table=t)
+            | MoveColumn(table=t)
             | AddConstraint(table=t)
             | DropConstraint(table=t)
             | SetTableComment(table=t)
