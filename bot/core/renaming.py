@@ -42,13 +42,14 @@ def pg_view_rename(definition: str, old: str, new: str) -> str:
     return tree.sql("postgres")
 
 
-def rename_word(text: str, old: str, new: str, quote: str = '"') -> str:
+def rename_word(text: str, old: str, new: str, quote: str = '"', *, fold: bool = False) -> str:
     """Replace `old` as a whole identifier (bare, double-quoted or in backticks) outside string
     literals.
 
     A quoted name stays quoted, as engines rewrite it (and as its author wrote it), a new
     name that can't stand bare (a keyword, a space) is quoted with `quote` (a backtick for
-    MySQL), and an old name that is a keyword is only replaced where it is quoted.
+    MySQL), and an old name that is a keyword is only replaced where it is quoted. With
+    `fold` (PostgreSQL) a new name with capitals is quoted too.
     """
     o = re.escape(old)
     pattern = re.compile(
@@ -56,7 +57,14 @@ def rename_word(text: str, old: str, new: str, quote: str = '"') -> str:
     )
     quoted = '"' + new.replace('"', '""') + '"'
     ticked = "`" + new.replace("`", "``") + "`"
-    bare = new if _BARE_WORD.match(new) and new.lower() not in _KEYWORDS else None
+    bare = (
+        new
+        if _BARE_WORD.match(new)
+        and new.lower() not in _KEYWORDS
+        # PostgreSQL folds a bare name to lower case: "Value" must stay quoted there
+        and not (fold and new != new.lower())
+        else None
+    )
 
     # a keyword written bare is the keyword (SELECT, DESC), never the column of that name
     keyword = old.lower() in _KEYWORDS

@@ -616,14 +616,17 @@ class State:
             return tuple(new if self.same(n, old) else n for n in names)
 
         quote = "`" if self.dialect is Dialect.MYSQL else '"'
+        fold = self.dialect is Dialect.POSTGRES
 
         def fix(text: str | None) -> str | None:
-            return rename_word(text, old, new, quote) if text is not None else None
+            return rename_word(text, old, new, quote, fold=fold) if text is not None else None
 
         def own(check: Check) -> Check:
             # a MariaDB column's own CHECK goes by the column's name (information_schema keeps
             # the first one, but no statement can name it, and a new CHECK can't take the new one)
-            check = replace(check, expression=rename_word(check.expression, old, new, quote))
+            check = replace(
+                check, expression=rename_word(check.expression, old, new, quote, fold=fold)
+            )
             if check.column is not None and self.same(check.column, old):
                 return replace(check, name=new, column=new)
             return check
@@ -650,7 +653,9 @@ class State:
                         parts=tuple(
                             replace(p, expression=new)
                             if p.is_column and self.same(p.expression, old)
-                            else replace(p, expression=rename_word(p.expression, old, new))
+                            else replace(
+                                p, expression=rename_word(p.expression, old, new, fold=fold)
+                            )
                             if not p.is_column
                             else p
                             for p in i.parts
