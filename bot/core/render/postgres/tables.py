@@ -286,6 +286,13 @@ _SAME_READING = (
 )
 
 
+def _reads_in_text(index: Index, column: str) -> bool:
+    """Whether an index names `column` in text the engine re-reads: its WHERE or an expression."""
+    return (index.where is not None and references(index.where, column)) or any(
+        not p.is_column and references(p.expression, column) for p in index.parts
+    )
+
+
 def _same_reading(a: str, b: str) -> bool:
     base_a, base_b = (" ".join(re.sub(r"\(.*?\)", " ", t).upper().split()) for t in (a, b))
     return any(base_a in group and base_b in group for group in _SAME_READING)
@@ -368,6 +375,7 @@ def alter_column(
     main: list[str] = []
     then: list[str] = []
     last: list[str] = []
+    rebuilt: list[str] = []  # indexes re-created once the column has its type
     default = before.default  # the column's default as the actions so far leave it
     seq = qname(serial_sequence(table.name, after.name), PG)
     b_serial, a_serial = serial_type(before), serial_type(after)
@@ -411,6 +419,10 @@ def alter_column(
             rechecked = [k for k in table.checks if k.name and references(k.expression, after.name)]
             main[:0] = [f"DROP CONSTRAINT {ident(k.name or '', PG)}" for k in rechecked]
             main += [f"ADD {constraint_definition(k)}" for k in rechecked]
+            # the same for a partial or expression index over it: it is rebuilt anyway
+            reread = [i for i in table.indexes if _reads_in_text(i, after.name)]
+            out += [f"DROP INDEX {qname(QName(i.name, table.name.schema), PG)}" for i in reread]
+            rebuilt += [create_index(i) for i in reread]
     if b_serial and a_serial and b_serial != a_serial:
         last.append(f"ALTER SEQUENCE {seq} AS {a_serial}")
 
@@ -464,6 +476,7 @@ def alter_column(
         out.append(f"ALTER TABLE {t} " + ", ".join(main))
     if then:
         out.append(f"ALTER TABLE {t} " + ", ".join(then))
+    out += rebuilt
     out += last
     if before.comment != after.comment:
         out.append(column_comment(table.name, after.name, after.comment))
