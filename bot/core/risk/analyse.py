@@ -138,10 +138,14 @@ def statement_findings(
     rebuilt: dict[int, list[int]] = {}  # a rebuild's step -> its statements
 
     def place(found: list[tuple[Finding, str | None]], own: list[int]) -> None:
+        # a SQLite rebuild's findings are about its new table, not its PRAGMA or BEGIN; a
+        # change that renders only the rebuild's closing check belongs to it as well
+        home = next((j for j in own if _REBUILT.match(_sql(rendered[j]))), own[0])
+        home = _rebuild_home(rendered, home)
         for finding, pattern in found:
             j = next(
                 (j for j in own if pattern and re.search(pattern, _sql(rendered[j]), re.I | re.M)),
-                own[0],
+                home,
             )
             attached[j].append(finding)
 
@@ -171,7 +175,7 @@ def statement_findings(
         elif first is None:
             at = _carrier(step.change, rendered, pos)
             if at is not None:
-                attached[at].extend(step.findings)
+                attached[_rebuild_home(rendered, at)].extend(step.findings)
             continue
         else:
             own = [first]
@@ -198,9 +202,24 @@ def statement_findings(
     return [(r, tuple(f)) for r, f in zip(rendered, attached, strict=True)]
 
 
+# the statement of a SQLite rebuild that makes its new table (bot/core/render/sqlite.py),
+# and those that close it
+_REBUILT = re.compile(r'CREATE TABLE "?_rp_new_')
+_CLOSING = ("PRAGMA foreign_key_check", "COMMIT", "PRAGMA foreign_keys=ON")
+
+
 def _sql(r: Rendered) -> str:
     """The statement without the comment lines the renderer may put before it."""
     return "\n".join(line for line in r.sql.splitlines() if not line.lstrip().startswith("--"))
+
+
+def _rebuild_home(rendered: Sequence[Rendered], j: int) -> int:
+    """`j`, or for a statement closing a SQLite rebuild (its PRAGMA foreign_key_check, COMMIT,
+    PRAGMA foreign_keys=ON) the CREATE TABLE of its new table: what the findings of a change
+    folded into the rebuild are about."""
+    if not _sql(rendered[j]).startswith(_CLOSING):
+        return j
+    return next((k for k in range(j, -1, -1) if _REBUILT.match(_sql(rendered[k]))), j)
 
 
 def _carrier(change: Change, rendered: Sequence[Rendered], pos: int) -> int | None:

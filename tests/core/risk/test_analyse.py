@@ -559,3 +559,37 @@ def test_a_sqlite_rebuild_undone_from_a_rename_first_swap_says_what_may_fail() -
     [(carrier, found)] = [(r, f) for r, f in statement_findings(assessment, down.statements) if f]
     assert carrier.sql.startswith("CREATE TABLE _rp_new_orders")
     assert found[0].message.startswith("rebuilding orders adds CHECK (total IS NULL")
+
+
+def test_findings_of_changes_folded_into_a_sqlite_rebuild_sit_on_its_new_table() -> None:
+    # (bench/fuzz_cli.py sqlite seed 6838) a diff's changes to one table ship as one rebuild;
+    # the ones after the first went to its closing PRAGMA foreign_key_check, so the UNIQUE the
+    # copy can break was said under a statement that is not where the down fails
+    newer = replay_sql(
+        "CREATE TABLE p5 (id INTEGER PRIMARY KEY, a TEXT NOT NULL, UNIQUE (id),"
+        " CONSTRAINT ch40 CHECK (a IS NOT NULL OR a IS NULL));",
+        Dialect.SQLITE,
+    ).schema
+    older = replay_sql(
+        "CREATE TABLE p5 (id INTEGER PRIMARY KEY, a BOOLEAN UNIQUE, b TEXT UNIQUE);",
+        Dialect.SQLITE,
+    ).schema
+    down = compute_down(newer, older)
+    assessment = assess(down.changes, newer, statements=down.statements)
+    placed = statement_findings(assessment, down.statements)
+    unique = [
+        (r.sql.split("(")[0].strip(), f.message)
+        for r, found in placed
+        for f in found
+        if f.rule == "add-unique"
+    ]
+    assert unique == [
+        (
+            "CREATE TABLE _rp_new_p5",
+            "adding UNIQUE (a) on p5 fails if existing rows repeat a value",
+        ),
+        (
+            "CREATE TABLE _rp_new_p5",
+            "adding UNIQUE (b) on p5 fails if existing rows repeat a value",
+        ),
+    ]
