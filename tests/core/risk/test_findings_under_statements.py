@@ -65,11 +65,12 @@ def test_a_change_folded_into_a_sqlite_rebuild_is_shown_once_on_that_rebuild() -
     assert [f.rule for s in check for f in s.findings] == ["add-check", "sqlite-table-rebuild"]
 
     carrying = [(i, r) for i, (r, fs) in enumerate(attached) if set(check[0].findings) & set(fs)]
-    # documented: the last statement before it about its table (the end of the rebuild)
+    # documented: the rebuild's CREATE TABLE of its new table, which the copy then fills
+    # (fuzz_cli seed 6838: at the rebuild's end, no reader looks for it there)
     ((at, carrier),) = carrying
     rebuild = [i for i, r in enumerate(down.statements) if r.object.startswith("users.email")]
-    assert at == rebuild[-1]
-    assert carrier.object == "users.email"
+    assert at in rebuild
+    assert carrier.sql.startswith("CREATE TABLE _rp_new_users")
     assert sum(len(fs) for _, fs in attached) == len(assessment.findings())
 
 
