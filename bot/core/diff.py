@@ -73,8 +73,9 @@ from bot.core.model import (
     fold,
     qkey,
 )
+from bot.core.naming import implied_sequence, nextval
 from bot.core.render.mysql_options import restorage, storage_sql
-from bot.core.state import State, apply_changes, implied_sequence, nextval
+from bot.core.state import State, apply_changes
 from bot.core.table_diff import diff_table, mentions, retypes
 
 Key = tuple[str, str]

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Container
 
-from bot.core.model import Dialect, Table
+from bot.core.model import AutoKind, Column, Dialect, QName, Sequence, Table
+from bot.core.render.names import ident, literal, qname
 
 PG_MAX = 63
 
@@ -121,3 +122,30 @@ def serial_sequence(table: str, column: str) -> str:
 def sequence_name(table: str, column: str, taken: Container[str]) -> str:
     """The name ChooseRelationName gives that sequence when `taken` holds some: `..._seq1`..."""
     return _pg_name([table, column], "seq", Names(taken))
+
+
+# PostgreSQL's serial and identity columns, and the sequence text the engine shows for them
+SERIAL_SEQUENCE_TYPE = {
+    AutoKind.SERIAL: "integer",
+    AutoKind.BIGSERIAL: "bigint",
+    AutoKind.SMALLSERIAL: "smallint",
+}
+IDENTITIES = frozenset({AutoKind.IDENTITY_ALWAYS, AutoKind.IDENTITY_BY_DEFAULT})
+
+
+def implied_sequence(table: Table, col: Column) -> Sequence | None:
+    """The sequence a serial column stands for (PostgreSQL), as an object of its own."""
+    kind = SERIAL_SEQUENCE_TYPE.get(col.auto) if col.auto else None
+    if kind is None:
+        return None
+    name = QName(serial_sequence(table.name.name, col.name), table.name.schema)
+    return Sequence(name, f"AS {kind}", owner_text(table.name, col.name))
+
+
+def nextval(seq: QName) -> str:
+    """A default reading `seq`, as PostgreSQL shows it."""
+    return f"nextval({literal(qname(seq, Dialect.POSTGRES), Dialect.POSTGRES)}::regclass)"
+
+
+def owner_text(table: QName, column: str) -> str:
+    return f"{qname(table, Dialect.POSTGRES)}.{ident(column, Dialect.POSTGRES)}"

@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 from bot.core import changes as ch
 from bot.core import naming
 from bot.core.model import (
-    AutoKind,
     Check,
     Column,
     Constraint,
@@ -27,8 +26,8 @@ from bot.core.model import (
     qkey,
     with_fields,
 )
+from bot.core.naming import IDENTITIES, SERIAL_SEQUENCE_TYPE, implied_sequence, nextval, owner_text
 from bot.core.renaming import pg_view_rename, rename_word
-from bot.core.render.names import ident, literal, qname
 
 _Con = TypeVar("_Con", Unique, ForeignKey, Check)
 
@@ -480,9 +479,9 @@ class State:
             return []
         out = []
         for col in table.automatic:  # kept with the table: a wide table is not scanned per change
-            if col.auto in _IDENTITIES:
+            if col.auto in IDENTITIES:
                 seq = col.sequence or naming.serial_sequence(table.name.name, col.name)
-            elif col.auto in _SERIAL_SEQUENCE_TYPE:
+            elif col.auto in SERIAL_SEQUENCE_TYPE:
                 seq = naming.serial_sequence(table.name.name, col.name)
             else:
                 continue
@@ -496,12 +495,12 @@ class State:
             return after
         columns = list(after.columns)
         for i, (old, col) in enumerate(zip(before.columns, after.columns, strict=True)):
-            if old.auto in _IDENTITIES:
+            if old.auto in IDENTITIES:
                 was = old.sequence or naming.serial_sequence(before.name.name, old.name)
                 now = naming.serial_sequence(after.name.name, col.name)
                 columns[i] = replace(col, sequence=None if was == now else was)
                 continue
-            kind = _SERIAL_SEQUENCE_TYPE.get(old.auto) if old.auto else None
+            kind = SERIAL_SEQUENCE_TYPE.get(old.auto) if old.auto else None
             if kind is None:
                 continue
             seq = QName(naming.serial_sequence(before.name.name, old.name), after.name.schema)
@@ -766,32 +765,8 @@ def _innodb_fk_names(fks: tuple[ForeignKey, ...], old: QName, new: QName) -> tup
     return tuple(renamed(fk) for fk in fks)
 
 
-_SERIAL_SEQUENCE_TYPE = {
-    AutoKind.SERIAL: "integer",
-    AutoKind.BIGSERIAL: "bigint",
-    AutoKind.SMALLSERIAL: "smallint",
-}
-_IDENTITIES = frozenset({AutoKind.IDENTITY_ALWAYS, AutoKind.IDENTITY_BY_DEFAULT})
-_SERIAL_KINDS = {f"as {kind}": auto for auto, kind in _SERIAL_SEQUENCE_TYPE.items()}
+_SERIAL_KINDS = {f"as {kind}": auto for auto, kind in SERIAL_SEQUENCE_TYPE.items()}
 _OWNER_PART = re.compile(r'"(?:[^"]|"")*"|[^."\s]+')
-
-
-def implied_sequence(table: Table, col: Column) -> Sequence | None:
-    """The sequence a serial column stands for (PostgreSQL), as an object of its own."""
-    kind = _SERIAL_SEQUENCE_TYPE.get(col.auto) if col.auto else None
-    if kind is None:
-        return None
-    name = QName(naming.serial_sequence(table.name.name, col.name), table.name.schema)
-    return Sequence(name, f"AS {kind}", owner_text(table.name, col.name))
-
-
-def nextval(seq: QName) -> str:
-    """A default reading `seq`, as PostgreSQL shows it."""
-    return f"nextval({literal(qname(seq, Dialect.POSTGRES), Dialect.POSTGRES)}::regclass)"
-
-
-def owner_text(table: QName, column: str) -> str:
-    return f"{qname(table, Dialect.POSTGRES)}.{ident(column, Dialect.POSTGRES)}"
 
 
 def _names_of(table: Table) -> list[str]:

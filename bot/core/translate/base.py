@@ -16,8 +16,9 @@ from bot.core.model import (
     QName,
     Sequence,
 )
+from bot.core.naming import IDENTITIES, SERIAL_SEQUENCE_TYPE, nextval, owner_text
 from bot.core.sqltext import ParsedStatement
-from bot.core.state import _IDENTITIES, _SERIAL_SEQUENCE_TYPE, State, nextval, owner_text
+from bot.core.state import State
 
 
 class Unsupported(Exception):
@@ -127,8 +128,8 @@ class TranslatorBase:
         made: list[Sequence] = []
         out = list(columns)
         for i, col in enumerate(columns):
-            kind = _SERIAL_SEQUENCE_TYPE.get(col.auto) if col.auto else None
-            if kind is None and (col.auto not in _IDENTITIES or col.sequence is not None):
+            kind = SERIAL_SEQUENCE_TYPE.get(col.auto) if col.auto else None
+            if kind is None and (col.auto not in IDENTITIES or col.sequence is not None):
                 continue
             implied = naming.serial_sequence(table.name, col.name)
             if not self.state.relation_taken(QName(implied, table.schema)):
