@@ -73,6 +73,28 @@ class AlterTable(AlterStatements):
             raise Unsupported("cannot read ALTER TABLE")
         return m.group(2)
 
+    def _add_placed(self, name: QName, placed: re.Match[str]) -> bool:
+        """ADD COLUMN ... UNIQUE AFTER x: the column read without its position, then placed."""
+        sub = ParsedStatement(
+            f"ALTER TABLE {_quote_q(name, self.dialect)} ADD COLUMN {placed.group(1)}",
+            self.dialect,
+        )
+        actions = sub.tree.args.get("actions") if isinstance(sub.tree, exp.Alter) else None
+        if not actions or not isinstance(actions[0], exp.ColumnDef):
+            return False
+        cd = actions[0]
+        if placed.group(3) is not None:
+            position = exp.ColumnPosition(this=exp.to_identifier(placed.group(3).strip("`")))
+            position.set("position", "AFTER")
+        else:
+            position = exp.ColumnPosition(position="FIRST")
+        cd.set("position", position)
+        inner = type(self)(self.state, sub)
+        inner.add_column(name, cd)
+        self.applied.extend(inner.applied)
+        self.unmodelled.extend(inner.unmodelled)
+        return True
+
     def alter_table_text(self, name: QName, actions: str) -> None:
         """Actions sqlglot could not parse together: one at a time, with our own fallbacks."""
         for action in _split_top_level(actions):
@@ -97,6 +119,9 @@ class AlterTable(AlterStatements):
     def _alter_fallback(self, name: QName, action: str) -> bool:
         """ALTER TABLE actions sqlglot does not parse, recognised by shape."""
         a = " ".join(action.split())
+        placed = _PLACED_COLUMN.match(a) if self.dialect is Dialect.MYSQL else None
+        if placed and self._add_placed(name, placed):
+            return True
         m = (
             re.match(r"(?i)add\s+(check)\b(.*)$", a)
             if self.dialect is Dialect.MYSQL
@@ -264,6 +289,10 @@ class AlterTable(AlterStatements):
                 self.alter_table_text(name, f"ADD COLUMN {coldef}")
             return True
         return False
+
+
+# MySQL's ADD COLUMN with a column constraint and a position, which sqlglot can't read together
+_PLACED_COLUMN = re.compile(r"(?is)add\s+(?:column\s+)?(.+?)\s+(first|after\s+(\S+))$")
 
 
 def _pg_drop_pass(action: exp.Expr) -> bool:
