@@ -248,6 +248,12 @@ class AlterStatements(ObjectStatements):
                     self.emit(ch.DropIndex(old))
                 table = self.state.require_table(name)
                 idx_name = con.name if con.name in self.given_names else None
+                if idx_name is None:
+                    # an unnamed key's index is named after its first column: when the index
+                    # InnoDB made for an earlier key already has that name, it is kept as is
+                    idx_name = next(
+                        (t.name for t in twins if self.state.same(t.name, con.columns[0])), None
+                    )
                 idx_name = idx_name or naming.constraint_name(
                     self.dialect, table, "index", con.columns, naming.Names()
                 )
