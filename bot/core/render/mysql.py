@@ -53,6 +53,7 @@ from bot.core.render.common import (
 from bot.core.render.mysql_options import other_options, storage_sql
 from bot.core.render.names import ident, idents, literal, qname
 from bot.core.state import State
+from bot.core.table_diff import mentions
 
 MY = Dialect.MYSQL
 
@@ -468,7 +469,7 @@ class _Renderer:
         later = [
             c
             for c in table.checks
-            if not _is_column_check(table, c) and any(_reads(c.expression, col) for col in acted)
+            if not _is_column_check(table, c) and any(mentions(c.expression, col) for col in acted)
         ]
         elements = [
             self._column(table.name, c, table, column_check(table, c.name)) for c in table.columns
@@ -718,9 +719,3 @@ def _implicit_twin(table: Table, fk: ForeignKey) -> str | None:
 
 # referential actions that write the referencing column
 _CHANGING_ACTIONS = {"CASCADE", "SET NULL", "SET DEFAULT"}
-
-
-def _reads(expression: str, column: str) -> bool:
-    """Whether an expression reads `column` (bare or in backticks), case aside."""
-    name = re.escape(column)
-    return re.search(rf"(?i)(?<![\w$`]){name}(?![\w$`])|`{name}`", expression) is not None
