@@ -634,23 +634,34 @@ def _moved(
 
 
 def _children(name: str, schemas: Sequence[Schema]) -> list[str]:
-    """Tables (other than `name`) with a foreign key to `name`, in any of `schemas`."""
+    """Tables with a foreign key to `name`, in any of `schemas`; `name` itself only when its
+    own key is ON DELETE RESTRICT: the DROP's implicit delete checks that one row by row, so
+    a row pointing at another row stops it (other actions are checked when it ends)."""
     found = {
         str(t.name): None
         for schema in schemas
         for t in schema.tables.values()
         for fk in t.foreign_keys
-        if fk.ref_table.name.lower() == name.lower() and t.name.name.lower() != name.lower()
+        if fk.ref_table.name.lower() == name.lower()
+        and (
+            t.name.name.lower() != name.lower()
+            or (fk.on_delete or "").upper() == "RESTRICT"
+        )
     }
     return sorted(found)
 
 
 def _parent_rebuilt(name: str, children: Sequence[str]) -> Unmodelled:
+    others = [c for c in children if c.lower() != name.lower()]
+    who = f"which {', '.join(others)} reference by foreign key" if others else ""
+    if len(others) < len(children):
+        own = "whose own foreign key is ON DELETE RESTRICT (a row pointing at another row)"
+        who = f"{who} and {own}" if who else own
     return Unmodelled(
         "",
         0,
         "",
-        f"the down rebuilds {name}, which {', '.join(children)} reference by foreign key, inside"
+        f"the down rebuilds {name}, {who}, inside"
         " the transaction the migration tool runs the file in, where PRAGMA foreign_keys=OFF"
         f" does nothing: with foreign keys on, its DROP TABLE deletes (ON DELETE CASCADE) or"
         f" nulls the rows that reference {name}, or fails. Run the down outside a transaction"

@@ -10,7 +10,7 @@ import git
 import pytest
 
 from bot.core.model import Dialect
-from bot.core.plan import Plan
+from bot.core.plan import Plan, SourcePlan
 from bot.markdown.plan import plan_markdown
 from bot.planner import PlanOptions, plan_commit
 from tests.planner.repo import NOW, Repo, only_source, sqls
@@ -178,6 +178,46 @@ def test_a_parent_rebuilt_is_no_gap_where_the_tool_runs_with_foreign_keys_off(
     config = "sources:\n  - path: db/migrations\n    engine: {foreign_keys: false}\n"
     source = only_source(_parent_rebuilt(tmp_path, config))
     assert source.complete, source.down.unmodelled if source.down else None
+
+
+def _self_rebuilt(tmp_path: Path, action: str) -> tuple[str, Plan]:
+    """A table whose key points at itself; the down rebuilds it (fuzz_cli seed 7045)."""
+    tree = (
+        "CREATE TABLE t (id integer PRIMARY KEY,"
+        f" up integer REFERENCES t (id) ON DELETE {action});\n"
+    )
+    repo = Repo(tmp_path / "app")
+    repo.commit("Tree", {f"{M}/000001_tree.up.sql": tree})
+    add = "ALTER TABLE t ADD COLUMN d integer CONSTRAINT ck CHECK (d > 0);\n"
+    repo.commit("Checked", {f"{M}/000002_checked.up.sql": add})
+    repo.revert("HEAD")
+    return tree + add, plan(repo)
+
+
+def _run_as_the_tool(history: str, source: SourcePlan) -> None:
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    db.execute("PRAGMA foreign_keys=ON")
+    db.executescript(history + "INSERT INTO t (id) VALUES (1); INSERT INTO t VALUES (2, 1, 5);")
+    db.executescript("BEGIN;\n" + "".join(f"{s};\n" for s in sqls(source)) + "COMMIT;")
+
+
+def test_a_table_rebuilt_with_a_restrict_key_on_itself_is_a_gap(tmp_path: Path) -> None:
+    history, p = _self_rebuilt(tmp_path, "RESTRICT")
+    source = only_source(p)
+    assert not source.complete
+    [gap] = [u.reason for u in source.down.unmodelled] if source.down else []
+    assert gap.startswith("the down rebuilds t, whose own foreign key is ON DELETE RESTRICT")
+    # the gap is real: the DROP's implicit delete meets row 2 pointing at row 1
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        _run_as_the_tool(history, source)
+
+
+def test_a_table_rebuilt_with_a_no_action_key_on_itself_is_no_gap(tmp_path: Path) -> None:
+    # NO ACTION is checked when the DROP's delete ends, with every row gone: it goes through
+    history, p = _self_rebuilt(tmp_path, "NO ACTION")
+    source = only_source(p)
+    assert source.complete, source.down.unmodelled if source.down else None
+    _run_as_the_tool(history, source)
 
 
 def test_data_loss_read_from_a_rebuild_sits_on_its_drop_table(tmp_path: Path) -> None:
