@@ -29,6 +29,7 @@ from bot.core.down_order import (
     descending_after_types,
     implied_by_drops,
     mentions,
+    parents_first,
     reaching,
     tables_emptied,
     views_last,
@@ -79,7 +80,7 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
         else:
             # SQLite's renderer turns the swaps it knows into its row-keeping table rebuild.
             kept = swap_steps(inverse) if newer.dialect is Dialect.SQLITE else set()
-            copies = any(s.data for s in undone)
+            copies = _copied_into(undone)
             lost = tables_emptied(newer, inverse, older, kept, copies=copies)
             if lost:
                 # a shadow-table swap: its table renames are what loses the rows; the
@@ -97,6 +98,7 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
             elif reached == older or canonical(reached) == canonical(older):  # cheap first
                 inverse = implied_by_drops(inverse, newer.dialect)
                 inverse = before_table_drop(newer, inverse, older)
+                inverse = parents_first(newer, inverse, older)
                 if newer.dialect is Dialect.MYSQL:
                     inverse = reaching(newer, descending_after_types(inverse), older, inverse)
                 statements, gaps = _rendered(inverse, newer)
@@ -112,6 +114,32 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
     if newer.dialect is Dialect.MYSQL:
         gaps += _charset_gaps(middle, older, changes)
     return Down(tuple(changes), statements, Method.DIFF, unmodelled + gaps, note)
+
+
+# INSERT [OR ...] INTO name: a table's name, maybe qualified and quoted, where rows go
+_INSERT_INTO = re.compile(
+    r"""(?is)\s*(?:insert|replace)(?:\s+or\s+\w+)?(?:\s+ignore)?\s+into\s+"""
+    r"""((?:(?:"[^"]+"|`[^`]+`|\[[^\]]+\]|[\w$]+)\s*\.\s*)*("[^"]+"|`[^`]+`|\[[^\]]+\]|[\w$]+))"""
+)
+
+_IN_PLACE = re.compile(r"(?is)\s*(?:delete|update|truncate)\b")
+
+
+def _copied_into(undone: Sequence[Step]) -> bool | frozenset[str]:
+    """The tables (lower-case, unqualified) the undone migrations insert rows into; True when
+    some statement may add rows in a way not read here (MERGE, COPY, SELECT INTO): any
+    table may then hold copied rows. A table made by the migration that got none holds no
+    row of the table it replaced (fuzz seed 7776: a dropped table's name taken again)."""
+    names: set[str] = set()
+    for step in undone:
+        for data in step.data:
+            m = _INSERT_INTO.match(data.sql)
+            if m is None:
+                if _IN_PLACE.match(data.sql):
+                    continue  # rows changed or removed where they are: none added anywhere
+                return True
+            names.add(m.group(2).strip('"`[]').lower())
+    return frozenset(names) if names else False
 
 
 def _charset_gaps(middle: Schema, older: Schema, changes: list[Change]) -> tuple[Unmodelled, ...]:

@@ -42,7 +42,7 @@ from bot.core.changes import (
 )
 from bot.core.model import Dialect, ForeignKey, QName, Schema, Unique, View, qkey
 from bot.core.renaming import pg_view_rename, rename_word
-from bot.core.render.sqlite import swap_steps
+from bot.core.render.sqlite import swap_steps, touches
 from bot.core.state import State, StateError
 
 
@@ -223,6 +223,47 @@ def before_table_drop(newer: Schema, changes: list[Change], older: Schema) -> li
     return reaching(newer, pruned, older, changes)
 
 
+def parents_first(newer: Schema, changes: list[Change], older: Schema) -> list[Change]:
+    """SQLite: a table the down creates moves up to where its name is free, when a change
+    in between is about a table whose foreign key (in `older`) references it.
+
+    That change may be a rebuild, whose copy checks the key: foreign keys stay on inside the
+    migration tool's transaction, and a key naming a table not there yet refuses every row.
+    Kept only when the order still reaches `older`.
+    """
+    if newer.dialect is not Dialect.SQLITE:
+        return changes
+    children: dict[tuple[str, str], set[tuple[str, str]]] = {}  # parent -> its children
+    for key, table in older.tables.items():
+        for fk in table.foreign_keys:
+            parent = qkey(fk.ref_table, newer.dialect)
+            if parent != key:
+                children.setdefault(parent, set()).add(key)
+    moved = list(changes)
+    for change in changes:
+        if not isinstance(change, CreateTable):
+            continue
+        key = qkey(change.table.name, newer.dialect)
+        kids = children.get(key)
+        if not kids:
+            continue
+        at = moved.index(change)
+        i = at
+        while i > 0 and not touches(moved[i - 1], key) and not _names_view_key(moved[i - 1], key):
+            i -= 1
+        if any(touches(c, kid) for c in moved[i:at] for kid in kids):
+            moved.insert(i, moved.pop(at))
+    return reaching(newer, moved, older, changes)
+
+
+def _names_view_key(change: Change, key: tuple[str, str]) -> bool:
+    """A view change with this name: SQLite's tables and views share one namespace."""
+    match change:
+        case CreateView(view) | DropView(view) | ReplaceView(_, view):
+            return qkey(view.name, Dialect.SQLITE) == key
+    return False
+
+
 def _own_table(change: Change) -> QName | None:
     """The table a change builds on and nothing else (its columns, constraints, new indexes
     and triggers), or None. Dropping an index or trigger first costs nothing: kept."""
@@ -354,7 +395,7 @@ def tables_emptied(
     older: Schema,
     kept: Container[int] = (),
     *,
-    copies: bool = True,
+    copies: bool | Container[str] = True,
 ) -> set[str]:
     """Tables of `older` that `changes` would rebuild empty while dropping the rows' table.
 
@@ -366,9 +407,11 @@ def tables_emptied(
     Without `copies` (no statement of the migration moves rows), a table the migration made
     only after dropping the older one holds none of its rows: it was replaced, not rebuilt,
     and inverting (drop it, create the older one) is right where the diff would convert its
-    rows to columns they never belonged to.
+    rows to columns they never belonged to. `copies` may name the tables rows were copied
+    into (lower-case, unqualified): a table none of whose names is one holds none either.
     """
     origin = {key: key for key in newer.tables}  # current key -> the `newer` table it is
+    names = {key: {key[1]} for key in newer.tables}  # a `newer` table -> the names it has had
     made: dict[tuple[str, str], set[tuple[str, str]]] = {}  # created here -> `newer` tables alive
     state = State(newer.dialect, newer)
     dropped: set[tuple[str, str]] = set()
@@ -380,6 +423,7 @@ def tables_emptied(
             src = origin.pop(old, None)
             if src is not None:
                 origin[new] = src
+                names[src].add(new[1])
             if old in made:
                 made[new] = made.pop(old)
         elif isinstance(change, CreateTable):
@@ -398,8 +442,14 @@ def tables_emptied(
         if key in newer.tables
         and key not in origin
         and key in dropped
-        and (copies or key in made.get(key, {key}))
+        and (_copied(copies, names[key]) or key in made.get(key, {key}))
     }
+
+
+def _copied(copies: bool | Container[str], names: set[str]) -> bool:
+    if isinstance(copies, bool):
+        return copies
+    return any(n.lower() in copies for n in names)
 
 
 _TICKED = re.compile(r"'(?:[^'\\]|''|\\.)*'|`(\w+)`")

@@ -643,10 +643,7 @@ def _children(name: str, schemas: Sequence[Schema]) -> list[str]:
         for t in schema.tables.values()
         for fk in t.foreign_keys
         if fk.ref_table.name.lower() == name.lower()
-        and (
-            t.name.name.lower() != name.lower()
-            or (fk.on_delete or "").upper() == "RESTRICT"
-        )
+        and (t.name.name.lower() != name.lower() or (fk.on_delete or "").upper() == "RESTRICT")
     }
     return sorted(found)
 

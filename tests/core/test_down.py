@@ -168,6 +168,18 @@ def test_inverting_a_shadow_table_swap_would_lose_the_rows_so_the_diff_alters_in
             Method.DIFF,
             ["ALTER TABLE t ALTER COLUMN id TYPE integer"],
         ),
+        (  # rows go into another table only: t got none (fuzz seed 7776)
+            "DROP TABLE t; CREATE TABLE t (id bigint); CREATE TABLE log (what text);"
+            " INSERT INTO log (what) VALUES ('t replaced'); UPDATE log SET what = 'x';",
+            Method.INVERSION,
+            ["DROP TABLE log", "DROP TABLE t", "CREATE TABLE t (\n  id integer\n)"],
+        ),
+        (  # rows moved in a way not read: any table may hold them
+            "DROP TABLE t; CREATE TABLE t (id bigint); CREATE TABLE log (what text);"
+            " WITH x AS (SELECT 1) INSERT INTO log SELECT 'a' FROM x;",
+            Method.DIFF,
+            ["DROP TABLE log", "ALTER TABLE t ALTER COLUMN id TYPE integer"],
+        ),
     ],
 )
 def test_a_table_made_again_after_its_drop_holds_its_rows_only_if_the_migration_copies_them(

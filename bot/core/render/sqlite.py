@@ -342,7 +342,7 @@ def _swap_from_create(changes: list[ch.Change], i: int) -> _Swap | None:
     if not isinstance(target, ch.RenameTable) or qkey(target.old, _D) != b:
         return None
     a = qkey(target.new, _D)
-    drop = next((k for k in range(rename - 1, i, -1) if _touches(changes[k], a)), None)
+    drop = next((k for k in range(rename - 1, i, -1) if touches(changes[k], a)), None)
     if drop is None or not _is_drop(changes[drop], a):
         return None
     return _Swap(target.new, (i, drop, rename))
@@ -359,7 +359,7 @@ def swap_steps(changes: list[ch.Change]) -> dict[int, tuple[QName, tuple[int, in
 def _next_touching(changes: list[ch.Change], after: int, *keys: tuple[str, str]) -> int | None:
     """The position of the first change after `after` about a table with one of `keys`."""
     return next(
-        (j for j in range(after + 1, len(changes)) if any(_touches(changes[j], k) for k in keys)),
+        (j for j in range(after + 1, len(changes)) if any(touches(changes[j], k) for k in keys)),
         None,
     )
 
@@ -372,7 +372,7 @@ def _is_drop(change: ch.Change, key: tuple[str, str]) -> bool:
     return isinstance(change, ch.DropTable) and qkey(change.table.name, _D) == key
 
 
-def _touches(change: ch.Change, key: tuple[str, str]) -> bool:
+def touches(change: ch.Change, key: tuple[str, str]) -> bool:
     """Whether `change` is about the table with this key (its indexes and triggers included)."""
     match change:
         case ch.CreateTable(table) | ch.DropTable(table):
