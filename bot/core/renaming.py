@@ -51,6 +51,8 @@ def rename_word(text: str, old: str, new: str, quote: str = '"', *, fold: bool =
     MySQL), and an old name that is a keyword is only replaced where it is quoted. With
     `fold` (PostgreSQL) a new name with capitals is quoted too.
     """
+    if text.isascii() and old.isascii() and old.lower() not in text.lower():
+        return text  # most texts don't name it: skip the pattern
     o = re.escape(old)
     pattern = re.compile(
         rf"'(?:[^']|'')*'|(?<![\w$])(?:\"{o}\"|`{o}`|\"?{o}\"?)(?![\w$])", re.IGNORECASE

@@ -16,6 +16,7 @@ from bot.core.model import (
     Dialect,
     ForeignKey,
     Index,
+    IndexPart,
     PrimaryKey,
     QName,
     Schema,
@@ -30,6 +31,7 @@ from bot.core.naming import IDENTITIES, SERIAL_SEQUENCE_TYPE, implied_sequence, 
 from bot.core.renaming import pg_view_rename, rename_word
 
 _Con = TypeVar("_Con", Unique, ForeignKey, Check)
+_Keyed = TypeVar("_Keyed", PrimaryKey, Unique, ForeignKey)
 
 
 class StateError(ValueError):
@@ -623,47 +625,50 @@ class State:
         def own(check: Check) -> Check:
             # a MariaDB column's own CHECK goes by the column's name (information_schema keeps
             # the first one, but no statement can name it, and a new CHECK can't take the new one)
-            check = replace(
-                check, expression=rename_word(check.expression, old, new, quote, fold=fold)
-            )
+            expression = rename_word(check.expression, old, new, quote, fold=fold)
+            if expression != check.expression:
+                check = replace(check, expression=expression)
             if check.column is not None and self.same(check.column, old):
                 return replace(check, name=new, column=new)
             return check
 
+        same = self.same
+
+        def column(c: Column) -> Column:
+            generated = fix(c.generated)
+            if same(c.name, old):
+                return replace(c, name=new, generated=generated)
+            return c if generated == c.generated else replace(c, generated=generated)
+
+        def part(p: IndexPart) -> IndexPart:
+            if p.is_column:
+                return replace(p, expression=new) if same(p.expression, old) else p
+            expression = rename_word(p.expression, old, new, fold=fold)
+            return p if expression == p.expression else replace(p, expression=expression)
+
+        def index(i: Index) -> Index:
+            parts = tuple(part(p) for p in i.parts)
+            include, where = ren(i.include), fix(i.where)
+            if parts == i.parts and include == i.include and where == i.where:
+                return i
+            return replace(i, parts=parts, include=include, where=where)
+
+        def keyed(c: _Keyed) -> _Keyed:
+            columns = ren(c.columns)
+            return c if columns == c.columns else replace(c, columns=columns)
+
+        # only what names the column is made again: a rename touches one or two fields of a
+        # wide table, and a gate renames thousands of times (alternatives, risk)
         pk = table.primary_key
         self._put(
-            replace(
+            with_fields(
                 table,
-                columns=tuple(
-                    replace(
-                        c,
-                        name=new if self.same(c.name, old) else c.name,
-                        generated=fix(c.generated),
-                    )
-                    for c in table.columns
-                ),
+                columns=tuple(column(c) for c in table.columns),
                 checks=tuple(own(k) for k in table.checks),
-                primary_key=replace(pk, columns=ren(pk.columns)) if pk else None,
-                uniques=tuple(replace(u, columns=ren(u.columns)) for u in table.uniques),
-                foreign_keys=tuple(replace(f, columns=ren(f.columns)) for f in table.foreign_keys),
-                indexes=tuple(
-                    replace(
-                        i,
-                        parts=tuple(
-                            replace(p, expression=new)
-                            if p.is_column and self.same(p.expression, old)
-                            else replace(
-                                p, expression=rename_word(p.expression, old, new, fold=fold)
-                            )
-                            if not p.is_column
-                            else p
-                            for p in i.parts
-                        ),
-                        include=ren(i.include),
-                        where=fix(i.where),
-                    )
-                    for i in table.indexes
-                ),
+                primary_key=keyed(pk) if pk else None,
+                uniques=tuple(keyed(u) for u in table.uniques),
+                foreign_keys=tuple(keyed(f) for f in table.foreign_keys),
+                indexes=tuple(index(i) for i in table.indexes),
             )
         )
         tkey = self.key(tname)
