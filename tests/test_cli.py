@@ -99,6 +99,21 @@ def test_bad_directories_give_one_line_errors(
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize("target", ["secret.txt", "missing.sql"])
+def test_a_symlinked_migration_is_refused_not_followed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str
+) -> None:
+    """As the git reader does: a link out of the directory would print another file's text;
+    a dangling one is said too, never a silent gap."""
+    (tmp_path / "secret.txt").write_text("CREATE TABLE leaked_secret (id int);")
+    d = write(tmp_path / "m", {"1_a.sql": "CREATE TABLE a (id int);"})
+    (d / "2_b.sql").symlink_to(tmp_path / target)
+    assert main(["schema", "--dir", str(d), "--dialect", "postgres"]) == 2
+    out, err = capsys.readouterr()
+    assert "leaked_secret" not in out + err
+    assert "2_b.sql: symbolic link, not followed" in err and err.count("\n") == 1
+
+
 def test_an_empty_directory_is_the_empty_database_to_go_back_to(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

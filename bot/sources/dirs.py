@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -15,15 +16,33 @@ class SourceError(ValueError):
     """A directory or file that can't be read as migrations; the message names it."""
 
 
-def read_text(path: str | Path, display: str) -> str:
-    """A file's text, or a SourceError saying why it isn't usable SQL text."""
-    with open(path, "rb") as f:  # one open for the size and the bytes
-        size = os.fstat(f.fileno()).st_size
+def read_text(path: str | Path, display: str, *, follow: bool = True) -> str:
+    """A file's text, or a SourceError saying why it isn't usable SQL text. Without
+    `follow`, a symbolic link is refused, as the git reader refuses one: a link out of the
+    directory (to /etc/passwd) would put another file's text into the output."""
+    flags = os.O_RDONLY | (0 if follow else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags)  # os.open, not open(): no buffered reader per file
+    except OSError as err:
+        if not follow and err.errno == errno.ELOOP:
+            raise SourceError(f"{display}: symbolic link, not followed") from None
+        raise SourceError(f"{display}: {err.strerror or err}") from None
+    try:
+        size = os.fstat(fd).st_size
         if size > MAX_BYTES:
             raise SourceError(
                 f"{display}: file too large ({size / 1024 / 1024:.0f} MB, limit 64 MB)"
             )
-        data = f.read()
+        data = os.read(fd, size + 1)
+        while len(data) > size:  # grown since: read the rest, still within the limit
+            more = os.read(fd, 1 << 20)
+            if not more:
+                break
+            data += more
+            if len(data) > MAX_BYTES:
+                raise SourceError(f"{display}: file too large (limit 64 MB)")
+    finally:
+        os.close(fd)
     if b"\x00" in data[:8192]:
         raise SourceError(f"{display}: binary file, not SQL text")
     try:
@@ -55,7 +74,11 @@ def read_dir(
             return fmt, []
         raise SourceError(f"{directory}: no .sql migrations found")
     base = str(directory)  # plain strings: pathlib objects per file were a third of a re-read
-    texts = {rel: read_text(path, path) for rel in paths for path in [os.path.join(base, rel)]}
+    texts = {
+        rel: read_text(path, path, follow=False)
+        for rel in paths
+        for path in [os.path.join(base, rel)]
+    }
     fmt = fmt or detect_format(texts)
     if fmt is None:
         raise SourceError(f"{directory}: cannot tell the migration layout; pass --layout")
@@ -94,4 +117,7 @@ def _listed(directory: Path) -> list[str]:
 def _wanted(entry: os.DirEntry[str]) -> bool:
     name = entry.name
     # `.sql` is the suffix of `a.sql`, not of a file named `.sql`
-    return ((len(name) > 4 and name.endswith(".sql")) or name in _INDEXES) and entry.is_file()
+    # a link is listed (to be refused by read_text), a dangling one too: never a silent gap
+    return ((len(name) > 4 and name.endswith(".sql")) or name in _INDEXES) and (
+        entry.is_file() or entry.is_symlink()
+    )
