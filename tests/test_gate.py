@@ -351,6 +351,26 @@ def test_markdown_shows_verdict_risks_and_the_safe_variant(
     assert "DROP INDEX users_name_idx;\n" in out.split("A way back that keeps the data")[1]
 
 
+def test_markdown_says_a_rebuild_once_for_all_the_changes_folded_into_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    checked = "".join(
+        f"ALTER TABLE users ADD COLUMN {c} integer CONSTRAINT ck_{c} CHECK ({c} > 0);\n"
+        for c in ("a", "b", "c")
+    )
+    repo = reverted(tmp_path, config("sqlite"), checked)
+    _, out = markdown(repo, capsys)
+    risks = out.split("**Risks**")[1].split("**A way back")[0]
+
+    assert risks.count("`sqlite-table-rebuild`") == 1
+    # each column's own findings stay
+    assert all(f"dropping column users.{c} deletes" in risks for c in "abc")
+    assert risks.count("`drop-column`") == 3
+    _, doc = cli(repo, capsys)  # the JSON keeps one finding per change, with its object
+    found = [r for s in doc["sources"][0]["statements"] for r in s["risks"]]
+    assert [r["rule"] for r in found].count("sqlite-table-rebuild") == 3
+
+
 def test_markdown_keep_variant_without_statements_has_no_empty_block(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -57,7 +57,7 @@ class _View:
         if source.down is None or source.assessment is None:
             return []
         pairs = statement_findings(source.assessment, source.down.statements)
-        out = [(r.sql, f) for r, f in pairs if f]
+        out = [(r.sql, _said_once(f)) for r, f in pairs if f]
         if source.assessment.unmodelled:
             out.append(("(statements that could not be modelled)", source.assessment.unmodelled))
         return out
@@ -134,3 +134,16 @@ class _View:
 def plan_markdown(plan: Plan) -> str:
     text = environment().get_template("plan.md.j2").render(plan=plan, view=_View)
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def _said_once(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
+    """A statement's findings without repeats: each change folded into one SQLite rebuild
+    finds the rebuild ("p is re-created and every row copied") about its own column."""
+    seen: set[tuple[str, str, str | None]] = set()
+    out: list[Finding] = []
+    for f in findings:
+        key = (f.rule, f.message, f.suppressed)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return tuple(out)
