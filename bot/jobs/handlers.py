@@ -497,9 +497,16 @@ class Worker:
             shas = g.git.rev_list(f"--max-count={_MAX_PR_COMMITS}", f"{base}..{pr.head_sha}")
         except git.GitCommandError:
             return None
-        for sha in shas.split():
+        listed = shas.split()
+        for sha in listed:
             if sha != pr.head_sha and (found := _revert_info(g, sha)) is not None:
                 return found
+        if len(listed) == _MAX_PR_COMMITS:
+            log.warning(
+                "%s: no revert among its newest %d commits; older ones are not looked at",
+                pr.url or f"#{pr.number}",
+                _MAX_PR_COMMITS,
+            )
         return None
 
     def _plan_commit(self, ctx: _Ctx, sha: str, start_sha: str) -> _Planned | None:
@@ -636,7 +643,19 @@ def _pushed(cached: CachedRepo, before: str | None, after: str) -> list[str]:
 
     if not cached.deepen_until(complete, [after]):
         return [after]
-    return listed()
+    shas = listed()
+    if len(shas) == _MAX_PUSHED:
+        count = int(cached.repo.git.rev_list("--count", f"{before}..{after}"))
+        if count > _MAX_PUSHED:
+            # said, not silent: a revert among the older ones gets no plan from this push
+            log.warning(
+                "push %s..%s added %d commits: only the newest %d are looked at for reverts",
+                before[:12],
+                after[:12],
+                count,
+                _MAX_PUSHED,
+            )
+    return shas
 
 
 def _subjects(g: git.Repo, shas: list[str]) -> list[str]:

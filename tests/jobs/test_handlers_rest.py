@@ -302,3 +302,57 @@ def test_a_revert_pr_that_cannot_be_read_is_logged_for_the_operator(
     [line] = [r.getMessage() for r in caplog.records if r.name == "bot.jobs.handlers"]
     assert line.startswith(f"planning acme/app#{n} failed: git could not find "), line
     assert "could not be computed:** git could not find " in world.plan_comment(n).body
+
+
+def test_a_push_past_the_commit_bound_says_which_commits_were_not_looked_at(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import git
+
+    from bot.jobs import handlers
+    from bot.jobs.repo_cache import CachedRepo
+
+    g = git.Repo.init(tmp_path / "r")
+    g.git.config("user.name", "t")
+    g.git.config("user.email", "t@example.com")
+    g.git.commit("--allow-empty", "-m", "start")
+    before = g.head.commit.hexsha
+    for n in range(handlers._MAX_PUSHED + 3):
+        g.git.commit("--allow-empty", "-m", f"c{n}")
+    after = g.head.commit.hexsha
+    cached = CachedRepo(g, lambda _: None, 0)
+
+    with caplog.at_level(logging.WARNING, logger="bot.jobs.handlers"):
+        shas = handlers._pushed(cached, before, after)
+    assert len(shas) == handlers._MAX_PUSHED and shas[-1] == after  # the newest, oldest first
+    assert f"added {handlers._MAX_PUSHED + 3} commits: only the newest" in caplog.text
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="bot.jobs.handlers"):
+        assert len(handlers._pushed(cached, shas[0] + "~1", after)) == handlers._MAX_PUSHED
+    assert caplog.text == ""  # exactly at the bound: nothing left out
+
+
+def test_a_pull_request_past_the_commit_bound_says_it_looked_at_the_newest_only(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import git
+
+    from bot.forges import PullRequest, PullState
+    from bot.jobs import handlers
+    from bot.jobs.repo_cache import CachedRepo
+
+    g = git.Repo.init(tmp_path / "r")
+    g.git.config("user.name", "t")
+    g.git.config("user.email", "t@example.com")
+    g.git.commit("--allow-empty", "-m", "start")
+    base = g.head.commit.hexsha
+    for n in range(handlers._MAX_PR_COMMITS + 1):
+        g.git.commit("--allow-empty", "-m", f"c{n}")
+    head = g.head.commit.hexsha
+    pr = PullRequest(7, "Work", "", "a", head, "work", "main", False, PullState.OPEN, "x/y!7")
+    cached = CachedRepo(g, lambda _: None, 0)
+
+    with caplog.at_level(logging.WARNING, logger="bot.jobs.handlers"):
+        assert handlers.Worker._revert_in_pr(None, cached, pr, base) is None  # type: ignore[arg-type]
+    assert "x/y!7: no revert among its newest 50 commits" in caplog.text
