@@ -74,9 +74,10 @@ from bot.core.model import (
     qkey,
 )
 from bot.core.naming import implied_sequence, nextval
+from bot.core.renaming import mentions
 from bot.core.render.mysql_options import restorage, storage_sql
 from bot.core.state import State, apply_changes
-from bot.core.table_diff import diff_table, mentions, retypes
+from bot.core.table_diff import diff_table, retypes
 
 Key = tuple[str, str]
 _T = TypeVar("_T")

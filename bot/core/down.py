@@ -28,13 +28,13 @@ from bot.core.down_order import (
     canonical,
     descending_after_types,
     implied_by_drops,
-    mentions,
     parents_first,
     reaching,
     tables_emptied,
     views_last,
 )
 from bot.core.model import Check, Dialect, QName, Schema, qkey
+from bot.core.renaming import mentions
 from bot.core.render import Rendered, render
 from bot.core.render.mysql_options import other_options
 from bot.core.render.sqlite import Gap, GapKind, render_with_gaps, swap_steps

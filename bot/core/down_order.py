@@ -41,7 +41,7 @@ from bot.core.changes import (
     SetTableComment,
 )
 from bot.core.model import Dialect, ForeignKey, QName, Schema, Unique, View, qkey
-from bot.core.renaming import pg_view_rename, rename_word
+from bot.core.renaming import mentions, pg_view_rename, rename_word
 from bot.core.render.sqlite import swap_steps, touches
 from bot.core.state import State, StateError
 
@@ -299,10 +299,6 @@ def _names_table(change: Change, key: tuple[str, str], state: State) -> bool:
         case AddConstraint(_, ForeignKey() as fk):
             return state.key(fk.ref_table) == key
     return False
-
-
-def mentions(text: str, name: str) -> bool:
-    return re.search(rf"(?i)(?<![\w$]){re.escape(name)}(?![\w$])", text) is not None
 
 
 def views_last(changes: list[Change], dialect: Dialect | None = None) -> list[Change]:

@@ -42,6 +42,11 @@ def pg_view_rename(definition: str, old: str, new: str) -> str:
     return tree.sql("postgres")
 
 
+def mentions(text: str, name: str) -> bool:
+    """Whether `name` stands in `text` as a whole word (any case, maybe quoted)."""
+    return re.search(rf"(?i)(?<![\w$]){re.escape(name)}(?![\w$])", text) is not None
+
+
 def rename_word(text: str, old: str, new: str, quote: str = '"', *, fold: bool = False) -> str:
     """Replace `old` as a whole identifier (bare, double-quoted or in backticks) outside string
     literals.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -17,6 +16,7 @@ from bot.core.model import (
     Table,
     fold,
 )
+from bot.core.renaming import mentions
 
 Key = tuple[str, str]
 _T = TypeVar("_T")
@@ -205,13 +205,3 @@ def _counted(items: Iterable[_T], key: Callable[[_T], Hashable]) -> dict[Hashabl
         seen[k] = n + 1
         out[(k, n)] = x
     return out
-
-
-def _word(name: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![\w$])" + re.escape(name) + r"(?![\w$])", re.IGNORECASE)
-
-
-def mentions(sql: str, name: str) -> bool:
-    """Whether SQL text mentions an identifier (quoted or not); may over-report, which only
-    costs a needless drop and re-create."""
-    return _word(name).search(sql) is not None

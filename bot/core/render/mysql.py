@@ -38,6 +38,7 @@ from bot.core.model import (
     View,
     fold,
 )
+from bot.core.renaming import mentions
 from bot.core.render import Rendered
 from bot.core.render.common import (
     alter_sequence,
@@ -53,7 +54,6 @@ from bot.core.render.common import (
 from bot.core.render.mysql_options import other_options, storage_sql
 from bot.core.render.names import ident, idents, literal, qname
 from bot.core.state import State
-from bot.core.table_diff import mentions
 
 MY = Dialect.MYSQL
 

@@ -27,6 +27,7 @@ from bot.core.model import (
     Unique,
     fold,
 )
+from bot.core.renaming import mentions
 from bot.core.render.mysql_options import storage_action, storage_sql, with_storage
 from bot.core.render.postgres.tables import storage_options, storage_parameters, typed_default
 from bot.core.state import StateError
@@ -40,7 +41,6 @@ from bot.core.translate.base import (
 from bot.core.translate.commands import _ident_text
 from bot.core.translate.common import (
     _has_index_prefix,
-    _mentions,
     _new_constraints,
     _quote_name,
     _quote_q,
@@ -334,7 +334,7 @@ class AlterStatements(ObjectStatements):
                     raise StateError(f"column {name}.{what} does not exist")
                 if node.args.get("cascade") and self.dialect is Dialect.POSTGRES:
                     for view in list(self.state.views.values()):
-                        if _mentions(view.definition, name.name) and _mentions(
+                        if mentions(view.definition, name.name) and mentions(
                             view.definition, col.name
                         ):
                             self.emit(ch.DropView(view))
@@ -389,16 +389,16 @@ class AlterStatements(ObjectStatements):
                 if (
                     any(
                         (p.is_column and same(p.expression, col.name))
-                        or (not p.is_column and _mentions(p.expression, col.name))
+                        or (not p.is_column and mentions(p.expression, col.name))
                         for p in idx.parts
                     )
-                    or (idx.where and _mentions(idx.where, col.name))
+                    or (idx.where and mentions(idx.where, col.name))
                     or any(same(c, col.name) for c in idx.include)
                 ):
                     self.emit(ch.DropIndex(idx))
             for con in table.constraints():
                 uses = (
-                    _mentions(con.expression, col.name)
+                    mentions(con.expression, col.name)
                     if isinstance(con, Check)
                     else any(same(c, col.name) for c in con.columns)
                 )
@@ -424,7 +424,7 @@ class AlterStatements(ObjectStatements):
                 if isinstance(con, Check):
                     # MariaDB drops the column's own CHECK, and a table CHECK naming only this
                     # column (one naming others too makes it refuse the drop)
-                    if (con.column is not None and same(con.column, col.name)) or _mentions(
+                    if (con.column is not None and same(con.column, col.name)) or mentions(
                         con.expression, col.name
                     ):
                         self.emit(ch.DropConstraint(name, con))
@@ -438,7 +438,7 @@ class AlterStatements(ObjectStatements):
             # SQLite refuses the drop while another column's CHECK names it: one that does is
             # the column's own, and goes with it
             for check in table.checks:
-                if _mentions(check.expression, col.name):
+                if mentions(check.expression, col.name):
                     self.emit(ch.DropConstraint(name, check))
             # and it drops the column's own REFERENCES with it (a table-level FOREIGN KEY
             # naming the column makes it refuse, so a one-column one is the column's)

@@ -91,10 +91,6 @@ def _expr_label(expression: str) -> str:
     return m.group(1).lower() if m else "expr"
 
 
-def _mentions(text: str, name: str) -> bool:
-    return re.search(rf"(?i)(?<![\w$]){re.escape(name)}(?![\w$])", text) is not None
-
-
 _LONG = re.compile(r"(?i)\s*((tiny|medium|long)?(text|blob)|json)\b")
 
 

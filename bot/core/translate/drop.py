@@ -11,10 +11,10 @@ from bot.core.model import (
     Dialect,
     QName,
 )
+from bot.core.renaming import mentions
 from bot.core.state import StateError
 from bot.core.translate.alter_table import AlterTable
 from bot.core.translate.base import Unsupported
-from bot.core.translate.common import _mentions
 
 
 class DropStatements(AlterTable):
@@ -134,7 +134,7 @@ class DropStatements(AlterTable):
         for view in list(self.state.views.values()):
             if self.state.key(view.name) == self.state.key(name):
                 continue
-            if self.state.key(view.name) in self.state.views and _mentions(
+            if self.state.key(view.name) in self.state.views and mentions(
                 view.definition, name.name
             ):
                 self.drop_dependent_views(view.name)
