@@ -250,16 +250,18 @@ class State:
                 table = self.require_table(tname)
                 if table.column(column.name, self.dialect) is not None:
                     raise StateError(f"column {tname}.{column.name} already exists")
-                cols = list(table.columns)
-                pos = len(cols)
-                if first:
+                have = table.columns
+                if not first and (after is None or (have and self.same(have[-1].name, after))):
+                    cols = (*have, column)  # at the end, the usual place: one copy, not three
+                else:
                     pos = 0
-                elif after is not None and not (cols and self.same(cols[-1].name, after)):
-                    pos = next(
-                        (i + 1 for i, c in enumerate(cols) if self.same(c.name, after)), len(cols)
-                    )
-                cols.insert(pos, column)
-                self._put(table.with_column_added(column, tuple(cols)))
+                    if not first and after is not None:
+                        pos = next(
+                            (i + 1 for i, c in enumerate(have) if self.same(c.name, after)),
+                            len(have),
+                        )
+                    cols = (*have[:pos], column, *have[pos:])
+                self._put(table.with_column_added(column, cols))
             case ch.DropColumn(tname, column):
                 table = self.require_table(tname)
                 self.column(tname, column.name)
