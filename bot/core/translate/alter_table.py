@@ -57,6 +57,8 @@ class AlterTable(AlterStatements):
         ):
             self.alter_table_text(name, self._alter_actions_text())
             return
+        if self.dialect is Dialect.MYSQL:
+            _unique_then_first(tree)
         if self.dialect is Dialect.POSTGRES:
             # PostgreSQL runs an ALTER TABLE's drops first, whatever their place: `SET DEFAULT 1,
             # DROP DEFAULT` on one column leaves the default 1
@@ -292,6 +294,24 @@ class AlterTable(AlterStatements):
 
 
 # MySQL's ADD COLUMN with a column constraint and a position, which sqlglot can't read together
+def _unique_then_first(tree: exp.Alter) -> None:
+    """`ADD COLUMN a INT UNIQUE FIRST`: sqlglot reads FIRST as the name of the UNIQUE, which a
+    column's UNIQUE can't have in MySQL; it is the column's position (fuzz_cli seed 7350)."""
+    for cd in tree.find_all(exp.ColumnDef):
+        if cd.args.get("position") is not None:
+            continue
+        for con in cd.args.get("constraints") or []:
+            kind = con.args.get("kind")
+            named = kind.this if isinstance(kind, exp.UniqueColumnConstraint) else None
+            if (
+                isinstance(named, exp.Identifier)
+                and not named.quoted
+                and named.name.upper() == "FIRST"
+            ):
+                kind.set("this", None)
+                cd.set("position", exp.ColumnPosition(position="FIRST"))
+
+
 _PLACED_COLUMN = re.compile(r"(?is)add\s+(?:column\s+)?(.+?)\s+(first|after\s+(\S+))$")
 
 
