@@ -80,8 +80,13 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
         else:
             # SQLite's renderer turns the swaps it knows into its row-keeping table rebuild.
             kept = swap_steps(inverse) if newer.dialect is Dialect.SQLITE else set()
-            copies = _copied_into(undone)
-            lost = tables_emptied(newer, inverse, older, kept, copies=copies)
+            lost = tables_emptied(newer, inverse, older, kept, copies=True)
+            if lost and any(s.data for s in undone):
+                # which tables got rows, read only when a table looks replaced
+                copies = _copied_into(undone, newer)
+                lost = tables_emptied(newer, inverse, older, kept, copies=copies)
+            elif lost:
+                lost = tables_emptied(newer, inverse, older, kept, copies=False)
             if lost:
                 # a shadow-table swap: its table renames are what loses the rows; the
                 # others still say what moved
@@ -125,11 +130,17 @@ _INSERT_INTO = re.compile(
 _IN_PLACE = re.compile(r"(?is)\s*(?:delete|update|truncate)\b")
 
 
-def _copied_into(undone: Sequence[Step]) -> bool | frozenset[str]:
+def _copied_into(undone: Sequence[Step], newer: Schema) -> bool | frozenset[str]:
     """The tables (lower-case, unqualified) the undone migrations insert rows into; True when
-    some statement may add rows in a way not read here (MERGE, COPY, SELECT INTO): any
-    table may then hold copied rows. A table made by the migration that got none holds no
-    row of the table it replaced (fuzz seed 7776: a dropped table's name taken again)."""
+    rows may reach a table no INSERT names: a statement not read here (MERGE, COPY, SELECT
+    INTO, an unmodelled DO block or procedure call), an INSERT into a view or a partitioned
+    table (its rows land in the partitions), a trigger. A table made by the migration that
+    got none holds no row of the table it replaced (fuzz seed 7776: a dropped table's name
+    taken again)."""
+    if any(step.unmodelled for step in undone):
+        return True
+    if any(obj.kind.lower() == "trigger" for obj in newer.opaque.values()):
+        return True
     names: set[str] = set()
     for step in undone:
         for data in step.data:
@@ -138,7 +149,17 @@ def _copied_into(undone: Sequence[Step]) -> bool | frozenset[str]:
                 if _IN_PLACE.match(data.sql):
                     continue  # rows changed or removed where they are: none added anywhere
                 return True
-            names.add(m.group(2).strip('"`[]').lower())
+            target = m.group(2)
+            if target[0] in '"`[' and target[0] * 2 in target[1:-1]:
+                return True  # a doubled quote inside the name: not read here
+            names.add(target.strip('"`[]').lower())
+    plain = {
+        t.name.name.lower(): t
+        for t in newer.tables.values()
+        if t.partition_by is None and t.partition_of is None
+    }
+    if any(n not in plain for n in names):
+        return True  # a view, a partitioned table or one gone since: not followed here
     return frozenset(names) if names else False
 
 

@@ -247,7 +247,7 @@ def parents_first(newer: Schema, changes: list[Change], older: Schema) -> list[C
         kids = children.get(key)
         if not kids:
             continue
-        at = moved.index(change)
+        at = next(k for k, c in enumerate(moved) if c is change)  # by identity: twins
         i = at
         while i > 0 and not touches(moved[i - 1], key) and not _names_view_key(moved[i - 1], key):
             i -= 1

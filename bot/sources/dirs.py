@@ -20,7 +20,8 @@ def read_text(path: str | Path, display: str, *, follow: bool = True) -> str:
     """A file's text, or a SourceError saying why it isn't usable SQL text. Without
     `follow`, a symbolic link is refused, as the git reader refuses one: a link out of the
     directory (to /etc/passwd) would put another file's text into the output."""
-    flags = os.O_RDONLY | (0 if follow else os.O_NOFOLLOW)
+    # O_NOFOLLOW is POSIX: where it is missing a link is read as its target
+    flags = os.O_RDONLY | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
     try:
         fd = os.open(path, flags)  # os.open, not open(): no buffered reader per file
     except OSError as err:
@@ -33,14 +34,16 @@ def read_text(path: str | Path, display: str, *, follow: bool = True) -> str:
             raise SourceError(
                 f"{display}: file too large ({size / 1024 / 1024:.0f} MB, limit 64 MB)"
             )
-        data = os.read(fd, size + 1)
-        while len(data) > size:  # grown since: read the rest, still within the limit
-            more = os.read(fd, 1 << 20)
-            if not more:
-                break
-            data += more
-            if len(data) > MAX_BYTES:
+        chunks = [os.read(fd, size + 1)]
+        got = len(chunks[0])
+        # to the end: a read may return less (a network file system, a signal), and the file
+        # may have grown since; never past the limit
+        while chunks[-1]:
+            chunks.append(os.read(fd, max(size + 1 - got, 1 << 16)))
+            got += len(chunks[-1])
+            if got > MAX_BYTES:
                 raise SourceError(f"{display}: file too large (limit 64 MB)")
+        data = b"".join(chunks)
     finally:
         os.close(fd)
     if b"\x00" in data[:8192]:

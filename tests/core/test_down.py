@@ -155,6 +155,54 @@ def test_inverting_a_shadow_table_swap_would_lose_the_rows_so_the_diff_alters_in
 
 
 @pytest.mark.parametrize(
+    "refill",
+    [
+        # into a view over the new table: its rows land in t
+        "CREATE VIEW t_in AS SELECT id FROM t; INSERT INTO t_in SELECT id FROM bak;"
+        " DROP VIEW t_in;",
+        # through a DO block, which the model does not read
+        "DO $$ BEGIN INSERT INTO t SELECT id FROM bak; END $$;",
+        # a trigger on the log table copies into t
+        "CREATE TABLE log (id int); CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN INSERT INTO t VALUES (NEW.id); RETURN NEW; END $$;"
+        " CREATE TRIGGER tr AFTER INSERT ON log FOR EACH ROW EXECUTE FUNCTION f();"
+        " INSERT INTO log SELECT id FROM bak;",
+    ],
+)
+def test_rows_put_back_without_an_insert_naming_the_table_keep_it_rebuilt(refill: str) -> None:
+    """Rows reach the new t some other way (review of fuzz seed 7776's fix): inverting would
+    drop it with them, so the diff alters t in place."""
+    base = [Migration("1.sql", "CREATE TABLE t (id int);")]
+    replaced = (
+        "CREATE TABLE bak (id int); INSERT INTO bak SELECT id FROM t; DROP TABLE t;"
+        f" CREATE TABLE t (id bigint); {refill} DROP TABLE bak;"
+    )
+    computed = down_between([*base, Migration("2.sql", replaced)], base, P)
+    assert computed.method is Method.DIFF
+    assert "ALTER TABLE t ALTER COLUMN id TYPE integer" in sqls(computed)
+    assert "DROP TABLE t" not in sqls(computed)
+
+
+def test_a_partition_refilled_through_its_parent_is_not_dropped() -> None:
+    base = [
+        Migration(
+            "1.sql",
+            "CREATE TABLE m (id int, d date) PARTITION BY RANGE (d);"
+            " CREATE TABLE m_2024 PARTITION OF m FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
+        )
+    ]
+    replaced = (
+        "CREATE TABLE bak (id int, d date); INSERT INTO bak SELECT id, d FROM m_2024;"
+        " DROP TABLE m_2024; CREATE TABLE m_2024 PARTITION OF m"
+        " FOR VALUES FROM ('2024-01-01') TO ('2025-06-01');"
+        " INSERT INTO m SELECT id, d FROM bak; DROP TABLE bak;"
+    )
+    computed = down_between([*base, Migration("2.sql", replaced)], base, P)
+    assert computed.method is Method.DIFF
+    assert not any(s.startswith("DROP TABLE m_2024") for s in sqls(computed))
+
+
+@pytest.mark.parametrize(
     ("replaced", "method", "down"),
     [
         (
