@@ -69,8 +69,12 @@ def constraint_name(
     columns: tuple[str, ...],
     taken: Names,
     column_level: bool = False,
+    serves: tuple[str, ...] | None = None,
 ) -> str | None:
-    """The name the engine gives an unnamed constraint of `kind` on `columns`."""
+    """The name the engine gives an unnamed constraint of `kind` on `columns`. `serves`
+    (MySQL, a key added by ALTER TABLE): the leading plain columns of the new key, which
+    supersedes the indexes InnoDB made for foreign keys on a prefix of them; InnoDB drops
+    those before naming it, so their names are free."""
     tname = table.name.name
     if dialect is Dialect.SQLITE:
         return None
@@ -83,8 +87,13 @@ def constraint_name(
     # keys and indexes share one namespace, apart from CHECK and FOREIGN KEY names: a
     # column's own CHECK named `d` leaves `d` free for a UNIQUE (d, c)
     keys = [table.primary_key, *table.uniques]
+    lead = [c.lower() for c in serves or ()]
     local = {k.name.lower() for k in keys if k is not None and k.name} | {
-        i.name.lower() for i in table.indexes
+        i.name.lower()
+        for i in table.indexes
+        if not (
+            i.implicit and lead and lead[: len(i.parts)] == [p.expression.lower() for p in i.parts]
+        )
     }
     if kind == "primary key":
         return "PRIMARY"

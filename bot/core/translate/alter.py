@@ -279,6 +279,8 @@ class AlterStatements(ObjectStatements):
                 col = self.state.column(name, colname)
                 if col.nullable:
                     self.emit(ch.AlterColumn(name, col, replace(col, nullable=False)))
+        if isinstance(con, Unique | PrimaryKey):
+            self.take_implicit_name(name, con.name)
         self.emit(ch.AddConstraint(name, con))
         if (
             self.dialect is Dialect.MYSQL
@@ -300,14 +302,18 @@ class AlterStatements(ObjectStatements):
 
     def add_constraint(self, name: QName, node: exp.Expr, *, not_valid: bool = False) -> None:
         table = self.state.require_table(name)
-        if isinstance(node, exp.IndexColumnConstraint):
-            idx = self._inline_index(table, node, self._taken())
-            self.emit_index(idx)
-            return
-        taken = self._taken()
-        if self._unnamed and isinstance(node, exp.Constraint):
-            node = node.expressions[0]
-        updated = self._add_table_element(table, node, taken)
+        self.superseding = self.dialect is Dialect.MYSQL
+        try:
+            if isinstance(node, exp.IndexColumnConstraint):
+                idx = self._inline_index(table, node, self._taken())
+                self.emit_index(idx)
+                return
+            taken = self._taken()
+            if self._unnamed and isinstance(node, exp.Constraint):
+                node = node.expressions[0]
+            updated = self._add_table_element(table, node, taken)
+        finally:
+            self.superseding = False
         for con in _new_constraints(table, updated):
             if (
                 not_valid

@@ -68,6 +68,9 @@ class TranslatorBase:
         # MySQL, in declaration order: the foreign keys' columns and the keys named for the
         # author; InnoDB names the index it makes for a key where the key is declared.
         self.key_order: list[tuple[str, ...] | str] = []
+        # MySQL ALTER TABLE adding a key: InnoDB drops the foreign-key indexes it supersedes
+        # before naming it, so it may take one's name (set while such a key is read)
+        self.superseding = False
 
     # -- plumbing ------------------------------------------------------------------
 

@@ -482,7 +482,15 @@ class TableStatements(OpaqueStatements):
             else:
                 raise Unsupported("UNIQUE without columns")
             uq = Unique(
-                given or naming.constraint_name(self.dialect, table, "unique", cols, taken),
+                given
+                or naming.constraint_name(
+                    self.dialect,
+                    table,
+                    "unique",
+                    cols,
+                    taken,
+                    serves=cols if self.superseding else None,
+                ),
                 cols,
                 nulls_not_distinct=bool(element.args.get("nulls")),
                 collations=collations if any(collations) else (),
@@ -552,10 +560,22 @@ class TableStatements(OpaqueStatements):
             str(method.name if isinstance(method, exp.Expr) else method).lower() if method else None
         )
         cols = tuple(p.expression for p in parts if p.is_column)
+        serves: list[str] = []  # the leading plain columns: what a foreign key can use
+        for part in parts:
+            if not part.is_column or part.length:
+                break
+            serves.append(part.expression)
         name = (
             self.name(element.this)
             if element.this is not None
-            else naming.constraint_name(self.dialect, table, "index", cols, taken)
+            else naming.constraint_name(
+                self.dialect,
+                table,
+                "index",
+                cols,
+                taken,
+                serves=tuple(serves) if self.superseding and kind_text is None else None,
+            )
         )
         if name is None:
             raise Unsupported("unnamed index")
@@ -716,6 +736,7 @@ class TableStatements(OpaqueStatements):
     def emit_index(self, index: Index) -> None:
         """CREATE INDEX; on MySQL an index that can serve a foreign key replaces the one
         InnoDB made for it, which InnoDB then drops."""
+        self.take_implicit_name(index.table, index.name)
         self.emit(ch.CreateIndex(index))
         if self.dialect is not Dialect.MYSQL or index.kind is not None:
             return
@@ -727,6 +748,15 @@ class TableStatements(OpaqueStatements):
                 break
             serves.append(part.expression.lower())
         self.supersede_implicit(index.table, serves, index.name)
+
+    def take_implicit_name(self, table: QName, name: str | None) -> None:
+        """MySQL: a new key named as an index InnoDB made for a foreign key, which the key
+        supersedes (naming.constraint_name freed the name): InnoDB drops that one first."""
+        if self.dialect is not Dialect.MYSQL or not name:
+            return
+        for old in self.state.require_table(table).indexes:
+            if old.implicit and self.state.same(old.name, name):
+                self.emit(ch.DropIndex(old))
 
     def supersede_implicit(self, table: QName, serves: list[str], name: str | None) -> None:
         """MySQL: drop the indexes InnoDB made for foreign keys that a new index or key on
