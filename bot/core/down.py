@@ -225,6 +225,8 @@ def _rebuild_gap(gap: Gap) -> Unmodelled:
             return _same_default(gap.columns)
         case GapKind.DANGLING_KEY:
             return _dangling_key(gap)
+        case GapKind.KEY_MISMATCH:
+            return _mismatched_key(gap)
 
 
 def _gap(column: str, statement: str, fill: str) -> Unmodelled:
@@ -262,6 +264,20 @@ def _dangling_key(gap: Gap) -> Unmodelled:
         "on, SQLite refuses that copy inside a transaction, where PRAGMA foreign_keys=OFF does "
         "nothing (migration tools run each file in one). Run the down outside a transaction, "
         "with foreign keys off",
+    )
+
+
+def _mismatched_key(gap: Gap) -> Unmodelled:
+    """A SQLite rebuild of a table whose foreign key names parent columns without a key."""
+    return Unmodelled(
+        "",
+        0,
+        "",
+        f"the table rebuild copies the rows of {gap.columns} into a table whose foreign key "
+        f"references columns of {gap.references} that are neither its primary key nor UNIQUE "
+        '("foreign key mismatch"): with foreign keys on, SQLite refuses every row of it, '
+        "inside the migration tool's transaction too. Fix the key, or run the down outside "
+        "a transaction with foreign keys off",
     )
 
 

@@ -68,6 +68,9 @@ class GapKind(StrEnum):
     # keys are off): with them on, SQLite refuses any INSERT into the table, rows or not, and
     # inside a transaction, as migration tools run a file, PRAGMA foreign_keys=OFF is a no-op
     DANGLING_KEY = "dangling key"
+    # A foreign key whose parent columns are neither its primary key nor UNIQUE: SQLite
+    # refuses any row of the child with foreign keys on ("foreign key mismatch")
+    KEY_MISMATCH = "key mismatch"
 
 
 @dataclass(frozen=True)
@@ -521,13 +524,34 @@ def _check_temp_free(state: State, name: QName) -> None:
 
 
 def _dangling_keys(state: State, target: Table) -> list[Gap]:
-    """The foreign keys of `target` naming a table that `state` does not have."""
-    return [
-        Gap(str(target.name), GapKind.DANGLING_KEY, fk.ref_table.name)
-        for fk in target.foreign_keys
+    """The foreign keys of `target` naming a table that `state` does not have, or columns
+    of it that are neither its primary key nor UNIQUE (the copy fails on either)."""
+    gaps: list[Gap] = []
+    for fk in target.foreign_keys:
         # REFERENCES names a table of the child's own database
-        if state.table(QName(fk.ref_table.name, target.name.schema)) is None
+        name = QName(fk.ref_table.name, target.name.schema)
+        parent = target if qkey(name, _D) == qkey(target.name, _D) else state.table(name)
+        if parent is None:
+            gaps.append(Gap(str(target.name), GapKind.DANGLING_KEY, fk.ref_table.name))
+        elif not _parent_key(parent, fk.ref_columns):
+            gaps.append(Gap(str(target.name), GapKind.KEY_MISMATCH, fk.ref_table.name))
+    return gaps
+
+
+def _parent_key(parent: Table, columns: tuple[str, ...]) -> bool:
+    """Whether `columns` (none: the primary key) are the parent's primary key or UNIQUE,
+    which SQLite asks of a foreign key's parent columns."""
+    pk = parent.primary_key.columns if parent.primary_key else ()
+    if not columns:
+        return bool(pk)
+    wanted = {fold(c, _D) for c in columns}
+    keys = [pk, *(u.columns for u in parent.uniques)]
+    keys += [
+        tuple(p.expression for p in i.parts)
+        for i in parent.indexes
+        if i.unique and i.where is None and all(p.is_column for p in i.parts)
     ]
+    return any(len(k) == len(columns) and {fold(c, _D) for c in k} == wanted for k in keys)
 
 
 def _rebuild_sql(
