@@ -154,6 +154,12 @@ def descending_after_types(changes: list[Change]) -> list[Change]:
                     if later.before.name.lower() in cols and later.before.type != later.after.type:
                         last = j
                     continue
+                if (
+                    isinstance(later, (AddColumn, DropColumn))
+                    and qkey(later.table, Dialect.MYSQL) == table
+                    and later.column.name.lower() not in cols
+                ):
+                    continue  # another column comes or goes: the index does not mind
                 # anything else about this table (the index itself, a foreign key that may
                 # need it, a rename) keeps the order from here on
                 own = _own_table(later)
