@@ -747,6 +747,7 @@ def main() -> None:
     classes: Counter[str] = Counter()
     silent_classes: Counter[str] = Counter()
     examples: dict[str, list[str]] = {}
+    silent_seeds: dict[str, list[int]] = {}  # per class: every silent sequence's seed
     statements = 0
     try:
         for seq in fuzz(server, args.seed, args.count, args.steps):
@@ -761,8 +762,15 @@ def main() -> None:
                 classes[f.signature] += 1
                 silent_classes[f.signature] += f.silent
                 shown = examples.setdefault(f.signature, [])
-                if len(shown) < args.examples:
-                    shown.append(f"seed {seq.seed}:\n{seq.repro()}\n-- {f.detail[:400]}")
+                entry = f"seed {seq.seed}:\n{seq.repro()}\n-- {f.detail[:400]}"
+                if f.silent:
+                    silent_seeds.setdefault(f.signature, []).append(seq.seed)
+                if f.silent and len(silent_seeds[f.signature]) == 1:
+                    # a class's first silent member is shown first: the one to chase
+                    shown.insert(0, entry)
+                    del shown[max(args.examples, 1) :]
+                elif len(shown) < args.examples:
+                    shown.append(entry)
     finally:
         server.close()
     seconds = time.perf_counter() - started
@@ -776,6 +784,7 @@ def main() -> None:
         "silent_sequences_per_check": dict(sorted(silent_per_check.items())),
         "flagged_sequences_per_check": dict(sorted(flagged_per_check.items())),
         "classes": {k: [v, silent_classes[k]] for k, v in classes.most_common()},
+        "silent_seeds": silent_seeds,
     }
     if args.json:
         result["examples"] = examples
@@ -795,9 +804,11 @@ def main() -> None:
     print("classes (sequences, of them silent):")
     for sig, n in classes.most_common():
         print(f"  {n:5} {silent_classes[sig]:5}  {sig}")
+        if sig in silent_seeds:
+            print(f"               silent seeds: {', '.join(map(str, silent_seeds[sig]))}")
     for sig, shown in examples.items():
-        if classes[sig] >= 1 and args.examples:
-            print(f"\n== {sig}\n{shown[0]}")
+        for example in shown if args.examples else ():
+            print(f"\n== {sig}\n{example}")
 
 
 if __name__ == "__main__":
