@@ -222,6 +222,10 @@ def _rebuild_home(rendered: Sequence[Rendered], j: int) -> int:
     return next((k for k in range(j, -1, -1) if _REBUILT.match(_sql(rendered[k]))), j)
 
 
+_COLUMN_STEPS = (ch.AlterColumn, ch.RenameColumn, ch.MoveColumn)
+_COLUMN_KINDS = ("alter_column", "rename_column", "move_column")
+
+
 def _carrier(change: Change, rendered: Sequence[Rendered], pos: int) -> int | None:
     """The statement that does a change which has none of its own: the next one about its
     table (the DROP COLUMN that takes an index with it), else the last one before (a SQLite
@@ -233,6 +237,15 @@ def _carrier(change: Change, rendered: Sequence[Rendered], pos: int) -> int | No
     def about(r: Rendered) -> bool:
         return r.object == table or r.object.startswith(table + ".")
 
+    if (
+        isinstance(change, _COLUMN_STEPS)
+        and 0 < pos <= len(rendered)
+        and rendered[pos - 1].change in _COLUMN_KINDS
+        and about(rendered[pos - 1])
+    ):
+        # a MySQL run of column changes (rename, type, NOT NULL) is one CHANGE COLUMN,
+        # rendered under the run's first change: the others are done there, not later
+        return pos - 1
     after = next((j for j in range(pos, len(rendered)) if about(rendered[j])), None)
     if after is not None:
         return after

@@ -593,3 +593,21 @@ def test_findings_of_changes_folded_into_a_sqlite_rebuild_sit_on_its_new_table()
             "adding UNIQUE (b) on p5 fails if existing rows repeat a value",
         ),
     ]
+
+
+def test_a_mysql_run_of_column_changes_carries_its_findings_on_its_change_column() -> None:
+    # bench/fuzz.py seed 5941: rename, retype and NOT NULL undone as one CHANGE COLUMN; the
+    # NOT NULL finding sat on the next statement about the table, an unrelated ADD COLUMN
+    history = "CREATE TABLE t (id INT PRIMARY KEY, d INT DEFAULT 4 NOT NULL, b INT);"
+    migration = (
+        "ALTER TABLE t DROP COLUMN b; ALTER TABLE t MODIFY COLUMN d INT NULL;"
+        " ALTER TABLE t RENAME COLUMN d TO e; ALTER TABLE t MODIFY COLUMN e BIGINT;"
+    )
+    down, assessment = rollback("mysql", history, migration)
+    by_sql = {
+        r.sql: {f.rule for f in fs} for r, fs in statement_findings(assessment, down.statements)
+    }
+
+    [change] = [sql for sql in by_sql if "CHANGE COLUMN" in sql]
+    assert "set-not-null" in by_sql[change]
+    assert all("set-not-null" not in rules for sql, rules in by_sql.items() if "ADD COLUMN" in sql)
