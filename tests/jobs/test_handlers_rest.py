@@ -14,7 +14,7 @@ from bot.approvals import ApprovalPolicy
 from bot.events import ForgeKind, Job, JobKind
 from bot.forges import CheckState
 from bot.jobs.handlers import Worker, Workflow
-from bot.jobs.repo_cache import Remote
+from bot.jobs.repo_cache import CachedRepo, Remote
 from bot.planner import PlanOptions
 from tests.jobs.fake_forge import FakeForge
 from tests.jobs.scenario import EMAIL, NOW, REPO, M, World, make_world, revert_pr
@@ -304,23 +304,26 @@ def test_a_revert_pr_that_cannot_be_read_is_logged_for_the_operator(
     assert "could not be computed:** git could not find " in world.plan_comment(n).body
 
 
-def test_a_push_past_the_commit_bound_says_which_commits_were_not_looked_at(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def _empty_commits(path: Path, count: int) -> tuple[CachedRepo, str, str]:
+    """A repository of `count` empty commits on a first one: (its CachedRepo, first, last)."""
     import git
 
-    from bot.jobs import handlers
-    from bot.jobs.repo_cache import CachedRepo
-
-    g = git.Repo.init(tmp_path / "r")
+    g = git.Repo.init(path)
     g.git.config("user.name", "t")
     g.git.config("user.email", "t@example.com")
     g.git.commit("--allow-empty", "-m", "start")
-    before = g.head.commit.hexsha
-    for n in range(handlers._MAX_PUSHED + 3):
+    first = g.head.commit.hexsha
+    for n in range(count):
         g.git.commit("--allow-empty", "-m", f"c{n}")
-    after = g.head.commit.hexsha
-    cached = CachedRepo(g, lambda _: None, 0)
+    return CachedRepo(g, lambda _: None, 0), first, g.head.commit.hexsha
+
+
+def test_a_push_past_the_commit_bound_says_which_commits_were_not_looked_at(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.jobs import handlers
+
+    cached, before, after = _empty_commits(tmp_path / "r", handlers._MAX_PUSHED + 3)
 
     with caplog.at_level(logging.WARNING, logger="bot.jobs.handlers"):
         shas = handlers._pushed(cached, before, after)
@@ -336,22 +339,11 @@ def test_a_push_past_the_commit_bound_says_which_commits_were_not_looked_at(
 def test_a_pull_request_past_the_commit_bound_says_it_looked_at_the_newest_only(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import git
-
     from bot.forges import PullRequest, PullState
     from bot.jobs import handlers
-    from bot.jobs.repo_cache import CachedRepo
 
-    g = git.Repo.init(tmp_path / "r")
-    g.git.config("user.name", "t")
-    g.git.config("user.email", "t@example.com")
-    g.git.commit("--allow-empty", "-m", "start")
-    base = g.head.commit.hexsha
-    for n in range(handlers._MAX_PR_COMMITS + 1):
-        g.git.commit("--allow-empty", "-m", f"c{n}")
-    head = g.head.commit.hexsha
+    cached, base, head = _empty_commits(tmp_path / "r", handlers._MAX_PR_COMMITS + 1)
     pr = PullRequest(7, "Work", "", "a", head, "work", "main", False, PullState.OPEN, "x/y!7")
-    cached = CachedRepo(g, lambda _: None, 0)
 
     with caplog.at_level(logging.WARNING, logger="bot.jobs.handlers"):
         assert handlers.Worker._revert_in_pr(None, cached, pr, base) is None  # type: ignore[arg-type]
