@@ -81,12 +81,10 @@ def compute_down(newer: Schema, older: Schema, undone: Sequence[Step] | None = N
             # SQLite's renderer turns the swaps it knows into its row-keeping table rebuild.
             kept = swap_steps(inverse) if newer.dialect is Dialect.SQLITE else set()
             lost = tables_emptied(newer, inverse, older, kept, copies=True)
-            if lost and any(s.data for s in undone):
-                # which tables got rows, read only when a table looks replaced
-                copies = _copied_into(undone, newer)
-                lost = tables_emptied(newer, inverse, older, kept, copies=copies)
-            elif lost:
-                lost = tables_emptied(newer, inverse, older, kept, copies=False)
+            if lost:  # which tables got rows: read only when a table looks replaced
+                lost = tables_emptied(
+                    newer, inverse, older, kept, copies=_copied_into(undone, newer)
+                )
             if lost:
                 # a shadow-table swap: its table renames are what loses the rows; the
                 # others still say what moved
